@@ -1,0 +1,67 @@
+# Thin wrapper around CMake + CTest + pytest. See README.md.
+BUILD        ?= build
+BUILD_SAN    ?= build-sanitize
+BUILD_FUZZ   ?= build-fuzz
+JOBS         ?= $(shell nproc 2>/dev/null || echo 2)
+PYTHON       ?= /usr/bin/python3
+CONFIG       ?=
+PYTEST_ARGS  ?=
+
+DEB_PACKAGES = build-essential cmake pkg-config clang libevent-dev libc-ares-dev \
+	libyaml-dev libssl-dev libcmocka-dev python3-pytest curl iproute2 util-linux
+
+.PHONY: all deps build run test test-unit test-integration test-sanitize fuzz format clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "deps: installing $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+		echo "deps: missing Debian packages; run:"; \
+		echo "  sudo apt-get install -y $$missing"; exit 1; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	./$(BUILD)/sluice $(if $(CONFIG),-c $(CONFIG))
+
+test: build
+	$(MAKE) --no-print-directory test-unit test-integration
+
+test-unit:
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# Integration tests run inside a fresh network namespace (unshare -n): no test
+# packet can reach a real network, even if sluice has a bug.
+test-integration:
+	SLUICE_BIN=$(abspath $(BUILD))/sluice unshare -n -- $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+
+test-sanitize: deps
+	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON -DCMAKE_C_COMPILER=clang
+	cmake --build $(BUILD_SAN) -j$(JOBS)
+	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 SLUICE_BIN=$(abspath $(BUILD_SAN))/sluice unshare -n -- $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+
+fuzz: deps
+	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug -DSLUICE_FUZZ=ON -DCMAKE_C_COMPILER=clang
+	cmake --build $(BUILD_FUZZ) -j$(JOBS)
+	for t in $(BUILD_FUZZ)/fuzz_*; do case $$t in *_replay) continue;; esac; \
+		name=$$(basename $$t | sed 's/^fuzz_//'); \
+		$$t -max_total_time=$${FUZZ_SECONDS:-60} fuzz/corpus/$$name || exit 1; done
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'fuzz/*.c')
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)

@@ -1,0 +1,62 @@
+/* config: YAML text (libyaml) to a validated, immutable configuration and policy snapshot.
+ * Every error carries line:column. Does not open sockets, resolve names or read other files
+ * than the one it is given. */
+#ifndef SLUICE_PARSE_CONFIG_H
+#define SLUICE_PARSE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/ip_addr.h"
+#include "policy/policy.h"
+
+#define CONFIG_MAX_LISTEN 8
+#define CONFIG_MAX_RESOLVERS 8
+#define CONFIG_MAX_ERRORS 32
+#define CONFIG_ERROR_MAX 256
+
+struct config_endpoint {
+	struct ip_addr addr;
+	uint16_t port;
+};
+
+struct config_error {
+	int line, column; /* 1-based; 0 when the error has no position */
+	char message[CONFIG_ERROR_MAX];
+};
+
+struct config_errors {
+	struct config_error items[CONFIG_MAX_ERRORS];
+	unsigned count;     /* errors stored */
+	unsigned dropped;   /* errors beyond CONFIG_MAX_ERRORS */
+};
+
+struct config {
+	struct config_endpoint listen_http[CONFIG_MAX_LISTEN]; /* default 127.0.0.1:3128 */
+	unsigned n_listen_http;
+	struct config_endpoint resolvers[CONFIG_MAX_RESOLVERS]; /* empty: use /etc/resolv.conf */
+	unsigned n_resolvers;
+	/* timeouts, milliseconds */
+	unsigned head_timeout_ms;    /* timeouts.request_head, default 10000 */
+	unsigned idle_timeout_ms;    /* timeouts.client_idle (keep-alive), default 60000 */
+	unsigned connect_timeout_ms; /* timeouts.connect, default 10000 */
+	unsigned upstream_timeout_ms;/* timeouts.upstream_response, default 60000 */
+	unsigned tunnel_idle_ms;     /* timeouts.tunnel_idle, default 300000 */
+	unsigned dns_timeout_ms;     /* timeouts.dns, default 5000 */
+	/* limits */
+	unsigned max_head_bytes;     /* limits.max_request_head, default 65536 */
+	unsigned max_connections;    /* limits.max_connections, default 10000 */
+	struct policy_rules rules;   /* allow, deny, ips.allow, ips.deny, ports, listeners */
+};
+
+/* Parses and validates YAML text. Returns a new config, or NULL with errors filled in (all that
+ * were found, not just the first). name labels the messages (e.g. a file path). */
+struct config *config_parse(const char *text, size_t len, struct config_errors *errors);
+/* The embedded default configuration (no file). */
+struct config *config_default(void);
+void config_free(struct config *cfg);
+/* "line:col: message" text of one error. */
+void config_error_format(const struct config_error *e, char *out, size_t out_size);
+
+#endif

@@ -1,0 +1,91 @@
+/* http1: strict, bounded, non-allocating parser for HTTP/1.1 request and response heads
+ * (RFC 9110, RFC 9112). Header bytes are referenced in place as slices into the caller's buffer.
+ * Does not read bodies (http1_body does), decide policy, or repair anything ambiguous: every
+ * ambiguity is refused (ARCHITECTURE.md, property 4). */
+#ifndef SLUICE_PARSE_HTTP1_H
+#define SLUICE_PARSE_HTTP1_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/slice.h"
+
+#define HTTP1_MAX_HEADERS 100
+#define HTTP1_MAX_CONNECTION_TOKENS 16
+
+struct http1_header {
+	struct slice name;  /* as received (case preserved) */
+	struct slice value; /* OWS trimmed */
+};
+
+enum http1_framing {
+	HTTP1_BODY_NONE,    /* no body */
+	HTTP1_BODY_LENGTH,  /* Content-Length bytes */
+	HTTP1_BODY_CHUNKED, /* Transfer-Encoding: chunked (exactly that, RFC 9112 §6.1) */
+	HTTP1_BODY_CLOSE,   /* responses only: body runs until the upstream closes */
+};
+
+/* Why a head was refused; each maps to a status the caller sends before closing. */
+enum http1_error {
+	HTTP1_ERR_NONE = 0,
+	HTTP1_ERR_MALFORMED,        /* 400: syntax, controls, obs-fold, bare CR/LF, ... */
+	HTTP1_ERR_SMUGGLING,        /* 400: CL+TE, duplicate differing CL, bad TE, ... */
+	HTTP1_ERR_TOO_MANY_HEADERS, /* 431 */
+	HTTP1_ERR_VERSION,          /* 505: not HTTP/1.0 or HTTP/1.1 */
+	HTTP1_ERR_TE_UNSUPPORTED,   /* 501: a transfer coding other than chunked */
+};
+
+struct http1_request {
+	struct slice method;
+	struct slice target; /* request-target as sent: absolute-form, authority-form, ... */
+	int version_minor;   /* 0 or 1 */
+	struct http1_header headers[HTTP1_MAX_HEADERS];
+	unsigned n_headers;
+	/* Derived from the headers: */
+	enum http1_framing framing; /* NONE, LENGTH or CHUNKED */
+	uint64_t content_length;    /* when framing == LENGTH */
+	bool keep_alive;            /* 1.1 unless "close"; 1.0 only with "keep-alive" */
+	bool expect_continue;       /* Expect: 100-continue */
+	int host_index;             /* index of the single Host header, -1 when absent */
+	struct slice connection_tokens[HTTP1_MAX_CONNECTION_TOKENS]; /* lower-case not applied */
+	unsigned n_connection_tokens;
+	enum http1_error error;   /* set when the parser returns -1 */
+	const char *error_detail; /* static text naming what was wrong, for the log and body */
+};
+
+struct http1_response {
+	int version_minor;
+	int status; /* 100..599 */
+	struct slice reason;
+	struct http1_header headers[HTTP1_MAX_HEADERS];
+	unsigned n_headers;
+	enum http1_framing framing; /* resolved with the request method and status */
+	uint64_t content_length;
+	bool keep_alive;
+	struct slice connection_tokens[HTTP1_MAX_CONNECTION_TOKENS];
+	unsigned n_connection_tokens;
+	enum http1_error error;
+	const char *error_detail;
+};
+
+/* Parses one request head from buf[0..len).
+ * Returns the head length (through the blank line) when complete, 0 when more bytes are
+ * needed, -1 when malformed (req->error and req->error_detail say why). Never reads past len.
+ * Leading empty lines before the request-line are not accepted (strict). */
+int http1_request_parse(const char *buf, size_t len, struct http1_request *req);
+
+/* Parses one response head. request_was_head and request_was_connect decide the framing of
+ * bodiless responses (RFC 9112 §6.3). Same return convention as http1_request_parse. */
+int http1_response_parse(const char *buf, size_t len, bool request_was_head,
+			 bool request_was_connect, struct http1_response *resp);
+
+/* True when a header must not be forwarded by a proxy: the RFC 9110 §7.6.1 hop-by-hop set
+ * (Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade),
+ * Proxy-Authorization and Proxy-Authenticate, and any field named in connection_tokens. */
+bool http1_header_is_hop_by_hop(struct slice name, const struct slice *connection_tokens,
+				unsigned n_connection_tokens);
+
+/* The index of the first header named `name` (case-insensitive), or -1. */
+int http1_header_find(const struct http1_header *headers, unsigned n, const char *name);
+
+#endif

@@ -1,0 +1,28 @@
+/* http1_body: incremental scanner for chunked message bodies (RFC 9112 §7.1).
+ * sluice forwards chunked bodies unchanged, so the scanner only finds where the message ends
+ * and refuses malformed framing. Does not decode or copy data, and does not allocate. */
+#ifndef SLUICE_PARSE_HTTP1_BODY_H
+#define SLUICE_PARSE_HTTP1_BODY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct http1_chunked {
+	int state;          /* private */
+	uint64_t remaining; /* private: data bytes left in the current chunk */
+	unsigned line_len;  /* private: bytes of the current size/trailer line */
+	unsigned n_trailers;
+};
+
+void http1_chunked_init(struct http1_chunked *c);
+
+/* Scans buf[0..len). Returns how many bytes belong to this message (data and framing, to be
+ * forwarded verbatim), which is less than len only when the message ends inside buf; sets *done
+ * once the last-chunk, trailers and final CRLF are consumed. Returns -1 on malformed framing
+ * (bad hex, size overflow, missing CRLF, bare CR/LF, controls in extensions, over-long lines or
+ * too many trailer lines). Can be called with any split of the input. */
+ssize_t http1_chunked_parse(struct http1_chunked *c, const char *buf, size_t len, bool *done);
+
+#endif

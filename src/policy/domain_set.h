@@ -1,0 +1,25 @@
+/* domain_set: a set of domain patterns — exact names ("example.com"), suffix wildcards
+ * ("*.example.com", which matches names below example.com but not example.com itself) and "*"
+ * (any host) — matched with hash lookups per label suffix, not a linear scan.
+ * Does not normalise names: callers pass names already normalised by parse/authority. */
+#ifndef SLUICE_POLICY_DOMAIN_SET_H
+#define SLUICE_POLICY_DOMAIN_SET_H
+
+#include <stdbool.h>
+
+#include "base/slice.h"
+
+struct domain_set;
+
+struct domain_set *domain_set_new(void);
+void domain_set_free(struct domain_set *set);
+/* Validates and adds a pattern (case-insensitive; stored lower-cased, trailing dot removed).
+ * Returns 0, or -1 with *detail set to a static message (empty, bad characters, "*" not a whole
+ * leading label, label too long, ...). */
+int domain_set_add(struct domain_set *set, struct slice pattern, const char **detail);
+/* The most specific pattern matching name (exact beats the longest wildcard beats "*"), as the
+ * NUL-terminated text stored in the set, or NULL. */
+const char *domain_set_match(const struct domain_set *set, struct slice name);
+unsigned domain_set_count(const struct domain_set *set);
+
+#endif

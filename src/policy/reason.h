@@ -1,0 +1,53 @@
+/* reason: the closed set of reasons a request is allowed, refused or fails, each with one
+ * stable token used in the log line, the metric label and the Proxy-Status header (RFC 9209).
+ * Does not format replies (emit/http_reply does). */
+#ifndef SLUICE_POLICY_REASON_H
+#define SLUICE_POLICY_REASON_H
+
+enum reason {
+	REASON_ALLOWED = 0,
+	/* policy */
+	REASON_DOMAIN_DENIED,
+	REASON_DOMAIN_NOT_ALLOWED,
+	REASON_PORT_NOT_ALLOWED,
+	REASON_IP_NON_GLOBAL,
+	REASON_IP_METADATA,
+	REASON_IP_DENIED,
+	REASON_PROXY_LOOP,
+	/* client protocol */
+	REASON_BAD_REQUEST,
+	REASON_SMUGGLING,
+	REASON_BAD_AUTHORITY,
+	REASON_HEAD_TOO_LARGE,
+	REASON_HEAD_TIMEOUT,
+	REASON_VERSION,
+	REASON_TE_UNSUPPORTED,
+	REASON_NOT_A_PROXY_REQUEST,
+	REASON_CLIENT_CLOSED,
+	REASON_CLIENT_BODY_MALFORMED,
+	REASON_CLIENT_IDLE,
+	/* upstream */
+	REASON_DNS_ERROR,
+	REASON_DNS_TIMEOUT,
+	REASON_CONNECT_REFUSED,
+	REASON_CONNECT_TIMEOUT,
+	REASON_CONNECT_UNREACHABLE,
+	REASON_UPSTREAM_BAD_RESPONSE,
+	REASON_UPSTREAM_CLOSED,
+	REASON_UPSTREAM_TIMEOUT,
+	REASON_TUNNEL_IDLE,
+	REASON_INTERNAL,
+	REASON__COUNT
+};
+
+struct reason_info {
+	const char *token;        /* log "reason" field, metric label */
+	int status;               /* HTTP status sent to the client when refused */
+	const char *proxy_status; /* RFC 9209 error type */
+	const char *summary;      /* one sentence for the reply body */
+};
+
+const struct reason_info *reason_info(enum reason r);
+const char *reason_token(enum reason r);
+
+#endif
