@@ -1,5 +1,5 @@
 /* ip_addr: an IPv4 or IPv6 address as bytes in network order, and its canonical text.
- * Does not parse lenient spellings (parse/authority does) nor touch socket structures (io/ does). */
+ * Does not parse lenient spellings (parse/authority does) or touch socket structures (io does). */
 #ifndef SLUICE_BASE_IP_ADDR_H
 #define SLUICE_BASE_IP_ADDR_H
 
@@ -10,7 +10,7 @@
 enum ip_family { IP_V4 = 4, IP_V6 = 6 };
 
 struct ip_addr {
-	uint8_t family;    /* IP_V4 or IP_V6 */
+	uint8_t family;	   /* IP_V4 or IP_V6 */
 	uint8_t bytes[16]; /* IPv4 uses bytes[0..3] */
 };
 

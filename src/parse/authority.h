@@ -17,11 +17,12 @@ enum host_kind { HOST_NAME, HOST_IPV4, HOST_IPV6 };
 
 struct authority {
 	enum host_kind kind;
-	/* Normalised name, or the canonical text of the IP address; NUL-terminated. */
+	/* Normalised name, or the canonical text of the IP address (IPv6 without brackets, RFC
+	 * 5952); NUL-terminated. */
 	char name[AUTHORITY_NAME_MAX + 1];
 	size_t name_len;
 	struct ip_addr ip; /* when kind != HOST_NAME */
-	uint16_t port;     /* explicit port, else the default passed in */
+	uint16_t port;	   /* explicit port, else the default passed in */
 	bool has_port;
 };
 
@@ -31,7 +32,9 @@ struct authority {
  * *detail set to a static reason) userinfo ('@'), backslashes, percent-encoding, brackets
  * around names, zone identifiers, empty hosts, port 0 or > 65535, non-ASCII bytes, labels
  * longer than 63 or names longer than 253, and names whose last label is numeric but are not
- * a valid IPv4 address (WHATWG URL "ends in a number"). Returns 0 on success. */
+ * a valid IPv4 address (WHATWG URL "ends in a number"), and "0x" with no digits. One trailing
+ * dot is dropped, from names and IPv4 literals alike ("127.0.0.1." is 127.0.0.1). Returns 0 on
+ * success; on failure *out is zeroed. detail may be NULL. */
 int authority_parse(struct slice text, uint16_t default_port, struct authority *out,
 		    const char **detail);
 

@@ -28,8 +28,8 @@ struct config_error {
 
 struct config_errors {
 	struct config_error items[CONFIG_MAX_ERRORS];
-	unsigned count;     /* errors stored */
-	unsigned dropped;   /* errors beyond CONFIG_MAX_ERRORS */
+	unsigned count;	  /* errors stored */
+	unsigned dropped; /* errors beyond CONFIG_MAX_ERRORS */
 };
 
 struct config {
@@ -38,25 +38,27 @@ struct config {
 	struct config_endpoint resolvers[CONFIG_MAX_RESOLVERS]; /* empty: use /etc/resolv.conf */
 	unsigned n_resolvers;
 	/* timeouts, milliseconds */
-	unsigned head_timeout_ms;    /* timeouts.request_head, default 10000 */
-	unsigned idle_timeout_ms;    /* timeouts.client_idle (keep-alive), default 60000 */
-	unsigned connect_timeout_ms; /* timeouts.connect, default 10000 */
-	unsigned upstream_timeout_ms;/* timeouts.upstream_response, default 60000 */
-	unsigned tunnel_idle_ms;     /* timeouts.tunnel_idle, default 300000 */
-	unsigned dns_timeout_ms;     /* timeouts.dns, default 5000 */
+	unsigned head_timeout_ms;     /* timeouts.request_head, default 10000 */
+	unsigned idle_timeout_ms;     /* timeouts.client_idle (keep-alive), default 60000 */
+	unsigned connect_timeout_ms;  /* timeouts.connect, default 10000 */
+	unsigned upstream_timeout_ms; /* timeouts.upstream_response, default 60000 */
+	unsigned tunnel_idle_ms;      /* timeouts.tunnel_idle, default 300000 */
+	unsigned dns_timeout_ms;      /* timeouts.dns, default 5000 */
 	/* limits */
-	unsigned max_head_bytes;     /* limits.max_request_head, default 65536 */
-	unsigned max_connections;    /* limits.max_connections, default 10000 */
-	struct policy_rules rules;   /* allow, deny, ips.allow, ips.deny, ports, listeners */
+	unsigned max_head_bytes;   /* limits.max_request_head, default 65536 */
+	unsigned max_connections;  /* limits.max_connections, default 10000 */
+	struct policy_rules rules; /* allow, deny, ips.allow, ips.deny, ports, listeners */
 };
 
-/* Parses and validates YAML text. Returns a new config, or NULL with errors filled in (all that
- * were found, not just the first). name labels the messages (e.g. a file path). */
+/* Parses and validates YAML text (need not be NUL-terminated). Returns a new config, or NULL
+ * with errors filled in: every error found (not just the first), in document order, a libyaml
+ * syntax error last. errors may be NULL. An empty text (or only comments) is the default
+ * configuration. Callers prefix messages with the file name themselves. */
 struct config *config_parse(const char *text, size_t len, struct config_errors *errors);
 /* The embedded default configuration (no file). */
 struct config *config_default(void);
 void config_free(struct config *cfg);
-/* "line:col: message" text of one error. */
+/* "line:col: message" text of one error ("message" alone when it has no position). */
 void config_error_format(const struct config_error *e, char *out, size_t out_size);
 
 #endif

@@ -28,10 +28,13 @@ enum http1_framing {
 /* Why a head was refused; each maps to a status the caller sends before closing. */
 enum http1_error {
 	HTTP1_ERR_NONE = 0,
-	HTTP1_ERR_MALFORMED,        /* 400: syntax, controls, obs-fold, bare CR/LF, ... */
-	HTTP1_ERR_SMUGGLING,        /* 400: CL+TE, duplicate differing CL, bad TE, ... */
+	HTTP1_ERR_MALFORMED,	    /* 400: syntax, controls, obs-fold, bare CR/LF, ... */
+	HTTP1_ERR_SMUGGLING,	    /* 400: CL+TE, any duplicate CL or TE, a CL that is not
+				     * 1*DIGIT, a TE spelling of chunked that is not exactly
+				     * "chunked", TE in HTTP/1.0, Connection naming a framing
+				     * or routing field */
 	HTTP1_ERR_TOO_MANY_HEADERS, /* 431 */
-	HTTP1_ERR_VERSION,          /* 505: not HTTP/1.0 or HTTP/1.1 */
+	HTTP1_ERR_VERSION,	    /* 505: not HTTP/1.0 or HTTP/1.1 */
 	HTTP1_ERR_TE_UNSUPPORTED,   /* 501: a transfer coding other than chunked */
 };
 
@@ -43,13 +46,14 @@ struct http1_request {
 	unsigned n_headers;
 	/* Derived from the headers: */
 	enum http1_framing framing; /* NONE, LENGTH or CHUNKED */
-	uint64_t content_length;    /* when framing == LENGTH */
-	bool keep_alive;            /* 1.1 unless "close"; 1.0 only with "keep-alive" */
-	bool expect_continue;       /* Expect: 100-continue */
-	int host_index;             /* index of the single Host header, -1 when absent */
-	struct slice connection_tokens[HTTP1_MAX_CONNECTION_TOKENS]; /* lower-case not applied */
+	uint64_t content_length;    /* when framing == LENGTH; at most INT64_MAX */
+	bool keep_alive;	    /* 1.1 unless "close"; 1.0 only with "keep-alive" */
+	bool expect_continue;	    /* Expect: 100-continue */
+	int host_index;		    /* index of the single Host header, -1 when absent */
+	/* Every non-empty element of every Connection field, in order; lower-case not applied. */
+	struct slice connection_tokens[HTTP1_MAX_CONNECTION_TOKENS];
 	unsigned n_connection_tokens;
-	enum http1_error error;   /* set when the parser returns -1 */
+	enum http1_error error;	  /* set when the parser returns -1 */
 	const char *error_detail; /* static text naming what was wrong, for the log and body */
 };
 
@@ -71,7 +75,9 @@ struct http1_response {
 /* Parses one request head from buf[0..len).
  * Returns the head length (through the blank line) when complete, 0 when more bytes are
  * needed, -1 when malformed (req->error and req->error_detail say why). Never reads past len.
- * Leading empty lines before the request-line are not accepted (strict). */
+ * Leading empty lines before the request-line are not accepted (strict). Each complete line is
+ * checked as soon as it is seen, so a malformed line is refused before the head is complete.
+ * `len` above INT_MAX is treated as INT_MAX. */
 int http1_request_parse(const char *buf, size_t len, struct http1_request *req);
 
 /* Parses one response head. request_was_head and request_was_connect decide the framing of

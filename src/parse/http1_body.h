@@ -9,11 +9,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define HTTP1_CHUNKED_MAX_LINE 4096   /* bytes of one chunk-size or trailer line, CRLF included */
+#define HTTP1_CHUNKED_MAX_TRAILERS 64 /* trailer field lines after the last chunk */
+#define HTTP1_CHUNKED_MAX_SIZE_DIGITS 16 /* hex digits of a chunk-size: fits uint64_t */
+
 struct http1_chunked {
-	int state;          /* private */
+	int state;	    /* private */
 	uint64_t remaining; /* private: data bytes left in the current chunk */
 	unsigned line_len;  /* private: bytes of the current size/trailer line */
 	unsigned n_trailers;
+	const char *error_detail; /* static text naming what was wrong, once -1 was returned */
 };
 
 void http1_chunked_init(struct http1_chunked *c);
@@ -22,7 +27,11 @@ void http1_chunked_init(struct http1_chunked *c);
  * forwarded verbatim), which is less than len only when the message ends inside buf; sets *done
  * once the last-chunk, trailers and final CRLF are consumed. Returns -1 on malformed framing
  * (bad hex, size overflow, missing CRLF, bare CR/LF, controls in extensions, over-long lines or
- * too many trailer lines). Can be called with any split of the input. */
+ * too many trailer lines). Can be called with any split of the input: the result depends only
+ * on the concatenation of the bytes passed so far. After -1 every call returns -1; after done,
+ * every call returns 0 with *done set. Chunk extensions are accepted only without whitespace
+ * (";name", ";name=token", ";name=\"quoted\""): the BWS that RFC 9112 §7.1.1 tolerates is
+ * refused, as other parsers disagree about it. */
 ssize_t http1_chunked_parse(struct http1_chunked *c, const char *buf, size_t len, bool *done);
 
 #endif

@@ -19,7 +19,9 @@ int cidr_set_add(struct cidr_set *set, const struct ip_addr *addr, unsigned pref
  * matched by a.b.c.d/32 here (special_ranges handles embedded IPv4). */
 bool cidr_set_match(const struct cidr_set *set, const struct ip_addr *addr,
 		    unsigned *matched_prefix_len);
-/* Formats the longest matching prefix as "addr/len" into out (IP_ADDR_TEXT_MAX + 4). */
+/* Formats the longest matching prefix as "addr/len" into out (IP_ADDR_TEXT_MAX + 4 bytes hold
+ * any) and returns true, or returns false when nothing matches. A shorter out truncates the text;
+ * it never turns a match into a miss. */
 bool cidr_set_match_text(const struct cidr_set *set, const struct ip_addr *addr, char *out,
 			 size_t out_size);
 unsigned cidr_set_count(const struct cidr_set *set);

@@ -14,11 +14,13 @@ struct domain_set;
 struct domain_set *domain_set_new(void);
 void domain_set_free(struct domain_set *set);
 /* Validates and adds a pattern (case-insensitive; stored lower-cased, trailing dot removed).
- * Returns 0, or -1 with *detail set to a static message (empty, bad characters, "*" not a whole
- * leading label, label too long, ...). */
+ * Names follow parse/authority's rules; IP addresses (and names ending in a number) are refused.
+ * Returns 0, or -1 with *detail (may be NULL) set to a static message (empty, bad characters, "*"
+ * not a whole leading label, label too long, ...). Adding a pattern twice is harmless. */
 int domain_set_add(struct domain_set *set, struct slice pattern, const char **detail);
 /* The most specific pattern matching name (exact beats the longest wildcard beats "*"), as the
- * NUL-terminated text stored in the set, or NULL. */
+ * NUL-terminated text stored in the set (valid until domain_set_free), or NULL. "*" matches any
+ * non-empty name, IP text included. Case and one trailing dot in name are tolerated. */
 const char *domain_set_match(const struct domain_set *set, struct slice name);
 unsigned domain_set_count(const struct domain_set *set);
 

@@ -17,8 +17,11 @@ struct special_range {
 
 /* The non-global range that contains addr, or NULL for a globally reachable address. For an
  * IPv6 address that embeds IPv4 (::ffff:0:0/96, IPv4-compatible ::/96, 64:ff9b::/96,
- * 2002::/16 6to4, 2001::/32 Teredo server and client), the embedded IPv4 address is judged too
- * and its range returned when it is non-global. */
+ * 64:ff9b:1::/48, 2002::/16 6to4, 2001::/32 Teredo server and client), the embedded IPv4 address
+ * is judged first and its range returned when it is non-global ("::ffff:169.254.169.254" →
+ * link-local); otherwise the IPv6 address's own range, longest prefix first ("::8.8.8.8" →
+ * "ipv4-compatible", Teredo with global addresses → 2001::/23). Callers that re-allow ranges
+ * should test the embedded IPv4 address (special_ranges_embedded_v4) against them as well. */
 const struct special_range *special_ranges_match(const struct ip_addr *addr);
 
 /* True when addr (or an IPv4 address it embeds) is a cloud metadata endpoint:
@@ -27,7 +30,9 @@ const struct special_range *special_ranges_match(const struct ip_addr *addr);
  * exact address. */
 bool special_ranges_is_metadata(const struct ip_addr *addr);
 
-/* Writes the IPv4 address embedded in an IPv6 address into *v4 and returns true, or false. */
+/* Writes the IPv4 address embedded in an IPv6 address into *v4 and returns true, or false.
+ * Teredo gives the client (the host the address stands for); 64:ff9b:1::/48 is read as its
+ * common /96 layout (last 32 bits); :: and ::1 embed nothing (unspecified and loopback). */
 bool special_ranges_embedded_v4(const struct ip_addr *addr, struct ip_addr *v4);
 
 #endif

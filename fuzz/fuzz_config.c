@@ -1,0 +1,27 @@
+/* Fuzz target for parse/config: any bytes in, a config or a list of errors out; never a crash,
+ * a leak or a read past the input (the input is not NUL-terminated). */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/bug.h"
+#include "parse/config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct config_errors errors;
+	char line[CONFIG_ERROR_MAX + 32];
+	struct config *cfg = config_parse((const char *)data, size, &errors);
+
+	/* A config is returned exactly when nothing was wrong. */
+	BUG_ON((cfg != NULL) != (errors.count == 0 && errors.dropped == 0));
+	BUG_ON(errors.count > CONFIG_MAX_ERRORS);
+	for (unsigned i = 0; i < errors.count; i++)
+		config_error_format(&errors.items[i], line, sizeof(line));
+	if (cfg) {
+		BUG_ON(cfg->n_listen_http == 0 || cfg->n_listen_http > CONFIG_MAX_LISTEN);
+		BUG_ON(cfg->n_listen_http != cfg->rules.n_listeners);
+		BUG_ON(cfg->n_resolvers > CONFIG_MAX_RESOLVERS);
+	}
+	config_free(cfg);
+	return 0;
+}

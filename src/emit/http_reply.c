@@ -1,0 +1,111 @@
+#include "emit/http_reply.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *http_reply_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 407: return "Proxy Authentication Required";
+	case 408: return "Request Timeout";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+static bool reason_is_policy(enum reason r)
+{
+	return r >= REASON_DOMAIN_DENIED && r <= REASON_PROXY_LOOP;
+}
+
+static bool reason_is_upstream(enum reason r)
+{
+	return r >= REASON_DNS_ERROR && r <= REASON_UPSTREAM_TIMEOUT;
+}
+
+/* RFC 8941 sf-string: only printable ASCII, with '"' and '\' escaped. */
+static size_t sf_string(char *out, size_t cap, const char *s)
+{
+	size_t n = 0;
+	for (; *s && n + 2 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c > 0x7e)
+			c = '?';
+		if (c == '"' || c == '\\')
+			out[n++] = '\\';
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+static size_t reply_body(const struct http_reply_facts *f, const struct reason_info *info,
+			 char *body, size_t cap)
+{
+	const char *what = f->method && strcmp(f->method, "CONNECT") == 0 ? "tunnel" : "request";
+	const char *host = f->host && *f->host ? f->host : NULL;
+	const char *rule = f->rule && *f->rule ? f->rule : NULL;
+	const char *advice;
+	int n;
+
+	if (reason_is_policy(f->reason))
+		advice = "This is a policy decision of the egress proxy, not a network fault: "
+			 "retrying, or reaching the same destination by another name, address or "
+			 "route, will not succeed. If this access is needed, ask the operator to "
+			 "change the egress policy.";
+	else if (reason_is_upstream(f->reason))
+		advice = "This is a network or upstream failure, not a policy decision: the "
+			 "request was allowed, and retrying later may succeed.";
+	else
+		advice = "The request was not understood by the egress proxy; fix the request "
+			 "rather than retrying it unchanged.";
+	if (host)
+		n = snprintf(body, cap, "sluice egress proxy: %s %s to %s:%u.\n",
+			     reason_is_policy(f->reason) ? "blocked" : "could not complete", what,
+			     host, f->port);
+	else
+		n = snprintf(body, cap, "sluice egress proxy: refused the request.\n");
+	n += snprintf(body + n, cap - (size_t)n, "Reason: %s (%s)\n", info->summary, info->token);
+	if (rule)
+		n += snprintf(body + n, cap - (size_t)n, "Rule: %s\n", rule);
+	if (f->detail && *f->detail)
+		n += snprintf(body + n, cap - (size_t)n, "Detail: %s\n", f->detail);
+	n += snprintf(body + n, cap - (size_t)n, "%s\n", advice);
+	return (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+size_t http_reply_format(const struct http_reply_facts *f, char out[HTTP_REPLY_MAX])
+{
+	const struct reason_info *info = reason_info(f->reason);
+	char body[2048], details[512], detail_src[512];
+	size_t body_len = reply_body(f, info, body, sizeof(body));
+	int n;
+
+	snprintf(detail_src, sizeof(detail_src), "%s%s%s%s%s", info->token,
+		 f->rule && *f->rule ? "; rule " : "", f->rule ? f->rule : "",
+		 f->detail && *f->detail ? "; " : "", f->detail ? f->detail : "");
+	sf_string(details, sizeof(details), detail_src);
+	n = snprintf(out, HTTP_REPLY_MAX,
+		     "HTTP/1.1 %d %s\r\n"
+		     "Proxy-Status: sluice; error=%s; details=\"%s\"\r\n"
+		     "Content-Type: text/plain; charset=utf-8\r\n"
+		     "Content-Length: %zu\r\n"
+		     "Cache-Control: no-store\r\n"
+		     "%s"
+		     "\r\n",
+		     info->status, http_reply_status_text(info->status), info->proxy_status,
+		     details, body_len, f->close ? "Connection: close\r\n" : "");
+	if (n < 0 || (size_t)n + body_len >= HTTP_REPLY_MAX)
+		return 0;
+	memcpy(out + n, body, body_len);
+	return (size_t)n + body_len;
+}

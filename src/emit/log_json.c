@@ -1,0 +1,100 @@
+#include "emit/log_json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
+struct out_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void out_raw(struct out_buf *o, const char *s, size_t n)
+{
+	if (n > o->cap - o->len)
+		n = o->cap - o->len;
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+static void out_cstr(struct out_buf *o, const char *s)
+{
+	out_raw(o, s, strlen(s));
+}
+
+/* Escapes into JSON; bytes >= 0x80 are written as \u00XX so that the line is valid JSON (and
+ * valid UTF-8) whatever the client sent. Fields are capped to keep one line bounded. */
+static void out_json_string(struct out_buf *o, struct slice s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+
+	out_raw(o, "\"", 1);
+	if (s.len > max)
+		s.len = max;
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if (c == '"' || c == '\\') {
+			char two[2] = {'\\', (char)c};
+			out_raw(o, two, 2);
+		} else if (c < 0x20 || c >= 0x7f) {
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			out_raw(o, esc, 6);
+		} else {
+			out_raw(o, (const char *)&c, 1);
+		}
+	}
+	out_raw(o, "\"", 1);
+}
+
+static void out_field_str(struct out_buf *o, const char *name, struct slice value, size_t max)
+{
+	out_cstr(o, ",\"");
+	out_cstr(o, name);
+	out_cstr(o, "\":");
+	out_json_string(o, value, max);
+}
+
+static void out_field_u64(struct out_buf *o, const char *name, uint64_t value)
+{
+	char num[32];
+	int n = snprintf(num, sizeof(num), ",\"%s\":%" PRIu64, name, value);
+	out_raw(o, num, (size_t)n);
+}
+
+static void out_timestamp(struct out_buf *o, int64_t ts_ms)
+{
+	char ts[40];
+	time_t secs = (time_t)(ts_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	int n = snprintf(ts, sizeof(ts), "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, (int)(ts_ms % 1000));
+	out_raw(o, ts, (size_t)n);
+}
+
+size_t log_json_format(const struct log_record *rec, char out[LOG_JSON_LINE_MAX])
+{
+	/* Reserve room for the closing "}\n" so that truncation never breaks the JSON. */
+	struct out_buf o = {out, 0, LOG_JSON_LINE_MAX - 2};
+
+	out_timestamp(&o, rec->ts_ms);
+	out_field_str(&o, "client", slice_from_cstr(rec->client), 64);
+	out_field_str(&o, "method", rec->method, 32);
+	out_field_str(&o, "host", rec->host, 253);
+	out_field_u64(&o, "port", rec->port);
+	out_field_str(&o, "decision", slice_from_cstr(rec->decision), 16);
+	out_field_str(&o, "reason", slice_from_cstr(rec->reason), 40);
+	out_field_str(&o, "rule", slice_from_cstr(rec->rule), 300);
+	out_field_str(&o, "ip", slice_from_cstr(rec->ip), 48);
+	out_field_u64(&o, "status", (uint64_t)(rec->status > 0 ? rec->status : 0));
+	out_field_u64(&o, "bytes_up", rec->bytes_up);
+	out_field_u64(&o, "bytes_down", rec->bytes_down);
+	out_field_u64(&o, "duration_ms", rec->duration_ms);
+	o.cap += 2;
+	out_raw(&o, "}\n", 2);
+	return o.len;
+}

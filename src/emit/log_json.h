@@ -1,0 +1,35 @@
+/* log_json: formats one decision record as one JSON object on one line (docs/logs.md).
+ * Does not write anywhere (io/log_sink does) and does not decide anything. */
+#ifndef SLUICE_EMIT_LOG_JSON_H
+#define SLUICE_EMIT_LOG_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/slice.h"
+
+struct log_record {
+	int64_t ts_ms;         /* wall clock, Unix epoch milliseconds */
+	const char *client;    /* "addr:port" */
+	struct slice method;   /* "GET", "CONNECT", ...; may be empty when unparsable */
+	struct slice host;     /* normalised host; may be empty */
+	unsigned port;         /* 0 when unknown */
+	const char *decision;  /* "allow", "deny", "error" */
+	const char *reason;    /* reason token */
+	const char *rule;      /* may be "" */
+	const char *ip;        /* address connected to; may be "" */
+	int status;            /* status sent to the client; 0 when none */
+	uint64_t bytes_up;     /* client → upstream body/tunnel bytes */
+	uint64_t bytes_down;   /* upstream → client */
+	uint64_t duration_ms;
+};
+
+/* Longest line log_json_format writes: every field is capped, and even fully escaped the caps
+ * add up to less than this, so a line is never cut. */
+#define LOG_JSON_LINE_MAX 8192
+
+/* Writes the record and a trailing '\n' into out; returns the length. Strings are escaped per
+ * RFC 8259 (control bytes as \u00XX, invalid UTF-8 bytes as \u00XX); over-long fields are cut. */
+size_t log_json_format(const struct log_record *rec, char out[LOG_JSON_LINE_MAX]);
+
+#endif

@@ -1,0 +1,412 @@
+#include "io/conn.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emit/http_reply.h"
+#include "emit/log_json.h"
+#include "io/http_flow.h"
+#include "io/log_sink.h"
+#include "io/tunnel.h"
+#include "io/upstream.h"
+#include "io/worker.h"
+
+const char *conn_state_name(enum conn_state s)
+{
+	switch (s) {
+	case CONN_READ_HEAD: return "read_head";
+	case CONN_RESOLVING: return "resolving";
+	case CONN_CONNECTING: return "connecting";
+	case CONN_FORWARDING: return "forwarding";
+	case CONN_TUNNEL: return "tunnel";
+	case CONN_REPLYING: return "replying";
+	}
+	return "unknown";
+}
+
+uint64_t conn_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_interest(const struct conn *c, struct event *ev, bool on)
+{
+	if (c->closed)
+		return;
+	bool pending = event_pending(ev, EV_READ | EV_WRITE, NULL);
+	if (on && !pending)
+		event_add(ev, NULL);
+	else if (!on && pending)
+		event_del(ev);
+}
+
+void conn_want_client_read(struct conn *c, bool on)
+{
+	set_interest(c, &c->c_rd, on);
+}
+
+void conn_want_client_write(struct conn *c, bool on)
+{
+	set_interest(c, &c->c_wr, on);
+}
+
+void conn_want_upstream_read(struct conn *c, bool on)
+{
+	if (c->ufd >= 0)
+		set_interest(c, &c->u_rd, on);
+}
+
+void conn_want_upstream_write(struct conn *c, bool on)
+{
+	if (c->ufd >= 0)
+		set_interest(c, &c->u_wr, on);
+}
+
+void conn_touch(struct conn *c)
+{
+	c->last_activity_ms = conn_now_ms();
+}
+
+void conn_set_timeout(struct conn *c, unsigned ms, enum reason why)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	if (c->closed)
+		return;
+	c->timeout_ms = ms;
+	c->timeout_reason = why;
+	conn_touch(c);
+	event_add(&c->timer, &tv);
+}
+
+/* The timer fires once per period; activity only stamps last_activity_ms, so the hot path
+ * never re-arms a timer. */
+static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	uint64_t idle = conn_now_ms() - c->last_activity_ms;
+
+	if (idle + 5 < c->timeout_ms) {
+		unsigned left = c->timeout_ms - (unsigned)idle;
+		struct timeval tv = {left / 1000, (left % 1000) * 1000};
+		event_add(&c->timer, &tv);
+		return;
+	}
+	switch (c->timeout_reason) {
+	case REASON_HEAD_TIMEOUT:
+		if (buf_len(&c->cin) == 0 && c->req.started_ms == 0) {
+			conn_close(c, REASON_CLIENT_IDLE);
+			return;
+		}
+		conn_reply_error(c, REASON_HEAD_TIMEOUT, NULL, true);
+		return;
+	case REASON_DNS_TIMEOUT:
+	case REASON_CONNECT_TIMEOUT:
+		if (c->state == CONN_CONNECTING && upstream_try_next(c))
+			return;
+		/* fallthrough */
+	case REASON_UPSTREAM_TIMEOUT:
+		if (c->state != CONN_TUNNEL && c->req.status == 0) {
+			conn_close_upstream(c);
+			conn_reply_error(c, c->timeout_reason, NULL, true);
+			return;
+		}
+		/* fallthrough */
+	default:
+		conn_close(c, c->timeout_reason);
+	}
+}
+
+static void conn_on_client_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	if (c->closed)
+		return;
+	switch (c->state) {
+	case CONN_READ_HEAD:
+	case CONN_RESOLVING:
+	case CONN_CONNECTING:
+	case CONN_FORWARDING:
+		http_flow_on_client_readable(c);
+		break;
+	case CONN_TUNNEL:
+		tunnel_on_client_readable(c);
+		break;
+	case CONN_REPLYING:
+		conn_want_client_read(c, false);
+		break;
+	}
+}
+
+static void conn_on_client_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	if (c->closed)
+		return;
+	if (c->state == CONN_TUNNEL)
+		tunnel_on_client_writable(c);
+	else
+		http_flow_on_client_writable(c);
+}
+
+static void conn_on_upstream_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	if (c->closed)
+		return;
+	if (c->state == CONN_TUNNEL)
+		tunnel_on_upstream_readable(c);
+	else
+		http_flow_on_upstream_readable(c);
+}
+
+static void conn_on_upstream_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	if (c->closed)
+		return;
+	if (c->state == CONN_CONNECTING)
+		upstream_on_connect_done(c);
+	else if (c->state == CONN_TUNNEL)
+		tunnel_on_upstream_writable(c);
+	else
+		http_flow_on_upstream_writable(c);
+}
+
+void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	int one = 1;
+
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->w = w;
+	c->cfd = fd;
+	c->ufd = -1;
+	if (sockaddr_to_ip(peer, &c->client_ip, &c->client_port) == 0)
+		sockaddr_format(&c->client_ip, c->client_port, c->client_text);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	event_assign(&c->c_rd, w->base, fd, EV_READ | EV_PERSIST, conn_on_client_read, c);
+	event_assign(&c->c_wr, w->base, fd, EV_WRITE | EV_PERSIST, conn_on_client_write, c);
+	event_assign(&c->timer, w->base, -1, 0, conn_on_timer, c);
+	w->n_conns++;
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	conn_reset_request(c);
+	c->state = CONN_READ_HEAD;
+	conn_set_timeout(c, w->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
+	conn_want_client_read(c, true);
+}
+
+void conn_upstream_attach(struct conn *c, int ufd)
+{
+	if (c->closed) {
+		close(ufd);
+		return;
+	}
+	c->ufd = ufd;
+	c->u_eof = c->u_shut_wr = false;
+	event_assign(&c->u_rd, c->w->base, ufd, EV_READ | EV_PERSIST, conn_on_upstream_read, c);
+	event_assign(&c->u_wr, c->w->base, ufd, EV_WRITE | EV_PERSIST, conn_on_upstream_write, c);
+}
+
+void conn_close_upstream(struct conn *c)
+{
+	if (c->dns) {
+		resolver_cancel(c->dns);
+		c->dns = NULL;
+	}
+	if (c->ufd < 0)
+		return;
+	event_del(&c->u_rd);
+	event_del(&c->u_wr);
+	close(c->ufd);
+	c->ufd = -1;
+	buf_release(&c->uin);
+	buf_release(&c->uout);
+}
+
+void conn_reset_request(struct conn *c)
+{
+	memset(&c->req, 0, sizeof(c->req));
+	c->req.result = REASON_ALLOWED;
+}
+
+void conn_log_request(struct conn *c)
+{
+	struct conn_request *r = &c->req;
+	char line[LOG_JSON_LINE_MAX], ip[IP_ADDR_TEXT_MAX] = "";
+	const char *decision;
+
+	if (r->logged || r->started_ms == 0)
+		return;
+	r->logged = true;
+	if (r->has_connected)
+		ip_addr_format(&r->connected, ip);
+	if (!r->verdict.allow && r->verdict.reason != REASON_ALLOWED)
+		decision = "deny";
+	else if (r->result == REASON_ALLOWED || r->result == REASON_CLIENT_CLOSED ||
+		 r->result == REASON_TUNNEL_IDLE || r->result == REASON_CLIENT_IDLE)
+		decision = r->verdict.allow ? "allow" : "error";
+	else
+		decision = "error";
+	enum reason shown = r->verdict.allow ? r->result : r->verdict.reason;
+	if (!r->verdict.allow && r->verdict.reason == REASON_ALLOWED)
+		shown = r->result; /* refused before any decision: a protocol error */
+	struct log_record rec = {
+		.ts_ms = wall_ms(),
+		.client = c->client_text,
+		.method = slice_from_cstr(r->method),
+		.host = slice_make(r->dest.name, r->dest.name_len),
+		.port = r->dest.port,
+		.decision = decision,
+		.reason = reason_token(shown),
+		.rule = r->verdict.rule,
+		.ip = ip,
+		.status = r->status,
+		.bytes_up = r->bytes_up,
+		.bytes_down = r->bytes_down,
+		.duration_ms = conn_now_ms() - r->started_ms,
+	};
+	size_t len = log_json_format(&rec, line);
+	log_sink_write(c->w->log, line, len);
+}
+
+static void conn_on_free(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	buf_release(&c->cin);
+	buf_release(&c->cout);
+	buf_release(&c->uin);
+	buf_release(&c->uout);
+	free(c);
+}
+
+void conn_close(struct conn *c, enum reason why)
+{
+	if (c->closed)
+		return;
+	if (c->req.started_ms && !c->req.logged) {
+		if (c->req.result == REASON_ALLOWED)
+			c->req.result = why;
+		conn_log_request(c);
+	}
+	conn_close_upstream(c);
+	event_del(&c->c_rd);
+	event_del(&c->c_wr);
+	event_del(&c->timer);
+	close(c->cfd);
+	c->cfd = -1;
+	buf_release(&c->cin);
+	buf_release(&c->cout);
+	tunnel_release(c);
+	c->w->n_conns--;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	/* Callers up the stack may still hold c: it is freed on the next loop turn, and every
+	 * entry point ignores a closed connection until then (STYLE.md §7). */
+	c->closed = true;
+	event_assign(&c->timer, c->w->base, -1, 0, conn_on_free, c);
+	event_active(&c->timer, EV_TIMEOUT, 0);
+}
+
+ssize_t conn_read_into(int fd, struct buf *b, size_t max_cap)
+{
+	size_t room = buf_reserve(b, 16384, max_cap);
+	if (room == 0)
+		return -1;
+	for (;;) {
+		ssize_t n = recv(fd, buf_tail(b), room, 0);
+		if (n > 0) {
+			buf_commit(b, (size_t)n);
+			return n;
+		}
+		if (n == 0) {
+			if (buf_len(b) == 0)
+				buf_release(b);
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		if (buf_len(b) == 0)
+			buf_release(b);
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? -1 : -2;
+	}
+}
+
+ssize_t conn_write_from(int fd, struct buf *b, size_t n)
+{
+	if (n > buf_len(b))
+		n = buf_len(b);
+	if (n == 0)
+		return 0;
+	for (;;) {
+		ssize_t w = send(fd, buf_head(b), n, MSG_NOSIGNAL);
+		if (w >= 0) {
+			buf_consume(b, (size_t)w);
+			return w;
+		}
+		if (errno == EINTR)
+			continue;
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? -1 : -2;
+	}
+}
+
+void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool close_after)
+{
+	struct conn_request *r = &c->req;
+	if (c->closed)
+		return;
+	char reply[HTTP_REPLY_MAX];
+	const struct reason_info *info = reason_info(why);
+
+	if (r->started_ms == 0)
+		r->started_ms = conn_now_ms();
+	if (r->verdict.allow || r->verdict.reason == REASON_ALLOWED)
+		r->result = why;
+	struct http_reply_facts f = {
+		.reason = why,
+		.method = r->method[0] ? r->method : NULL,
+		.host = r->dest.name_len ? r->dest.name : NULL,
+		.port = r->dest.port,
+		.rule = r->verdict.rule,
+		.detail = detail,
+		.close = close_after,
+	};
+	size_t len = http_reply_format(&f, reply);
+	r->status = info->status;
+	r->close_after_reply = close_after;
+	conn_log_request(c);
+	conn_close_upstream(c);
+	if (len == 0 || !buf_append(&c->cout, reply, len, HTTP_REPLY_MAX + buf_len(&c->cout))) {
+		conn_close(c, REASON_INTERNAL);
+		return;
+	}
+	c->state = CONN_REPLYING;
+	conn_want_client_read(c, false);
+	conn_set_timeout(c, c->w->cfg->idle_timeout_ms, REASON_CLIENT_IDLE);
+	http_flow_on_client_writable(c);
+}

@@ -1,0 +1,118 @@
+/* conn: one client connection and, while a request is in flight, its upstream connection —
+ * events, buffers, timers, the per-request record, and the single place where it ends.
+ * Does not parse requests (parse/) or decide (policy/); http_flow and tunnel drive it. */
+#ifndef SLUICE_IO_CONN_H
+#define SLUICE_IO_CONN_H
+
+#include <event2/event_struct.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "io/resolver.h"
+#include "io/sockaddr.h"
+#include "parse/authority.h"
+#include "parse/http1_body.h"
+#include "policy/policy.h"
+
+struct worker;
+struct resolver_query;
+
+enum conn_state {
+	CONN_READ_HEAD,  /* waiting for (the rest of) a request head */
+	CONN_RESOLVING,  /* waiting for DNS */
+	CONN_CONNECTING, /* waiting for the upstream TCP handshake */
+	CONN_FORWARDING, /* HTTP request/response in flight */
+	CONN_TUNNEL,     /* CONNECT established: opaque relay */
+	CONN_REPLYING,   /* sending sluice's own reply, then close or next request */
+};
+
+const char *conn_state_name(enum conn_state s);
+
+/* Per-request facts, reset between keep-alive requests. */
+struct conn_request {
+	char method[24];
+	bool is_connect, is_head;
+	struct authority dest;
+	struct verdict verdict;
+	enum reason result; /* what ended the request; REASON_ALLOWED = success */
+	int status;         /* status sent to the client */
+	struct ip_addr addrs[RESOLVER_MAX_ADDRS];
+	unsigned n_addrs, next_addr;
+	struct ip_addr connected; /* valid when has_connected */
+	bool has_connected;
+	bool logged;
+	uint64_t bytes_up, bytes_down;
+	uint64_t started_ms;
+	/* request body framing (client → upstream) */
+	int req_framing;
+	uint64_t req_remaining;
+	struct http1_chunked req_chunked;
+	uint32_t req_approved; /* bytes at the front of cin cleared to forward */
+	bool req_done;
+	bool client_keep_alive;
+	int client_minor;
+	/* response (upstream → client) */
+	bool resp_head_done;
+	int resp_framing;
+	uint64_t resp_remaining;
+	struct http1_chunked resp_chunked;
+	uint32_t resp_approved;
+	bool resp_done;
+	bool upstream_keep_alive;
+	bool upstream_reused;
+	bool close_after_reply;
+};
+
+struct conn {
+	struct worker *w;
+	struct conn *prev, *next; /* worker's list of live connections */
+	int cfd, ufd;
+	enum conn_state state;
+	struct event c_rd, c_wr, u_rd, u_wr, timer;
+	struct buf cin, cout, uin, uout;
+	struct resolver_query *dns;
+	uint64_t last_activity_ms;
+	unsigned timeout_ms;
+	enum reason timeout_reason;
+	bool c_eof, u_eof, c_shut_wr, u_shut_wr;
+	bool closed; /* ended; freed on the next loop turn */
+	uint16_t client_port;
+	struct ip_addr client_ip;
+	char client_text[SOCKADDR_TEXT_MAX];
+	struct conn_request req;
+};
+
+void conn_accept(struct worker *w, int fd, const struct sockaddr *peer);
+/* Ends the connection: logs the request in flight (if any), closes both sockets, frees.
+ * The single exit of every connection (STYLE.md §7). */
+void conn_close(struct conn *c, enum reason why);
+
+/* Event interest: each toggles one libevent event. */
+void conn_want_client_read(struct conn *c, bool on);
+void conn_want_client_write(struct conn *c, bool on);
+void conn_want_upstream_read(struct conn *c, bool on);
+void conn_want_upstream_write(struct conn *c, bool on);
+/* Arms the connection's one timer: `ms` of inactivity (see conn_touch) ends it with `why`. */
+void conn_set_timeout(struct conn *c, unsigned ms, enum reason why);
+void conn_touch(struct conn *c);
+uint64_t conn_now_ms(void);
+
+/* Reads what the socket has into b (up to max_cap). Returns bytes read, 0 on EOF,
+ * -1 when it would block, -2 on error. */
+ssize_t conn_read_into(int fd, struct buf *b, size_t max_cap);
+/* Writes from the front of b up to n bytes; consumes what was written. Returns bytes written,
+ * -1 when it would block with nothing written, -2 on error. */
+ssize_t conn_write_from(int fd, struct buf *b, size_t n);
+
+/* Writes one decision log line for the current request (once). */
+void conn_log_request(struct conn *c);
+/* Sends sluice's own reply for `why` (with Proxy-Status) and logs the request; when close is
+ * set, the connection ends once the reply is written. */
+void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool close);
+void conn_reset_request(struct conn *c);
+void conn_close_upstream(struct conn *c);
+/* Takes ownership of a connected (or connecting) upstream socket and sets up its events. */
+void conn_upstream_attach(struct conn *c, int ufd);
+
+#endif

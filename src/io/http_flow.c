@@ -1,0 +1,604 @@
+#include "io/http_flow.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "io/conn.h"
+#include "io/upstream.h"
+#include "io/worker.h"
+#include "parse/http1.h"
+
+/* Bytes buffered per direction while streaming bodies. */
+#define FLOW_BODY_BUF (64 * 1024)
+/* Largest response head accepted from an upstream. */
+#define FLOW_MAX_RESPONSE_HEAD (64 * 1024)
+
+static size_t flow_cin_cap(const struct conn *c)
+{
+	size_t head = c->w->cfg->max_head_bytes;
+	return head > FLOW_BODY_BUF ? head : FLOW_BODY_BUF;
+}
+
+static enum reason flow_parse_error_reason(enum http1_error e)
+{
+	switch (e) {
+	case HTTP1_ERR_SMUGGLING: return REASON_SMUGGLING;
+	case HTTP1_ERR_TOO_MANY_HEADERS: return REASON_HEAD_TOO_LARGE;
+	case HTTP1_ERR_VERSION: return REASON_VERSION;
+	case HTTP1_ERR_TE_UNSUPPORTED: return REASON_TE_UNSUPPORTED;
+	default: return REASON_BAD_REQUEST;
+	}
+}
+
+void http_flow_refuse(struct conn *c, enum reason why, const char *detail)
+{
+	/* Unread body bytes would be taken for the next request: close unless there are none. */
+	bool keep = c->req.client_keep_alive && c->req.req_done;
+	conn_reply_error(c, why, detail, !keep);
+}
+
+/* Appends "Name: value\r\n" for each header a proxy forwards (RFC 9110 §7.6.1). */
+static bool flow_copy_headers(struct buf *out, size_t cap, const struct http1_header *h,
+			      unsigned n, const struct slice *tokens, unsigned n_tokens, int skip)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if ((int)i == skip || http1_header_is_hop_by_hop(h[i].name, tokens, n_tokens))
+			continue;
+		if (!buf_append(out, h[i].name.ptr, h[i].name.len, cap) ||
+		    !buf_append(out, ": ", 2, cap) ||
+		    !buf_append(out, h[i].value.ptr, h[i].value.len, cap) ||
+		    !buf_append(out, "\r\n", 2, cap))
+			return false;
+	}
+	return true;
+}
+
+static bool flow_append_str(struct buf *out, size_t cap, const char *s)
+{
+	return buf_append(out, s, strlen(s), cap);
+}
+
+/* The head sent upstream: origin-form target, our Host, end-to-end headers only. */
+static bool flow_build_request_head(struct conn *c, const struct http1_request *req,
+				    struct slice path)
+{
+	size_t cap = c->w->cfg->max_head_bytes + 1024;
+	const struct authority *d = &c->req.dest;
+	char host[AUTHORITY_NAME_MAX + 16];
+	bool v6 = d->kind == HOST_IPV6;
+
+	if (d->port == 80)
+		snprintf(host, sizeof(host), v6 ? "[%s]" : "%s", d->name);
+	else
+		snprintf(host, sizeof(host), v6 ? "[%s]:%u" : "%s:%u", d->name, d->port);
+	/* "http://h" and "http://h?q" mean path "/" (RFC 3986 §6.2.3). */
+	const char *lead = path.len == 0 || path.ptr[0] == '?' ? " /" : " ";
+	return buf_append(&c->uout, req->method.ptr, req->method.len, cap) &&
+	       flow_append_str(&c->uout, cap, lead) &&
+	       buf_append(&c->uout, path.ptr, path.len, cap) &&
+	       flow_append_str(&c->uout, cap, " HTTP/1.1\r\nHost: ") &&
+	       flow_append_str(&c->uout, cap, host) && flow_append_str(&c->uout, cap, "\r\n") &&
+	       flow_copy_headers(&c->uout, cap, req->headers, req->n_headers,
+				 req->connection_tokens, req->n_connection_tokens, req->host_index) &&
+	       (req->framing != HTTP1_BODY_CHUNKED ||
+		flow_append_str(&c->uout, cap, "Transfer-Encoding: chunked\r\n")) &&
+	       flow_append_str(&c->uout, cap, "\r\n");
+}
+
+/* Splits an absolute-form target "http://authority[/path][?query]" (RFC 9112 §3.2.2). */
+static const char *flow_split_target(struct slice target, struct slice *authority,
+				     struct slice *path)
+{
+	static const char scheme[] = "http://";
+	const size_t scheme_len = sizeof(scheme) - 1;
+
+	if (target.len > 0 && target.ptr[0] == '/')
+		return "origin-form";
+	if (target.len >= 8 && slice_eq_cstr_nocase(slice_make(target.ptr, 8), "https://"))
+		return "https:// URLs must be fetched through CONNECT (set HTTPS_PROXY)";
+	if (target.len < scheme_len ||
+	    !slice_eq_cstr_nocase(slice_make(target.ptr, scheme_len), scheme))
+		return "the request target is not an http:// URL";
+	if (memchr(target.ptr, '#', target.len))
+		return "a fragment is not allowed in a request target";
+	size_t i = scheme_len;
+	while (i < target.len && target.ptr[i] != '/' && target.ptr[i] != '?')
+		i++;
+	*authority = slice_make(target.ptr + scheme_len, i - scheme_len);
+	*path = slice_make(target.ptr + i, target.len - i);
+	return NULL;
+}
+
+/* RFC 9112 §3.2.2 lets a proxy ignore Host for absolute-form; two parsers reading two hosts is
+ * exactly the ambiguity we refuse instead (ARCHITECTURE.md property 4). */
+static bool flow_host_agrees(const struct http1_request *req, const struct authority *dest)
+{
+	struct authority host;
+	const char *detail;
+
+	if (req->host_index < 0)
+		return req->version_minor == 0;
+	if (authority_parse(req->headers[req->host_index].value, dest->port, &host, &detail) != 0)
+		return false;
+	return host.kind == dest->kind && host.port == dest->port &&
+	       host.name_len == dest->name_len && memcmp(host.name, dest->name, host.name_len) == 0;
+}
+
+static void flow_set_body_framing(struct conn *c, const struct http1_request *req)
+{
+	c->req.req_framing = req->framing;
+	c->req.req_remaining = req->content_length;
+	http1_chunked_init(&c->req.req_chunked);
+	c->req.req_done = req->framing == HTTP1_BODY_NONE ||
+			  (req->framing == HTTP1_BODY_LENGTH && req->content_length == 0);
+}
+
+static void flow_decide(struct conn *c)
+{
+	const struct authority *d = &c->req.dest;
+	struct request_facts facts = {
+		.host = slice_make(d->name, d->name_len),
+		.host_is_ip = d->kind != HOST_NAME,
+		.ip = d->ip,
+		.port = d->port,
+	};
+	policy_decide_request(&c->w->cfg->rules, &facts, &c->req.verdict);
+}
+
+/* A complete head is at the front of cin: check it, decide, and start the upstream side. */
+static void flow_handle_head(struct conn *c, const struct http1_request *req, size_t head_len)
+{
+	struct conn_request *r = &c->req;
+	struct slice authority = {0}, path = {0};
+	const char *detail = NULL;
+
+	r->is_connect = slice_eq_cstr_nocase(req->method, "CONNECT");
+	r->is_head = slice_eq_cstr_nocase(req->method, "HEAD");
+	r->client_minor = req->version_minor;
+	r->client_keep_alive = req->keep_alive;
+	flow_set_body_framing(c, req);
+	if (r->is_connect) {
+		if (req->framing != HTTP1_BODY_NONE) {
+			conn_reply_error(c, REASON_BAD_REQUEST, "CONNECT with a body", true);
+			return;
+		}
+		authority = req->target;
+	} else {
+		detail = flow_split_target(req->target, &authority, &path);
+		if (detail) {
+			enum reason why = strcmp(detail, "origin-form") == 0
+						  ? REASON_NOT_A_PROXY_REQUEST
+						  : REASON_BAD_REQUEST;
+			conn_reply_error(c, why, why == REASON_BAD_REQUEST ? detail : NULL, true);
+			return;
+		}
+	}
+	if (authority_parse(authority, r->is_connect ? 0 : 80, &r->dest, &detail) != 0) {
+		memset(&r->dest, 0, sizeof(r->dest));
+		conn_reply_error(c, REASON_BAD_AUTHORITY, detail, true);
+		return;
+	}
+	if (r->is_connect && !r->dest.has_port) {
+		conn_reply_error(c, REASON_BAD_AUTHORITY, "CONNECT needs host:port", true);
+		return;
+	}
+	if (!flow_host_agrees(req, &r->dest)) {
+		conn_reply_error(c, REASON_BAD_REQUEST,
+				 "the Host header is missing or disagrees with the request target",
+				 true);
+		return;
+	}
+	flow_decide(c);
+	if (!r->verdict.allow) {
+		buf_consume(&c->cin, head_len);
+		http_flow_refuse(c, r->verdict.reason, NULL);
+		return;
+	}
+	if (!r->is_connect) {
+		if (!flow_build_request_head(c, req, path)) {
+			conn_reply_error(c, REASON_HEAD_TOO_LARGE, NULL, true);
+			return;
+		}
+	}
+	buf_consume(&c->cin, head_len);
+	upstream_start(c);
+}
+
+static void flow_parse_head(struct conn *c)
+{
+	struct http1_request req;
+	int rc = http1_request_parse(buf_head(&c->cin), buf_len(&c->cin), &req);
+
+	if (rc == 0) {
+		if (buf_len(&c->cin) >= c->w->cfg->max_head_bytes) {
+			c->req.started_ms = conn_now_ms();
+			conn_reply_error(c, REASON_HEAD_TOO_LARGE, NULL, true);
+			return;
+		}
+		conn_want_client_read(c, true);
+		return;
+	}
+	c->req.started_ms = conn_now_ms();
+	if (rc < 0) {
+		conn_reply_error(c, flow_parse_error_reason(req.error), req.error_detail, true);
+		return;
+	}
+	if ((size_t)rc > c->w->cfg->max_head_bytes) {
+		conn_reply_error(c, REASON_HEAD_TOO_LARGE, NULL, true);
+		return;
+	}
+	if (req.method.len >= sizeof(c->req.method)) {
+		conn_reply_error(c, REASON_BAD_REQUEST, "method too long", true);
+		return;
+	}
+	memcpy(c->req.method, req.method.ptr, req.method.len);
+	c->req.method[req.method.len] = '\0';
+	conn_want_client_read(c, false);
+	flow_handle_head(c, &req, (size_t)rc);
+}
+
+static void flow_next_request(struct conn *c)
+{
+	conn_reset_request(c);
+	c->state = CONN_READ_HEAD;
+	if (buf_len(&c->cin) > 0) {
+		conn_set_timeout(c, c->w->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
+		flow_parse_head(c);
+		return;
+	}
+	conn_set_timeout(c, c->w->cfg->idle_timeout_ms, REASON_HEAD_TIMEOUT);
+	conn_want_client_read(c, true);
+}
+
+/* Both directions of the exchange are complete: log, pool the upstream, go on or close. */
+static void flow_finish(struct conn *c)
+{
+	struct conn_request *r = &c->req;
+
+	conn_log_request(c);
+	if (r->upstream_keep_alive && r->req_done && buf_len(&c->uin) == 0 && !c->u_eof &&
+	    c->ufd >= 0) {
+		int fd = c->ufd;
+		event_del(&c->u_rd);
+		event_del(&c->u_wr);
+		c->ufd = -1;
+		buf_release(&c->uin);
+		buf_release(&c->uout);
+		upstream_pool_put(c->w->pool, fd, &r->connected, r->dest.port);
+	} else {
+		conn_close_upstream(c);
+	}
+	if (!r->client_keep_alive || !r->req_done) {
+		conn_close(c, REASON_ALLOWED);
+		return;
+	}
+	flow_next_request(c);
+}
+
+static void flow_fail_midstream(struct conn *c, enum reason why)
+{
+	if (c->req.status == 0 && buf_len(&c->cout) == 0) {
+		c->req.client_keep_alive = false;
+		http_flow_refuse(c, why, NULL);
+		return;
+	}
+	if (c->req.result == REASON_ALLOWED)
+		c->req.result = why;
+	conn_close(c, why);
+}
+
+/* Clears the next bytes of a body for forwarding. Returns false on malformed framing. */
+static bool flow_approve(struct buf *b, uint32_t *approved, int framing, uint64_t *remaining,
+			 struct http1_chunked *chunked, bool *complete)
+{
+	size_t fresh = buf_len(b) - *approved;
+	if (fresh == 0 || *complete)
+		return true;
+	switch (framing) {
+	case HTTP1_BODY_LENGTH: {
+		uint64_t take = fresh < *remaining ? fresh : *remaining;
+		*approved += (uint32_t)take;
+		*remaining -= take;
+		*complete = *remaining == 0;
+		return true;
+	}
+	case HTTP1_BODY_CHUNKED: {
+		bool done = false;
+		ssize_t n = http1_chunked_parse(chunked, buf_head(b) + *approved, fresh, &done);
+		if (n < 0)
+			return false;
+		*approved += (uint32_t)n;
+		*complete = done;
+		return true;
+	}
+	case HTTP1_BODY_CLOSE:
+		*approved += (uint32_t)fresh;
+		return true;
+	default:
+		*complete = true;
+		return true;
+	}
+}
+
+static void flow_pump_request(struct conn *c)
+{
+	struct conn_request *r = &c->req;
+	bool complete = r->req_done;
+
+	while (buf_len(&c->uout) > 0) {
+		ssize_t n = conn_write_from(c->ufd, &c->uout, buf_len(&c->uout));
+		if (n == -1)
+			goto blocked;
+		if (n < 0) {
+			flow_fail_midstream(c, REASON_UPSTREAM_CLOSED);
+			return;
+		}
+	}
+	complete = r->req_framing == HTTP1_BODY_NONE || r->req_done ||
+		   (r->req_framing == HTTP1_BODY_LENGTH && r->req_remaining == 0 &&
+		    r->req_approved == 0);
+	while (!r->req_done) {
+		if (!flow_approve(&c->cin, &r->req_approved, r->req_framing, &r->req_remaining,
+				  &r->req_chunked, &complete)) {
+			c->req.client_keep_alive = false;
+			flow_fail_midstream(c, REASON_CLIENT_BODY_MALFORMED);
+			return;
+		}
+		if (r->req_approved == 0) {
+			if (complete)
+				r->req_done = true;
+			break;
+		}
+		ssize_t n = conn_write_from(c->ufd, &c->cin, r->req_approved);
+		if (n == -1)
+			goto blocked;
+		if (n < 0) {
+			flow_fail_midstream(c, REASON_UPSTREAM_CLOSED);
+			return;
+		}
+		r->req_approved -= (uint32_t)n;
+		r->bytes_up += (uint64_t)n;
+		conn_touch(c);
+		if (r->req_approved == 0 && complete)
+			r->req_done = true;
+	}
+	conn_want_upstream_write(c, false);
+	conn_want_client_read(c, !r->req_done && !c->c_eof);
+	if (r->req_done && r->resp_done)
+		flow_finish(c);
+	return;
+blocked:
+	conn_want_upstream_write(c, true);
+	conn_want_client_read(c, false);
+}
+
+/* Response head from the upstream → the head sent to the client. */
+static bool flow_build_response_head(struct conn *c, const struct http1_response *resp)
+{
+	struct conn_request *r = &c->req;
+	size_t cap = FLOW_MAX_RESPONSE_HEAD + 1024;
+	char line[64];
+
+	snprintf(line, sizeof(line), "HTTP/1.1 %d ", resp->status);
+	if (!flow_append_str(&c->cout, cap, line) ||
+	    !buf_append(&c->cout, resp->reason.ptr, resp->reason.len, cap) ||
+	    !flow_append_str(&c->cout, cap, "\r\n") ||
+	    !flow_copy_headers(&c->cout, cap, resp->headers, resp->n_headers,
+			       resp->connection_tokens, resp->n_connection_tokens, -1))
+		return false;
+	if (resp->status >= 200) {
+		if (resp->framing == HTTP1_BODY_CHUNKED &&
+		    !flow_append_str(&c->cout, cap, "Transfer-Encoding: chunked\r\n"))
+			return false;
+		if (!r->client_keep_alive && !flow_append_str(&c->cout, cap, "Connection: close\r\n"))
+			return false;
+		if (r->client_keep_alive && r->client_minor == 0 &&
+		    !flow_append_str(&c->cout, cap, "Connection: keep-alive\r\n"))
+			return false;
+	}
+	return flow_append_str(&c->cout, cap, "\r\n");
+}
+
+/* Parses as many response heads as are complete (1xx interim ones are relayed and skipped). */
+static bool flow_parse_response_head(struct conn *c)
+{
+	struct conn_request *r = &c->req;
+	struct http1_response resp;
+
+	while (!r->resp_head_done) {
+		int rc = http1_response_parse(buf_head(&c->uin), buf_len(&c->uin), r->is_head, false,
+					      &resp);
+		if (rc == 0) {
+			if (buf_len(&c->uin) >= FLOW_MAX_RESPONSE_HEAD || c->u_eof) {
+				flow_fail_midstream(c, c->u_eof ? REASON_UPSTREAM_CLOSED
+								: REASON_UPSTREAM_BAD_RESPONSE);
+				return false;
+			}
+			return true;
+		}
+		if (rc < 0 || resp.status == 101) {
+			c->req.upstream_keep_alive = false;
+			flow_fail_midstream(c, REASON_UPSTREAM_BAD_RESPONSE);
+			return false;
+		}
+		if (resp.status >= 200) {
+			r->resp_head_done = true;
+			r->status = resp.status;
+			r->resp_framing = resp.framing;
+			r->resp_remaining = resp.content_length;
+			http1_chunked_init(&r->resp_chunked);
+			r->upstream_keep_alive = resp.keep_alive;
+			/* A body delimited by close cannot be followed by another response. */
+			if (resp.framing == HTTP1_BODY_CLOSE)
+				r->client_keep_alive = false;
+			r->resp_done = resp.framing == HTTP1_BODY_NONE ||
+				       (resp.framing == HTTP1_BODY_LENGTH && resp.content_length == 0);
+		}
+		if (!flow_build_response_head(c, &resp)) {
+			flow_fail_midstream(c, REASON_UPSTREAM_BAD_RESPONSE);
+			return false;
+		}
+		buf_consume(&c->uin, (size_t)rc);
+	}
+	return true;
+}
+
+static void flow_pump_response(struct conn *c)
+{
+	struct conn_request *r = &c->req;
+	bool complete = r->resp_done;
+
+	while (buf_len(&c->cout) > 0) {
+		ssize_t n = conn_write_from(c->cfd, &c->cout, buf_len(&c->cout));
+		if (n == -1)
+			goto blocked;
+		if (n < 0) {
+			conn_close(c, REASON_CLIENT_CLOSED);
+			return;
+		}
+	}
+	while (r->resp_head_done && !r->resp_done) {
+		if (!flow_approve(&c->uin, &r->resp_approved, r->resp_framing, &r->resp_remaining,
+				  &r->resp_chunked, &complete)) {
+			r->upstream_keep_alive = false;
+			flow_fail_midstream(c, REASON_UPSTREAM_BAD_RESPONSE);
+			return;
+		}
+		if (r->resp_framing == HTTP1_BODY_CLOSE && c->u_eof && buf_len(&c->uin) == 0)
+			complete = true;
+		if (r->resp_approved == 0) {
+			if (complete)
+				r->resp_done = true;
+			break;
+		}
+		ssize_t n = conn_write_from(c->cfd, &c->uin, r->resp_approved);
+		if (n == -1)
+			goto blocked;
+		if (n < 0) {
+			conn_close(c, REASON_CLIENT_CLOSED);
+			return;
+		}
+		r->resp_approved -= (uint32_t)n;
+		r->bytes_down += (uint64_t)n;
+		conn_touch(c);
+		if (r->resp_approved == 0 && complete)
+			r->resp_done = true;
+	}
+	conn_want_client_write(c, false);
+	if (r->resp_done) {
+		conn_want_upstream_read(c, false);
+		if (r->req_done)
+			flow_finish(c);
+		else if (c->ufd >= 0)
+			/* The upstream answered before taking the whole body: stop sending it. */
+			conn_close(c, REASON_ALLOWED);
+		return;
+	}
+	if (c->u_eof) {
+		flow_fail_midstream(c, REASON_UPSTREAM_CLOSED);
+		return;
+	}
+	conn_want_upstream_read(c, true);
+	return;
+blocked:
+	conn_want_client_write(c, true);
+	conn_want_upstream_read(c, false);
+}
+
+void http_flow_start_forwarding(struct conn *c)
+{
+	c->state = CONN_FORWARDING;
+	conn_set_timeout(c, c->w->cfg->upstream_timeout_ms, REASON_UPSTREAM_TIMEOUT);
+	conn_want_upstream_read(c, true);
+	flow_pump_request(c);
+}
+
+void http_flow_on_client_readable(struct conn *c)
+{
+	if (c->state != CONN_READ_HEAD && c->state != CONN_FORWARDING) {
+		conn_want_client_read(c, false);
+		return;
+	}
+	if (c->state == CONN_FORWARDING && c->req.req_done) {
+		conn_want_client_read(c, false);
+		return;
+	}
+	bool was_empty = buf_len(&c->cin) == 0;
+	ssize_t n = conn_read_into(c->cfd, &c->cin, flow_cin_cap(c));
+	if (n == -1) {
+		if (buf_reserve(&c->cin, 1, flow_cin_cap(c)) == 0)
+			conn_want_client_read(c, false); /* full: backpressure */
+		if (c->state == CONN_READ_HEAD && buf_len(&c->cin) > 0)
+			flow_parse_head(c);
+		return;
+	}
+	if (n <= 0) {
+		c->c_eof = true;
+		conn_close(c, REASON_CLIENT_CLOSED);
+		return;
+	}
+	if (c->state == CONN_READ_HEAD) {
+		if (was_empty && c->req.started_ms == 0)
+			conn_set_timeout(c, c->w->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
+		flow_parse_head(c);
+		return;
+	}
+	flow_pump_request(c);
+}
+
+void http_flow_on_client_writable(struct conn *c)
+{
+	if (c->state == CONN_REPLYING) {
+		while (buf_len(&c->cout) > 0) {
+			ssize_t n = conn_write_from(c->cfd, &c->cout, buf_len(&c->cout));
+			if (n == -1) {
+				conn_want_client_write(c, true);
+				return;
+			}
+			if (n < 0) {
+				conn_close(c, REASON_CLIENT_CLOSED);
+				return;
+			}
+		}
+		conn_want_client_write(c, false);
+		if (c->req.close_after_reply) {
+			conn_close(c, c->req.result);
+			return;
+		}
+		flow_next_request(c);
+		return;
+	}
+	flow_pump_response(c);
+}
+
+void http_flow_on_upstream_readable(struct conn *c)
+{
+	ssize_t n = conn_read_into(c->ufd, &c->uin, FLOW_BODY_BUF);
+
+	if (n == -1) {
+		if (buf_reserve(&c->uin, 1, FLOW_BODY_BUF) == 0)
+			conn_want_upstream_read(c, false);
+		return;
+	}
+	if (n <= 0) {
+		c->u_eof = true;
+		c->req.upstream_keep_alive = false;
+		conn_want_upstream_read(c, false);
+	} else {
+		conn_touch(c);
+	}
+	if (!flow_parse_response_head(c))
+		return;
+	if (!c->req.resp_head_done) {
+		if (c->u_eof)
+			flow_fail_midstream(c, REASON_UPSTREAM_CLOSED);
+		return;
+	}
+	flow_pump_response(c);
+}
+
+void http_flow_on_upstream_writable(struct conn *c)
+{
+	flow_pump_request(c);
+}

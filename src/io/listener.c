@@ -1,0 +1,120 @@
+#include "io/listener.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "io/conn.h"
+#include "io/sockaddr.h"
+#include "io/worker.h"
+
+/* How many clients one readiness event accepts before yielding to other events. */
+#define LISTENER_ACCEPT_BATCH 64
+/* Pause after running out of descriptors, then try again. */
+#define LISTENER_EMFILE_PAUSE_MS 100
+
+struct listener {
+	struct worker *w;
+	int fd;
+	struct event *accept_ev;
+	struct event *resume_ev;
+	char text[SOCKADDR_TEXT_MAX];
+};
+
+static void listener_on_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	for (int i = 0; i < LISTENER_ACCEPT_BATCH; i++) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		int cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd >= 0) {
+			if (l->w->n_conns >= l->w->cfg->max_connections) {
+				close(cfd);
+				continue;
+			}
+			conn_accept(l->w, cfd, (struct sockaddr *)&peer);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			/* Keep serving the connections we have; accept again shortly. */
+			struct timeval tv = {0, LISTENER_EMFILE_PAUSE_MS * 1000};
+			fprintf(stderr, "sluice: accept on %s: %s; pausing accepts\n", l->text,
+				strerror(errno));
+			event_del(l->accept_ev);
+			event_add(l->resume_ev, &tv);
+		}
+		return;
+	}
+}
+
+static void listener_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	listener_resume(arg);
+}
+
+struct listener *listener_new(struct worker *w, const struct config_endpoint *at)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_from_ip(&ss, &at->addr, at->port);
+	struct listener *l = calloc(1, sizeof(*l));
+	int one = 1;
+
+	if (!l)
+		return NULL;
+	l->w = w;
+	sockaddr_format(&at->addr, at->port, l->text);
+	l->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (l->fd < 0) {
+		fprintf(stderr, "sluice: socket for %s: %s\n", l->text, strerror(errno));
+		free(l);
+		return NULL;
+	}
+	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(l->fd, (struct sockaddr *)&ss, len) != 0 || listen(l->fd, 1024) != 0) {
+		fprintf(stderr, "sluice: cannot listen on %s: %s\n", l->text, strerror(errno));
+		close(l->fd);
+		free(l);
+		return NULL;
+	}
+	l->accept_ev = event_new(w->base, l->fd, EV_READ | EV_PERSIST, listener_on_accept, l);
+	l->resume_ev = event_new(w->base, -1, 0, listener_on_resume, l);
+	if (!l->accept_ev || !l->resume_ev) {
+		listener_free(l);
+		return NULL;
+	}
+	event_add(l->accept_ev, NULL);
+	fprintf(stderr, "sluice: listening on http://%s\n", l->text);
+	return l;
+}
+
+void listener_free(struct listener *l)
+{
+	if (!l)
+		return;
+	if (l->accept_ev)
+		event_free(l->accept_ev);
+	if (l->resume_ev)
+		event_free(l->resume_ev);
+	close(l->fd);
+	free(l);
+}
+
+void listener_pause(struct listener *l)
+{
+	event_del(l->accept_ev);
+}
+
+void listener_resume(struct listener *l)
+{
+	event_add(l->accept_ev, NULL);
+}

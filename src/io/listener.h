@@ -1,0 +1,18 @@
+/* listener: a listening socket on the worker's loop that accepts clients and hands them to
+ * conn; pauses accepting when out of descriptors and resumes by itself.
+ * Does not read from clients. */
+#ifndef SLUICE_IO_LISTENER_H
+#define SLUICE_IO_LISTENER_H
+
+#include "parse/config.h"
+
+struct worker;
+struct listener;
+
+/* Binds and listens. Returns NULL after saying why on stderr. */
+struct listener *listener_new(struct worker *w, const struct config_endpoint *at);
+void listener_free(struct listener *l);
+void listener_pause(struct listener *l);
+void listener_resume(struct listener *l);
+
+#endif

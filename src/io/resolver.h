@@ -1,0 +1,32 @@
+/* resolver: asynchronous DNS with c-ares on the worker's event loop, A and AAAA together, with
+ * a cache that honours TTLs. Returns every address so that policy can judge each one.
+ * Does not decide anything and never connects. */
+#ifndef SLUICE_IO_RESOLVER_H
+#define SLUICE_IO_RESOLVER_H
+
+#include "base/ip_addr.h"
+#include "parse/config.h"
+#include "policy/reason.h"
+
+#define RESOLVER_MAX_ADDRS 16
+
+struct event_base;
+struct resolver;
+struct resolver_query;
+
+/* status is REASON_ALLOWED on success, else REASON_DNS_ERROR or REASON_DNS_TIMEOUT. */
+typedef void (*resolver_on_done)(void *arg, enum reason status, const struct ip_addr *addrs,
+				 unsigned n_addrs);
+
+struct resolver *resolver_new(struct event_base *base, const struct config *cfg);
+void resolver_free(struct resolver *r);
+/* Answers from the cache: returns the number of addresses copied, or -1 on a miss. */
+int resolver_cache_get(struct resolver *r, const char *name, struct ip_addr *out, unsigned max);
+/* Starts a lookup; on_done is called later from the event loop, never from within this call.
+ * Returns NULL when the query could not be started. */
+struct resolver_query *resolver_lookup(struct resolver *r, const char *name, resolver_on_done cb,
+				       void *arg);
+/* The callback will not be called; the query is freed when c-ares lets go of it. */
+void resolver_cancel(struct resolver_query *q);
+
+#endif

@@ -1,0 +1,276 @@
+#include "io/upstream.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "io/conn.h"
+#include "io/http_flow.h"
+#include "io/resolver.h"
+#include "io/sockaddr.h"
+#include "io/tunnel.h"
+#include "io/worker.h"
+
+/* Idle upstream connections kept per destination address and in all. */
+#define POOL_PER_DEST 16
+#define POOL_TOTAL 512
+
+struct pooled {
+	struct pooled *prev, *next;
+	struct upstream_pool *pool;
+	int fd;
+	struct ip_addr ip;
+	uint16_t port;
+	struct event ev;
+};
+
+struct upstream_pool {
+	struct event_base *base;
+	struct pooled *head;
+	unsigned count;
+	unsigned idle_ms;
+};
+
+static void pool_unlink(struct upstream_pool *pool, struct pooled *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		pool->head = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	pool->count--;
+	event_del(&p->ev);
+}
+
+/* An idle pooled connection became readable (the upstream closed it or sent junk) or its idle
+ * time ran out: either way it is no longer reusable. */
+static void pool_on_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct pooled *p = arg;
+	pool_unlink(p->pool, p);
+	close(p->fd);
+	free(p);
+}
+
+struct upstream_pool *upstream_pool_new(struct event_base *base, unsigned idle_ms)
+{
+	struct upstream_pool *pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return NULL;
+	pool->base = base;
+	pool->idle_ms = idle_ms;
+	return pool;
+}
+
+void upstream_pool_free(struct upstream_pool *pool)
+{
+	if (!pool)
+		return;
+	while (pool->head) {
+		struct pooled *p = pool->head;
+		pool_unlink(pool, p);
+		close(p->fd);
+		free(p);
+	}
+	free(pool);
+}
+
+void upstream_pool_put(struct upstream_pool *pool, int fd, const struct ip_addr *ip,
+		       uint16_t port)
+{
+	unsigned same = 0;
+	struct timeval tv = {pool->idle_ms / 1000, (pool->idle_ms % 1000) * 1000};
+
+	for (struct pooled *p = pool->head; p; p = p->next)
+		if (p->port == port && ip_addr_eq(&p->ip, ip))
+			same++;
+	struct pooled *p = same < POOL_PER_DEST && pool->count < POOL_TOTAL ? malloc(sizeof(*p))
+									     : NULL;
+	if (!p) {
+		close(fd);
+		return;
+	}
+	p->pool = pool;
+	p->fd = fd;
+	p->ip = *ip;
+	p->port = port;
+	p->prev = NULL;
+	p->next = pool->head;
+	if (pool->head)
+		pool->head->prev = p;
+	pool->head = p;
+	pool->count++;
+	event_assign(&p->ev, pool->base, fd, EV_READ, pool_on_event, p);
+	event_add(&p->ev, &tv);
+}
+
+int upstream_pool_take(struct upstream_pool *pool, const struct ip_addr *ip, uint16_t port)
+{
+	for (struct pooled *p = pool->head; p; p = p->next) {
+		if (p->port != port || !ip_addr_eq(&p->ip, ip))
+			continue;
+		int fd = p->fd;
+		pool_unlink(pool, p);
+		free(p);
+		return fd;
+	}
+	return -1;
+}
+
+static void upstream_ready(struct conn *c)
+{
+	c->req.has_connected = true;
+	conn_want_upstream_write(c, false);
+	if (c->req.is_connect)
+		tunnel_start(c);
+	else
+		http_flow_start_forwarding(c);
+}
+
+static enum reason upstream_errno_reason(int err)
+{
+	switch (err) {
+	case ECONNREFUSED: return REASON_CONNECT_REFUSED;
+	case ETIMEDOUT: return REASON_CONNECT_TIMEOUT;
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+	case EADDRNOTAVAIL:
+	case ENETDOWN:
+	case EHOSTDOWN: return REASON_CONNECT_UNREACHABLE;
+	default: return REASON_CONNECT_REFUSED;
+	}
+}
+
+/* Starts a connection to the next checked address. Returns 0 when connecting or connected,
+ * or the reason the last address failed once none are left. */
+static void upstream_connect_next(struct conn *c, enum reason last_failure)
+{
+	struct conn_request *r = &c->req;
+
+	while (r->next_addr < r->n_addrs) {
+		const struct ip_addr *ip = &r->addrs[r->next_addr++];
+		struct sockaddr_storage ss;
+		socklen_t len = sockaddr_from_ip(&ss, ip, r->dest.port);
+		int one = 1;
+
+		r->connected = *ip;
+		if (!r->is_connect) {
+			int fd = upstream_pool_take(c->w->pool, ip, r->dest.port);
+			if (fd >= 0) {
+				r->upstream_reused = true;
+				conn_upstream_attach(c, fd);
+				upstream_ready(c);
+				return;
+			}
+		}
+		int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			last_failure = REASON_INTERNAL;
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
+			conn_upstream_attach(c, fd);
+			upstream_ready(c);
+			return;
+		}
+		if (errno == EINPROGRESS) {
+			conn_upstream_attach(c, fd);
+			c->state = CONN_CONNECTING;
+			conn_set_timeout(c, c->w->cfg->connect_timeout_ms, REASON_CONNECT_TIMEOUT);
+			conn_want_upstream_write(c, true);
+			return;
+		}
+		last_failure = upstream_errno_reason(errno);
+		close(fd);
+	}
+	http_flow_refuse(c, last_failure, NULL);
+}
+
+bool upstream_try_next(struct conn *c)
+{
+	if (c->req.next_addr >= c->req.n_addrs)
+		return false;
+	conn_close_upstream(c);
+	upstream_connect_next(c, REASON_CONNECT_TIMEOUT);
+	return true;
+}
+
+void upstream_on_connect_done(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err == 0) {
+		upstream_ready(c);
+		return;
+	}
+	conn_close_upstream(c);
+	upstream_connect_next(c, upstream_errno_reason(err));
+}
+
+/* ARCHITECTURE.md property 2: every answer is judged; one prohibited answer denies the name
+ * (mixed answers are a rebinding trick), and only judged addresses are ever connected to. */
+static void upstream_on_resolved(void *arg, enum reason status, const struct ip_addr *addrs,
+				 unsigned n)
+{
+	struct conn *c = arg;
+	struct conn_request *r = &c->req;
+	char text[IP_ADDR_TEXT_MAX], detail[AUTHORITY_NAME_MAX + 64];
+
+	c->dns = NULL;
+	if (status != REASON_ALLOWED) {
+		http_flow_refuse(c, status, NULL);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct verdict v;
+		policy_decide_addr(&c->w->cfg->rules, &addrs[i], r->dest.port, &v);
+		if (!v.allow) {
+			r->verdict = v;
+			r->connected = addrs[i];
+			ip_addr_format(&addrs[i], text);
+			snprintf(detail, sizeof(detail), "%s resolved to %s", r->dest.name, text);
+			http_flow_refuse(c, v.reason, detail);
+			return;
+		}
+	}
+	memcpy(r->addrs, addrs, n * sizeof(*addrs));
+	r->n_addrs = n;
+	r->next_addr = 0;
+	upstream_connect_next(c, REASON_CONNECT_REFUSED);
+}
+
+void upstream_start(struct conn *c)
+{
+	struct conn_request *r = &c->req;
+	struct ip_addr cached[RESOLVER_MAX_ADDRS];
+
+	if (r->dest.kind != HOST_NAME) {
+		/* Literal addresses were judged by policy_decide_request already. */
+		r->addrs[0] = r->dest.ip;
+		r->n_addrs = 1;
+		r->next_addr = 0;
+		upstream_connect_next(c, REASON_CONNECT_REFUSED);
+		return;
+	}
+	int n = resolver_cache_get(c->w->resolver, r->dest.name, cached, RESOLVER_MAX_ADDRS);
+	if (n > 0) {
+		upstream_on_resolved(c, REASON_ALLOWED, cached, (unsigned)n);
+		return;
+	}
+	c->state = CONN_RESOLVING;
+	conn_set_timeout(c, c->w->cfg->dns_timeout_ms, REASON_DNS_TIMEOUT);
+	c->dns = resolver_lookup(c->w->resolver, r->dest.name, upstream_on_resolved, c);
+	if (!c->dns)
+		http_flow_refuse(c, REASON_INTERNAL, "could not start a DNS query");
+}

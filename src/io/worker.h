@@ -1,0 +1,40 @@
+/* worker: one event loop and everything it owns — listeners, resolver, upstream pool, log
+ * sink — and the policy snapshot it serves from. Does not parse or decide. */
+#ifndef SLUICE_IO_WORKER_H
+#define SLUICE_IO_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "parse/config.h"
+
+struct event_base;
+struct resolver;
+struct upstream_pool;
+struct log_sink;
+struct listener;
+struct conn;
+
+#define WORKER_MAX_LISTENERS CONFIG_MAX_LISTEN
+
+struct worker {
+	struct event_base *base;
+	const struct config *cfg;
+	struct resolver *resolver;
+	struct upstream_pool *pool;
+	struct log_sink *log;
+	struct listener *listeners[WORKER_MAX_LISTENERS];
+	unsigned n_listeners;
+	unsigned n_conns;
+	struct conn *conns; /* every live connection, so shutdown can end them all */
+	bool draining;
+};
+
+/* Creates the loop, binds every listen address of cfg. Returns 0, or -1 after saying why on
+ * stderr. */
+int worker_init(struct worker *w, const struct config *cfg);
+void worker_fini(struct worker *w);
+int worker_run(struct worker *w);
+void worker_stop(struct worker *w);
+
+#endif

@@ -1,0 +1,80 @@
+#include "policy/reason.h"
+
+#include "base/bug.h"
+
+/* One table for every reason: the token is stable (logs, metrics and Proxy-Status details all
+ * use it), the error type is from the RFC 9209 §2.3 registry. */
+static const struct reason_info reason_table[REASON__COUNT] = {
+	[REASON_ALLOWED] = {"allowed", 200, "", "The request was allowed."},
+	[REASON_DOMAIN_DENIED] = {"domain_denied", 403, "http_request_denied",
+				  "The destination host matches a deny rule of the egress policy."},
+	[REASON_DOMAIN_NOT_ALLOWED] = {"domain_not_allowed", 403, "http_request_denied",
+				       "The destination host is not on the allow list of the "
+				       "egress policy."},
+	[REASON_PORT_NOT_ALLOWED] = {"port_not_allowed", 403, "http_request_denied",
+				     "The destination port is not allowed by the egress policy."},
+	[REASON_IP_NON_GLOBAL] = {"ip_non_global", 403, "destination_ip_prohibited",
+				  "The destination address is internal (not globally reachable); "
+				  "sluice never connects to internal addresses unless an operator "
+				  "re-allows them."},
+	[REASON_IP_METADATA] = {"ip_metadata", 403, "destination_ip_prohibited",
+				"The destination address is a cloud metadata endpoint, which is "
+				"always blocked."},
+	[REASON_IP_DENIED] = {"ip_denied", 403, "destination_ip_prohibited",
+			      "The destination address is in a range denied by the egress policy."},
+	[REASON_PROXY_LOOP] = {"proxy_loop", 403, "proxy_loop_detected",
+			       "The destination is this proxy itself."},
+	[REASON_BAD_REQUEST] = {"bad_request", 400, "http_request_error",
+				"The request is malformed."},
+	[REASON_SMUGGLING] = {"request_smuggling", 400, "http_request_error",
+			      "The request framing is ambiguous (a request smuggling shape) and "
+			      "was refused."},
+	[REASON_BAD_AUTHORITY] = {"bad_authority", 400, "http_request_error",
+				  "The destination host or port is malformed."},
+	[REASON_HEAD_TOO_LARGE] = {"head_too_large", 431, "http_request_error",
+				   "The request head is larger than this proxy accepts."},
+	[REASON_HEAD_TIMEOUT] = {"head_timeout", 408, "http_request_error",
+				 "The request head was not received in time."},
+	[REASON_VERSION] = {"http_version", 505, "http_request_error",
+			    "Only HTTP/1.0 and HTTP/1.1 are supported."},
+	[REASON_TE_UNSUPPORTED] = {"te_unsupported", 501, "http_request_error",
+				   "Only the chunked transfer coding is supported."},
+	[REASON_NOT_A_PROXY_REQUEST] = {"not_a_proxy_request", 400, "http_request_error",
+					"This is a forward proxy: send absolute-form requests "
+					"(http://host/path) or CONNECT host:port."},
+	[REASON_CLIENT_CLOSED] = {"client_closed", 0, "", "The client closed the connection."},
+	[REASON_CLIENT_BODY_MALFORMED] = {"client_body_malformed", 400, "http_request_error",
+					  "The request body framing is malformed."},
+	[REASON_CLIENT_IDLE] = {"client_idle", 0, "", "The client connection was idle too long."},
+	[REASON_DNS_ERROR] = {"dns_error", 502, "dns_error",
+			      "The destination host name could not be resolved."},
+	[REASON_DNS_TIMEOUT] = {"dns_timeout", 504, "dns_timeout",
+				"Resolving the destination host name timed out."},
+	[REASON_CONNECT_REFUSED] = {"connect_refused", 502, "connection_refused",
+				    "The destination refused the connection."},
+	[REASON_CONNECT_TIMEOUT] = {"connect_timeout", 504, "connection_timeout",
+				    "Connecting to the destination timed out."},
+	[REASON_CONNECT_UNREACHABLE] = {"connect_unreachable", 502, "destination_ip_unroutable",
+					"The destination address is unreachable."},
+	[REASON_UPSTREAM_BAD_RESPONSE] = {"upstream_bad_response", 502, "http_protocol_error",
+					  "The destination sent a malformed response."},
+	[REASON_UPSTREAM_CLOSED] = {"upstream_closed", 502, "http_response_incomplete",
+				    "The destination closed the connection before a complete "
+				    "response."},
+	[REASON_UPSTREAM_TIMEOUT] = {"upstream_timeout", 504, "http_response_timeout",
+				     "The destination did not answer in time."},
+	[REASON_TUNNEL_IDLE] = {"tunnel_idle", 0, "", "The tunnel was idle too long."},
+	[REASON_INTERNAL] = {"internal", 500, "proxy_internal_error",
+			     "The proxy failed internally."},
+};
+
+const struct reason_info *reason_info(enum reason r)
+{
+	BUG_ON((unsigned)r >= REASON__COUNT);
+	return &reason_table[r];
+}
+
+const char *reason_token(enum reason r)
+{
+	return reason_info(r)->token;
+}

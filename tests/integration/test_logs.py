@@ -1,0 +1,88 @@
+"""The decision log: one JSON object per line on stdout per request or tunnel, with the fields
+operators and agents rely on (docs/logs.md)."""
+
+import hashlib
+import json
+import re
+
+from checks import assert_log_line
+from client import RawConn, connect_req, get, request
+
+
+def test_allowed_request_log_line(proxy):
+    r = get(proxy.addr, "http://public.test/bytes/100000")
+    assert r.status == 200
+    [e] = proxy.wait_logs({"host": "public.test"})
+    assert_log_line(e, method="GET", host="public.test", port=80, decision="allow",
+                    reason="allowed", ip="192.0.2.10", status=200)
+    assert isinstance(e["ts"], str) and re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", e["ts"]), e
+    assert re.match(r"(127\.0\.0\.1|\[127\.0\.0\.1\]):\d+$", e["client"]), e
+    assert isinstance(e["rule"], str)
+    assert isinstance(e["bytes_up"], int) and e["bytes_up"] >= 0
+    assert isinstance(e["bytes_down"], int) and e["bytes_down"] >= 100000, e
+    assert isinstance(e["duration_ms"], (int, float)) and e["duration_ms"] >= 0
+
+
+def test_upload_bytes_are_counted(proxy):
+    body = b"u" * 200000
+    r = get(proxy.addr, "http://public.test/upload", method="POST", body=body)
+    assert r.json()["sha256"] == hashlib.sha256(body).hexdigest()
+    [e] = proxy.wait_logs({"host": "public.test"})
+    assert e["bytes_up"] >= len(body), e
+
+
+def test_denied_request_log_line_names_rule(proxy, canaries):
+    r = get(proxy.addr, "http://internal.test/")
+    assert r.status == 403
+    [e] = proxy.wait_logs({"host": "internal.test"})
+    assert_log_line(e, method="GET", port=80, decision="deny", reason="ip_non_global",
+                    ip="10.0.0.1", status=403)
+    assert e["rule"], "denial without a rule: %r" % e
+
+
+def test_each_keepalive_request_gets_its_own_line(proxy):
+    with RawConn(proxy.addr) as c:
+        for path in ("/echo", "/bytes/10", "/status/404"):
+            c.send(b"GET http://public.test%s HTTP/1.1\r\nHost: public.test\r\n\r\n"
+                   % path.encode())
+            c.read_response()
+    lines = proxy.wait_logs({"host": "public.test"}, count=3)
+    assert [e["status"] for e in lines] == [200, 200, 404], lines
+
+
+def test_connect_tunnel_gets_one_line(proxy):
+    with RawConn(proxy.addr) as c:
+        c.send(connect_req("public.test:443"))
+        assert c.read_response("CONNECT").status == 200
+        c.send(b"x" * 1000)
+        got = b""
+        while len(got) < 1000:
+            got += c.recv_some()
+    lines = proxy.wait_logs({"method": "CONNECT"})
+    assert len(lines) == 1, proxy.logs()
+    assert_log_line(lines[0], host="public.test", port=443, decision="allow", reason="allowed",
+                    ip="192.0.2.10")
+
+
+def test_log_stays_one_valid_json_object_per_line_for_hostile_input(proxy):
+    hostile = [
+        b'GET http://pub"lic.test/ HTTP/1.1\r\nHost: pub"lic.test\r\n\r\n',
+        b"GET http://pub\\lic.test/ HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET http://\xff\xfe.test/ HTTP/1.1\r\nHost: \xff\xfe.test\r\n\r\n",
+        b"G\"E\\T http://public.test/ HTTP/1.1\r\nHost: public.test\r\n\r\n",
+        b"GET http://public.test/\x1b[31m HTTP/1.1\r\nHost: public.test\r\n\r\n",
+        b"CONNECT \"evil\n\":443 HTTP/1.1\r\n\r\n",
+        b"\xc3\x28 \xa0\xa1 HTTP/1.1\r\n\r\n",
+    ]
+    for raw in hostile:
+        try:
+            request(proxy.addr, raw)
+        except Exception:
+            pass  # only the log matters here
+    lines = proxy.wait_logs(count=len(hostile))
+    # logs() already failed the test if any stdout line was not a JSON object.
+    assert len(lines) >= len(hostile), lines
+    raw_out = proxy.stdout_bytes()[proxy.mark:]
+    for line in raw_out.splitlines():
+        json.loads(line)
+        assert b"\x1b" not in line and b"\n" not in line
