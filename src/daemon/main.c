@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/listener.h"
 #include "io/worker.h"
 #include "parse/config.h"
 
@@ -103,6 +104,7 @@ static int main_run(const char *config_path)
 	if (!cfg)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
+	listener_expand_wildcards(&cfg->rules);
 	if (worker_init(&w, cfg) != 0) {
 		config_free(cfg);
 		return 1;

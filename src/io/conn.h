@@ -39,7 +39,7 @@ struct conn_request {
 	int status;         /* status sent to the client */
 	struct ip_addr addrs[RESOLVER_MAX_ADDRS];
 	unsigned n_addrs, next_addr;
-	struct ip_addr connected; /* valid when has_connected */
+	struct ip_addr connected; /* the address tried or judged last; valid when has_connected */
 	bool has_connected;
 	bool logged;
 	uint64_t bytes_up, bytes_down;

@@ -83,7 +83,9 @@ static bool flow_build_request_head(struct conn *c, const struct http1_request *
 				 req->connection_tokens, req->n_connection_tokens, req->host_index) &&
 	       (req->framing != HTTP1_BODY_CHUNKED ||
 		flow_append_str(&c->uout, cap, "Transfer-Encoding: chunked\r\n")) &&
-	       flow_append_str(&c->uout, cap, "\r\n");
+	       flow_append_str(&c->uout, cap, "Via: 1.1 ") &&
+	       flow_append_str(&c->uout, cap, c->w->via) &&
+	       flow_append_str(&c->uout, cap, "\r\n\r\n");
 }
 
 /* Splits an absolute-form target "http://authority[/path][?query]" (RFC 9112 §3.2.2). */
@@ -132,6 +134,21 @@ static void flow_set_body_framing(struct conn *c, const struct http1_request *re
 	http1_chunked_init(&c->req.req_chunked);
 	c->req.req_done = req->framing == HTTP1_BODY_NONE ||
 			  (req->framing == HTTP1_BODY_LENGTH && req->content_length == 0);
+}
+
+/* True when a Via header carries our own pseudonym: the request went round through us. */
+static bool flow_via_loops(const struct conn *c, const struct http1_request *req)
+{
+	size_t token_len = strlen(c->w->via);
+	for (unsigned i = 0; i < req->n_headers; i++) {
+		struct slice v = req->headers[i].value;
+		if (!slice_eq_cstr_nocase(req->headers[i].name, "via") || v.len < token_len)
+			continue;
+		for (size_t at = 0; at + token_len <= v.len; at++)
+			if (memcmp(v.ptr + at, c->w->via, token_len) == 0)
+				return true;
+	}
+	return false;
 }
 
 static void flow_decide(struct conn *c)
@@ -189,7 +206,13 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 				 true);
 		return;
 	}
-	flow_decide(c);
+	if (flow_via_loops(c, req)) {
+		r->verdict.allow = false;
+		r->verdict.reason = REASON_PROXY_LOOP;
+		snprintf(r->verdict.rule, sizeof(r->verdict.rule), "builtin: Via names this proxy");
+	} else {
+		flow_decide(c);
+	}
 	if (!r->verdict.allow) {
 		buf_consume(&c->cin, head_len);
 		http_flow_refuse(c, r->verdict.reason, NULL);

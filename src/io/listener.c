@@ -1,6 +1,7 @@
 #include "io/listener.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,4 +118,39 @@ void listener_pause(struct listener *l)
 void listener_resume(struct listener *l)
 {
 	event_add(l->accept_ev, NULL);
+}
+
+static bool listener_known(const struct policy_rules *rules, const struct ip_addr *ip,
+			   uint16_t port)
+{
+	for (unsigned i = 0; i < rules->n_listeners; i++)
+		if (rules->listeners[i].port == port && ip_addr_eq(&rules->listeners[i].addr, ip))
+			return true;
+	return false;
+}
+
+void listener_expand_wildcards(struct policy_rules *rules)
+{
+	static const uint8_t zero[16];
+	struct ifaddrs *ifs, *ifa;
+	unsigned n = rules->n_listeners;
+
+	if (getifaddrs(&ifs) != 0)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		const struct policy_listener l = rules->listeners[i];
+		if (memcmp(l.addr.bytes, zero, sizeof(zero)) != 0)
+			continue;
+		for (ifa = ifs; ifa; ifa = ifa->ifa_next) {
+			struct ip_addr ip;
+			uint16_t ignored;
+			if (!ifa->ifa_addr || sockaddr_to_ip(ifa->ifa_addr, &ip, &ignored) != 0 ||
+			    ip.family != l.addr.family || listener_known(rules, &ip, l.port) ||
+			    rules->n_listeners == POLICY_MAX_LISTENERS)
+				continue;
+			rules->listeners[rules->n_listeners].addr = ip;
+			rules->listeners[rules->n_listeners++].port = l.port;
+		}
+	}
+	freeifaddrs(ifs);
 }

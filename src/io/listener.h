@@ -13,6 +13,10 @@ struct listener;
 struct listener *listener_new(struct worker *w, const struct config_endpoint *at);
 void listener_free(struct listener *l);
 void listener_pause(struct listener *l);
+/* A wildcard listener (0.0.0.0 or ::) is reachable at every local address: adds each interface
+ * address with the listener's port to rules->listeners, so that proxy-loop detection sees them
+ * (ARCHITECTURE.md: a request aimed at sluice itself is refused). */
+void listener_expand_wildcards(struct policy_rules *rules);
 void listener_resume(struct listener *l);
 
 #endif

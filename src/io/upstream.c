@@ -161,6 +161,7 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 		int one = 1;
 
 		r->connected = *ip;
+		r->has_connected = true;
 		if (!r->is_connect) {
 			int fd = upstream_pool_take(c->w->pool, ip, r->dest.port);
 			if (fd >= 0) {
@@ -238,6 +239,7 @@ static void upstream_on_resolved(void *arg, enum reason status, const struct ip_
 		if (!v.allow) {
 			r->verdict = v;
 			r->connected = addrs[i];
+			r->has_connected = true;
 			ip_addr_format(&addrs[i], text);
 			snprintf(detail, sizeof(detail), "%s resolved to %s", r->dest.name, text);
 			http_flow_refuse(c, v.reason, detail);

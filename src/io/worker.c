@@ -3,6 +3,7 @@
 #include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "io/conn.h"
@@ -18,6 +19,10 @@ int worker_init(struct worker *w, const struct config *cfg)
 {
 	memset(w, 0, sizeof(*w));
 	w->cfg = cfg;
+	uint32_t nonce = 0;
+	if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
+		nonce = (uint32_t)getpid();
+	snprintf(w->via, sizeof(w->via), "sluice-%08x", nonce);
 	w->base = event_base_new();
 	if (!w->base) {
 		fprintf(stderr, "sluice: cannot create the event loop\n");

@@ -28,6 +28,9 @@ struct worker {
 	unsigned n_conns;
 	struct conn *conns; /* every live connection, so shutdown can end them all */
 	bool draining;
+	/* Our Via pseudonym, random per process: a request that already carries it has looped
+	 * back to us (RFC 9110 §7.6.3). */
+	char via[24];
 };
 
 /* Creates the loop, binds every listen address of cfg. Returns 0, or -1 after saying why on

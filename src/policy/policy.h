@@ -15,7 +15,7 @@ struct domain_set;
 struct cidr_set;
 
 #define POLICY_RULE_MAX 300
-#define POLICY_MAX_LISTENERS 16
+#define POLICY_MAX_LISTENERS 128
 
 struct policy_listener {
 	struct ip_addr addr; /* all-zero bytes = wildcard listener */
