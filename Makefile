@@ -10,7 +10,7 @@ PYTEST_ARGS  ?=
 DEB_PACKAGES = build-essential cmake pkg-config clang libevent-dev libc-ares-dev \
 	libyaml-dev libssl-dev libcmocka-dev python3-pytest curl iproute2 util-linux
 
-.PHONY: all deps build run test test-unit test-integration test-sanitize fuzz format clean
+.PHONY: all deps build run test test-unit test-integration test-sanitize fuzz bench format clean
 
 all: build
 
@@ -59,6 +59,10 @@ fuzz: deps
 	for t in $(BUILD_FUZZ)/fuzz_*; do case $$t in *_replay) continue;; esac; \
 		name=$$(basename $$t | sed 's/^fuzz_//'); \
 		$$t -max_total_time=$${FUZZ_SECONDS:-60} fuzz/corpus/$$name || exit 1; done
+
+# Side-by-side comparison with Squid, tinyproxy and the HAProxy/nginx references (loopback only).
+bench: build
+	SLUICE_BIN=$(abspath $(BUILD))/sluice bench/run.sh
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'fuzz/*.c')

@@ -22,7 +22,8 @@ static inline size_t buf_len(const struct buf *b)
 
 static inline const char *buf_head(const struct buf *b)
 {
-	return b->data + b->start;
+	/* An empty buffer may hold no memory at all: never offset a null pointer. */
+	return b->data ? b->data + b->start : "";
 }
 
 /* Makes room for at least `want` more bytes at the end, allocating or compacting, never

@@ -1,5 +1,6 @@
 #include "emit/http_reply.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,6 +49,24 @@ static size_t sf_string(char *out, size_t cap, const char *s)
 	return n;
 }
 
+/* Appends like snprintf, but a fact longer than the room left cuts the body instead of moving
+ * past its end. Returns the new length, always below cap. */
+__attribute__((format(printf, 4, 5))) static size_t body_add(char *body, size_t cap, size_t n,
+							      const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (n + 1 >= cap)
+		return n;
+	va_start(ap, fmt);
+	w = vsnprintf(body + n, cap - n, fmt, ap);
+	va_end(ap);
+	if (w < 0)
+		return n;
+	return (size_t)w < cap - n ? n + (size_t)w : cap - 1;
+}
+
 static size_t reply_body(const struct http_reply_facts *f, const struct reason_info *info,
 			 char *body, size_t cap)
 {
@@ -55,7 +74,7 @@ static size_t reply_body(const struct http_reply_facts *f, const struct reason_i
 	const char *host = f->host && *f->host ? f->host : NULL;
 	const char *rule = f->rule && *f->rule ? f->rule : NULL;
 	const char *advice;
-	int n;
+	size_t n = 0;
 
 	if (reason_is_policy(f->reason))
 		advice = "This is a policy decision of the egress proxy, not a network fault: "
@@ -68,19 +87,22 @@ static size_t reply_body(const struct http_reply_facts *f, const struct reason_i
 	else
 		advice = "The request was not understood by the egress proxy; fix the request "
 			 "rather than retrying it unchanged.";
-	if (host)
-		n = snprintf(body, cap, "sluice egress proxy: %s %s to %s:%u.\n",
+	if (host) {
+		/* RFC 3986 §3.2.2: an IPv6 literal is bracketed, or its last group reads as the
+		 * port. */
+		bool v6 = strchr(host, ':') != NULL;
+		n = body_add(body, cap, n, "sluice egress proxy: %s %s to %s%s%s:%u.\n",
 			     reason_is_policy(f->reason) ? "blocked" : "could not complete", what,
-			     host, f->port);
-	else
-		n = snprintf(body, cap, "sluice egress proxy: refused the request.\n");
-	n += snprintf(body + n, cap - (size_t)n, "Reason: %s (%s)\n", info->summary, info->token);
+			     v6 ? "[" : "", host, v6 ? "]" : "", f->port);
+	} else {
+		n = body_add(body, cap, n, "sluice egress proxy: refused the request.\n");
+	}
+	n = body_add(body, cap, n, "Reason: %s (%s)\n", info->summary, info->token);
 	if (rule)
-		n += snprintf(body + n, cap - (size_t)n, "Rule: %s\n", rule);
+		n = body_add(body, cap, n, "Rule: %s\n", rule);
 	if (f->detail && *f->detail)
-		n += snprintf(body + n, cap - (size_t)n, "Detail: %s\n", f->detail);
-	n += snprintf(body + n, cap - (size_t)n, "%s\n", advice);
-	return (size_t)n < cap ? (size_t)n : cap - 1;
+		n = body_add(body, cap, n, "Detail: %s\n", f->detail);
+	return body_add(body, cap, n, "%s\n", advice);
 }
 
 size_t http_reply_format(const struct http_reply_facts *f, char out[HTTP_REPLY_MAX])

@@ -58,17 +58,26 @@ static void out_field_str(struct out_buf *o, const char *name, struct slice valu
 
 static void out_field_u64(struct out_buf *o, const char *name, uint64_t value)
 {
-	char num[32];
+	char num[64]; /* the longest name plus UINT64_MAX's 20 digits */
 	int n = snprintf(num, sizeof(num), ",\"%s\":%" PRIu64, name, value);
 	out_raw(o, num, (size_t)n);
 }
 
+/* 9999-12-31T23:59:59.999Z, the last instant RFC 3339 §5.6 can write. */
+#define LOG_JSON_TS_MAX_MS INT64_C(253402300799999)
+
 static void out_timestamp(struct out_buf *o, int64_t ts_ms)
 {
 	char ts[40];
-	time_t secs = (time_t)(ts_ms / 1000);
 	struct tm tm;
 
+	/* RFC 3339 §5.6: a four-digit year and no sign. A clock outside 1970..9999 is clamped so
+	 * that the line stays valid and gmtime_r cannot fail. */
+	if (ts_ms < 0)
+		ts_ms = 0;
+	else if (ts_ms > LOG_JSON_TS_MAX_MS)
+		ts_ms = LOG_JSON_TS_MAX_MS;
+	time_t secs = (time_t)(ts_ms / 1000);
 	gmtime_r(&secs, &tm);
 	int n = snprintf(ts, sizeof(ts), "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,

@@ -72,12 +72,15 @@ static bool flow_build_request_head(struct conn *c, const struct http1_request *
 		snprintf(host, sizeof(host), v6 ? "[%s]" : "%s", d->name);
 	else
 		snprintf(host, sizeof(host), v6 ? "[%s]:%u" : "%s:%u", d->name, d->port);
+	/* An HTTP/1.0 client cannot read chunked responses: asking the upstream in 1.0 makes it
+	 * delimit the body by length or close instead (RFC 9112 §6.1), with no re-framing. */
+	const char *version = req->version_minor == 0 ? " HTTP/1.0\r\nHost: " : " HTTP/1.1\r\nHost: ";
 	/* "http://h" and "http://h?q" mean path "/" (RFC 3986 §6.2.3). */
 	const char *lead = path.len == 0 || path.ptr[0] == '?' ? " /" : " ";
 	return buf_append(&c->uout, req->method.ptr, req->method.len, cap) &&
 	       flow_append_str(&c->uout, cap, lead) &&
 	       buf_append(&c->uout, path.ptr, path.len, cap) &&
-	       flow_append_str(&c->uout, cap, " HTTP/1.1\r\nHost: ") &&
+	       flow_append_str(&c->uout, cap, version) &&
 	       flow_append_str(&c->uout, cap, host) && flow_append_str(&c->uout, cap, "\r\n") &&
 	       flow_copy_headers(&c->uout, cap, req->headers, req->n_headers,
 				 req->connection_tokens, req->n_connection_tokens, req->host_index) &&

@@ -232,6 +232,7 @@ class ProxyView:
 
     def __init__(self, proc):
         self.proc = proc
+        proc.quiesce()
         self.mark = proc.log_mark()
 
     def __getattr__(self, name):

@@ -127,6 +127,27 @@ def _proc_listeners():
             yield (ip, int(port_hex, 16)), rxq
 
 
+# TCP states in /proc/net/tcp whose socket sluice has not closed yet.
+_OPEN_STATES = {"01", "03", "08"}  # ESTABLISHED, SYN_RECV, CLOSE_WAIT
+
+
+def open_connections_on_port(port):
+    """Sockets whose local port is `port` (a sluice listener) that sluice has not closed."""
+    n = 0
+    for path in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        try:
+            with open(path) as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if len(parts) > 3 and parts[3] in _OPEN_STATES and \
+                    int(parts[1].split(":")[1], 16) == port:
+                n += 1
+    return n
+
+
 def listening_on(ip, port):
     key = (norm_ip(ip), port)
     wildcard = ("0.0.0.0" if family_of(ip) == socket.AF_INET else "::", port)

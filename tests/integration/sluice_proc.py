@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from fake_servers import listening_on
+from fake_servers import listening_on, open_connections_on_port
 
 DNS_SERVER = "127.0.0.1:5353"
 
@@ -196,6 +196,21 @@ class Sluice:
 
     def log_mark(self):
         return len(self.stdout_bytes())
+
+    def quiesce(self, timeout=2.0):
+        """Waits until sluice has closed every client connection and its log stopped growing,
+        so that the lines of one test cannot land after the next test's mark."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and \
+                any(open_connections_on_port(p) for _, p in self.endpoints):
+            time.sleep(0.005)
+        size = self.log_mark()
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+            now = self.log_mark()
+            if now == size:
+                return
+            size = now
 
     def logs(self, since=0):
         """The complete JSON log lines written after byte offset `since`."""

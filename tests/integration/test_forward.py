@@ -72,10 +72,12 @@ def test_curl_reuses_client_connection_for_two_requests(proxy):
     rc, err, ts = curl(proxy.url, ["http://public.test/echo", "http://public.test/bytes/1000"])
     assert rc == 0, err
     assert [t.status for t in ts] == [200, 200]
-    assert [t.num_connects for t in ts] == [1, 0], "client connection not kept alive"
+    assert [t.num_connects for t in ts] == [1, 0], \
+        "client connection not kept alive: %r" % [t.info for t in ts]
     assert hashlib.sha256(ts[1].body).hexdigest() == fake_servers.pattern_sha256(1000)
     lines = proxy.wait_logs({"host": "public.test"}, count=2)
-    assert len(lines) == 2, proxy.logs()
+    assert len(lines) == 2, "expected 2 log lines: %r" % proxy.logs()
+    assert len({e["client"] for e in lines}) == 1, lines
     for e in lines:
         assert_log_line(e, decision="allow", reason="allowed", status=200, method="GET")
 

@@ -1,0 +1,405 @@
+/* Tests src/emit/log_json.c: one line of valid JSON with the documented fields in order, whatever
+ * bytes the client sent; RFC 3339 UTC timestamps with milliseconds; capped fields. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "emit/log_json.h"
+
+static const char *const field_names[] = {
+    "ts",     "client", "method",   "host",	  "port",	"decision",    "reason",
+    "rule",   "ip",	"status",   "bytes_up",	  "bytes_down", "duration_ms",
+};
+#define N_FIELDS (sizeof(field_names) / sizeof(field_names[0]))
+
+/* One parsed line: each value as raw JSON text, strings decoded. */
+struct parsed {
+	char value[N_FIELDS][2048];
+	size_t value_len[N_FIELDS];
+	bool is_string[N_FIELDS];
+};
+
+struct cursor {
+	const char *p, *end;
+};
+
+static int peek(const struct cursor *c)
+{
+	return c->p < c->end ? (unsigned char)*c->p : -1;
+}
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* RFC 8259 §7 string; decodes \u00XX to one byte (the formatter only emits those). */
+static bool parse_string(struct cursor *c, char *out, size_t cap, size_t *out_len)
+{
+	size_t n = 0;
+	if (peek(c) != '"')
+		return false;
+	c->p++;
+	for (;;) {
+		int ch = peek(c);
+		if (ch < 0x20 || ch >= 0x7f) /* raw control or non-ASCII byte (or end) */
+			return false;
+		c->p++;
+		if (ch == '"')
+			break;
+		if (ch == '\\') {
+			ch = peek(c);
+			c->p++;
+			if (ch == 'u') {
+				if (c->end - c->p < 4)
+					return false;
+				int v = 0;
+				for (int i = 0; i < 4; i++) {
+					int h = hexval((unsigned char)c->p[i]);
+					if (h < 0)
+						return false;
+					v = v * 16 + h;
+				}
+				c->p += 4;
+				if (v > 0xff)
+					return false;
+				ch = v;
+			} else if (ch == '"' || ch == '\\' || ch == '/') {
+			} else if (ch == 'n' || ch == 'r' || ch == 't' || ch == 'b' || ch == 'f') {
+				ch = ch == 'n' ? '\n' : ch == 'r' ? '\r' : ch == 't' ? '\t' : ch == 'b' ? '\b' : '\f';
+			} else {
+				return false;
+			}
+		}
+		if (n + 1 >= cap)
+			return false;
+		out[n++] = (char)ch;
+	}
+	out[n] = '\0';
+	*out_len = n;
+	return true;
+}
+
+static bool parse_uint(struct cursor *c, char *out, size_t cap, size_t *out_len)
+{
+	size_t n = 0;
+	if (peek(c) < '0' || peek(c) > '9')
+		return false;
+	if (peek(c) == '0' && c->end - c->p > 1 && c->p[1] >= '0' && c->p[1] <= '9')
+		return false; /* RFC 8259 §6: no leading zeros */
+	while (peek(c) >= '0' && peek(c) <= '9') {
+		if (n + 1 >= cap)
+			return false;
+		out[n++] = *c->p++;
+	}
+	out[n] = '\0';
+	*out_len = n;
+	return true;
+}
+
+/* The whole line must be {"ts":...,...,"duration_ms":N}\n, nothing else. */
+static void parse_line(const char *line, size_t len, struct parsed *out)
+{
+	struct cursor c = {line, line + len};
+	char name[64];
+	size_t name_len;
+
+	assert_true(len >= 2);
+	assert_int_equal(line[len - 1], '\n');
+	assert_null(memchr(line, '\n', len - 1));
+	c.end--;
+	assert_int_equal(peek(&c), '{');
+	c.p++;
+	for (size_t i = 0; i < N_FIELDS; i++) {
+		if (i > 0) {
+			assert_int_equal(peek(&c), ',');
+			c.p++;
+		}
+		assert_true(parse_string(&c, name, sizeof(name), &name_len));
+		assert_string_equal(name, field_names[i]);
+		assert_int_equal(peek(&c), ':');
+		c.p++;
+		out->is_string[i] = peek(&c) == '"';
+		bool ok = out->is_string[i] ? parse_string(&c, out->value[i], sizeof(out->value[i]),
+							   &out->value_len[i])
+					    : parse_uint(&c, out->value[i], sizeof(out->value[i]),
+							 &out->value_len[i]);
+		if (!ok)
+			fail_msg("field %s: bad JSON value at offset %td", field_names[i],
+				 c.p - line);
+	}
+	assert_int_equal(peek(&c), '}');
+	c.p++;
+	assert_ptr_equal(c.p, c.end);
+}
+
+enum { F_TS, F_CLIENT, F_METHOD, F_HOST, F_PORT, F_DECISION, F_REASON, F_RULE, F_IP, F_STATUS,
+       F_BYTES_UP, F_BYTES_DOWN, F_DURATION };
+
+static struct log_record sample(void)
+{
+	return (struct log_record){
+	    .ts_ms = 1700000000123,
+	    .client = "127.0.0.1:51234",
+	    .method = SLICE_LIT("CONNECT"),
+	    .host = SLICE_LIT("example.com"),
+	    .port = 443,
+	    .decision = "allow",
+	    .reason = "allowed",
+	    .rule = "allow: *.example.com",
+	    .ip = "93.184.215.14",
+	    .status = 200,
+	    .bytes_up = 517,
+	    .bytes_down = 4242,
+	    .duration_ms = 87,
+	};
+}
+
+static size_t format(const struct log_record *rec, char *line, struct parsed *p)
+{
+	size_t len = log_json_format(rec, line);
+	assert_true(len > 0 && len <= LOG_JSON_LINE_MAX);
+	parse_line(line, len, p);
+	return len;
+}
+
+static char line[LOG_JSON_LINE_MAX];
+static struct parsed parsed;
+
+static void test_exact_line(void **state)
+{
+	struct log_record rec = sample();
+	size_t len = log_json_format(&rec, line);
+	const char *want =
+	    "{\"ts\":\"2023-11-14T22:13:20.123Z\",\"client\":\"127.0.0.1:51234\","
+	    "\"method\":\"CONNECT\",\"host\":\"example.com\",\"port\":443,\"decision\":\"allow\","
+	    "\"reason\":\"allowed\",\"rule\":\"allow: *.example.com\",\"ip\":\"93.184.215.14\","
+	    "\"status\":200,\"bytes_up\":517,\"bytes_down\":4242,\"duration_ms\":87}\n";
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(line, want, len);
+}
+
+static void test_field_order_and_types(void **state)
+{
+	struct log_record rec = sample();
+	format(&rec, line, &parsed);
+	static const bool want_string[N_FIELDS] = {[F_TS] = true,	[F_CLIENT] = true,
+						   [F_METHOD] = true,	[F_HOST] = true,
+						   [F_DECISION] = true, [F_REASON] = true,
+						   [F_RULE] = true,	[F_IP] = true};
+	for (size_t i = 0; i < N_FIELDS; i++)
+		assert_int_equal(parsed.is_string[i], want_string[i]);
+}
+
+static void assert_ts(int64_t ts_ms, const char *want)
+{
+	struct log_record rec = sample();
+	rec.ts_ms = ts_ms;
+	format(&rec, line, &parsed);
+	assert_string_equal(parsed.value[F_TS], want);
+}
+
+static void test_ts_rfc3339_utc_millis(void **state)
+{
+	assert_ts(0, "1970-01-01T00:00:00.000Z");
+	assert_ts(1, "1970-01-01T00:00:00.001Z");
+	assert_ts(999, "1970-01-01T00:00:00.999Z");
+	assert_ts(951782400999, "2000-02-29T00:00:00.999Z");
+	assert_ts(1704067199000, "2023-12-31T23:59:59.000Z");
+	assert_ts(4102444800000, "2100-01-01T00:00:00.000Z");
+}
+
+/* A clock outside RFC 3339's years (RFC 3339 §5.6: four-digit year, no sign) still gives a
+ * valid, parseable timestamp rather than garbage. */
+static void test_ts_out_of_range_clock(void **state)
+{
+	static const int64_t bad[] = {-1, -1000, INT64_MIN, INT64_MAX, 253402300800000};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct log_record rec = sample();
+		rec.ts_ms = bad[i];
+		format(&rec, line, &parsed);
+		const char *ts = parsed.value[F_TS];
+		assert_int_equal(parsed.value_len[F_TS], 24);
+		assert_true(ts[4] == '-' && ts[10] == 'T' && ts[19] == '.' && ts[23] == 'Z');
+		for (int k = 0; k < 4; k++)
+			assert_true(ts[k] >= '0' && ts[k] <= '9');
+		for (int k = 20; k < 23; k++)
+			assert_true(ts[k] >= '0' && ts[k] <= '9');
+	}
+	assert_ts(-1, "1970-01-01T00:00:00.000Z");
+	assert_ts(INT64_MAX, "9999-12-31T23:59:59.999Z");
+}
+
+static void assert_host_round_trips(const char *bytes, size_t n, const char *want_json)
+{
+	struct log_record rec = sample();
+	rec.host = slice_make(bytes, n);
+	size_t len = format(&rec, line, &parsed);
+	assert_int_equal(parsed.value_len[F_HOST], n);
+	assert_memory_equal(parsed.value[F_HOST], bytes, n);
+	if (want_json != NULL) {
+		const char *at = strstr(line, "\"host\":");
+		assert_non_null(at);
+		assert_true((size_t)(at - line) < len);
+		assert_memory_equal(at + 7, want_json, strlen(want_json));
+	}
+}
+
+static void test_escapes_quote_and_backslash(void **state)
+{
+	assert_host_round_trips("a\"b\\c", 5, "\"a\\\"b\\\\c\"");
+	assert_host_round_trips("\"\",\"x\":\"", 8, NULL);
+}
+
+static void test_escapes_control_bytes(void **state)
+{
+	assert_host_round_trips("a\nb", 3, "\"a\\u000ab\"");
+	assert_host_round_trips("\r\n\t", 3, NULL);
+	assert_host_round_trips("x\0y", 3, "\"x\\u0000y\"");
+	assert_host_round_trips("\x1f\x7f", 2, NULL);
+	char all[32];
+	for (int i = 0; i < 32; i++)
+		all[i] = (char)i;
+	assert_host_round_trips(all, sizeof(all), NULL);
+}
+
+static void test_escapes_high_bytes(void **state)
+{
+	assert_host_round_trips("\xff", 1, "\"\\u00ff\"");
+	assert_host_round_trips("caf\xc3\xa9", 5, NULL);  /* valid UTF-8 */
+	assert_host_round_trips("\xc3\x28\xa0\xa1", 4, NULL); /* invalid UTF-8 */
+	char all[128];
+	for (int i = 0; i < 128; i++)
+		all[i] = (char)(0x80 + i);
+	assert_host_round_trips(all, sizeof(all), NULL);
+}
+
+static void test_hostile_method_and_c_string_fields(void **state)
+{
+	struct log_record rec = sample();
+	rec.method = SLICE_LIT("G\"E\nT\x80");
+	rec.client = "\"}\n{\"x\":1";
+	rec.rule = "deny: \\\"\x01";
+	rec.ip = "\xfe\xff";
+	rec.decision = "\n";
+	rec.reason = "\"";
+	format(&rec, line, &parsed);
+	assert_string_equal(parsed.value[F_METHOD], "G\"E\nT\x80");
+	assert_string_equal(parsed.value[F_CLIENT], "\"}\n{\"x\":1");
+	assert_string_equal(parsed.value[F_RULE], "deny: \\\"\x01");
+	assert_string_equal(parsed.value[F_IP], "\xfe\xff");
+	assert_string_equal(parsed.value[F_DECISION], "\n");
+	assert_string_equal(parsed.value[F_REASON], "\"");
+}
+
+static void test_empty_fields(void **state)
+{
+	struct log_record rec = sample();
+	rec.method = slice_make(NULL, 0);
+	rec.host = slice_make(NULL, 0);
+	rec.client = "";
+	rec.rule = "";
+	rec.ip = "";
+	rec.port = 0;
+	rec.status = 0;
+	format(&rec, line, &parsed);
+	assert_int_equal(parsed.value_len[F_METHOD], 0);
+	assert_int_equal(parsed.value_len[F_HOST], 0);
+	assert_int_equal(parsed.value_len[F_RULE], 0);
+	assert_string_equal(parsed.value[F_PORT], "0");
+	assert_string_equal(parsed.value[F_STATUS], "0");
+}
+
+static void test_negative_status_is_zero(void **state)
+{
+	struct log_record rec = sample();
+	rec.status = -1;
+	format(&rec, line, &parsed);
+	assert_string_equal(parsed.value[F_STATUS], "0");
+}
+
+static void test_largest_numbers(void **state)
+{
+	struct log_record rec = sample();
+	rec.port = 65535;
+	rec.bytes_up = UINT64_MAX;
+	rec.bytes_down = UINT64_MAX;
+	rec.duration_ms = UINT64_MAX;
+	format(&rec, line, &parsed);
+	assert_string_equal(parsed.value[F_PORT], "65535");
+	assert_string_equal(parsed.value[F_BYTES_UP], "18446744073709551615");
+	assert_string_equal(parsed.value[F_BYTES_DOWN], "18446744073709551615");
+	assert_string_equal(parsed.value[F_DURATION], "18446744073709551615");
+}
+
+/* Over-long fields are cut at their cap (a prefix of the input), never the line. */
+static void test_over_long_fields_are_cut(void **state)
+{
+	static char big[6000], big_c[6000];
+	struct log_record rec = sample();
+	memset(big, 'a', sizeof(big));
+	memset(big_c, 'r', sizeof(big_c) - 1);
+	big_c[sizeof(big_c) - 1] = '\0';
+	rec.host = slice_make(big, sizeof(big));
+	rec.method = slice_make(big, sizeof(big));
+	rec.rule = big_c;
+	rec.client = big_c;
+	rec.ip = big_c;
+	format(&rec, line, &parsed);
+	assert_int_equal(parsed.value_len[F_HOST], 253);
+	assert_true(parsed.value_len[F_METHOD] > 0 && parsed.value_len[F_METHOD] < 100);
+	assert_true(parsed.value_len[F_RULE] >= 299 && parsed.value_len[F_RULE] < 1000);
+	assert_true(parsed.value_len[F_CLIENT] >= 47 && parsed.value_len[F_CLIENT] < 1000);
+	assert_true(parsed.value_len[F_IP] >= 47 && parsed.value_len[F_IP] < 1000);
+	assert_memory_equal(parsed.value[F_HOST], big, 253);
+}
+
+/* Worst case: every field at its cap and every byte escaped six-fold. */
+static void test_worst_case_fits(void **state)
+{
+	static char big[6000], big_c[6000];
+	struct log_record rec = sample();
+	memset(big, 0x01, sizeof(big));
+	memset(big_c, 0xff, sizeof(big_c) - 1);
+	big_c[sizeof(big_c) - 1] = '\0';
+	rec.ts_ms = INT64_MAX;
+	rec.host = slice_make(big, sizeof(big));
+	rec.method = slice_make(big, sizeof(big));
+	rec.client = rec.decision = rec.reason = rec.rule = rec.ip = big_c;
+	rec.port = UINT32_MAX;
+	rec.status = INT32_MAX;
+	rec.bytes_up = rec.bytes_down = rec.duration_ms = UINT64_MAX;
+	format(&rec, line, &parsed);
+	assert_int_equal(parsed.value_len[F_HOST], 253);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_exact_line),
+	    cmocka_unit_test(test_field_order_and_types),
+	    cmocka_unit_test(test_ts_rfc3339_utc_millis),
+	    cmocka_unit_test(test_ts_out_of_range_clock),
+	    cmocka_unit_test(test_escapes_quote_and_backslash),
+	    cmocka_unit_test(test_escapes_control_bytes),
+	    cmocka_unit_test(test_escapes_high_bytes),
+	    cmocka_unit_test(test_hostile_method_and_c_string_fields),
+	    cmocka_unit_test(test_empty_fields),
+	    cmocka_unit_test(test_negative_status_is_zero),
+	    cmocka_unit_test(test_largest_numbers),
+	    cmocka_unit_test(test_over_long_fields_are_cut),
+	    cmocka_unit_test(test_worst_case_fits),
+	};
+	return cmocka_run_group_tests_name("log_json", tests, NULL, NULL);
+}

@@ -1,0 +1,221 @@
+/* Tests src/policy/reason.c: every reason has one stable, unique token, a status, a summary, and
+ * (when it refuses a request) an error type from the RFC 9209 §2.3 registry. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "policy/reason.h"
+
+/* RFC 9209 §2.3 and the IANA HTTP Proxy-Status Parameters registry. */
+static const char *const registry[] = {
+    "dns_timeout",
+    "dns_error",
+    "destination_not_found",
+    "destination_unavailable",
+    "destination_ip_prohibited",
+    "destination_ip_unroutable",
+    "connection_refused",
+    "connection_terminated",
+    "connection_timeout",
+    "connection_read_timeout",
+    "connection_write_timeout",
+    "connection_limit_reached",
+    "tls_protocol_error",
+    "tls_certificate_error",
+    "tls_alert_received",
+    "http_request_error",
+    "http_request_denied",
+    "http_response_incomplete",
+    "http_response_header_section_size",
+    "http_response_header_size",
+    "http_response_body_size",
+    "http_response_trailer_section_size",
+    "http_response_trailer_size",
+    "http_response_transfer_coding",
+    "http_response_content_coding",
+    "http_response_timeout",
+    "http_upgrade_failed",
+    "http_protocol_error",
+    "proxy_internal_response",
+    "proxy_internal_error",
+    "proxy_configuration_error",
+    "proxy_loop_detected",
+};
+
+static bool in_registry(const char *type)
+{
+	for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++)
+		if (strcmp(registry[i], type) == 0)
+			return true;
+	return false;
+}
+
+/* A reason that sends the client a reply (status 0 means the connection just ends). */
+static bool is_refusal(enum reason r)
+{
+	return r != REASON_ALLOWED && reason_info(r)->status != 0;
+}
+
+static void test_every_reason_has_info(void **state)
+{
+	for (int r = 0; r < REASON__COUNT; r++) {
+		const struct reason_info *info = reason_info((enum reason)r);
+		assert_non_null(info);
+		if (info->token == NULL || info->token[0] == '\0')
+			fail_msg("reason %d has no token", r);
+		if (info->summary == NULL || info->summary[0] == '\0')
+			fail_msg("reason %s has no summary", info->token);
+		assert_non_null(info->proxy_status);
+	}
+}
+
+/* Tokens are log values and metric labels: lower-case snake case, nothing to escape. */
+static void test_tokens_are_label_safe(void **state)
+{
+	for (int r = 0; r < REASON__COUNT; r++) {
+		const char *t = reason_token((enum reason)r);
+		for (const char *p = t; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+				fail_msg("token \"%s\" has byte 0x%02x", t, (unsigned char)*p);
+		assert_true(t[0] >= 'a' && t[0] <= 'z');
+		assert_true(strlen(t) <= 40); /* log_json caps the reason field at 40 */
+	}
+}
+
+static void test_tokens_are_unique(void **state)
+{
+	for (int a = 0; a < REASON__COUNT; a++)
+		for (int b = a + 1; b < REASON__COUNT; b++)
+			if (strcmp(reason_token((enum reason)a), reason_token((enum reason)b)) == 0)
+				fail_msg("reasons %d and %d share token %s", a, b,
+					 reason_token((enum reason)a));
+}
+
+static void test_token_matches_info(void **state)
+{
+	for (int r = 0; r < REASON__COUNT; r++)
+		assert_ptr_equal(reason_token((enum reason)r), reason_info((enum reason)r)->token);
+}
+
+static void test_refusals_have_error_status(void **state)
+{
+	for (int r = 0; r < REASON__COUNT; r++) {
+		int status = reason_info((enum reason)r)->status;
+		if (r == REASON_ALLOWED || status == 0)
+			continue;
+		if (status < 400 || status > 599)
+			fail_msg("%s: status %d", reason_token((enum reason)r), status);
+	}
+}
+
+static void test_refusals_use_registered_error_type(void **state)
+{
+	for (int r = 0; r < REASON__COUNT; r++) {
+		if (!is_refusal((enum reason)r))
+			continue;
+		const char *type = reason_info((enum reason)r)->proxy_status;
+		if (!in_registry(type))
+			fail_msg("%s: \"%s\" is not an RFC 9209 error type",
+				 reason_token((enum reason)r), type);
+	}
+}
+
+static void test_allowed(void **state)
+{
+	assert_string_equal(reason_token(REASON_ALLOWED), "allowed");
+	assert_int_equal(reason_info(REASON_ALLOWED)->status, 200);
+}
+
+/* Ends without a reply: the client has gone or the exchange is over. */
+static void test_silent_endings(void **state)
+{
+	assert_int_equal(reason_info(REASON_CLIENT_CLOSED)->status, 0);
+	assert_int_equal(reason_info(REASON_CLIENT_IDLE)->status, 0);
+	assert_int_equal(reason_info(REASON_TUNNEL_IDLE)->status, 0);
+}
+
+static void test_policy_reasons_are_403(void **state)
+{
+	for (int r = REASON_DOMAIN_DENIED; r <= REASON_PROXY_LOOP; r++)
+		assert_int_equal(reason_info((enum reason)r)->status, 403);
+}
+
+static void test_address_refusals_are_ip_prohibited(void **state)
+{
+	assert_string_equal(reason_info(REASON_IP_NON_GLOBAL)->proxy_status,
+			    "destination_ip_prohibited");
+	assert_string_equal(reason_info(REASON_IP_METADATA)->proxy_status,
+			    "destination_ip_prohibited");
+	assert_string_equal(reason_info(REASON_IP_DENIED)->proxy_status,
+			    "destination_ip_prohibited");
+}
+
+static void test_name_refusals_are_request_denied(void **state)
+{
+	assert_string_equal(reason_info(REASON_DOMAIN_DENIED)->proxy_status,
+			    "http_request_denied");
+	assert_string_equal(reason_info(REASON_DOMAIN_NOT_ALLOWED)->proxy_status,
+			    "http_request_denied");
+	assert_string_equal(reason_info(REASON_PORT_NOT_ALLOWED)->proxy_status,
+			    "http_request_denied");
+}
+
+static void test_proxy_loop(void **state)
+{
+	assert_string_equal(reason_token(REASON_PROXY_LOOP), "proxy_loop");
+	assert_string_equal(reason_info(REASON_PROXY_LOOP)->proxy_status, "proxy_loop_detected");
+}
+
+static void test_client_protocol_errors_are_4xx_or_50x(void **state)
+{
+	assert_int_equal(reason_info(REASON_BAD_REQUEST)->status, 400);
+	assert_int_equal(reason_info(REASON_SMUGGLING)->status, 400);
+	assert_int_equal(reason_info(REASON_BAD_AUTHORITY)->status, 400);
+	assert_int_equal(reason_info(REASON_HEAD_TOO_LARGE)->status, 431);
+	assert_int_equal(reason_info(REASON_HEAD_TIMEOUT)->status, 408);
+	assert_int_equal(reason_info(REASON_VERSION)->status, 505);
+	assert_int_equal(reason_info(REASON_TE_UNSUPPORTED)->status, 501);
+	assert_string_equal(reason_info(REASON_SMUGGLING)->proxy_status, "http_request_error");
+}
+
+static void test_upstream_failures(void **state)
+{
+	assert_int_equal(reason_info(REASON_DNS_ERROR)->status, 502);
+	assert_string_equal(reason_info(REASON_DNS_ERROR)->proxy_status, "dns_error");
+	assert_int_equal(reason_info(REASON_DNS_TIMEOUT)->status, 504);
+	assert_string_equal(reason_info(REASON_DNS_TIMEOUT)->proxy_status, "dns_timeout");
+	assert_string_equal(reason_info(REASON_CONNECT_REFUSED)->proxy_status,
+			    "connection_refused");
+	assert_int_equal(reason_info(REASON_CONNECT_TIMEOUT)->status, 504);
+	assert_string_equal(reason_info(REASON_CONNECT_TIMEOUT)->proxy_status,
+			    "connection_timeout");
+	assert_int_equal(reason_info(REASON_UPSTREAM_TIMEOUT)->status, 504);
+	assert_int_equal(reason_info(REASON_INTERNAL)->status, 500);
+	assert_string_equal(reason_info(REASON_INTERNAL)->proxy_status, "proxy_internal_error");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_every_reason_has_info),
+	    cmocka_unit_test(test_tokens_are_label_safe),
+	    cmocka_unit_test(test_tokens_are_unique),
+	    cmocka_unit_test(test_token_matches_info),
+	    cmocka_unit_test(test_refusals_have_error_status),
+	    cmocka_unit_test(test_refusals_use_registered_error_type),
+	    cmocka_unit_test(test_allowed),
+	    cmocka_unit_test(test_silent_endings),
+	    cmocka_unit_test(test_policy_reasons_are_403),
+	    cmocka_unit_test(test_address_refusals_are_ip_prohibited),
+	    cmocka_unit_test(test_name_refusals_are_request_denied),
+	    cmocka_unit_test(test_proxy_loop),
+	    cmocka_unit_test(test_client_protocol_errors_are_4xx_or_50x),
+	    cmocka_unit_test(test_upstream_failures),
+	};
+	return cmocka_run_group_tests_name("reason", tests, NULL, NULL);
+}
