@@ -1,11 +1,15 @@
 /* main: command line, configuration loading, signals, and the worker's life.
  * Proxies nothing itself. */
+#include <ares.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <event2/thread.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/listener.h"
 #include "io/worker.h"
@@ -88,37 +92,87 @@ static struct config *main_load_config(const char *path)
 	return cfg;
 }
 
-static void main_on_signal(evutil_socket_t sig, short what, void *arg)
+static unsigned main_worker_count(const struct config *cfg)
 {
-	struct worker *w = arg;
-	fprintf(stderr, "sluice: signal %d, stopping\n", (int)sig);
-	worker_stop(w);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cfg->workers > 0)
+		return cfg->workers;
+	if (cores < 1)
+		return 1;
+	return cores > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS : (unsigned)cores;
+}
+
+static void *main_worker_thread(void *arg)
+{
+	worker_run(arg);
+	return NULL;
+}
+
+/* Workers run on their own threads; this thread only waits for signals, so no signal ever
+ * interrupts a worker's loop. */
+static int main_serve(struct worker *workers, unsigned n)
+{
+	pthread_t threads[CONFIG_MAX_WORKERS];
+	sigset_t wait_set;
+	unsigned started = 0;
+	int sig = 0;
+
+	for (; started < n; started++)
+		if (pthread_create(&threads[started], NULL, main_worker_thread,
+				   &workers[started]) != 0) {
+			fprintf(stderr, "sluice: cannot start worker thread %u\n", started);
+			break;
+		}
+	sigemptyset(&wait_set);
+	sigaddset(&wait_set, SIGTERM);
+	sigaddset(&wait_set, SIGINT);
+	if (started == n) {
+		sigwait(&wait_set, &sig);
+		fprintf(stderr, "sluice: signal %d, stopping\n", sig);
+	}
+	for (unsigned i = 0; i < started; i++)
+		worker_stop(&workers[i]);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	return started == n ? 0 : 1;
 }
 
 static int main_run(const char *config_path)
 {
 	struct config *cfg = main_load_config(config_path);
-	struct worker w;
-	int rc;
+	static struct worker workers[CONFIG_MAX_WORKERS];
+	unsigned n, ready = 0;
+	sigset_t blocked;
+	int rc = 1;
 
 	if (!cfg)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
-	listener_expand_wildcards(&cfg->rules);
-	if (worker_init(&w, cfg) != 0) {
+	/* Block the stop signals before any thread exists: every thread inherits the mask and
+	 * only sigwait() in main_serve receives them. */
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGTERM);
+	sigaddset(&blocked, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
+	if (evthread_use_pthreads() != 0 || ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
+		fprintf(stderr, "sluice: cannot initialise libevent threads or c-ares\n");
 		config_free(cfg);
 		return 1;
 	}
-	struct event *sigterm = evsignal_new(w.base, SIGTERM, main_on_signal, &w);
-	struct event *sigint = evsignal_new(w.base, SIGINT, main_on_signal, &w);
-	event_add(sigterm, NULL);
-	event_add(sigint, NULL);
-	rc = worker_run(&w);
-	event_free(sigterm);
-	event_free(sigint);
-	worker_fini(&w);
+	listener_expand_wildcards(&cfg->rules);
+	n = main_worker_count(cfg);
+	for (; ready < n; ready++)
+		if (worker_init(&workers[ready], cfg, ready, n) != 0)
+			break;
+	if (ready == n) {
+		fprintf(stderr, "sluice: %u worker%s running\n", n, n == 1 ? "" : "s");
+		rc = main_serve(workers, n);
+	}
+	for (unsigned i = 0; i < ready; i++)
+		worker_fini(&workers[i]);
+	ares_library_cleanup();
 	config_free(cfg);
-	return rc == 0 ? 0 : 1;
+	return rc;
 }
 
 static int main_check(const char *config_path)

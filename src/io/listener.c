@@ -35,7 +35,7 @@ static void listener_on_accept(evutil_socket_t fd, short what, void *arg)
 		socklen_t len = sizeof(peer);
 		int cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd >= 0) {
-			if (l->w->n_conns >= l->w->cfg->max_connections) {
+			if (l->w->n_conns >= l->w->max_conns) {
 				close(cfd);
 				continue;
 			}
@@ -79,6 +79,9 @@ struct listener *listener_new(struct worker *w, const struct config_endpoint *at
 		return NULL;
 	}
 	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Each worker binds its own socket to the same address; the kernel spreads new
+	 * connections across them, so no accept lock or hand-off is needed. */
+	setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(l->fd, (struct sockaddr *)&ss, len) != 0 || listen(l->fd, 1024) != 0) {
@@ -94,7 +97,8 @@ struct listener *listener_new(struct worker *w, const struct config_endpoint *at
 		return NULL;
 	}
 	event_add(l->accept_ev, NULL);
-	fprintf(stderr, "sluice: listening on http://%s\n", l->text);
+	if (w->index == 0)
+		fprintf(stderr, "sluice: listening on http://%s\n", l->text);
 	return l;
 }
 

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -20,6 +22,10 @@ struct log_sink {
 	struct event *flush_ev;
 	unsigned long dropped;
 	bool scheduled;
+	/* Several workers share stdout. A write to a pipe is atomic only up to PIPE_BUF, so
+	 * there each write carries whole lines of at most PIPE_BUF bytes; on a regular file one
+	 * write() is never interleaved with another. */
+	bool chunk_lines;
 };
 
 static void log_sink_on_flush(evutil_socket_t fd, short what, void *arg)
@@ -35,6 +41,8 @@ struct log_sink *log_sink_new(struct event_base *base, int fd)
 	if (!sink)
 		return NULL;
 	sink->fd = fd;
+	struct stat st;
+	sink->chunk_lines = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
 	sink->flush_ev = event_new(base, -1, 0, log_sink_on_flush, sink);
 	if (!sink->flush_ev) {
 		free(sink);
@@ -68,10 +76,27 @@ void log_sink_write(struct log_sink *sink, const char *line, size_t len)
 		log_sink_flush(sink);
 }
 
+/* How many pending bytes the next write() may carry without splitting a line. */
+static size_t log_sink_next_write(const struct log_sink *sink)
+{
+	size_t len = buf_len(&sink->pending);
+	const char *p = buf_head(&sink->pending);
+
+	if (!sink->chunk_lines || len <= PIPE_BUF)
+		return len;
+	for (size_t i = PIPE_BUF; i > 0; i--)
+		if (p[i - 1] == '\n')
+			return i;
+	/* One line longer than PIPE_BUF: write it whole. */
+	const char *nl = memchr(p, '\n', len);
+	return nl ? (size_t)(nl - p) + 1 : len;
+}
+
 void log_sink_flush(struct log_sink *sink)
 {
 	while (buf_len(&sink->pending) > 0) {
-		ssize_t n = write(sink->fd, buf_head(&sink->pending), buf_len(&sink->pending));
+		size_t len = log_sink_next_write(sink);
+		ssize_t n = write(sink->fd, buf_head(&sink->pending), len);
 		if (n > 0) {
 			buf_consume(&sink->pending, (size_t)n);
 			continue;

@@ -15,14 +15,27 @@
 /* How long an idle upstream connection stays in the pool. */
 #define WORKER_POOL_IDLE_MS 30000
 
-int worker_init(struct worker *w, const struct config *cfg)
+/* One pseudonym per process: a looped request may come back through any worker. Workers are
+ * initialised one after another by the main thread, so the lazy init needs no lock. */
+static void worker_via_pseudonym(char *out, size_t size)
+{
+	static char via[24];
+	if (!via[0]) {
+		uint32_t nonce = 0;
+		if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
+			nonce = (uint32_t)getpid();
+		snprintf(via, sizeof(via), "sluice-%08x", nonce);
+	}
+	snprintf(out, size, "%s", via);
+}
+
+int worker_init(struct worker *w, const struct config *cfg, unsigned index, unsigned n_workers)
 {
 	memset(w, 0, sizeof(*w));
 	w->cfg = cfg;
-	uint32_t nonce = 0;
-	if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
-		nonce = (uint32_t)getpid();
-	snprintf(w->via, sizeof(w->via), "sluice-%08x", nonce);
+	w->index = index;
+	w->max_conns = (cfg->max_connections + n_workers - 1) / n_workers;
+	worker_via_pseudonym(w->via, sizeof(w->via));
 	w->base = event_base_new();
 	if (!w->base) {
 		fprintf(stderr, "sluice: cannot create the event loop\n");

@@ -25,7 +25,9 @@ struct worker {
 	struct log_sink *log;
 	struct listener *listeners[WORKER_MAX_LISTENERS];
 	unsigned n_listeners;
+	unsigned index;     /* 0 .. n-1 */
 	unsigned n_conns;
+	unsigned max_conns; /* this worker's share of limits.max_connections */
 	struct conn *conns; /* every live connection, so shutdown can end them all */
 	bool draining;
 	/* Our Via pseudonym, random per process: a request that already carries it has looped
@@ -33,11 +35,13 @@ struct worker {
 	char via[24];
 };
 
-/* Creates the loop, binds every listen address of cfg. Returns 0, or -1 after saying why on
- * stderr. */
-int worker_init(struct worker *w, const struct config *cfg);
+/* Creates the loop and binds every listen address of cfg (SO_REUSEPORT: each of n_workers
+ * has its own sockets). Returns 0, or -1 after saying why on stderr. */
+int worker_init(struct worker *w, const struct config *cfg, unsigned index, unsigned n_workers);
 void worker_fini(struct worker *w);
+/* Runs the loop until worker_stop; meant to be a thread's body. */
 int worker_run(struct worker *w);
+/* Thread-safe: asks the worker's loop to end. */
 void worker_stop(struct worker *w);
 
 #endif

@@ -23,7 +23,7 @@
 #define QUOTE_MAX (QUOTE_SRC_MAX * 4 + 8)
 #define PATH_MAX_LEN 48
 #define KEYS_TEXT_MAX 128
-#define SECTION_KEYS_MAX 8
+#define SECTION_KEYS_MAX 16
 #define DURATION_MAX_MS (24u * 60 * 60 * 1000)
 #define DNS_DEFAULT_PORT 53
 
@@ -1041,6 +1041,11 @@ static const struct key_spec top_keys[] = {
     {.name = "ports", .read = read_ports},
     SECTION("timeouts", timeout_keys),
     SECTION("limits", limit_keys),
+    {.name = "workers",
+     .read = read_limit,
+     .field = offsetof(struct config, workers),
+     .min = 0,
+     .max = CONFIG_MAX_WORKERS},
 };
 
 /* ---- documents ------------------------------------------------------------------------- */

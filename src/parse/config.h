@@ -12,6 +12,7 @@
 #include "policy/policy.h"
 
 #define CONFIG_MAX_LISTEN 8
+#define CONFIG_MAX_WORKERS 64
 #define CONFIG_MAX_RESOLVERS 8
 #define CONFIG_MAX_ERRORS 32
 #define CONFIG_ERROR_MAX 256
@@ -47,6 +48,7 @@ struct config {
 	/* limits */
 	unsigned max_head_bytes;   /* limits.max_request_head, default 65536 */
 	unsigned max_connections;  /* limits.max_connections, default 10000 */
+	unsigned workers; /* event-loop threads; 0 = one per core (default) */
 	struct policy_rules rules; /* allow, deny, ips.allow, ips.deny, ports, listeners */
 };
 

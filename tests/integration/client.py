@@ -9,7 +9,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 
 CURL = "/usr/bin/curl"
 
@@ -329,12 +328,3 @@ def curl_sha256(proxy_url, url, args=(), timeout=60, stdin_iter=None):
     rc, _, err = _run(cmd, stdin_iter, sink, timeout + 10)
     m = re.search(r"CURL_HTTP_CODE=(\d+)", err)
     return rc, err, h.hexdigest(), n[0], int(m.group(1)) if m else None
-
-
-def wait_until(pred, timeout=3.0, step=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
