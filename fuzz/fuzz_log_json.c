@@ -16,8 +16,22 @@
 			abort();                                                                   \
 	} while (0)
 
-enum { F_CLIENT, F_METHOD, F_HOST, F_PORT, F_DECISION, F_REASON, F_RULE, F_IP, F_STATUS,
-       F_BYTES_UP, F_BYTES_DOWN, F_DURATION, F_TS, N_INPUT };
+enum {
+	F_CLIENT,
+	F_METHOD,
+	F_HOST,
+	F_PORT,
+	F_DECISION,
+	F_REASON,
+	F_RULE,
+	F_IP,
+	F_STATUS,
+	F_BYTES_UP,
+	F_BYTES_DOWN,
+	F_DURATION,
+	F_TS,
+	N_INPUT
+};
 
 /* One expected field of the line, in output order. */
 struct want {
@@ -75,7 +89,11 @@ static size_t parse_string(struct cursor *c, char *out, size_t cap)
 				c->p += 4;
 				CHECK(ch <= 0xff);
 			} else if (e == 'n' || e == 'r' || e == 't' || e == 'b' || e == 'f') {
-				ch = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e == 'b' ? '\b' : '\f';
+				ch = e == 'n'	? '\n'
+				     : e == 'r' ? '\r'
+				     : e == 't' ? '\t'
+				     : e == 'b' ? '\b'
+						: '\f';
 			} else {
 				CHECK(e == '"' || e == '\\' || e == '/');
 				ch = e;

@@ -52,7 +52,7 @@ static size_t sf_string(char *out, size_t cap, const char *s)
 /* Appends like snprintf, but a fact longer than the room left cuts the body instead of moving
  * past its end. Returns the new length, always below cap. */
 __attribute__((format(printf, 4, 5))) static size_t body_add(char *body, size_t cap, size_t n,
-							      const char *fmt, ...)
+							     const char *fmt, ...)
 {
 	va_list ap;
 	int w;

@@ -179,9 +179,10 @@ static void test_append_fails_past_cap(void **state)
 {
 	struct buf b = {0};
 	append_pattern(&b, 0, 4000, 4096);
-	assert_false(buf_append(&b, "0123456789abcdef0123456789abcdef0123456789abcdef"
-				    "0123456789abcdef0123456789abcdef0123456789abcdef"
-				    "0123456789abcdef",
+	assert_false(buf_append(&b,
+				"0123456789abcdef0123456789abcdef0123456789abcdef"
+				"0123456789abcdef0123456789abcdef0123456789abcdef"
+				"0123456789abcdef",
 				112, 4096));
 	/* Nothing was written: the buffer still holds exactly what it held. */
 	assert_int_equal(buf_len(&b), 4000);

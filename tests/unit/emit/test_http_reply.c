@@ -118,7 +118,8 @@ static void test_status_line_per_reason(void **state)
 		const struct reason_info *info = reason_info((enum reason)r);
 		if (info->status == 0)
 			continue;
-		struct http_reply_facts f = {.reason = (enum reason)r, .host = "h.example", .port = 1};
+		struct http_reply_facts f = {
+		    .reason = (enum reason)r, .host = "h.example", .port = 1};
 		char want[64];
 		format(&f, &rep);
 		snprintf(want, sizeof(want), "HTTP/1.1 %d %s\r\n", info->status,
@@ -135,21 +136,24 @@ static void test_proxy_status_header(void **state)
 	char v[1024];
 	format(&f, &rep);
 	assert_non_null(header(&rep, "Proxy-Status", v, sizeof(v)));
-	assert_string_equal(v, "sluice; error=destination_ip_prohibited; details=\"ip_metadata; rule "
-			       "builtin: cloud-metadata 169.254.169.254\"");
+	assert_string_equal(v,
+			    "sluice; error=destination_ip_prohibited; details=\"ip_metadata; rule "
+			    "builtin: cloud-metadata 169.254.169.254\"");
 }
 
 static void test_proxy_status_with_detail(void **state)
 {
-	struct http_reply_facts f = {
-	    .reason = REASON_SMUGGLING, .method = "POST", .detail = "both Content-Length and "
-								 "Transfer-Encoding"};
+	struct http_reply_facts f = {.reason = REASON_SMUGGLING,
+				     .method = "POST",
+				     .detail = "both Content-Length and "
+					       "Transfer-Encoding"};
 	char v[1024];
 	format(&f, &rep);
 	assert_memory_equal(rep.raw, "HTTP/1.1 400 Bad Request\r\n", 26);
 	assert_non_null(header(&rep, "Proxy-Status", v, sizeof(v)));
-	assert_string_equal(v, "sluice; error=http_request_error; details=\"request_smuggling; both "
-			       "Content-Length and Transfer-Encoding\"");
+	assert_string_equal(v,
+			    "sluice; error=http_request_error; details=\"request_smuggling; both "
+			    "Content-Length and Transfer-Encoding\"");
 }
 
 /* RFC 8941 §3.3.3: '"' and '\' are escaped; nothing outside printable ASCII may appear. */
@@ -161,8 +165,9 @@ static void test_proxy_status_sf_string_escaping(void **state)
 	char v[1024];
 	format(&f, &rep);
 	assert_non_null(header(&rep, "Proxy-Status", v, sizeof(v)));
-	assert_string_equal(v, "sluice; error=destination_ip_prohibited; details=\"ip_metadata; rule "
-			       "deny: \\\"q\\\" \\\\b; cr?lf?nul-free ???? end\"");
+	assert_string_equal(v,
+			    "sluice; error=destination_ip_prohibited; details=\"ip_metadata; rule "
+			    "deny: \\\"q\\\" \\\\b; cr?lf?nul-free ???? end\"");
 }
 
 /* No header injection: a CR LF in any fact stays out of the head's line structure. */
@@ -261,8 +266,8 @@ static void test_body_brackets_ipv6_host(void **state)
 
 static void test_body_without_rule_has_no_rule_line(void **state)
 {
-	struct http_reply_facts f = {.reason = REASON_DNS_ERROR, .host = "nx.example", .port = 80,
-				     .rule = ""};
+	struct http_reply_facts f = {
+	    .reason = REASON_DNS_ERROR, .host = "nx.example", .port = 80, .rule = ""};
 	format(&f, &rep);
 	assert_body_lacks(&rep, "Rule:");
 	f.rule = NULL;
@@ -347,7 +352,8 @@ static void test_longest_real_facts_fit(void **state)
 				     .host = host,
 				     .port = 65535,
 				     .rule = rule,
-				     .detail = "a parser detail of some length, as parse/http1 gives",
+				     .detail =
+					 "a parser detail of some length, as parse/http1 gives",
 				     .close = true};
 	format(&f, &rep);
 	assert_content_length_exact(&rep);

@@ -12,8 +12,8 @@
 #include "emit/log_json.h"
 
 static const char *const field_names[] = {
-    "ts",     "client", "method",   "host",	  "port",	"decision",    "reason",
-    "rule",   "ip",	"status",   "bytes_up",	  "bytes_down", "duration_ms",
+    "ts",   "client", "method", "host",	    "port",	  "decision",	 "reason",
+    "rule", "ip",     "status", "bytes_up", "bytes_down", "duration_ms",
 };
 #define N_FIELDS (sizeof(field_names) / sizeof(field_names[0]))
 
@@ -77,7 +77,11 @@ static bool parse_string(struct cursor *c, char *out, size_t cap, size_t *out_le
 				ch = v;
 			} else if (ch == '"' || ch == '\\' || ch == '/') {
 			} else if (ch == 'n' || ch == 'r' || ch == 't' || ch == 'b' || ch == 'f') {
-				ch = ch == 'n' ? '\n' : ch == 'r' ? '\r' : ch == 't' ? '\t' : ch == 'b' ? '\b' : '\f';
+				ch = ch == 'n'	 ? '\n'
+				     : ch == 'r' ? '\r'
+				     : ch == 't' ? '\t'
+				     : ch == 'b' ? '\b'
+						 : '\f';
 			} else {
 				return false;
 			}
@@ -131,10 +135,10 @@ static void parse_line(const char *line, size_t len, struct parsed *out)
 		assert_int_equal(peek(&c), ':');
 		c.p++;
 		out->is_string[i] = peek(&c) == '"';
-		bool ok = out->is_string[i] ? parse_string(&c, out->value[i], sizeof(out->value[i]),
-							   &out->value_len[i])
-					    : parse_uint(&c, out->value[i], sizeof(out->value[i]),
-							 &out->value_len[i]);
+		bool ok =
+		    out->is_string[i]
+			? parse_string(&c, out->value[i], sizeof(out->value[i]), &out->value_len[i])
+			: parse_uint(&c, out->value[i], sizeof(out->value[i]), &out->value_len[i]);
 		if (!ok)
 			fail_msg("field %s: bad JSON value at offset %td", field_names[i],
 				 c.p - line);
@@ -144,8 +148,21 @@ static void parse_line(const char *line, size_t len, struct parsed *out)
 	assert_ptr_equal(c.p, c.end);
 }
 
-enum { F_TS, F_CLIENT, F_METHOD, F_HOST, F_PORT, F_DECISION, F_REASON, F_RULE, F_IP, F_STATUS,
-       F_BYTES_UP, F_BYTES_DOWN, F_DURATION };
+enum {
+	F_TS,
+	F_CLIENT,
+	F_METHOD,
+	F_HOST,
+	F_PORT,
+	F_DECISION,
+	F_REASON,
+	F_RULE,
+	F_IP,
+	F_STATUS,
+	F_BYTES_UP,
+	F_BYTES_DOWN,
+	F_DURATION
+};
 
 static struct log_record sample(void)
 {
@@ -194,10 +211,9 @@ static void test_field_order_and_types(void **state)
 {
 	struct log_record rec = sample();
 	format(&rec, line, &parsed);
-	static const bool want_string[N_FIELDS] = {[F_TS] = true,	[F_CLIENT] = true,
-						   [F_METHOD] = true,	[F_HOST] = true,
-						   [F_DECISION] = true, [F_REASON] = true,
-						   [F_RULE] = true,	[F_IP] = true};
+	static const bool want_string[N_FIELDS] = {
+	    [F_TS] = true,	 [F_CLIENT] = true, [F_METHOD] = true, [F_HOST] = true,
+	    [F_DECISION] = true, [F_REASON] = true, [F_RULE] = true,   [F_IP] = true};
 	for (size_t i = 0; i < N_FIELDS; i++)
 		assert_int_equal(parsed.is_string[i], want_string[i]);
 }
@@ -277,7 +293,7 @@ static void test_escapes_control_bytes(void **state)
 static void test_escapes_high_bytes(void **state)
 {
 	assert_host_round_trips("\xff", 1, "\"\\u00ff\"");
-	assert_host_round_trips("caf\xc3\xa9", 5, NULL);  /* valid UTF-8 */
+	assert_host_round_trips("caf\xc3\xa9", 5, NULL);      /* valid UTF-8 */
 	assert_host_round_trips("\xc3\x28\xa0\xa1", 4, NULL); /* invalid UTF-8 */
 	char all[128];
 	for (int i = 0; i < 128; i++)

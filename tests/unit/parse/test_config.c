@@ -525,6 +525,18 @@ static void test_limits_strict_numbers(void **state)
 		"limits.max_connections: expected a whole number, got a mapping");
 }
 
+static void test_workers(void **state)
+{
+	struct config *cfg = parse_ok("");
+	assert_int_equal(cfg->workers, 0); /* one per core */
+	config_free(cfg);
+	cfg = parse_ok("workers: 4\n");
+	assert_int_equal(cfg->workers, 4);
+	config_free(cfg);
+	refused("workers: 65\n", 1, 10, "workers: \"65\" is out of range (0-64)");
+	refused("workers: two\n", 1, 10, "workers: \"two\" is not valid: not a whole number");
+}
+
 /* ---- keys -------------------------------------------------------------------------------- */
 
 static void test_unknown_top_key(void **state)
@@ -532,7 +544,7 @@ static void test_unknown_top_key(void **state)
 	refused(
 	    "listn:\n  http: \"127.0.0.1:3128\"\n", 1, 1,
 	    "unknown key \"listn\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
-	    "limits)");
+	    "limits, workers)");
 }
 
 static void test_keys_are_case_sensitive(void **state)
@@ -540,7 +552,7 @@ static void test_keys_are_case_sensitive(void **state)
 	refused(
 	    "Allow: []\n", 1, 1,
 	    "unknown key \"Allow\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
-	    "limits)");
+	    "limits, workers)");
 }
 
 static void test_unknown_nested_keys(void **state)
@@ -626,10 +638,10 @@ static void test_root_not_a_mapping(void **state)
 {
 	refused("- a\n- b\n", 1, 1,
 		"the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-		"ports, timeouts, limits, got a list");
+		"ports, timeouts, limits, workers, got a list");
 	refused("hello\n", 1, 1,
 		"the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-		"ports, timeouts, limits, got a string");
+		"ports, timeouts, limits, workers, got a string");
 }
 
 /* ---- listen -------------------------------------------------------------------------------- */
@@ -1029,6 +1041,7 @@ int main(void)
 	    cmocka_unit_test(test_errors_before_syntax_error_kept),
 	    cmocka_unit_test(test_too_many_errors_counted),
 	    cmocka_unit_test(test_error_format),
+	    cmocka_unit_test(test_workers),
 	    cmocka_unit_test(test_example_default_is_the_default),
 	    cmocka_unit_test(test_example_internal_service),
 	    cmocka_unit_test(test_example_allowlist),

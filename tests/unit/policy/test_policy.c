@@ -61,8 +61,7 @@ static void add_listener(struct policy_rules *rules, const char *addr, uint16_t 
 	rules->n_listeners++;
 }
 
-static struct verdict decide_addr(const struct policy_rules *rules, const char *addr,
-				  uint16_t port)
+static struct verdict decide_addr(const struct policy_rules *rules, const char *addr, uint16_t port)
 {
 	struct verdict v;
 	struct ip_addr a = ip(addr);
@@ -82,8 +81,7 @@ static struct verdict decide_ip(const struct policy_rules *rules, const char *ad
 	return v;
 }
 
-static struct verdict decide_name(const struct policy_rules *rules, const char *name,
-				  uint16_t port)
+static struct verdict decide_name(const struct policy_rules *rules, const char *name, uint16_t port)
 {
 	struct verdict v;
 	struct request_facts f = {.host = slice_from_cstr(name), .port = port};

@@ -157,8 +157,7 @@ static void test_address_refusals_are_ip_prohibited(void **state)
 
 static void test_name_refusals_are_request_denied(void **state)
 {
-	assert_string_equal(reason_info(REASON_DOMAIN_DENIED)->proxy_status,
-			    "http_request_denied");
+	assert_string_equal(reason_info(REASON_DOMAIN_DENIED)->proxy_status, "http_request_denied");
 	assert_string_equal(reason_info(REASON_DOMAIN_NOT_ALLOWED)->proxy_status,
 			    "http_request_denied");
 	assert_string_equal(reason_info(REASON_PORT_NOT_ALLOWED)->proxy_status,
