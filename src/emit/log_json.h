@@ -29,7 +29,7 @@ struct log_record {
 #define LOG_JSON_LINE_MAX 8192
 
 /* Writes the record and a trailing '\n' into out; returns the length. Strings are escaped per
- * RFC 8259 (control bytes as \u00XX, invalid UTF-8 bytes as \u00XX); over-long fields are cut. */
+ * RFC 8259 (control bytes and every byte from 0x7f up as \u00XX, so the line is ASCII); over-long fields are cut. */
 size_t log_json_format(const struct log_record *rec, char out[LOG_JSON_LINE_MAX]);
 
 #endif

@@ -200,6 +200,7 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 	c->w = w;
 	c->cfd = fd;
 	c->ufd = -1;
+	c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
 	if (sockaddr_to_ip(peer, &c->client_ip, &c->client_port) == 0)
 		sockaddr_format(&c->client_ip, c->client_port, c->client_text);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -18,6 +18,13 @@
 struct worker;
 struct resolver_query;
 
+/* One direction of a CONNECT tunnel in splice mode. */
+struct tunnel_dir {
+	int pipe[2];      /* held only while bytes flow; -1 otherwise */
+	uint32_t in_pipe; /* bytes spliced in and not yet out */
+	bool splicing;    /* bulk transfer: move bytes through the pipe, not user space */
+};
+
 enum conn_state {
 	CONN_READ_HEAD,  /* waiting for (the rest of) a request head */
 	CONN_RESOLVING,  /* waiting for DNS */
@@ -80,6 +87,7 @@ struct conn {
 	uint16_t client_port;
 	struct ip_addr client_ip;
 	char client_text[SOCKADDR_TEXT_MAX];
+	struct tunnel_dir up, down; /* client → upstream, upstream → client */
 	struct conn_request req;
 };
 

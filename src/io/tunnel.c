@@ -1,64 +1,160 @@
 #include "io/tunnel.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 
 #include "io/conn.h"
 #include "io/worker.h"
 
+/* User-space relay: read size and the most a direction buffers. */
+#define TUNNEL_READ 16384
 #define TUNNEL_BUF (64 * 1024)
+/* Most bytes one splice() moves into the pipe (the pipe's capacity bounds it anyway). */
+#define TUNNEL_SPLICE_CHUNK (1 << 20)
 
 static const char tunnel_established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 
-/* Moves what `from_buf` holds to `to_fd`, then reads more from `from_fd` while the
- * destination keeps up. Returns false when the connection was closed. Each direction
- * half-closes on its own (RFC 9110 §9.3.6: a CONNECT tunnel ends when both sides close). */
-static bool tunnel_move(struct conn *c, int from_fd, int to_fd, struct buf *from_buf,
-			bool *from_eof, bool *to_shut, uint64_t *counter, bool to_is_client)
+struct tunnel_side {
+	int from_fd, to_fd;
+	struct buf *from_buf;
+	bool *from_eof, *to_shut;
+	uint64_t *counter;
+	struct tunnel_dir *dir;
+	bool to_is_client;
+};
+
+static void tunnel_block_on_write(struct conn *c, const struct tunnel_side *s)
+{
+	/* Backpressure: stop reading until the other side drains. */
+	if (s->to_is_client) {
+		conn_want_client_write(c, true);
+		conn_want_upstream_read(c, false);
+	} else {
+		conn_want_upstream_write(c, true);
+		conn_want_client_read(c, false);
+	}
+}
+
+/* Flushes what the direction holds (user buffer, then pipe). Returns 1 when empty, 0 when
+ * the destination is full, -1 when the connection was closed. */
+static int tunnel_flush(struct conn *c, const struct tunnel_side *s)
+{
+	while (buf_len(s->from_buf) > 0) {
+		ssize_t n = conn_write_from(s->to_fd, s->from_buf, buf_len(s->from_buf));
+		if (n == -1)
+			return 0;
+		if (n < 0) {
+			conn_close(c, s->to_is_client ? REASON_CLIENT_CLOSED : REASON_UPSTREAM_CLOSED);
+			return -1;
+		}
+		*s->counter += (uint64_t)n;
+		conn_touch(c);
+	}
+	while (s->dir->in_pipe > 0) {
+		ssize_t n = splice(s->dir->pipe[0], NULL, s->to_fd, NULL, s->dir->in_pipe,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			s->dir->in_pipe -= (uint32_t)n;
+			*s->counter += (uint64_t)n;
+			conn_touch(c);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		conn_close(c, s->to_is_client ? REASON_CLIENT_CLOSED : REASON_UPSTREAM_CLOSED);
+		return -1;
+	}
+	return 1;
+}
+
+/* Reads the next bytes of the direction, into the pipe (bulk) or the buffer. Returns 1 when
+ * something was read, 0 when the source has nothing now, -1 at end of stream, -2 when the
+ * connection was closed. */
+static int tunnel_fill(struct conn *c, const struct tunnel_side *s)
+{
+	struct worker *w = c->w;
+	struct tunnel_dir *d = s->dir;
+
+	if (d->splicing && (d->pipe[0] >= 0 || pipe_pool_take(&w->pipes, d->pipe))) {
+		ssize_t n = splice(s->from_fd, NULL, d->pipe[1], NULL, TUNNEL_SPLICE_CHUNK,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			d->in_pipe += (uint32_t)n;
+			return 1;
+		}
+		if (n == 0)
+			return -1;
+		if (errno == EAGAIN || errno == EINTR) {
+			/* Idle: the (empty) pipe goes back to the pool; an idle tunnel holds none. */
+			pipe_pool_put(&w->pipes, d->pipe);
+			if (w->splice_mode == SPLICE_AUTO)
+				d->splicing = false;
+			return 0;
+		}
+		if (errno != EINVAL && errno != ENOSYS) {
+			conn_close(c, s->to_is_client ? REASON_UPSTREAM_CLOSED : REASON_CLIENT_CLOSED);
+			return -2;
+		}
+		/* splice unsupported for this pair: copy through user space from now on. */
+		pipe_pool_put(&w->pipes, d->pipe);
+	}
+	d->splicing = false;
+	ssize_t n = conn_read_into(s->from_fd, s->from_buf, TUNNEL_BUF);
+	if (n == -1)
+		return 0;
+	if (n == 0)
+		return -1;
+	if (n < 0) {
+		conn_close(c, s->to_is_client ? REASON_UPSTREAM_CLOSED : REASON_CLIENT_CLOSED);
+		return -2;
+	}
+	/* A full read means a bulk transfer: move the rest through a pipe, without copies. */
+	if (w->splice_mode == SPLICE_ALWAYS || (w->splice_mode == SPLICE_AUTO && n >= TUNNEL_READ))
+		d->splicing = true;
+	return 1;
+}
+
+/* Moves one direction as far as it goes. Each direction half-closes on its own (RFC 9110
+ * §9.3.6: a tunnel ends when both sides have closed). Returns false once closed. */
+static bool tunnel_move(struct conn *c, const struct tunnel_side *s)
 {
 	for (;;) {
-		while (buf_len(from_buf) > 0) {
-			ssize_t n = conn_write_from(to_fd, from_buf, buf_len(from_buf));
-			if (n == -1) {
-				/* Backpressure: stop reading until the other side drains. */
-				if (to_is_client) {
-					conn_want_client_write(c, true);
-					conn_want_upstream_read(c, false);
-				} else {
-					conn_want_upstream_write(c, true);
-					conn_want_client_read(c, false);
-				}
-				return true;
-			}
-			if (n < 0) {
-				conn_close(c, to_is_client ? REASON_CLIENT_CLOSED : REASON_ALLOWED);
-				return false;
-			}
-			*counter += (uint64_t)n;
-			conn_touch(c);
+		int flushed = tunnel_flush(c, s);
+		if (flushed < 0)
+			return false;
+		if (flushed == 0) {
+			tunnel_block_on_write(c, s);
+			return true;
 		}
-		if (to_is_client)
-			conn_want_client_write(c, false);
-		else
-			conn_want_upstream_write(c, false);
-		if (*from_eof)
+		if (*s->from_eof)
 			break;
-		ssize_t n = conn_read_into(from_fd, from_buf, TUNNEL_BUF);
-		if (n == -1)
+		int filled = tunnel_fill(c, s);
+		if (filled == -2)
+			return false;
+		if (filled == 0)
 			break;
-		if (n <= 0) {
-			*from_eof = true;
+		if (filled < 0) {
+			*s->from_eof = true;
 			break;
 		}
 	}
-	if (*from_eof && !*to_shut) {
-		shutdown(to_fd, SHUT_WR);
-		*to_shut = true;
-	}
-	if (to_is_client)
-		conn_want_upstream_read(c, !*from_eof);
+	if (s->to_is_client)
+		conn_want_client_write(c, false);
 	else
-		conn_want_client_read(c, !*from_eof);
-	if (c->c_eof && c->u_eof && buf_len(&c->cin) == 0 && buf_len(&c->uin) == 0) {
+		conn_want_upstream_write(c, false);
+	if (*s->from_eof && !*s->to_shut) {
+		shutdown(s->to_fd, SHUT_WR);
+		*s->to_shut = true;
+	}
+	if (s->to_is_client)
+		conn_want_upstream_read(c, !*s->from_eof);
+	else
+		conn_want_client_read(c, !*s->from_eof);
+	if (c->c_eof && c->u_eof && buf_len(&c->cin) == 0 && buf_len(&c->uin) == 0 &&
+	    c->up.in_pipe == 0 && c->down.in_pipe == 0) {
 		conn_close(c, REASON_ALLOWED);
 		return false;
 	}
@@ -67,11 +163,16 @@ static bool tunnel_move(struct conn *c, int from_fd, int to_fd, struct buf *from
 
 static void tunnel_up(struct conn *c)
 {
-	tunnel_move(c, c->cfd, c->ufd, &c->cin, &c->c_eof, &c->u_shut_wr, &c->req.bytes_up, false);
+	struct tunnel_side s = {c->cfd, c->ufd, &c->cin, &c->c_eof, &c->u_shut_wr,
+				&c->req.bytes_up, &c->up, false};
+	tunnel_move(c, &s);
 }
 
 static void tunnel_down(struct conn *c)
 {
+	struct tunnel_side s = {c->ufd, c->cfd, &c->uin, &c->u_eof, &c->c_shut_wr,
+				&c->req.bytes_down, &c->down, true};
+
 	/* The 200 goes out before any upstream byte. */
 	while (buf_len(&c->cout) > 0) {
 		ssize_t n = conn_write_from(c->cfd, &c->cout, buf_len(&c->cout));
@@ -85,8 +186,7 @@ static void tunnel_down(struct conn *c)
 			return;
 		}
 	}
-	tunnel_move(c, c->ufd, c->cfd, &c->uin, &c->u_eof, &c->c_shut_wr, &c->req.bytes_down,
-		    true);
+	tunnel_move(c, &s);
 }
 
 void tunnel_start(struct conn *c)
@@ -129,7 +229,17 @@ void tunnel_on_client_writable(struct conn *c)
 		tunnel_up(c);
 }
 
+static void tunnel_release_dir(struct worker *w, struct tunnel_dir *d)
+{
+	if (d->in_pipe == 0)
+		pipe_pool_put(&w->pipes, d->pipe);
+	else
+		pipe_pool_discard(d->pipe);
+	d->in_pipe = 0;
+}
+
 void tunnel_release(struct conn *c)
 {
-	(void)c;
+	tunnel_release_dir(c->w, &c->up);
+	tunnel_release_dir(c->w, &c->down);
 }

@@ -2,6 +2,7 @@
 
 #include <event2/event.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -36,6 +37,12 @@ int worker_init(struct worker *w, const struct config *cfg, unsigned index, unsi
 	w->index = index;
 	w->max_conns = (cfg->max_connections + n_workers - 1) / n_workers;
 	worker_via_pseudonym(w->via, sizeof(w->via));
+	pipe_pool_init(&w->pipes);
+	/* A knob for measuring the tunnel relay both ways (bench/): auto, always or never. */
+	const char *splice = getenv("SLUICE_TUNNEL_SPLICE");
+	w->splice_mode = !splice || strcmp(splice, "auto") == 0 ? SPLICE_AUTO
+			 : strcmp(splice, "always") == 0            ? SPLICE_ALWAYS
+								    : SPLICE_NEVER;
 	w->base = event_base_new();
 	if (!w->base) {
 		fprintf(stderr, "sluice: cannot create the event loop\n");
@@ -71,6 +78,7 @@ void worker_fini(struct worker *w)
 		listener_free(w->listeners[i]);
 	w->n_listeners = 0;
 	upstream_pool_free(w->pool);
+	pipe_pool_fini(&w->pipes);
 	resolver_free(w->resolver);
 	log_sink_free(w->log);
 	if (w->base)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "io/pipe_pool.h"
 #include "parse/config.h"
 
 struct event_base;
@@ -33,6 +34,8 @@ struct worker {
 	/* Our Via pseudonym, random per process: a request that already carries it has looped
 	 * back to us (RFC 9110 §7.6.3). */
 	char via[24];
+	struct pipe_pool pipes;
+	enum { SPLICE_AUTO, SPLICE_ALWAYS, SPLICE_NEVER } splice_mode;
 };
 
 /* Creates the loop and binds every listen address of cfg (SO_REUSEPORT: each of n_workers

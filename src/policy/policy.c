@@ -85,6 +85,10 @@ static bool policy_is_loop(const struct policy_rules *rules, const struct ip_add
 			continue;
 		if (wildcard ? addr_is_loopback_or_any(addr) : ip_addr_eq(&l->addr, addr))
 			return true;
+		/* Connecting to 0.0.0.0 or :: reaches the local host, whichever address we bind. */
+		if (l->addr.family == addr->family &&
+		    memcmp(addr->bytes, zero, addr->family == IP_V4 ? 4 : 16) == 0)
+			return true;
 	}
 	return false;
 }

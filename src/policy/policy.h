@@ -57,9 +57,11 @@ bool policy_rules_port_allowed(const struct policy_rules *rules, uint16_t port);
 void policy_decide_request(const struct policy_rules *rules, const struct request_facts *facts,
 			   struct verdict *v);
 
-/* Decision by address (every resolved answer, and IP literals): ips.deny, then the built-in
- * non-global and metadata block (ARCHITECTURE.md property 1) unless re-allowed by ips.allow,
- * then proxy loop. */
+/* Decision by address (every resolved answer, and IP literals): proxy loop (one of our own
+ * listeners), then ips.deny, then the built-in non-global and metadata block (ARCHITECTURE.md
+ * property 1) unless re-allowed by ips.allow. An IPv6 address that embeds IPv4 must pass as
+ * itself and as the embedded address; re-allowing 10.0.0.0/8 does not re-allow
+ * ::ffff:10.0.0.1 (fail closed: list the IPv6 form too). */
 void policy_decide_addr(const struct policy_rules *rules, const struct ip_addr *addr,
 			uint16_t port, struct verdict *v);
 

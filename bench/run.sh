@@ -1,0 +1,777 @@
+#!/usr/bin/env bash
+# bench/run.sh - sluice's loopback benchmark (`make bench`). See bench/README.md.
+#
+# Starts an nginx origin, sluice, the peers (squid, tinyproxy) and the reference
+# relays (HAProxy TCP relay with splice, nginx reverse proxy) on fixed 127.0.0.1
+# ports inside a mktemp dir, measures them and "direct to origin", prints one
+# markdown results table (plus the ratios of sluice to the best peer, the best
+# reference and direct) on stdout, and stops exactly the processes it started.
+# Progress goes to stderr.
+#
+# Hard rules: every socket is on 127.0.0.1; every load step is bounded by a
+# duration or a count and by `timeout`.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# The exact command, with every knob that was set in the environment.
+KNOBS=(QUICK ROUNDS SLUICE_BIN PEERS REFS BENCH_SLUICE_LOG WRK_SECS WRK_THREADS RATE_SECS
+       RATE_CONC HOLD_COUNTS HOLD_SETUP_CONC BULK_MAX_S NOFILE INSTALL KEEP_WORK)
+CMDLINE=""
+for k in "${KNOBS[@]}"; do
+    [[ -n ${!k+x} ]] && CMDLINE+="$k=${!k@Q} "
+done
+CMDLINE+="$0${*:+ $*}"
+
+# ----------------------------------------------------------------- knobs ---
+QUICK=${QUICK:-0}
+ROUNDS=${ROUNDS:-3}
+SLUICE_BIN=${SLUICE_BIN:-build/sluice}
+PEERS=${PEERS-"squid tinyproxy"}
+REFS=${REFS-"haproxy nginx"}
+BENCH_SLUICE_LOG=${BENCH_SLUICE_LOG:-file}   # file: JSON log lines to a file; null: /dev/null
+WRK_SECS=${WRK_SECS:-10}
+WRK_THREADS=${WRK_THREADS:-2}
+RATE_SECS=${RATE_SECS:-4}
+RATE_CONC=${RATE_CONC:-50}
+HOLD_COUNTS=${HOLD_COUNTS:-"5000 20000"}
+HOLD_SETUP_CONC=${HOLD_SETUP_CONC:-200}      # tunnels being set up at once in hold mode
+BULK_MAX_S=${BULK_MAX_S:-60}
+NOFILE=${NOFILE:-65536}
+INSTALL=${INSTALL:-1}
+KEEP_WORK=${KEEP_WORK:-0}
+SETTLE=2
+if [[ $QUICK == 1 ]]; then
+    WRK_SECS=2; ROUNDS=1; RATE_SECS=1; HOLD_COUNTS="500 2000"; SETTLE=1
+fi
+
+# Fixed ports, all below the ephemeral range (32768-60999 on Debian): a listener
+# inside it can fail to bind while TIME_WAIT sockets of an earlier run linger.
+ORIGIN_PORT=18080
+declare -A PORT=([direct]=$ORIGIN_PORT [sluice]=18090 [squid]=13128 [tinyproxy]=18888
+                 [haproxy]=18085 [nginx]=18083)
+# kind: direct | fwd (forward proxy: absolute-URI GET and CONNECT) |
+# relay (TCP relay: origin-form, no CONNECT step) | rp (reverse proxy: origin-form)
+declare -A KIND=([direct]=direct [sluice]=fwd [squid]=fwd [tinyproxy]=fwd [haproxy]=relay
+                 [nginx]=rp)
+declare -A LABEL=([direct]="direct to origin (no proxy)" [sluice]="**sluice**" [squid]="squid"
+                  [tinyproxy]="tinyproxy" [haproxy]="ref: HAProxy TCP relay (splice)"
+                  [nginx]="ref: nginx reverse proxy")
+
+LO=127.0.0.1
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY || true
+export LC_ALL=C
+T_BEGIN=$(date +%s)
+DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+for p in $PEERS; do [[ $p == squid || $p == tinyproxy ]] || die "unknown peer '$p' (squid, tinyproxy)"; done
+for r in $REFS; do [[ $r == haproxy || $r == nginx ]] || die "unknown reference '$r' (haproxy, nginx)"; done
+[[ $BENCH_SLUICE_LOG == file || $BENCH_SLUICE_LOG == null ]] || die "BENCH_SLUICE_LOG must be file or null"
+[[ $ROUNDS =~ ^[1-9][0-9]?$ ]] || die "ROUNDS must be 1-99"
+[[ $SLUICE_BIN == /* ]] || SLUICE_BIN="$PWD/$SLUICE_BIN"
+[[ -x $SLUICE_BIN ]] || die "no sluice binary at $SLUICE_BIN (make build, or set SLUICE_BIN)"
+
+# --------------------------------------------------------------- install ---
+PKGS=(nginx wrk curl gcc libc6-dev procps iproute2)
+for p in $PEERS; do PKGS+=("$p"); done
+[[ " $REFS " == *" haproxy "* ]] && PKGS+=(haproxy)
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    if [[ $INSTALL == 1 && $(id -u) == 0 ]]; then
+        log "installing: ${missing[*]}"
+        DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -q --no-install-recommends \
+            "${missing[@]}" >&2 ||
+            { log "apt-get install failed; trying after apt-get update"; apt-get update -q >&2;
+              DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -q \
+                  --no-install-recommends "${missing[@]}" >&2; }
+    else
+        die "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install -y ${missing[*]})"
+    fi
+fi
+
+# ------------------------------------------------------------ the kernel ---
+# 20,000 tunnels need ~20k fds in the load tool, ~40k in the proxy, ~20k in the origin.
+NR_OPEN=$(cat /proc/sys/fs/nr_open)
+((NOFILE <= NR_OPEN)) || die "NOFILE=$NOFILE is above the kernel's fs.nr_open ($NR_OPEN)"
+if (($(ulimit -Hn) < NOFILE)); then
+    ulimit -Hn "$NOFILE" 2>/dev/null || log "warning: cannot raise the hard open-file limit to $NOFILE (not root?)"
+fi
+ulimit -n "$(( $(ulimit -Hn) < NOFILE ? $(ulimit -Hn) : NOFILE ))"
+NOFILE=$(ulimit -n)
+read -r EPH_LO EPH_HI </proc/sys/net/ipv4/ip_local_port_range
+HOLD_MAX=0; for n in $HOLD_COUNTS; do ((n > HOLD_MAX)) && HOLD_MAX=$n; done
+((NOFILE >= 2 * HOLD_MAX + 1000)) ||
+    log "warning: open-file limit $NOFILE is too low for $HOLD_MAX tunnels (needs ~$((2 * HOLD_MAX + 1000)))"
+((EPH_HI - EPH_LO + 1 >= HOLD_MAX + 2000)) ||
+    log "warning: ephemeral port range $EPH_LO-$EPH_HI is small for $HOLD_MAX tunnels on one address"
+PID_MAX=$(cat /proc/sys/kernel/pid_max)
+[[ " $PEERS " == *" tinyproxy "* ]] && ((PID_MAX < HOLD_MAX + 4000)) &&
+    log "warning: kernel.pid_max=$PID_MAX; tinyproxy needs one thread per tunnel"
+CLK_TCK=$(getconf CLK_TCK)
+
+# ------------------------------------------------------ process handling ---
+WORK=$(mktemp -d -t sluice-bench.XXXXXX)
+chmod 755 "$WORK"
+mkdir -p "$WORK"/{www,logs,run,conf,origin,nginx-rp}
+chmod 1777 "$WORK/logs" "$WORK/run"
+declare -A PID=()   # target name -> pid of the process we started (root of its tree)
+STARTED=()          # every pid we started in the background
+
+proc_tree() { # pid -> pid and all its descendants (from the ppid links in /proc)
+    local f line rest ppid p
+    local -A kids=()
+    for f in /proc/[0-9]*/stat; do
+        read -r line 2>/dev/null <"$f" || continue
+        rest=${line##*) }
+        ppid=${rest#* }; ppid=${ppid%% *}
+        kids[$ppid]+=" ${line%% *}"
+    done
+    local -a queue=("$1") out=()
+    while ((${#queue[@]})); do
+        p=${queue[0]}; queue=("${queue[@]:1}")
+        [[ -e /proc/$p ]] || continue
+        out+=("$p")
+        # shellcheck disable=SC2206
+        queue+=(${kids[$p]:-})
+    done
+    echo "${out[*]}"
+}
+
+alive() { # pid is running (neither gone nor a zombie)
+    local line
+    read -r line 2>/dev/null <"/proc/$1/stat" || return 1
+    line=${line##*) }
+    [[ ${line%% *} != Z ]]
+}
+
+stop_tree() { # pid: TERM the process, wait up to 6 s for its tree, then KILL what is left
+    local root=$1 all p n any
+    alive "$root" || return 0
+    all=$(proc_tree "$root")
+    kill -TERM "$root" 2>/dev/null || true
+    for ((n = 0; n < 60; n++)); do
+        any=0
+        for p in $all; do alive "$p" && any=1; done
+        ((any)) || break
+        sleep 0.1
+    done
+    for p in $all; do alive "$p" && kill -KILL "$p" 2>/dev/null; done
+    wait "$root" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$? p
+    set +e
+    trap - EXIT INT TERM
+    for p in "${STARTED[@]}"; do stop_tree "$p"; done
+    if [[ $KEEP_WORK == 1 ]]; then log "kept work dir: $WORK"; else rm -rf "$WORK"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_busy() { [[ -n $(ss -Htln "sport = :$1" 2>/dev/null) ]]; }
+
+wait_port() { # port pid -> 0 once listening (bounded: 15 s)
+    local n
+    for ((n = 0; n < 150; n++)); do
+        port_busy "$1" && return 0
+        alive "$2" || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+cpu_ticks() { # utime+stime of the tree, plus the reaped children of its root
+    local p line
+    local -a f
+    local total=0
+    for p in $(proc_tree "$1"); do
+        read -r line 2>/dev/null <"/proc/$p/stat" || continue
+        read -r -a f <<<"${line##*) }"
+        total=$((total + f[11] + f[12]))
+        [[ $p == "$1" ]] && total=$((total + f[13] + f[14]))
+    done
+    echo "$total"
+}
+
+mem_tree() { # "rss_kib threads processes" summed over the tree
+    local p k v rest rss=0 thr=0 np=0
+    for p in $(proc_tree "$1"); do
+        np=$((np + 1))
+        while read -r k v rest; do
+            [[ $k == Rss: ]] && rss=$((rss + v))
+        done 2>/dev/null <"/proc/$p/smaps_rollup" || true
+        while read -r k v rest; do
+            [[ $k == Threads: ]] && thr=$((thr + v))
+        done 2>/dev/null <"/proc/$p/status" || true
+    done
+    echo "$rss $thr $np"
+}
+
+tcp_passive_opens() { # host-wide TCP PassiveOpens
+    awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) ix[$i] = i; h = 1 } else print $ix["PassiveOpens"] }' /proc/net/snmp
+}
+
+origin_stats() { # "accepts requests" from the origin's stub_status
+    curl -s --noproxy '*' --max-time 5 "http://$LO:$ORIGIN_PORT/nginx_status" | awk 'NR == 3 { print $1, $3 }'
+}
+
+kv() { sed -n "s/.*[ ^]$1=\([^ ]*\).*/\1/p" <<<" $2" | head -n1; }
+
+declare -A V=()       # "target|metric" -> values, one per round
+put() { V[$1]+="${V[$1]:+ }$2"; }
+declare -A NOTE=()    # target -> why it failed (it is skipped from then on)
+declare -A EXTRA=()   # target -> notes on its errors, printed under the table
+RAW="$WORK/raw.txt"; : >"$RAW"
+raw() { echo "$*" >>"$RAW"; log "  $*"; }
+note_extra() { EXTRA[$1]+="${EXTRA[$1]:+; }$2"; }
+
+# -------------------------------------------------------------- the tools ---
+TUNLOAD="$WORK/tunload"
+gcc -std=c11 -O2 -Wall -Wextra -o "$TUNLOAD" "$HERE/tunload.c"
+
+for t in direct sluice $PEERS $REFS; do
+    port_busy "${PORT[$t]}" && die "port ${PORT[$t]} ($t) is already in use on this machine"
+done
+
+# ---------------------------------------------------------------- origin ---
+printf '%0100d' 0 | tr 0 x >"$WORK/www/100b"
+truncate -s 1G "$WORK/www/1g"   # sparse: served from the page cache
+chmod 755 "$WORK/www"; chmod 644 "$WORK/www"/*
+
+start_proc() { # name stdout-file cmd...   (the command must stay in the foreground)
+    local name=$1 out=$2; shift 2
+    "$@" >"$out" 2>>"$WORK/logs/$name.err" &
+    PID[$name]=$!
+    STARTED+=("$!")
+}
+
+conf_origin() {
+    cat >"$WORK/conf/origin.conf" <<EOF
+user www-data;
+worker_processes 2;
+worker_rlimit_nofile $NOFILE;
+pid $WORK/run/origin.pid;
+error_log $WORK/logs/origin-error.log warn;
+daemon off;
+events { worker_connections $((NOFILE / 2)); }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 900s;
+    keepalive_requests 10000000;
+    client_body_temp_path $WORK/origin/body;
+    proxy_temp_path $WORK/origin/proxy;
+    fastcgi_temp_path $WORK/origin/fastcgi;
+    uwsgi_temp_path $WORK/origin/uwsgi;
+    scgi_temp_path $WORK/origin/scgi;
+    default_type application/octet-stream;
+    server {
+        listen $LO:$ORIGIN_PORT default_server backlog=4096;
+        server_name _;
+        root $WORK/www;
+        location = /nginx_status { stub_status; }
+    }
+}
+EOF
+}
+
+start_direct() { # the origin nginx; "direct" is the origin itself (CPU = the origin's)
+    start_proc direct "$WORK/logs/origin.out" nginx -e "$WORK/logs/origin-error.log" \
+        -p "$WORK/origin" -c "$WORK/conf/origin.conf"
+}
+
+start_sluice() {
+    cat >"$WORK/conf/sluice.yaml" <<EOF
+listen:
+  http: "$LO:${PORT[sluice]}"
+ips:
+  allow: ["127.0.0.1/32"]     # the origin is on loopback; re-allow exactly that
+ports: [$ORIGIN_PORT]
+timeouts:
+  tunnel_idle: 600s
+  client_idle: 600s
+limits:
+  max_connections: 100000
+EOF
+    local out=/dev/null
+    [[ $BENCH_SLUICE_LOG == file ]] && out="$WORK/logs/sluice.jsonl"
+    # append: the hold test restarts sluice and its log must keep every line
+    start_proc sluice /dev/null bash -c 'exec "$1" -c "$2" >>"$3"' sluice-start "$SLUICE_BIN" \
+        "$WORK/conf/sluice.yaml" "$out"
+}
+
+start_squid() { # one process (-N), no cache, no access log
+    cat >"$WORK/conf/squid.conf" <<EOF
+http_port $LO:${PORT[squid]}
+visible_hostname sluice-bench.invalid
+acl lo src 127.0.0.1/32
+http_access allow lo
+http_access deny all
+cache deny all
+cache_mem 8 MB
+access_log none
+cache_store_log none
+cache_log $WORK/logs/squid-cache.log
+logfile_rotate 0
+debug_options ALL,1
+pid_filename $WORK/run/squid.pid
+coredump_dir $WORK/run
+pinger_enable off
+netdb_filename none
+max_filedescriptors $NOFILE
+shutdown_lifetime 1 seconds
+cache_effective_user proxy
+EOF
+    start_proc squid "$WORK/logs/squid.out" squid -N -f "$WORK/conf/squid.conf"
+}
+
+start_tinyproxy() { # one thread per connection; no ConnectPort lines = every port
+    cat >"$WORK/conf/tinyproxy.conf" <<EOF
+User tinyproxy
+Group tinyproxy
+Port ${PORT[tinyproxy]}
+Listen $LO
+Timeout 900
+MaxClients $((HOLD_MAX + 1000))
+LogLevel Critical
+LogFile "$WORK/logs/tinyproxy.log"
+PidFile "$WORK/run/tinyproxy.pid"
+Allow 127.0.0.1
+EOF
+    start_proc tinyproxy "$WORK/logs/tinyproxy.out" tinyproxy -d -c "$WORK/conf/tinyproxy.conf"
+}
+
+# HAProxy needs ~2.5 fds per connection (2 sockets + a splice pipe pair for a quarter of them).
+HAPROXY_MAXCONN=$((NOFILE * 2 / 5 - 400))
+start_haproxy() { # TCP relay, 2 threads, splice forced both ways, no logging
+    cat >"$WORK/conf/haproxy.cfg" <<EOF
+global
+    nbthread 2
+    maxconn $HAPROXY_MAXCONN
+    user haproxy
+    group haproxy
+defaults
+    mode tcp
+    maxconn $HAPROXY_MAXCONN
+    option splice-request
+    option splice-response
+    timeout connect 5s
+    timeout client 900s
+    timeout server 900s
+listen relay
+    bind $LO:${PORT[haproxy]} backlog 4096
+    server origin $LO:$ORIGIN_PORT
+EOF
+    start_proc haproxy "$WORK/logs/haproxy.out" haproxy -db -f "$WORK/conf/haproxy.cfg"
+}
+
+start_nginx() { # reverse proxy, 2 workers, keep-alive upstream pool
+    cat >"$WORK/conf/nginx-rp.conf" <<EOF
+user www-data;
+worker_processes 2;
+worker_rlimit_nofile $NOFILE;
+pid $WORK/run/nginx-rp.pid;
+error_log $WORK/logs/nginx-rp-error.log warn;
+daemon off;
+events { worker_connections $((NOFILE / 2)); }
+http {
+    access_log off;
+    tcp_nodelay on;
+    keepalive_timeout 900s;
+    keepalive_requests 10000000;
+    client_body_temp_path $WORK/nginx-rp/body;
+    proxy_temp_path $WORK/nginx-rp/proxy;
+    fastcgi_temp_path $WORK/nginx-rp/fastcgi;
+    uwsgi_temp_path $WORK/nginx-rp/uwsgi;
+    scgi_temp_path $WORK/nginx-rp/scgi;
+    upstream origin {
+        server $LO:$ORIGIN_PORT;
+        keepalive 256;
+        keepalive_requests 10000000;
+    }
+    server {
+        listen $LO:${PORT[nginx]} default_server backlog=4096;
+        server_name _;
+        location / {
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_max_temp_file_size 0;
+            proxy_buffers 16 64k;
+            proxy_busy_buffers_size 128k;
+        }
+    }
+}
+EOF
+    start_proc nginx "$WORK/logs/nginx-rp.out" nginx -e "$WORK/logs/nginx-rp-error.log" \
+        -p "$WORK/nginx-rp" -c "$WORK/conf/nginx-rp.conf"
+}
+
+# One GET (and for forward proxies one CONNECT) through the target: "" if fine, else why.
+sanity() {
+    local t=$1 c1 c2=n/a
+    case ${KIND[$t]} in
+        fwd)
+            c1=$(curl -s -o /dev/null --max-time 10 -x "http://$LO:${PORT[$t]}" -w '%{http_code}' \
+                 "http://$LO:$ORIGIN_PORT/100b" || true)
+            c2=$(curl -s -o /dev/null --max-time 10 -p -x "http://$LO:${PORT[$t]}" -w '%{http_code}' \
+                 "http://$LO:$ORIGIN_PORT/100b" || true) ;;
+        *)
+            c1=$(curl -s -o /dev/null --max-time 10 --noproxy '*' -w '%{http_code}' \
+                 "http://$LO:${PORT[$t]}/100b" || true) ;;
+    esac
+    [[ $c1 == 200 && ($c2 == 200 || $c2 == n/a) ]] || echo "sanity check failed (GET: ${c1:-none}, CONNECT: ${c2:-none})"
+}
+
+start_target() { # name -> 0 when it listens and passes the sanity check
+    local t=$1 why
+    "start_$t"
+    if ! wait_port "${PORT[$t]}" "${PID[$t]}"; then
+        NOTE[$t]="did not start: $(tail -n 3 "$WORK/logs/$t.err" 2>/dev/null | tr '\n' ' ')"
+        return 1
+    fi
+    why=$(sanity "$t")
+    if [[ -n $why ]]; then NOTE[$t]=$why; return 1; fi
+}
+
+# A target that died since the last check is noted and skipped from then on.
+check_alive() { # phase
+    local t rc
+    for t in "${TARGETS[@]}"; do
+        [[ -z ${NOTE[$t]:-} ]] || continue
+        alive "${PID[$t]}" && continue
+        rc=0; wait "${PID[$t]}" 2>/dev/null || rc=$?
+        NOTE[$t]="died during $1 (exit status $rc; stderr: $(tail -n 3 "$WORK/logs/$t.err" 2>/dev/null | tr '\n' ' '))"
+        log "$t: ${NOTE[$t]}"
+    done
+}
+ok_targets() { local t; for t in "${TARGETS[@]}"; do [[ -z ${NOTE[$t]:-} ]] && echo "$t"; done; return 0; }
+
+conf_origin
+TARGETS=(direct sluice $PEERS $REFS)
+log "work dir $WORK; open-file limit $NOFILE; targets: ${TARGETS[*]}"
+for t in "${TARGETS[@]}"; do
+    if ! start_target "$t"; then
+        log "$t: ${NOTE[$t]}"
+        [[ $t == direct ]] && die "the origin did not start"
+    fi
+done
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ------------------------------------ (a) wrk keep-alive + (e) CPU per request ---
+wrk_lua() { # target -> lua file (absolute-URI for forward proxies, origin-form otherwise)
+    local t=$1 uri="/100b" f="$WORK/conf/wrk-$1.lua"
+    [[ ${KIND[$t]} == fwd ]] && uri="http://$LO:$ORIGIN_PORT/100b"
+    cat >"$f" <<EOF
+wrk.method = "GET"
+wrk.path = "$uri"
+wrk.headers["Host"] = "$LO:$ORIGIN_PORT"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d "
+    .. "err_connect=%d err_read=%d err_write=%d err_status=%d err_timeout=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+EOF
+    echo "$f"
+}
+
+run_wrk() { # target conns round
+    local t=$1 c=$2 r=$3 out res cpu0 cpu1 oa0 or0 oa1 or1 po0 po1
+    cpu0=$(cpu_ticks "${PID[$t]}"); read -r oa0 or0 < <(origin_stats) || true; po0=$(tcp_passive_opens)
+    out=$(timeout $((WRK_SECS + 30)) wrk -t"$WRK_THREADS" -c"$c" -d"${WRK_SECS}s" --timeout 5s \
+          -s "$(wrk_lua "$t")" "http://$LO:${PORT[$t]}/" 2>&1) || true
+    po1=$(tcp_passive_opens); read -r oa1 or1 < <(origin_stats) || true; cpu1=$(cpu_ticks "${PID[$t]}")
+    res=$(grep '^RESULT' <<<"$out" || true)
+    if [[ -z $res ]]; then
+        raw "wrk $t c$c round=$r FAILED: $(tail -n 3 <<<"$out" | tr '\n' ' ')"
+        note_extra "$t" "wrk c$c round $r failed"
+        return
+    fi
+    local n dur p50 p99 nsock nstatus rps cpu oacc oreq cli ups
+    n=$(kv requests "$res"); dur=$(kv duration_us "$res")
+    p50=$(kv p50_us "$res"); p99=$(kv p99_us "$res"); nstatus=$(kv err_status "$res")
+    nsock=$(($(kv err_connect "$res") + $(kv err_read "$res") + $(kv err_write "$res") + $(kv err_timeout "$res")))
+    # the stub_status fetches themselves are one accept and one request each
+    oacc=$((oa1 - oa0 - 1)); oreq=$((or1 - or0 - 1))
+    read -r rps cpu cli ups < <(awk -v n="$n" -v d="$dur" -v a="$cpu0" -v b="$cpu1" -v hz="$CLK_TCK" \
+        -v po=$((po1 - po0 - 1)) -v oa="$oacc" -v t="$t" 'BEGIN {
+            if (n <= 0) { print 0, "-", "-", "-"; exit }
+            printf "%.0f %.3f %.2f %.2f\n", n / (d / 1e6), (b - a) / hz / n * 1e5,
+                   (t == "direct" ? oa : po - oa) / n, oa / n }')
+    put "$t|rps$c" "$rps"; put "$t|p50_$c" "$p50"; put "$t|p99_$c" "$p99"
+    put "$t|nstatus" "$nstatus"; put "$t|nsock" "$nsock"; put "$t|nreq" "$n"
+    [[ $c == 50 ]] && { put "$t|cpu" "$cpu"; put "$t|cli" "$cli"; put "$t|ups" "$ups"; }
+    raw "wrk $t c$c round=$r requests=$n rps=$rps p50_us=$p50 p99_us=$p99 non2xx=$nstatus sockerr=$nsock" \
+        "cpu_s_per_100k=$cpu origin_accepts=$oacc origin_requests=$oreq client_conns_per_req=$cli upstream_conns_per_req=$ups"
+}
+
+log "(a)+(e) wrk ${WRK_SECS}s, c=50 and c=200, $ROUNDS round(s), order reversed every pass"
+mapfile -t order < <(ok_targets)
+for c in 50 200; do
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for t in "${order[@]}"; do [[ -z ${NOTE[$t]:-} ]] && run_wrk "$t" "$c" "$r"; done
+        check_alive "the wrk test (c=$c)"
+        rev=(); for ((i = ${#order[@]} - 1; i >= 0; i--)); do rev+=("${order[i]}"); done; order=("${rev[@]}")
+    done
+done
+
+# --------------------------------------------------- (b) CONNECT bulk 1 GiB ---
+log "(b) 1 GiB through a CONNECT tunnel (references: GET through the relay), $ROUNDS round(s)"
+curl -s -o /dev/null --noproxy '*' --max-time "$BULK_MAX_S" "http://$LO:$ORIGIN_PORT/1g" || true
+for ((r = 1; r <= ROUNDS; r++)); do
+    for t in $(ok_targets); do
+        url="http://$LO:$ORIGIN_PORT/1g"
+        case ${KIND[$t]} in
+            direct) args=(--noproxy '*') ;;
+            fwd) args=(-p -x "http://$LO:${PORT[$t]}") ;;
+            *) args=(--noproxy '*'); url="http://$LO:${PORT[$t]}/1g" ;;
+        esac
+        out=$(curl -s -o /dev/null --max-time "$BULK_MAX_S" "${args[@]}" \
+              -w '%{http_code} %{size_download} %{speed_download}' "$url" 2>&1) || true
+        read -r code size speed <<<"$out"
+        if [[ $code == 200 && $size == 1073741824 ]]; then
+            mbs=$(awk -v s="$speed" 'BEGIN { printf "%.0f", s / 1e6 }')
+            put "$t|bulk" "$mbs"
+            raw "bulk $t round=$r MB/s=$mbs"
+        else
+            raw "bulk $t round=$r FAILED: $out"
+            note_extra "$t" "1 GiB transfer failed in round $r (curl: $out)"
+        fi
+    done
+    check_alive "the 1 GiB test"
+done
+
+# ------------------------------------------------ (c) new CONNECT tunnels/s ---
+log "(c) new tunnels/s, c=$RATE_CONC, ${RATE_SECS}s x $ROUNDS round(s)"
+for ((r = 1; r <= ROUNDS; r++)); do
+    for t in $(ok_targets); do
+        case ${KIND[$t]} in
+            direct) args=(-D) ;;
+            fwd) args=(-p "$LO:${PORT[$t]}") ;;
+            relay) args=(-R -p "$LO:${PORT[$t]}") ;;
+            *) continue ;;
+        esac
+        out=$(timeout $((RATE_SECS + 30)) "$TUNLOAD" -m rate "${args[@]}" -o "$LO:$ORIGIN_PORT" \
+              -u /100b -c "$RATE_CONC" -d "$RATE_SECS" 2>&1) || true
+        res=$(grep '^RESULT' <<<"$out" || true)
+        if [[ -z $res ]]; then
+            raw "rate $t round=$r FAILED: $out"; note_extra "$t" "tunnel rate run $r failed"; continue
+        fi
+        put "$t|rate" "$(kv rate "$res")"; put "$t|ratefail" "$(kv fail "$res")"
+        raw "rate $t round=$r ${res#RESULT mode=rate }"
+    done
+    check_alive "the tunnel rate test"
+done
+
+# ------------------------------------------------ (d) memory per idle tunnel ---
+hold_one() { # target count
+    local t=$1 n=$2 rss0 thr0 np0 rss1 thr1 np1 rss2 thr2 np2 hp out ready done_line ok k why
+    local -a args=(-p "$LO:${PORT[$t]}")
+    [[ ${KIND[$t]} == relay ]] && args=(-R "${args[@]}")
+    # a fresh process for each count, so memory kept from earlier tests (or from the
+    # previous count) does not hide in "before"
+    stop_tree "${PID[$t]}"
+    if ! start_target "$t"; then
+        NOTE[$t]="restart before the $n-tunnel hold test: ${NOTE[$t]}"; log "$t: ${NOTE[$t]}"; return
+    fi
+    sleep 1
+    read -r rss0 thr0 np0 < <(mem_tree "${PID[$t]}")
+    out="$WORK/logs/hold-$t-$n.out"
+    "$TUNLOAD" -m hold "${args[@]}" -o "$LO:$ORIGIN_PORT" -u /100b -n "$n" -c "$HOLD_SETUP_CONC" \
+        -H 300 -S 120 -T 15000 >"$out" 2>&1 &
+    hp=$!; STARTED+=("$hp")
+    for ((k = 0; k < 1500; k++)); do   # bounded: 150 s
+        grep -q '^READY' "$out" 2>/dev/null && break
+        alive "$hp" || break
+        sleep 0.1
+    done
+    sleep "$SETTLE"
+    read -r rss1 thr1 np1 < <(mem_tree "${PID[$t]}")
+    stop_tree "$hp"
+    sleep 1
+    read -r rss2 thr2 np2 < <(mem_tree "${PID[$t]}")
+    ready=$(grep '^READY' "$out" || true); done_line=$(grep '^DONE' "$out" || true)
+    ok=$(kv ok "$ready"); ok=${ok:-0}
+    raw "hold $t n=$n ${ready:-no READY line: $(tail -n 2 "$out" | tr '\n' ' ')} dropped=$(kv dropped "$done_line")" \
+        "rss_kib_before=$rss0 during=$rss1 after_close=$rss2 threads=$thr0/$thr1/$thr2 procs=$np0/$np1/$np2"
+    if ((ok > 0)); then
+        put "$t|hold$n" "$(awk -v a="$rss0" -v b="$rss1" -v n="$ok" 'BEGIN { printf "%.1f", (b - a) / n }')"
+    fi
+    if ((ok < n)); then
+        why="$(kv fail "$ready") failed"
+        for k in fail_connect fail_status fail_proto fail_eof fail_io fail_timeout; do
+            [[ $(kv $k "$ready") == 0 ]] || why+=", ${k#fail_} $(kv $k "$ready")"
+        done
+        [[ $ready == *'first_status=""'* ]] || why+=", first status \"$(sed -n 's/.*first_status="\([^"]*\)".*/\1/p' <<<"$ready")\""
+        [[ $ready == *'first_error=""'* ]] || why+=", first error \"$(sed -n 's/.*first_error="\([^"]*\)".*/\1/p' <<<"$ready")\""
+        note_extra "$t" "hold $n: only $ok of $n tunnels set up ($why)"
+        put "$t|holdshort$n" "$ok"
+    fi
+    local dropped; dropped=$(kv dropped "$done_line")
+    [[ -z $dropped || $dropped == 0 ]] || note_extra "$t" "hold $n: $dropped idle tunnels closed by the far side"
+}
+
+log "(d) memory per idle tunnel at: $HOLD_COUNTS (open-file limit $NOFILE)"
+for n in $HOLD_COUNTS; do
+    for t in $(ok_targets); do
+        [[ ${KIND[$t]} == fwd || ${KIND[$t]} == relay ]] || continue
+        hold_one "$t" "$n"
+    done
+    check_alive "the idle tunnel test ($n)"
+done
+
+# ----------------------------------------------------------------- report ---
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+T_END=$(date +%s)
+
+median() { # values... -> median, or "-"
+    printf '%s\n' "$@" | grep -E '^-?[0-9.]+$' | sort -g |
+        awk '{ a[NR] = $1 } END { if (NR == 0) { print "-"; exit }
+             if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+med() { median ${V[$1]:-}; }
+fmt() { # printf-format value -> formatted, "-" stays "-"
+    [[ $2 == - ]] && { echo -; return; }
+    awk -v f="$1" -v v="$2" 'BEGIN { printf f, v }'
+}
+ms() { [[ $1 == - ]] && echo - || awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
+sum() { local s=0 v; for v in ${V[$1]:-}; do s=$((s + v)); done; echo "$s"; }
+
+declare -A MLABEL=([rps50]="req/s, c=50" [p50_50]="p50 latency ms, c=50" [p99_50]="p99 latency ms, c=50"
+    [rps200]="req/s, c=200" [p50_200]="p50 latency ms, c=200" [p99_200]="p99 latency ms, c=200"
+    [bulk]="CONNECT 1 GiB, MB/s" [rate]="new CONNECT tunnels/s, c=$RATE_CONC"
+    [cpu]="CPU s per 100k requests (c=50)")
+declare -A HIGHER=([rps50]=1 [rps200]=1 [bulk]=1 [rate]=1)
+metric_value() { # target metric -> the reported (median) value, "-" if none
+    local t=$1 m=$2
+    [[ -z ${NOTE[$t]:-} || -n ${V[$t|rps50]:-} ]] || { echo -; return; }
+    case $m in
+        rps50 | rps200) fmt %.0f "$(med "$t|$m")" ;;
+        p50_* | p99_*) ms "$(med "$t|$m")" ;;
+        bulk | rate) fmt %.0f "$(med "$t|$m")" ;;
+        cpu) fmt %.2f "$(med "$t|cpu")" ;;
+        hold*) fmt %.1f "$(med "$t|$m")" ;;
+    esac
+}
+
+ver() { "$@" 2>&1 | head -n 1 | tr -d '\r' || true; }
+echo "## sluice loopback benchmark"
+echo
+echo "* Date: $DATE; the run took $((T_END - T_BEGIN)) s; load average at start / end: $LOAD_START / $LOAD_END."
+echo "* Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME")."
+echo "* Command: \`$CMDLINE\`"
+echo "* sluice: \`$SLUICE_BIN\` ($(ver "$SLUICE_BIN" --version)), JSON log lines to $([[ $BENCH_SLUICE_LOG == file ]] && echo 'a file' || echo /dev/null)."
+vers="$(ver nginx -v | sed 's/^nginx version: //'); $(ver wrk -v | cut -d' ' -f1-2); $(ver curl -V | cut -d' ' -f1-2)"
+[[ " $PEERS " == *" squid "* ]] && vers+="; $(ver squid -v | sed 's/ Cache: Version//')"
+[[ " $PEERS " == *" tinyproxy "* ]] && vers+="; $(ver tinyproxy -v)"
+[[ " $REFS " == *" haproxy "* ]] && vers+="; $(ver haproxy -v | cut -d' ' -f1-3)"
+echo "* Versions: $vers."
+echo "* Limits: open files $NOFILE; ephemeral ports $EPH_LO-$EPH_HI; net.ipv4.tcp_tw_reuse=$(sysctl -n net.ipv4.tcp_tw_reuse 2>/dev/null || echo '?'); $ROUNDS round(s), medians."
+echo
+h1=${HOLD_COUNTS%% *}; h2=${HOLD_COUNTS##* }
+echo "| target | req/s c=50 | p50 / p99 ms c=50 | req/s c=200 | p50 / p99 ms c=200 | CONNECT 1 GiB MB/s | new tunnels/s | KiB RSS per idle tunnel @$h1 | KiB RSS per idle tunnel @$h2 | CPU s per 100k req (c=50) | errors |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+for t in "${TARGETS[@]}"; do
+    label=${LABEL[$t]}
+    if [[ -n ${NOTE[$t]:-} && -z ${V[$t|rps50]:-} ]]; then
+        echo "| $label | FAILED: ${NOTE[$t]} | | | | | | | | | |"; continue
+    fi
+    bulk=$(metric_value "$t" bulk); rate=$(metric_value "$t" rate)
+    hold1=$(metric_value "$t" "hold$h1"); hold2=$(metric_value "$t" "hold$h2")
+    [[ -n ${V[$t|holdshort$h1]:-} ]] && hold1+=" (only ${V[$t|holdshort$h1]} held)"
+    [[ -n ${V[$t|holdshort$h2]:-} ]] && hold2+=" (only ${V[$t|holdshort$h2]} held)"
+    if [[ ${KIND[$t]} == relay || ${KIND[$t]} == rp ]]; then
+        for v in bulk rate hold1 hold2; do [[ ${!v} == - ]] || printf -v "$v" '%s (relay)' "${!v}"; done
+    fi
+    errs=()
+    ns=$(sum "$t|nstatus"); nk=$(sum "$t|nsock"); nf=$(sum "$t|ratefail")
+    ((ns > 0)) && errs+=("wrk non-2xx $ns")
+    ((nk > 0)) && errs+=("wrk socket errors $nk")
+    ((nf > 0)) && errs+=("tunnel rate failures $nf")
+    [[ -n ${NOTE[$t]:-} ]] && errs+=("${NOTE[$t]}")
+    [[ -n ${EXTRA[$t]:-} ]] && errs+=("see notes")
+    err=$( ((${#errs[@]})) && (IFS=';'; echo "${errs[*]}" | sed 's/;/; /g') || echo 0)
+    echo "| $label | $(metric_value "$t" rps50) | $(metric_value "$t" p50_50) / $(metric_value "$t" p99_50) | $(metric_value "$t" rps200) | $(metric_value "$t" p50_200) / $(metric_value "$t" p99_200) | $bulk | $rate | $hold1 | $hold2 | $(metric_value "$t" cpu) | $err |"
+done
+echo
+
+# Ratios: sluice's figure divided by the best peer's, the best reference's and direct's.
+best_of() { # metric targets... -> "value name" of the best, or "- -"
+    local m=$1 t v best=- who=-; shift
+    for t in "$@"; do
+        v=$(metric_value "$t" "$m")
+        [[ $v == - ]] && continue
+        if [[ $best == - ]] || awk -v a="$v" -v b="$best" -v h="${HIGHER[$m]:-0}" \
+            'BEGIN { exit !(h ? a > b : a < b) }'; then best=$v; who=$t; fi
+    done
+    echo "$best $who"
+}
+ratio() { [[ $1 == - || $2 == - ]] && echo - || awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; }
+refname() { case $1 in haproxy) echo "HAProxy" ;; nginx) echo "nginx-rp" ;; *) echo "$1" ;; esac; }
+
+echo "Ratios: sluice ÷ the best peer (of: ${PEERS:-none}), ÷ the best reference (of: ${REFS:-none}), ÷ direct."
+echo "For rows marked \"higher\" a ratio above 1 means sluice is better; for rows marked \"lower\", below 1."
+echo
+echo "| figure | better | sluice | best peer | sluice ÷ peer | best reference | sluice ÷ ref | direct | sluice ÷ direct |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for m in rps50 p50_50 p99_50 rps200 p50_200 p99_200 bulk rate "hold$h1" "hold$h2" cpu; do
+    case $m in hold*) lbl="KiB RSS per idle tunnel @${m#hold}" ;; *) lbl=${MLABEL[$m]} ;; esac
+    s=$(metric_value sluice "$m")
+    read -r bp bpn < <(best_of "$m" $PEERS)
+    read -r br brn < <(best_of "$m" $REFS)
+    d=$(metric_value direct "$m")
+    [[ $m == hold* ]] && d=-
+    bpc=$bp; [[ $bp == - ]] || bpc="$bp ($bpn)"
+    brc=$br; [[ $br == - ]] || brc="$br ($(refname "$brn"))"
+    echo "| $lbl | $([[ ${HIGHER[$m]:-0} == 1 ]] && echo higher || echo lower) | $s | $bpc | $(ratio "$s" "$bp") | $brc | $(ratio "$s" "$br") | $d | $(ratio "$s" "$d") |"
+done
+echo
+
+# Notes derived from the data.
+notes=()
+for t in "${TARGETS[@]}"; do
+    [[ $t == direct || -z ${V[$t|ups]:-} ]] && continue
+    u=$(med "$t|ups"); c=$(med "$t|cli")
+    awk -v u="$u" 'BEGIN { exit !(u >= 0.9) }' && notes+=("$t opened a new upstream connection for every request (c=50: $u per request).")
+    awk -v c="$c" 'BEGIN { exit !(c >= 0.9) }' && notes+=("$t closed the client connection after every response (c=50: $c new client connections per request); wrk counts the next write on it as a socket error.")
+done
+for t in "${TARGETS[@]}"; do
+    [[ -n ${EXTRA[$t]:-} ]] && notes+=("$t: ${EXTRA[$t]}.")
+done
+if [[ $BENCH_SLUICE_LOG == file && -f $WORK/logs/sluice.jsonl ]]; then
+    notes+=("sluice wrote $(wc -l <"$WORK/logs/sluice.jsonl") JSON log lines ($(du -m "$WORK/logs/sluice.jsonl" | cut -f1) MiB) during the run; its stderr has $(wc -l <"$WORK/logs/sluice.err") lines.")
+fi
+if ((${#notes[@]})); then
+    echo "Notes:"
+    echo
+    for n in "${notes[@]}"; do echo "* $n"; done
+    echo
+fi
+cat <<EOF
+How it was measured (details in bench/README.md): everything on 127.0.0.1; origin = nginx (2 workers, keep-alive,
+access_log off, sendfile) serving /100b and a sparse /1g. (a) \`wrk -t$WRK_THREADS -c50|200 -d${WRK_SECS}s\`, GET /100b,
+absolute-URI through forward proxies, origin-form for direct and the references. (b) \`curl -p -x\` (CONNECT) of /1g,
+MB/s = 10^6 bytes/s; references: plain GET through the relay "(relay)". (c) tunload rate, c=$RATE_CONC, ${RATE_SECS}s:
+connect, CONNECT, 200, GET /100b Connection: close, whole response, close; HAProxy: the same without the CONNECT step.
+(d) tunload hold: N tunnels, one keep-alive GET each, then idle; (RSS during - RSS before) / N over the process
+tree, each count on a freshly started proxy. (e) utime+stime of the target's process tree during the c=50 wrk runs
+(direct: the origin nginx). Load generator, origin and proxy share the same $(nproc) CPUs.
+EOF
+echo
+echo "<details><summary>raw per-run values</summary>"
+echo
+echo '```'
+cat "$RAW"
+echo '```'
+echo "</details>"
