@@ -91,7 +91,7 @@ class Harness:
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
             self.hub.drain()
-            pending = [k for k, q in fake_servers._proc_listeners() if k in keys and q > 0]
+            pending = [k for k, q in fake_servers.proc_listeners() if k in keys and q > 0]
             if not pending:
                 return
             time.sleep(0.01)

@@ -104,7 +104,7 @@ class ConnCounter:
 
 # ---- /proc/net/tcp: accept-queue lengths, to know every pending connection was counted ------
 
-def _proc_listeners():
+def proc_listeners():
     """Yields ((ip, port), accept_queue_len) for every LISTEN socket in this namespace."""
     for path, v6 in (("/proc/self/net/tcp", False), ("/proc/self/net/tcp6", True)):
         try:
@@ -151,7 +151,7 @@ def open_connections_on_port(port):
 def listening_on(ip, port):
     key = (norm_ip(ip), port)
     wildcard = ("0.0.0.0" if family_of(ip) == socket.AF_INET else "::", port)
-    return any(k in (key, wildcard) for k, _ in _proc_listeners())
+    return any(k in (key, wildcard) for k, _ in proc_listeners())
 
 
 # ---- canaries -----------------------------------------------------------------------------
