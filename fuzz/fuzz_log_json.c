@@ -1,8 +1,9 @@
 /* Fuzzes emit/log_json: the input is split on '|' into the fields of a log record
- * (client|method|host|port|decision|reason|rule|ip|status|bytes_up|bytes_down|duration_ms|ts_ms);
+ * (client|agent|method|host|port|decision|reason|rule|ip|status|bytes_up|bytes_down|duration_ms|
+ * ts_ms; an input without an agent field gives agent NULL, i.e. no identified agent);
  * whatever the bytes, the output is one line of valid JSON (RFC 8259) holding exactly the
- * documented fields in order, each string decoding back to its input (cut at its cap) and each
- * number to its value. */
+ * documented fields in order, each string decoding back to its input (cut at its cap; NULL agent
+ * as "") and each number to its value. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 enum {
 	F_CLIENT,
+	F_AGENT,
 	F_METHOD,
 	F_HOST,
 	F_PORT,
@@ -189,8 +191,9 @@ static struct want want_num(const char *name, uint64_t v)
 	return (struct want){name, false, NULL, 0, v};
 }
 
-/* Formats a record from the split fields (copy[i] holds in[i] plus a NUL) and checks the line. */
-static void format_and_check(const struct slice *in, char *const *copy)
+/* Formats a record from the n_in split fields (copy[i] holds in[i] plus a NUL) and checks the
+ * line. */
+static void format_and_check(const struct slice *in, char *const *copy, size_t n_in)
 {
 	static char line[LOG_JSON_LINE_MAX];
 	struct slice method = slice_make(copy[F_METHOD], in[F_METHOD].len);
@@ -198,6 +201,7 @@ static void format_and_check(const struct slice *in, char *const *copy)
 	struct log_record rec = {
 	    .ts_ms = to_number(in[F_TS].ptr, in[F_TS].len),
 	    .client = copy[F_CLIENT],
+	    .agent = n_in > F_AGENT ? copy[F_AGENT] : NULL,
 	    .method = method,
 	    .host = host,
 	    .port = (unsigned)to_number(in[F_PORT].ptr, in[F_PORT].len),
@@ -212,6 +216,8 @@ static void format_and_check(const struct slice *in, char *const *copy)
 	};
 	const struct want want[] = {
 	    want_str("client", rec.client, strlen(rec.client), 64),
+	    rec.agent ? want_str("agent", rec.agent, strlen(rec.agent), 64)
+		      : want_str("agent", "", 0, 64),
 	    want_str("method", method.ptr, method.len, 32),
 	    want_str("host", host.ptr, host.len, 253),
 	    want_num("port", rec.port),
@@ -252,7 +258,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			copy[i][in[i].len] = '\0';
 	}
 	if (ok)
-		format_and_check(in, copy);
+		format_and_check(in, copy, k);
 	for (size_t i = 0; i < N_INPUT; i++)
 		free(copy[i]);
 	return 0;

@@ -40,6 +40,12 @@ static inline void buf_commit(struct buf *b, size_t n)
 }
 /* Drops n bytes from the front; releases the memory once the buffer is empty. */
 void buf_consume(struct buf *b, size_t n);
+/* Drops n bytes from the front but keeps the memory even when empty, so that slices into it
+ * stay valid until the next write to the buffer. */
+static inline void buf_consume_keep(struct buf *b, size_t n)
+{
+	b->start += (uint32_t)n;
+}
 /* Appends bytes (reserving up to max_cap). Returns false when they do not fit. */
 bool buf_append(struct buf *b, const void *p, size_t n, size_t max_cap);
 void buf_release(struct buf *b);

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "io/listener.h"
+#include "daemon/secrets.h"
+#include "io/snapshot.h"
 #include "io/worker.h"
 #include "parse/config.h"
 
@@ -88,6 +90,11 @@ static struct config *main_load_config(const char *path)
 			fprintf(stderr, "%s: ... and %u more errors\n", path, errors.dropped);
 		if (errors.count == 0)
 			fprintf(stderr, "%s: invalid configuration\n", path);
+		return NULL;
+	}
+	if (secrets_resolve(cfg, path, stderr) != 0) {
+		config_free(cfg);
+		return NULL;
 	}
 	return cfg;
 }
@@ -108,9 +115,57 @@ static void *main_worker_thread(void *arg)
 	return NULL;
 }
 
+static bool main_same_endpoints(const struct config *a, const struct config *b)
+{
+	if (a->n_listen_http != b->n_listen_http || a->workers != b->workers)
+		return false;
+	for (unsigned i = 0; i < a->n_listen_http; i++)
+		if (a->listen_http[i].port != b->listen_http[i].port ||
+		    !ip_addr_eq(&a->listen_http[i].addr, &b->listen_http[i].addr))
+			return false;
+	return true;
+}
+
+/* SIGHUP: a valid file replaces the policy for new requests on every worker; an invalid one
+ * is refused with its errors and the running policy stays. */
+static void main_reload(const char *config_path, struct snapshot **current, struct worker *workers,
+			unsigned n)
+{
+	if (!config_path) {
+		fprintf(stderr, "sluice: reload: running the embedded default config, nothing to "
+				"re-read\n");
+		return;
+	}
+	struct config *cfg = main_load_config(config_path);
+	if (!cfg) {
+		fprintf(stderr, "sluice: reload: %s refused; the running policy (generation %llu) "
+				"stays\n",
+			config_path, (unsigned long long)(*current)->generation);
+		return;
+	}
+	if (!main_same_endpoints(cfg, (*current)->cfg))
+		fprintf(stderr, "sluice: reload: listen addresses and workers change only on "
+				"restart; the running ones stay\n");
+	listener_expand_wildcards(&cfg->rules);
+	struct snapshot *next = snapshot_new(cfg, (*current)->generation + 1);
+	if (!next) {
+		config_free(cfg);
+		fprintf(stderr, "sluice: reload: out of memory; the running policy stays\n");
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		worker_post_snapshot(&workers[i], next);
+	snapshot_unref(*current);
+	*current = next;
+	fprintf(stderr, "sluice: reload: %s loaded (generation %llu, %u agent%s, %u route%s)\n",
+		config_path, (unsigned long long)next->generation, cfg->n_agents,
+		cfg->n_agents == 1 ? "" : "s", cfg->n_routes, cfg->n_routes == 1 ? "" : "s");
+}
+
 /* Workers run on their own threads; this thread only waits for signals, so no signal ever
  * interrupts a worker's loop. */
-static int main_serve(struct worker *workers, unsigned n)
+static int main_serve(struct worker *workers, unsigned n, const char *config_path,
+		      struct snapshot **current)
 {
 	pthread_t threads[CONFIG_MAX_WORKERS];
 	sigset_t wait_set;
@@ -126,10 +181,15 @@ static int main_serve(struct worker *workers, unsigned n)
 	sigemptyset(&wait_set);
 	sigaddset(&wait_set, SIGTERM);
 	sigaddset(&wait_set, SIGINT);
-	if (started == n) {
+	sigaddset(&wait_set, SIGHUP);
+	while (started == n) {
 		sigwait(&wait_set, &sig);
-		fprintf(stderr, "sluice: signal %d, stopping\n", sig);
+		if (sig != SIGHUP)
+			break;
+		main_reload(config_path, current, workers, n);
 	}
+	if (started == n)
+		fprintf(stderr, "sluice: signal %d, stopping\n", sig);
 	for (unsigned i = 0; i < started; i++)
 		worker_stop(&workers[i]);
 	for (unsigned i = 0; i < started; i++)
@@ -153,6 +213,7 @@ static int main_run(const char *config_path)
 	sigemptyset(&blocked);
 	sigaddset(&blocked, SIGTERM);
 	sigaddset(&blocked, SIGINT);
+	sigaddset(&blocked, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 	if (evthread_use_pthreads() != 0 || ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
 		fprintf(stderr, "sluice: cannot initialise libevent threads or c-ares\n");
@@ -161,17 +222,22 @@ static int main_run(const char *config_path)
 	}
 	listener_expand_wildcards(&cfg->rules);
 	n = main_worker_count(cfg);
+	struct snapshot *current = snapshot_new(cfg, 1);
+	if (!current) {
+		config_free(cfg);
+		return 1;
+	}
 	for (; ready < n; ready++)
-		if (worker_init(&workers[ready], cfg, ready, n) != 0)
+		if (worker_init(&workers[ready], current, ready, n) != 0)
 			break;
 	if (ready == n) {
 		fprintf(stderr, "sluice: %u worker%s running\n", n, n == 1 ? "" : "s");
-		rc = main_serve(workers, n);
+		rc = main_serve(workers, n, config_path, &current);
 	}
 	for (unsigned i = 0; i < ready; i++)
 		worker_fini(&workers[i]);
+	snapshot_unref(current);
 	ares_library_cleanup();
-	config_free(cfg);
 	return rc;
 }
 

@@ -12,6 +12,7 @@ const char *http_reply_status_text(int status)
 	case 403: return "Forbidden";
 	case 407: return "Proxy Authentication Required";
 	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
@@ -39,7 +40,9 @@ static size_t sf_string(char *out, size_t cap, const char *s)
 	size_t n = 0;
 	for (; *s && n + 2 < cap; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c > 0x7e)
+		if (c < 0x20)
+			c = ' ';
+		else if (c > 0x7e)
 			c = '?';
 		if (c == '"' || c == '\\')
 			out[n++] = '\\';
@@ -102,19 +105,27 @@ static size_t reply_body(const struct http_reply_facts *f, const struct reason_i
 		n = body_add(body, cap, n, "Rule: %s\n", rule);
 	if (f->detail && *f->detail)
 		n = body_add(body, cap, n, "Detail: %s\n", f->detail);
-	return body_add(body, cap, n, "%s\n", advice);
+	n = body_add(body, cap, n, "%s\n", advice);
+	if (f->guidance && *f->guidance)
+		n = body_add(body, cap, n, "%s\n", f->guidance);
+	return n;
 }
 
 size_t http_reply_format(const struct http_reply_facts *f, char out[HTTP_REPLY_MAX])
 {
 	const struct reason_info *info = reason_info(f->reason);
-	char body[2048], details[512], detail_src[512];
+	char body[3584], details[1600], detail_src[1600];
 	size_t body_len = reply_body(f, info, body, sizeof(body));
 	int n;
 
-	snprintf(detail_src, sizeof(detail_src), "%s%s%s%s%s", info->token,
+	/* The details repeat the body's facts for clients that only read headers. */
+	bool policy = reason_is_policy(f->reason);
+	snprintf(detail_src, sizeof(detail_src), "%s%s%s%s%s%s%s%s", info->token,
 		 f->rule && *f->rule ? "; rule " : "", f->rule ? f->rule : "",
-		 f->detail && *f->detail ? "; " : "", f->detail ? f->detail : "");
+		 f->detail && *f->detail ? "; " : "", f->detail ? f->detail : "",
+		 policy ? "; policy decision, not a network fault: retrying will not help" : "",
+		 policy && f->guidance && *f->guidance ? "; " : "",
+		 policy && f->guidance ? f->guidance : "");
 	sf_string(details, sizeof(details), detail_src);
 	n = snprintf(out, HTTP_REPLY_MAX,
 		     "HTTP/1.1 %d %s\r\n"
@@ -122,10 +133,12 @@ size_t http_reply_format(const struct http_reply_facts *f, char out[HTTP_REPLY_M
 		     "Content-Type: text/plain; charset=utf-8\r\n"
 		     "Content-Length: %zu\r\n"
 		     "Cache-Control: no-store\r\n"
-		     "%s"
+		     "%s%s"
 		     "\r\n",
 		     info->status, http_reply_status_text(info->status), info->proxy_status,
-		     details, body_len, f->close ? "Connection: close\r\n" : "");
+		     details, body_len,
+		     f->auth_challenge ? "Proxy-Authenticate: Basic realm=\"sluice\"\r\n" : "",
+		     f->close ? "Connection: close\r\n" : "");
 	if (n < 0 || (size_t)n + body_len >= HTTP_REPLY_MAX)
 		return 0;
 	memcpy(out + n, body, body_len);

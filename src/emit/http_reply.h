@@ -9,7 +9,7 @@
 
 #include "policy/reason.h"
 
-#define HTTP_REPLY_MAX 4096
+#define HTTP_REPLY_MAX 8192
 
 struct http_reply_facts {
 	enum reason reason;
@@ -19,6 +19,8 @@ struct http_reply_facts {
 	const char *rule;   /* the rule that decided, may be NULL or "" */
 	const char *detail; /* parser detail, may be NULL */
 	bool close;         /* send Connection: close */
+	bool auth_challenge; /* 407: add Proxy-Authenticate: Basic */
+	const char *guidance; /* operator text for the agent, appended to the body; may be NULL */
 };
 
 /* Writes a complete response (head and body) and returns its length. */

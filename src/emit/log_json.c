@@ -92,6 +92,7 @@ size_t log_json_format(const struct log_record *rec, char out[LOG_JSON_LINE_MAX]
 
 	out_timestamp(&o, rec->ts_ms);
 	out_field_str(&o, "client", slice_from_cstr(rec->client), 64);
+	out_field_str(&o, "agent", slice_from_cstr(rec->agent ? rec->agent : ""), 64);
 	out_field_str(&o, "method", rec->method, 32);
 	out_field_str(&o, "host", rec->host, 253);
 	out_field_u64(&o, "port", rec->port);

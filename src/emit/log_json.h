@@ -11,6 +11,7 @@
 struct log_record {
 	int64_t ts_ms;         /* wall clock, Unix epoch milliseconds */
 	const char *client;    /* "addr:port" */
+	const char *agent;     /* the identified agent's name; "" (or NULL) when none */
 	struct slice method;   /* "GET", "CONNECT", ...; may be empty when unparsable */
 	struct slice host;     /* normalised host; may be empty */
 	unsigned port;         /* 0 when unknown */

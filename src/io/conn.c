@@ -14,8 +14,10 @@
 #include "emit/log_json.h"
 #include "io/http_flow.h"
 #include "io/log_sink.h"
+#include "io/tls_client.h"
 #include "io/tunnel.h"
 #include "io/upstream.h"
+#include "io/snapshot.h"
 #include "io/worker.h"
 
 const char *conn_state_name(enum conn_state s)
@@ -171,6 +173,8 @@ static void conn_on_upstream_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (c->state == CONN_TUNNEL)
 		tunnel_on_upstream_readable(c);
+	else if (c->state == CONN_CONNECTING && c->tls)
+		upstream_on_tls_event(c);
 	else
 		http_flow_on_upstream_readable(c);
 }
@@ -180,7 +184,9 @@ static void conn_on_upstream_write(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	if (c->closed)
 		return;
-	if (c->state == CONN_CONNECTING)
+	if (c->state == CONN_CONNECTING && c->tls)
+		upstream_on_tls_event(c);
+	else if (c->state == CONN_CONNECTING)
 		upstream_on_connect_done(c);
 	else if (c->state == CONN_TUNNEL)
 		tunnel_on_upstream_writable(c);
@@ -198,6 +204,8 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 		return;
 	}
 	c->w = w;
+	c->snap = worker_hold(w);
+	c->cfg = c->snap->cfg;
 	c->cfd = fd;
 	c->ufd = -1;
 	c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
@@ -214,7 +222,7 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 	w->conns = c;
 	conn_reset_request(c);
 	c->state = CONN_READ_HEAD;
-	conn_set_timeout(c, w->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
+	conn_set_timeout(c, c->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
 	conn_want_client_read(c, true);
 }
 
@@ -240,10 +248,21 @@ void conn_close_upstream(struct conn *c)
 		return;
 	event_del(&c->u_rd);
 	event_del(&c->u_wr);
+	tls_client_free(c->tls);
+	c->tls = NULL;
 	close(c->ufd);
 	c->ufd = -1;
 	buf_release(&c->uin);
 	buf_release(&c->uout);
+}
+
+void conn_refresh_snapshot(struct conn *c)
+{
+	if (c->snap == c->w->snap)
+		return;
+	worker_release(c->w, c->snap);
+	c->snap = worker_hold(c->w);
+	c->cfg = c->snap->cfg;
 }
 
 void conn_reset_request(struct conn *c)
@@ -263,19 +282,22 @@ void conn_log_request(struct conn *c)
 	r->logged = true;
 	if (r->has_connected)
 		ip_addr_format(&r->connected, ip);
-	if (!r->verdict.allow && r->verdict.reason != REASON_ALLOWED)
+	if (r->verdict.report)
+		decision = "report";
+	else if (!r->verdict.allow && r->verdict.reason != REASON_ALLOWED)
 		decision = "deny";
 	else if (r->result == REASON_ALLOWED || r->result == REASON_CLIENT_CLOSED ||
 		 r->result == REASON_TUNNEL_IDLE || r->result == REASON_CLIENT_IDLE)
 		decision = r->verdict.allow ? "allow" : "error";
 	else
 		decision = "error";
-	enum reason shown = r->verdict.allow ? r->result : r->verdict.reason;
+	enum reason shown = r->verdict.allow && !r->verdict.report ? r->result : r->verdict.reason;
 	if (!r->verdict.allow && r->verdict.reason == REASON_ALLOWED)
 		shown = r->result; /* refused before any decision: a protocol error */
 	struct log_record rec = {
 		.ts_ms = wall_ms(),
 		.client = c->client_text,
+		.agent = r->agent ? r->agent->name : "",
 		.method = slice_from_cstr(r->method),
 		.host = slice_make(r->dest.name, r->dest.name_len),
 		.port = r->dest.port,
@@ -321,6 +343,7 @@ void conn_close(struct conn *c, enum reason why)
 	buf_release(&c->cout);
 	tunnel_release(c);
 	c->w->n_conns--;
+	worker_release(c->w, c->snap);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -396,7 +419,11 @@ void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool 
 		.rule = r->verdict.rule,
 		.detail = detail,
 		.close = close_after,
+		.auth_challenge = r->auth_challenge,
+		.guidance = NULL,
 	};
+	struct policy_scope scope = {&c->cfg->rules, &c->cfg->base, r->agent};
+	f.guidance = policy_scope_guidance(&scope);
 	size_t len = http_reply_format(&f, reply);
 	r->status = info->status;
 	r->close_after_reply = close_after;
@@ -408,6 +435,23 @@ void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool 
 	}
 	c->state = CONN_REPLYING;
 	conn_want_client_read(c, false);
-	conn_set_timeout(c, c->w->cfg->idle_timeout_ms, REASON_CLIENT_IDLE);
+	conn_set_timeout(c, c->cfg->idle_timeout_ms, REASON_CLIENT_IDLE);
 	http_flow_on_client_writable(c);
+}
+
+ssize_t conn_upstream_read(struct conn *c, struct buf *b, size_t max_cap)
+{
+	if (!c->tls)
+		return conn_read_into(c->ufd, b, max_cap);
+	ssize_t n = tls_client_read_into(c->tls, b, max_cap);
+	if (n == -2 && tls_client_truncated(c->tls))
+		return 0;
+	return n;
+}
+
+ssize_t conn_upstream_write(struct conn *c, struct buf *b, size_t n)
+{
+	if (!c->tls)
+		return conn_write_from(c->ufd, b, n);
+	return tls_client_write_from(c->tls, b, n);
 }

@@ -17,6 +17,9 @@
 
 struct worker;
 struct resolver_query;
+struct snapshot;
+struct config;
+struct tls_client;
 
 /* One direction of a CONNECT tunnel in splice mode. */
 struct tunnel_dir {
@@ -39,8 +42,15 @@ const char *conn_state_name(enum conn_state s);
 /* Per-request facts, reset between keep-alive requests. */
 struct conn_request {
 	char method[24];
+	const struct agent *agent; /* identified agent (points into cfg) */
+	const struct route *route; /* operator route serving this request, if any */
+	bool auth_challenge;       /* a 407 carries Proxy-Authenticate */
+	uint64_t max_body;         /* the agent's request body limit; 0 = none */
+	bool report_body;          /* report mode: an over-limit body is reported, not cut */
+	uint64_t body_seen;        /* chunked request body bytes seen so far */
 	bool is_connect, is_head;
-	struct authority dest;
+	struct authority dest;   /* what the agent asked for */
+	struct authority target; /* what sluice connects to: dest, or a route's upstream */
 	struct verdict verdict;
 	enum reason result; /* what ended the request; REASON_ALLOWED = success */
 	int status;         /* status sent to the client */
@@ -73,8 +83,11 @@ struct conn_request {
 
 struct conn {
 	struct worker *w;
-	struct conn *prev, *next; /* worker's list of live connections */
+	struct conn *prev, *next;
+	struct snapshot *snap;     /* the configuration this connection's request runs under */
+	const struct config *cfg; /* snap->cfg */ /* worker's list of live connections */
 	int cfd, ufd;
+	struct tls_client *tls; /* upstream TLS (https routes); NULL for plain TCP */
 	enum conn_state state;
 	struct event c_rd, c_wr, u_rd, u_wr, timer;
 	struct buf cin, cout, uin, uout;
@@ -113,12 +126,19 @@ ssize_t conn_read_into(int fd, struct buf *b, size_t max_cap);
  * -1 when it would block with nothing written, -2 on error. */
 ssize_t conn_write_from(int fd, struct buf *b, size_t n);
 
+/* Upstream I/O, through TLS when the upstream speaks it; same returns as above. A TLS read
+ * that ends without close_notify counts as an end of stream: HTTP framing decides whether the
+ * response was complete. */
+ssize_t conn_upstream_read(struct conn *c, struct buf *b, size_t max_cap);
+ssize_t conn_upstream_write(struct conn *c, struct buf *b, size_t n);
 /* Writes one decision log line for the current request (once). */
 void conn_log_request(struct conn *c);
 /* Sends sluice's own reply for `why` (with Proxy-Status) and logs the request; when close is
  * set, the connection ends once the reply is written. */
 void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool close);
 void conn_reset_request(struct conn *c);
+/* Between requests: move to the worker's current configuration (after a reload). */
+void conn_refresh_snapshot(struct conn *c);
 void conn_close_upstream(struct conn *c);
 /* Takes ownership of a connected (or connecting) upstream socket and sets up its events. */
 void conn_upstream_attach(struct conn *c, int ufd);

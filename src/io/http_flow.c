@@ -1,13 +1,17 @@
 #include "io/http_flow.h"
 
 #include <event2/event.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "io/conn.h"
+#include "io/tls_client.h"
 #include "io/upstream.h"
 #include "io/worker.h"
 #include "parse/http1.h"
+#include "parse/proxy_auth.h"
+#include "policy/route.h"
 
 /* Bytes buffered per direction while streaming bodies. */
 #define FLOW_BODY_BUF (64 * 1024)
@@ -16,7 +20,7 @@
 
 static size_t flow_cin_cap(const struct conn *c)
 {
-	size_t head = c->w->cfg->max_head_bytes;
+	size_t head = c->cfg->max_head_bytes;
 	return head > FLOW_BODY_BUF ? head : FLOW_BODY_BUF;
 }
 
@@ -59,31 +63,70 @@ static bool flow_append_str(struct buf *out, size_t cap, const char *s)
 	return buf_append(out, s, strlen(s), cap);
 }
 
-/* The head sent upstream: origin-form target, our Host, end-to-end headers only. */
+/* Appends the route's header rules: set values (resolved secrets included) replace whatever
+ * the agent sent, which flow_copy_headers dropped. */
+static bool flow_append_route_headers(struct buf *out, size_t cap, const struct route *route)
+{
+	for (unsigned i = 0; i < route->n_set_headers; i++) {
+		const struct route_header_set *h = &route->set_headers[i];
+		if (!h->ready)
+			continue;
+		if (!flow_append_str(out, cap, h->name) || !flow_append_str(out, cap, ": ") ||
+		    !flow_append_str(out, cap, h->value) || !flow_append_str(out, cap, "\r\n"))
+			return false;
+	}
+	return true;
+}
+
+/* The head sent upstream: origin-form target, our Host, end-to-end headers only; on a route,
+ * the rewritten path, the upstream's Host and the route's header rules. */
 static bool flow_build_request_head(struct conn *c, const struct http1_request *req,
 				    struct slice path)
 {
-	size_t cap = c->w->cfg->max_head_bytes + 1024;
-	const struct authority *d = &c->req.dest;
-	char host[AUTHORITY_NAME_MAX + 16];
-	bool v6 = d->kind == HOST_IPV6;
+	size_t cap = c->cfg->max_head_bytes + 1024 + ROUTE_MAX_HEADERS * ROUTE_HEADER_VALUE_MAX;
+	const struct conn_request *r = &c->req;
+	const struct route *route = r->route;
+	char host[AUTHORITY_NAME_MAX + 16], rewritten[ROUTE_PREFIX_MAX * 2 + 8192];
+	const char *name = route ? route->upstream_host : r->dest.name;
+	uint16_t port = route ? route->upstream_port : r->dest.port;
+	bool v6 = strchr(name, ':') != NULL;
+	bool default_port = port == (route && route->tls ? 443 : 80);
 
-	if (d->port == 80)
-		snprintf(host, sizeof(host), v6 ? "[%s]" : "%s", d->name);
+	if (default_port)
+		snprintf(host, sizeof(host), v6 ? "[%s]" : "%s", name);
 	else
-		snprintf(host, sizeof(host), v6 ? "[%s]:%u" : "%s:%u", d->name, d->port);
+		snprintf(host, sizeof(host), v6 ? "[%s]:%u" : "%s:%u", name, port);
+	if (route) {
+		int n = route_rewrite_path(route, path, rewritten, sizeof(rewritten));
+		if (n < 0)
+			return false;
+		path = slice_make(rewritten, (size_t)n);
+	}
 	/* An HTTP/1.0 client cannot read chunked responses: asking the upstream in 1.0 makes it
 	 * delimit the body by length or close instead (RFC 9112 §6.1), with no re-framing. */
 	const char *version = req->version_minor == 0 ? " HTTP/1.0\r\nHost: " : " HTTP/1.1\r\nHost: ";
 	/* "http://h" and "http://h?q" mean path "/" (RFC 3986 §6.2.3). */
 	const char *lead = path.len == 0 || path.ptr[0] == '?' ? " /" : " ";
-	return buf_append(&c->uout, req->method.ptr, req->method.len, cap) &&
-	       flow_append_str(&c->uout, cap, lead) &&
-	       buf_append(&c->uout, path.ptr, path.len, cap) &&
-	       flow_append_str(&c->uout, cap, version) &&
-	       flow_append_str(&c->uout, cap, host) && flow_append_str(&c->uout, cap, "\r\n") &&
-	       flow_copy_headers(&c->uout, cap, req->headers, req->n_headers,
-				 req->connection_tokens, req->n_connection_tokens, req->host_index) &&
+	if (!buf_append(&c->uout, req->method.ptr, req->method.len, cap) ||
+	    !flow_append_str(&c->uout, cap, lead) ||
+	    !buf_append(&c->uout, path.ptr, path.len, cap) ||
+	    !flow_append_str(&c->uout, cap, version) || !flow_append_str(&c->uout, cap, host) ||
+	    !flow_append_str(&c->uout, cap, "\r\n"))
+		return false;
+	for (unsigned i = 0; i < req->n_headers; i++) {
+		const struct http1_header *h = &req->headers[i];
+		if ((int)i == req->host_index ||
+		    http1_header_is_hop_by_hop(h->name, req->connection_tokens,
+					       req->n_connection_tokens) ||
+		    (route && route_drops_header(route, h->name)))
+			continue;
+		if (!buf_append(&c->uout, h->name.ptr, h->name.len, cap) ||
+		    !buf_append(&c->uout, ": ", 2, cap) ||
+		    !buf_append(&c->uout, h->value.ptr, h->value.len, cap) ||
+		    !buf_append(&c->uout, "\r\n", 2, cap))
+			return false;
+	}
+	return (!route || flow_append_route_headers(&c->uout, cap, route)) &&
 	       (req->framing != HTTP1_BODY_CHUNKED ||
 		flow_append_str(&c->uout, cap, "Transfer-Encoding: chunked\r\n")) &&
 	       flow_append_str(&c->uout, cap, "Via: 1.1 ") &&
@@ -154,16 +197,117 @@ static bool flow_via_loops(const struct conn *c, const struct http1_request *req
 	return false;
 }
 
-static void flow_decide(struct conn *c)
+static struct policy_scope flow_scope(const struct conn *c)
+{
+	struct policy_scope scope = {&c->cfg->rules, &c->cfg->base, c->req.agent};
+	return scope;
+}
+
+static const struct route *flow_find_route(const struct conn *c)
 {
 	const struct authority *d = &c->req.dest;
+	if (d->kind != HOST_NAME)
+		return NULL;
+	for (unsigned i = 0; i < c->cfg->n_routes; i++)
+		if (strcmp(c->cfg->routes[i].host, d->name) == 0)
+			return &c->cfg->routes[i];
+	return NULL;
+}
+
+/* ARCHITECTURE.md: identify the agent (source address, proxy credentials). Returns false when
+ * the request was answered (407 or 403). */
+static bool flow_identify(struct conn *c, const struct http1_request *req)
+{
+	struct conn_request *r = &c->req;
+	char decoded[PROXY_AUTH_MAX];
+	struct slice user, password;
+	bool has_auth = false;
+	int at = http1_header_find(req->headers, req->n_headers, "proxy-authorization");
+
+	if (at >= 0) {
+		if (proxy_auth_parse_basic(req->headers[at].value, decoded, sizeof(decoded), &user,
+					   &password) != 0) {
+			r->auth_challenge = true;
+			http_flow_refuse(c, REASON_AUTH_REQUIRED, "malformed Basic credentials");
+			return false;
+		}
+		has_auth = true;
+	}
+	enum policy_identity id = policy_identify(
+	    c->cfg->agents, c->cfg->n_agents, c->cfg->default_agent, &c->client_ip,
+	    has_auth ? &user : NULL, has_auth ? &password : NULL, &r->agent);
+	OPENSSL_cleanse(decoded, sizeof(decoded));
+	switch (id) {
+	case POLICY_IDENTITY_OK:
+		return true;
+	case POLICY_IDENTITY_NEED_AUTH:
+	case POLICY_IDENTITY_BAD_AUTH:
+		r->auth_challenge = true;
+		r->agent = NULL;
+		http_flow_refuse(c, REASON_AUTH_REQUIRED,
+				 id == POLICY_IDENTITY_BAD_AUTH ? "credentials not accepted" : NULL);
+		return false;
+	case POLICY_IDENTITY_UNKNOWN:
+		break;
+	}
+	http_flow_refuse(c, REASON_UNKNOWN_AGENT, NULL);
+	return false;
+}
+
+/* Operator routes skip the name rules (the operator granted the host) but keep the agent
+ * restriction, which no mode relaxes: it is what stands between agents and an internal
+ * service. */
+static void flow_decide_route(struct conn *c, const struct http1_request *req,
+			      const struct route *route)
+{
+	struct conn_request *r = &c->req;
+	struct policy_scope scope = flow_scope(c);
+	const char *who = r->agent ? r->agent->name : "";
+
+	r->route = route;
+	if (r->is_connect) {
+		r->verdict.allow = false;
+		r->verdict.reason = REASON_ROUTE_CONNECT;
+		snprintf(r->verdict.rule, sizeof(r->verdict.rule), "route: %s", route->host);
+		return;
+	}
+	if (!route_allows_agent(route, who)) {
+		r->verdict.allow = false;
+		r->verdict.reason = REASON_ROUTE_NOT_ALLOWED;
+		snprintf(r->verdict.rule, sizeof(r->verdict.rule), "route: %.150s (agent %.64s not listed)",
+			 route->host, who);
+		return;
+	}
+	r->verdict.allow = true;
+	r->verdict.reason = REASON_ALLOWED;
+	snprintf(r->verdict.rule, sizeof(r->verdict.rule), "route: %.100s -> %s://%.100s:%u%.60s",
+		 route->host, route->tls ? "https" : "http", route->upstream_host,
+		 (unsigned)route->upstream_port, route->upstream_base);
+	policy_check_method(&scope, req->method, &r->verdict);
+}
+
+static void flow_decide(struct conn *c, const struct http1_request *req)
+{
+	struct conn_request *r = &c->req;
+	const struct authority *d = &r->dest;
+	struct policy_scope scope = flow_scope(c);
+	const struct route *route = flow_find_route(c);
 	struct request_facts facts = {
 		.host = slice_make(d->name, d->name_len),
 		.host_is_ip = d->kind != HOST_NAME,
 		.ip = d->ip,
 		.port = d->port,
+		.method = r->is_connect ? SLICE_LIT("") : req->method,
 	};
-	policy_decide_request(&c->w->cfg->rules, &facts, &c->req.verdict);
+
+	if (route)
+		flow_decide_route(c, req, route);
+	else
+		policy_decide(&scope, &facts, &r->verdict);
+	if (r->verdict.allow && req->framing == HTTP1_BODY_LENGTH)
+		policy_check_body(&scope, req->content_length, &r->verdict);
+	r->max_body = policy_scope_max_body(&scope);
+	r->report_body = policy_scope_mode(&scope) == AGENT_REPORT;
 }
 
 /* A complete head is at the front of cin: check it, decide, and start the upstream side. */
@@ -209,25 +353,27 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 				 true);
 		return;
 	}
+	/* From here on the head is understood: drop it from cin so that a refusal can keep a
+	 * keep-alive connection for the next request. The parsed slices stay valid: consuming
+	 * only moves the read offset. */
+	buf_consume_keep(&c->cin, head_len);
 	if (flow_via_loops(c, req)) {
 		r->verdict.allow = false;
 		r->verdict.reason = REASON_PROXY_LOOP;
 		snprintf(r->verdict.rule, sizeof(r->verdict.rule), "builtin: Via names this proxy");
 	} else {
-		flow_decide(c);
+		if (!flow_identify(c, req))
+			return;
+		flow_decide(c, req);
 	}
 	if (!r->verdict.allow) {
-		buf_consume(&c->cin, head_len);
 		http_flow_refuse(c, r->verdict.reason, NULL);
 		return;
 	}
-	if (!r->is_connect) {
-		if (!flow_build_request_head(c, req, path)) {
-			conn_reply_error(c, REASON_HEAD_TOO_LARGE, NULL, true);
-			return;
-		}
+	if (!r->is_connect && !flow_build_request_head(c, req, path)) {
+		conn_reply_error(c, REASON_HEAD_TOO_LARGE, NULL, true);
+		return;
 	}
-	buf_consume(&c->cin, head_len);
 	upstream_start(c);
 }
 
@@ -237,7 +383,7 @@ static void flow_parse_head(struct conn *c)
 	int rc = http1_request_parse(buf_head(&c->cin), buf_len(&c->cin), &req);
 
 	if (rc == 0) {
-		if (buf_len(&c->cin) >= c->w->cfg->max_head_bytes) {
+		if (buf_len(&c->cin) >= c->cfg->max_head_bytes) {
 			c->req.started_ms = conn_now_ms();
 			conn_reply_error(c, REASON_HEAD_TOO_LARGE, NULL, true);
 			return;
@@ -250,7 +396,7 @@ static void flow_parse_head(struct conn *c)
 		conn_reply_error(c, flow_parse_error_reason(req.error), req.error_detail, true);
 		return;
 	}
-	if ((size_t)rc > c->w->cfg->max_head_bytes) {
+	if ((size_t)rc > c->cfg->max_head_bytes) {
 		conn_reply_error(c, REASON_HEAD_TOO_LARGE, NULL, true);
 		return;
 	}
@@ -267,13 +413,16 @@ static void flow_parse_head(struct conn *c)
 static void flow_next_request(struct conn *c)
 {
 	conn_reset_request(c);
+	conn_refresh_snapshot(c);
+	if (buf_len(&c->cin) == 0)
+		buf_release(&c->cin); /* an idle keep-alive connection holds no buffer */
 	c->state = CONN_READ_HEAD;
 	if (buf_len(&c->cin) > 0) {
-		conn_set_timeout(c, c->w->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
+		conn_set_timeout(c, c->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
 		flow_parse_head(c);
 		return;
 	}
-	conn_set_timeout(c, c->w->cfg->idle_timeout_ms, REASON_HEAD_TIMEOUT);
+	conn_set_timeout(c, c->cfg->idle_timeout_ms, REASON_HEAD_TIMEOUT);
 	conn_want_client_read(c, true);
 }
 
@@ -283,8 +432,9 @@ static void flow_finish(struct conn *c)
 	struct conn_request *r = &c->req;
 
 	conn_log_request(c);
+	/* TLS upstreams are not pooled: the session would have to travel with the socket. */
 	if (r->upstream_keep_alive && r->req_done && buf_len(&c->uin) == 0 && !c->u_eof &&
-	    c->ufd >= 0) {
+	    c->ufd >= 0 && !c->tls) {
 		int fd = c->ufd;
 		event_del(&c->u_rd);
 		event_del(&c->u_wr);
@@ -347,13 +497,42 @@ static bool flow_approve(struct buf *b, uint32_t *approved, int framing, uint64_
 	}
 }
 
+/* A chunked body has no announced length: its limit is enforced as it streams, counting the
+ * bytes received (framing included). Returns false when the connection was ended. */
+static bool flow_body_within_limit(struct conn *c)
+{
+	struct conn_request *r = &c->req;
+
+	if (r->max_body == 0 || r->req_framing != HTTP1_BODY_CHUNKED)
+		return true;
+	if (r->body_seen + r->req_approved <= r->max_body)
+		return true;
+	if (r->report_body) {
+		if (!r->verdict.report) {
+			r->verdict.report = true;
+			r->verdict.reason = REASON_BODY_TOO_LARGE;
+			snprintf(r->verdict.rule, sizeof(r->verdict.rule),
+				 "max_request_body: %llu bytes", (unsigned long long)r->max_body);
+		}
+		return true;
+	}
+	r->verdict.allow = false;
+	r->verdict.reason = REASON_BODY_TOO_LARGE;
+	snprintf(r->verdict.rule, sizeof(r->verdict.rule), "max_request_body: %llu bytes",
+		 (unsigned long long)r->max_body);
+	r->client_keep_alive = false;
+	r->upstream_keep_alive = false;
+	flow_fail_midstream(c, REASON_BODY_TOO_LARGE);
+	return false;
+}
+
 static void flow_pump_request(struct conn *c)
 {
 	struct conn_request *r = &c->req;
 	bool complete = r->req_done;
 
 	while (buf_len(&c->uout) > 0) {
-		ssize_t n = conn_write_from(c->ufd, &c->uout, buf_len(&c->uout));
+		ssize_t n = conn_upstream_write(c, &c->uout, buf_len(&c->uout));
 		if (n == -1)
 			goto blocked;
 		if (n < 0) {
@@ -376,7 +555,9 @@ static void flow_pump_request(struct conn *c)
 				r->req_done = true;
 			break;
 		}
-		ssize_t n = conn_write_from(c->ufd, &c->cin, r->req_approved);
+		if (!flow_body_within_limit(c))
+			return;
+		ssize_t n = conn_upstream_write(c, &c->cin, r->req_approved);
 		if (n == -1)
 			goto blocked;
 		if (n < 0) {
@@ -384,6 +565,7 @@ static void flow_pump_request(struct conn *c)
 			return;
 		}
 		r->req_approved -= (uint32_t)n;
+		r->body_seen += (uint64_t)n;
 		r->bytes_up += (uint64_t)n;
 		conn_touch(c);
 		if (r->req_approved == 0 && complete)
@@ -535,7 +717,7 @@ blocked:
 void http_flow_start_forwarding(struct conn *c)
 {
 	c->state = CONN_FORWARDING;
-	conn_set_timeout(c, c->w->cfg->upstream_timeout_ms, REASON_UPSTREAM_TIMEOUT);
+	conn_set_timeout(c, c->cfg->upstream_timeout_ms, REASON_UPSTREAM_TIMEOUT);
 	conn_want_upstream_read(c, true);
 	flow_pump_request(c);
 }
@@ -566,7 +748,7 @@ void http_flow_on_client_readable(struct conn *c)
 	}
 	if (c->state == CONN_READ_HEAD) {
 		if (was_empty && c->req.started_ms == 0)
-			conn_set_timeout(c, c->w->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
+			conn_set_timeout(c, c->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
 		flow_parse_head(c);
 		return;
 	}
@@ -600,7 +782,7 @@ void http_flow_on_client_writable(struct conn *c)
 
 void http_flow_on_upstream_readable(struct conn *c)
 {
-	ssize_t n = conn_read_into(c->ufd, &c->uin, FLOW_BODY_BUF);
+	ssize_t n = conn_upstream_read(c, &c->uin, FLOW_BODY_BUF);
 
 	if (n == -1) {
 		if (buf_reserve(&c->uin, 1, FLOW_BODY_BUF) == 0)
@@ -622,9 +804,19 @@ void http_flow_on_upstream_readable(struct conn *c)
 		return;
 	}
 	flow_pump_response(c);
+	/* A TLS write can wait for the socket to be readable: push the request on as well. */
+	if (!c->closed && c->tls && c->state == CONN_FORWARDING && !c->req.req_done)
+		flow_pump_request(c);
+	/* TLS may hold decrypted bytes that no socket event will announce. */
+	if (!c->closed && c->tls && c->state == CONN_FORWARDING && !c->u_eof &&
+	    tls_client_pending(c->tls) && buf_reserve(&c->uin, 1, FLOW_BODY_BUF) > 0)
+		event_active(&c->u_rd, EV_READ, 0);
 }
 
 void http_flow_on_upstream_writable(struct conn *c)
 {
 	flow_pump_request(c);
+	/* A TLS read can need the socket writable (a key update reply): read on as well. */
+	if (!c->closed && c->tls && c->state == CONN_FORWARDING)
+		http_flow_on_upstream_readable(c);
 }

@@ -121,7 +121,7 @@ static void resolver_on_sock_state(void *data, ares_socket_t fd, int readable, i
 		event_add(slot->ev, NULL);
 }
 
-static int resolver_set_servers(struct resolver *r, const struct config *cfg)
+int resolver_set_servers(struct resolver *r, const struct config *cfg)
 {
 	char csv[CONFIG_MAX_RESOLVERS * (IP_ADDR_TEXT_MAX + 10)];
 	size_t len = 0;

@@ -20,6 +20,8 @@ typedef void (*resolver_on_done)(void *arg, enum reason status, const struct ip_
 
 struct resolver *resolver_new(struct event_base *base, const struct config *cfg);
 void resolver_free(struct resolver *r);
+/* Points the resolver at cfg's servers (or leaves the system ones when cfg names none). */
+int resolver_set_servers(struct resolver *r, const struct config *cfg);
 /* Answers from the cache: returns the number of addresses copied, or -1 on a miss. */
 int resolver_cache_get(struct resolver *r, const char *name, struct ip_addr *out, unsigned max);
 /* Starts a lookup; on_done is called later from the event loop, never from within this call.

@@ -198,7 +198,7 @@ void tunnel_start(struct conn *c)
 		conn_close(c, REASON_INTERNAL);
 		return;
 	}
-	conn_set_timeout(c, c->w->cfg->tunnel_idle_ms, REASON_TUNNEL_IDLE);
+	conn_set_timeout(c, c->cfg->tunnel_idle_ms, REASON_TUNNEL_IDLE);
 	/* Bytes the client sent right after the CONNECT head are already the tunnel's. */
 	tunnel_down(c);
 	if (!c->closed && buf_len(&c->cout) == 0)

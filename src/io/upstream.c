@@ -14,6 +14,7 @@
 #include "io/http_flow.h"
 #include "io/resolver.h"
 #include "io/sockaddr.h"
+#include "io/tls_client.h"
 #include "io/tunnel.h"
 #include "io/worker.h"
 
@@ -124,10 +125,51 @@ int upstream_pool_take(struct upstream_pool *pool, const struct ip_addr *ip, uin
 	return -1;
 }
 
+/* Drives the TLS handshake of an https route; the connect timer keeps running. */
+static void upstream_tls_step(struct conn *c)
+{
+	bool want_write = false;
+	int rc = tls_client_handshake(c->tls, &want_write);
+
+	if (rc == 0) {
+		conn_want_upstream_write(c, want_write);
+		conn_want_upstream_read(c, !want_write);
+		return;
+	}
+	if (rc < 0) {
+		char detail[256];
+		snprintf(detail, sizeof(detail), "TLS to the route upstream failed: %s",
+			 tls_client_error(c->tls));
+		conn_close_upstream(c);
+		http_flow_refuse(c, REASON_UPSTREAM_TLS, detail);
+		return;
+	}
+	conn_want_upstream_write(c, false);
+	conn_want_upstream_read(c, false);
+	http_flow_start_forwarding(c);
+}
+
+void upstream_on_tls_event(struct conn *c)
+{
+	upstream_tls_step(c);
+}
+
 static void upstream_ready(struct conn *c)
 {
 	c->req.has_connected = true;
 	conn_want_upstream_write(c, false);
+	if (c->req.route && c->req.route->tls && !c->tls) {
+		struct tls_context *ctx = worker_tls_context(c->w, c->req.route->ca_file);
+		c->tls = ctx ? tls_client_new(ctx, c->ufd, c->req.route->upstream_host) : NULL;
+		if (!c->tls) {
+			conn_close_upstream(c);
+			http_flow_refuse(c, REASON_UPSTREAM_TLS, "cannot set up TLS to the route upstream");
+			return;
+		}
+		c->state = CONN_CONNECTING;
+		upstream_tls_step(c);
+		return;
+	}
 	if (c->req.is_connect)
 		tunnel_start(c);
 	else
@@ -157,13 +199,13 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 	while (r->next_addr < r->n_addrs) {
 		const struct ip_addr *ip = &r->addrs[r->next_addr++];
 		struct sockaddr_storage ss;
-		socklen_t len = sockaddr_from_ip(&ss, ip, r->dest.port);
+		socklen_t len = sockaddr_from_ip(&ss, ip, r->target.port);
 		int one = 1;
 
 		r->connected = *ip;
 		r->has_connected = true;
-		if (!r->is_connect) {
-			int fd = upstream_pool_take(c->w->pool, ip, r->dest.port);
+		if (!r->is_connect && !(r->route && r->route->tls)) {
+			int fd = upstream_pool_take(c->w->pool, ip, r->target.port);
 			if (fd >= 0) {
 				r->upstream_reused = true;
 				conn_upstream_attach(c, fd);
@@ -185,7 +227,7 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 		if (errno == EINPROGRESS) {
 			conn_upstream_attach(c, fd);
 			c->state = CONN_CONNECTING;
-			conn_set_timeout(c, c->w->cfg->connect_timeout_ms, REASON_CONNECT_TIMEOUT);
+			conn_set_timeout(c, c->cfg->connect_timeout_ms, REASON_CONNECT_TIMEOUT);
 			conn_want_upstream_write(c, true);
 			return;
 		}
@@ -234,14 +276,17 @@ static void upstream_on_resolved(void *arg, enum reason status, const struct ip_
 		return;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		struct verdict v;
-		policy_decide_addr(&c->w->cfg->rules, &addrs[i], r->dest.port, &v);
+		struct verdict v = {0};
+		if (r->route)
+			policy_decide_route_addr(&c->cfg->rules, &addrs[i], r->target.port, &v);
+		else
+			policy_decide_addr(&c->cfg->rules, &addrs[i], r->target.port, &v);
 		if (!v.allow) {
 			r->verdict = v;
 			r->connected = addrs[i];
 			r->has_connected = true;
 			ip_addr_format(&addrs[i], text);
-			snprintf(detail, sizeof(detail), "%s resolved to %s", r->dest.name, text);
+			snprintf(detail, sizeof(detail), "%s resolved to %s", r->target.name, text);
 			http_flow_refuse(c, v.reason, detail);
 			return;
 		}
@@ -257,22 +302,38 @@ void upstream_start(struct conn *c)
 	struct conn_request *r = &c->req;
 	struct ip_addr cached[RESOLVER_MAX_ADDRS];
 
-	if (r->dest.kind != HOST_NAME) {
-		/* Literal addresses were judged by policy_decide_request already. */
-		r->addrs[0] = r->dest.ip;
+	if (r->route) {
+		const char *detail;
+		if (authority_parse_host(slice_from_cstr(r->route->upstream_host), &r->target,
+					 &detail) != 0) {
+			http_flow_refuse(c, REASON_INTERNAL, "route upstream host is invalid");
+			return;
+		}
+		r->target.port = r->route->upstream_port;
+	} else {
+		r->target = r->dest;
+	}
+	if (r->target.kind != HOST_NAME) {
+		/* Literal destinations were judged by the request decision; a route's literal
+		 * upstream is judged here. */
+		if (r->route) {
+			upstream_on_resolved(c, REASON_ALLOWED, &r->target.ip, 1);
+			return;
+		}
+		r->addrs[0] = r->target.ip;
 		r->n_addrs = 1;
 		r->next_addr = 0;
 		upstream_connect_next(c, REASON_CONNECT_REFUSED);
 		return;
 	}
-	int n = resolver_cache_get(c->w->resolver, r->dest.name, cached, RESOLVER_MAX_ADDRS);
+	int n = resolver_cache_get(c->w->resolver, r->target.name, cached, RESOLVER_MAX_ADDRS);
 	if (n > 0) {
 		upstream_on_resolved(c, REASON_ALLOWED, cached, (unsigned)n);
 		return;
 	}
 	c->state = CONN_RESOLVING;
-	conn_set_timeout(c, c->w->cfg->dns_timeout_ms, REASON_DNS_TIMEOUT);
-	c->dns = resolver_lookup(c->w->resolver, r->dest.name, upstream_on_resolved, c);
+	conn_set_timeout(c, c->cfg->dns_timeout_ms, REASON_DNS_TIMEOUT);
+	c->dns = resolver_lookup(c->w->resolver, r->target.name, upstream_on_resolved, c);
 	if (!c->dns)
 		http_flow_refuse(c, REASON_INTERNAL, "could not start a DNS query");
 }

@@ -17,6 +17,8 @@ struct upstream_pool;
  * tunnel_start, or in a refusal. */
 void upstream_start(struct conn *c);
 void upstream_on_connect_done(struct conn *c);
+/* Socket readiness while an upstream TLS handshake is in progress. */
+void upstream_on_tls_event(struct conn *c);
 /* After a failed or timed-out attempt: tries the next checked address. False when none left. */
 bool upstream_try_next(struct conn *c);
 

@@ -11,6 +11,8 @@
 #include "io/listener.h"
 #include "io/log_sink.h"
 #include "io/resolver.h"
+#include "io/snapshot.h"
+#include "io/tls_client.h"
 #include "io/upstream.h"
 
 /* How long an idle upstream connection stays in the pool. */
@@ -30,10 +32,17 @@ static void worker_via_pseudonym(char *out, size_t size)
 	snprintf(out, size, "%s", via);
 }
 
-int worker_init(struct worker *w, const struct config *cfg, unsigned index, unsigned n_workers)
+static void worker_on_swap(evutil_socket_t fd, short what, void *arg);
+
+int worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsigned n_workers)
 {
+	const struct config *cfg = snap->cfg;
+
 	memset(w, 0, sizeof(*w));
+	snapshot_ref(snap);
+	w->snap = snap;
 	w->cfg = cfg;
+	atomic_init(&w->pending, NULL);
 	w->index = index;
 	w->max_conns = (cfg->max_connections + n_workers - 1) / n_workers;
 	worker_via_pseudonym(w->via, sizeof(w->via));
@@ -51,7 +60,8 @@ int worker_init(struct worker *w, const struct config *cfg, unsigned index, unsi
 	w->log = log_sink_new(w->base, STDOUT_FILENO);
 	w->resolver = resolver_new(w->base, cfg);
 	w->pool = upstream_pool_new(w->base, WORKER_POOL_IDLE_MS);
-	if (!w->log || !w->resolver || !w->pool) {
+	w->swap_ev = event_new(w->base, -1, 0, worker_on_swap, w);
+	if (!w->log || !w->resolver || !w->pool || !w->swap_ev) {
 		fprintf(stderr, "sluice: cannot set up the worker (resolver, pool or log)\n");
 		worker_fini(w);
 		return -1;
@@ -79,6 +89,18 @@ void worker_fini(struct worker *w)
 	w->n_listeners = 0;
 	upstream_pool_free(w->pool);
 	pipe_pool_fini(&w->pipes);
+	for (unsigned i = 0; i < w->n_tls; i++)
+		tls_context_free(w->tls[i].ctx);
+	if (w->swap_ev)
+		event_free(w->swap_ev);
+	snapshot_unref(atomic_exchange(&w->pending, NULL));
+	while (w->retired) {
+		struct worker_retired *r = w->retired;
+		w->retired = r->next;
+		snapshot_unref(r->snap);
+		free(r);
+	}
+	snapshot_unref(w->snap);
 	resolver_free(w->resolver);
 	log_sink_free(w->log);
 	if (w->base)
@@ -94,4 +116,85 @@ int worker_run(struct worker *w)
 void worker_stop(struct worker *w)
 {
 	event_base_loopbreak(w->base);
+}
+
+struct snapshot *worker_hold(struct worker *w)
+{
+	w->snap_conns++;
+	return w->snap;
+}
+
+void worker_release(struct worker *w, struct snapshot *snap)
+{
+	if (snap == w->snap) {
+		w->snap_conns--;
+		return;
+	}
+	for (struct worker_retired **link = &w->retired; *link; link = &(*link)->next) {
+		struct worker_retired *r = *link;
+		if (r->snap != snap)
+			continue;
+		if (--r->conns == 0) {
+			*link = r->next;
+			snapshot_unref(r->snap);
+			free(r);
+		}
+		return;
+	}
+}
+
+/* Runs on the worker's thread: the posted snapshot becomes current. */
+static void worker_on_swap(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct snapshot *next = atomic_exchange(&w->pending, NULL);
+
+	if (!next)
+		return;
+	if (w->snap_conns == 0) {
+		snapshot_unref(w->snap);
+	} else {
+		struct worker_retired *r = malloc(sizeof(*r));
+		if (!r) {
+			/* Cannot track it: keep the reference (a small leak beats a use after free). */
+		} else {
+			r->snap = w->snap;
+			r->conns = w->snap_conns;
+			r->next = w->retired;
+			w->retired = r;
+		}
+	}
+	w->snap = next;
+	w->cfg = next->cfg;
+	w->snap_conns = 0;
+	resolver_set_servers(w->resolver, next->cfg);
+}
+
+void worker_post_snapshot(struct worker *w, struct snapshot *snap)
+{
+	snapshot_ref(snap);
+	snapshot_unref(atomic_exchange(&w->pending, snap));
+	event_active(w->swap_ev, EV_TIMEOUT, 0);
+}
+
+struct tls_context *worker_tls_context(struct worker *w, const char *ca_file)
+{
+	char err[256];
+
+	for (unsigned i = 0; i < w->n_tls; i++)
+		if (strcmp(w->tls[i].ca_file, ca_file) == 0)
+			return w->tls[i].ctx;
+	if (w->n_tls == sizeof(w->tls) / sizeof(w->tls[0])) {
+		fprintf(stderr, "sluice: TLS for routes: more than %zu distinct ca_file values\n",
+			sizeof(w->tls) / sizeof(w->tls[0]));
+		return NULL;
+	}
+	struct tls_context *ctx = tls_context_new(ca_file[0] ? ca_file : NULL, err, sizeof(err));
+	if (!ctx) {
+		fprintf(stderr, "sluice: TLS for routes: %s\n", err);
+		return NULL;
+	}
+	snprintf(w->tls[w->n_tls].ca_file, sizeof(w->tls[w->n_tls].ca_file), "%s", ca_file);
+	w->tls[w->n_tls++].ctx = ctx;
+	return ctx;
 }

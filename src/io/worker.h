@@ -8,6 +8,7 @@
 
 #include "io/pipe_pool.h"
 #include "parse/config.h"
+#include <stdatomic.h>
 
 struct event_base;
 struct resolver;
@@ -15,12 +16,26 @@ struct upstream_pool;
 struct log_sink;
 struct listener;
 struct conn;
+struct snapshot;
+struct event;
+
+/* A configuration this worker no longer hands out but that connections still use. */
+struct worker_retired {
+	struct worker_retired *next;
+	struct snapshot *snap;
+	unsigned conns;
+};
 
 #define WORKER_MAX_LISTENERS CONFIG_MAX_LISTEN
 
 struct worker {
 	struct event_base *base;
-	const struct config *cfg;
+	const struct config *cfg; /* the current snapshot's configuration */
+	struct snapshot *snap;    /* current; the worker holds one reference */
+	unsigned snap_conns;      /* this worker's connections on snap (no atomics: one thread) */
+	struct worker_retired *retired;
+	struct event *swap_ev;
+	struct snapshot *_Atomic pending; /* posted by the main thread on reload */
 	struct resolver *resolver;
 	struct upstream_pool *pool;
 	struct log_sink *log;
@@ -35,16 +50,30 @@ struct worker {
 	 * back to us (RFC 9110 §7.6.3). */
 	char via[24];
 	struct pipe_pool pipes;
+	/* TLS contexts for https routes, one per CA file (""= system store), made on first use. */
+	struct worker_tls {
+		char ca_file[512];
+		struct tls_context *ctx;
+	} tls[32];
+	unsigned n_tls;
 	enum { SPLICE_AUTO, SPLICE_ALWAYS, SPLICE_NEVER } splice_mode;
 };
 
 /* Creates the loop and binds every listen address of cfg (SO_REUSEPORT: each of n_workers
  * has its own sockets). Returns 0, or -1 after saying why on stderr. */
-int worker_init(struct worker *w, const struct config *cfg, unsigned index, unsigned n_workers);
+int worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsigned n_workers);
 void worker_fini(struct worker *w);
 /* Runs the loop until worker_stop; meant to be a thread's body. */
 int worker_run(struct worker *w);
 /* Thread-safe: asks the worker's loop to end. */
 void worker_stop(struct worker *w);
+/* Thread-safe: hands the worker a new snapshot (taking a reference for it). New requests use
+ * it; requests in flight finish under the one they started with. */
+void worker_post_snapshot(struct worker *w, struct snapshot *snap);
+/* The current snapshot, counted for one connection until worker_release. */
+struct snapshot *worker_hold(struct worker *w);
+void worker_release(struct worker *w, struct snapshot *snap);
+/* The TLS context trusting the system store plus ca_file (""), or NULL after logging why. */
+struct tls_context *worker_tls_context(struct worker *w, const char *ca_file);
 
 #endif

@@ -21,13 +21,33 @@
 /* A message shows at most this many bytes of the offending value: enough to recognise it. */
 #define QUOTE_SRC_MAX 40
 #define QUOTE_MAX (QUOTE_SRC_MAX * 4 + 8)
-#define PATH_MAX_LEN 48
-#define KEYS_TEXT_MAX 128
-#define SECTION_KEYS_MAX 16
+#define PATH_MAX_LEN 96
+#define KEYS_TEXT_MAX 192
+#define SECTION_KEYS_MAX 24
 #define DURATION_MAX_MS (24u * 60 * 60 * 1000)
 #define DNS_DEFAULT_PORT 53
 
 _Static_assert(CONFIG_MAX_LISTEN <= POLICY_MAX_LISTENERS, "every listen address is a listener");
+
+/* What one agents[] or routes[] item has shown so far, for the checks at its end (keys may come
+ * in any order). */
+struct item_state {
+	yaml_mark_t start;
+	/* keys seen (valid or not: a key with a bad value has its own error already) */
+	bool has_name, has_match, has_host, has_upstream, has_ca_file;
+	bool recognised; /* match.source or a token key was given */
+	bool match_bad;	 /* match has errors of its own (then "set match..." would only echo) */
+	bool name_ok, upstream_ok;
+	yaml_mark_t match_mark, token_mark, ca_mark;
+	const char *token_key; /* the first match.token_* key given */
+};
+
+/* A name in routes[].agents, checked once every agent is known (agents may come later). */
+struct agent_ref {
+	unsigned route, index; /* routes[route].agents[index] */
+	yaml_mark_t mark;
+	char path[PATH_MAX_LEN];
+};
 
 struct reader {
 	yaml_parser_t parser;
@@ -40,6 +60,18 @@ struct reader {
 	yaml_mark_t listen_marks[CONFIG_MAX_LISTEN];
 	bool ports_given;
 	uint8_t ports[65536 / 8]; /* collected here, applied to the rules once at the end */
+	/* agents and routes */
+	struct agent *agent; /* the agents[] item being read; NULL at the top level (cfg->base) */
+	struct route *route; /* the routes[] item being read */
+	struct route_header_set *header; /* the headers.set value being read */
+	unsigned header_sources;	 /* keys given in a {env: ..} / {file: ..} value */
+	struct item_state it;
+	bool agents_given;
+	unsigned agents_cap, agent_marks_cap, routes_cap, route_marks_cap, refs_cap;
+	yaml_mark_t *agent_marks; /* where each agent's name is, for "first at" */
+	yaml_mark_t *route_marks; /* where each route's host is */
+	struct agent_ref *refs;
+	unsigned n_refs;
 };
 
 struct key_spec;
@@ -570,12 +602,14 @@ struct list_spec {
 	const char *items; /* "domain patterns", for "expected a list of ..." */
 	const char *item;  /* "a domain pattern", for "expected ..." */
 	item_fn *read;
+	bool mappings; /* items are mappings (agents, routes), not scalars */
 };
 
 static void list_type_error(struct reader *r, const char *path, const struct list_spec *spec)
 {
 	char q[QUOTE_MAX];
-	if (r->ev.type == YAML_SCALAR_EVENT && scalar_kind(&r->ev) == SCALAR_STRING) {
+	if (!spec->mappings && r->ev.type == YAML_SCALAR_EVENT &&
+	    scalar_kind(&r->ev) == SCALAR_STRING) {
 		quote(scalar_text(&r->ev), q);
 		reader_error(
 		    r, r->ev.start_mark,
@@ -587,8 +621,9 @@ static void list_type_error(struct reader *r, const char *path, const struct lis
 		     describe(&r->ev));
 }
 
-/* Reads a list of scalars whose first event is current. Returns the number of items, or -1
- * when the value is not a list or the YAML broke off (so callers do not add "empty list"). */
+/* Reads a list of scalars (or of mappings) whose first event is current. Returns the number of
+ * items, or -1 when the value is not a list or the YAML broke off (so callers do not add "empty
+ * list"). */
 static int read_list(struct reader *r, const char *path, const struct list_spec *spec, void *ctx)
 {
 	char ipath[PATH_MAX_LEN];
@@ -603,7 +638,7 @@ static int read_list(struct reader *r, const char *path, const struct list_spec 
 		snprintf(ipath, sizeof(ipath), "%s[%u]", path, n++);
 		if (!node_begin(r, ipath))
 			continue;
-		if (r->ev.type != YAML_SCALAR_EVENT) {
+		if (r->ev.type != (spec->mappings ? YAML_MAPPING_START_EVENT : YAML_SCALAR_EVENT)) {
 			reader_error(r, r->ev.start_mark, "%s: expected %s, got %s", ipath,
 				     spec->item, describe(&r->ev));
 			skip_node(r);
@@ -660,7 +695,8 @@ static void listen_item(struct reader *r, const char *path, void *ctx)
 	listen_add(r, path, &ep);
 }
 
-static const struct list_spec listen_list = {"addresses", "an address", listen_item};
+static const struct list_spec listen_list = {
+    .items = "addresses", .item = "an address", .read = listen_item};
 
 /* listen.http: one address or a list; either replaces the default. */
 static void read_listen_http(struct reader *r, const struct key_spec *k, const char *path)
@@ -703,7 +739,8 @@ static void server_item(struct reader *r, const char *path, void *ctx)
 	cfg->resolvers[cfg->n_resolvers++] = ep;
 }
 
-static const struct list_spec server_list = {"IP addresses", "an IP address", server_item};
+static const struct list_spec server_list = {
+    .items = "IP addresses", .item = "an IP address", .read = server_item};
 
 static void read_resolver_servers(struct reader *r, const struct key_spec *k, const char *path)
 {
@@ -713,6 +750,25 @@ static void read_resolver_servers(struct reader *r, const struct key_spec *k, co
 
 /* ---- domain patterns and CIDRs --------------------------------------------------------- */
 
+/* "name:port" pins a pattern to one destination port. Only a single colon splits: anything with
+ * more (an IPv6 address) goes to domain_set_add whole and is refused there. */
+static int domain_add(struct domain_set *set, struct slice s, const char **detail)
+{
+	const char *colon = s.len ? memchr(s.ptr, ':', s.len) : NULL;
+	struct slice name, port_text;
+	unsigned port;
+
+	if (!colon || memchr(colon + 1, ':', s.len - (size_t)(colon - s.ptr) - 1))
+		return domain_set_add(set, s, detail);
+	name = slice_make(s.ptr, (size_t)(colon - s.ptr));
+	port_text = slice_make(colon + 1, s.len - name.len - 1);
+	if (!parse_port(port_text, &port, detail)) {
+		*detail = "the port must be a number from 1 to 65535 (\"api.example.com:8443\")";
+		return -1;
+	}
+	return domain_set_add_port(set, name, (uint16_t)port, detail);
+}
+
 static void domain_item(struct reader *r, const char *path, void *ctx)
 {
 	struct slice s;
@@ -721,14 +777,15 @@ static void domain_item(struct reader *r, const char *path, void *ctx)
 
 	if (!scalar_string(r, path, "a domain pattern", &s))
 		return;
-	if (domain_set_add(ctx, s, &detail) != 0) {
+	if (domain_add(ctx, s, &detail) != 0) {
 		quote(s, q);
 		reader_error(r, r->ev.start_mark, "%s: %s is not a valid domain pattern: %s", path,
 			     q, detail ? detail : "refused");
 	}
 }
 
-static const struct list_spec domain_list = {"domain patterns", "a domain pattern", domain_item};
+static const struct list_spec domain_list = {
+    .items = "domain patterns", .item = "a domain pattern", .read = domain_item};
 
 /* allow, deny: an explicit list replaces the default set (allow: [] denies every name). */
 static void read_domains(struct reader *r, const char *path, struct domain_set **slot)
@@ -748,14 +805,16 @@ static void read_domains(struct reader *r, const char *path, struct domain_set *
 	*slot = set;
 }
 
+/* At the top level the rules of every agent; in an agents[] item that agent's own (a set, even
+ * an empty one, replaces the inherited rule). */
 static void read_allow(struct reader *r, const struct key_spec *k, const char *path)
 {
-	read_domains(r, path, &r->cfg->rules.allow);
+	read_domains(r, path, r->agent ? &r->agent->allow : &r->cfg->rules.allow);
 }
 
 static void read_deny(struct reader *r, const struct key_spec *k, const char *path)
 {
-	read_domains(r, path, &r->cfg->rules.deny);
+	read_domains(r, path, r->agent ? &r->agent->deny : &r->cfg->rules.deny);
 }
 
 static void cidr_item(struct reader *r, const char *path, void *ctx)
@@ -777,23 +836,28 @@ static void cidr_item(struct reader *r, const char *path, void *ctx)
 			     q);
 }
 
-static const struct list_spec cidr_list = {"CIDRs", "a CIDR like \"10.0.0.0/8\"", cidr_item};
+static const struct list_spec cidr_list = {
+    .items = "CIDRs", .item = "a CIDR like \"10.0.0.0/8\"", .read = cidr_item};
 
-static void read_cidrs(struct reader *r, const char *path, struct cidr_set **slot)
+/* Returns what read_list returns (-1 also when out of memory). */
+static int read_cidrs(struct reader *r, const char *path, struct cidr_set **slot)
 {
 	struct cidr_set *set = cidr_set_new();
+	int n;
 
 	if (!set) {
 		reader_error(r, r->ev.start_mark, "%s: out of memory", path);
 		skip_node(r);
-		return;
+		return -1;
 	}
-	if (read_list(r, path, &cidr_list, set) < 0) {
+	n = read_list(r, path, &cidr_list, set);
+	if (n < 0) {
 		cidr_set_free(set);
-		return;
+		return -1;
 	}
 	cidr_set_free(*slot);
 	*slot = set;
+	return n;
 }
 
 static void read_ips_allow(struct reader *r, const struct key_spec *k, const char *path)
@@ -837,18 +901,27 @@ static void port_item(struct reader *r, const char *path, void *ctx)
 			     detail);
 		return;
 	}
-	ports_mark(r->ports, lo, hi);
+	ports_mark(ctx, lo, hi);
 }
 
-static const struct list_spec port_list = {"ports", "a port, a range \"low-high\" or \"*\"",
-					   port_item};
+static const struct list_spec port_list = {
+    .items = "ports", .item = "a port, a range \"low-high\" or \"*\"", .read = port_item};
 
+/* At the top level collected into r->ports (applied to the rules at the end); in an agents[]
+ * item straight into that agent's bitmap. */
 static void read_ports(struct reader *r, const struct key_spec *k, const char *path)
 {
 	yaml_mark_t start = r->ev.start_mark;
+	bool given = r->ev.type == YAML_SEQUENCE_START_EVENT;
+	uint8_t *bitmap = r->ports;
 
-	r->ports_given = r->ev.type == YAML_SEQUENCE_START_EVENT;
-	if (read_list(r, path, &port_list, NULL) == 0)
+	if (r->agent) {
+		r->agent->has_ports = given;
+		bitmap = r->agent->ports;
+	} else {
+		r->ports_given = given;
+	}
+	if (read_list(r, path, &port_list, bitmap) == 0)
 		reader_error(r, start,
 			     "%s: the list is empty, so no port would be allowed (write [\"*\"] "
 			     "for any port)",
@@ -998,6 +1071,1265 @@ static void read_section(struct reader *r, const struct key_spec *k, const char 
 	skip_node(r);
 }
 
+/* ---- text checks ----------------------------------------------------------------------- */
+
+/* RFC 9110 §5.6.2 tchar: the characters of a method or a header field name. */
+static bool is_tchar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static bool is_token(struct slice s)
+{
+	if (s.len == 0)
+		return false;
+	for (size_t i = 0; i < s.len; i++)
+		if (!is_tchar(s.ptr[i]))
+			return false;
+	return true;
+}
+
+/* Agent names: [A-Za-z0-9._-]{1,64}. They are the user part of Proxy-Authorization and appear
+ * in every log line, so nothing that needs quoting or escaping. */
+static bool is_agent_name(struct slice s)
+{
+	if (s.len == 0 || s.len > AGENT_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.ptr[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* POSIX portable environment variable names: [A-Za-z_][A-Za-z0-9_]*. */
+static bool is_env_name(struct slice s, size_t max)
+{
+	if (s.len == 0 || s.len > max || (s.ptr[0] >= '0' && s.ptr[0] <= '9'))
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.ptr[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* Files the daemon reads later: absolute (the daemon's working directory is nobody's business)
+ * and free of control bytes, so a message can show the path as it is. */
+static bool check_file_path(struct slice s, size_t max, const char **detail)
+{
+	if (s.len == 0 || s.ptr[0] != '/') {
+		*detail = "must be an absolute path (starting with '/')";
+		return false;
+	}
+	if (s.len > max) {
+		*detail = "too long";
+		return false;
+	}
+	for (size_t i = 0; i < s.len; i++)
+		if ((unsigned char)s.ptr[i] < 0x20 || s.ptr[i] == 0x7f) {
+			*detail = "control characters are not allowed";
+			return false;
+		}
+	return true;
+}
+
+/* Copies a slice whose length the caller has checked against the destination. */
+static void copy_text(char *dst, size_t size, struct slice s)
+{
+	BUG_ON(s.len >= size);
+	if (s.len > 0)
+		memcpy(dst, s.ptr, s.len);
+	dst[s.len] = '\0';
+}
+
+/* The current node must be a scalar: else an error, the node is skipped and false returned. */
+static bool scalar_value(struct reader *r, const char *path, const char *what, struct slice *out)
+{
+	if (r->ev.type != YAML_SCALAR_EVENT) {
+		reader_error(r, r->ev.start_mark, "%s: expected %s, got %s", path, what,
+			     describe(&r->ev));
+		skip_node(r);
+		return false;
+	}
+	return scalar_string(r, path, what, out);
+}
+
+static unsigned errors_total(const struct reader *r)
+{
+	return r->errors->count + r->errors->dropped;
+}
+
+/* Grows an array to hold need elements (doubling); false when out of memory. */
+static bool array_reserve(void **arr, unsigned *cap, unsigned need, size_t size)
+{
+	unsigned n = *cap ? *cap : 4;
+	void *p;
+
+	if (need <= *cap)
+		return true;
+	while (n < need)
+		n *= 2;
+	p = realloc(*arr, (size_t)n * size);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = n;
+	return true;
+}
+
+/* ---- rules of an agent (top level: what every agent inherits) -------------------------- */
+
+/* The agent whose keys are being read: an agents[] item, or cfg->base at the top level. */
+static struct agent *reader_agent(struct reader *r)
+{
+	return r->agent ? r->agent : &r->cfg->base;
+}
+
+static void read_mode(struct reader *r, const struct key_spec *k, const char *path)
+{
+	static const char *const names[] = {"enforce", "report", "open"};
+	static const enum agent_mode modes[] = {AGENT_ENFORCE, AGENT_REPORT, AGENT_OPEN};
+	struct agent *a = reader_agent(r);
+	struct slice s;
+	char q[QUOTE_MAX];
+
+	if (!scalar_value(r, path, "a mode (enforce, report or open)", &s))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (slice_eq(s, slice_from_cstr(names[i]))) {
+			a->mode = modes[i];
+			a->has_mode = true;
+			return;
+		}
+	quote(s, q);
+	reader_error(r, r->ev.start_mark, "%s: %s is not a mode (valid: enforce, report, open)",
+		     path, q);
+}
+
+/* RFC 9110 §9.1: a method is a token. Stored upper-case: every registered method is, and an
+ * operator writing "get" means GET. CONNECT is refused here because methods only bound plain
+ * HTTP requests; a tunnel is judged by allow, deny and ports. */
+static void method_item(struct reader *r, const char *path, void *ctx)
+{
+	struct agent *a = ctx;
+	char upper[AGENT_METHOD_MAX];
+	struct slice s;
+	char q[QUOTE_MAX];
+
+	if (!scalar_string(r, path, "an HTTP method", &s))
+		return;
+	quote(s, q);
+	if (!is_token(s) || s.len >= AGENT_METHOD_MAX) {
+		reader_error(r, r->ev.start_mark, "%s: %s is not an HTTP method: %s", path, q,
+			     s.len >= AGENT_METHOD_MAX
+				 ? "too long (at most 23 characters)"
+				 : "a method is one word of letters, digits or !#$%&'*+-.^_`|~");
+		return;
+	}
+	for (size_t i = 0; i < s.len; i++)
+		upper[i] =
+		    (s.ptr[i] >= 'a' && s.ptr[i] <= 'z') ? (char)(s.ptr[i] - 'a' + 'A') : s.ptr[i];
+	upper[s.len] = '\0';
+	if (strcmp(upper, "CONNECT") == 0) {
+		reader_error(
+		    r, r->ev.start_mark,
+		    "%s: CONNECT cannot be listed: methods bound plain HTTP requests only; "
+		    "tunnels are governed by allow, deny and ports",
+		    path);
+		return;
+	}
+	for (unsigned i = 0; i < a->n_methods; i++)
+		if (strcmp(a->methods[i], upper) == 0)
+			return; /* listed twice: harmless */
+	if (a->n_methods == AGENT_MAX_METHODS) {
+		reader_error(r, r->ev.start_mark, "%s: too many methods (at most %d)", path,
+			     AGENT_MAX_METHODS);
+		return;
+	}
+	memcpy(a->methods[a->n_methods++], upper, s.len + 1);
+}
+
+static const struct list_spec method_list = {
+    .items = "HTTP methods", .item = "an HTTP method", .read = method_item};
+
+static void read_methods(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct agent *a = reader_agent(r);
+	yaml_mark_t start = r->ev.start_mark;
+
+	a->n_methods = 0;
+	a->has_methods = r->ev.type == YAML_SEQUENCE_START_EVENT;
+	if (read_list(r, path, &method_list, a) == 0)
+		reader_error(r, start,
+			     "%s: the list is empty, so no plain HTTP request would be allowed "
+			     "(leave methods out to allow every method)",
+			     path);
+}
+
+/* "1048576", "512KiB", "10MiB", "1GiB": a whole number of bytes. Binary units only, spelt the
+ * IEC way, so that "10MB" (10^6 or 2^20?) is refused rather than guessed at. */
+static bool parse_size(struct slice s, uint64_t *out, const char **detail)
+{
+	static const struct {
+		const char *suffix;
+		unsigned shift;
+	} units[] = {{"KiB", 10}, {"MiB", 20}, {"GiB", 30}};
+	size_t digits = 0;
+	unsigned shift = 0;
+	unsigned long long v;
+
+	while (digits < s.len && s.ptr[digits] >= '0' && s.ptr[digits] <= '9')
+		digits++;
+	if (digits == 0) {
+		*detail = "not a size (write a number of bytes, or e.g. 512KiB, 10MiB, 1GiB)";
+		return false;
+	}
+	if (digits < s.len) {
+		struct slice unit = slice_make(s.ptr + digits, s.len - digits);
+		size_t i = 0;
+		while (i < ARRAY_SIZE(units) && !slice_eq(unit, slice_from_cstr(units[i].suffix)))
+			i++;
+		if (i == ARRAY_SIZE(units)) {
+			*detail = "unknown unit (use KiB, MiB or GiB, or a number of bytes)";
+			return false;
+		}
+		shift = units[i].shift;
+	}
+	if (!parse_uint(slice_make(s.ptr, digits), &v, detail))
+		return false;
+	if (v > (UINT64_MAX >> shift)) {
+		*detail = "too large";
+		return false;
+	}
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+static void read_max_request_body(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct agent *a = reader_agent(r);
+	struct slice s;
+	const char *detail;
+	char q[QUOTE_MAX];
+
+	if (!scalar_value(r, path, "a size in bytes like 1048576 or 10MiB", &s))
+		return;
+	if (!parse_size(s, &a->max_request_body, &detail)) {
+		quote(s, q);
+		reader_error(r, r->ev.start_mark, "%s: %s is not a valid size: %s", path, q,
+			     detail);
+		return;
+	}
+	a->has_max_request_body = true;
+}
+
+/* Guidance goes into denial bodies and the Proxy-Status details (an RFC 8941 sf-string, which
+ * is printable ASCII only), so it is kept to printable ASCII and newlines. */
+static void read_guidance(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct agent *a = reader_agent(r);
+	struct slice s;
+
+	if (!scalar_value(r, path, "a text", &s))
+		return;
+	if (s.len >= AGENT_GUIDANCE_MAX) {
+		reader_error(r, r->ev.start_mark, "%s: too long (%zu bytes; at most %d)", path,
+			     s.len, AGENT_GUIDANCE_MAX - 1);
+		return;
+	}
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if ((c < 0x20 || c > 0x7e) && c != '\n') {
+			reader_error(
+			    r, r->ev.start_mark,
+			    "%s: byte %zu (0x%02x) is not printable ASCII; write plain text "
+			    "(newlines are fine)",
+			    path, i + 1, c);
+			return;
+		}
+	}
+	copy_text(a->guidance, sizeof(a->guidance), s);
+	a->has_guidance = true;
+}
+
+/* ---- agents ---------------------------------------------------------------------------- */
+
+static void read_source(struct reader *r, const struct key_spec *k, const char *path)
+{
+	yaml_mark_t start = r->ev.start_mark;
+
+	r->it.recognised = true;
+	if (read_cidrs(r, path, &r->agent->sources) == 0)
+		reader_error(r, start,
+			     "%s: the list is empty; give the agent's CIDRs or leave source out",
+			     path);
+}
+
+/* At most one of token_sha256, token_file, token_env: two would leave it open which one a
+ * client must present. On refusal the value is skipped. */
+static bool token_begin(struct reader *r, const struct key_spec *k, const char *path)
+{
+	r->it.recognised = true;
+	if (r->it.token_key) {
+		reader_error(r, r->ev.start_mark,
+			     "%s: only one of token_sha256, token_file and token_env may be set "
+			     "(%s at %d:%d)",
+			     path, r->it.token_key, mark_pos(r->it.token_mark.line),
+			     mark_pos(r->it.token_mark.column));
+		skip_node(r);
+		return false;
+	}
+	r->it.token_key = k->name;
+	r->it.token_mark = r->ev.start_mark;
+	return true;
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Only the hash of a token is kept in the file: the file may be read by more people than the
+ * agent's secret should be. */
+static void read_token_sha256(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct agent *a = r->agent;
+	struct slice s;
+	size_t i = 0;
+
+	if (!token_begin(r, k, path) ||
+	    !scalar_value(r, path, "64 hex digits (the SHA-256 of the token)", &s))
+		return;
+	while (i < s.len && hex_value(s.ptr[i]) >= 0)
+		i++;
+	if (s.len != 64 || i != s.len) {
+		char got[48];
+		if (i != s.len)
+			snprintf(got, sizeof(got), "'%c' at position %zu", s.ptr[i], i + 1);
+		else
+			snprintf(got, sizeof(got), "%zu digits", s.len);
+		if (i != s.len && (s.ptr[i] < 0x21 || s.ptr[i] > 0x7e))
+			snprintf(got, sizeof(got), "a non-hex byte at position %zu", i + 1);
+		reader_error(r, r->ev.start_mark,
+			     "%s: expected 64 hex digits (the SHA-256 of the token, e.g. from "
+			     "`printf %%s TOKEN | sha256sum`), got %s",
+			     path, got);
+		return;
+	}
+	for (i = 0; i < 32; i++)
+		a->token_sha256[i] =
+		    (uint8_t)(hex_value(s.ptr[2 * i]) << 4 | hex_value(s.ptr[2 * i + 1]));
+	a->token_kind = AGENT_TOKEN_SHA256;
+	a->token_ready = true;
+}
+
+static void read_token_file(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct agent *a = r->agent;
+	struct slice s;
+	const char *detail;
+	char q[QUOTE_MAX];
+
+	if (!token_begin(r, k, path) || !scalar_value(r, path, "a file path", &s))
+		return;
+	if (!check_file_path(s, AGENT_SOURCE_MAX - 1, &detail)) {
+		quote(s, q);
+		reader_error(r, r->ev.start_mark, "%s: %s is not a valid file path: %s", path, q,
+			     detail);
+		return;
+	}
+	copy_text(a->token_source, sizeof(a->token_source), s);
+	a->token_kind = AGENT_TOKEN_FILE;
+	a->token_ready = false; /* the daemon reads the file */
+}
+
+static void read_token_env(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct agent *a = r->agent;
+	struct slice s;
+	char q[QUOTE_MAX];
+
+	if (!token_begin(r, k, path) || !scalar_value(r, path, "an environment variable name", &s))
+		return;
+	if (!is_env_name(s, AGENT_SOURCE_MAX - 1)) {
+		quote(s, q);
+		reader_error(r, r->ev.start_mark,
+			     "%s: %s is not an environment variable name (letters, digits and "
+			     "'_', not starting with a digit)",
+			     path, q);
+		return;
+	}
+	copy_text(a->token_source, sizeof(a->token_source), s);
+	a->token_kind = AGENT_TOKEN_ENV;
+	a->token_ready = false; /* the daemon reads the variable */
+}
+
+static const struct key_spec match_keys[] = {
+    {.name = "source", .read = read_source},
+    {.name = "token_sha256", .read = read_token_sha256},
+    {.name = "token_file", .read = read_token_file},
+    {.name = "token_env", .read = read_token_env},
+};
+
+static void read_match(struct reader *r, const struct key_spec *k, const char *path)
+{
+	unsigned before = errors_total(r);
+
+	r->it.has_match = true;
+	r->it.match_mark = r->ev.start_mark;
+	read_section(r, k, path);
+	r->it.match_bad = errors_total(r) != before;
+}
+
+static void read_agent_name(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct config *cfg = r->cfg;
+	unsigned self = cfg->n_agents - 1;
+	struct slice s;
+	char q[QUOTE_MAX];
+
+	r->it.has_name = true;
+	if (!scalar_value(r, path, "an agent name", &s))
+		return;
+	quote(s, q);
+	if (!is_agent_name(s)) {
+		reader_error(r, r->ev.start_mark,
+			     "%s: %s is not a valid agent name (1-64 letters, digits, '.', '_' or "
+			     "'-')",
+			     path, q);
+		return;
+	}
+	for (unsigned i = 0; i < self; i++)
+		if (slice_eq(s, slice_from_cstr(cfg->agents[i].name))) {
+			reader_error(r, r->ev.start_mark,
+				     "%s: an agent named %s is already defined (at %d:%d)", path, q,
+				     mark_pos(r->agent_marks[i].line),
+				     mark_pos(r->agent_marks[i].column));
+			return;
+		}
+	copy_text(r->agent->name, sizeof(r->agent->name), s);
+	r->agent_marks[self] = r->ev.start_mark;
+	r->it.name_ok = true;
+}
+
+/* The checks that need the whole item. "default" is the fallback for clients no other agent
+ * matches, so it has nothing to match; every other agent needs something to be recognised by,
+ * or it could never be chosen. */
+static void agent_check(struct reader *r, const struct agent *a, const char *path)
+{
+	char q[QUOTE_MAX];
+
+	if (!r->it.has_name) {
+		reader_error(r, r->it.start, "%s: name is required", path);
+		return;
+	}
+	if (!r->it.name_ok)
+		return;
+	quote(slice_from_cstr(a->name), q);
+	if (strcmp(a->name, "default") == 0) {
+		if (r->it.has_match)
+			reader_error(r, r->it.match_mark,
+				     "%s.match: the agent \"default\" takes the clients no other "
+				     "agent matches, so it has no match (remove it, or give this "
+				     "agent another name)",
+				     path);
+		return;
+	}
+	if (!r->it.recognised && !r->it.match_bad)
+		reader_error(r, r->it.start,
+			     "%s: agent %s: set match.source or a token (token_sha256, token_file "
+			     "or token_env), or name it default",
+			     path, q);
+}
+
+static const struct key_spec agent_keys[] = {
+    {.name = "name", .read = read_agent_name},
+    {.name = "match", .read = read_match, .sub = match_keys, .n_sub = ARRAY_SIZE(match_keys)},
+    {.name = "mode", .read = read_mode},
+    {.name = "allow", .read = read_allow},
+    {.name = "deny", .read = read_deny},
+    {.name = "ports", .read = read_ports},
+    {.name = "methods", .read = read_methods},
+    {.name = "max_request_body", .read = read_max_request_body},
+    {.name = "guidance", .read = read_guidance},
+};
+
+static void agent_item(struct reader *r, const char *path, void *ctx)
+{
+	struct config *cfg = r->cfg;
+	struct agent *a;
+
+	if (cfg->n_agents == CONFIG_MAX_AGENTS) {
+		reader_error(r, r->ev.start_mark, "%s: too many agents (at most %d)", path,
+			     CONFIG_MAX_AGENTS);
+		skip_node(r);
+		return;
+	}
+	if (!array_reserve((void **)&cfg->agents, &r->agents_cap, cfg->n_agents + 1,
+			   sizeof(*cfg->agents)) ||
+	    !array_reserve((void **)&r->agent_marks, &r->agent_marks_cap, cfg->n_agents + 1,
+			   sizeof(*r->agent_marks))) {
+		reader_error(r, r->ev.start_mark, "%s: out of memory", path);
+		skip_node(r);
+		return;
+	}
+	a = &cfg->agents[cfg->n_agents++];
+	agent_init(a);
+	a->line = mark_pos(r->ev.start_mark.line);
+	memset(&r->it, 0, sizeof(r->it));
+	r->it.start = r->ev.start_mark;
+	r->agent = a;
+	read_mapping(r, path, agent_keys, ARRAY_SIZE(agent_keys));
+	r->agent = NULL;
+	agent_check(r, a, path);
+}
+
+static const struct list_spec agent_list = {.items = "agents",
+					    .item = "an agent (a mapping with a name)",
+					    .read = agent_item,
+					    .mappings = true};
+
+/* An explicit list replaces the implicit agent "default". */
+static void read_agents(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct config *cfg = r->cfg;
+	yaml_mark_t start = r->ev.start_mark;
+
+	for (unsigned i = 0; i < cfg->n_agents; i++)
+		agent_fini(&cfg->agents[i]);
+	cfg->n_agents = 0;
+	cfg->default_agent = -1;
+	r->agents_given = true;
+	if (read_list(r, path, &agent_list, NULL) == 0)
+		reader_error(
+		    r, start,
+		    "%s: the list is empty, so every client would be refused (leave agents "
+		    "out for one implicit agent \"default\")",
+		    path);
+}
+
+/* ---- routes ---------------------------------------------------------------------------- */
+
+/* RFC 3986 §3.3 pchar, less pct-encoded (checked by the caller). */
+static bool is_pchar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("-._~!$&'()*+,;=:@", c) != NULL);
+}
+
+/* An absolute path as a route uses it (upstream base, rewrite prefixes): pchar and '/', with
+ * well-formed percent-encoding, and no empty or dot segments, which an upstream would normalise
+ * away so that a prefix no longer says what it matches (RFC 3986 §5.2.4). */
+static bool check_path(struct slice p, const char **detail)
+{
+	size_t seg = 1;
+
+	if (p.len == 0 || p.ptr[0] != '/') {
+		*detail = "a path must start with '/'";
+		return false;
+	}
+	if (p.len > ROUTE_PREFIX_MAX) {
+		*detail = "the path is too long (at most 256 bytes)";
+		return false;
+	}
+	for (size_t i = 0; i < p.len; i++) {
+		if (p.ptr[i] == '%') {
+			if (i + 2 >= p.len || hex_value(p.ptr[i + 1]) < 0 ||
+			    hex_value(p.ptr[i + 2]) < 0) {
+				*detail = "'%' must be followed by two hex digits";
+				return false;
+			}
+			i += 2;
+		} else if (p.ptr[i] != '/' && !is_pchar(p.ptr[i])) {
+			*detail =
+			    "the path holds a character that must be percent-encoded (RFC 3986 "
+			    "section 3.3)";
+			return false;
+		}
+	}
+	for (size_t i = 1; i <= p.len; i++) {
+		if (i < p.len && p.ptr[i] != '/')
+			continue;
+		struct slice s = slice_make(p.ptr + seg, i - seg);
+		if (s.len == 0 && i < p.len) {
+			*detail = "empty path segments (\"//\") are not allowed";
+			return false;
+		}
+		if (slice_eq(s, SLICE_LIT(".")) || slice_eq(s, SLICE_LIT(".."))) {
+			*detail = "dot segments (\".\", \"..\") are not allowed in the path";
+			return false;
+		}
+		seg = i + 1;
+	}
+	return true;
+}
+
+static bool has_prefix_nocase(struct slice s, struct slice prefix)
+{
+	return s.len >= prefix.len && slice_eq_nocase(slice_make(s.ptr, prefix.len), prefix);
+}
+
+/* "http://host[:port][/base]" or "https://...": RFC 3986 §3 narrowed to what a route needs. The
+ * host is a name or a strictly written IP literal (IPv6 in brackets); no userinfo (credentials
+ * go in headers.set, where the agent never sees them), no query, no fragment. */
+static bool parse_upstream(struct slice s, struct route *rt, const char **detail)
+{
+	struct slice rest, host, base = {0};
+	struct authority auth;
+	struct ip_addr ip;
+	uint16_t default_port;
+
+	if (has_prefix_nocase(s, SLICE_LIT("http://"))) {
+		rt->tls = false;
+		default_port = 80;
+		rest = slice_make(s.ptr + 7, s.len - 7);
+	} else if (has_prefix_nocase(s, SLICE_LIT("https://"))) {
+		rt->tls = true;
+		default_port = 443;
+		rest = slice_make(s.ptr + 8, s.len - 8);
+	} else {
+		*detail = "the URL must start with http:// or https://";
+		return false;
+	}
+	if (rest.len && memchr(rest.ptr, '#', rest.len)) {
+		*detail = "a fragment (#...) is not allowed";
+		return false;
+	}
+	if (rest.len && memchr(rest.ptr, '?', rest.len)) {
+		*detail = "a query (?...) is not allowed";
+		return false;
+	}
+	const char *slash = rest.len ? memchr(rest.ptr, '/', rest.len) : NULL;
+	host = slice_make(rest.ptr, slash ? (size_t)(slash - rest.ptr) : rest.len);
+	if (slash)
+		base = slice_make(slash, rest.len - host.len);
+	if (host.len == 0) {
+		*detail = "the host is missing";
+		return false;
+	}
+	if (memchr(host.ptr, '@', host.len)) {
+		*detail = "userinfo (user@) is not allowed; inject credentials with headers.set";
+		return false;
+	}
+	if (authority_parse(host, default_port, &auth, detail) != 0)
+		return false;
+	if (auth.kind == HOST_IPV4) {
+		const char *colon = memchr(host.ptr, ':', host.len);
+		if (colon)
+			host.len = (size_t)(colon - host.ptr);
+		if (authority_parse_ip_strict(host, &ip) != 0) {
+			*detail = "write an IPv4 address as a dotted quad without leading zeros";
+			return false;
+		}
+	}
+	if (base.len > 0 && !check_path(base, detail))
+		return false;
+	if (base.len > 0 && base.ptr[base.len - 1] == '/')
+		base.len--; /* "http://h/" and "http://h" are the same upstream */
+	copy_text(rt->upstream_host, sizeof(rt->upstream_host),
+		  slice_make(auth.name, auth.name_len));
+	rt->upstream_port = auth.port;
+	copy_text(rt->upstream_base, sizeof(rt->upstream_base), base);
+	return true;
+}
+
+static void read_route_host(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct config *cfg = r->cfg;
+	unsigned self = cfg->n_routes - 1;
+	struct authority auth;
+	struct slice s;
+	const char *detail = "refused";
+	char q[QUOTE_MAX];
+
+	r->it.has_host = true;
+	if (!scalar_value(r, path, "a host name like search.internal", &s))
+		return;
+	quote(s, q);
+	if (authority_parse_host(s, &auth, &detail) != 0) {
+		reader_error(r, r->ev.start_mark, "%s: %s is not a valid host name: %s", path, q,
+			     detail);
+		return;
+	}
+	if (auth.kind != HOST_NAME) {
+		reader_error(r, r->ev.start_mark,
+			     "%s: %s is an IP address; a route maps a name that agents use (e.g. "
+			     "search.internal)",
+			     path, q);
+		return;
+	}
+	for (unsigned i = 0; i < self; i++)
+		if (strcmp(cfg->routes[i].host, auth.name) == 0) {
+			reader_error(r, r->ev.start_mark, "%s: %s is already routed (at %d:%d)",
+				     path, q, mark_pos(r->route_marks[i].line),
+				     mark_pos(r->route_marks[i].column));
+			return;
+		}
+	copy_text(r->route->host, sizeof(r->route->host), slice_make(auth.name, auth.name_len));
+	r->route_marks[self] = r->ev.start_mark;
+}
+
+static void read_upstream(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct slice s;
+	const char *detail = "refused";
+	char q[QUOTE_MAX];
+
+	r->it.has_upstream = true;
+	if (!scalar_value(r, path, "a URL like \"http://searxng:8080\"", &s))
+		return;
+	if (!parse_upstream(s, r->route, &detail)) {
+		quote(s, q);
+		reader_error(r, r->ev.start_mark, "%s: %s is not a valid upstream URL: %s", path, q,
+			     detail);
+		return;
+	}
+	r->it.upstream_ok = true;
+}
+
+static void route_agent_item(struct reader *r, const char *path, void *ctx)
+{
+	struct route *rt = r->route;
+	struct agent_ref *ref;
+	struct slice s;
+	char q[QUOTE_MAX];
+
+	if (!scalar_string(r, path, "an agent name", &s))
+		return;
+	if (!is_agent_name(s)) {
+		quote(s, q);
+		reader_error(r, r->ev.start_mark, "%s: no agent is named %s", path, q);
+		return;
+	}
+	for (unsigned i = 0; i < rt->n_agents; i++)
+		if (slice_eq(s, slice_from_cstr(rt->agents[i])))
+			return; /* listed twice: harmless */
+	if (rt->n_agents == ROUTE_MAX_AGENTS) {
+		reader_error(r, r->ev.start_mark, "%s: too many agents (at most %d)", path,
+			     ROUTE_MAX_AGENTS);
+		return;
+	}
+	if (!array_reserve((void **)&r->refs, &r->refs_cap, r->n_refs + 1, sizeof(*r->refs))) {
+		reader_error(r, r->ev.start_mark, "%s: out of memory", path);
+		return;
+	}
+	ref = &r->refs[r->n_refs++];
+	ref->route = r->cfg->n_routes - 1;
+	ref->index = rt->n_agents;
+	ref->mark = r->ev.start_mark;
+	snprintf(ref->path, sizeof(ref->path), "%s", path);
+	copy_text(rt->agents[rt->n_agents++], sizeof(rt->agents[0]), s);
+}
+
+static const struct list_spec route_agent_list = {
+    .items = "agent names", .item = "an agent name", .read = route_agent_item};
+
+static void read_route_agents(struct reader *r, const struct key_spec *k, const char *path)
+{
+	yaml_mark_t start = r->ev.start_mark;
+
+	r->route->n_agents = 0;
+	if (read_list(r, path, &route_agent_list, NULL) == 0)
+		reader_error(r, start,
+			     "%s: the list is empty, so no agent could use the route (leave agents "
+			     "out to let every agent use it)",
+			     path);
+}
+
+static void read_prefix(struct reader *r, const char *path, char *out, size_t size)
+{
+	struct slice s;
+	const char *detail;
+	char q[QUOTE_MAX];
+
+	if (!scalar_value(r, path, "a path prefix like \"/api/\"", &s))
+		return;
+	if (!check_path(s, &detail)) {
+		quote(s, q);
+		reader_error(r, r->ev.start_mark, "%s: %s is not a valid path prefix: %s", path, q,
+			     detail);
+		return;
+	}
+	copy_text(out, size, s);
+}
+
+static void read_rewrite_from(struct reader *r, const struct key_spec *k, const char *path)
+{
+	read_prefix(r, path, r->route->rewrite_from, sizeof(r->route->rewrite_from));
+}
+
+static void read_rewrite_to(struct reader *r, const struct key_spec *k, const char *path)
+{
+	read_prefix(r, path, r->route->rewrite_to, sizeof(r->route->rewrite_to));
+}
+
+static void read_rewrite(struct reader *r, const struct key_spec *k, const char *path)
+{
+	const struct route *rt = r->route;
+	yaml_mark_t start = r->ev.start_mark;
+	unsigned before = errors_total(r);
+
+	read_section(r, k, path);
+	if (errors_total(r) == before &&
+	    (rt->rewrite_from[0] == '\0') != (rt->rewrite_to[0] == '\0'))
+		reader_error(r, start, "%s: set both from and to", path);
+}
+
+/* Why a header may not be set or removed by a route, or NULL. sluice writes these itself, per
+ * hop: letting a route touch them would let a config break the framing it relies on. */
+static const char *header_reserved(struct slice name)
+{
+	static const char framing[] =
+	    "it frames the message (RFC 9112 section 6); sluice writes it";
+	static const char hop[] = "it is hop-by-hop (RFC 9110 section 7.6.1); sluice manages it on "
+				  "each connection";
+	static const struct {
+		const char *name, *why;
+	} reserved[] = {
+	    {"Host", "sluice sets Host from the upstream URL"},
+	    {"Content-Length", framing},
+	    {"Transfer-Encoding", framing},
+	    {"Trailer", framing},
+	    {"Connection", hop},
+	    {"Keep-Alive", hop},
+	    {"TE", hop},
+	    {"Upgrade", hop},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
+		if (slice_eq_nocase(name, slice_from_cstr(reserved[i].name)))
+			return reserved[i].why;
+	if (has_prefix_nocase(name, SLICE_LIT("Proxy-")))
+		return "Proxy-* fields belong to the hop between the agent and sluice and are "
+		       "never "
+		       "forwarded";
+	return NULL;
+}
+
+static bool header_name_ok(struct reader *r, const char *path, struct slice name)
+{
+	const char *why;
+	char q[QUOTE_MAX];
+
+	quote(name, q);
+	if (!is_token(name)) {
+		reader_error(r, r->ev.start_mark,
+			     "%s: %s is not a header name (letters, digits and !#$%%&'*+-.^_`|~; "
+			     "RFC 9110 section 5.1)",
+			     path, q);
+		return false;
+	}
+	if (name.len > ROUTE_HEADER_NAME_MAX) {
+		reader_error(r, r->ev.start_mark,
+			     "%s: %s is too long for a header name (at most %d "
+			     "bytes)",
+			     path, q, ROUTE_HEADER_NAME_MAX);
+		return false;
+	}
+	why = header_reserved(name);
+	if (why) {
+		reader_error(r, r->ev.start_mark, "%s: %s cannot be set or removed: %s", path, q,
+			     why);
+		return false;
+	}
+	return true;
+}
+
+static bool header_in(struct slice name, const char (*names)[ROUTE_HEADER_NAME_MAX + 1],
+		      size_t stride, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const char *other = (const char *)names + i * stride;
+		if (slice_eq_nocase(name, slice_from_cstr(other)))
+			return true;
+	}
+	return false;
+}
+
+static void read_value_env(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct route_header_set *h = r->header;
+	struct slice s;
+	char q[QUOTE_MAX];
+
+	r->header_sources++;
+	if (!scalar_value(r, path, "an environment variable name", &s))
+		return;
+	if (!is_env_name(s, ROUTE_HEADER_VALUE_MAX)) {
+		quote(s, q);
+		reader_error(r, r->ev.start_mark,
+			     "%s: %s is not an environment variable name (letters, digits and "
+			     "'_', not starting with a digit)",
+			     path, q);
+		return;
+	}
+	h->kind = ROUTE_VALUE_ENV;
+	copy_text(h->source, sizeof(h->source), s);
+	h->ready = false; /* the daemon reads the variable */
+}
+
+static void read_value_file(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct route_header_set *h = r->header;
+	struct slice s;
+	const char *detail;
+	char q[QUOTE_MAX];
+
+	r->header_sources++;
+	if (!scalar_value(r, path, "a file path", &s))
+		return;
+	if (!check_file_path(s, ROUTE_HEADER_VALUE_MAX, &detail)) {
+		quote(s, q);
+		reader_error(r, r->ev.start_mark, "%s: %s is not a valid file path: %s", path, q,
+			     detail);
+		return;
+	}
+	h->kind = ROUTE_VALUE_FILE;
+	copy_text(h->source, sizeof(h->source), s);
+	h->ready = false; /* the daemon reads the file */
+}
+
+static const struct key_spec value_keys[] = {
+    {.name = "env", .read = read_value_env},
+    {.name = "file", .read = read_value_file},
+};
+
+/* A literal value is sent as written: RFC 9110 §5.5 field-vchar and inner SP/HTAB, kept to ASCII;
+ * never CR or LF (that would be header injection). The value may be a secret, so messages never
+ * quote it. */
+static void read_literal_value(struct reader *r, struct route_header_set *h, const char *path)
+{
+	struct slice s;
+
+	if (!scalar_string(r, path, "a header value", &s))
+		return;
+	if (s.len > ROUTE_HEADER_VALUE_MAX) {
+		reader_error(r, r->ev.start_mark, "%s: the value is too long (at most %d bytes)",
+			     path, ROUTE_HEADER_VALUE_MAX);
+		return;
+	}
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if ((c < 0x20 || c > 0x7e) && c != '\t') {
+			reader_error(r, r->ev.start_mark,
+				     "%s: byte %zu (0x%02x) of the value is not allowed (printable "
+				     "ASCII, spaces and tabs only; RFC 9110 section 5.5)",
+				     path, i + 1, c);
+			return;
+		}
+	}
+	if (s.len > 0 && (s.ptr[0] == ' ' || s.ptr[0] == '\t' || s.ptr[s.len - 1] == ' ' ||
+			  s.ptr[s.len - 1] == '\t')) {
+		reader_error(r, r->ev.start_mark,
+			     "%s: the value begins or ends with a space or tab, which would be "
+			     "stripped (RFC 9110 section 5.5)",
+			     path);
+		return;
+	}
+	h->kind = ROUTE_VALUE_LITERAL;
+	copy_text(h->source, sizeof(h->source), s);
+	copy_text(h->value, sizeof(h->value), s);
+	h->ready = true;
+}
+
+static void read_header_value(struct reader *r, struct route_header_set *h, const char *path)
+{
+	static const char what[] = "a header value (text, {env: NAME} or {file: /path})";
+	yaml_mark_t start = r->ev.start_mark;
+	unsigned before = errors_total(r);
+
+	if (r->ev.type == YAML_SCALAR_EVENT) {
+		if (scalar_kind(&r->ev) == SCALAR_NULL)
+			reader_error(r, start, "%s: expected %s, got an empty value", path, what);
+		else
+			read_literal_value(r, h, path);
+		return;
+	}
+	if (r->ev.type != YAML_MAPPING_START_EVENT) {
+		reader_error(r, start, "%s: expected %s, got %s", path, what, describe(&r->ev));
+		skip_node(r);
+		return;
+	}
+	r->header = h;
+	r->header_sources = 0;
+	read_mapping(r, path, value_keys, ARRAY_SIZE(value_keys));
+	r->header = NULL;
+	if (r->header_sources == 0 && errors_total(r) == before)
+		reader_error(r, start,
+			     "%s: expected {env: NAME} or {file: /path}, got an empty "
+			     "mapping",
+			     path);
+	else if (r->header_sources > 1)
+		reader_error(r, start, "%s: give one of env and file, not both", path);
+}
+
+/* One key of headers.set: the header it names, added to the route, or NULL after an error
+ * (the key is consumed either way; the value is still current for the caller). */
+static struct route_header_set *header_set_key(struct reader *r, const char *path)
+{
+	struct route *rt = r->route;
+	struct route_header_set *h;
+	struct slice name;
+	char q[QUOTE_MAX];
+
+	if (!node_begin(r, path))
+		return NULL;
+	if (r->ev.type != YAML_SCALAR_EVENT) {
+		reader_error(r, r->ev.start_mark, "%s: keys must be strings, got %s", path,
+			     describe(&r->ev));
+		skip_node(r);
+		return NULL;
+	}
+	name = scalar_text(&r->ev);
+	if (!header_name_ok(r, path, name))
+		return NULL;
+	quote(name, q);
+	if (header_in(name, &rt->set_headers[0].name, sizeof(rt->set_headers[0]),
+		      rt->n_set_headers)) {
+		reader_error(r, r->ev.start_mark,
+			     "%s: %s is set twice (header names are case-insensitive)", path, q);
+		return NULL;
+	}
+	if (header_in(name, rt->remove_headers, sizeof(rt->remove_headers[0]),
+		      rt->n_remove_headers)) {
+		reader_error(r, r->ev.start_mark,
+			     "%s: %s is also in remove; a header the route sets already replaces "
+			     "what the agent sent",
+			     path, q);
+		return NULL;
+	}
+	if (rt->n_set_headers == ROUTE_MAX_HEADERS) {
+		reader_error(r, r->ev.start_mark, "%s: too many headers (at most %d)", path,
+			     ROUTE_MAX_HEADERS);
+		return NULL;
+	}
+	h = &rt->set_headers[rt->n_set_headers++];
+	memset(h, 0, sizeof(*h));
+	copy_text(h->name, sizeof(h->name), name);
+	return h;
+}
+
+/* headers.set: a mapping whose keys are header names, so not a key_spec table. */
+static void read_header_set(struct reader *r, const struct key_spec *k, const char *path)
+{
+	char vpath[PATH_MAX_LEN + ROUTE_HEADER_NAME_MAX + 2];
+
+	if (r->ev.type != YAML_MAPPING_START_EVENT) {
+		if (r->ev.type == YAML_SCALAR_EVENT && scalar_kind(&r->ev) == SCALAR_NULL)
+			return;
+		reader_error(r, r->ev.start_mark,
+			     "%s: expected a mapping of header names to values, got %s", path,
+			     describe(&r->ev));
+		skip_node(r);
+		return;
+	}
+	while (reader_next(r) && r->ev.type != YAML_MAPPING_END_EVENT) {
+		struct route_header_set *h = header_set_key(r, path);
+		if (!reader_next(r))
+			return;
+		if (!h) {
+			skip_node(r);
+			continue;
+		}
+		snprintf(vpath, sizeof(vpath), "%s.%s", path, h->name);
+		if (node_begin(r, vpath))
+			read_header_value(r, h, vpath);
+	}
+}
+
+static void remove_item(struct reader *r, const char *path, void *ctx)
+{
+	struct route *rt = r->route;
+	struct slice s;
+	char q[QUOTE_MAX];
+
+	if (!scalar_string(r, path, "a header name", &s) || !header_name_ok(r, path, s))
+		return;
+	if (header_in(s, &rt->set_headers[0].name, sizeof(rt->set_headers[0]), rt->n_set_headers)) {
+		quote(s, q);
+		reader_error(r, r->ev.start_mark,
+			     "%s: %s is also in set; a header the route sets already replaces what "
+			     "the agent sent",
+			     path, q);
+		return;
+	}
+	if (header_in(s, rt->remove_headers, sizeof(rt->remove_headers[0]), rt->n_remove_headers))
+		return; /* listed twice: harmless */
+	if (rt->n_remove_headers == ROUTE_MAX_HEADERS) {
+		reader_error(r, r->ev.start_mark, "%s: too many headers (at most %d)", path,
+			     ROUTE_MAX_HEADERS);
+		return;
+	}
+	copy_text(rt->remove_headers[rt->n_remove_headers++], sizeof(rt->remove_headers[0]), s);
+}
+
+static const struct list_spec remove_list = {
+    .items = "header names", .item = "a header name", .read = remove_item};
+
+static void read_header_remove(struct reader *r, const struct key_spec *k, const char *path)
+{
+	read_list(r, path, &remove_list, NULL);
+}
+
+static void read_ca_file(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct slice s;
+	const char *detail;
+	char q[QUOTE_MAX];
+
+	r->it.has_ca_file = true;
+	r->it.ca_mark = r->ev.start_mark;
+	if (!scalar_value(r, path, "a file path", &s))
+		return;
+	if (!check_file_path(s, AGENT_SOURCE_MAX - 1, &detail)) {
+		quote(s, q);
+		reader_error(r, r->ev.start_mark, "%s: %s is not a valid file path: %s", path, q,
+			     detail);
+		return;
+	}
+	copy_text(r->route->ca_file, sizeof(r->route->ca_file), s);
+}
+
+static const struct key_spec rewrite_keys[] = {
+    {.name = "from", .read = read_rewrite_from},
+    {.name = "to", .read = read_rewrite_to},
+};
+static const struct key_spec header_keys[] = {
+    {.name = "set", .read = read_header_set},
+    {.name = "remove", .read = read_header_remove},
+};
+static const struct key_spec route_keys[] = {
+    {.name = "host", .read = read_route_host},
+    {.name = "upstream", .read = read_upstream},
+    {.name = "agents", .read = read_route_agents},
+    {.name = "rewrite", .read = read_rewrite, .sub = rewrite_keys, .n_sub = 2},
+    {.name = "headers", .read = read_section, .sub = header_keys, .n_sub = 2},
+    {.name = "ca_file", .read = read_ca_file},
+};
+
+static void route_check(struct reader *r, const struct route *rt, const char *path)
+{
+	if (!r->it.has_host)
+		reader_error(r, r->it.start,
+			     "%s: host is required (the name agents use, e.g. search.internal)",
+			     path);
+	if (!r->it.has_upstream)
+		reader_error(r, r->it.start,
+			     "%s: upstream is required (e.g. \"http://searxng:8080\")", path);
+	else if (r->it.upstream_ok && r->it.has_ca_file && !rt->tls)
+		reader_error(r, r->it.ca_mark,
+			     "%s.ca_file: only an https:// upstream uses a CA file", path);
+}
+
+static void route_item(struct reader *r, const char *path, void *ctx)
+{
+	struct config *cfg = r->cfg;
+	struct route *rt;
+
+	if (cfg->n_routes == CONFIG_MAX_ROUTES) {
+		reader_error(r, r->ev.start_mark, "%s: too many routes (at most %d)", path,
+			     CONFIG_MAX_ROUTES);
+		skip_node(r);
+		return;
+	}
+	if (!array_reserve((void **)&cfg->routes, &r->routes_cap, cfg->n_routes + 1,
+			   sizeof(*cfg->routes)) ||
+	    !array_reserve((void **)&r->route_marks, &r->route_marks_cap, cfg->n_routes + 1,
+			   sizeof(*r->route_marks))) {
+		reader_error(r, r->ev.start_mark, "%s: out of memory", path);
+		skip_node(r);
+		return;
+	}
+	rt = &cfg->routes[cfg->n_routes++];
+	memset(rt, 0, sizeof(*rt));
+	rt->line = mark_pos(r->ev.start_mark.line);
+	memset(&r->it, 0, sizeof(r->it));
+	r->it.start = r->ev.start_mark;
+	r->route = rt;
+	read_mapping(r, path, route_keys, ARRAY_SIZE(route_keys));
+	r->route = NULL;
+	route_check(r, rt, path);
+}
+
+static const struct list_spec route_list = {.items = "routes",
+					    .item = "a route (a mapping with host and upstream)",
+					    .read = route_item,
+					    .mappings = true};
+
+static void read_routes(struct reader *r, const struct key_spec *k, const char *path)
+{
+	read_list(r, path, &route_list, NULL);
+}
+
+/* ---- checks across the file ------------------------------------------------------------ */
+
+/* routes[].agents may name agents defined further down, so names are checked at the end. */
+static void routes_check_agents(struct reader *r)
+{
+	const struct config *cfg = r->cfg;
+	char q[QUOTE_MAX];
+
+	for (unsigned i = 0; i < r->n_refs; i++) {
+		const struct agent_ref *ref = &r->refs[i];
+		const char *name = cfg->routes[ref->route].agents[ref->index];
+		unsigned a = 0;
+		while (a < cfg->n_agents && strcmp(cfg->agents[a].name, name) != 0)
+			a++;
+		if (a < cfg->n_agents)
+			continue;
+		quote(slice_from_cstr(name), q);
+		reader_error(r, ref->mark, "%s: no agent is named %s%s", ref->path, q,
+			     r->agents_given ? ""
+					     : " (without an agents list the only agent is "
+					       "\"default\")");
+	}
+}
+
+static void agents_finish(struct reader *r)
+{
+	struct config *cfg = r->cfg;
+
+	if (!r->agents_given)
+		return;
+	cfg->default_agent = -1;
+	for (unsigned i = 0; i < cfg->n_agents; i++)
+		if (strcmp(cfg->agents[i].name, "default") == 0)
+			cfg->default_agent = (int)i;
+}
+
+/* a comes strictly before b: by line, then column; errors without a position go last. */
+static bool error_before(const struct config_error *a, const struct config_error *b)
+{
+	if (a->line == 0 || b->line == 0)
+		return a->line != 0 && b->line == 0;
+	return a->line != b->line ? a->line < b->line : a->column < b->column;
+}
+
+/* Checks at the end of an item or of the file add errors out of document order; a stable sort
+ * by position puts them back. Only done when libyaml did not fail: its error stays last. */
+static void errors_sort(struct config_errors *errors)
+{
+	for (unsigned i = 1; i < errors->count; i++) {
+		struct config_error e = errors->items[i];
+		unsigned j = i;
+		for (; j > 0 && error_before(&e, &errors->items[j - 1]); j--)
+			errors->items[j] = errors->items[j - 1];
+		errors->items[j] = e;
+	}
+}
+
 #define TIMEOUT(key, member)                                                                       \
 	{                                                                                          \
 		.name = key, .read = read_duration, .field = offsetof(struct config, member)       \
@@ -1046,6 +2378,12 @@ static const struct key_spec top_keys[] = {
      .field = offsetof(struct config, workers),
      .min = 0,
      .max = CONFIG_MAX_WORKERS},
+    {.name = "mode", .read = read_mode},
+    {.name = "methods", .read = read_methods},
+    {.name = "max_request_body", .read = read_max_request_body},
+    {.name = "guidance", .read = read_guidance},
+    {.name = "agents", .read = read_agents},
+    {.name = "routes", .read = read_routes},
 };
 
 /* ---- documents ------------------------------------------------------------------------- */
@@ -1116,11 +2454,19 @@ struct config *config_default(void)
 
 	if (!cfg)
 		return NULL;
-	if (policy_rules_init(&cfg->rules) != 0) {
+	cfg->agents = calloc(1, sizeof(*cfg->agents));
+	if (!cfg->agents || policy_rules_init(&cfg->rules) != 0) {
+		free(cfg->agents);
 		free(cfg);
 		return NULL;
 	}
 	config_set_defaults(cfg);
+	agent_init(&cfg->base);
+	/* No agents list: one implicit agent that every client falls to, inheriting everything. */
+	agent_init(&cfg->agents[0]);
+	memcpy(cfg->agents[0].name, "default", sizeof("default"));
+	cfg->n_agents = 1;
+	cfg->default_agent = 0;
 	return cfg;
 }
 
@@ -1129,6 +2475,14 @@ void config_free(struct config *cfg)
 	if (!cfg)
 		return;
 	policy_rules_fini(&cfg->rules);
+	agent_fini(&cfg->base);
+	for (unsigned i = 0; i < cfg->n_agents; i++)
+		agent_fini(&cfg->agents[i]);
+	free(cfg->agents);
+	/* Literal header values are often credentials. */
+	if (cfg->routes)
+		explicit_bzero(cfg->routes, cfg->n_routes * sizeof(*cfg->routes));
+	free(cfg->routes);
 	free(cfg);
 }
 
@@ -1156,6 +2510,11 @@ struct config *config_parse(const char *text, size_t len, struct config_errors *
 		yaml_parser_set_encoding(&r->parser, YAML_UTF8_ENCODING);
 		read_stream(r);
 		ports_apply(r);
+		agents_finish(r);
+		if (!r->stop) {
+			routes_check_agents(r);
+			errors_sort(errors);
+		}
 	} else {
 		errors_add(errors, 0, 0, "out of memory");
 	}
@@ -1163,6 +2522,9 @@ struct config *config_parse(const char *text, size_t len, struct config_errors *
 		yaml_event_delete(&r->ev);
 	yaml_parser_delete(&r->parser);
 	struct config *cfg = r->cfg;
+	free(r->agent_marks);
+	free(r->route_marks);
+	free(r->refs);
 	free(r);
 	if (errors->count > 0 || errors->dropped > 0) {
 		config_free(cfg);

@@ -9,10 +9,14 @@
 #include <stdint.h>
 
 #include "base/ip_addr.h"
+#include "policy/agent.h"
 #include "policy/policy.h"
+#include "policy/route.h"
 
 #define CONFIG_MAX_LISTEN 8
 #define CONFIG_MAX_WORKERS 64
+#define CONFIG_MAX_AGENTS 4096
+#define CONFIG_MAX_ROUTES 256
 #define CONFIG_MAX_RESOLVERS 8
 #define CONFIG_MAX_ERRORS 32
 #define CONFIG_ERROR_MAX 256
@@ -50,6 +54,16 @@ struct config {
 	unsigned max_connections;  /* limits.max_connections, default 10000 */
 	unsigned workers; /* event-loop threads; 0 = one per core (default) */
 	struct policy_rules rules; /* allow, deny, ips.allow, ips.deny, ports, listeners */
+	/* Top-level mode, methods, max_request_body, guidance (has_* set when given): what every
+	 * agent inherits along with rules. Its name, match and sets stay empty. */
+	struct agent base;
+	/* The agents list in file order; without one, a single implicit agent "default" (line 0,
+	 * everything inherited). */
+	struct agent *agents;
+	unsigned n_agents;
+	int default_agent; /* index of the agent named "default", or -1 */
+	struct route *routes; /* routes in file order */
+	unsigned n_routes;
 };
 
 /* Parses and validates YAML text (need not be NUL-terminated). Returns a new config, or NULL

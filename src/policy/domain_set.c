@@ -35,6 +35,13 @@ struct domain_set {
 	size_t used;
 	bool any; /* "*" was added */
 	struct pool_block *pool;
+	/* Port-pinned patterns ("api.example.com:8443"): one nested set per distinct port. Few
+	 * ports are ever pinned, so a short array beats another hash level. */
+	struct pinned_set {
+		uint16_t port;
+		struct domain_set *set;
+	} *pinned;
+	unsigned n_pinned;
 };
 
 static const char any_text[] = "*";
@@ -100,6 +107,9 @@ void domain_set_free(struct domain_set *set)
 		free(set->pool);
 		set->pool = next;
 	}
+	for (unsigned i = 0; i < set->n_pinned; i++)
+		domain_set_free(set->pinned[i].set);
+	free(set->pinned);
 	free(set->slots);
 	free(set);
 }
@@ -253,5 +263,57 @@ const char *domain_set_match(const struct domain_set *set, struct slice name)
 
 unsigned domain_set_count(const struct domain_set *set)
 {
-	return (unsigned)set->used + (set->any ? 1u : 0u);
+	unsigned n = (unsigned)set->used + (set->any ? 1u : 0u);
+	for (unsigned i = 0; i < set->n_pinned; i++)
+		n += domain_set_count(set->pinned[i].set);
+	return n;
+}
+
+static struct domain_set *pinned_find(const struct domain_set *set, uint16_t port)
+{
+	for (unsigned i = 0; i < set->n_pinned; i++)
+		if (set->pinned[i].port == port)
+			return set->pinned[i].set;
+	return NULL;
+}
+
+int domain_set_add_port(struct domain_set *set, struct slice pattern, uint16_t port,
+			const char **detail)
+{
+	const char *unused;
+	if (detail == NULL)
+		detail = &unused;
+	if (port == 0) {
+		*detail = "port 0 is not a valid port";
+		return -1;
+	}
+	struct domain_set *sub = pinned_find(set, port);
+	if (sub == NULL) {
+		struct pinned_set *grown =
+		    realloc(set->pinned, (set->n_pinned + 1) * sizeof(*set->pinned));
+		if (grown == NULL) {
+			*detail = "out of memory";
+			return -1;
+		}
+		set->pinned = grown;
+		sub = domain_set_new();
+		if (sub == NULL) {
+			*detail = "out of memory";
+			return -1;
+		}
+		set->pinned[set->n_pinned].port = port;
+		set->pinned[set->n_pinned++].set = sub;
+	}
+	return domain_set_add(sub, pattern, detail);
+}
+
+const char *domain_set_match_port(const struct domain_set *set, struct slice name, uint16_t port,
+				  uint16_t *pinned_port)
+{
+	const struct domain_set *sub = pinned_find(set, port);
+	const char *text = sub ? domain_set_match(sub, name) : NULL;
+
+	if (pinned_port)
+		*pinned_port = text ? port : 0;
+	return text ? text : domain_set_match(set, name);
 }

@@ -6,6 +6,7 @@
 #define SLUICE_POLICY_DOMAIN_SET_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/slice.h"
 
@@ -23,5 +24,12 @@ int domain_set_add(struct domain_set *set, struct slice pattern, const char **de
  * non-empty name, IP text included. Case and one trailing dot in name are tolerated. */
 const char *domain_set_match(const struct domain_set *set, struct slice name);
 unsigned domain_set_count(const struct domain_set *set);
+/* Adds a pattern that only matches on one destination port ("api.example.com:8443"). */
+int domain_set_add_port(struct domain_set *set, struct slice pattern, uint16_t port,
+			const char **detail);
+/* Port-aware match: a pattern pinned to `port` first (then *pinned_port = port), else the
+ * portless match (then *pinned_port = 0). pinned_port may be NULL. */
+const char *domain_set_match_port(const struct domain_set *set, struct slice name, uint16_t port,
+				  uint16_t *pinned_port);
 
 #endif

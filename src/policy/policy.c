@@ -56,6 +56,7 @@ __attribute__((format(printf, 4, 5))) static void verdict_set(struct verdict *v,
 	va_list ap;
 
 	v->allow = allow;
+	v->report = false;
 	v->reason = reason;
 	va_start(ap, fmt);
 	vsnprintf(v->rule, sizeof(v->rule), fmt, ap);
@@ -152,31 +153,225 @@ void policy_decide_addr(const struct policy_rules *rules, const struct ip_addr *
 	verdict_set(v, true, REASON_ALLOWED, "builtin: global address");
 }
 
-void policy_decide_request(const struct policy_rules *rules, const struct request_facts *facts,
-			   struct verdict *v)
+static const struct domain_set *scope_allow(const struct policy_scope *s)
 {
-	const char *pattern;
+	return s->agent && s->agent->allow ? s->agent->allow : s->rules->allow;
+}
 
-	/* The built-in block speaks first for literal addresses: it is the reason that matters
-	 * and no domain rule can relax it. */
-	if (facts->host_is_ip) {
-		policy_decide_addr(rules, &facts->ip, facts->port, v);
-		if (!v->allow)
-			return;
-	}
-	if (!policy_rules_port_allowed(rules, facts->port)) {
-		verdict_set(v, false, REASON_PORT_NOT_ALLOWED, "ports: %u not listed", (unsigned)facts->port);
-		return;
-	}
-	pattern = domain_set_match(rules->deny, facts->host);
+static const struct domain_set *scope_deny(const struct policy_scope *s)
+{
+	return s->agent && s->agent->deny ? s->agent->deny : s->rules->deny;
+}
+
+static bool scope_port_allowed(const struct policy_scope *s, uint16_t port)
+{
+	if (s->agent && s->agent->has_ports)
+		return (s->agent->ports[port >> 3] >> (port & 7)) & 1;
+	return policy_rules_port_allowed(s->rules, port);
+}
+
+static const struct agent *scope_methods(const struct policy_scope *s)
+{
+	if (s->agent && s->agent->has_methods)
+		return s->agent;
+	if (s->base && s->base->has_methods)
+		return s->base;
+	return NULL;
+}
+
+enum agent_mode policy_scope_mode(const struct policy_scope *s)
+{
+	if (s->agent && s->agent->has_mode)
+		return s->agent->mode;
+	return s->base && s->base->has_mode ? s->base->mode : AGENT_ENFORCE;
+}
+
+uint64_t policy_scope_max_body(const struct policy_scope *s)
+{
+	if (s->agent && s->agent->has_max_request_body)
+		return s->agent->max_request_body;
+	return s->base && s->base->has_max_request_body ? s->base->max_request_body : 0;
+}
+
+const char *policy_scope_guidance(const struct policy_scope *s)
+{
+	if (s->agent && s->agent->has_guidance)
+		return s->agent->guidance;
+	return s->base && s->base->has_guidance ? s->base->guidance : "";
+}
+
+static bool method_listed(const struct agent *a, struct slice method)
+{
+	for (unsigned i = 0; i < a->n_methods; i++)
+		if (slice_eq(method, slice_from_cstr(a->methods[i])))
+			return true;
+	return false;
+}
+
+static void methods_rule(const struct agent *a, struct verdict *v)
+{
+	size_t len = (size_t)snprintf(v->rule, sizeof(v->rule), "methods:");
+	for (unsigned i = 0; i < a->n_methods && len < sizeof(v->rule); i++)
+		len += (size_t)snprintf(v->rule + len, sizeof(v->rule) - len, "%s %s",
+					i ? "," : "", a->methods[i]);
+}
+
+/* Name, port and method rules of one scope, before any mode applies. */
+static void policy_decide_rules(const struct policy_scope *s, const struct request_facts *f,
+				struct verdict *v)
+{
+	uint16_t pinned = 0;
+	const char *pattern = domain_set_match_port(scope_deny(s), f->host, f->port, &pinned);
+
 	if (pattern) {
-		verdict_set(v, false, REASON_DOMAIN_DENIED, "deny: %s", pattern);
+		if (pinned)
+			verdict_set(v, false, REASON_DOMAIN_DENIED, "deny: %s:%u", pattern, pinned);
+		else
+			verdict_set(v, false, REASON_DOMAIN_DENIED, "deny: %s", pattern);
 		return;
 	}
-	pattern = domain_set_match(rules->allow, facts->host);
+	pattern = domain_set_match_port(scope_allow(s), f->host, f->port, &pinned);
+	/* A pattern pinned to this port allows it whatever the ports list says. */
+	if (!pinned && !scope_port_allowed(s, f->port)) {
+		verdict_set(v, false, REASON_PORT_NOT_ALLOWED, "ports: %u not listed",
+			    (unsigned)f->port);
+		return;
+	}
 	if (!pattern) {
 		verdict_set(v, false, REASON_DOMAIN_NOT_ALLOWED, "allow: no pattern matches");
 		return;
 	}
-	verdict_set(v, true, REASON_ALLOWED, "allow: %s", pattern);
+	const struct agent *m = scope_methods(s);
+	if (m && f->method.len > 0 && !method_listed(m, f->method)) {
+		v->allow = false;
+		v->reason = REASON_METHOD_NOT_ALLOWED;
+		methods_rule(m, v);
+		return;
+	}
+	if (pinned)
+		verdict_set(v, true, REASON_ALLOWED, "allow: %s:%u", pattern, pinned);
+	else
+		verdict_set(v, true, REASON_ALLOWED, "allow: %s", pattern);
+}
+
+/* Report and open modes relax name, port, method and body rules; never the address checks. */
+static void policy_apply_mode(const struct policy_scope *s, struct verdict *v)
+{
+	switch (policy_scope_mode(s)) {
+	case AGENT_ENFORCE:
+		return;
+	case AGENT_REPORT:
+		/* Forwarded; reason and rule say what would have denied it. */
+		v->allow = true;
+		v->report = true;
+		return;
+	case AGENT_OPEN:
+		verdict_set(v, true, REASON_ALLOWED, "mode: open");
+		return;
+	}
+}
+
+void policy_check_method(const struct policy_scope *s, struct slice method, struct verdict *v)
+{
+	const struct agent *m = scope_methods(s);
+	if (!m || method.len == 0 || method_listed(m, method))
+		return;
+	v->allow = false;
+	v->reason = REASON_METHOD_NOT_ALLOWED;
+	methods_rule(m, v);
+	policy_apply_mode(s, v);
+}
+
+void policy_check_body(const struct policy_scope *s, uint64_t body_len, struct verdict *v)
+{
+	uint64_t max = policy_scope_max_body(s);
+	if (max == 0 || body_len <= max)
+		return;
+	verdict_set(v, false, REASON_BODY_TOO_LARGE, "max_request_body: %llu bytes",
+		    (unsigned long long)max);
+	policy_apply_mode(s, v);
+}
+
+void policy_decide_route_addr(const struct policy_rules *rules, const struct ip_addr *addr,
+			      uint16_t port, struct verdict *v)
+{
+	char cidr[IP_ADDR_TEXT_MAX + 8];
+	char text[IP_ADDR_TEXT_MAX];
+
+	if (policy_is_loop(rules, addr, port)) {
+		ip_addr_format(addr, text);
+		verdict_set(v, false, REASON_PROXY_LOOP, "builtin: own listener %s", text);
+		return;
+	}
+	if (cidr_set_match_text(rules->ips_deny, addr, cidr, sizeof(cidr))) {
+		verdict_set(v, false, REASON_IP_DENIED, "ips.deny: %s", cidr);
+		return;
+	}
+	v->allow = true;
+	v->report = false;
+}
+
+void policy_decide(const struct policy_scope *s, const struct request_facts *f, struct verdict *v)
+{
+	v->report = false;
+	/* The built-in block speaks first for literal addresses: it is the reason that matters
+	 * and no rule or mode can relax it. */
+	if (f->host_is_ip) {
+		policy_decide_addr(s->rules, &f->ip, f->port, v);
+		if (!v->allow)
+			return;
+	}
+	policy_decide_rules(s, f, v);
+	if (!v->allow)
+		policy_apply_mode(s, v);
+}
+
+void policy_decide_request(const struct policy_rules *rules, const struct request_facts *facts,
+			   struct verdict *v)
+{
+	struct policy_scope scope = {rules, NULL, NULL};
+	policy_decide(&scope, facts, v);
+}
+
+static bool source_match(const struct agent *a, const struct ip_addr *client, unsigned *len)
+{
+	return a->sources && cidr_set_match(a->sources, client, len);
+}
+
+enum policy_identity policy_identify(const struct agent *agents, unsigned n_agents,
+				     int default_agent, const struct ip_addr *client,
+				     const struct slice *user, const struct slice *password,
+				     const struct agent **out)
+{
+	const struct agent *best = NULL;
+	unsigned best_len = 0, len;
+	bool any_token = false;
+
+	*out = NULL;
+	/* Credentials that name no agent with a token say nothing about identity: such a
+	 * client is recognised like one that sent none (and can gain nothing by sending them). */
+	for (unsigned i = 0; user && i < n_agents; i++) {
+		const struct agent *a = &agents[i];
+		if (!agent_requires_token(a) || !slice_eq(*user, slice_from_cstr(a->name)))
+			continue;
+		if (!agent_token_matches(a, *password) ||
+		    (a->sources && !source_match(a, client, &len)))
+			return POLICY_IDENTITY_BAD_AUTH;
+		*out = a;
+		return POLICY_IDENTITY_OK;
+	}
+	for (unsigned i = 0; i < n_agents; i++) {
+		any_token |= agent_requires_token(&agents[i]);
+		if (source_match(&agents[i], client, &len) && (!best || len > best_len)) {
+			best = &agents[i];
+			best_len = len;
+		}
+	}
+	if (!best && default_agent >= 0 && (unsigned)default_agent < n_agents)
+		best = &agents[default_agent];
+	if (best) {
+		*out = best;
+		return agent_requires_token(best) ? POLICY_IDENTITY_NEED_AUTH : POLICY_IDENTITY_OK;
+	}
+	return any_token ? POLICY_IDENTITY_NEED_AUTH : POLICY_IDENTITY_UNKNOWN;
 }

@@ -9,6 +9,7 @@
 
 #include "base/ip_addr.h"
 #include "base/slice.h"
+#include "policy/agent.h"
 #include "policy/reason.h"
 
 struct domain_set;
@@ -38,12 +39,30 @@ struct request_facts {
 	bool host_is_ip;
 	struct ip_addr ip;     /* when host_is_ip */
 	uint16_t port;
+	struct slice method;   /* plain HTTP; empty for CONNECT (methods rules do not apply) */
 };
 
 struct verdict {
 	bool allow;
+	/* Report mode: the request is forwarded, but `reason` and `rule` say what would have
+	 * denied it. */
+	bool report;
 	enum reason reason;
 	char rule[POLICY_RULE_MAX]; /* the rule that decided, e.g. "deny: *.example.com" */
+};
+
+/* An agent's effective settings: its own where set, else the top-level ones. */
+struct policy_scope {
+	const struct policy_rules *rules; /* ips, listeners, top-level allow/deny/ports */
+	const struct agent *base;         /* top-level mode, methods, body limit, guidance */
+	const struct agent *agent;        /* the identified agent (may be NULL: base only) */
+};
+
+enum policy_identity {
+	POLICY_IDENTITY_OK,
+	POLICY_IDENTITY_NEED_AUTH, /* 407: credentials required (none sent) */
+	POLICY_IDENTITY_BAD_AUTH,  /* 407: credentials sent but not accepted */
+	POLICY_IDENTITY_UNKNOWN,   /* 403: no agent matches and there is no default */
 };
 
 /* Allocates the sets and sets the defaults: allow "*", ports 80 and 443. Returns 0 or -1. */
@@ -64,5 +83,34 @@ void policy_decide_request(const struct policy_rules *rules, const struct reques
  * ::ffff:10.0.0.1 (fail closed: list the IPv6 form too). */
 void policy_decide_addr(const struct policy_rules *rules, const struct ip_addr *addr,
 			uint16_t port, struct verdict *v);
+
+/* The agent a request belongs to (ARCHITECTURE.md "identify the agent"). With credentials
+ * naming an agent that has a token (user = agent name, password = token): that agent if the
+ * token matches and, when it has match.source, the client is in it; else BAD_AUTH. Otherwise
+ * (no credentials, or credentials naming no such agent): the agent whose match.source holds the client
+ * most specifically (407 when that agent requires a token), else the default agent, else
+ * unknown (or 407 when some agent could be reached with credentials). */
+enum policy_identity policy_identify(const struct agent *agents, unsigned n_agents,
+				     int default_agent, const struct ip_addr *client,
+				     const struct slice *user, const struct slice *password,
+				     const struct agent **out);
+
+/* The full decision for an identified agent: the address checks for literal hosts, then deny
+ * patterns, port-pinned allow patterns, ports, allow patterns, methods; then the agent's mode
+ * (report and open relax only name, port and method rules — never the address checks). */
+void policy_decide(const struct policy_scope *scope, const struct request_facts *facts,
+		   struct verdict *v);
+/* An operator route's upstream address: allowed although non-global (the operator named it),
+ * but never one of our own listeners nor in ips.deny. */
+void policy_decide_route_addr(const struct policy_rules *rules, const struct ip_addr *addr,
+			      uint16_t port, struct verdict *v);
+/* The method rule alone (for route requests, which skip name rules), with the agent's mode
+ * applied. v is left untouched when the method is allowed. */
+void policy_check_method(const struct policy_scope *scope, struct slice method, struct verdict *v);
+/* The request body limit, with the agent's mode applied: sets v when body_len exceeds it. */
+void policy_check_body(const struct policy_scope *scope, uint64_t body_len, struct verdict *v);
+enum agent_mode policy_scope_mode(const struct policy_scope *scope);
+uint64_t policy_scope_max_body(const struct policy_scope *scope);
+const char *policy_scope_guidance(const struct policy_scope *scope);
 
 #endif

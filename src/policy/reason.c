@@ -13,6 +13,20 @@ static const struct reason_info reason_table[REASON__COUNT] = {
 				       "egress policy."},
 	[REASON_PORT_NOT_ALLOWED] = {"port_not_allowed", 403, "http_request_denied",
 				     "The destination port is not allowed by the egress policy."},
+	[REASON_METHOD_NOT_ALLOWED] = {"method_not_allowed", 403, "http_request_denied",
+				       "The request method is not allowed by the egress policy."},
+	[REASON_BODY_TOO_LARGE] = {"body_too_large", 413, "http_request_denied",
+				   "The request body is larger than the egress policy allows."},
+	[REASON_ROUTE_NOT_ALLOWED] = {"route_not_allowed", 403, "http_request_denied",
+				      "This agent may not use this route."},
+	[REASON_ROUTE_CONNECT] = {"route_needs_http", 403, "http_request_denied",
+				  "This host is an operator route, served over plain HTTP only: "
+				  "request http://host/... through the proxy instead of CONNECT."},
+	[REASON_UNKNOWN_AGENT] = {"unknown_agent", 403, "http_request_denied",
+				  "This client is not a known agent and there is no default agent."},
+	[REASON_AUTH_REQUIRED] = {"auth_required", 407, "http_request_denied",
+				  "Proxy credentials are required or were not accepted: send "
+				  "Proxy-Authorization: Basic with the agent name and its token."},
 	[REASON_IP_NON_GLOBAL] = {"ip_non_global", 403, "destination_ip_prohibited",
 				  "The destination address is internal (not globally reachable); "
 				  "sluice never connects to internal addresses unless an operator "
@@ -63,6 +77,8 @@ static const struct reason_info reason_table[REASON__COUNT] = {
 				    "response."},
 	[REASON_UPSTREAM_TIMEOUT] = {"upstream_timeout", 504, "http_response_timeout",
 				     "The destination did not answer in time."},
+	[REASON_UPSTREAM_TLS] = {"upstream_tls", 502, "tls_certificate_error",
+				 "TLS to the route's upstream failed (certificate or protocol)."},
 	[REASON_TUNNEL_IDLE] = {"tunnel_idle", 0, "", "The tunnel was idle too long."},
 	[REASON_INTERNAL] = {"internal", 500, "proxy_internal_error",
 			     "The proxy failed internally."},

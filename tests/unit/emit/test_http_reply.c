@@ -138,7 +138,8 @@ static void test_proxy_status_header(void **state)
 	assert_non_null(header(&rep, "Proxy-Status", v, sizeof(v)));
 	assert_string_equal(v,
 			    "sluice; error=destination_ip_prohibited; details=\"ip_metadata; rule "
-			    "builtin: cloud-metadata 169.254.169.254\"");
+			    "builtin: cloud-metadata 169.254.169.254; policy decision, not a network "
+			    "fault: retrying will not help\"");
 }
 
 static void test_proxy_status_with_detail(void **state)
@@ -167,7 +168,8 @@ static void test_proxy_status_sf_string_escaping(void **state)
 	assert_non_null(header(&rep, "Proxy-Status", v, sizeof(v)));
 	assert_string_equal(v,
 			    "sluice; error=destination_ip_prohibited; details=\"ip_metadata; rule "
-			    "deny: \\\"q\\\" \\\\b; cr?lf?nul-free ???? end\"");
+			    "deny: \\\"q\\\" \\\\b; cr lf nul-free  ??? end; policy decision, "
+			    "not a network fault: retrying will not help\"");
 }
 
 /* No header injection: a CR LF in any fact stays out of the head's line structure. */

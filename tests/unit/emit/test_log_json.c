@@ -1,5 +1,6 @@
 /* Tests src/emit/log_json.c: one line of valid JSON with the documented fields in order, whatever
- * bytes the client sent; RFC 3339 UTC timestamps with milliseconds; capped fields. */
+ * bytes the client sent; RFC 3339 UTC timestamps with milliseconds; capped fields; the agent's
+ * name right after the client, "" when none was identified. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +13,8 @@
 #include "emit/log_json.h"
 
 static const char *const field_names[] = {
-    "ts",   "client", "method", "host",	    "port",	  "decision",	 "reason",
-    "rule", "ip",     "status", "bytes_up", "bytes_down", "duration_ms",
+    "ts",     "client", "agent", "method", "host",     "port",	     "decision",
+    "reason", "rule",	"ip",	 "status", "bytes_up", "bytes_down", "duration_ms",
 };
 #define N_FIELDS (sizeof(field_names) / sizeof(field_names[0]))
 
@@ -151,6 +152,7 @@ static void parse_line(const char *line, size_t len, struct parsed *out)
 enum {
 	F_TS,
 	F_CLIENT,
+	F_AGENT,
 	F_METHOD,
 	F_HOST,
 	F_PORT,
@@ -169,6 +171,7 @@ static struct log_record sample(void)
 	return (struct log_record){
 	    .ts_ms = 1700000000123,
 	    .client = "127.0.0.1:51234",
+	    .agent = "ci-runner",
 	    .method = SLICE_LIT("CONNECT"),
 	    .host = SLICE_LIT("example.com"),
 	    .port = 443,
@@ -200,7 +203,8 @@ static void test_exact_line(void **state)
 	size_t len = log_json_format(&rec, line);
 	const char *want =
 	    "{\"ts\":\"2023-11-14T22:13:20.123Z\",\"client\":\"127.0.0.1:51234\","
-	    "\"method\":\"CONNECT\",\"host\":\"example.com\",\"port\":443,\"decision\":\"allow\","
+	    "\"agent\":\"ci-runner\",\"method\":\"CONNECT\",\"host\":\"example.com\","
+	    "\"port\":443,\"decision\":\"allow\","
 	    "\"reason\":\"allowed\",\"rule\":\"allow: *.example.com\",\"ip\":\"93.184.215.14\","
 	    "\"status\":200,\"bytes_up\":517,\"bytes_down\":4242,\"duration_ms\":87}\n";
 	assert_int_equal(len, strlen(want));
@@ -212,8 +216,9 @@ static void test_field_order_and_types(void **state)
 	struct log_record rec = sample();
 	format(&rec, line, &parsed);
 	static const bool want_string[N_FIELDS] = {
-	    [F_TS] = true,	 [F_CLIENT] = true, [F_METHOD] = true, [F_HOST] = true,
-	    [F_DECISION] = true, [F_REASON] = true, [F_RULE] = true,   [F_IP] = true};
+	    [F_TS] = true,     [F_CLIENT] = true, [F_AGENT] = true,
+	    [F_METHOD] = true, [F_HOST] = true,	  [F_DECISION] = true,
+	    [F_REASON] = true, [F_RULE] = true,	  [F_IP] = true};
 	for (size_t i = 0; i < N_FIELDS; i++)
 		assert_int_equal(parsed.is_string[i], want_string[i]);
 }
@@ -306,6 +311,7 @@ static void test_hostile_method_and_c_string_fields(void **state)
 	struct log_record rec = sample();
 	rec.method = SLICE_LIT("G\"E\nT\x80");
 	rec.client = "\"}\n{\"x\":1";
+	rec.agent = "\",\"agent\":\"root";
 	rec.rule = "deny: \\\"\x01";
 	rec.ip = "\xfe\xff";
 	rec.decision = "\n";
@@ -313,10 +319,88 @@ static void test_hostile_method_and_c_string_fields(void **state)
 	format(&rec, line, &parsed);
 	assert_string_equal(parsed.value[F_METHOD], "G\"E\nT\x80");
 	assert_string_equal(parsed.value[F_CLIENT], "\"}\n{\"x\":1");
+	assert_string_equal(parsed.value[F_AGENT], "\",\"agent\":\"root");
 	assert_string_equal(parsed.value[F_RULE], "deny: \\\"\x01");
 	assert_string_equal(parsed.value[F_IP], "\xfe\xff");
 	assert_string_equal(parsed.value[F_DECISION], "\n");
 	assert_string_equal(parsed.value[F_REASON], "\"");
+}
+
+/* The JSON text written for the agent field, from its opening quote to the closing one. */
+static void assert_agent_json(const char *agent, const char *want_json)
+{
+	struct log_record rec = sample();
+	rec.agent = agent;
+	size_t len = format(&rec, line, &parsed);
+	const char *prefix = ",\"client\":\"127.0.0.1:51234\",\"agent\":";
+	const char *at = strstr(line, prefix);
+	assert_non_null(at);
+	at += strlen(prefix);
+	size_t n = strlen(want_json);
+	assert_true((size_t)(at - line) + n < len);
+	assert_memory_equal(at, want_json, n);
+	assert_memory_equal(at + n, ",\"method\":", 10);
+}
+
+/* No identified agent (NULL) is written as "", exactly like an empty name, and the field is
+ * still there: consumers rely on every line having every field in the same place. */
+static void test_agent_null_is_empty_string(void **state)
+{
+	assert_agent_json(NULL, "\"\"");
+	assert_int_equal(parsed.value_len[F_AGENT], 0);
+	assert_true(parsed.is_string[F_AGENT]);
+	assert_agent_json("", "\"\"");
+	assert_int_equal(parsed.value_len[F_AGENT], 0);
+}
+
+/* The agent name comes from configuration or proxy credentials, so a hostile one must not be
+ * able to forge fields or lines (RFC 8259 §7). */
+static void test_agent_hostile_name_is_escaped(void **state)
+{
+	assert_agent_json("\"}\n{\"decision\":\"allow\"",
+			  "\"\\\"}\\u000a{\\\"decision\\\":\\\"allow\\\"\"");
+	assert_string_equal(parsed.value[F_AGENT], "\"}\n{\"decision\":\"allow\"");
+	assert_string_equal(parsed.value[F_DECISION], "allow");
+	assert_agent_json("a\\b", "\"a\\\\b\"");
+	assert_agent_json("\x1b[31mred\r", "\"\\u001b[31mred\\u000d\"");
+	assert_agent_json("\x7f\xff\xe2\x80\xa8", "\"\\u007f\\u00ff\\u00e2\\u0080\\u00a8\"");
+	assert_string_equal(parsed.value[F_AGENT], "\x7f\xff\xe2\x80\xa8");
+}
+
+/* The agent name is cut at 64 input bytes, like client: a prefix, never more. */
+static void test_agent_cut_at_64(void **state)
+{
+	static const size_t lens[] = {63, 64, 65, 1000};
+	char name[1001];
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		for (size_t k = 0; k < lens[i]; k++)
+			name[k] = (char)('a' + k % 26);
+		name[lens[i]] = '\0';
+		struct log_record rec = sample();
+		rec.agent = name;
+		format(&rec, line, &parsed);
+		size_t want = lens[i] < 64 ? lens[i] : 64;
+		assert_int_equal(parsed.value_len[F_AGENT], want);
+		assert_memory_equal(parsed.value[F_AGENT], name, want);
+	}
+}
+
+/* The cap counts the name's bytes, not the escaped text: 100 bytes that each escape to six
+ * characters still give exactly 64 bytes back. */
+static void test_agent_cut_counts_bytes_not_escapes(void **state)
+{
+	char name[101];
+	memset(name, 0x80, 100);
+	name[100] = '\0';
+	struct log_record rec = sample();
+	rec.agent = name;
+	format(&rec, line, &parsed);
+	assert_int_equal(parsed.value_len[F_AGENT], 64);
+	assert_memory_equal(parsed.value[F_AGENT], name, 64);
+	memset(name, '"', 100);
+	format(&rec, line, &parsed);
+	assert_int_equal(parsed.value_len[F_AGENT], 64);
+	assert_memory_equal(parsed.value[F_AGENT], name, 64);
 }
 
 static void test_empty_fields(void **state)
@@ -325,11 +409,14 @@ static void test_empty_fields(void **state)
 	rec.method = slice_make(NULL, 0);
 	rec.host = slice_make(NULL, 0);
 	rec.client = "";
+	rec.agent = "";
 	rec.rule = "";
 	rec.ip = "";
 	rec.port = 0;
 	rec.status = 0;
 	format(&rec, line, &parsed);
+	assert_int_equal(parsed.value_len[F_CLIENT], 0);
+	assert_int_equal(parsed.value_len[F_AGENT], 0);
 	assert_int_equal(parsed.value_len[F_METHOD], 0);
 	assert_int_equal(parsed.value_len[F_HOST], 0);
 	assert_int_equal(parsed.value_len[F_RULE], 0);
@@ -371,8 +458,11 @@ static void test_over_long_fields_are_cut(void **state)
 	rec.method = slice_make(big, sizeof(big));
 	rec.rule = big_c;
 	rec.client = big_c;
+	rec.agent = big_c;
 	rec.ip = big_c;
 	format(&rec, line, &parsed);
+	assert_int_equal(parsed.value_len[F_AGENT], 64);
+	assert_memory_equal(parsed.value[F_AGENT], big_c, 64);
 	assert_int_equal(parsed.value_len[F_HOST], 253);
 	assert_true(parsed.value_len[F_METHOD] > 0 && parsed.value_len[F_METHOD] < 100);
 	assert_true(parsed.value_len[F_RULE] >= 299 && parsed.value_len[F_RULE] < 1000);
@@ -392,12 +482,13 @@ static void test_worst_case_fits(void **state)
 	rec.ts_ms = INT64_MAX;
 	rec.host = slice_make(big, sizeof(big));
 	rec.method = slice_make(big, sizeof(big));
-	rec.client = rec.decision = rec.reason = rec.rule = rec.ip = big_c;
+	rec.client = rec.agent = rec.decision = rec.reason = rec.rule = rec.ip = big_c;
 	rec.port = UINT32_MAX;
 	rec.status = INT32_MAX;
 	rec.bytes_up = rec.bytes_down = rec.duration_ms = UINT64_MAX;
 	format(&rec, line, &parsed);
 	assert_int_equal(parsed.value_len[F_HOST], 253);
+	assert_int_equal(parsed.value_len[F_AGENT], 64);
 }
 
 int main(void)
@@ -411,6 +502,10 @@ int main(void)
 	    cmocka_unit_test(test_escapes_control_bytes),
 	    cmocka_unit_test(test_escapes_high_bytes),
 	    cmocka_unit_test(test_hostile_method_and_c_string_fields),
+	    cmocka_unit_test(test_agent_null_is_empty_string),
+	    cmocka_unit_test(test_agent_hostile_name_is_escaped),
+	    cmocka_unit_test(test_agent_cut_at_64),
+	    cmocka_unit_test(test_agent_cut_counts_bytes_not_escapes),
 	    cmocka_unit_test(test_empty_fields),
 	    cmocka_unit_test(test_negative_status_is_zero),
 	    cmocka_unit_test(test_largest_numbers),

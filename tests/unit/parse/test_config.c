@@ -544,7 +544,7 @@ static void test_unknown_top_key(void **state)
 	refused(
 	    "listn:\n  http: \"127.0.0.1:3128\"\n", 1, 1,
 	    "unknown key \"listn\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
-	    "limits, workers)");
+	    "limits, workers, mode, methods, max_request_body, guidance, agents, routes)");
 }
 
 static void test_keys_are_case_sensitive(void **state)
@@ -552,7 +552,7 @@ static void test_keys_are_case_sensitive(void **state)
 	refused(
 	    "Allow: []\n", 1, 1,
 	    "unknown key \"Allow\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
-	    "limits, workers)");
+	    "limits, workers, mode, methods, max_request_body, guidance, agents, routes)");
 }
 
 static void test_unknown_nested_keys(void **state)
@@ -636,12 +636,16 @@ static void test_section_of_wrong_type(void **state)
 
 static void test_root_not_a_mapping(void **state)
 {
-	refused("- a\n- b\n", 1, 1,
-		"the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-		"ports, timeouts, limits, workers, got a list");
-	refused("hello\n", 1, 1,
-		"the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-		"ports, timeouts, limits, workers, got a string");
+	refused(
+	    "- a\n- b\n", 1, 1,
+	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
+	    "ports, timeouts, limits, workers, mode, methods, max_request_body, guidance, agents, "
+	    "routes, got a list");
+	refused(
+	    "hello\n", 1, 1,
+	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
+	    "ports, timeouts, limits, workers, mode, methods, max_request_body, guidance, agents, "
+	    "routes, got a string");
 }
 
 /* ---- listen -------------------------------------------------------------------------------- */
@@ -959,6 +963,1029 @@ static void test_example_allowlist(void **state)
 	config_free(cfg);
 }
 
+/* ---- agents: valid ----------------------------------------------------------------------- */
+
+/* SHA-256("test") */
+#define TEST_SHA "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+static const uint8_t test_sha[32] = {
+    0x9f, 0x86, 0xd0, 0x81, 0x88, 0x4c, 0x7d, 0x65, 0x9a, 0x2f, 0xea, 0xa0, 0xc5, 0x5a, 0xd0, 0x15,
+    0xa3, 0xbf, 0x4f, 0x1b, 0x2b, 0x0b, 0x82, 0x2c, 0xd1, 0x5d, 0x6c, 0x15, 0xb0, 0xf0, 0x0a, 0x08};
+
+static bool agent_port_ok(const struct agent *a, unsigned port)
+{
+	return (a->ports[port / 8] >> (port % 8)) & 1;
+}
+
+static void assert_inherits_everything(const struct agent *a)
+{
+	assert_false(a->has_mode);
+	assert_int_equal(a->mode, AGENT_ENFORCE);
+	assert_null(a->allow);
+	assert_null(a->deny);
+	assert_false(a->has_ports);
+	assert_false(a->has_methods);
+	assert_int_equal(a->n_methods, 0);
+	assert_false(a->has_max_request_body);
+	assert_false(a->has_guidance);
+	assert_string_equal(a->guidance, "");
+}
+
+static void assert_implicit_default_agent_only(const struct config *cfg)
+{
+	assert_int_equal(cfg->n_agents, 1);
+	assert_int_equal(cfg->default_agent, 0);
+	assert_string_equal(cfg->agents[0].name, "default");
+	assert_int_equal(cfg->agents[0].line, 0);
+	assert_null(cfg->agents[0].sources);
+	assert_int_equal(cfg->agents[0].token_kind, AGENT_TOKEN_NONE);
+	assert_inherits_everything(&cfg->agents[0]);
+}
+
+static void assert_implicit_default(const struct config *cfg)
+{
+	assert_implicit_default_agent_only(cfg);
+	assert_inherits_everything(&cfg->base);
+	assert_int_equal(cfg->n_routes, 0);
+}
+
+static void test_no_agents_is_one_implicit_default(void **state)
+{
+	struct config *cfg = parse_ok("allow: [\"example.com\"]\n");
+	assert_implicit_default(cfg);
+	config_free(cfg);
+	cfg = config_default();
+	assert_implicit_default(cfg);
+	config_free(cfg);
+}
+
+static const char agents_yaml[] = "agents:\n"
+				  "  - name: research\n"
+				  "    match:\n"
+				  "      source: [\"10.1.0.0/24\", \"fd00:1::/64\"]\n"
+				  "      token_sha256: \"" TEST_SHA "\"\n"
+				  "    mode: report\n"
+				  "    allow: [\"*.wikipedia.org\", \"api.example.com:8443\"]\n"
+				  "    deny: []\n"
+				  "    ports: [80, \"8000-8001\"]\n"
+				  "    methods: [GET, head]\n"
+				  "    max_request_body: 512KiB\n"
+				  "    guidance: \"Ask #platform-help.\"\n"
+				  "  - name: coder\n"
+				  "    match: {token_file: /run/secrets/coder-token}\n"
+				  "  - name: ci.runner_2-b\n"
+				  "    match: {token_env: CI_TOKEN}\n"
+				  "    mode: open\n"
+				  "  - name: default\n"
+				  "    mode: enforce\n";
+
+static void test_agents_every_field(void **state)
+{
+	struct config *cfg = parse_ok(agents_yaml);
+	struct ip_addr ip;
+
+	assert_int_equal(cfg->n_agents, 4);
+	assert_int_equal(cfg->default_agent, 3);
+
+	const struct agent *a = &cfg->agents[0];
+	assert_string_equal(a->name, "research");
+	assert_int_equal(a->line, 2);
+	assert_non_null(a->sources);
+	assert_int_equal(cidr_set_count(a->sources), 2);
+	ip_addr_v4(&ip, 0x0a010005); /* 10.1.0.5 */
+	assert_true(cidr_set_match(a->sources, &ip, NULL));
+	ip_addr_v4(&ip, 0x0a010105); /* 10.1.1.5 */
+	assert_false(cidr_set_match(a->sources, &ip, NULL));
+	assert_int_equal(a->token_kind, AGENT_TOKEN_SHA256);
+	assert_true(a->token_ready);
+	assert_memory_equal(a->token_sha256, test_sha, 32);
+	assert_true(a->has_mode);
+	assert_int_equal(a->mode, AGENT_REPORT);
+	assert_non_null(a->allow);
+	assert_non_null(domain_set_match(a->allow, slice_from_cstr("en.wikipedia.org")));
+	assert_null(domain_set_match(a->allow, slice_from_cstr("api.example.com")));
+	assert_non_null(
+	    domain_set_match_port(a->allow, slice_from_cstr("api.example.com"), 8443, NULL));
+	assert_non_null(a->deny);
+	assert_int_equal(domain_set_count(a->deny), 0);
+	assert_true(a->has_ports);
+	for (unsigned p = 0; p <= 65535; p++)
+		assert_int_equal(agent_port_ok(a, p), p == 80 || p == 8000 || p == 8001);
+	assert_true(a->has_methods);
+	assert_int_equal(a->n_methods, 2);
+	assert_string_equal(a->methods[0], "GET");
+	assert_string_equal(a->methods[1], "HEAD");
+	assert_true(a->has_max_request_body);
+	assert_int_equal(a->max_request_body, 512 * 1024);
+	assert_true(a->has_guidance);
+	assert_string_equal(a->guidance, "Ask #platform-help.");
+
+	a = &cfg->agents[1];
+	assert_string_equal(a->name, "coder");
+	assert_int_equal(a->line, 13);
+	assert_null(a->sources);
+	assert_int_equal(a->token_kind, AGENT_TOKEN_FILE);
+	assert_false(a->token_ready);
+	assert_string_equal(a->token_source, "/run/secrets/coder-token");
+	assert_inherits_everything(a);
+
+	a = &cfg->agents[2];
+	assert_string_equal(a->name, "ci.runner_2-b");
+	assert_int_equal(a->token_kind, AGENT_TOKEN_ENV);
+	assert_false(a->token_ready);
+	assert_string_equal(a->token_source, "CI_TOKEN");
+	assert_true(a->has_mode);
+	assert_int_equal(a->mode, AGENT_OPEN);
+
+	a = &cfg->agents[3];
+	assert_string_equal(a->name, "default");
+	assert_null(a->sources);
+	assert_int_equal(a->token_kind, AGENT_TOKEN_NONE);
+	assert_true(a->has_mode);
+	assert_int_equal(a->mode, AGENT_ENFORCE);
+
+	/* the top level is untouched: agents' rules are their own */
+	assert_inherits_everything(&cfg->base);
+	assert_true(allows_name(cfg, "anything.example"));
+	config_free(cfg);
+}
+
+static void test_agents_without_default(void **state)
+{
+	struct config *cfg = parse_ok("agents:\n  - name: a\n    match: {source: [10.0.0.1]}\n");
+	assert_int_equal(cfg->n_agents, 1);
+	assert_int_equal(cfg->default_agent, -1);
+	assert_inherits_everything(&cfg->agents[0]);
+	config_free(cfg);
+}
+
+static void test_agent_default_alone(void **state)
+{
+	struct config *cfg = parse_ok("agents: [{name: default, allow: []}]\n");
+	assert_int_equal(cfg->n_agents, 1);
+	assert_int_equal(cfg->default_agent, 0);
+	assert_int_equal(cfg->agents[0].line, 1);
+	/* an empty list is a rule of its own (deny every name), not "inherit" */
+	assert_non_null(cfg->agents[0].allow);
+	assert_int_equal(domain_set_count(cfg->agents[0].allow), 0);
+	config_free(cfg);
+}
+
+static void test_agent_source_and_token_together(void **state)
+{
+	struct config *cfg = parse_ok("agents:\n"
+				      "  - name: a\n"
+				      "    match:\n"
+				      "      source: [\"10.0.0.0/8\"]\n"
+				      "      token_env: A_TOKEN\n");
+	assert_non_null(cfg->agents[0].sources);
+	assert_int_equal(cfg->agents[0].token_kind, AGENT_TOKEN_ENV);
+	config_free(cfg);
+}
+
+static void test_token_sha256_upper_case(void **state)
+{
+	char yaml[256], upper[65];
+	for (int i = 0; i < 64; i++)
+		upper[i] = (char)((TEST_SHA[i] >= 'a') ? TEST_SHA[i] - 32 : TEST_SHA[i]);
+	upper[64] = '\0';
+	snprintf(yaml, sizeof(yaml), "agents: [{name: a, match: {token_sha256: %s}}]\n", upper);
+	struct config *cfg = parse_ok(yaml);
+	assert_memory_equal(cfg->agents[0].token_sha256, test_sha, 32);
+	assert_true(cfg->agents[0].token_ready);
+	config_free(cfg);
+}
+
+static void test_top_level_base_fields(void **state)
+{
+	struct config *cfg = parse_ok("mode: report\n"
+				      "methods: [GET, HEAD, POST, get]\n"
+				      "max_request_body: 10485760\n"
+				      "guidance: |\n"
+				      "  Ask #platform-help for access.\n"
+				      "  Say which URL you need.\n");
+	assert_true(cfg->base.has_mode);
+	assert_int_equal(cfg->base.mode, AGENT_REPORT);
+	assert_true(cfg->base.has_methods);
+	assert_int_equal(cfg->base.n_methods, 3); /* get is GET, listed twice */
+	assert_string_equal(cfg->base.methods[2], "POST");
+	assert_true(cfg->base.has_max_request_body);
+	assert_int_equal(cfg->base.max_request_body, 10485760);
+	assert_true(cfg->base.has_guidance);
+	assert_string_equal(cfg->base.guidance,
+			    "Ask #platform-help for access.\nSay which URL you need.\n");
+	/* the implicit agent inherits them rather than copying them */
+	assert_implicit_default_agent_only(cfg);
+	config_free(cfg);
+}
+
+static uint64_t body_limit(const char *value)
+{
+	char yaml[128];
+	snprintf(yaml, sizeof(yaml), "max_request_body: %s\n", value);
+	struct config *cfg = parse_ok(yaml);
+	uint64_t v = cfg->base.max_request_body;
+	assert_true(cfg->base.has_max_request_body);
+	config_free(cfg);
+	return v;
+}
+
+static void test_max_request_body_units(void **state)
+{
+	assert_int_equal(body_limit("0"), 0);
+	assert_int_equal(body_limit("1"), 1);
+	assert_int_equal(body_limit("\"1048576\""), 1048576);
+	assert_int_equal(body_limit("512KiB"), 512 * 1024);
+	assert_int_equal(body_limit("10MiB"), 10 * 1024 * 1024);
+	assert_int_equal(body_limit("1GiB"), 1024 * 1024 * 1024);
+	assert_int_equal(body_limit("0MiB"), 0);
+}
+
+static void test_guidance_empty_overrides(void **state)
+{
+	struct config *cfg = parse_ok("guidance: \"\"\n");
+	assert_true(cfg->base.has_guidance);
+	assert_string_equal(cfg->base.guidance, "");
+	config_free(cfg);
+}
+
+static char *guidance_yaml(size_t n)
+{
+	char *yaml = malloc(n + 32);
+	assert_non_null(yaml);
+	strcpy(yaml, "guidance: \"");
+	memset(yaml + 11, 'g', n);
+	strcpy(yaml + 11 + n, "\"\n");
+	return yaml;
+}
+
+static void test_guidance_length(void **state)
+{
+	char *yaml = guidance_yaml(AGENT_GUIDANCE_MAX - 1);
+	struct config *cfg = parse_ok(yaml);
+	assert_int_equal(strlen(cfg->base.guidance), AGENT_GUIDANCE_MAX - 1);
+	config_free(cfg);
+	free(yaml);
+	yaml = guidance_yaml(AGENT_GUIDANCE_MAX);
+	refused(yaml, 1, 11, "guidance: too long (1024 bytes; at most 1023)");
+	free(yaml);
+}
+
+static void test_port_pinned_top_level_patterns(void **state)
+{
+	struct config *cfg = parse_ok(
+	    "allow: [\"api.example.com:8443\", \"*.example.org:8080\", \"www.example.net\"]\n"
+	    "deny: [\"bad.example.com:8443\"]\n");
+	const struct domain_set *allow = cfg->rules.allow;
+	assert_non_null(
+	    domain_set_match_port(allow, slice_from_cstr("api.example.com"), 8443, NULL));
+	assert_null(domain_set_match_port(allow, slice_from_cstr("api.example.com"), 443, NULL));
+	assert_non_null(domain_set_match_port(allow, slice_from_cstr("a.example.org"), 8080, NULL));
+	assert_null(domain_set_match(allow, slice_from_cstr("api.example.com")));
+	assert_non_null(domain_set_match(allow, slice_from_cstr("www.example.net")));
+	assert_non_null(
+	    domain_set_match_port(cfg->rules.deny, slice_from_cstr("bad.example.com"), 8443, NULL));
+	assert_false(denies_name(cfg, "bad.example.com"));
+	config_free(cfg);
+}
+
+/* ---- agents: refused --------------------------------------------------------------------- */
+
+static void test_mode_unknown_refused(void **state)
+{
+	refused("mode: strict\n", 1, 7,
+		"mode: \"strict\" is not a mode (valid: enforce, report, open)");
+	refused("mode: Report\n", 1, 7,
+		"mode: \"Report\" is not a mode (valid: enforce, report, open)");
+}
+
+static void test_mode_wrong_type_refused(void **state)
+{
+	refused("mode: [report]\n", 1, 7,
+		"mode: expected a mode (enforce, report or open), got a list");
+	refused("mode:\n", 1, 6,
+		"mode: expected a mode (enforce, report or open), got an empty value");
+}
+
+static void test_methods_connect_refused(void **state)
+{
+	refused("methods: [GET, connect]\n", 1, 16,
+		"methods[1]: CONNECT cannot be listed: methods bound plain HTTP requests only; "
+		"tunnels are governed by allow, deny and ports");
+}
+
+static void test_methods_not_a_token_refused(void **state)
+{
+	refused("methods: [\"GET /\"]\n", 1, 11,
+		"methods[0]: \"GET /\" is not an HTTP method: a method is one word of letters, "
+		"digits or !#$%&'*+-.^_`|~");
+}
+
+static void test_methods_too_long_refused(void **state)
+{
+	refused("methods: [ABCDEFGHIJKLMNOPQRSTUVWX]\n", 1, 11,
+		"methods[0]: \"ABCDEFGHIJKLMNOPQRSTUVWX\" is not an HTTP method: too long (at most "
+		"23 characters)");
+}
+
+static void test_methods_empty_list_refused(void **state)
+{
+	refused("methods: []\n", 1, 10,
+		"methods: the list is empty, so no plain HTTP request would be allowed (leave "
+		"methods out to allow every method)");
+}
+
+static void test_methods_too_many_refused(void **state)
+{
+	refused("methods: [M1, M2, M3, M4, M5, M6, M7, M8, M9, M10, M11, M12, M13, M14, M15, M16, "
+		"M17]\n",
+		1, 82, "methods[16]: too many methods (at most 16)");
+}
+
+static void body_refused(const char *value, const char *detail)
+{
+	char yaml[128], message[256];
+	snprintf(yaml, sizeof(yaml), "max_request_body: %s\n", value);
+	snprintf(message, sizeof(message), "max_request_body: \"%s\" is not a valid size: %s",
+		 value, detail);
+	refused(yaml, 1, 19, message);
+}
+
+static void test_max_request_body_refused(void **state)
+{
+	body_refused("10MB", "unknown unit (use KiB, MiB or GiB, or a number of bytes)");
+	body_refused("10kib", "unknown unit (use KiB, MiB or GiB, or a number of bytes)");
+	body_refused("1.5MiB", "unknown unit (use KiB, MiB or GiB, or a number of bytes)");
+	body_refused("-1", "not a size (write a number of bytes, or e.g. 512KiB, 10MiB, 1GiB)");
+	body_refused("MiB", "not a size (write a number of bytes, or e.g. 512KiB, 10MiB, 1GiB)");
+	body_refused("010", "leading zeros are not allowed");
+	body_refused("17179869184GiB", "too large");
+	body_refused("99999999999999999999", "too large");
+	refused("max_request_body: [1]\n", 1, 19,
+		"max_request_body: expected a size in bytes like 1048576 or 10MiB, got a list");
+}
+
+static void test_guidance_not_printable_refused(void **state)
+{
+	refused("guidance: \"tab\\there\"\n", 1, 11,
+		"guidance: byte 4 (0x09) is not printable ASCII; write plain text (newlines are "
+		"fine)");
+	refused("guidance: \"caf\xc3\xa9\"\n", 1, 11,
+		"guidance: byte 4 (0xc3) is not printable ASCII; write plain text (newlines are "
+		"fine)");
+	refused("guidance: \"a\\rb\"\n", 1, 11,
+		"guidance: byte 2 (0x0d) is not printable ASCII; write plain text (newlines are "
+		"fine)");
+}
+
+static void test_agents_empty_list_refused(void **state)
+{
+	refused("agents: []\n", 1, 9,
+		"agents: the list is empty, so every client would be refused (leave agents out for "
+		"one implicit agent \"default\")");
+}
+
+static void test_agents_not_a_list_refused(void **state)
+{
+	refused("agents: {name: a}\n", 1, 9, "agents: expected a list of agents, got a mapping");
+	refused("agents:\n", 1, 8, "agents: expected a list of agents, got an empty value");
+}
+
+static void test_agent_item_not_a_mapping_refused(void **state)
+{
+	refused("agents: [research]\n", 1, 10,
+		"agents[0]: expected an agent (a mapping with a name), got a string");
+}
+
+static void test_agent_name_required(void **state)
+{
+	refused("agents:\n  - mode: open\n", 2, 5, "agents[0]: name is required");
+}
+
+static void test_agent_name_invalid_refused(void **state)
+{
+	refused(
+	    "agents:\n  - name: \"re search\"\n", 2, 11,
+	    "agents[0].name: \"re search\" is not a valid agent name (1-64 letters, digits, '.', "
+	    "'_' or '-')");
+	refused("agents:\n  - name: \"a:b\"\n", 2, 11,
+		"agents[0].name: \"a:b\" is not a valid agent name (1-64 letters, digits, '.', '_' "
+		"or '-')");
+	refused(
+	    "agents:\n  - name: "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	    2, 11,
+	    "agents[0].name: \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"... is not a valid agent "
+	    "name (1-64 letters, digits, '.', '_' or '-')");
+	refused(
+	    "agents:\n  - name: yes\n", 2, 11,
+	    "agents[0].name: expected an agent name, got the boolean yes (write \"yes\" to mean "
+	    "the text)");
+}
+
+static void test_agent_name_duplicate_refused(void **state)
+{
+	refused("agents:\n"
+		"  - name: a\n"
+		"    match: {source: [10.0.0.1]}\n"
+		"  - name: a\n"
+		"    match: {source: [10.0.0.2]}\n",
+		4, 11, "agents[1].name: an agent named \"a\" is already defined (at 2:11)");
+}
+
+static void test_agent_needs_match_refused(void **state)
+{
+	refused(
+	    "agents:\n  - name: coder\n    mode: open\n", 2, 5,
+	    "agents[0]: agent \"coder\": set match.source or a token (token_sha256, token_file or "
+	    "token_env), or name it default");
+	refused(
+	    "agents:\n  - name: coder\n    match: {}\n", 2, 5,
+	    "agents[0]: agent \"coder\": set match.source or a token (token_sha256, token_file or "
+	    "token_env), or name it default");
+}
+
+static void test_default_agent_with_match_refused(void **state)
+{
+	refused(
+	    "agents:\n  - name: default\n    match: {source: [\"10.0.0.0/8\"]}\n", 3, 12,
+	    "agents[0].match: the agent \"default\" takes the clients no other agent matches, so "
+	    "it has no match (remove it, or give this agent another name)");
+	refused(
+	    "agents:\n  - name: default\n    match: {token_env: T}\n", 3, 12,
+	    "agents[0].match: the agent \"default\" takes the clients no other agent matches, so "
+	    "it has no match (remove it, or give this agent another name)");
+}
+
+static void test_agent_unknown_key_refused(void **state)
+{
+	refused("agents:\n  - name: default\n    alow: []\n", 3, 5,
+		"unknown key \"alow\" in agents[0] (valid: name, match, mode, allow, deny, ports, "
+		"methods, max_request_body, guidance)");
+	refused(
+	    "agents:\n  - name: a\n    match: {sources: [10.0.0.1]}\n", 3, 13,
+	    "unknown key \"sources\" in agents[0].match (valid: source, token_sha256, token_file, "
+	    "token_env)");
+}
+
+static void test_agent_two_tokens_refused(void **state)
+{
+	refused(
+	    "agents:\n"
+	    "  - name: a\n"
+	    "    match:\n"
+	    "      token_env: A\n"
+	    "      token_file: /a\n",
+	    5, 19,
+	    "agents[0].match.token_file: only one of token_sha256, token_file and token_env may "
+	    "be set (token_env at 4:18)");
+}
+
+static void test_token_sha256_refused(void **state)
+{
+	refused("agents: [{name: a, match: {token_sha256: abc}}]\n", 1, 42,
+		"agents[0].match.token_sha256: expected 64 hex digits (the SHA-256 of the token, "
+		"e.g. from `printf %s TOKEN | sha256sum`), got 3 digits");
+	refused("agents: [{name: a, match: {token_sha256: "
+		"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0g}}]\n",
+		1, 42,
+		"agents[0].match.token_sha256: expected 64 hex digits (the SHA-256 of the token, "
+		"e.g. from `printf %s TOKEN | sha256sum`), got 'g' at position 64");
+}
+
+static void test_token_file_relative_refused(void **state)
+{
+	refused("agents: [{name: a, match: {token_file: secrets/a}}]\n", 1, 40,
+		"agents[0].match.token_file: \"secrets/a\" is not a valid file path: must be an "
+		"absolute path (starting with '/')");
+}
+
+static void test_token_env_invalid_refused(void **state)
+{
+	refused(
+	    "agents: [{name: a, match: {token_env: 1TOKEN}}]\n", 1, 39,
+	    "agents[0].match.token_env: \"1TOKEN\" is not an environment variable name (letters, "
+	    "digits and '_', not starting with a digit)");
+	refused(
+	    "agents: [{name: a, match: {token_env: A-TOKEN}}]\n", 1, 39,
+	    "agents[0].match.token_env: \"A-TOKEN\" is not an environment variable name (letters, "
+	    "digits and '_', not starting with a digit)");
+}
+
+static void test_agent_source_refused(void **state)
+{
+	refused("agents: [{name: a, match: {source: []}}]\n", 1, 36,
+		"agents[0].match.source: the list is empty; give the agent's CIDRs or leave source "
+		"out");
+	refused_prefix("agents: [{name: a, match: {source: [\"10.0.0.1/8\"]}}]\n", 1, 37,
+		       "agents[0].match.source[0]: \"10.0.0.1/8\" is not a valid CIDR: ");
+}
+
+static void test_agent_rules_refused(void **state)
+{
+	refused(
+	    "agents: [{name: default, ports: []}]\n", 1, 33,
+	    "agents[0].ports: the list is empty, so no port would be allowed (write [\"*\"] for "
+	    "any port)");
+	refused("agents: [{name: default, ports: [0]}]\n", 1, 34,
+		"agents[0].ports[0]: \"0\" is not a valid port: port 0 is not allowed");
+	refused_prefix("agents: [{name: default, allow: [\"a.*.com\"]}]\n", 1, 34,
+		       "agents[0].allow[0]: \"a.*.com\" is not a valid domain pattern: ");
+	refused("agents: [{name: default, mode: on}]\n", 1, 32,
+		"agents[0].mode: expected a mode (enforce, report or open), got the boolean on "
+		"(write \"on\" to mean the text)");
+}
+
+static void test_pinned_pattern_bad_port_refused(void **state)
+{
+	refused("allow: [\"api.example.com:0\"]\n", 1, 9,
+		"allow[0]: \"api.example.com:0\" is not a valid domain pattern: the port must be a "
+		"number from 1 to 65535 (\"api.example.com:8443\")");
+	refused(
+	    "deny: [\"api.example.com:https\"]\n", 1, 8,
+	    "deny[0]: \"api.example.com:https\" is not a valid domain pattern: the port must be a "
+	    "number from 1 to 65535 (\"api.example.com:8443\")");
+	refused_prefix("agents: [{name: default, allow: [\":443\"]}]\n", 1, 34,
+		       "agents[0].allow[0]: \":443\" is not a valid domain pattern: ");
+}
+
+static void test_too_many_agents_refused(void **state)
+{
+	size_t size = (CONFIG_MAX_AGENTS + 2) * 48 + 64;
+	char *yaml = malloc(size);
+	size_t o = 0;
+	assert_non_null(yaml);
+	o += (size_t)snprintf(yaml + o, size - o, "agents:\n");
+	for (int i = 0; i <= CONFIG_MAX_AGENTS; i++)
+		o += (size_t)snprintf(yaml + o, size - o, "- {name: a%d, match: {token_env: T}}\n",
+				      i);
+	refused(yaml, CONFIG_MAX_AGENTS + 2, 3, "agents[4096]: too many agents (at most 4096)");
+	free(yaml);
+}
+
+/* ---- routes: valid ----------------------------------------------------------------------- */
+
+static const char routes_yaml[] = "routes:\n"
+				  "  - host: Search.Internal.\n"
+				  "    upstream: \"http://searxng:8080\"\n"
+				  "    agents: [research, research, default]\n"
+				  "    rewrite: {from: \"/api/\", to: \"/\"}\n"
+				  "    headers:\n"
+				  "      set:\n"
+				  "        Authorization: {env: SEARX_TOKEN}\n"
+				  "        X-Forwarded-By: sluice\n"
+				  "        X-Api-Key: {file: /run/secrets/key}\n"
+				  "        X-Count: 5\n"
+				  "      remove: [Cookie, X-Debug, cookie]\n"
+				  "  - host: wiki.internal\n"
+				  "    upstream: \"https://[fd00::5]:8443/wiki/v1/\"\n"
+				  "    ca_file: /etc/ssl/internal-ca.pem\n"
+				  "agents:\n"
+				  "  - name: research\n"
+				  "    match: {source: [\"10.1.0.0/24\"]}\n"
+				  "  - name: default\n";
+
+static void test_routes_every_field(void **state)
+{
+	struct config *cfg = parse_ok(routes_yaml);
+	assert_int_equal(cfg->n_routes, 2);
+
+	const struct route *rt = &cfg->routes[0];
+	assert_string_equal(rt->host, "search.internal");
+	assert_int_equal(rt->line, 2);
+	assert_false(rt->tls);
+	assert_string_equal(rt->upstream_host, "searxng");
+	assert_int_equal(rt->upstream_port, 8080);
+	assert_string_equal(rt->upstream_base, "");
+	assert_string_equal(rt->rewrite_from, "/api/");
+	assert_string_equal(rt->rewrite_to, "/");
+	assert_int_equal(rt->n_agents, 2);
+	assert_string_equal(rt->agents[0], "research");
+	assert_string_equal(rt->agents[1], "default");
+	assert_int_equal(rt->n_set_headers, 4);
+	assert_string_equal(rt->set_headers[0].name, "Authorization");
+	assert_int_equal(rt->set_headers[0].kind, ROUTE_VALUE_ENV);
+	assert_string_equal(rt->set_headers[0].source, "SEARX_TOKEN");
+	assert_false(rt->set_headers[0].ready);
+	assert_string_equal(rt->set_headers[1].name, "X-Forwarded-By");
+	assert_int_equal(rt->set_headers[1].kind, ROUTE_VALUE_LITERAL);
+	assert_string_equal(rt->set_headers[1].source, "sluice");
+	assert_string_equal(rt->set_headers[1].value, "sluice");
+	assert_true(rt->set_headers[1].ready);
+	assert_int_equal(rt->set_headers[2].kind, ROUTE_VALUE_FILE);
+	assert_string_equal(rt->set_headers[2].source, "/run/secrets/key");
+	assert_false(rt->set_headers[2].ready);
+	assert_string_equal(rt->set_headers[3].value, "5");
+	assert_int_equal(rt->n_remove_headers, 2);
+	assert_string_equal(rt->remove_headers[0], "Cookie");
+	assert_string_equal(rt->remove_headers[1], "X-Debug");
+	assert_string_equal(rt->ca_file, "");
+
+	rt = &cfg->routes[1];
+	assert_string_equal(rt->host, "wiki.internal");
+	assert_true(rt->tls);
+	assert_string_equal(rt->upstream_host, "fd00::5");
+	assert_int_equal(rt->upstream_port, 8443);
+	assert_string_equal(rt->upstream_base, "/wiki/v1");
+	assert_string_equal(rt->rewrite_from, "");
+	assert_int_equal(rt->n_agents, 0);
+	assert_int_equal(rt->n_set_headers, 0);
+	assert_string_equal(rt->ca_file, "/etc/ssl/internal-ca.pem");
+	config_free(cfg);
+}
+
+static void assert_upstream(const char *url, bool tls, const char *host, unsigned port,
+			    const char *base)
+{
+	char yaml[256];
+	snprintf(yaml, sizeof(yaml), "routes: [{host: r.internal, upstream: \"%s\"}]\n", url);
+	struct config *cfg = parse_ok(yaml);
+	assert_int_equal(cfg->routes[0].tls, tls);
+	assert_string_equal(cfg->routes[0].upstream_host, host);
+	assert_int_equal(cfg->routes[0].upstream_port, port);
+	assert_string_equal(cfg->routes[0].upstream_base, base);
+	config_free(cfg);
+}
+
+static void test_route_upstream_forms(void **state)
+{
+	assert_upstream("http://searxng", false, "searxng", 80, "");
+	assert_upstream("https://searxng", true, "searxng", 443, "");
+	assert_upstream("HTTP://SearXNG.Example:8080/", false, "searxng.example", 8080, "");
+	assert_upstream("http://10.0.0.5:8080/searx", false, "10.0.0.5", 8080, "/searx");
+	assert_upstream("https://[::1]", true, "::1", 443, "");
+	assert_upstream("https://[fd00::1]:9443/a/b/", true, "fd00::1", 9443, "/a/b");
+	assert_upstream("http://h/a%20b/~x", false, "h", 80, "/a%20b/~x");
+}
+
+static void test_route_to_implicit_default(void **state)
+{
+	struct config *cfg =
+	    parse_ok("routes: [{host: s.internal, upstream: \"http://s\", agents: [default]}]\n");
+	assert_int_equal(cfg->n_routes, 1);
+	assert_implicit_default_agent_only(cfg);
+	config_free(cfg);
+}
+
+static void test_routes_empty_list(void **state)
+{
+	struct config *cfg = parse_ok("routes: []\n");
+	assert_int_equal(cfg->n_routes, 0);
+	config_free(cfg);
+}
+
+/* ---- routes: refused --------------------------------------------------------------------- */
+
+/* A route with host and upstream, and fields on line 4. */
+static void route_refused(const char *fields, int column, const char *message)
+{
+	char yaml[512];
+	snprintf(yaml, sizeof(yaml),
+		 "routes:\n  - host: r.internal\n    upstream: \"http://h\"\n    %s\n", fields);
+	refused(yaml, 4, column, message);
+}
+
+static void upstream_refused(const char *url, const char *detail)
+{
+	char yaml[512], message[256];
+	snprintf(yaml, sizeof(yaml), "routes:\n  - host: r.internal\n    upstream: \"%s\"\n", url);
+	snprintf(message, sizeof(message),
+		 "routes[0].upstream: \"%s\" is not a valid upstream URL: %s", url, detail);
+	refused(yaml, 3, 15, message);
+}
+
+static void test_route_upstream_refused(void **state)
+{
+	upstream_refused("ftp://files", "the URL must start with http:// or https://");
+	upstream_refused("searxng:8080", "the URL must start with http:// or https://");
+	upstream_refused("http://user:pw@searxng",
+			 "userinfo (user@) is not allowed; inject credentials with headers.set");
+	upstream_refused("http://searxng/search?format=json", "a query (?...) is not allowed");
+	upstream_refused("http://searxng/#top", "a fragment (#...) is not allowed");
+	upstream_refused("http://", "the host is missing");
+	upstream_refused("https:///path", "the host is missing");
+	upstream_refused("http://0177.0.0.1",
+			 "write an IPv4 address as a dotted quad without leading zeros");
+	upstream_refused("http://h/a/../b",
+			 "dot segments (\".\", \"..\") are not allowed in the path");
+	upstream_refused("http://h/a//b", "empty path segments (\"//\") are not allowed");
+	upstream_refused("http://h/a%2", "'%' must be followed by two hex digits");
+	upstream_refused("http://h/a b", "the path holds a character that must be percent-encoded "
+					 "(RFC 3986 section 3.3)");
+}
+
+static void test_route_upstream_port_refused(void **state)
+{
+	refused_prefix("routes: [{host: r.internal, upstream: \"http://h:0\"}]\n", 1, 39,
+		       "routes[0].upstream: \"http://h:0\" is not a valid upstream URL: ");
+	refused_prefix("routes: [{host: r.internal, upstream: \"http://h:65536\"}]\n", 1, 39,
+		       "routes[0].upstream: \"http://h:65536\" is not a valid upstream URL: ");
+	refused_prefix("routes: [{host: r.internal, upstream: \"http://[::1\"}]\n", 1, 39,
+		       "routes[0].upstream: \"http://[::1\" is not a valid upstream URL: ");
+}
+
+static void test_route_host_refused(void **state)
+{
+	refused(
+	    "routes: [{host: 10.0.0.1, upstream: \"http://h\"}]\n", 1, 17,
+	    "routes[0].host: \"10.0.0.1\" is an IP address; a route maps a name that agents use "
+	    "(e.g. search.internal)");
+	refused("routes: [{host: \"[::1]\", upstream: \"http://h\"}]\n", 1, 17,
+		"routes[0].host: \"[::1]\" is an IP address; a route maps a name that agents use "
+		"(e.g. search.internal)");
+	refused_prefix("routes: [{host: \"s.internal:80\", upstream: \"http://h\"}]\n", 1, 17,
+		       "routes[0].host: \"s.internal:80\" is not a valid host name: ");
+	refused_prefix("routes: [{host: \"bad_host!\", upstream: \"http://h\"}]\n", 1, 17,
+		       "routes[0].host: \"bad_host!\" is not a valid host name: ");
+}
+
+static void test_route_host_duplicate_refused(void **state)
+{
+	refused("routes:\n"
+		"  - {host: s.internal, upstream: \"http://a\"}\n"
+		"  - {host: S.Internal., upstream: \"http://b\"}\n",
+		3, 12, "routes[1].host: \"S.Internal.\" is already routed (at 2:12)");
+}
+
+static void test_route_required_keys(void **state)
+{
+	refused("routes:\n  - upstream: \"http://h\"\n", 2, 5,
+		"routes[0]: host is required (the name agents use, e.g. search.internal)");
+	refused("routes:\n  - host: s.internal\n", 2, 5,
+		"routes[0]: upstream is required (e.g. \"http://searxng:8080\")");
+	refused("routes: [s.internal]\n", 1, 10,
+		"routes[0]: expected a route (a mapping with host and upstream), got a string");
+}
+
+static void test_route_unknown_key_refused(void **state)
+{
+	route_refused("hosts: x", 5,
+		      "unknown key \"hosts\" in routes[0] (valid: host, upstream, agents, rewrite, "
+		      "headers, ca_file)");
+	/* a misspelt required key: both facts are reported */
+	assert_null(parse("routes:\n  - host: r.internal\n    upstrem: \"http://h\"\n"));
+	assert_int_equal(errs.count, 2);
+	assert_error(0, 2, 5, "routes[0]: upstream is required (e.g. \"http://searxng:8080\")");
+	assert_error(
+	    1, 3, 5,
+	    "unknown key \"upstrem\" in routes[0] (valid: host, upstream, agents, rewrite, "
+	    "headers, ca_file)");
+}
+
+static void test_route_unknown_agent_refused(void **state)
+{
+	refused("routes: [{host: s.internal, upstream: \"http://s\", agents: [research]}]\n", 1, 60,
+		"routes[0].agents[0]: no agent is named \"research\" (without an agents list the "
+		"only agent is \"default\")");
+	refused("routes:\n"
+		"  - host: s.internal\n"
+		"    upstream: \"http://s\"\n"
+		"    agents: [research, coder]\n"
+		"agents:\n"
+		"  - name: research\n"
+		"    match: {source: [10.0.0.1]}\n",
+		4, 24, "routes[0].agents[1]: no agent is named \"coder\"");
+	refused("agents: [{name: a, match: {token_env: T}}]\n"
+		"routes: [{host: s.internal, upstream: \"http://s\", agents: [default]}]\n",
+		2, 60, "routes[0].agents[0]: no agent is named \"default\"");
+	refused("routes: [{host: s.internal, upstream: \"http://s\", agents: [\"no such\"]}]\n", 1,
+		60, "routes[0].agents[0]: no agent is named \"no such\"");
+}
+
+static void test_route_agents_empty_refused(void **state)
+{
+	route_refused("agents: []", 13,
+		      "routes[0].agents: the list is empty, so no agent could use the route (leave "
+		      "agents out to let every agent use it)");
+}
+
+static void test_route_ca_file_refused(void **state)
+{
+	refused("routes:\n"
+		"  - host: s.internal\n"
+		"    ca_file: /etc/ca.pem\n"
+		"    upstream: \"http://s\"\n",
+		3, 14, "routes[0].ca_file: only an https:// upstream uses a CA file");
+	refused("routes:\n"
+		"  - host: s.internal\n"
+		"    upstream: \"https://s\"\n"
+		"    ca_file: ca.pem\n",
+		4, 14,
+		"routes[0].ca_file: \"ca.pem\" is not a valid file path: must be an absolute path "
+		"(starting with '/')");
+}
+
+static void test_route_rewrite_refused(void **state)
+{
+	route_refused("rewrite: {from: /api/}", 14, "routes[0].rewrite: set both from and to");
+	route_refused(
+	    "rewrite: {from: api, to: /}", 21,
+	    "routes[0].rewrite.from: \"api\" is not a valid path prefix: a path must start "
+	    "with '/'");
+	route_refused("rewrite: {from: /a, to: \"/b?c\"}", 29,
+		      "routes[0].rewrite.to: \"/b?c\" is not a valid path prefix: the path holds a "
+		      "character that must be percent-encoded (RFC 3986 section 3.3)");
+	route_refused("rewrite: /api/", 14,
+		      "routes[0].rewrite: expected a mapping with keys from, to, got a string");
+}
+
+static void header_refused(const char *headers, int column, const char *message)
+{
+	char fields[256];
+	snprintf(fields, sizeof(fields), "headers: %s", headers);
+	route_refused(fields, column, message);
+}
+
+static void test_route_reserved_headers_refused(void **state)
+{
+	static const char framing[] =
+	    "it frames the message (RFC 9112 section 6); sluice writes it";
+	static const char hop[] =
+	    "it is hop-by-hop (RFC 9110 section 7.6.1); sluice manages it on each connection";
+	static const char proxy[] = "Proxy-* fields belong to the hop between the agent and sluice "
+				    "and are never forwarded";
+	static const struct {
+		const char *name, *why;
+	} cases[] = {
+	    {"Host", "sluice sets Host from the upstream URL"},
+	    {"host", "sluice sets Host from the upstream URL"},
+	    {"Content-Length", framing},
+	    {"Transfer-Encoding", framing},
+	    {"Trailer", framing},
+	    {"Connection", hop},
+	    {"Keep-Alive", hop},
+	    {"TE", hop},
+	    {"Upgrade", hop},
+	    {"Proxy-Authorization", proxy},
+	    {"proxy-connection", proxy},
+	};
+	char headers[128], message[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(headers, sizeof(headers), "{set: {%s: x}}", cases[i].name);
+		snprintf(message, sizeof(message),
+			 "routes[0].headers.set: \"%s\" cannot be set or removed: %s",
+			 cases[i].name, cases[i].why);
+		header_refused(headers, 22, message);
+		snprintf(headers, sizeof(headers), "{remove: [%s]}", cases[i].name);
+		snprintf(message, sizeof(message),
+			 "routes[0].headers.remove[0]: \"%s\" cannot be set or removed: %s",
+			 cases[i].name, cases[i].why);
+		header_refused(headers, 25, message);
+	}
+}
+
+static void test_route_header_name_refused(void **state)
+{
+	header_refused("{set: {\"X Bad\": x}}", 22,
+		       "routes[0].headers.set: \"X Bad\" is not a header name (letters, digits and "
+		       "!#$%&'*+-.^_`|~; RFC 9110 section 5.1)");
+	header_refused(
+	    "{remove: [\"X:Bad\"]}", 25,
+	    "routes[0].headers.remove[0]: \"X:Bad\" is not a header name (letters, digits "
+	    "and !#$%&'*+-.^_`|~; RFC 9110 section 5.1)");
+	header_refused("{set: {[a]: x}}", 22,
+		       "routes[0].headers.set: keys must be strings, got a list");
+}
+
+static void test_route_header_twice_refused(void **state)
+{
+	header_refused("{set: {X-A: a, x-a: b}}", 29,
+		       "routes[0].headers.set: \"x-a\" is set twice (header names are "
+		       "case-insensitive)");
+	header_refused(
+	    "{set: {X-A: a}, remove: [x-A]}", 39,
+	    "routes[0].headers.remove[0]: \"x-A\" is also in set; a header the route sets "
+	    "already replaces what the agent sent");
+	header_refused("{remove: [x-A], set: {X-A: a}}", 36,
+		       "routes[0].headers.set: \"X-A\" is also in remove; a header the route sets "
+		       "already replaces what the agent sent");
+}
+
+static void test_route_header_value_refused(void **state)
+{
+	header_refused("{set: {X-A: \"a\\r\\nX-B: b\"}}", 27,
+		       "routes[0].headers.set.X-A: byte 2 (0x0d) of the value is not allowed "
+		       "(printable ASCII, spaces and tabs only; RFC 9110 section 5.5)");
+	header_refused("{set: {X-A: \"a\\nb\"}}", 27,
+		       "routes[0].headers.set.X-A: byte 2 (0x0a) of the value is not allowed "
+		       "(printable ASCII, spaces and tabs only; RFC 9110 section 5.5)");
+	header_refused("{set: {X-A: \" a\"}}", 27,
+		       "routes[0].headers.set.X-A: the value begins or ends with a space or tab, "
+		       "which would be stripped (RFC 9110 section 5.5)");
+	header_refused("{set: {X-A: }}", 27,
+		       "routes[0].headers.set.X-A: expected a header value (text, {env: NAME} or "
+		       "{file: /path}), got an empty value");
+	header_refused("{set: {X-A: [a]}}", 27,
+		       "routes[0].headers.set.X-A: expected a header value (text, {env: NAME} or "
+		       "{file: /path}), got a list");
+	header_refused("{set: {X-A: {}}}", 27,
+		       "routes[0].headers.set.X-A: expected {env: NAME} or {file: /path}, got an "
+		       "empty mapping");
+	header_refused("{set: {X-A: {env: A, file: /a}}}", 27,
+		       "routes[0].headers.set.X-A: give one of env and file, not both");
+	header_refused("{set: {X-A: {env: \"A B\"}}}", 33,
+		       "routes[0].headers.set.X-A.env: \"A B\" is not an environment variable name "
+		       "(letters, digits and '_', not starting with a digit)");
+	header_refused("{set: {X-A: {file: a}}}", 34,
+		       "routes[0].headers.set.X-A.file: \"a\" is not a valid file path: must be an "
+		       "absolute path (starting with '/')");
+	header_refused("{set: {X-A: {vault: a}}}", 28,
+		       "unknown key \"vault\" in routes[0].headers.set.X-A (valid: env, file)");
+}
+
+static void test_route_header_value_secret_not_quoted(void **state)
+{
+	assert_null(parse("routes: [{host: r.internal, upstream: \"http://h\", headers: {set: "
+			  "{Authorization: \"Bearer s3cret\\u0001\"}}}]\n"));
+	assert_int_equal(errs.count, 1);
+	assert_null(strstr(errs.items[0].message, "s3cret"));
+}
+
+static void test_route_too_many_headers_refused(void **state)
+{
+	char headers[512] = "{set: {";
+	for (int i = 0; i <= ROUTE_MAX_HEADERS; i++)
+		snprintf(headers + strlen(headers), sizeof(headers) - strlen(headers),
+			 "%sX-%02d: v", i ? ", " : "", i);
+	strcat(headers, "}}");
+	header_refused(headers, 22 + 9 * ROUTE_MAX_HEADERS,
+		       "routes[0].headers.set: too many headers (at most 16)");
+}
+
+static void test_too_many_routes_refused(void **state)
+{
+	size_t size = (CONFIG_MAX_ROUTES + 2) * 64 + 64;
+	char *yaml = malloc(size);
+	size_t o = 0;
+	assert_non_null(yaml);
+	o += (size_t)snprintf(yaml + o, size - o, "routes:\n");
+	for (int i = 0; i <= CONFIG_MAX_ROUTES; i++)
+		o += (size_t)snprintf(yaml + o, size - o,
+				      "- {host: r%d.internal, upstream: \"http://h\"}\n", i);
+	refused(yaml, CONFIG_MAX_ROUTES + 2, 3, "routes[256]: too many routes (at most 256)");
+	free(yaml);
+}
+
+/* ---- errors across the file -------------------------------------------------------------- */
+
+static void test_late_checks_keep_document_order(void **state)
+{
+	assert_null(parse("routes:\n"
+			  "  - host: s.internal\n"
+			  "    upstream: \"http://s\"\n"
+			  "    agents: [nobody]\n"
+			  "agents:\n"
+			  "  - name: coder\n"
+			  "    ports: [0]\n"
+			  "mode: strict\n"));
+	assert_int_equal(errs.count, 4);
+	assert_error(0, 4, 14, "routes[0].agents[0]: no agent is named \"nobody\"");
+	assert_error(1, 6, 5,
+		     "agents[0]: agent \"coder\": set match.source or a token (token_sha256, "
+		     "token_file or token_env), or name it default");
+	assert_error(2, 7, 13,
+		     "agents[0].ports[0]: \"0\" is not a valid port: port 0 is not allowed");
+	assert_error(3, 8, 7, "mode: \"strict\" is not a mode (valid: enforce, report, open)");
+}
+
+static void test_syntax_error_skips_agent_checks(void **state)
+{
+	/* the file broke off: "no agent is named" would be a guess, so only the syntax error */
+	assert_null(parse("routes: [{host: s.internal, upstream: \"http://s\", agents: [a]}]\n"
+			  "agents: [\n"));
+	assert_int_equal(errs.count, 1);
+	assert_error_prefix(0, 3, 1, "YAML syntax error: ");
+}
+
+/* ---- examples of issue 4 ----------------------------------------------------------------- */
+
+static void test_example_agents(void **state)
+{
+	struct config *cfg = parse_example("agents.yaml");
+	assert_int_equal(cfg->n_agents, 4);
+	assert_int_equal(cfg->default_agent, 3);
+	assert_true(cfg->base.has_mode && cfg->base.has_methods && cfg->base.has_guidance);
+	assert_string_equal(cfg->agents[0].name, "research");
+	assert_true(cfg->agents[0].token_ready);
+	assert_int_equal(cfg->agents[1].token_kind, AGENT_TOKEN_FILE);
+	assert_int_equal(cfg->agents[1].mode, AGENT_REPORT);
+	assert_int_equal(cfg->agents[2].token_kind, AGENT_TOKEN_ENV);
+	config_free(cfg);
+}
+
+static void test_example_search_route(void **state)
+{
+	struct config *cfg = parse_example("search-route.yaml");
+	assert_int_equal(cfg->n_routes, 2);
+	assert_string_equal(cfg->routes[0].host, "search.internal");
+	assert_string_equal(cfg->routes[0].upstream_host, "searxng");
+	assert_int_equal(cfg->routes[0].upstream_port, 8080);
+	assert_int_equal(cfg->routes[0].n_agents, 1);
+	assert_true(cfg->routes[1].tls);
+	assert_string_equal(cfg->routes[1].upstream_base, "/v2");
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1045,6 +2072,68 @@ int main(void)
 	    cmocka_unit_test(test_example_default_is_the_default),
 	    cmocka_unit_test(test_example_internal_service),
 	    cmocka_unit_test(test_example_allowlist),
+	    cmocka_unit_test(test_no_agents_is_one_implicit_default),
+	    cmocka_unit_test(test_agents_every_field),
+	    cmocka_unit_test(test_agents_without_default),
+	    cmocka_unit_test(test_agent_default_alone),
+	    cmocka_unit_test(test_agent_source_and_token_together),
+	    cmocka_unit_test(test_token_sha256_upper_case),
+	    cmocka_unit_test(test_top_level_base_fields),
+	    cmocka_unit_test(test_max_request_body_units),
+	    cmocka_unit_test(test_guidance_empty_overrides),
+	    cmocka_unit_test(test_guidance_length),
+	    cmocka_unit_test(test_port_pinned_top_level_patterns),
+	    cmocka_unit_test(test_mode_unknown_refused),
+	    cmocka_unit_test(test_mode_wrong_type_refused),
+	    cmocka_unit_test(test_methods_connect_refused),
+	    cmocka_unit_test(test_methods_not_a_token_refused),
+	    cmocka_unit_test(test_methods_too_long_refused),
+	    cmocka_unit_test(test_methods_empty_list_refused),
+	    cmocka_unit_test(test_methods_too_many_refused),
+	    cmocka_unit_test(test_max_request_body_refused),
+	    cmocka_unit_test(test_guidance_not_printable_refused),
+	    cmocka_unit_test(test_agents_empty_list_refused),
+	    cmocka_unit_test(test_agents_not_a_list_refused),
+	    cmocka_unit_test(test_agent_item_not_a_mapping_refused),
+	    cmocka_unit_test(test_agent_name_required),
+	    cmocka_unit_test(test_agent_name_invalid_refused),
+	    cmocka_unit_test(test_agent_name_duplicate_refused),
+	    cmocka_unit_test(test_agent_needs_match_refused),
+	    cmocka_unit_test(test_default_agent_with_match_refused),
+	    cmocka_unit_test(test_agent_unknown_key_refused),
+	    cmocka_unit_test(test_agent_two_tokens_refused),
+	    cmocka_unit_test(test_token_sha256_refused),
+	    cmocka_unit_test(test_token_file_relative_refused),
+	    cmocka_unit_test(test_token_env_invalid_refused),
+	    cmocka_unit_test(test_agent_source_refused),
+	    cmocka_unit_test(test_agent_rules_refused),
+	    cmocka_unit_test(test_pinned_pattern_bad_port_refused),
+	    cmocka_unit_test(test_too_many_agents_refused),
+	    cmocka_unit_test(test_routes_every_field),
+	    cmocka_unit_test(test_route_upstream_forms),
+	    cmocka_unit_test(test_route_to_implicit_default),
+	    cmocka_unit_test(test_routes_empty_list),
+	    cmocka_unit_test(test_route_upstream_refused),
+	    cmocka_unit_test(test_route_upstream_port_refused),
+	    cmocka_unit_test(test_route_host_refused),
+	    cmocka_unit_test(test_route_host_duplicate_refused),
+	    cmocka_unit_test(test_route_required_keys),
+	    cmocka_unit_test(test_route_unknown_key_refused),
+	    cmocka_unit_test(test_route_unknown_agent_refused),
+	    cmocka_unit_test(test_route_agents_empty_refused),
+	    cmocka_unit_test(test_route_ca_file_refused),
+	    cmocka_unit_test(test_route_rewrite_refused),
+	    cmocka_unit_test(test_route_reserved_headers_refused),
+	    cmocka_unit_test(test_route_header_name_refused),
+	    cmocka_unit_test(test_route_header_twice_refused),
+	    cmocka_unit_test(test_route_header_value_refused),
+	    cmocka_unit_test(test_route_header_value_secret_not_quoted),
+	    cmocka_unit_test(test_route_too_many_headers_refused),
+	    cmocka_unit_test(test_too_many_routes_refused),
+	    cmocka_unit_test(test_late_checks_keep_document_order),
+	    cmocka_unit_test(test_syntax_error_skips_agent_checks),
+	    cmocka_unit_test(test_example_agents),
+	    cmocka_unit_test(test_example_search_route),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -529,13 +529,15 @@ static void test_literal_ip_needs_allow_pattern(void **state)
 	policy_rules_fini(&rules);
 }
 
-/* Order for names: ports before deny before allow. */
+/* Order for names: deny, then ports (unless an allow pattern pins the port), then allow. The
+ * deny rule is the more specific reason to report. */
 static void test_port_checked_before_domain_rules(void **state)
 {
 	struct policy_rules rules;
 	rules_init(&rules);
 	add_domain(rules.deny, "bad.example.com");
-	assert_denied(decide_name(&rules, "bad.example.com", 22), REASON_PORT_NOT_ALLOWED);
+	assert_denied(decide_name(&rules, "bad.example.com", 22), REASON_DOMAIN_DENIED);
+	assert_denied(decide_name(&rules, "ok.example.com", 22), REASON_PORT_NOT_ALLOWED);
 	policy_rules_set_port(&rules, 22, true);
 	assert_denied(decide_name(&rules, "bad.example.com", 22), REASON_DOMAIN_DENIED);
 	assert_allowed(decide_name(&rules, "good.example.com", 22));

@@ -141,8 +141,13 @@ static void test_silent_endings(void **state)
 
 static void test_policy_reasons_are_403(void **state)
 {
-	for (int r = REASON_DOMAIN_DENIED; r <= REASON_PROXY_LOOP; r++)
+	for (int r = REASON_DOMAIN_DENIED; r <= REASON_PROXY_LOOP; r++) {
+		if (r == REASON_BODY_TOO_LARGE || r == REASON_AUTH_REQUIRED)
+			continue;
 		assert_int_equal(reason_info((enum reason)r)->status, 403);
+	}
+	assert_int_equal(reason_info(REASON_BODY_TOO_LARGE)->status, 413);
+	assert_int_equal(reason_info(REASON_AUTH_REQUIRED)->status, 407);
 }
 
 static void test_address_refusals_are_ip_prohibited(void **state)

@@ -1,0 +1,53 @@
+/* log_line: parses one line of sluice's decision log (docs/logs.md) — a flat JSON object (RFC
+ * 8259) — into the fields `sluice report` needs: agent, method, host, port, decision, reason, status.
+ * Does not allocate, keep a pointer into the line, or judge what the values mean (emit/report does). */
+#ifndef SLUICE_PARSE_LOG_LINE_H
+#define SLUICE_PARSE_LOG_LINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/slice.h"
+
+/* Longest line accepted, trailing newline included. sluice writes at most 8192 bytes
+ * (LOG_JSON_LINE_MAX); the slack leaves room for lines re-encoded by other tools. */
+#define LOG_LINE_MAX (64 * 1024)
+/* Longest decoded value kept for a string field. Every field sluice writes is shorter
+ * (host: 253 bytes), so a longer value means the line is not one of ours. */
+#define LOG_LINE_VALUE_MAX 255
+
+struct log_line_text {
+	char bytes[LOG_LINE_VALUE_MAX + 1]; /* decoded, NUL-terminated (may hold NUL bytes too) */
+	size_t len;
+};
+
+struct log_line {
+	struct log_line_text agent; /* empty when the line has no "agent" (logs before issue 4) */
+	struct log_line_text method;
+	struct log_line_text host;
+	struct log_line_text decision;
+	struct log_line_text reason;
+	unsigned port;   /* 0..65535 */
+	unsigned status; /* 0..999; 0 when absent */
+	bool has_agent;
+};
+
+static inline struct slice log_line_slice(const struct log_line_text *t)
+{
+	return slice_make(t->bytes, t->len);
+}
+
+/* Parses one line: optional whitespace, one JSON object, optional whitespace (a trailing "\n" or
+ * "\r\n" included). Values are strings, non-negative integers, or (for fields not kept) true,
+ * false or null; nested objects, arrays, signs, fractions and exponents are refused. Unknown fields
+ * are skipped (but still validated). Strings are decoded (RFC 8259 §7, \uXXXX and surrogate pairs
+ * to UTF-8); raw bytes must be valid UTF-8 (RFC 8259 §8.1) and raw control bytes are refused.
+ * "host", "port", "decision" and "reason" are required; "agent", "method" and "status" are
+ * optional. A kept field given twice, of the wrong type, or longer than LOG_LINE_VALUE_MAX is
+ * refused, as are "port" above 65535 and "status" above 999.
+ * Returns line.len (> 0) on success; 0 when the text ends before the object does (a cut line, or
+ * only whitespace); -1 when malformed, with *detail (may be NULL) set to a static message.
+ * Never reads outside line; *out is fully written in every case (zeroed unless success). */
+int log_line_parse(struct slice line, struct log_line *out, const char **detail);
+
+#endif

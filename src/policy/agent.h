@@ -1,0 +1,68 @@
+/* agent: an identity with its own access rules and mode, and how a client is recognised as one
+ * (source address, proxy credentials). Pure: the token files and environment variables a config
+ * names are read by the daemon, which then stores their SHA-256 here. */
+#ifndef SLUICE_POLICY_AGENT_H
+#define SLUICE_POLICY_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/ip_addr.h"
+#include "base/slice.h"
+
+struct domain_set;
+struct cidr_set;
+
+#define AGENT_NAME_MAX 64
+#define AGENT_MAX_METHODS 16
+#define AGENT_METHOD_MAX 24
+#define AGENT_GUIDANCE_MAX 1024
+#define AGENT_SOURCE_MAX 512
+
+enum agent_mode {
+	AGENT_ENFORCE, /* denials are enforced (default) */
+	AGENT_REPORT,  /* would-be denials are forwarded and logged as "report" */
+	AGENT_OPEN,    /* every destination allowed (still never the built-in block) */
+};
+
+enum agent_token_kind {
+	AGENT_TOKEN_NONE,   /* no credentials: recognised by source address only */
+	AGENT_TOKEN_SHA256, /* match.token_sha256: hex SHA-256 of the token, in the config */
+	AGENT_TOKEN_FILE,   /* match.token_file: a file whose content (trailing newline dropped) is the token */
+	AGENT_TOKEN_ENV,    /* match.token_env: an environment variable holding the token */
+};
+
+struct agent {
+	char name[AGENT_NAME_MAX + 1]; /* [A-Za-z0-9._-]+, unique; "default" is the fallback */
+	int line;                      /* where it is defined (0 for the implicit default) */
+	/* recognition */
+	struct cidr_set *sources; /* match.source; NULL when not set */
+	enum agent_token_kind token_kind;
+	char token_source[AGENT_SOURCE_MAX]; /* file path or variable name */
+	uint8_t token_sha256[32];            /* valid when token_ready */
+	bool token_ready;
+	/* rules; a NULL set or a has_* false means "inherit the top-level rule" */
+	enum agent_mode mode;
+	bool has_mode;
+	struct domain_set *allow, *deny;
+	bool has_ports;
+	uint8_t ports[65536 / 8];
+	char methods[AGENT_MAX_METHODS][AGENT_METHOD_MAX]; /* upper-case; plain HTTP only */
+	unsigned n_methods;
+	bool has_methods;
+	uint64_t max_request_body; /* bytes, plain HTTP; 0 = unlimited */
+	bool has_max_request_body;
+	char guidance[AGENT_GUIDANCE_MAX]; /* appended to every denial body; "" = none */
+	bool has_guidance;
+};
+
+/* Allocates nothing; sets every field to "inherit" / no credentials. */
+void agent_init(struct agent *a);
+/* Frees the sets the agent owns. */
+void agent_fini(struct agent *a);
+bool agent_requires_token(const struct agent *a);
+/* Constant-time comparison of SHA-256(token) with the agent's stored hash. */
+bool agent_token_matches(const struct agent *a, struct slice token);
+const char *agent_mode_name(enum agent_mode m);
+
+#endif
