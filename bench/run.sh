@@ -99,7 +99,8 @@ fi
 NR_OPEN=$(cat /proc/sys/fs/nr_open)
 ((NOFILE <= NR_OPEN)) || die "NOFILE=$NOFILE is above the kernel's fs.nr_open ($NR_OPEN)"
 if (($(ulimit -Hn) < NOFILE)); then
-    ulimit -Hn "$NOFILE" 2>/dev/null || log "warning: cannot raise the hard open-file limit to $NOFILE (not root?)"
+    ulimit -Hn "$NOFILE" 2>/dev/null ||
+        log "warning: cannot raise the hard open-file limit from $(ulimit -Hn) to $NOFILE (needs CAP_SYS_RESOURCE)"
 fi
 ulimit -n "$(( $(ulimit -Hn) < NOFILE ? $(ulimit -Hn) : NOFILE ))"
 NOFILE=$(ulimit -n)
@@ -133,6 +134,7 @@ WORK=$(mktemp -d -t sluice-bench.XXXXXX)
 chmod 755 "$WORK"
 mkdir -p "$WORK"/{www,logs,run,conf,origin,nginx-rp}
 chmod 1777 "$WORK/logs" "$WORK/run"
+cd "$WORK"   # every path below is absolute; nothing may land in the caller's directory
 declare -A PID=()   # target name -> pid of the process we started (root of its tree)
 STARTED=()          # every pid we started in the background
 
@@ -585,14 +587,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
             relay) args=(-R -p "$LO:${PORT[$t]}") ;;
             *) continue ;;
         esac
+        cpu0=$(cpu_ticks "${PID[$t]}")
         out=$(timeout $((RATE_SECS + 30)) "$TUNLOAD" -m rate "${args[@]}" -o "$LO:$ORIGIN_PORT" \
               -u /100b -c "$RATE_CONC" -d "$RATE_SECS" 2>&1) || true
+        cpu1=$(cpu_ticks "${PID[$t]}")
         res=$(grep '^RESULT' <<<"$out" || true)
         if [[ -z $res ]]; then
             raw "rate $t round=$r FAILED: $out"; note_extra "$t" "tunnel rate run $r failed"; continue
         fi
         put "$t|rate" "$(kv rate "$res")"; put "$t|ratefail" "$(kv fail "$res")"
-        raw "rate $t round=$r ${res#RESULT mode=rate }"
+        raw "rate $t round=$r ${res#RESULT mode=rate } cpu_s_per_10k=$(awk -v a="$cpu0" -v b="$cpu1" \
+            -v n="$(kv ok "$res")" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (n > 0 ? (b - a) / hz / n * 1e4 : 0) }')"
     done
     check_alive "the tunnel rate test"
 done
@@ -700,7 +705,7 @@ vers="$(ver nginx -v | sed 's/^nginx version: //'); $(ver wrk -v | cut -d' ' -f1
 [[ " $PEERS " == *" tinyproxy "* ]] && vers+="; $(ver tinyproxy -v)"
 [[ " $REFS " == *" haproxy "* ]] && vers+="; $(ver haproxy -v | cut -d' ' -f1-3)"
 echo "* Versions: $vers."
-echo "* Limits: open files $NOFILE; ephemeral ports $EPH_LO-$EPH_HI; net.ipv4.tcp_tw_reuse=$(sysctl -n net.ipv4.tcp_tw_reuse 2>/dev/null || echo '?'); $ROUNDS round(s), medians."
+echo "* Limits: open files $NOFILE (hard limit $(ulimit -Hn), fs.nr_open $NR_OPEN); ephemeral ports $EPH_LO-$EPH_HI; net.ipv4.tcp_tw_reuse=$(sysctl -n net.ipv4.tcp_tw_reuse 2>/dev/null || echo '?'); $ROUNDS round(s), medians."
 echo
 hold_hdr() { # requested count -> column label
     if [[ ${HOLD_N[$1]} == "$1" ]]; then echo "KiB RSS per idle tunnel @$1"
@@ -784,6 +789,10 @@ for t in "${TARGETS[@]}"; do
 done
 for t in "${TARGETS[@]}"; do
     [[ -n ${EXTRA[$t]:-} ]] && notes+=("$t: ${EXTRA[$t]}.")
+done
+for n in $HOLD_COUNTS; do
+    [[ ${HOLD_N[$n]} == "$n" ]] && continue
+    notes+=("$n idle tunnels did not fit the open-file limit of this run ($NOFILE; a proxy needs ~2 per tunnel and the script could not raise the hard limit), so that column was measured with ${HOLD_N[$n]} tunnels.")
 done
 if [[ $BENCH_SLUICE_LOG == file && -f $WORK/logs/sluice.jsonl ]]; then
     notes+=("sluice wrote $(wc -l <"$WORK/logs/sluice.jsonl") JSON log lines ($(du -m "$WORK/logs/sluice.jsonl" | cut -f1) MiB) during the run; its stderr has $(wc -l <"$WORK/logs/sluice.err") lines.")

@@ -735,5 +735,9 @@ int main(int argc, char **argv)
 		run_hold(&ld);
 	else
 		run_rate(&ld);
+	fflush(stdout);
+	close(ld.ep);
+	free(ld.lat);
+	free(ld.t);
 	return 0;
 }

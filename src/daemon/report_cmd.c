@@ -31,17 +31,18 @@ struct report_cmd_reader {
 
 static void report_cmd_usage(FILE *out)
 {
-	fputs("usage: sluice report [--agent NAME] [--only-report] [FILE...]\n"
-	      "\n"
-	      "Reads sluice decision logs (JSON lines; stdin when no FILE, or for \"-\") and prints\n"
-	      "a suggested `agents:` policy: per agent, an allow list of every destination it\n"
-	      "reached (\"allow\") or would have been denied (\"report\"), to move from report mode\n"
-	      "to enforce in one step. See docs/report.md.\n"
-	      "\n"
-	      "  --agent NAME       only this agent\n"
-	      "  --only-report      suggest from \"report\" lines only, not from \"allow\" lines\n"
-	      "  --include-allowed  suggest from \"allow\" lines too (the default)\n",
-	      out);
+	fputs(
+	    "usage: sluice report [--agent NAME] [--only-report] [FILE...]\n"
+	    "\n"
+	    "Reads sluice decision logs (JSON lines; stdin when no FILE, or for \"-\") and prints\n"
+	    "a suggested `agents:` policy: per agent, an allow list of every destination it\n"
+	    "reached (\"allow\") or would have been denied (\"report\"), to move from report mode\n"
+	    "to enforce in one step. See docs/report.md.\n"
+	    "\n"
+	    "  --agent NAME       only this agent\n"
+	    "  --only-report      suggest from \"report\" lines only, not from \"allow\" lines\n"
+	    "  --include-allowed  suggest from \"allow\" lines too (the default)\n",
+	    out);
 }
 
 static void report_cmd_note(struct report_cmd_stats *st, const char *file,
@@ -51,10 +52,9 @@ static void report_cmd_note(struct report_cmd_stats *st, const char *file,
 		snprintf(st->first, sizeof(st->first), "%s:%llu: %s", file, lineno, why);
 }
 
-/* The next line (without its '\n'). Returns 1, 0 at the end of the file, -1 on a read error.
- * Lines longer than LOG_LINE_MAX are dropped whole and counted in *too_long. */
-static int report_cmd_next(struct report_cmd_reader *r, struct slice *line,
-			   unsigned long long *too_long)
+/* The next line (without its '\n') in *line. Returns 1; 2 when a line longer than LOG_LINE_MAX
+ * was dropped whole (r->lineno is its number); 0 at the end of the file; -1 on a read error. */
+static int report_cmd_next(struct report_cmd_reader *r, struct slice *line)
 {
 	for (;;) {
 		char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
@@ -64,8 +64,7 @@ static int report_cmd_next(struct report_cmd_reader *r, struct slice *line,
 			r->lineno++;
 			if (r->skipping || len > LOG_LINE_MAX) {
 				r->skipping = false;
-				(*too_long)++;
-				continue;
+				return 2;
 			}
 			*line = slice_make(r->buf + at, len);
 			return 1;
@@ -74,14 +73,14 @@ static int report_cmd_next(struct report_cmd_reader *r, struct slice *line,
 			r->skipping = true;
 			r->start = r->end = 0;
 		}
+		if (r->eof && r->skipping) {
+			r->skipping = false;
+			r->lineno++;
+			return 2;
+		}
+		if (r->eof && r->end == r->start)
+			return 0;
 		if (r->eof) {
-			if (r->skipping) {
-				r->skipping = false;
-				r->lineno++;
-				(*too_long)++;
-			}
-			if (r->end == r->start)
-				return 0;
 			*line = slice_make(r->buf + r->start, r->end - r->start);
 			r->start = r->end;
 			r->lineno++;
@@ -148,8 +147,8 @@ static int report_cmd_file(struct report *rep, const char *path, char *buf,
 {
 	bool is_stdin = strcmp(path, "-") == 0;
 	const char *name = is_stdin ? "stdin" : path;
-	struct report_cmd_reader r = {is_stdin ? stdin : fopen(path, "rb"), buf, 0, 0, 0, false,
-				      false};
+	struct report_cmd_reader r = {
+	    is_stdin ? stdin : fopen(path, "rb"), buf, 0, 0, 0, false, false};
 	struct slice line;
 	int rc;
 
@@ -157,8 +156,11 @@ static int report_cmd_file(struct report *rep, const char *path, char *buf,
 		fprintf(stderr, "sluice report: cannot open %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	while ((rc = report_cmd_next(&r, &line, &st->too_long)) > 0) {
-		if (report_cmd_line(rep, line, name, r.lineno, st) != 0) {
+	while ((rc = report_cmd_next(&r, &line)) > 0) {
+		if (rc == 2) {
+			st->too_long++;
+			report_cmd_note(st, name, r.lineno, "line longer than 64 KiB");
+		} else if (report_cmd_line(rep, line, name, r.lineno, st) != 0) {
 			fprintf(stderr, "sluice report: out of memory\n");
 			rc = -2;
 			break;
@@ -182,8 +184,8 @@ static void report_cmd_part(unsigned long long n, const char *what, bool *first)
 /* One summary line on stderr for every line that was skipped, whatever their number. */
 static void report_cmd_warn(const struct report_cmd_stats *st)
 {
-	unsigned long long skipped = st->malformed + st->cut + st->too_long + st->bad_agent +
-				     st->bad_host;
+	unsigned long long skipped =
+	    st->malformed + st->cut + st->too_long + st->bad_agent + st->bad_host;
 	bool first = true;
 
 	if (skipped > 0) {
@@ -272,8 +274,7 @@ static int report_cmd_args(int argc, char **argv, struct report_options *opt, ch
 	return n;
 }
 
-static int report_cmd_run(struct report *rep, char **files, int n, struct slice agent,
-			  char *buf)
+static int report_cmd_run(struct report *rep, char **files, int n, struct slice agent, char *buf)
 {
 	struct report_cmd_stats st = {0};
 	char *stdin_only[] = {"-"};

@@ -12,9 +12,9 @@
  * else — collapsing names into wildcards, sorting — happens once, in report_format. */
 
 enum entry_kind {
-	ENTRY_NAME,      /* suggested: a host name */
-	ENTRY_IP,        /* suggested, but written commented out: an IP literal */
-	ENTRY_BUILTIN,   /* refused by the built-in block: summarised */
+	ENTRY_NAME,	 /* suggested: a host name */
+	ENTRY_IP,	 /* suggested, but written commented out: an IP literal */
+	ENTRY_BUILTIN,	 /* refused by the built-in block: summarised */
 	ENTRY_DENY_RULE, /* would be denied by an explicit deny rule: summarised */
 };
 
@@ -68,6 +68,18 @@ static uint32_t fnv(uint32_t h, const void *p, size_t n)
 }
 
 #define FNV_BASIS 2166136261u
+
+/* FNV-1a's low bits are weak for names that differ in one byte; murmur3's fmix32 spreads them,
+ * since the table index is the low bits. */
+static uint32_t hash_final(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
 
 static bool slice_is(struct slice s, const char *lit)
 {
@@ -233,7 +245,8 @@ static struct agent_acc **agent_slot(const struct report *r, struct slice name, 
 	size_t mask = r->cap - 1;
 	for (size_t i = hash & mask;; i = (i + 1) & mask) {
 		struct agent_acc *a = r->agents[i];
-		if (a == NULL || (a->hash == hash && slice_eq(slice_make(a->name, a->name_len), name)))
+		if (a == NULL ||
+		    (a->hash == hash && slice_eq(slice_make(a->name, a->name_len), name)))
 			return &r->agents[i];
 	}
 }
@@ -261,7 +274,7 @@ static int agents_grow(struct report *r)
 /* Finds or creates the agent; NULL when out of memory or past REPORT_MAX_AGENTS. */
 static struct agent_acc *agent_get(struct report *r, struct slice name, bool *capped)
 {
-	uint32_t hash = fnv(FNV_BASIS, name.ptr, name.len);
+	uint32_t hash = hash_final(fnv(FNV_BASIS, name.ptr, name.len));
 
 	*capped = false;
 	if (r->cap) {
@@ -289,7 +302,7 @@ static struct agent_acc *agent_get(struct report *r, struct slice name, bool *ca
 static uint32_t entry_hash(int kind, const char *host, size_t len, unsigned port)
 {
 	unsigned char k[3] = {(unsigned char)kind, (unsigned char)(port >> 8), (unsigned char)port};
-	return fnv(fnv(FNV_BASIS, k, sizeof(k)), host, len);
+	return hash_final(fnv(fnv(FNV_BASIS, k, sizeof(k)), host, len));
 }
 
 static struct entry *entry_slot(struct entry *slots, size_t cap, int kind, const char *host,
@@ -313,7 +326,8 @@ static int entries_grow(struct agent_acc *a)
 	for (size_t i = 0; i < a->cap; i++) {
 		const struct entry *e = &a->slots[i];
 		if (e->host != NULL)
-			*entry_slot(slots, cap, e->kind, e->host, e->host_len, e->port, e->hash) = *e;
+			*entry_slot(slots, cap, e->kind, e->host, e->host_len, e->port, e->hash) =
+			    *e;
 	}
 	free(a->slots);
 	a->slots = slots;
@@ -412,8 +426,8 @@ enum report_use report_add(struct report *r, const struct log_line *line)
 	}
 	enum report_use got = entry_count(r, a, kind, host, host_len, port);
 	if (got == REPORT_SUGGESTED) {
-		*(slice_is(log_line_slice(&line->decision), "allow") ? &a->n_allow : &a->n_report) +=
-		    1;
+		*(slice_is(log_line_slice(&line->decision), "allow") ? &a->n_allow
+								     : &a->n_report) += 1;
 		a->n_other_rule += use == USE_SUGGEST_OTHER_RULE;
 	}
 	return got;
@@ -478,8 +492,8 @@ static void put_target(struct out *o, const struct entry *e)
  * a string (a number, a boolean, null) or when they do not start with a letter. */
 static void put_agent_name(struct out *o, const struct agent_acc *a)
 {
-	static const char *const words[] = {"y", "n", "yes", "no", "true", "false", "on", "off",
-					    "null"};
+	static const char *const words[] = {"y",     "n",  "yes", "no",	 "true",
+					    "false", "on", "off", "null"};
 	struct slice name = slice_make(a->name, a->name_len);
 	char c = slice_ascii_lower(a->name[0]);
 	bool quote = !(c >= 'a' && c <= 'z');
@@ -500,8 +514,8 @@ enum item_kind { ITEM_EXACT, ITEM_PINNED, ITEM_WILDCARD, ITEM_IP };
 
 struct item {
 	enum item_kind kind;
-	const struct entry *e;	/* not ITEM_WILDCARD */
-	struct slice suffix;	/* ITEM_WILDCARD */
+	const struct entry *e; /* not ITEM_WILDCARD */
+	struct slice suffix;   /* ITEM_WILDCARD */
 	uint64_t count;
 	size_t n_members;
 	const struct entry *members[ITEM_MEMBERS_SHOWN];
@@ -574,18 +588,39 @@ static int slice_cmp(const void *pa, const void *pb)
 /* Platforms whose names below belong to different customers (the "private" part of the Public
  * Suffix List): no wildcard at or below them, since "*.github.io" would allow every user's site. */
 static const char *const platform_suffixes[] = {
-    "amazonaws.com",	 "cloudfront.net",	 "github.io",		"githubusercontent.com",
-    "gitlab.io",	 "herokuapp.com",	 "appspot.com",		"azurewebsites.net",
-    "core.windows.net",	 "cloudapp.net",	 "firebaseapp.com",	"web.app",
-    "pages.dev",	 "workers.dev",		 "r2.dev",		"vercel.app",
-    "netlify.app",	 "onrender.com",	 "fly.dev",		"ngrok.io",
-    "ngrok-free.app",	 "blogspot.com",	 "storage.googleapis.com", "trycloudflare.com",
-    "readthedocs.io",	 "azureedge.net",	 "fastly.net",		"sourceforge.io",
+    "amazonaws.com",
+    "cloudfront.net",
+    "github.io",
+    "githubusercontent.com",
+    "gitlab.io",
+    "herokuapp.com",
+    "appspot.com",
+    "azurewebsites.net",
+    "core.windows.net",
+    "cloudapp.net",
+    "firebaseapp.com",
+    "web.app",
+    "pages.dev",
+    "workers.dev",
+    "r2.dev",
+    "vercel.app",
+    "netlify.app",
+    "onrender.com",
+    "fly.dev",
+    "ngrok.io",
+    "ngrok-free.app",
+    "blogspot.com",
+    "storage.googleapis.com",
+    "trycloudflare.com",
+    "readthedocs.io",
+    "azureedge.net",
+    "fastly.net",
+    "sourceforge.io",
 };
 
 /* Second-level labels under which country code TLDs register names ("co.uk", "com.au"). */
-static const char *const cc_second_levels[] = {"co", "com", "net", "org", "gov", "edu", "ac",
-					       "ne", "or", "go", "gob", "mil", "nic", "ltd",
+static const char *const cc_second_levels[] = {"co",  "com", "net", "org", "gov", "edu", "ac",
+					       "ne",  "or",  "go",  "gob", "mil", "nic", "ltd",
 					       "plc", "sch", "nom", "gen", "biz", "info"};
 
 /* Without the full Public Suffix List, a conservative guess at suffixes under which names are
@@ -594,9 +629,8 @@ static bool suffix_is_public(struct slice s)
 {
 	for (size_t i = 0; i < sizeof(platform_suffixes) / sizeof(platform_suffixes[0]); i++) {
 		struct slice p = slice_from_cstr(platform_suffixes[i]);
-		if (slice_eq(s, p) ||
-		    (s.len > p.len && s.ptr[s.len - p.len - 1] == '.' &&
-		     memcmp(s.ptr + s.len - p.len, p.ptr, p.len) == 0))
+		if (slice_eq(s, p) || (s.len > p.len && s.ptr[s.len - p.len - 1] == '.' &&
+				       memcmp(s.ptr + s.len - p.len, p.ptr, p.len) == 0))
 			return true;
 	}
 	const char *dot = memchr(s.ptr, '.', s.len);
@@ -943,14 +977,15 @@ static void put_header(struct out *o, const struct report *r)
 	puts_(o, "# Suggested by `sluice report` from ");
 	put_u64(o, r->n_lines);
 	puts_(o, r->n_lines == 1 ? " log line" : " log lines");
-	puts_(o, r->only_report ? " (report decisions only).\n"
-				: " (allow and report decisions).\n");
+	puts_(o,
+	      r->only_report ? " (report decisions only).\n" : " (allow and report decisions).\n");
 	puts_(o, "# Review before enforcing: a wildcard allows every name below it. See "
 		 "docs/report.md.\n");
 	if (r->n_agents_truncated) {
 		puts_(o, "# truncated: more than 4096 agents; ");
 		put_u64(o, r->n_agents_truncated);
-		puts_(o, " lines of further agents were not counted\n");
+		puts_(o, r->n_agents_truncated == 1 ? " line" : " lines");
+		puts_(o, " of further agents not counted\n");
 	}
 }
 

@@ -1,4 +1,4 @@
-/* report: accumulates decision log lines and writes a suggested YAML `agents:` snippet — per agent,
+/* report: accumulates decision log lines and writes a suggested YAML `agents:` snippet: per agent,
  * an allow list of what it reached ("allow") or would have been denied ("report") — so that an
  * operator can move agents from report mode to enforce in one step (docs/report.md).
  * Does not read files or print (daemon/report_cmd does) and does not decide policy. */
@@ -16,9 +16,9 @@
 /* Memory stays bounded whatever the log holds: past a cap, lines are counted, not stored, and
  * the output says so. */
 #define REPORT_MAX_AGENTS 4096
-#define REPORT_MAX_HOSTS 100000           /* distinct destinations kept per agent */
+#define REPORT_MAX_HOSTS 100000		 /* distinct destinations kept per agent */
 #define REPORT_MAX_ENTRIES_TOTAL 1000000 /* distinct destinations kept over all agents */
-#define REPORT_AGENT_NAME_MAX 64          /* as AGENT_NAME_MAX (policy/agent.h) */
+#define REPORT_AGENT_NAME_MAX 64	 /* as AGENT_NAME_MAX (policy/agent.h) */
 /* Wildcards are considered at suffixes of 2 to this many labels. */
 #define REPORT_SUFFIX_LABELS_MAX 8
 /* Collapse threshold: this many distinct names below one suffix suggest "*.suffix". */
@@ -35,9 +35,9 @@ struct report_options {
 
 /* What report_add did with one line. */
 enum report_use {
-	REPORT_SUGGESTED, /* counted toward the agent's allow list */
+	REPORT_SUGGESTED,  /* counted toward the agent's allow list */
 	REPORT_SUMMARISED, /* refused by the built-in block or a deny rule: in a comment only */
-	REPORT_COUNTED,    /* counted for the agent but suggests nothing (a denial, an error) */
+	REPORT_COUNTED,	   /* counted for the agent but suggests nothing (a denial, an error) */
 	REPORT_FILTERED,   /* another agent than asked for, or a line with no agent ("agent":"") */
 	REPORT_BAD_AGENT,  /* the agent name is not a valid agent name */
 	REPORT_BAD_HOST,   /* the host is not a host name or IP address */

@@ -21,9 +21,8 @@ struct sink {
 enum field { F_AGENT, F_METHOD, F_HOST, F_DECISION, F_REASON, F_PORT, F_STATUS, F__COUNT };
 
 static const char *const field_names[F__COUNT] = {
-    [F_AGENT] = "agent",       [F_METHOD] = "method", [F_HOST] = "host",
-    [F_DECISION] = "decision", [F_REASON] = "reason", [F_PORT] = "port",
-    [F_STATUS] = "status",
+    [F_AGENT] = "agent",   [F_METHOD] = "method", [F_HOST] = "host",	 [F_DECISION] = "decision",
+    [F_REASON] = "reason", [F_PORT] = "port",	  [F_STATUS] = "status",
 };
 
 #define REQUIRED ((1u << F_HOST) | (1u << F_PORT) | (1u << F_DECISION) | (1u << F_REASON))
@@ -403,8 +402,8 @@ static int object(struct cursor *c, struct log_line *out, unsigned *seen)
 int log_line_parse(struct slice line, struct log_line *out, const char **detail)
 {
 	const char *unused;
-	struct cursor c = {(const unsigned char *)line.ptr, (const unsigned char *)line.ptr + line.len,
-			   NULL};
+	struct cursor c = {(const unsigned char *)line.ptr,
+			   (const unsigned char *)line.ptr + line.len, NULL};
 	unsigned seen = 0;
 	int rc;
 
@@ -421,7 +420,8 @@ int log_line_parse(struct slice line, struct log_line *out, const char **detail)
 		if (c.p != c.end)
 			rc = malformed(&c, "text after the object");
 		else if ((seen & REQUIRED) != REQUIRED)
-			rc = malformed(&c, "a required field (host, port, decision, reason) is missing");
+			rc = malformed(
+			    &c, "a required field (host, port, decision, reason) is missing");
 	}
 	if (rc != PARSED) {
 		memset(out, 0, sizeof(*out));

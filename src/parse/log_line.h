@@ -1,6 +1,7 @@
 /* log_line: parses one line of sluice's decision log (docs/logs.md) — a flat JSON object (RFC
- * 8259) — into the fields `sluice report` needs: agent, method, host, port, decision, reason, status.
- * Does not allocate, keep a pointer into the line, or judge what the values mean (emit/report does). */
+ * 8259) — into the fields `sluice report` needs: agent, method, host, port, decision, reason,
+ * status. Does not allocate, keep a pointer into the line, or judge what the values mean
+ * (emit/report does). */
 #ifndef SLUICE_PARSE_LOG_LINE_H
 #define SLUICE_PARSE_LOG_LINE_H
 
@@ -27,7 +28,7 @@ struct log_line {
 	struct log_line_text host;
 	struct log_line_text decision;
 	struct log_line_text reason;
-	unsigned port;   /* 0..65535 */
+	unsigned port;	 /* 0..65535 */
 	unsigned status; /* 0..999; 0 when absent */
 	bool has_agent;
 };

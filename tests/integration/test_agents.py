@@ -47,14 +47,17 @@ def test_two_agents_told_apart_by_source_address_get_different_answers(sluice, o
     rc, err, t = curl_as(p, "http://public2.test/echo", source=SRC_RESEARCH)
     assert t.status == 403
 
+    # Workers flush their log lines independently: match lines by content, not order.
     lines = p.wait_logs(count=4)
-    by = [(e.get("agent"), e.get("host"), e.get("decision")) for e in lines]
-    assert by == [("research", "public.test", "allow"), ("coder", "public.test", "deny"),
-                  ("coder", "public2.test", "allow"), ("research", "public2.test", "deny")], by
-    assert lines[0]["client"].startswith(SRC_RESEARCH + ":"), lines[0]
-    assert lines[1]["client"].startswith(SRC_CODER + ":"), lines[1]
-    assert_log_line(lines[1], decision="deny", reason="domain_not_allowed", status=403)
-    for e, agent in zip(lines, ("research", "coder", "coder", "research")):
+    by = {(e.get("agent"), e.get("host")): e for e in lines}
+    assert {k: e.get("decision") for k, e in by.items()} == {
+        ("research", "public.test"): "allow", ("coder", "public.test"): "deny",
+        ("coder", "public2.test"): "allow", ("research", "public2.test"): "deny"}, lines
+    assert by[("research", "public.test")]["client"].startswith(SRC_RESEARCH + ":")
+    assert by[("coder", "public.test")]["client"].startswith(SRC_CODER + ":")
+    assert_log_line(by[("coder", "public.test")], decision="deny", reason="domain_not_allowed",
+                    status=403)
+    for (agent, _), e in by.items():
         assert_agent_after_client(e, agent)
 
 
@@ -67,8 +70,10 @@ def test_most_specific_source_match_wins(sluice, origins):
     assert get_from(p.addr, "http://public.test/echo", SRC_RESEARCH).status == 200
     assert get_from(p.addr, "http://public.test/echo", SRC_CODER).status == 403
     assert get_from(p.addr, "http://public2.test/echo", SRC_CODER).status == 200
-    agents = [e.get("agent") for e in p.wait_logs(count=3)]
-    assert agents == ["narrow", "wide", "wide"], agents
+    agents = sorted((e.get("agent"), e.get("host"), e.get("status"))
+                    for e in p.wait_logs(count=3))
+    assert agents == [("narrow", "public.test", 200), ("wide", "public.test", 403),
+                      ("wide", "public2.test", 200)], agents
 
 
 # ---- identity by credentials --------------------------------------------------------------
@@ -97,8 +102,9 @@ def test_two_agents_told_apart_by_credentials_get_different_answers(sluice, orig
     rc, err, t = curl_as(p, "http://public2.test/echo", user=("beta", TOKEN_BETA))
     assert rc == 0 and t.status == 200, (err, t and t.body)
     lines = p.wait_logs(count=3)
-    assert [(e.get("agent"), e.get("decision")) for e in lines] == \
-        [("alpha", "allow"), ("beta", "deny"), ("beta", "allow")], lines
+    assert sorted((e.get("agent"), e.get("host"), e.get("decision")) for e in lines) == \
+        [("alpha", "public.test", "allow"), ("beta", "public.test", "deny"),
+         ("beta", "public2.test", "allow")], lines
     for e in lines:
         assert TOKEN_CODER not in json.dumps(e) and TOKEN_BETA not in json.dumps(e), e
 
@@ -190,8 +196,8 @@ def test_curl_follows_the_407_challenge(sluice):
     assert rc == 0, err
     assert t.status == 200, t.body
     lines = p.wait_logs(count=2)
-    assert [(e.get("status"), e.get("reason")) for e in lines] == \
-        [(407, "auth_required"), (200, "allowed")], lines
+    assert sorted((e.get("status"), e.get("reason")) for e in lines) == \
+        [(200, "allowed"), (407, "auth_required")], lines
 
 
 def test_agent_with_source_and_token_needs_both(sluice):
@@ -211,7 +217,7 @@ def test_agent_with_source_and_token_needs_both(sluice):
     r = get_from(p.addr, "http://public.test/echo", SRC_RESEARCH, auth=("ci", TOKEN_CI))
     assert_refused(r, 407)
     lines = p.wait_logs(count=3)
-    assert [e.get("status") for e in lines] == [407, 200, 407], lines
+    assert sorted(e.get("status") for e in lines) == [200, 407, 407], lines
 
 
 # ---- unknown clients ----------------------------------------------------------------------
@@ -240,8 +246,10 @@ def test_unknown_client_falls_to_default_agent(sluice, origins):
     assert_refused(r, 403, "http_request_denied", host="public.test")
     assert origins.hits("192.0.2.10") == n0
     lines = p.wait_logs(count=2)
-    assert [(e.get("agent"), e.get("decision"), e.get("reason")) for e in lines] == \
-        [("default", "allow", "allowed"), ("default", "deny", "domain_not_allowed")], lines
+    assert sorted((e.get("agent"), e.get("host"), e.get("decision"), e.get("reason"))
+                  for e in lines) == \
+        [("default", "public.test", "deny", "domain_not_allowed"),
+         ("default", "public2.test", "allow", "allowed")], lines
     # Known agents keep their own rules.
     assert get_from(p.addr, "http://public.test/echo", SRC_RESEARCH).status == 200
 
@@ -264,7 +272,8 @@ def test_without_agents_everyone_is_the_default_agent(sluice):
     lines = p.wait_logs(count=2)
     for e in lines:
         assert_agent_after_client(e, "default")
-    assert_log_line(lines[1], decision="deny", reason="domain_not_allowed")
+    [deny] = [e for e in lines if e["host"] == "public2.test"]
+    assert_log_line(deny, decision="deny", reason="domain_not_allowed")
 
 
 # ---- per-agent rules ----------------------------------------------------------------------
@@ -288,10 +297,31 @@ def test_agents_inherit_top_level_rules_they_do_not_set(sluice, origins):
     assert_refused(get_from(p.addr, "http://public.test:8080/echo", SRC_CODER), 403,
                    "http_request_denied")
     lines = p.wait_logs(count=6)
-    assert [(e.get("agent"), e.get("reason")) for e in lines] == [
-        ("research", "allowed"), ("research", "domain_not_allowed"),
-        ("research", "port_not_allowed"), ("coder", "allowed"),
-        ("coder", "port_not_allowed"), ("coder", "domain_not_allowed")], lines
+    assert sorted((e.get("agent"), e.get("host"), e.get("port"), e.get("reason"))
+                  for e in lines) == [
+        ("coder", "public.test", 8080, "domain_not_allowed"),
+        ("coder", "public2.test", 80, "port_not_allowed"),
+        ("coder", "public2.test", 8080, "allowed"),
+        ("research", "public.test", 80, "allowed"),
+        ("research", "public.test", 8080, "port_not_allowed"),
+        ("research", "public2.test", 80, "domain_not_allowed")], lines
+
+
+def test_agent_without_deny_inherits_the_top_level_deny(sluice, origins):
+    p = sluice(config={"deny": ["public2.test"], "agents": [
+        {"name": "research", "match": {"source": [SRC_RESEARCH + "/32"]},
+         "allow": ["public.test", "public2.test"]},
+        {"name": "coder", "match": {"source": [SRC_CODER + "/32"]},
+         "allow": ["public2.test"], "deny": []},
+    ]})
+    n0 = origins.hits("198.51.100.10")
+    r = get_from(p.addr, "http://public2.test/echo", SRC_RESEARCH)
+    assert_refused(r, 403, "http_request_denied", host="public2.test")
+    assert origins.hits("198.51.100.10") == n0
+    [e] = p.wait_logs({"host": "public2.test"})
+    assert_log_line(e, decision="deny", reason="domain_denied", agent="research")
+    # An agent's own (empty) deny list replaces the inherited one.
+    assert get_from(p.addr, "http://public2.test/echo", SRC_CODER).status == 200
 
 
 def test_agent_deny_beats_allow_and_most_specific_rule_is_logged(sluice, origins):
@@ -305,12 +335,13 @@ def test_agent_deny_beats_allow_and_most_specific_rule_is_logged(sluice, origins
     assert_refused(r, 403, "http_request_denied", host="www.blocked.test")
     assert origins.hits("192.0.2.10") == n0
     assert get_from(p.addr, "http://blocked.test/echo", SRC_RESEARCH).status == 200
-    lines = p.wait_logs(count=2)
-    assert_log_line(lines[0], decision="deny", reason="domain_denied", agent="research")
-    assert "www.blocked.test" in lines[0]["rule"] and "*" not in lines[0]["rule"], lines[0]
-    assert lines[0]["rule"] in r.text()
-    assert_log_line(lines[1], decision="allow", agent="research")
-    assert "blocked.test" in lines[1]["rule"] and "*" not in lines[1]["rule"], lines[1]
+    [deny] = p.wait_logs({"host": "www.blocked.test"})
+    assert_log_line(deny, decision="deny", reason="domain_denied", agent="research")
+    assert "www.blocked.test" in deny["rule"] and "*" not in deny["rule"], deny
+    assert deny["rule"] in r.text()
+    [allow] = p.wait_logs({"host": "blocked.test"})
+    assert_log_line(allow, decision="allow", agent="research")
+    assert "blocked.test" in allow["rule"] and "*" not in allow["rule"], allow
 
 
 def test_host_port_pattern_pins_the_port(sluice, origins):
@@ -330,9 +361,10 @@ def test_host_port_pattern_pins_the_port(sluice, origins):
     assert_refused(get_from(p.addr, "http://public.test:8080/echo", SRC_RESEARCH), 403,
                    "http_request_denied")
     assert origins.hits("192.0.2.10", 8080) == n0
+    [pinned] = p.wait_logs({"host": "public6.test", "port": 8080})
+    assert pinned["decision"] == "allow" and "public6.test:8080" in pinned["rule"], pinned
     lines = p.wait_logs(count=3)
-    assert "public6.test:8080" in lines[0]["rule"], lines[0]
-    assert [e["decision"] for e in lines] == ["allow", "deny", "deny"], lines
+    assert sorted(e["decision"] for e in lines) == ["allow", "deny", "deny"], lines
 
 
 def test_methods_rule_applies_to_plain_http_only(sluice, origins):

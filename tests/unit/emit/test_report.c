@@ -27,7 +27,8 @@ static struct log_line make_line(const char *agent, const char *host, unsigned p
 	if (agent)
 		l.agent.len = (size_t)snprintf(l.agent.bytes, sizeof(l.agent.bytes), "%s", agent);
 	l.host.len = (size_t)snprintf(l.host.bytes, sizeof(l.host.bytes), "%s", host);
-	l.decision.len = (size_t)snprintf(l.decision.bytes, sizeof(l.decision.bytes), "%s", decision);
+	l.decision.len =
+	    (size_t)snprintf(l.decision.bytes, sizeof(l.decision.bytes), "%s", decision);
 	l.reason.len = (size_t)snprintf(l.reason.bytes, sizeof(l.reason.bytes), "%s", reason);
 	l.port = port;
 	return l;
@@ -89,7 +90,7 @@ static void assert_output(const struct report *r, const char *want)
 }
 
 #define HEADER(n)                                                                                  \
-	"# Suggested by `sluice report` from " n " (allow and report decisions).\n"                 \
+	"# Suggested by `sluice report` from " n " (allow and report decisions).\n"                \
 	"# Review before enforcing: a wildcard allows every name below it. See docs/report.md.\n"
 
 /* ---- the shape: libyaml reads it, and every allow pattern is one domain_set_add takes ---- */
@@ -199,30 +200,30 @@ static const char *const doc_log[] = {
     "\"decision\":\"error\",\"reason\":\"dns_error\",\"status\":502}",
 };
 
-static const char doc_yaml[] =
-    HEADER("17 log lines") "agents:\n"
-			   "  - name: coder\n"
-			   "    mode: enforce\n"
-			   "    allow:\n"
-			   "      - \"*.github.com\"             # 3 requests: api.github.com, "
-			   "codeload.github.com, objects.github.com\n"
-			   "      - files.pythonhosted.org     # 3 requests\n"
-			   "      - github.com                 # 2 requests\n"
-			   "      - git.internal.example:8443  # 1 request\n"
-			   "      - pypi.org                   # 1 request\n"
-			   "      # - 93.184.216.34            # 1 request; an IP address: re-think it "
-			   "as a name (or an ips rule)\n"
-			   "    # ports: nothing to add — a name:port pattern allows its own port "
-			   "(8443)\n"
-			   "    # refused by the built-in block: 3 requests to 169.254.169.254:80 — "
-			   "not suggested\n"
-			   "    # matched a deny rule: 1 request to gist.github.com:443 — not "
-			   "suggested (deny beats allow)\n"
-			   "  - name: research\n"
-			   "    mode: enforce\n"
-			   "    allow:\n"
-			   "      - en.wikipedia.org  # 1 request\n"
-			   "    # not suggested: 1 request ending in an error\n";
+static const char doc_yaml[] = HEADER(
+    "17 log lines") "agents:\n"
+		    "  - name: coder\n"
+		    "    mode: enforce\n"
+		    "    allow:\n"
+		    "      - \"*.github.com\"             # 3 requests: api.github.com, "
+		    "codeload.github.com, objects.github.com\n"
+		    "      - files.pythonhosted.org     # 3 requests\n"
+		    "      - github.com                 # 2 requests\n"
+		    "      - git.internal.example:8443  # 1 request\n"
+		    "      - pypi.org                   # 1 request\n"
+		    "      # - 93.184.216.34            # 1 request; an IP address: re-think it "
+		    "as a name (or an ips rule)\n"
+		    "    # ports: nothing to add — a name:port pattern allows its own port "
+		    "(8443)\n"
+		    "    # refused by the built-in block: 3 requests to 169.254.169.254:80 — "
+		    "not suggested\n"
+		    "    # matched a deny rule: 1 request to gist.github.com:443 — not "
+		    "suggested (deny beats allow)\n"
+		    "  - name: research\n"
+		    "    mode: enforce\n"
+		    "    allow:\n"
+		    "      - en.wikipedia.org  # 1 request\n"
+		    "    # not suggested: 1 request ending in an error\n";
 
 static void test_docs_example(void **state)
 {
@@ -321,13 +322,14 @@ static void test_three_names_collapse_and_keep_the_bare_name(void **state)
 	add_report(r, "a", "b.pypi.org", 80);
 	add_n(r, 2, "a", "files.pypi.org", 443, "allow", "allowed");
 	add_report(r, "a", "pypi.org", 443);
-	assert_output(r, HEADER("5 log lines") "agents:\n"
-					       "  - name: a\n"
-					       "    mode: enforce\n"
-					       "    allow:\n"
-					       "      - \"*.pypi.org\"  # 4 requests: files.pypi.org, "
-					       "a.pypi.org, b.pypi.org\n"
-					       "      - pypi.org      # 1 request\n");
+	assert_output(r,
+		      HEADER("5 log lines") "agents:\n"
+					    "  - name: a\n"
+					    "    mode: enforce\n"
+					    "    allow:\n"
+					    "      - \"*.pypi.org\"  # 4 requests: files.pypi.org, "
+					    "a.pypi.org, b.pypi.org\n"
+					    "      - pypi.org      # 1 request\n");
 	report_free(r);
 }
 
@@ -340,12 +342,13 @@ static void test_collapse_at_the_shortest_suffix(void **state)
 	add_report(r, "a", "b.cdn.example.com", 443);
 	add_report(r, "a", "c.cdn.example.com", 443);
 	add_n(r, 3, "a", "api.example.com", 443, "allow", "allowed");
-	assert_output(r, HEADER("6 log lines") "agents:\n"
-					       "  - name: a\n"
-					       "    mode: enforce\n"
-					       "    allow:\n"
-					       "      - \"*.example.com\"  # 6 requests: api.example.com, "
-					       "a.cdn.example.com, b.cdn.example.com and 1 more\n");
+	assert_output(
+	    r, HEADER("6 log lines") "agents:\n"
+				     "  - name: a\n"
+				     "    mode: enforce\n"
+				     "    allow:\n"
+				     "      - \"*.example.com\"  # 6 requests: api.example.com, "
+				     "a.cdn.example.com, b.cdn.example.com and 1 more\n");
 	report_free(r);
 }
 
@@ -353,9 +356,9 @@ static void test_collapse_at_the_shortest_suffix(void **state)
 static void test_no_wildcard_at_public_suffixes(void **state)
 {
 	static const char *const hosts[] = {
-	    "one.co.uk",	      "two.co.uk",	     "three.co.uk",	"alice.github.io",
-	    "bob.github.io",	      "carol.github.io",     "b1.s3.amazonaws.com", "b2.s3.amazonaws.com",
-	    "b3.s3.amazonaws.com", "x.shop.com.au",	     "y.shop.com.au",	"z.shop.com.au",
+	    "one.co.uk",	   "two.co.uk",	      "three.co.uk",	     "alice.github.io",
+	    "bob.github.io",	   "carol.github.io", "b1.s3.amazonaws.com", "b2.s3.amazonaws.com",
+	    "b3.s3.amazonaws.com", "x.shop.com.au",   "y.shop.com.au",	     "z.shop.com.au",
 	};
 	struct report *r = new_report(false, NULL);
 	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
@@ -386,16 +389,17 @@ static void test_ports_merge_and_pin(void **state)
 	add_n(r, 1, "a", "web.example", 8443, "report", "port_not_allowed");
 	add_n(r, 1, "a", "plain.example", 80, "report", "port_not_allowed");
 	add_n(r, 1, "a", "git.example", 22, "allow", "allowed");
-	assert_output(r, HEADER("5 log lines") "agents:\n"
-					       "  - name: a\n"
-					       "    mode: enforce\n"
-					       "    allow:\n"
-					       "      - web.example         # 2 requests\n"
-					       "      - git.example:22      # 1 request\n"
-					       "      - plain.example:80    # 1 request\n"
-					       "      - web.example:8443    # 1 request\n"
-					       "    # ports: nothing to add — a name:port pattern allows "
-					       "its own port (22, 80, 8443)\n");
+	assert_output(
+	    r, HEADER("5 log lines") "agents:\n"
+				     "  - name: a\n"
+				     "    mode: enforce\n"
+				     "    allow:\n"
+				     "      - web.example       # 2 requests\n"
+				     "      - git.example:22    # 1 request\n"
+				     "      - plain.example:80  # 1 request\n"
+				     "      - web.example:8443  # 1 request\n"
+				     "    # ports: nothing to add — a name:port pattern allows "
+				     "its own port (22, 80, 8443)\n");
 	report_free(r);
 }
 
@@ -408,16 +412,18 @@ static void test_ip_literals_are_commented_out(void **state)
 	add_report(r, "a", "2001:db8::1", 8443);
 	add_report(r, "a", "2001:DB8:0::1", 443); /* canonical text */
 	add_report(r, "a", "0x5db8d822", 80);	  /* a lenient IPv4 spelling is still an IP */
-	assert_output(r, HEADER("5 log lines") "agents:\n"
-					       "  - name: a\n"
-					       "    mode: enforce\n"
-					       "    allow: []\n"
-					       "      # - 93.184.216.34  # 3 requests; an IP address: re-think "
-					       "it as a name (or an ips rule)\n"
-					       "      # - 2001:db8::1  # 1 request; an IP address: re-think it "
-					       "as a name (or an ips rule)\n"
-					       "      # - [2001:db8::1]:8443  # 1 request; an IP address: "
-					       "re-think it as a name (or an ips rule)\n");
+	assert_output(
+	    r,
+	    HEADER("5 log lines") "agents:\n"
+				  "  - name: a\n"
+				  "    mode: enforce\n"
+				  "    allow: []\n"
+				  "      # - 93.184.216.34  # 3 requests; an IP address: re-think "
+				  "it as a name (or an ips rule)\n"
+				  "      # - 2001:db8::1  # 1 request; an IP address: re-think it "
+				  "as a name (or an ips rule)\n"
+				  "      # - [2001:db8::1]:8443  # 1 request; an IP address: "
+				  "re-think it as a name (or an ips rule)\n");
 	report_free(r);
 }
 
@@ -433,22 +439,23 @@ static void test_builtin_block_is_summarised_never_suggested(void **state)
 	add_n(r, 1, "a", "x.example", 443, "error", "bad_authority");
 	/* Report mode never relaxes the built-in block; a line claiming so is still not taken. */
 	add_n(r, 1, "a", "10.0.0.1", 80, "report", "ip_non_global");
-	assert_output(r, HEADER("9 log lines") "agents:\n"
-					       "  - name: a\n"
-					       "    mode: enforce\n"
-					       "    allow: []\n"
-					       "    # refused by the built-in block: 3 requests to "
-					       "169.254.169.254:80 — not suggested\n"
-					       "    # refused by the built-in block: 2 requests to an "
-					       "unparsed target — not suggested\n"
-					       "    # refused by the built-in block: 1 request to "
-					       "10.0.0.1:80 — not suggested\n"
-					       "    # refused by the built-in block: 1 request to "
-					       "127.0.0.1:3128 — not suggested\n"
-					       "    # refused by the built-in block: 1 request to "
-					       "internal.example:443 — not suggested\n"
-					       "    # refused by the built-in block: 1 request to "
-					       "x.example:443 — not suggested\n");
+	assert_output(r,
+		      HEADER("9 log lines") "agents:\n"
+					    "  - name: a\n"
+					    "    mode: enforce\n"
+					    "    allow: []\n"
+					    "    # refused by the built-in block: 3 requests to "
+					    "169.254.169.254:80 — not suggested\n"
+					    "    # refused by the built-in block: 2 requests to an "
+					    "unparsed target — not suggested\n"
+					    "    # refused by the built-in block: 1 request to "
+					    "10.0.0.1:80 — not suggested\n"
+					    "    # refused by the built-in block: 1 request to "
+					    "127.0.0.1:3128 — not suggested\n"
+					    "    # refused by the built-in block: 1 request to "
+					    "internal.example:443 — not suggested\n"
+					    "    # refused by the built-in block: 1 request to "
+					    "x.example:443 — not suggested\n");
 	report_free(r);
 }
 
@@ -461,7 +468,8 @@ static void test_many_summaries_are_cut(void **state)
 		add_n(r, 1, "a", host, 80, "deny", "ip_non_global");
 	}
 	char *got = format(r);
-	assert_non_null(strstr(got, "    # refused by the built-in block: 1 request to 10.0.0.29:80"));
+	assert_non_null(
+	    strstr(got, "    # refused by the built-in block: 1 request to 10.0.0.29:80"));
 	assert_null(strstr(got, "10.0.0.30:80"));
 	assert_non_null(strstr(got, "    # refused by the built-in block: 5 requests to 5 more "
 				    "destinations — not suggested\n"));
@@ -479,20 +487,21 @@ static void test_deny_rules_and_other_counts(void **state)
 	add_n(r, 2, "a", "nx.example", 443, "error", "dns_error");
 	add_n(r, 1, "a", "upload.example", 80, "report", "method_not_allowed");
 	add_n(r, 1, "a", "upload.example", 80, "report", "body_too_large");
-	assert_output(r, HEADER("12 log lines") "agents:\n"
-						"  - name: a\n"
-						"    mode: enforce\n"
-						"    allow:\n"
-						"      - upload.example  # 2 requests\n"
-						"    # matched a deny rule: 2 requests to "
-						"gist.github.com:443 — not suggested (deny beats allow)\n"
-						"    # matched a deny rule: 1 request to "
-						"203.0.113.9:443 — not suggested (deny beats allow)\n"
-						"    # not suggested: 4 requests denied by the current "
-						"policy, 1 request reported for a rule an allow entry "
-						"does not answer, 2 requests ending in an error\n"
-						"    # note: 2 requests above would still be refused by a "
-						"methods or max_request_body rule\n");
+	assert_output(
+	    r, HEADER("12 log lines") "agents:\n"
+				      "  - name: a\n"
+				      "    mode: enforce\n"
+				      "    allow:\n"
+				      "      - upload.example  # 2 requests\n"
+				      "    # matched a deny rule: 2 requests to "
+				      "gist.github.com:443 — not suggested (deny beats allow)\n"
+				      "    # matched a deny rule: 1 request to "
+				      "203.0.113.9:443 — not suggested (deny beats allow)\n"
+				      "    # not suggested: 4 requests denied by the current "
+				      "policy, 1 request reported for a rule an allow entry "
+				      "does not answer, 2 requests ending in an error\n"
+				      "    # note: 2 requests above would still be refused by a "
+				      "methods or max_request_body rule\n");
 	report_free(r);
 }
 
@@ -526,9 +535,8 @@ static void test_agents_sorted_and_quoted(void **state)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		add_report(r, names[i], "pypi.org", 443);
 	char *got = format(r);
-	const char *order[] = {"  - name: \"-x\"\n",   "  - name: \"123\"\n",
-			       "  - name: \"Null\"\n", "  - name: a.b_c-d\n",
-			       "  - name: \"yes\"\n",  "  - name: zed\n"};
+	const char *order[] = {"  - name: \"-x\"\n",  "  - name: \"123\"\n", "  - name: \"Null\"\n",
+			       "  - name: a.b_c-d\n", "  - name: \"yes\"\n", "  - name: zed\n"};
 	const char *at = got;
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		const char *hit = strstr(at, order[i]);
@@ -616,8 +624,8 @@ static void test_agent_cap(void **state)
 	add_report(r, "agent7", "pypi.org", 443);
 	assert_int_equal(report_agent_count(r), REPORT_MAX_AGENTS);
 	char *got = format(r);
-	assert_non_null(strstr(got, "# truncated: more than 4096 agents; 1 lines of further agents "
-				    "were not counted\n"));
+	assert_non_null(strstr(got, "# truncated: more than 4096 agents; 1 line of further agents "
+				    "not counted\n"));
 	assert_int_equal(assert_valid_yaml(got), REPORT_MAX_AGENTS);
 	free(got);
 	report_free(r);
@@ -628,16 +636,17 @@ static void test_host_cap(void **state)
 	struct report *r = new_report(false, NULL);
 	char host[64];
 	for (unsigned i = 0; i < REPORT_MAX_HOSTS; i++) {
-		snprintf(host, sizeof(host), "h%u.sub%u.example", i, i % 7);
+		snprintf(host, sizeof(host), "h%u.example.com", i);
 		add_report(r, "a", host, 443);
 	}
 	assert_int_equal(add(r, "a", "late.example", 443, "allow", "allowed"), REPORT_TRUNCATED);
 	assert_int_equal(add(r, "a", "later.example", 443, "deny", "ip_non_global"),
 			 REPORT_TRUNCATED);
 	/* A destination already seen still counts. */
-	add_report(r, "a", "h0.sub0.example", 443);
+	add_report(r, "a", "h0.example.com", 443);
 	char *got = format(r);
-	assert_non_null(strstr(got, "      - \"*.example\"  # 100001 requests: h0.sub0.example, "));
+	assert_non_null(strstr(got, "      - \"*.example.com\"  # 100001 requests: h0.example.com, "
+				    "h1.example.com, h10.example.com and 99997 more\n"));
 	assert_non_null(strstr(got, "    # truncated: the destination cap was reached; 2 requests "
 				    "to further destinations were not counted\n"));
 	assert_int_equal(assert_valid_yaml(got), 1);

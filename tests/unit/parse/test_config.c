@@ -1825,25 +1825,25 @@ static void test_route_reserved_headers_refused(void **state)
 		snprintf(message, sizeof(message),
 			 "routes[0].headers.set: \"%s\" cannot be set or removed: %s",
 			 cases[i].name, cases[i].why);
-		header_refused(headers, 22, message);
+		header_refused(headers, 21, message);
 		snprintf(headers, sizeof(headers), "{remove: [%s]}", cases[i].name);
 		snprintf(message, sizeof(message),
 			 "routes[0].headers.remove[0]: \"%s\" cannot be set or removed: %s",
 			 cases[i].name, cases[i].why);
-		header_refused(headers, 25, message);
+		header_refused(headers, 24, message);
 	}
 }
 
 static void test_route_header_name_refused(void **state)
 {
-	header_refused("{set: {\"X Bad\": x}}", 22,
+	header_refused("{set: {\"X Bad\": x}}", 21,
 		       "routes[0].headers.set: \"X Bad\" is not a header name (letters, digits and "
 		       "!#$%&'*+-.^_`|~; RFC 9110 section 5.1)");
 	header_refused(
-	    "{remove: [\"X:Bad\"]}", 25,
+	    "{remove: [\"X:Bad\"]}", 24,
 	    "routes[0].headers.remove[0]: \"X:Bad\" is not a header name (letters, digits "
 	    "and !#$%&'*+-.^_`|~; RFC 9110 section 5.1)");
-	header_refused("{set: {[a]: x}}", 22,
+	header_refused("{set: {[a]: x}}", 21,
 		       "routes[0].headers.set: keys must be strings, got a list");
 }
 
@@ -1863,33 +1863,33 @@ static void test_route_header_twice_refused(void **state)
 
 static void test_route_header_value_refused(void **state)
 {
-	header_refused("{set: {X-A: \"a\\r\\nX-B: b\"}}", 27,
+	header_refused("{set: {X-A: \"a\\r\\nX-B: b\"}}", 26,
 		       "routes[0].headers.set.X-A: byte 2 (0x0d) of the value is not allowed "
 		       "(printable ASCII, spaces and tabs only; RFC 9110 section 5.5)");
-	header_refused("{set: {X-A: \"a\\nb\"}}", 27,
+	header_refused("{set: {X-A: \"a\\nb\"}}", 26,
 		       "routes[0].headers.set.X-A: byte 2 (0x0a) of the value is not allowed "
 		       "(printable ASCII, spaces and tabs only; RFC 9110 section 5.5)");
-	header_refused("{set: {X-A: \" a\"}}", 27,
+	header_refused("{set: {X-A: \" a\"}}", 26,
 		       "routes[0].headers.set.X-A: the value begins or ends with a space or tab, "
 		       "which would be stripped (RFC 9110 section 5.5)");
-	header_refused("{set: {X-A: }}", 27,
+	header_refused("{set: {X-A: }}", 26,
 		       "routes[0].headers.set.X-A: expected a header value (text, {env: NAME} or "
 		       "{file: /path}), got an empty value");
-	header_refused("{set: {X-A: [a]}}", 27,
+	header_refused("{set: {X-A: [a]}}", 26,
 		       "routes[0].headers.set.X-A: expected a header value (text, {env: NAME} or "
 		       "{file: /path}), got a list");
-	header_refused("{set: {X-A: {}}}", 27,
+	header_refused("{set: {X-A: {}}}", 26,
 		       "routes[0].headers.set.X-A: expected {env: NAME} or {file: /path}, got an "
 		       "empty mapping");
-	header_refused("{set: {X-A: {env: A, file: /a}}}", 27,
+	header_refused("{set: {X-A: {env: A, file: /a}}}", 26,
 		       "routes[0].headers.set.X-A: give one of env and file, not both");
-	header_refused("{set: {X-A: {env: \"A B\"}}}", 33,
+	header_refused("{set: {X-A: {env: \"A B\"}}}", 32,
 		       "routes[0].headers.set.X-A.env: \"A B\" is not an environment variable name "
 		       "(letters, digits and '_', not starting with a digit)");
-	header_refused("{set: {X-A: {file: a}}}", 34,
+	header_refused("{set: {X-A: {file: a}}}", 33,
 		       "routes[0].headers.set.X-A.file: \"a\" is not a valid file path: must be an "
 		       "absolute path (starting with '/')");
-	header_refused("{set: {X-A: {vault: a}}}", 28,
+	header_refused("{set: {X-A: {vault: a}}}", 27,
 		       "unknown key \"vault\" in routes[0].headers.set.X-A (valid: env, file)");
 }
 
@@ -1908,7 +1908,7 @@ static void test_route_too_many_headers_refused(void **state)
 		snprintf(headers + strlen(headers), sizeof(headers) - strlen(headers),
 			 "%sX-%02d: v", i ? ", " : "", i);
 	strcat(headers, "}}");
-	header_refused(headers, 22 + 9 * ROUTE_MAX_HEADERS,
+	header_refused(headers, 21 + 9 * ROUTE_MAX_HEADERS,
 		       "routes[0].headers.set: too many headers (at most 16)");
 }
 

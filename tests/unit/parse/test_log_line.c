@@ -14,7 +14,8 @@
 #include "emit/log_json.h"
 #include "parse/log_line.h"
 
-#define BASE_FIELDS "\"host\":\"pypi.org\",\"port\":443,\"decision\":\"allow\",\"reason\":\"allowed\""
+#define BASE_FIELDS                                                                                \
+	"\"host\":\"pypi.org\",\"port\":443,\"decision\":\"allow\",\"reason\":\"allowed\""
 
 static struct log_line parsed;
 
@@ -96,7 +97,8 @@ static void test_reads_agent_and_report(void **state)
 	const char *line =
 	    "{\"ts\":\"2024-11-25T21:26:40.123Z\",\"client\":\"10.0.0.5:1\",\"agent\":\"coder\","
 	    "\"method\":\"GET\",\"host\":\"files.pypi.org\",\"port\":80,\"decision\":\"report\","
-	    "\"reason\":\"domain_not_allowed\",\"rule\":\"allow: no pattern matches\",\"ip\":\"1.2.3.4\","
+	    "\"reason\":\"domain_not_allowed\",\"rule\":\"allow: no pattern "
+	    "matches\",\"ip\":\"1.2.3.4\","
 	    "\"status\":200,\"bytes_up\":0,\"bytes_down\":10,\"duration_ms\":2}\n";
 
 	assert_int_equal(parse(line), (int)strlen(line));
@@ -121,8 +123,9 @@ static void test_agent_is_optional(void **state)
 
 static void test_field_order_and_whitespace_are_free(void **state)
 {
-	const char *line = " \t{ \"reason\" : \"allowed\" ,\"port\":\r\n8080, \"decision\":\"allow\","
-			   "\"host\":\"x.example\" }\r\n";
+	const char *line =
+	    " \t{ \"reason\" : \"allowed\" ,\"port\":\r\n8080, \"decision\":\"allow\","
+	    "\"host\":\"x.example\" }\r\n";
 	assert_int_equal(parse(line), (int)strlen(line));
 	assert_int_equal(parsed.port, 8080);
 	assert_text(&parsed.host, "x.example");
@@ -151,8 +154,8 @@ static void test_escapes_are_decoded(void **state)
 
 static void test_escaped_nul_is_kept_in_the_length(void **state)
 {
-	assert_true(parse("{\"host\":\"a\\u0000b\",\"port\":1,\"decision\":\"x\",\"reason\":\"y\"}") >
-		    0);
+	assert_true(
+	    parse("{\"host\":\"a\\u0000b\",\"port\":1,\"decision\":\"x\",\"reason\":\"y\"}") > 0);
 	assert_int_equal(parsed.host.len, 3);
 	assert_memory_equal(parsed.host.bytes, "a\0b", 3);
 }
@@ -177,9 +180,10 @@ static void test_limits_are_inclusive(void **state)
 
 	memset(value, 'a', LOG_LINE_VALUE_MAX);
 	value[LOG_LINE_VALUE_MAX] = '\0';
-	snprintf(line, sizeof(line),
-		 "{\"host\":\"%s\",\"port\":65535,\"status\":999,\"decision\":\"d\",\"reason\":\"r\"}",
-		 value);
+	snprintf(
+	    line, sizeof(line),
+	    "{\"host\":\"%s\",\"port\":65535,\"status\":999,\"decision\":\"d\",\"reason\":\"r\"}",
+	    value);
 	assert_true(parse(line) > 0);
 	assert_int_equal(parsed.host.len, LOG_LINE_VALUE_MAX);
 	assert_int_equal(parsed.port, 65535);

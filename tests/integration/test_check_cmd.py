@@ -1,0 +1,201 @@
+"""`sluice check -c FILE` on policy files with agents and routes (issue 4): exit 0 and a summary
+for a good file; exit 1 and every error as FILE:line:col: message for a broken one."""
+
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from fake_servers import listening_on
+from sluice_proc import free_port
+
+GOOD = """\
+listen:
+  http: "127.0.0.1:%(port)d"
+mode: enforce
+methods: [GET, HEAD, POST]
+max_request_body: 1048576
+guidance: "Ask #platform for access."
+allow: ["public.test"]
+agents:
+  - name: research
+    match:
+      source: ["127.0.0.3/32", "10.1.0.0/24"]
+    allow: ["public.test", "*.example.test", "public6.test:8080"]
+    mode: report
+    guidance: "Research agents: file a ticket."
+  - name: coder
+    match:
+      token_sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    allow: ["public2.test"]
+    deny: ["*.evil.test"]
+    ports: [80, 443, 8080]
+    methods: [GET]
+    max_request_body: 0
+  - name: tester
+    match:
+      token_env: SLUICE_CHECK_TOKEN
+    mode: open
+  - name: default
+    allow: ["public.test"]
+routes:
+  - host: search.internal
+    upstream: "http://10.0.0.5:8080"
+    agents: [research]
+    rewrite: {from: "/", to: "/"}
+    headers:
+      set:
+        Authorization: {env: SLUICE_CHECK_SEARX_KEY}
+        X-From: sluice
+      remove: [Cookie]
+"""
+
+# (line, a regex the message must match) for every error in BROKEN.
+BROKEN = """\
+listen:
+  http: "127.0.0.1:3128"
+mode: sometimes
+methods: [GET, CONNECT]
+max_request_body: lots
+agents:
+  - name: research
+    match:
+      source: ["10.1.0.1/24"]
+    mode: enforce
+  - name: research
+    allow: ["ok.test"]
+  - name: coder
+    match:
+      token_sha256: "abc123"
+    allw: ["x.test"]
+  - name: "bad name!"
+routes:
+  - host: search.internal
+    upstream: "ftp://10.0.0.5:8080"
+    agents: [research, nobody]
+  - host: search.internal
+    upstream: "http://10.0.0.5:8080"
+"""
+BROKEN_ERRORS = [
+    (3, r"mode"),
+    (4, r"methods\[1\]"),
+    (5, r"max_request_body"),
+    (9, r"agents\[0\]\.match\.source\[0\]"),
+    (11, r"research"),          # duplicate agent name
+    (15, r"token_sha256"),
+    (16, r"allw"),
+    (17, r"agents\[3\]\.name"),
+    (20, r"routes\[0\]\.upstream"),
+    (21, r"nobody"),            # a route naming an agent that does not exist
+    (22, r"search\.internal"),  # the same route host twice
+]
+
+
+def _check(sluice_bin, path, env=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    r = subprocess.run([sluice_bin, "check", "-c", str(path)], capture_output=True, text=True,
+                       timeout=10, env=e)
+    return r.returncode, r.stdout + r.stderr
+
+
+GOOD_ENV = {"SLUICE_CHECK_TOKEN": "t0ken", "SLUICE_CHECK_SEARX_KEY": "Bearer k"}
+
+
+def test_check_good_policy_file_exits_0_with_a_summary(sluice_bin, tmp_path):
+    port = free_port()
+    path = tmp_path / "good.yaml"
+    path.write_text(GOOD % {"port": port})
+    t0 = time.monotonic()
+    rc, out = _check(sluice_bin, path, GOOD_ENV)
+    assert rc == 0, out
+    assert out.strip(), "no summary printed"
+    assert "good.yaml" in out, out
+    assert not re.search(r"error", out, re.I), out
+    assert time.monotonic() - t0 < 5
+    assert not listening_on("127.0.0.1", port), "check started a proxy"
+
+
+def test_check_summary_counts_agents_and_routes(sluice_bin, tmp_path):
+    path = tmp_path / "good.yaml"
+    path.write_text(GOOD % {"port": free_port()})
+    rc, out = _check(sluice_bin, path, GOOD_ENV)
+    assert rc == 0, out
+    assert re.search(r"\b4 agents\b", out), "summary does not count the agents: %r" % out
+    assert re.search(r"\b1 route\b", out), "summary does not count the routes: %r" % out
+
+
+def test_check_broken_policy_file_reports_every_error(sluice_bin, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(BROKEN)
+    rc, out = _check(sluice_bin, path)
+    assert rc == 1, out
+    missing = [(line, rx) for line, rx in BROKEN_ERRORS
+               if not re.search(r"bad\.yaml:%d:\d+: .*%s" % (line, rx), out)]
+    assert not missing, "errors not reported as bad.yaml:LINE:COL: ... %r\n%s" % (missing, out)
+    positioned = re.findall(r"^.*bad\.yaml:\d+:\d+: .+$", out, re.M)
+    assert len(positioned) >= len(BROKEN_ERRORS), out
+
+
+@pytest.mark.parametrize("text,line", [
+    ('agents:\n  - name: a\n    mode: strict\n', 3),
+    ('agents:\n  - name: a\n    match:\n      source: ["300.1.2.3/8"]\n', 4),
+    ('agents:\n  - name: a\n    match:\n      token_sha256: "%s"\n' % ("g" * 64), 4),
+    ('agents:\n  - name: a\n  - name: a\n', 3),
+    ('agents:\n  - allow: ["x.test"]\n', 2),
+    ('agents:\n  - name: a\n    allow: ["*.bad.*"]\n', 3),
+    ('agents:\n  - name: a\n    allow: ["public.test:0"]\n', 3),
+    ('agents:\n  - name: a\n    methods: ["G ET"]\n', 3),
+    ('agents:\n  - name: a\n    max_request_body: -1\n', 3),
+    ('agents:\n  - name: a\n    match:\n      colour: blue\n', 4),
+    ('routes:\n  - host: search.internal\n', 2),
+    ('routes:\n  - host: search.internal\n    upstream: "10.0.0.5:8080"\n', 3),
+    ('routes:\n  - host: "bad host!"\n    upstream: "http://10.0.0.5:8080"\n', 2),
+    ('routes:\n  - host: s.internal\n    upstream: "http://10.0.0.5:8080"\n'
+     '    agents: [ghost]\n', 4),
+    ('routes:\n  - host: s.internal\n    upstream: "http://10.0.0.5:8080"\n'
+     '    headers:\n      set:\n        "Bad Header": x\n', 6),
+    ('routes:\n  - host: s.internal\n    upstream: "http://10.0.0.5:8080"\n'
+     '    rewrite: {from: "nope", to: "/"}\n', 4),
+], ids=["bad_mode", "bad_source", "bad_hash", "duplicate_agent", "agent_without_name",
+        "bad_allow", "allow_port_zero", "bad_method", "negative_body_limit",
+        "unknown_match_key", "route_without_upstream", "upstream_not_url", "bad_route_host",
+        "route_unknown_agent", "bad_header_name", "rewrite_not_a_path"])
+def test_check_refuses_each_broken_policy_item(sluice_bin, tmp_path, text, line):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    rc, out = _check(sluice_bin, path)
+    assert rc == 1, (text, out)
+    assert re.search(r"bad\.yaml:%d:\d+: " % line, out), (text, out)
+
+
+@pytest.mark.parametrize("item,line", [
+    ('agents:\n  - name: a\n    match:\n      token_env: SLUICE_CHECK_UNSET\n', 4),
+    ('agents:\n  - name: a\n    match:\n      token_file: /nonexistent/sluice/token\n', 4),
+    ('routes:\n  - host: s.internal\n    upstream: "http://10.0.0.5:8080"\n'
+     '    headers:\n      set:\n        Authorization: {env: SLUICE_CHECK_UNSET}\n', 6),
+], ids=["token_env_unset", "token_file_missing", "header_env_unset"])
+def test_check_missing_secret_source_is_an_error_with_position(sluice_bin, tmp_path, item,
+                                                                line):
+    """A token or header value that cannot be read is an error of the file, located like any
+    other (FILE:line:col)."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(item)
+    env = dict(os.environ)
+    env.pop("SLUICE_CHECK_UNSET", None)
+    r = subprocess.run([sluice_bin, "check", "-c", str(path)], capture_output=True, text=True,
+                       timeout=10, env=env)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out
+    assert re.search(r"bad\.yaml:%d:\d+: " % line, out), out
+
+
+def test_proxy_refuses_to_start_with_a_broken_policy_file(sluice_bin, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(BROKEN)
+    r = subprocess.run([sluice_bin, "-c", str(path)], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode != 0
+    assert "bad.yaml:3:" in r.stderr and "bad.yaml:21:" in r.stderr, r.stderr
