@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "io/listener.h"
+#include "daemon/report_cmd.h"
 #include "daemon/secrets.h"
 #include "io/snapshot.h"
 #include "io/worker.h"
@@ -24,6 +25,8 @@ static void main_usage(FILE *out)
 {
 	fputs("usage: sluice [-c FILE]            run the proxy (embedded default config without -c)\n"
 	      "       sluice check -c FILE        validate a config file and exit 0 (valid) or 1\n"
+	      "       sluice report [--agent NAME] [--only-report] [FILE...]\n"
+	      "                                   suggest an allow list per agent from a decision log\n"
 	      "       sluice --version | --help\n"
 	      "\n"
 	      "sluice is an egress proxy for sandboxed AI agents: HTTP forward proxy and CONNECT\n"
@@ -246,9 +249,10 @@ static int main_check(const char *config_path)
 	struct config *cfg = main_load_config(config_path);
 	if (!cfg)
 		return 1;
-	printf("%s: ok (%u listen address%s, %u resolver%s)\n", config_path, cfg->n_listen_http,
-	       cfg->n_listen_http == 1 ? "" : "es", cfg->n_resolvers,
-	       cfg->n_resolvers == 1 ? "" : "s");
+	printf("%s: ok (%u listen address%s, %u resolver%s, %u agent%s, %u route%s)\n", config_path,
+	       cfg->n_listen_http, cfg->n_listen_http == 1 ? "" : "es", cfg->n_resolvers,
+	       cfg->n_resolvers == 1 ? "" : "s", cfg->n_agents, cfg->n_agents == 1 ? "" : "s",
+	       cfg->n_routes, cfg->n_routes == 1 ? "" : "s");
 	config_free(cfg);
 	return 0;
 }
@@ -259,6 +263,8 @@ int main(int argc, char **argv)
 	bool check = false;
 	int i = 1;
 
+	if (argc >= 2 && strcmp(argv[1], "report") == 0)
+		return report_cmd_main(argc - 1, argv + 1);
 	if (i < argc && strcmp(argv[i], "check") == 0) {
 		check = true;
 		i++;

@@ -72,9 +72,10 @@ int secrets_resolve(struct config *cfg, const char *config_path, FILE *err)
 			continue;
 		if (secrets_fetch(a->token_kind == AGENT_TOKEN_ENV, a->token_source, value,
 				  sizeof(value), &len, &why) != 0) {
-			fprintf(err, "%s:%d: agent %s: token %s %s: %s\n", config_path, a->line,
-				a->name, a->token_kind == AGENT_TOKEN_ENV ? "variable" : "file",
-				a->token_source, why);
+			fprintf(err, "%s:%d:%d: agent %s: token %s %s: %s\n", config_path,
+				a->token_line, a->token_column, a->name,
+				a->token_kind == AGENT_TOKEN_ENV ? "variable" : "file", a->token_source,
+				why);
 			problems++;
 			continue;
 		}
@@ -89,8 +90,9 @@ int secrets_resolve(struct config *cfg, const char *config_path, FILE *err)
 				continue;
 			if (secrets_fetch(set->kind == ROUTE_VALUE_ENV, set->source, set->value,
 					  sizeof(set->value), &len, &why) != 0) {
-				fprintf(err, "%s:%d: route %s: header %s from %s: %s\n", config_path,
-					r->line, r->host, set->name, set->source, why);
+				fprintf(err, "%s:%d:%d: route %s: header %s from %s: %s\n",
+					config_path, set->line, set->column, r->host, set->name,
+					set->source, why);
 				problems++;
 				continue;
 			}

@@ -23,7 +23,7 @@ struct entry {
 	uint64_t count;
 	uint32_t hash;
 	uint16_t host_len;
-	uint16_t port; /* suggestions: 0 for 80 and 443 (nothing to pin); summaries: the port */
+	uint16_t port; /* suggestions: pinned port or 0 (suggestion_port); summaries: the port */
 	uint8_t kind;
 };
 
@@ -33,7 +33,7 @@ struct agent_acc {
 	uint32_t hash;
 	struct entry *slots;
 	size_t cap, used;
-	uint64_t n_allow, n_report, n_denied, n_failed, n_allow_skipped, n_truncated;
+	uint64_t n_denied, n_failed, n_allow_skipped, n_truncated;
 	uint64_t n_other_rule; /* suggested, but a methods or body rule would still refuse them */
 	uint64_t n_unsuggestable; /* reported for a reason no allow entry answers (routes) */
 };
@@ -425,11 +425,8 @@ enum report_use report_add(struct report *r, const struct log_line *line)
 		return REPORT_COUNTED;
 	}
 	enum report_use got = entry_count(r, a, kind, host, host_len, port);
-	if (got == REPORT_SUGGESTED) {
-		*(slice_is(log_line_slice(&line->decision), "allow") ? &a->n_allow
-								     : &a->n_report) += 1;
-		a->n_other_rule += use == USE_SUGGEST_OTHER_RULE;
-	}
+	if (got == REPORT_SUGGESTED && use == USE_SUGGEST_OTHER_RULE)
+		a->n_other_rule++;
 	return got;
 }
 

@@ -228,6 +228,10 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 		if (proxy_auth_parse_basic(req->headers[at].value, decoded, sizeof(decoded), &user,
 					   &password) != 0) {
 			r->auth_challenge = true;
+			r->verdict.allow = false;
+			r->verdict.reason = REASON_AUTH_REQUIRED;
+			snprintf(r->verdict.rule, sizeof(r->verdict.rule),
+				 "agents: proxy credentials malformed (Basic expected)");
 			http_flow_refuse(c, REASON_AUTH_REQUIRED, "malformed Basic credentials");
 			return false;
 		}
@@ -237,20 +241,29 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 	    c->cfg->agents, c->cfg->n_agents, c->cfg->default_agent, &c->client_ip,
 	    has_auth ? &user : NULL, has_auth ? &password : NULL, &r->agent);
 	OPENSSL_cleanse(decoded, sizeof(decoded));
-	switch (id) {
-	case POLICY_IDENTITY_OK:
+	if (id == POLICY_IDENTITY_OK)
 		return true;
-	case POLICY_IDENTITY_NEED_AUTH:
-	case POLICY_IDENTITY_BAD_AUTH:
-		r->auth_challenge = true;
-		r->agent = NULL;
-		http_flow_refuse(c, REASON_AUTH_REQUIRED,
-				 id == POLICY_IDENTITY_BAD_AUTH ? "credentials not accepted" : NULL);
+	/* Identity is a policy decision: logged as a denial, with the rule that asked for it. */
+	r->verdict.allow = false;
+	r->verdict.report = false;
+	if (id == POLICY_IDENTITY_UNKNOWN) {
+		r->verdict.reason = REASON_UNKNOWN_AGENT;
+		snprintf(r->verdict.rule, sizeof(r->verdict.rule),
+			 "agents: no agent matches this client and there is no default agent");
+		http_flow_refuse(c, REASON_UNKNOWN_AGENT, NULL);
 		return false;
-	case POLICY_IDENTITY_UNKNOWN:
-		break;
 	}
-	http_flow_refuse(c, REASON_UNKNOWN_AGENT, NULL);
+	r->verdict.reason = REASON_AUTH_REQUIRED;
+	if (r->agent && id == POLICY_IDENTITY_NEED_AUTH)
+		snprintf(r->verdict.rule, sizeof(r->verdict.rule), "agents: %.64s requires a token",
+			 r->agent->name);
+	else
+		snprintf(r->verdict.rule, sizeof(r->verdict.rule), "agents: proxy credentials %s",
+			 id == POLICY_IDENTITY_BAD_AUTH ? "not accepted" : "required");
+	r->auth_challenge = true;
+	r->agent = NULL;
+	http_flow_refuse(c, REASON_AUTH_REQUIRED,
+			 id == POLICY_IDENTITY_BAD_AUTH ? "credentials not accepted" : NULL);
 	return false;
 }
 

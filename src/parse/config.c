@@ -1451,6 +1451,8 @@ static void read_token_file(struct reader *r, const struct key_spec *k, const ch
 		return;
 	}
 	copy_text(a->token_source, sizeof(a->token_source), s);
+	a->token_line = mark_pos(r->ev.start_mark.line);
+	a->token_column = mark_pos(r->ev.start_mark.column);
 	a->token_kind = AGENT_TOKEN_FILE;
 	a->token_ready = false; /* the daemon reads the file */
 }
@@ -1472,6 +1474,8 @@ static void read_token_env(struct reader *r, const struct key_spec *k, const cha
 		return;
 	}
 	copy_text(a->token_source, sizeof(a->token_source), s);
+	a->token_line = mark_pos(r->ev.start_mark.line);
+	a->token_column = mark_pos(r->ev.start_mark.column);
 	a->token_kind = AGENT_TOKEN_ENV;
 	a->token_ready = false; /* the daemon reads the variable */
 }
@@ -1976,6 +1980,8 @@ static void read_value_env(struct reader *r, const struct key_spec *k, const cha
 		return;
 	}
 	h->kind = ROUTE_VALUE_ENV;
+	h->line = mark_pos(r->ev.start_mark.line);
+	h->column = mark_pos(r->ev.start_mark.column);
 	copy_text(h->source, sizeof(h->source), s);
 	h->ready = false; /* the daemon reads the variable */
 }
@@ -1997,6 +2003,8 @@ static void read_value_file(struct reader *r, const struct key_spec *k, const ch
 		return;
 	}
 	h->kind = ROUTE_VALUE_FILE;
+	h->line = mark_pos(r->ev.start_mark.line);
+	h->column = mark_pos(r->ev.start_mark.column);
 	copy_text(h->source, sizeof(h->source), s);
 	h->ready = false; /* the daemon reads the file */
 }

@@ -39,6 +39,7 @@ struct agent {
 	struct cidr_set *sources; /* match.source; NULL when not set */
 	enum agent_token_kind token_kind;
 	char token_source[AGENT_SOURCE_MAX]; /* file path or variable name */
+	int token_line, token_column;        /* where the source is named, for messages */
 	uint8_t token_sha256[32];            /* valid when token_ready */
 	bool token_ready;
 	/* rules; a NULL set or a has_* false means "inherit the top-level rule" */

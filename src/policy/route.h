@@ -30,6 +30,7 @@ struct route_header_set {
 	char source[ROUTE_HEADER_VALUE_MAX + 1]; /* literal value, variable name or path */
 	char value[ROUTE_HEADER_VALUE_MAX + 1];  /* resolved value (== source for literals) */
 	bool ready;                              /* value resolved */
+	int line, column;                        /* where an env/file source is named */
 };
 
 struct route {
