@@ -10,7 +10,7 @@ PYTEST_ARGS  ?=
 DEB_PACKAGES = build-essential cmake pkg-config clang libevent-dev libc-ares-dev \
 	libyaml-dev libssl-dev libcmocka-dev python3-pytest curl iproute2 util-linux
 
-.PHONY: all deps build run test test-unit test-integration test-sanitize fuzz bench format clean
+.PHONY: all deps build run test test-unit test-integration test-sanitize fuzz bench bench-policy format clean
 
 all: build
 
@@ -63,6 +63,11 @@ fuzz: deps
 # Side-by-side comparison with Squid, tinyproxy and the HAProxy/nginx references (loopback only).
 bench: build
 	SLUICE_BIN=$(abspath $(BUILD))/sluice bench/run.sh
+
+# Decision speed with 100,000 domain patterns and 10,000 CIDRs (prints one table).
+bench-policy: build
+	cmake --build $(BUILD) --target policy_bench -j$(JOBS)
+	./$(BUILD)/policy_bench
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'fuzz/*.c')
