@@ -1,0 +1,299 @@
+"""A TLS HTTP/1.1 origin for the https-route tests (test_routes_tls.py), on an "internal"
+address (10.0.0.7, added to the test namespace's lo) that only a route can reach.
+
+A throwaway CA and certificates are made with the openssl CLI in a temporary directory
+(make_pki). One server process-thread per port:
+
+    8443  certificate for secure.internal (DNS SAN), signed by the test CA
+    8444  certificate for other.internal, signed by the same CA (a name mismatch for sluice)
+    8445  plain HTTP on a port an https:// route points at (no TLS at all)
+
+Keep-alive capable (HTTP/1.1, every response framed). It records every TCP connection, every
+TLS handshake (SNI, or the handshake error) and every request with its headers and the
+sha256 and length of its body, so a test can assert what arrived over TLS. Paths:
+
+    /big?n=N      N bytes (default 5 MB) by Content-Length; byte i is i % 251
+    /chunked      the same pattern, chunked, in chunks of varied sizes (see CHUNKS)
+    /echo         the request as JSON (method, path, headers, body length and sha256)
+    anything else 404
+"""
+
+import hashlib
+import http.server
+import json
+import os
+import socketserver
+import ssl
+import subprocess
+import threading
+import urllib.parse
+
+TLS_IP = "10.0.0.7"
+GOOD_PORT, WRONG_NAME_PORT, PLAIN_PORT = 8443, 8444, 8445
+TLS_NAME = "secure.internal"
+OTHER_NAME = "other.internal"
+
+BIG_DEFAULT = 5 * 1000 * 1000
+# Chunk sizes for /chunked: tiny ones, ones around TLS record size (16 KiB) and big ones, so
+# sluice's TLS read loop sees records split across reads and data left pending in OpenSSL.
+CHUNKS = [1, 7, 16383, 16384, 16385, 3, 65536, 200000, 1, 524288, 100, 16384 * 3 + 5, 250000]
+
+
+def pattern(n, start=0):
+    """Bytes start..start+n-1 of the i % 251 pattern."""
+    unit = bytes(range(251))
+    reps = (n + start % 251) // 251 + 2
+    block = unit * reps
+    off = start % 251
+    return block[off:off + n]
+
+
+def chunked_body():
+    return pattern(sum(CHUNKS))
+
+
+def ensure_address(ip):
+    have = subprocess.run(["ip", "-o", "addr", "show", "dev", "lo"], capture_output=True,
+                          text=True).stdout
+    if " %s/32 " % ip not in have:
+        subprocess.run(["ip", "addr", "add", ip + "/32", "dev", "lo"], check=True,
+                       capture_output=True)
+
+
+# ---- certificates -------------------------------------------------------------------------
+
+def _run(args, cwd):
+    r = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("%s failed: %s" % (" ".join(args), r.stderr))
+
+
+def _key(d, name):
+    _run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+          "-out", name], d)
+
+
+def _leaf(d, stem, dns_name):
+    _key(d, stem + ".key")
+    _run(["openssl", "req", "-new", "-key", stem + ".key", "-out", stem + ".csr", "-subj",
+          "/CN=" + dns_name], d)
+    with open(os.path.join(d, stem + ".ext"), "w") as f:
+        f.write("basicConstraints = critical,CA:FALSE\n"
+                "keyUsage = critical,digitalSignature\n"
+                "extendedKeyUsage = serverAuth\n"
+                "subjectAltName = DNS:%s\n" % dns_name)
+    _run(["openssl", "x509", "-req", "-in", stem + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+          "-CAcreateserial", "-days", "2", "-extfile", stem + ".ext", "-out", stem + ".pem"], d)
+    return os.path.join(d, stem + ".pem"), os.path.join(d, stem + ".key")
+
+
+def make_pki(d):
+    """A throwaway CA in directory d (absolute) and two leaf certificates it signed: one for
+    secure.internal, one for other.internal. Returns {"ca": path, "good": (cert, key),
+    "wrong": (cert, key)}."""
+    d = os.path.abspath(str(d))
+    _key(d, "ca.key")
+    _run(["openssl", "req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem", "-days", "2",
+          "-subj", "/CN=sluice-route-test-ca", "-addext", "basicConstraints=critical,CA:TRUE",
+          "-addext", "keyUsage=critical,keyCertSign,cRLSign"], d)
+    return {"ca": os.path.join(d, "ca.pem"), "good": _leaf(d, "good", TLS_NAME),
+            "wrong": _leaf(d, "wrong", OTHER_NAME)}
+
+
+# ---- the server ---------------------------------------------------------------------------
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "tls-stub/1"
+    sys_version = ""
+    timeout = 10
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def setup(self):
+        super().setup()
+        sock = self.request
+        if isinstance(sock, ssl.SSLSocket):
+            sock.settimeout(10)
+            try:
+                sock.do_handshake()
+            except (OSError, ssl.SSLError) as e:
+                self.server.stub.record_handshake(self.server.server_address[1], None, repr(e))
+                self.close_connection = True
+                self._handshake_failed = True
+                return
+            self.server.stub.record_handshake(self.server.server_address[1],
+                                              getattr(sock, "sni", None), None)
+        self._handshake_failed = False
+
+    def handle(self):
+        if getattr(self, "_handshake_failed", False):
+            return
+        super().handle()
+
+    def _send(self, status, body, ctype="application/octet-stream"):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _read_body(self):
+        h = hashlib.sha256()
+        n = 0
+        if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                data = self.rfile.read(size)
+                h.update(data)
+                n += len(data)
+                self.rfile.readline()
+        else:
+            left = int(self.headers.get("Content-Length") or 0)
+            while left:
+                data = self.rfile.read(min(left, 1 << 16))
+                if not data:
+                    break
+                h.update(data)
+                n += len(data)
+                left -= len(data)
+        return n, h.hexdigest()
+
+    def _handle(self):
+        n, digest = self._read_body()
+        rec = {"method": self.command, "path": self.path, "headers": list(self.headers.items()),
+               "port": self.server.server_address[1], "body_len": n, "body_sha256": digest,
+               "tls": isinstance(self.request, ssl.SSLSocket),
+               "conn": id(self.request)}
+        self.server.stub.record(rec)
+        url = urllib.parse.urlsplit(self.path)
+        if url.path == "/big":
+            qs = urllib.parse.parse_qs(url.query)
+            size = int(qs.get("n", [BIG_DEFAULT])[0])
+            self._send(200, pattern(size))
+        elif url.path == "/chunked":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            off = 0
+            for size in CHUNKS:
+                self.wfile.write(b"%x\r\n" % size + pattern(size, off) + b"\r\n")
+                off += size
+            self.wfile.write(b"0\r\n\r\n")
+        elif url.path == "/echo":
+            doc = {k: rec[k] for k in ("method", "path", "headers", "body_len", "body_sha256")}
+            self._send(200, json.dumps(doc).encode(), "application/json")
+        else:
+            self._send(404, b"not found\n", "text/plain")
+
+    do_GET = do_POST = do_PUT = do_HEAD = _handle
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    block_on_close = False
+
+    def __init__(self, ip, port, stub, ctx):
+        self.stub = stub
+        self.ctx = ctx
+        super().__init__((ip, port), Handler, bind_and_activate=False)
+        self.server_bind()
+        self.server_activate()
+
+    def server_bind(self):
+        socketserver.TCPServer.server_bind(self)  # no getfqdn()
+        self.server_name = self.server_address[0]
+        self.server_port = self.server_address[1]
+
+    def get_request(self):
+        conn, addr = super().get_request()
+        self.stub.count_conn(self.server_address[1])
+        if self.ctx is not None:
+            # The handshake runs in the handler's thread (Handler.setup), never in the accept
+            # loop, so one refused handshake cannot stall the next connection.
+            conn = self.ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        return conn, addr
+
+
+def _context(cert, key):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+
+    def sni(sock, name, _ctx):
+        sock.sni = name
+
+    ctx.sni_callback = sni
+    return ctx
+
+
+class TLSStub:
+    def __init__(self, pki, ip=TLS_IP):
+        self.pki = pki
+        self.ip = ip
+        self._lock = threading.Lock()
+        self._conns = {}
+        self._requests = []
+        self._handshakes = []
+        self.servers = []
+
+    def start(self):
+        ensure_address(self.ip)
+        for port, ctx in ((GOOD_PORT, _context(*self.pki["good"])),
+                          (WRONG_NAME_PORT, _context(*self.pki["wrong"])),
+                          (PLAIN_PORT, None)):
+            s = _Server(self.ip, port, self, ctx)
+            threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2},
+                             daemon=True, name="tls-stub-%d" % port).start()
+            self.servers.append(s)
+        return self
+
+    def stop(self):
+        for s in self.servers:
+            s.shutdown()
+            s.server_close()
+
+    def count_conn(self, port):
+        with self._lock:
+            self._conns[port] = self._conns.get(port, 0) + 1
+
+    def record(self, rec):
+        with self._lock:
+            self._requests.append(rec)
+
+    def record_handshake(self, port, sni, error):
+        with self._lock:
+            self._handshakes.append({"port": port, "sni": sni, "error": error})
+
+    def reset(self):
+        with self._lock:
+            self._conns = {}
+            self._requests = []
+            self._handshakes = []
+
+    def connections(self, port=None):
+        with self._lock:
+            if port is None:
+                return sum(self._conns.values())
+            return self._conns.get(port, 0)
+
+    @property
+    def requests(self):
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def handshakes(self):
+        with self._lock:
+            return list(self._handshakes)
+
+    @staticmethod
+    def header_values(rec, name):
+        return [v for k, v in rec["headers"] if k.lower() == name.lower()]
