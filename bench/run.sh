@@ -460,7 +460,9 @@ start_target() { # name -> 0 when it listens and passes the sanity check
     local t=$1 why
     "start_$t"
     if ! wait_port "${PORT[$t]}" "${PID[$t]}"; then
-        NOTE[$t]="did not start: $(tail -n 3 "$WORK/logs/$t.err" 2>/dev/null | tr '\n' ' ')"
+        local rc=running
+        alive "${PID[$t]}" || { rc=0; wait "${PID[$t]}" 2>/dev/null || rc=$?; }
+        NOTE[$t]="did not start (exit status $rc); stderr: $(tail -n 3 "$WORK/logs/$t.err" 2>/dev/null | tr '\n' ' ')"
         return 1
     fi
     why=$(sanity "$t")
@@ -719,7 +721,9 @@ echo "$sep---|---|"
 for t in "${TARGETS[@]}"; do
     label=${LABEL[$t]}
     if [[ -n ${NOTE[$t]:-} && -z ${V[$t|rps50]:-} ]]; then
-        echo "| $label | FAILED: ${NOTE[$t]} |$(printf ' |%.0s' $HOLD_COUNTS) | | | | | | | |"; continue
+        row="| $label | FAILED: ${NOTE[$t]} |"
+        for ((i = 0; i < 7 + $(wc -w <<<"$HOLD_COUNTS"); i++)); do row+=" |"; done
+        echo "$row"; continue
     fi
     relay=""; [[ ${KIND[$t]} == relay || ${KIND[$t]} == rp ]] && relay=" (relay)"
     cell() { [[ $1 == - ]] && echo - || echo "$1$relay"; }

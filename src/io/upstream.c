@@ -18,12 +18,15 @@
 #include "io/tunnel.h"
 #include "io/worker.h"
 
-/* Idle upstream connections kept per destination address and in all. */
-#define POOL_PER_DEST 16
-#define POOL_TOTAL 512
+/* Idle upstream connections kept per destination address and in all. A destination keeps
+ * as many as were busy at once, up to POOL_PER_DEST: a smaller cap makes a loaded origin pay
+ * a new TCP handshake for every request beyond it. */
+#define POOL_PER_DEST 1024
+#define POOL_TOTAL 8192
+#define POOL_BUCKETS 256
 
 struct pooled {
-	struct pooled *prev, *next;
+	struct pooled *prev, *next; /* within the bucket */
 	struct upstream_pool *pool;
 	int fd;
 	struct ip_addr ip;
@@ -33,17 +36,25 @@ struct pooled {
 
 struct upstream_pool {
 	struct event_base *base;
-	struct pooled *head;
+	struct pooled *buckets[POOL_BUCKETS];
 	unsigned count;
 	unsigned idle_ms;
 };
+
+static unsigned pool_bucket(const struct ip_addr *ip, uint16_t port)
+{
+	unsigned h = 2166136261u ^ port;
+	for (unsigned i = 0; i < 16; i++)
+		h = (h ^ ip->bytes[i]) * 16777619u;
+	return h % POOL_BUCKETS;
+}
 
 static void pool_unlink(struct upstream_pool *pool, struct pooled *p)
 {
 	if (p->prev)
 		p->prev->next = p->next;
 	else
-		pool->head = p->next;
+		pool->buckets[pool_bucket(&p->ip, p->port)] = p->next;
 	if (p->next)
 		p->next->prev = p->prev;
 	pool->count--;
@@ -74,22 +85,23 @@ void upstream_pool_free(struct upstream_pool *pool)
 {
 	if (!pool)
 		return;
-	while (pool->head) {
-		struct pooled *p = pool->head;
-		pool_unlink(pool, p);
-		close(p->fd);
-		free(p);
-	}
+	for (unsigned b = 0; b < POOL_BUCKETS; b++)
+		while (pool->buckets[b]) {
+			struct pooled *p = pool->buckets[b];
+			pool_unlink(pool, p);
+			close(p->fd);
+			free(p);
+		}
 	free(pool);
 }
 
 void upstream_pool_put(struct upstream_pool *pool, int fd, const struct ip_addr *ip,
 		       uint16_t port)
 {
-	unsigned same = 0;
+	unsigned b = pool_bucket(ip, port), same = 0;
 	struct timeval tv = {pool->idle_ms / 1000, (pool->idle_ms % 1000) * 1000};
 
-	for (struct pooled *p = pool->head; p; p = p->next)
+	for (struct pooled *p = pool->buckets[b]; p && same < POOL_PER_DEST; p = p->next)
 		if (p->port == port && ip_addr_eq(&p->ip, ip))
 			same++;
 	struct pooled *p = same < POOL_PER_DEST && pool->count < POOL_TOTAL ? malloc(sizeof(*p))
@@ -103,10 +115,10 @@ void upstream_pool_put(struct upstream_pool *pool, int fd, const struct ip_addr 
 	p->ip = *ip;
 	p->port = port;
 	p->prev = NULL;
-	p->next = pool->head;
-	if (pool->head)
-		pool->head->prev = p;
-	pool->head = p;
+	p->next = pool->buckets[b];
+	if (p->next)
+		p->next->prev = p;
+	pool->buckets[b] = p;
 	pool->count++;
 	event_assign(&p->ev, pool->base, fd, EV_READ, pool_on_event, p);
 	event_add(&p->ev, &tv);
@@ -114,7 +126,7 @@ void upstream_pool_put(struct upstream_pool *pool, int fd, const struct ip_addr 
 
 int upstream_pool_take(struct upstream_pool *pool, const struct ip_addr *ip, uint16_t port)
 {
-	for (struct pooled *p = pool->head; p; p = p->next) {
+	for (struct pooled *p = pool->buckets[pool_bucket(ip, port)]; p; p = p->next) {
 		if (p->port != port || !ip_addr_eq(&p->ip, ip))
 			continue;
 		int fd = p->fd;

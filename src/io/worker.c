@@ -52,7 +52,14 @@ int worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsigne
 	w->splice_mode = !splice || strcmp(splice, "auto") == 0 ? SPLICE_AUTO
 			 : strcmp(splice, "always") == 0            ? SPLICE_ALWAYS
 								    : SPLICE_NEVER;
-	w->base = event_base_new();
+	/* The changelist folds the add/del pairs of one loop turn (read off, write on, back) into
+	 * at most one epoll_ctl per descriptor. */
+	struct event_config *ec = event_config_new();
+	if (ec) {
+		event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+		w->base = event_base_new_with_config(ec);
+		event_config_free(ec);
+	}
 	if (!w->base) {
 		fprintf(stderr, "sluice: cannot create the event loop\n");
 		return -1;
