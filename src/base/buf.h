@@ -38,6 +38,11 @@ static inline void buf_commit(struct buf *b, size_t n)
 {
 	b->end += (uint32_t)n;
 }
+/* True when more bytes fit without growing past max_cap (allocates nothing). */
+static inline bool buf_has_room(const struct buf *b, size_t max_cap)
+{
+	return !b->data || b->cap - buf_len(b) > 0 || b->cap < max_cap;
+}
 /* Drops n bytes from the front; releases the memory once the buffer is empty. */
 void buf_consume(struct buf *b, size_t n);
 /* Drops n bytes from the front but keeps the memory even when empty, so that slices into it

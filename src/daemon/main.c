@@ -11,7 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "emit/metrics.h"
+#include "io/admin.h"
 #include "io/listener.h"
+#include "daemon/jail.h"
 #include "daemon/report_cmd.h"
 #include "daemon/secrets.h"
 #include "io/snapshot.h"
@@ -21,12 +24,18 @@
 /* Largest configuration file accepted. */
 #define MAIN_CONFIG_MAX (16u << 20)
 
+/* Reloads and the generation in force, for /metrics; only this thread writes them. */
+static struct metrics_process main_metrics;
+
 static void main_usage(FILE *out)
 {
 	fputs("usage: sluice [-c FILE]            run the proxy (embedded default config without -c)\n"
 	      "       sluice check -c FILE        validate a config file and exit 0 (valid) or 1\n"
 	      "       sluice report [--agent NAME] [--only-report] [FILE...]\n"
 	      "                                   suggest an allow list per agent from a decision log\n"
+	      "       sluice jail [-c FILE] [--log FILE] -- CMD [ARGS...]\n"
+	      "                                   run CMD in a network namespace whose only way out\n"
+	      "                                   is this proxy\n"
 	      "       sluice --version | --help\n"
 	      "\n"
 	      "sluice is an egress proxy for sandboxed AI agents: HTTP forward proxy and CONNECT\n"
@@ -120,7 +129,11 @@ static void *main_worker_thread(void *arg)
 
 static bool main_same_endpoints(const struct config *a, const struct config *b)
 {
-	if (a->n_listen_http != b->n_listen_http || a->workers != b->workers)
+	if (a->n_listen_http != b->n_listen_http || a->workers != b->workers ||
+	    a->has_admin != b->has_admin)
+		return false;
+	if (a->has_admin && (a->admin.port != b->admin.port ||
+			     !ip_addr_eq(&a->admin.addr, &b->admin.addr)))
 		return false;
 	for (unsigned i = 0; i < a->n_listen_http; i++)
 		if (a->listen_http[i].port != b->listen_http[i].port ||
@@ -144,31 +157,35 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
 		fprintf(stderr, "sluice: reload: %s refused; the running policy (generation %llu) "
 				"stays\n",
 			config_path, (unsigned long long)(*current)->generation);
+		metrics_process_reload(&main_metrics, false, (*current)->generation);
 		return;
 	}
 	if (!main_same_endpoints(cfg, (*current)->cfg))
-		fprintf(stderr, "sluice: reload: listen addresses and workers change only on "
-				"restart; the running ones stay\n");
+		fprintf(stderr, "sluice: reload: listen addresses (http and admin) and workers "
+				"change only on restart; the running ones stay\n");
 	listener_expand_wildcards(&cfg->rules);
 	struct snapshot *next = snapshot_new(cfg, (*current)->generation + 1);
 	if (!next) {
 		config_free(cfg);
 		fprintf(stderr, "sluice: reload: out of memory; the running policy stays\n");
+		metrics_process_reload(&main_metrics, false, (*current)->generation);
 		return;
 	}
 	for (unsigned i = 0; i < n; i++)
 		worker_post_snapshot(&workers[i], next);
 	snapshot_unref(*current);
 	*current = next;
+	metrics_process_reload(&main_metrics, true, next->generation);
 	fprintf(stderr, "sluice: reload: %s loaded (generation %llu, %u agent%s, %u route%s)\n",
 		config_path, (unsigned long long)next->generation, cfg->n_agents,
 		cfg->n_agents == 1 ? "" : "s", cfg->n_routes, cfg->n_routes == 1 ? "" : "s");
 }
 
 /* Workers run on their own threads; this thread only waits for signals, so no signal ever
- * interrupts a worker's loop. */
+ * interrupts a worker's loop. The admin listener (if any) turns ready once every worker runs,
+ * and stops before them: it reads their counters. */
 static int main_serve(struct worker *workers, unsigned n, const char *config_path,
-		      struct snapshot **current)
+		      struct snapshot **current, struct admin *admin)
 {
 	pthread_t threads[CONFIG_MAX_WORKERS];
 	sigset_t wait_set;
@@ -181,23 +198,39 @@ static int main_serve(struct worker *workers, unsigned n, const char *config_pat
 			fprintf(stderr, "sluice: cannot start worker thread %u\n", started);
 			break;
 		}
+	bool running = started == n && (!admin || admin_start(admin) == 0);
+	if (running && admin)
+		admin_set_ready(admin, true);
 	sigemptyset(&wait_set);
 	sigaddset(&wait_set, SIGTERM);
 	sigaddset(&wait_set, SIGINT);
 	sigaddset(&wait_set, SIGHUP);
-	while (started == n) {
+	while (running) {
 		sigwait(&wait_set, &sig);
 		if (sig != SIGHUP)
 			break;
 		main_reload(config_path, current, workers, n);
 	}
-	if (started == n)
+	if (running)
 		fprintf(stderr, "sluice: signal %d, stopping\n", sig);
+	if (admin)
+		admin_set_ready(admin, false);
 	for (unsigned i = 0; i < started; i++)
 		worker_stop(&workers[i]);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	return started == n ? 0 : 1;
+	return running ? 0 : 1;
+}
+
+static struct admin *main_admin_new(const struct config *cfg, struct worker *workers, unsigned n)
+{
+	struct metrics *counters[CONFIG_MAX_WORKERS];
+
+	if (!cfg->has_admin)
+		return NULL;
+	for (unsigned i = 0; i < n; i++)
+		counters[i] = &workers[i].metrics;
+	return admin_new(&cfg->admin, counters, n, &main_metrics);
 }
 
 static int main_run(const char *config_path)
@@ -233,9 +266,15 @@ static int main_run(const char *config_path)
 	for (; ready < n; ready++)
 		if (worker_init(&workers[ready], current, ready, n) != 0)
 			break;
+	metrics_process_set_generation(&main_metrics, current->generation);
 	if (ready == n) {
-		fprintf(stderr, "sluice: %u worker%s running\n", n, n == 1 ? "" : "s");
-		rc = main_serve(workers, n, config_path, &current);
+		/* Reads the workers' counters: freed before them. */
+		struct admin *admin = main_admin_new(current->cfg, workers, n);
+		if (!current->cfg->has_admin || admin) {
+			fprintf(stderr, "sluice: %u worker%s running\n", n, n == 1 ? "" : "s");
+			rc = main_serve(workers, n, config_path, &current, admin);
+		}
+		admin_free(admin);
 	}
 	for (unsigned i = 0; i < ready; i++)
 		worker_fini(&workers[i]);
@@ -265,6 +304,8 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "report") == 0)
 		return report_cmd_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "jail") == 0)
+		return jail_main(argc - 1, argv + 1, main_load_config);
 	if (i < argc && strcmp(argv[i], "check") == 0) {
 		check = true;
 		i++;

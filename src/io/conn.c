@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +39,13 @@ uint64_t conn_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t conn_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static int64_t wall_ms(void)
@@ -119,6 +127,8 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	case REASON_DNS_TIMEOUT:
 	case REASON_CONNECT_TIMEOUT:
+		if (c->state == CONN_RESOLVING)
+			metrics_observe_dns(&c->w->metrics, conn_now_us() - c->req.phase_start_us);
 		if (c->state == CONN_CONNECTING && upstream_try_next(c))
 			return;
 		/* fallthrough */
@@ -216,6 +226,7 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 	event_assign(&c->c_wr, w->base, fd, EV_WRITE | EV_PERSIST, conn_on_client_write, c);
 	event_assign(&c->timer, w->base, -1, 0, conn_on_timer, c);
 	w->n_conns++;
+	metrics_count_conn_open(&w->metrics);
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
@@ -312,6 +323,15 @@ void conn_log_request(struct conn *c)
 	};
 	size_t len = log_json_format(&rec, line);
 	log_sink_write(c->w->log, line, len);
+	struct metrics_request m = {
+		.agent = rec.agent,
+		.decision = decision,
+		.reason = shown,
+		.tunnel = r->is_connect,
+		.bytes_up = r->bytes_up,
+		.bytes_down = r->bytes_down,
+	};
+	metrics_count_request(&c->w->metrics, &m);
 }
 
 static void conn_on_free(evutil_socket_t fd, short what, void *arg)
@@ -343,6 +363,7 @@ void conn_close(struct conn *c, enum reason why)
 	buf_release(&c->cout);
 	tunnel_release(c);
 	c->w->n_conns--;
+	metrics_count_conn_close(&c->w->metrics);
 	worker_release(c->w, c->snap);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -391,6 +412,33 @@ ssize_t conn_write_from(int fd, struct buf *b, size_t n)
 		ssize_t w = send(fd, buf_head(b), n, MSG_NOSIGNAL);
 		if (w >= 0) {
 			buf_consume(b, (size_t)w);
+			return w;
+		}
+		if (errno == EINTR)
+			continue;
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? -1 : -2;
+	}
+}
+
+ssize_t conn_write2(int fd, struct buf *a, struct buf *b, size_t b_n, size_t *b_written)
+{
+	struct iovec iov[2] = {{(void *)buf_head(a), buf_len(a)}, {(void *)buf_head(b), 0}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+
+	*b_written = 0;
+	if (b_n > buf_len(b))
+		b_n = buf_len(b);
+	iov[1].iov_len = b_n;
+	if (b_n == 0)
+		msg.msg_iovlen = 1;
+	for (;;) {
+		ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL);
+		if (w >= 0) {
+			size_t from_a = (size_t)w < buf_len(a) ? (size_t)w : buf_len(a);
+			buf_consume(a, from_a);
+			*b_written = (size_t)w - from_a;
+			if (*b_written > 0)
+				buf_consume(b, *b_written);
 			return w;
 		}
 		if (errno == EINTR)

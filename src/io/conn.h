@@ -61,6 +61,7 @@ struct conn_request {
 	bool logged;
 	uint64_t bytes_up, bytes_down;
 	uint64_t started_ms;
+	uint64_t phase_start_us; /* DNS lookup or TCP connect start, for the latency metrics */
 	/* request body framing (client → upstream) */
 	int req_framing;
 	uint64_t req_remaining;
@@ -118,6 +119,8 @@ void conn_want_upstream_write(struct conn *c, bool on);
 void conn_set_timeout(struct conn *c, unsigned ms, enum reason why);
 void conn_touch(struct conn *c);
 uint64_t conn_now_ms(void);
+/* A fine monotonic clock, for latency measurements. */
+uint64_t conn_now_us(void);
 
 /* Reads what the socket has into b (up to max_cap). Returns bytes read, 0 on EOF,
  * -1 when it would block, -2 on error. */
@@ -126,6 +129,10 @@ ssize_t conn_read_into(int fd, struct buf *b, size_t max_cap);
  * -1 when it would block with nothing written, -2 on error. */
 ssize_t conn_write_from(int fd, struct buf *b, size_t n);
 
+/* Writes all of a then up to b_n bytes of b in one sendmsg; consumes what was written and
+ * sets *b_written. Returns the total written, -1 when it would block with nothing written,
+ * -2 on error. */
+ssize_t conn_write2(int fd, struct buf *a, struct buf *b, size_t b_n, size_t *b_written);
 /* Upstream I/O, through TLS when the upstream speaks it; same returns as above. A TLS read
  * that ends without close_notify counts as an end of stream: HTTP framing decides whether the
  * response was complete. */

@@ -419,7 +419,9 @@ static void flow_parse_head(struct conn *c)
 	}
 	memcpy(c->req.method, req.method.ptr, req.method.len);
 	c->req.method[req.method.len] = '\0';
-	conn_want_client_read(c, false);
+	/* Client reading stays on while the request runs: toggling it costs two epoll_ctl per
+	 * request, and what a client sends meanwhile (body, pipelined requests) is buffered up
+	 * to cin's capacity. */
 	flow_handle_head(c, &req, (size_t)rc);
 }
 
@@ -585,7 +587,7 @@ static void flow_pump_request(struct conn *c)
 			r->req_done = true;
 	}
 	conn_want_upstream_write(c, false);
-	conn_want_client_read(c, !r->req_done && !c->c_eof);
+	conn_want_client_read(c, !c->c_eof && buf_has_room(&c->cin, flow_cin_cap(c)));
 	if (r->req_done && r->resp_done)
 		flow_finish(c);
 	return;
@@ -670,15 +672,30 @@ static void flow_pump_response(struct conn *c)
 	struct conn_request *r = &c->req;
 	bool complete = r->resp_done;
 
+	/* The head we built and the first body bytes leave in one send (a small response is
+	 * then one syscall, not two). */
+	if (buf_len(&c->cout) > 0 && r->resp_head_done && !r->resp_done &&
+	    !flow_approve(&c->uin, &r->resp_approved, r->resp_framing, &r->resp_remaining,
+			  &r->resp_chunked, &complete)) {
+		r->upstream_keep_alive = false;
+		flow_fail_midstream(c, REASON_UPSTREAM_BAD_RESPONSE);
+		return;
+	}
 	while (buf_len(&c->cout) > 0) {
-		ssize_t n = conn_write_from(c->cfd, &c->cout, buf_len(&c->cout));
+		size_t body_sent = 0;
+		ssize_t n = conn_write2(c->cfd, &c->cout, &c->uin,
+					r->resp_head_done ? r->resp_approved : 0, &body_sent);
 		if (n == -1)
 			goto blocked;
 		if (n < 0) {
 			conn_close(c, REASON_CLIENT_CLOSED);
 			return;
 		}
+		r->resp_approved -= (uint32_t)body_sent;
+		r->bytes_down += body_sent;
 	}
+	if (r->resp_head_done && !r->resp_done && r->resp_approved == 0 && complete)
+		r->resp_done = true;
 	while (r->resp_head_done && !r->resp_done) {
 		if (!flow_approve(&c->uin, &r->resp_approved, r->resp_framing, &r->resp_remaining,
 				  &r->resp_chunked, &complete)) {
@@ -737,21 +754,26 @@ void http_flow_start_forwarding(struct conn *c)
 
 void http_flow_on_client_readable(struct conn *c)
 {
-	if (c->state != CONN_READ_HEAD && c->state != CONN_FORWARDING) {
-		conn_want_client_read(c, false);
-		return;
-	}
-	if (c->state == CONN_FORWARDING && c->req.req_done) {
+	if (c->state == CONN_REPLYING) {
 		conn_want_client_read(c, false);
 		return;
 	}
 	bool was_empty = buf_len(&c->cin) == 0;
 	ssize_t n = conn_read_into(c->cfd, &c->cin, flow_cin_cap(c));
 	if (n == -1) {
-		if (buf_reserve(&c->cin, 1, flow_cin_cap(c)) == 0)
+		if (!buf_has_room(&c->cin, flow_cin_cap(c)))
 			conn_want_client_read(c, false); /* full: backpressure */
 		if (c->state == CONN_READ_HEAD && buf_len(&c->cin) > 0)
 			flow_parse_head(c);
+		return;
+	}
+	if (n == 0 && c->state != CONN_READ_HEAD &&
+	    !(c->state == CONN_FORWARDING && !c->req.req_done)) {
+		/* A half-close after a complete request: the client still waits for the answer
+		 * (RFC 9112 §9.6); finish it, then close. */
+		c->c_eof = true;
+		c->req.client_keep_alive = false;
+		conn_want_client_read(c, false);
 		return;
 	}
 	if (n <= 0) {
@@ -763,6 +785,13 @@ void http_flow_on_client_readable(struct conn *c)
 		if (was_empty && c->req.started_ms == 0)
 			conn_set_timeout(c, c->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
 		flow_parse_head(c);
+		return;
+	}
+	/* Resolving, connecting, or the request already sent: keep what came (an early body, the
+	 * next pipelined request) for later. */
+	if (c->state != CONN_FORWARDING || c->req.req_done) {
+		if (!buf_has_room(&c->cin, flow_cin_cap(c)))
+			conn_want_client_read(c, false);
 		return;
 	}
 	flow_pump_request(c);

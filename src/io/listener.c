@@ -1,6 +1,7 @@
 #include "io/listener.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <event2/event.h>
 #include <stdio.h>
@@ -61,6 +62,23 @@ static void listener_on_resume(evutil_socket_t fd, short what, void *arg)
 	listener_resume(arg);
 }
 
+/* Puts a listening socket on the worker's loop; frees it on failure. */
+static struct listener *listener_start(struct listener *l)
+{
+	struct worker *w = l->w;
+
+	l->accept_ev = event_new(w->base, l->fd, EV_READ | EV_PERSIST, listener_on_accept, l);
+	l->resume_ev = event_new(w->base, -1, 0, listener_on_resume, l);
+	if (!l->accept_ev || !l->resume_ev) {
+		listener_free(l);
+		return NULL;
+	}
+	event_add(l->accept_ev, NULL);
+	if (w->index == 0)
+		fprintf(stderr, "sluice: listening on http://%s\n", l->text);
+	return l;
+}
+
 struct listener *listener_new(struct worker *w, const struct config_endpoint *at)
 {
 	struct sockaddr_storage ss;
@@ -90,16 +108,37 @@ struct listener *listener_new(struct worker *w, const struct config_endpoint *at
 		free(l);
 		return NULL;
 	}
-	l->accept_ev = event_new(w->base, l->fd, EV_READ | EV_PERSIST, listener_on_accept, l);
-	l->resume_ev = event_new(w->base, -1, 0, listener_on_resume, l);
-	if (!l->accept_ev || !l->resume_ev) {
-		listener_free(l);
+	return listener_start(l);
+}
+
+struct listener *listener_adopt(struct worker *w, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct listener *l = calloc(1, sizeof(*l));
+	struct ip_addr ip;
+	uint16_t port = 0;
+
+	if (!l) {
+		close(fd);
 		return NULL;
 	}
-	event_add(l->accept_ev, NULL);
-	if (w->index == 0)
-		fprintf(stderr, "sluice: listening on http://%s\n", l->text);
-	return l;
+	l->w = w;
+	l->fd = fd;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    sockaddr_to_ip((struct sockaddr *)&ss, &ip, &port) == 0)
+		sockaddr_format(&ip, port, l->text);
+	else
+		snprintf(l->text, sizeof(l->text), "fd %d", fd);
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+		fprintf(stderr, "sluice: cannot adopt listener %s: %s\n", l->text, strerror(errno));
+		close(fd);
+		free(l);
+		return NULL;
+	}
+	return listener_start(l);
 }
 
 void listener_free(struct listener *l)

@@ -11,6 +11,9 @@ struct listener;
 
 /* Binds and listens. Returns NULL after saying why on stderr. */
 struct listener *listener_new(struct worker *w, const struct config_endpoint *at);
+/* Serves fd, a socket already bound and listening (made elsewhere, e.g. inside another network
+ * namespace by `sluice jail`); takes it, closing it on failure. Returns NULL after saying why. */
+struct listener *listener_adopt(struct worker *w, int fd);
 void listener_free(struct listener *l);
 void listener_pause(struct listener *l);
 /* A wildcard listener (0.0.0.0 or ::) is reachable at every local address: adds each interface

@@ -202,6 +202,12 @@ static enum reason upstream_errno_reason(int err)
 	}
 }
 
+/* One TCP connect attempt ended (established, refused, timed out): its latency sample. */
+static void upstream_connect_observe(struct conn *c)
+{
+	metrics_observe_connect(&c->w->metrics, conn_now_us() - c->req.phase_start_us);
+}
+
 /* Starts a connection to the next checked address. Returns 0 when connecting or connected,
  * or the reason the last address failed once none are left. */
 static void upstream_connect_next(struct conn *c, enum reason last_failure)
@@ -231,7 +237,9 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		r->phase_start_us = conn_now_us();
 		if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
+			upstream_connect_observe(c);
 			conn_upstream_attach(c, fd);
 			upstream_ready(c);
 			return;
@@ -244,6 +252,7 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 			return;
 		}
 		last_failure = upstream_errno_reason(errno);
+		upstream_connect_observe(c);
 		close(fd);
 	}
 	http_flow_refuse(c, last_failure, NULL);
@@ -251,6 +260,8 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 
 bool upstream_try_next(struct conn *c)
 {
+	if (!c->tls)
+		upstream_connect_observe(c); /* the TCP connect timed out */
 	if (c->req.next_addr >= c->req.n_addrs)
 		return false;
 	conn_close_upstream(c);
@@ -265,6 +276,7 @@ void upstream_on_connect_done(struct conn *c)
 
 	if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
+	upstream_connect_observe(c);
 	if (err == 0) {
 		upstream_ready(c);
 		return;
@@ -283,6 +295,8 @@ static void upstream_on_resolved(void *arg, enum reason status, const struct ip_
 	char text[IP_ADDR_TEXT_MAX], detail[AUTHORITY_NAME_MAX + 64];
 
 	c->dns = NULL;
+	if (c->state == CONN_RESOLVING) /* a lookup, not a cache hit or a literal */
+		metrics_observe_dns(&c->w->metrics, conn_now_us() - r->phase_start_us);
 	if (status != REASON_ALLOWED) {
 		http_flow_refuse(c, status, NULL);
 		return;
@@ -344,6 +358,7 @@ void upstream_start(struct conn *c)
 		return;
 	}
 	c->state = CONN_RESOLVING;
+	r->phase_start_us = conn_now_us();
 	conn_set_timeout(c, c->cfg->dns_timeout_ms, REASON_DNS_TIMEOUT);
 	c->dns = resolver_lookup(c->w->resolver, r->target.name, upstream_on_resolved, c);
 	if (!c->dns)

@@ -34,7 +34,9 @@ static void worker_via_pseudonym(char *out, size_t size)
 
 static void worker_on_swap(evutil_socket_t fd, short what, void *arg);
 
-int worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsigned n_workers)
+/* Everything but the listeners: loop, log, resolver, pool. */
+static int worker_init_loop(struct worker *w, struct snapshot *snap, unsigned index,
+			    unsigned n_workers)
 {
 	const struct config *cfg = snap->cfg;
 
@@ -47,6 +49,7 @@ int worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsigne
 	w->max_conns = (cfg->max_connections + n_workers - 1) / n_workers;
 	worker_via_pseudonym(w->via, sizeof(w->via));
 	pipe_pool_init(&w->pipes);
+	metrics_init(&w->metrics);
 	/* A knob for measuring the tunnel relay both ways (bench/): auto, always or never. */
 	const char *splice = getenv("SLUICE_TUNNEL_SPLICE");
 	w->splice_mode = !splice || strcmp(splice, "auto") == 0 ? SPLICE_AUTO
@@ -73,6 +76,15 @@ int worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsigne
 		worker_fini(w);
 		return -1;
 	}
+	return 0;
+}
+
+int worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsigned n_workers)
+{
+	const struct config *cfg = snap->cfg;
+
+	if (worker_init_loop(w, snap, index, n_workers) != 0)
+		return -1;
 	for (unsigned i = 0; i < cfg->n_listen_http; i++) {
 		struct listener *l = listener_new(w, &cfg->listen_http[i]);
 		if (!l) {
@@ -82,6 +94,28 @@ int worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsigne
 		w->listeners[w->n_listeners++] = l;
 	}
 	return 0;
+}
+
+int worker_init_adopt(struct worker *w, struct snapshot *snap, const int *fds, unsigned n_fds)
+{
+	unsigned i = 0;
+
+	if (n_fds > WORKER_MAX_LISTENERS || worker_init_loop(w, snap, 0, 1) != 0)
+		goto fail;
+	for (; i < n_fds; i++) {
+		struct listener *l = listener_adopt(w, fds[i]);
+		if (!l) {
+			i++; /* listener_adopt closed it */
+			worker_fini(w);
+			goto fail;
+		}
+		w->listeners[w->n_listeners++] = l;
+	}
+	return 0;
+fail:
+	for (; i < n_fds; i++)
+		close(fds[i]);
+	return -1;
 }
 
 void worker_fini(struct worker *w)
@@ -112,6 +146,7 @@ void worker_fini(struct worker *w)
 	log_sink_free(w->log);
 	if (w->base)
 		event_base_free(w->base);
+	metrics_fini(&w->metrics);
 	memset(w, 0, sizeof(*w));
 }
 

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "emit/metrics.h"
 #include "io/pipe_pool.h"
 #include "parse/config.h"
 #include <stdatomic.h>
@@ -57,11 +58,18 @@ struct worker {
 	} tls[32];
 	unsigned n_tls;
 	enum { SPLICE_AUTO, SPLICE_ALWAYS, SPLICE_NEVER } splice_mode;
+	/* This worker's counters: written only here, summed by the admin thread (issue 3: no
+	 * shared counter on the request path). */
+	struct metrics metrics;
 };
 
 /* Creates the loop and binds every listen address of cfg (SO_REUSEPORT: each of n_workers
  * has its own sockets). Returns 0, or -1 after saying why on stderr. */
 int worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsigned n_workers);
+/* Like worker_init for a lone worker, but serves fds, sockets already listening (made inside
+ * another network namespace by `sluice jail`), instead of binding cfg's listen addresses. Takes
+ * the fds: they are closed on failure. */
+int worker_init_adopt(struct worker *w, struct snapshot *snap, const int *fds, unsigned n_fds);
 void worker_fini(struct worker *w);
 /* Runs the loop until worker_stop; meant to be a thread's body. */
 int worker_run(struct worker *w);

@@ -27,7 +27,8 @@
 #define DURATION_MAX_MS (24u * 60 * 60 * 1000)
 #define DNS_DEFAULT_PORT 53
 
-_Static_assert(CONFIG_MAX_LISTEN <= POLICY_MAX_LISTENERS, "every listen address is a listener");
+_Static_assert(CONFIG_MAX_LISTEN + 1 <= POLICY_MAX_LISTENERS,
+	       "every listen address and the admin address is a listener");
 
 /* What one agents[] or routes[] item has shown so far, for the checks at its end (keys may come
  * in any order). */
@@ -58,6 +59,9 @@ struct reader {
 	struct config *cfg;
 	struct config_errors *errors;
 	yaml_mark_t listen_marks[CONFIG_MAX_LISTEN];
+	bool listen_given; /* listen.http was read: listen_marks hold its positions */
+	yaml_mark_t admin_mark;
+	char admin_text[QUOTE_MAX];
 	bool ports_given;
 	uint8_t ports[65536 / 8]; /* collected here, applied to the rules once at the end */
 	/* agents and routes */
@@ -705,12 +709,83 @@ static void read_listen_http(struct reader *r, const struct key_spec *k, const c
 
 	r->cfg->n_listen_http = 0;
 	r->cfg->rules.n_listeners = 0;
+	r->listen_given = true;
 	if (r->ev.type == YAML_SCALAR_EVENT) {
 		listen_item(r, path, NULL);
 		return;
 	}
 	if (read_list(r, path, &listen_list, NULL) == 0)
 		reader_error(r, start, "%s: the list is empty; give at least one address", path);
+}
+
+static bool scalar_value(struct reader *r, const char *path, const char *what, struct slice *out);
+
+/* listen.admin: one address, no default (no admin listener unless asked for). Checked against
+ * listen.http at the end of the file, since either key may come first. */
+static void read_listen_admin(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct config_endpoint ep = {0};
+	struct slice s;
+	const char *detail;
+	char q[QUOTE_MAX];
+
+	if (!scalar_value(r, path, "an address like \"127.0.0.1:9090\"", &s))
+		return;
+	quote(s, q);
+	if (!parse_endpoint(s, 0, &ep, &detail)) {
+		reader_error(r, r->ev.start_mark, "%s: %s is not a valid listen address: %s", path,
+			     q, detail);
+		return;
+	}
+	r->cfg->has_admin = true;
+	r->cfg->admin = ep;
+	r->admin_mark = r->ev.start_mark;
+	memcpy(r->admin_text, q, sizeof(q));
+}
+
+static bool endpoint_is_wildcard(const struct config_endpoint *ep)
+{
+	static const uint8_t zero[16];
+	return memcmp(ep->addr.bytes, zero, sizeof(zero)) == 0;
+}
+
+/* Two sockets that would both receive the connections of one address:port (the http listeners
+ * use SO_REUSEPORT; the admin listener must not share their port). */
+static bool endpoint_overlaps(const struct config_endpoint *a, const struct config_endpoint *b)
+{
+	if (a->port != b->port || a->addr.family != b->addr.family)
+		return false;
+	return ip_addr_eq(&a->addr, &b->addr) || endpoint_is_wildcard(a) ||
+	       endpoint_is_wildcard(b);
+}
+
+/* The admin address must not be a proxy address; once accepted it is one of sluice's own
+ * listeners, so a proxied request aimed at it is refused as a loop. */
+static void admin_finish(struct reader *r)
+{
+	struct config *cfg = r->cfg;
+
+	if (!cfg->has_admin)
+		return;
+	for (unsigned i = 0; i < cfg->n_listen_http; i++) {
+		if (!endpoint_overlaps(&cfg->admin, &cfg->listen_http[i]))
+			continue;
+		if (r->listen_given)
+			reader_error(r, r->admin_mark,
+				     "listen.admin: %s overlaps the listen.http address at %d:%d; the "
+				     "admin listener needs an address and port of its own",
+				     r->admin_text, mark_pos(r->listen_marks[i].line),
+				     mark_pos(r->listen_marks[i].column));
+		else
+			reader_error(r, r->admin_mark,
+				     "listen.admin: %s overlaps the default listen.http address "
+				     "127.0.0.1:3128; the admin listener needs an address and port of "
+				     "its own",
+				     r->admin_text);
+		return;
+	}
+	cfg->rules.listeners[cfg->rules.n_listeners].addr = cfg->admin.addr;
+	cfg->rules.listeners[cfg->rules.n_listeners++].port = cfg->admin.port;
 }
 
 /* ---- resolver -------------------------------------------------------------------------- */
@@ -2343,7 +2418,10 @@ static void errors_sort(struct config_errors *errors)
 		.name = key, .read = read_duration, .field = offsetof(struct config, member)       \
 	}
 
-static const struct key_spec listen_keys[] = {{.name = "http", .read = read_listen_http}};
+static const struct key_spec listen_keys[] = {
+    {.name = "http", .read = read_listen_http},
+    {.name = "admin", .read = read_listen_admin},
+};
 static const struct key_spec resolver_keys[] = {{.name = "servers", .read = read_resolver_servers}};
 static const struct key_spec ips_keys[] = {
     {.name = "allow", .read = read_ips_allow},
@@ -2518,6 +2596,7 @@ struct config *config_parse(const char *text, size_t len, struct config_errors *
 		yaml_parser_set_encoding(&r->parser, YAML_UTF8_ENCODING);
 		read_stream(r);
 		ports_apply(r);
+		admin_finish(r);
 		agents_finish(r);
 		if (!r->stop) {
 			routes_check_agents(r);

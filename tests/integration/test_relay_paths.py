@@ -76,3 +76,14 @@ def test_pooled_upstream_is_not_reused_after_reload_denies_it(sluice, origins):
     r = get(p.addr, "http://public.test/echo")
     assert r.status == 403
     assert origins.hits("192.0.2.10") == before
+
+
+def test_client_half_close_after_request_still_gets_the_response(proxy):
+    """Reading from the client stays on while a request runs (fewer epoll changes); a client
+    that shuts down its sending side after the request must still get the whole answer."""
+    with RawConn(proxy.addr) as c:
+        c.send(b"GET http://public.test/bytes/70000 HTTP/1.1\r\nHost: public.test\r\n\r\n")
+        c.sock.shutdown(socket.SHUT_WR)
+        r = c.read_response()
+        assert r.status == 200
+        assert hashlib.sha256(r.body).hexdigest() == fake_servers.pattern_sha256(70000)

@@ -1,0 +1,26 @@
+/* admin: the listen.admin HTTP listener — /healthz, /readyz and /metrics (Prometheus text) —
+ * on a thread and event loop of its own, so a scrape never delays proxy traffic and a busy
+ * worker never delays a probe. Does not serve proxy traffic: any other target is 404. */
+#ifndef SLUICE_IO_ADMIN_H
+#define SLUICE_IO_ADMIN_H
+
+#include <stdbool.h>
+
+#include "emit/metrics.h"
+#include "parse/config.h"
+
+struct admin;
+
+/* Binds and listens on `at` (no SO_REUSEPORT: the address is this process's alone). workers
+ * are the n per-worker counters and proc the process-wide ones; all must outlive the admin.
+ * Returns NULL after saying why on stderr. */
+struct admin *admin_new(const struct config_endpoint *at, struct metrics *const *workers,
+			unsigned n, const struct metrics_process *proc);
+/* Starts serving on the admin's own thread. Returns 0, or -1 after saying why on stderr. */
+int admin_start(struct admin *a);
+/* Thread-safe: /readyz answers 200 while ready, 503 otherwise (the initial state). */
+void admin_set_ready(struct admin *a, bool ready);
+/* Stops the thread (when started), closes every admin connection and the listener. */
+void admin_free(struct admin *a);
+
+#endif

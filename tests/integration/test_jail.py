@@ -1,0 +1,222 @@
+"""`sluice jail -- CMD` (issue 6, item 4): CMD runs in a network namespace whose only reachable
+destination is sluice's listener. The jail's parent, and so sluice's upstream side, stays in
+this (the test) namespace, where the harness's DNS server and origins are; the jail has only
+its own loopback. Through the proxy variables allowed sites work and internal ones are refused;
+a client that ignores the variables reaches nothing; CMD's exit status is jail's."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+
+import pytest
+
+from sluice_proc import BASE_CONFIG, SANITIZER_MARKERS, to_yaml
+
+JAIL_FAILED = 125
+NOBODY = "65534"
+
+
+@pytest.fixture
+def jail_cfg():
+    """The suite's base config (resolver 127.0.0.1:5353 in this namespace), in a directory an
+    unprivileged user can read too."""
+    d = tempfile.mkdtemp(prefix="sluice-jail-")
+    os.chmod(d, 0o755)
+    path = os.path.join(d, "jail.yaml")
+    with open(path, "w") as f:
+        f.write(to_yaml(BASE_CONFIG) + "\n")
+    os.chmod(path, 0o644)
+    yield path
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def _env(extra=None):
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    env.update(extra or {})
+    return env
+
+
+def _clean(stderr):
+    for m in SANITIZER_MARKERS:
+        assert m not in stderr, "sanitizer report from sluice jail:\n" + stderr
+
+
+def jail(sluice_bin, cfg, cmd, log=None, prefix=(), env=None, timeout=30):
+    args = list(prefix) + [sluice_bin, "jail", "-c", cfg]
+    if log:
+        args += ["--log", log]
+    r = subprocess.run(args + ["--"] + cmd, capture_output=True, text=True, timeout=timeout,
+                       stdin=subprocess.DEVNULL, env=_env(env))
+    _clean(r.stderr)
+    return r
+
+
+def decisions(text):
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_curl_through_the_proxy_variables_works(sluice_bin, jail_cfg, origins, tmp_path):
+    before = origins.requests("192.0.2.10")
+    log = str(tmp_path / "decisions.jsonl")
+    r = jail(sluice_bin, jail_cfg, ["curl", "-sS", "--max-time", "10", "http://public.test/echo"],
+             log=log)
+    assert r.returncode == 0, r.stderr
+    # CMD's stdout is its own: the echo body and nothing else.
+    body = json.loads(r.stdout)
+    assert body["path"] == "/echo"
+    assert origins.requests("192.0.2.10") == before + 1
+    with open(log) as f:
+        lines = decisions(f.read())
+    assert [(e["host"], e["decision"]) for e in lines] == [("public.test", "allow")], lines
+
+
+def test_decision_log_goes_to_stderr_by_default(sluice_bin, jail_cfg, origins):
+    r = jail(sluice_bin, jail_cfg, ["curl", "-sS", "-o", "/dev/null", "--max-time", "10",
+                                    "http://public.test/echo"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""
+    assert [e["decision"] for e in decisions(r.stderr)] == ["allow"], r.stderr
+
+
+def test_https_through_connect_works(sluice_bin, jail_cfg):
+    # The echo server on 192.0.2.10:443 is raw TCP: the tunnel opens, TLS then fails. curl
+    # reports the CONNECT status it got, which is what tells the proxy let it through.
+    r = jail(sluice_bin, jail_cfg, ["curl", "-s", "-o", "/dev/null", "--max-time", "5",
+                                    "-w", "%{http_connect}", "https://public.test/"])
+    assert r.stdout == "200", (r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize("url", ["http://192.0.2.10/echo", "http://[2001:db8::10]/echo",
+                                 "http://127.0.0.1/", "http://169.254.169.254/"])
+def test_direct_connection_reaches_nothing(sluice_bin, jail_cfg, origins, canaries, url):
+    before_canaries = canaries.snapshot()
+    before = origins.hits("192.0.2.10")
+    r = jail(sluice_bin, jail_cfg, ["curl", "-sS", "--noproxy", "*", "--connect-timeout", "3",
+                                    "-o", "/dev/null", url])
+    # 7: could not connect (no route, or nothing listening on the jail's own loopback).
+    assert r.returncode == 7, (r.returncode, r.stderr)
+    assert origins.hits("192.0.2.10") == before
+    canaries.assert_unchanged(before_canaries)
+
+
+def test_raw_socket_ignoring_the_variables_reaches_nothing(sluice_bin, jail_cfg, origins):
+    before = origins.hits("192.0.2.10")
+    probe = ("import socket\n"
+             "for addr in [('192.0.2.10', 80), ('198.51.100.10', 80), ('127.0.0.1', 5353)]:\n"
+             "    try:\n"
+             "        socket.create_connection(addr, timeout=2)\n"
+             "        print('connected', addr)\n"
+             "    except OSError as e:\n"
+             "        print('failed', addr, e.errno)\n")
+    r = jail(sluice_bin, jail_cfg, ["python3", "-c", probe])
+    assert r.returncode == 0, r.stderr
+    assert "connected" not in r.stdout, r.stdout
+    assert r.stdout.count("failed") == 3, r.stdout
+    assert origins.hits("192.0.2.10") == before
+
+
+def test_metadata_address_through_the_proxy_is_refused(sluice_bin, jail_cfg, canaries):
+    before = canaries.snapshot()
+    r = jail(sluice_bin, jail_cfg, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                    "--max-time", "10", "http://169.254.169.254/latest/"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "403"
+    canaries.assert_unchanged(before)
+
+
+def test_proxy_variables_are_set_for_the_jail(sluice_bin, jail_cfg):
+    show = 'echo "$HTTP_PROXY|$HTTPS_PROXY|$http_proxy|$https_proxy|${ALL_PROXY-unset}|$NO_PROXY"'
+    r = jail(sluice_bin, jail_cfg, ["sh", "-c", show],
+             env={"ALL_PROXY": "socks5://198.51.100.1:1080", "NO_PROXY": "public.test",
+                  "HTTP_PROXY": "http://192.0.2.99:8080"})
+    assert r.returncode == 0, r.stderr
+    url = "http://127.0.0.1:3128"
+    assert r.stdout.strip() == "|".join([url] * 4 + ["unset", "localhost,127.0.0.1,::1"])
+
+
+def test_loopback_in_the_jail_is_the_jails_own(sluice_bin, jail_cfg, canaries):
+    # A server the agent starts itself is reachable through NO_PROXY; the host's loopback
+    # (the canary on 127.0.0.1:8080 in the outer namespace) is not.
+    before = canaries.snapshot()
+    script = ("python3 -m http.server 8080 --bind 127.0.0.1 >/dev/null 2>&1 & "
+              "for i in $(seq 50); do "
+              "  curl -s -o /dev/null -w '%{http_code}' http://localhost:8080/ && break; "
+              "  sleep 0.1; done; kill $!")
+    r = jail(sluice_bin, jail_cfg, ["sh", "-c", script])
+    assert r.stdout.endswith("200"), (r.stdout, r.stderr)
+    canaries.assert_unchanged(before)
+
+
+def test_exit_status_passes_through(sluice_bin, jail_cfg):
+    assert jail(sluice_bin, jail_cfg, ["sh", "-c", "exit 7"]).returncode == 7
+    assert jail(sluice_bin, jail_cfg, ["true"]).returncode == 0
+
+
+def test_signal_killed_child_gives_128_plus_signal(sluice_bin, jail_cfg):
+    r = jail(sluice_bin, jail_cfg, ["sh", "-c", "kill -KILL $$"])
+    assert r.returncode == 128 + signal.SIGKILL
+
+
+def test_missing_command_is_127(sluice_bin, jail_cfg):
+    r = jail(sluice_bin, jail_cfg, ["/nonexistent/agent"])
+    assert r.returncode == 127
+    assert "cannot run /nonexistent/agent" in r.stderr
+
+
+def test_bad_config_fails_before_running_anything(sluice_bin, tmp_path):
+    marker = tmp_path / "ran"
+    r = jail(sluice_bin, str(tmp_path / "missing.yaml"), ["touch", str(marker)])
+    assert r.returncode == JAIL_FAILED
+    assert "cannot read" in r.stderr
+    assert not marker.exists()
+
+
+def test_no_command_is_a_usage_error(sluice_bin):
+    r = subprocess.run([sluice_bin, "jail"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == JAIL_FAILED
+    assert "usage: sluice jail" in r.stderr
+
+
+def test_sigterm_to_jail_is_forwarded_to_the_command(sluice_bin, jail_cfg):
+    p = subprocess.Popen([sluice_bin, "jail", "-c", jail_cfg, "--", "sh", "-c",
+                          "echo started; exec sleep 30"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=_env())
+    try:
+        assert p.stdout.readline().strip() == "started"
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(10) == 128 + signal.SIGTERM
+        _clean(p.stderr.read())
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+        p.stderr.close()
+
+
+def test_as_an_ordinary_user(sluice_bin, jail_cfg, origins):
+    """Works where unprivileged user namespaces are enabled; elsewhere exits 125 saying why."""
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.skip("no setpriv to drop privileges")
+    prefix = [setpriv, "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups"]
+    if subprocess.run(prefix + ["test", "-x", sluice_bin]).returncode != 0:
+        pytest.skip("%s is not executable by uid %s" % (sluice_bin, NOBODY))
+    before = origins.requests("192.0.2.10")
+    script = ("curl -sS -o /dev/null --max-time 10 http://public.test/echo || exit 90; "
+              "curl -s --noproxy '*' --connect-timeout 2 http://192.0.2.10/echo && exit 91; "
+              "ip link set lo down 2>/dev/null && exit 92; "
+              "id -u")
+    r = jail(sluice_bin, jail_cfg, ["sh", "-c", script], prefix=prefix)
+    if r.returncode == JAIL_FAILED:
+        assert "sluice jail: cannot" in r.stderr, r.stderr
+        return
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    # CMD keeps the caller's uid and holds no capability over the jail's network.
+    assert r.stdout.strip() == NOBODY
+    assert origins.requests("192.0.2.10") == before + 1
