@@ -328,3 +328,23 @@ def curl_sha256(proxy_url, url, args=(), timeout=60, stdin_iter=None):
     rc, _, err = _run(cmd, stdin_iter, sink, timeout + 10)
     m = re.search(r"CURL_HTTP_CODE=(\d+)", err)
     return rc, err, h.hexdigest(), n[0], int(m.group(1)) if m else None
+
+
+def tunnel_roundtrip(c, data):
+    """On an established tunnel: sends data and half-closes from a thread; returns everything
+    received until EOF."""
+    def sender():
+        c.sock.sendall(data)
+        c.sock.shutdown(socket.SHUT_WR)
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    got = bytearray(c.buf)
+    c.buf = b""
+    c.sock.settimeout(10)
+    while True:
+        chunk = c.sock.recv(256 * 1024)
+        if not chunk:
+            break
+        got += chunk
+    t.join(10)
+    return bytes(got)

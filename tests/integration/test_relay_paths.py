@@ -6,13 +6,12 @@ policy denies."""
 import hashlib
 import os
 import socket
-import threading
 
 import pytest
 
 import fake_servers
 from agents_util import config_text, reload
-from client import RawConn, connect_req, get
+from client import RawConn, connect_req, get, tunnel_roundtrip
 
 
 def open_fds(pid):
@@ -24,22 +23,7 @@ def tunnel_echo(addr, data):
     with RawConn(addr) as c:
         c.send(connect_req("public.test:443"))
         assert c.read_response("CONNECT").status == 200
-
-        def sender():
-            c.sock.sendall(data)
-            c.sock.shutdown(socket.SHUT_WR)
-        t = threading.Thread(target=sender, daemon=True)
-        t.start()
-        got = bytearray(c.buf)
-        c.buf = b""
-        c.sock.settimeout(10)
-        while True:
-            chunk = c.sock.recv(256 * 1024)
-            if not chunk:
-                break
-            got += chunk
-        t.join(10)
-        return bytes(got)
+        return tunnel_roundtrip(c, data)
 
 
 @pytest.mark.parametrize("mode", ["always", "never", "auto"])

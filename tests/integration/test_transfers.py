@@ -2,12 +2,11 @@
 
 import hashlib
 import json
-import socket
 import threading
 
 import fake_servers
 from checks import assert_log_line
-from client import RawConn, connect_req, curl, curl_sha256
+from client import RawConn, connect_req, curl, curl_sha256, tunnel_roundtrip
 
 MB100 = 100 * 1024 * 1024
 
@@ -60,32 +59,13 @@ def test_pipelined_allowed_requests_answered_in_order(proxy):
 
 # ---- CONNECT tunnels ----------------------------------------------------------------------
 
-def _tunnel_roundtrip(c, data):
-    """Sends data and half-closes from a thread; returns everything received until EOF."""
-    def sender():
-        c.sock.sendall(data)
-        c.sock.shutdown(socket.SHUT_WR)
-    t = threading.Thread(target=sender, daemon=True)
-    t.start()
-    got = bytearray(c.buf)
-    c.buf = b""
-    c.sock.settimeout(10)
-    while True:
-        chunk = c.sock.recv(256 * 1024)
-        if not chunk:
-            break
-        got += chunk
-    t.join(10)
-    return bytes(got)
-
-
 def test_connect_tunnel_echoes_1mb_and_half_closes(proxy):
     data = b"".join(fake_servers.pattern_chunks(1 << 20))
     with RawConn(proxy.addr, timeout=10) as c:
         c.send(connect_req("192.0.2.10:443"))
         r = c.read_response("CONNECT")
         assert r.status == 200, r
-        got = _tunnel_roundtrip(c, data)
+        got = tunnel_roundtrip(c, data)
     assert len(got) == len(data)
     assert hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest()
     [e] = proxy.wait_logs({"method": "CONNECT"})
@@ -99,14 +79,14 @@ def test_connect_tunnel_by_name(proxy):
     with RawConn(proxy.addr) as c:
         c.send(connect_req("public.test:443"))
         assert c.read_response("CONNECT").status == 200
-        assert _tunnel_roundtrip(c, b"ping\n" * 1000) == b"ping\n" * 1000
+        assert tunnel_roundtrip(c, b"ping\n" * 1000) == b"ping\n" * 1000
 
 
 def test_connect_tunnel_to_ipv6_literal(proxy):
     with RawConn(proxy.addr) as c:
         c.send(connect_req("[2001:db8::10]:443"))
         assert c.read_response("CONNECT").status == 200
-        assert _tunnel_roundtrip(c, b"six") == b"six"
+        assert tunnel_roundtrip(c, b"six") == b"six"
 
 
 def test_connect_tunnel_bytes_sent_with_the_request_are_relayed(proxy):
@@ -114,7 +94,7 @@ def test_connect_tunnel_bytes_sent_with_the_request_are_relayed(proxy):
     with RawConn(proxy.addr) as c:
         c.send(connect_req("192.0.2.10:443") + b"early-bytes")
         assert c.read_response("CONNECT").status == 200
-        assert _tunnel_roundtrip(c, b"+late") == b"early-bytes+late"
+        assert tunnel_roundtrip(c, b"+late") == b"early-bytes+late"
 
 
 def test_curl_proxytunnel_http(proxy):
@@ -145,7 +125,7 @@ def test_concurrent_clients_all_get_exact_bytes(proxy):
                     errors.append((i, "connect"))
                     return
                 data = b"%d-" % i * 5000
-                if _tunnel_roundtrip(c, data) != data:
+                if tunnel_roundtrip(c, data) != data:
                     errors.append((i, "tunnel"))
         except Exception as e:  # reported below with the client number
             errors.append((i, repr(e)))
