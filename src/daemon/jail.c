@@ -100,35 +100,42 @@ static long jail_read_sysctl(const char *path)
 	return v;
 }
 
-/* Why an ordinary user could not get a user namespace, naming the knob that forbids it. */
-static void jail_explain_userns(int err)
+/* Why no namespace could be made, naming the setting that forbids it. root_err is root's
+ * failure to make a bare network namespace (0 for an ordinary user); err is the failure to make
+ * a user namespace owning one. */
+static void jail_explain_unshare(int root_err, int err)
 {
 	const char *why = NULL;
 
-	if (jail_read_sysctl("/proc/sys/kernel/unprivileged_userns_clone") == 0)
+	if (jail_read_sysctl("/proc/sys/user/max_net_namespaces") == 0)
+		why = "network namespaces are disabled (sysctl user.max_net_namespaces=0)";
+	else if (!root_err && jail_read_sysctl("/proc/sys/kernel/unprivileged_userns_clone") == 0)
 		why = "unprivileged user namespaces are disabled (sysctl "
 		      "kernel.unprivileged_userns_clone=0)";
-	else if (jail_read_sysctl("/proc/sys/user/max_user_namespaces") == 0)
+	else if (!root_err && jail_read_sysctl("/proc/sys/user/max_user_namespaces") == 0)
 		why = "user namespaces are disabled (sysctl user.max_user_namespaces=0)";
-	else if (jail_read_sysctl("/proc/sys/user/max_net_namespaces") == 0)
-		why = "network namespaces are disabled (sysctl user.max_net_namespaces=0)";
-	else if (err == ENOSPC)
+	else if (err == ENOSPC || root_err == ENOSPC)
 		why = "the limit on user or network namespaces is reached (sysctl "
 		      "user.max_user_namespaces / user.max_net_namespaces)";
+	else if (root_err == EPERM)
+		why = "no CAP_SYS_ADMIN, and no user namespace allowed either (in a container, its "
+		      "seccomp profile or missing capability forbids unshare)";
 	else if (err == EINVAL)
 		why = "this kernel has no user namespaces (CONFIG_USER_NS)";
 	else if (err == EPERM)
 		why = "unprivileged user namespaces are not allowed here (sysctl "
 		      "kernel.unprivileged_userns_clone / user.max_user_namespaces, or a seccomp "
 		      "policy such as a container runtime's)";
-	if (why)
-		fprintf(stderr,
-			"sluice jail: cannot make a network namespace as an ordinary user: "
-			"%s; run sluice jail as root, or enable them\n",
-			why);
+	if (!why)
+		fprintf(stderr, "sluice jail: cannot make a network namespace: %s\n",
+			strerror(root_err ? root_err : err));
+	else if (root_err)
+		fprintf(stderr, "sluice jail: cannot make a network namespace as root: %s\n", why);
 	else
-		fprintf(stderr, "sluice jail: cannot make a user and network namespace: %s\n",
-			strerror(err));
+		fprintf(stderr,
+			"sluice jail: cannot make a network namespace as an ordinary user: %s; run "
+			"sluice jail as root, or enable them\n",
+			why);
 }
 
 static int jail_write_file(const char *path, const char *text)
@@ -168,14 +175,15 @@ static int jail_unshare(void)
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
 
-	if (uid == 0 && unshare(CLONE_NEWNET) == 0)
-		return 0;
+	int root_err = 0;
+
+	if (uid == 0) {
+		if (unshare(CLONE_NEWNET) == 0)
+			return 0;
+		root_err = errno;
+	}
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) {
-		if (uid == 0)
-			fprintf(stderr, "sluice jail: cannot make a network namespace: %s\n",
-				strerror(errno));
-		else
-			jail_explain_userns(errno);
+		jail_explain_unshare(root_err, errno);
 		return -1;
 	}
 	if (jail_map_ids(uid, gid) != 0) {

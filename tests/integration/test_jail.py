@@ -220,3 +220,52 @@ def test_as_an_ordinary_user(sluice_bin, jail_cfg, origins):
     # CMD keeps the caller's uid and holds no capability over the jail's network.
     assert r.stdout.strip() == NOBODY
     assert origins.requests("192.0.2.10") == before + 1
+
+
+# Runs argv[1:] as root of a new user namespace that maps uids 0..65535 to themselves: there,
+# the user.* namespace limits are the test's own to lower, without touching the machine's.
+_USERNS_RUNNER = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+go_r, go_w = os.pipe()
+up_r, up_w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    if libc.unshare(0x10000000) != 0:  # CLONE_NEWUSER
+        os._exit(99)
+    os.write(up_w, b"u")
+    os.read(go_r, 1)
+    os.setresgid(0, 0, 0)
+    os.setresuid(0, 0, 0)
+    os.execvp(sys.argv[1], sys.argv[1:])
+if os.read(up_r, 1) != b"u":
+    sys.exit(99)
+for name in ("uid_map", "gid_map"):
+    with open("/proc/%d/%s" % (pid, name), "w") as f:
+        f.write("0 0 65536\n")
+os.write(go_w, b"g")
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
+@pytest.mark.parametrize("knob,as_user,why", [
+    ("max_user_namespaces", True, "user namespaces are disabled (sysctl "
+                                  "user.max_user_namespaces=0)"),
+    ("max_net_namespaces", True, "network namespaces are disabled (sysctl "
+                                 "user.max_net_namespaces=0)"),
+    ("max_net_namespaces", False, "network namespaces are disabled (sysctl "
+                                  "user.max_net_namespaces=0)"),
+])
+def test_without_namespaces_jail_says_why(sluice_bin, jail_cfg, tmp_path, knob, as_user, why):
+    marker = "/tmp/sluice-jail-ran-%d" % os.getpid()
+    drop = "setpriv --reuid=%s --regid=%s --clear-groups " % (NOBODY, NOBODY) if as_user else ""
+    script = "echo 0 > /proc/sys/user/%s && exec %s%s jail -c %s -- touch %s" % (
+        knob, drop, sluice_bin, jail_cfg, marker)
+    r = subprocess.run(["python3", "-c", _USERNS_RUNNER, "sh", "-c", script], capture_output=True,
+                       text=True, timeout=30, env=_env())
+    _clean(r.stderr)
+    if r.returncode == 99:
+        pytest.skip("cannot make a user namespace to lower the limits in")
+    assert r.returncode == JAIL_FAILED, (r.returncode, r.stderr)
+    assert why in r.stderr
+    assert not os.path.exists(marker)
