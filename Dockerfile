@@ -30,7 +30,10 @@ WORKDIR /src
 COPY CMakeLists.txt ./
 COPY src/ src/
 COPY bench/policy_bench.c bench/
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
+# Release, at -O2 rather than CMake's -O3: the optimisation level the test
+# suite runs against (RelWithDebInfo), and -O3 makes gcc 12 report
+# -Wformat-truncation false positives that -Werror turns into build failures.
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
  && cmake --build /build --target sluice -j"$(nproc)" \
  && /build/sluice check -c /dev/null
 

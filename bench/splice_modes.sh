@@ -18,8 +18,10 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT INT TERM
 
 mkdir -p "$WORK/www" "$WORK/tmp"
+chmod 755 "$WORK"  # nginx workers run as an unprivileged user and must read www/
 head -c 100 /dev/zero | tr '\0' x >"$WORK/www/100b"
 truncate -s 1G "$WORK/www/1g"
+chmod -R a+rX "$WORK/www"
 cat >"$WORK/nginx.conf" <<NG
 worker_processes 1; daemon off; pid $WORK/nginx.pid; error_log $WORK/nginx.err;
 events { worker_connections 4096; }

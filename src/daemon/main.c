@@ -132,8 +132,8 @@ static bool main_same_endpoints(const struct config *a, const struct config *b)
 	if (a->n_listen_http != b->n_listen_http || a->workers != b->workers ||
 	    a->has_admin != b->has_admin)
 		return false;
-	if (a->has_admin && (a->admin.port != b->admin.port ||
-			     !ip_addr_eq(&a->admin.addr, &b->admin.addr)))
+	if (a->has_admin &&
+	    (a->admin.port != b->admin.port || !ip_addr_eq(&a->admin.addr, &b->admin.addr)))
 		return false;
 	for (unsigned i = 0; i < a->n_listen_http; i++)
 		if (a->listen_http[i].port != b->listen_http[i].port ||

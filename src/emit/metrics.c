@@ -17,12 +17,12 @@ _Static_assert(METRICS_MAX_SERIES < UINT16_MAX, "index slots hold series numbers
 
 /* Upper bounds (le) of the latency buckets: 0.5 ms to 10 s, as text and in microseconds. */
 static const uint64_t hist_bounds_us[METRICS_HIST_BOUNDS] = {
-    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
-    1000000, 2500000, 5000000, 10000000,
+    500,    1000,   2500,   5000,    10000,   25000,   50000,
+    100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 static const char *const hist_bounds_text[METRICS_HIST_BOUNDS] = {
     "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05",
-    "0.1",    "0.25",  "0.5",    "1",     "2.5",   "5",     "10",
+    "0.1",    "0.25",  "0.5",	 "1",	  "2.5",  "5",	   "10",
 };
 
 static inline void counter_add(uint64_t *p, uint64_t v)
@@ -72,8 +72,8 @@ static bool series_is(const struct metrics_series *s, const char *agent, const c
 }
 
 /* Appends a series; the release store of n_series publishes it whole to readers. */
-static struct metrics_series *series_add(struct metrics *m, const char *agent,
-					 const char *decision, enum reason reason)
+static struct metrics_series *series_add(struct metrics *m, const char *agent, const char *decision,
+					 enum reason reason)
 {
 	uint32_t n = m->n_series;
 	struct metrics_series **chunk = &m->chunks[n / METRICS_SERIES_CHUNK];
@@ -229,8 +229,7 @@ static int series_cmp(const void *pa, const void *pb)
 }
 
 /* Every worker's series, summed by key and sorted. Returns the count, or -1 out of memory. */
-static long series_collect(struct metrics *const *workers, unsigned n,
-			   struct metrics_series **out)
+static long series_collect(struct metrics *const *workers, unsigned n, struct metrics_series **out)
 {
 	size_t total = 0, k = 0;
 	uint32_t *counts = malloc((n ? n : 1) * sizeof(*counts));
@@ -285,9 +284,10 @@ static void format_series(struct out *o, const struct metrics_series *all, size_
 		   "decision and reason.");
 	for (size_t i = 0; i < n; i++) {
 		label_escape(all[i].agent, agent, sizeof(agent));
-		out_printf(o, "sluice_requests_total{agent=\"%s\",decision=\"%s\",reason=\"%s\"} %llu\n",
-			   agent, all[i].decision, reason_token(all[i].reason),
-			   (unsigned long long)all[i].requests);
+		out_printf(
+		    o, "sluice_requests_total{agent=\"%s\",decision=\"%s\",reason=\"%s\"} %llu\n",
+		    agent, all[i].decision, reason_token(all[i].reason),
+		    (unsigned long long)all[i].requests);
 	}
 	out_header(o, "sluice_tunnels_total", "counter",
 		   "CONNECT requests (tunnels), by agent, decision and reason.");
@@ -295,9 +295,10 @@ static void format_series(struct out *o, const struct metrics_series *all, size_
 		if (all[i].tunnels == 0)
 			continue;
 		label_escape(all[i].agent, agent, sizeof(agent));
-		out_printf(o, "sluice_tunnels_total{agent=\"%s\",decision=\"%s\",reason=\"%s\"} %llu\n",
-			   agent, all[i].decision, reason_token(all[i].reason),
-			   (unsigned long long)all[i].tunnels);
+		out_printf(
+		    o, "sluice_tunnels_total{agent=\"%s\",decision=\"%s\",reason=\"%s\"} %llu\n",
+		    agent, all[i].decision, reason_token(all[i].reason),
+		    (unsigned long long)all[i].tunnels);
 	}
 }
 
@@ -325,8 +326,8 @@ static void format_bytes(struct out *o, const struct metrics_series *all, size_t
 
 static void format_hist(struct out *o, struct metrics *const *workers, unsigned n, bool dns)
 {
-	const char *name = dns ? "sluice_dns_lookup_duration_seconds"
-			       : "sluice_upstream_connect_duration_seconds";
+	const char *name =
+	    dns ? "sluice_dns_lookup_duration_seconds" : "sluice_upstream_connect_duration_seconds";
 	uint64_t buckets[METRICS_HIST_BOUNDS + 1] = {0}, sum_us = 0, cumulative = 0;
 
 	for (unsigned w = 0; w < n; w++) {
@@ -391,9 +392,9 @@ static void format_process(struct out *o, struct metrics *const *workers, unsign
 	out_header(o, "sluice_metrics_dropped_series_total", "counter",
 		   "Requests not counted by agent, decision and reason because a worker already "
 		   "holds its maximum number of series.");
-	out_printf(o, "sluice_metrics_dropped_series_total %llu\n",
-		   (unsigned long long)workers_sum(workers, n,
-						   offsetof(struct metrics, dropped_series)));
+	out_printf(
+	    o, "sluice_metrics_dropped_series_total %llu\n",
+	    (unsigned long long)workers_sum(workers, n, offsetof(struct metrics, dropped_series)));
 }
 
 bool metrics_format(struct metrics *const *workers, unsigned n, const struct metrics_process *p,

@@ -23,7 +23,7 @@
 
 struct metrics_series {
 	char agent[AGENT_NAME_MAX + 1]; /* "" when no agent was identified */
-	const char *decision;           /* "allow", "deny", "report", "error": static storage */
+	const char *decision;		/* "allow", "deny", "report", "error": static storage */
 	enum reason reason;
 	uint64_t requests, tunnels, bytes_up, bytes_down;
 };

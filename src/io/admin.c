@@ -74,13 +74,20 @@ static void admin_conn_close(struct admin_conn *ac)
 static const char *admin_status_text(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
 	}
 	return "Error";
 }
@@ -310,8 +317,8 @@ struct admin *admin_new(const struct config_endpoint *at, struct metrics *const 
 		return NULL;
 	}
 	a->base = event_base_new();
-	a->accept_ev = a->base ? event_new(a->base, a->fd, EV_READ | EV_PERSIST, admin_on_accept, a)
-			       : NULL;
+	a->accept_ev =
+	    a->base ? event_new(a->base, a->fd, EV_READ | EV_PERSIST, admin_on_accept, a) : NULL;
 	if (!a->accept_ev || event_add(a->accept_ev, NULL) != 0) {
 		fprintf(stderr, "sluice: cannot set up the admin listener's event loop\n");
 		admin_free(a);

@@ -771,17 +771,19 @@ static void admin_finish(struct reader *r)
 		if (!endpoint_overlaps(&cfg->admin, &cfg->listen_http[i]))
 			continue;
 		if (r->listen_given)
-			reader_error(r, r->admin_mark,
-				     "listen.admin: %s overlaps the listen.http address at %d:%d; the "
-				     "admin listener needs an address and port of its own",
-				     r->admin_text, mark_pos(r->listen_marks[i].line),
-				     mark_pos(r->listen_marks[i].column));
+			reader_error(
+			    r, r->admin_mark,
+			    "listen.admin: %s overlaps the listen.http address at %d:%d; the "
+			    "admin listener needs an address and port of its own",
+			    r->admin_text, mark_pos(r->listen_marks[i].line),
+			    mark_pos(r->listen_marks[i].column));
 		else
-			reader_error(r, r->admin_mark,
-				     "listen.admin: %s overlaps the default listen.http address "
-				     "127.0.0.1:3128; the admin listener needs an address and port of "
-				     "its own",
-				     r->admin_text);
+			reader_error(
+			    r, r->admin_mark,
+			    "listen.admin: %s overlaps the default listen.http address "
+			    "127.0.0.1:3128; the admin listener needs an address and port of "
+			    "its own",
+			    r->admin_text);
 		return;
 	}
 	cfg->rules.listeners[cfg->rules.n_listeners].addr = cfg->admin.addr;

@@ -40,7 +40,7 @@ struct config_errors {
 struct config {
 	struct config_endpoint listen_http[CONFIG_MAX_LISTEN]; /* default 127.0.0.1:3128 */
 	unsigned n_listen_http;
-	bool has_admin;                /* listen.admin given: health and metrics listener */
+	bool has_admin; /* listen.admin given: health and metrics listener */
 	struct config_endpoint admin;
 	struct config_endpoint resolvers[CONFIG_MAX_RESOLVERS]; /* empty: use /etc/resolv.conf */
 	unsigned n_resolvers;

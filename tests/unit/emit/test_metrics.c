@@ -158,7 +158,8 @@ static void test_requests_by_agent_decision_reason(void **state)
 	count(&w0, "coder", "deny", REASON_DOMAIN_NOT_ALLOWED, false, 0, 0);
 	count(&w0, "research", "report", REASON_DOMAIN_DENIED, false, 0, 0);
 	const char *t = render(1);
-	assert_line(t, "sluice_requests_total{agent=\"coder\",decision=\"allow\",reason=\"allowed\"} 2");
+	assert_line(
+	    t, "sluice_requests_total{agent=\"coder\",decision=\"allow\",reason=\"allowed\"} 2");
 	assert_line(t, "sluice_requests_total{agent=\"coder\",decision=\"deny\","
 		       "reason=\"domain_not_allowed\"} 1");
 	assert_line(t, "sluice_requests_total{agent=\"research\",decision=\"report\","
@@ -171,7 +172,8 @@ static void test_workers_are_summed(void **state)
 	count(&w1, "coder", "allow", REASON_ALLOWED, false, 7, 70);
 	count(&w1, "coder", "allow", REASON_ALLOWED, false, 0, 0);
 	const char *t = render(2);
-	assert_line(t, "sluice_requests_total{agent=\"coder\",decision=\"allow\",reason=\"allowed\"} 3");
+	assert_line(
+	    t, "sluice_requests_total{agent=\"coder\",decision=\"allow\",reason=\"allowed\"} 3");
 	assert_line(t, "sluice_bytes_up_total{agent=\"coder\"} 12");
 	assert_line(t, "sluice_bytes_down_total{agent=\"coder\"} 120");
 	/* Summed into one line, not one per worker. */
@@ -202,8 +204,10 @@ static void test_tunnels_only_connect(void **state)
 	count(&w0, "coder", "allow", REASON_ALLOWED, false, 1, 1);
 	count(&w0, "coder", "deny", REASON_PORT_NOT_ALLOWED, false, 0, 0);
 	const char *t = render(1);
-	assert_line(t, "sluice_requests_total{agent=\"coder\",decision=\"allow\",reason=\"allowed\"} 2");
-	assert_line(t, "sluice_tunnels_total{agent=\"coder\",decision=\"allow\",reason=\"allowed\"} 1");
+	assert_line(
+	    t, "sluice_requests_total{agent=\"coder\",decision=\"allow\",reason=\"allowed\"} 2");
+	assert_line(
+	    t, "sluice_tunnels_total{agent=\"coder\",decision=\"allow\",reason=\"allowed\"} 1");
 	/* No tunnel line for a series that never was a CONNECT. */
 	assert_no_line_starting(t, "sluice_tunnels_total{agent=\"coder\",decision=\"deny\"");
 }
@@ -226,7 +230,8 @@ static void test_no_agent_is_empty_label(void **state)
 	count(&w0, NULL, "error", REASON_BAD_REQUEST, false, 0, 0);
 	count(&w0, "", "error", REASON_BAD_REQUEST, false, 0, 0);
 	const char *t = render(1);
-	assert_line(t, "sluice_requests_total{agent=\"\",decision=\"error\",reason=\"bad_request\"} 2");
+	assert_line(
+	    t, "sluice_requests_total{agent=\"\",decision=\"error\",reason=\"bad_request\"} 2");
 }
 
 /* Exposition format 0.0.4: backslash, double quote and line feed are escaped in label values. */
@@ -255,9 +260,9 @@ static void test_label_escaping_longest_name(void **state)
 
 static void test_histogram_cumulative(void **state)
 {
-	metrics_observe_dns(&w0, 400);      /* ≤ 0.0005 */
-	metrics_observe_dns(&w0, 500);      /* on the bound: le is "less or equal" */
-	metrics_observe_dns(&w1, 3000);     /* ≤ 0.005 */
+	metrics_observe_dns(&w0, 400);	    /* ≤ 0.0005 */
+	metrics_observe_dns(&w0, 500);	    /* on the bound: le is "less or equal" */
+	metrics_observe_dns(&w1, 3000);	    /* ≤ 0.005 */
 	metrics_observe_dns(&w1, 20000000); /* above 10 s: only +Inf */
 	const char *t = render(2);
 	assert_line(t, "sluice_dns_lookup_duration_seconds_bucket{le=\"0.0005\"} 2");
@@ -324,7 +329,8 @@ static void test_series_cap_counts_dropped(void **state)
 	count(&w0, "agent7", "allow", REASON_ALLOWED, false, 1, 0);
 	const char *t = render(1);
 	assert_line(t, "sluice_metrics_dropped_series_total 2");
-	assert_line(t, "sluice_requests_total{agent=\"agent7\",decision=\"allow\",reason=\"allowed\"} 2");
+	assert_line(
+	    t, "sluice_requests_total{agent=\"agent7\",decision=\"allow\",reason=\"allowed\"} 2");
 	assert_line(t, "sluice_requests_total{agent=\"agent4095\",decision=\"allow\","
 		       "reason=\"allowed\"} 1");
 	assert_null(strstr(t, "one-too-many"));
@@ -347,8 +353,10 @@ static void test_merge_many_workers_same_keys(void **state)
 	count(&w1, "a", "allow", REASON_ALLOWED, false, 0, 0);
 	count(&w1, "a", "allow", REASON_ALLOWED, false, 0, 0);
 	const char *t = render(2);
-	assert_line(t, "sluice_requests_total{agent=\"a\",decision=\"allow\",reason=\"allowed\"} 3");
-	assert_line(t, "sluice_requests_total{agent=\"b\",decision=\"allow\",reason=\"allowed\"} 2");
+	assert_line(t,
+		    "sluice_requests_total{agent=\"a\",decision=\"allow\",reason=\"allowed\"} 3");
+	assert_line(t,
+		    "sluice_requests_total{agent=\"b\",decision=\"allow\",reason=\"allowed\"} 2");
 }
 
 int main(void)

@@ -2111,8 +2111,7 @@ static void test_admin_wildcard_overlap_refused(void **state)
 /* Same port on another address, or the other family's wildcard, is a different socket. */
 static void test_admin_same_port_other_address(void **state)
 {
-	struct config *cfg =
-	    parse_ok("listen:\n  http: 127.0.0.1:3128\n  admin: \"[::]:3128\"\n");
+	struct config *cfg = parse_ok("listen:\n  http: 127.0.0.1:3128\n  admin: \"[::]:3128\"\n");
 	assert_true(cfg->has_admin);
 	config_free(cfg);
 	cfg = parse_ok("listen:\n  http: 127.0.0.1:3128\n  admin: 127.0.0.2:3128\n");
