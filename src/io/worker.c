@@ -155,9 +155,20 @@ int worker_run(struct worker *w)
 	return event_base_dispatch(w->base) < 0 ? -1 : 0;
 }
 
+static void worker_on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopbreak(arg);
+}
+
 void worker_stop(struct worker *w)
 {
-	event_base_loopbreak(w->base);
+	static const struct timeval now = {0, 0};
+
+	/* Through an event, not event_base_loopbreak() alone: a loop that starts clears any break
+	 * asked for before, so a stop that came before the thread reached its loop was lost and
+	 * pthread_join waited for ever (`sluice jail -- CMD` whose CMD exits at once). */
+	if (event_base_once(w->base, -1, EV_TIMEOUT, worker_on_stop, w->base, &now) != 0)
+		event_base_loopbreak(w->base);
 }
 
 struct snapshot *worker_hold(struct worker *w)

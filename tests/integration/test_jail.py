@@ -256,7 +256,7 @@ sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
     ("max_net_namespaces", False, "network namespaces are disabled (sysctl "
                                   "user.max_net_namespaces=0)"),
 ])
-def test_without_namespaces_jail_says_why(sluice_bin, jail_cfg, tmp_path, knob, as_user, why):
+def test_without_namespaces_jail_says_why(sluice_bin, jail_cfg, knob, as_user, why):
     marker = "/tmp/sluice-jail-ran-%d" % os.getpid()
     drop = "setpriv --reuid=%s --regid=%s --clear-groups " % (NOBODY, NOBODY) if as_user else ""
     script = "echo 0 > /proc/sys/user/%s && exec %s%s jail -c %s -- touch %s" % (
