@@ -1043,6 +1043,20 @@ static void read_duration(struct reader *r, const struct key_spec *k, const char
 	}
 }
 
+/* timeouts.drain: a duration, or 0 for "stop at once on SIGTERM" (no drain). */
+static void read_drain(struct reader *r, const struct key_spec *k, const char *path)
+{
+	if (r->ev.type == YAML_SCALAR_EVENT && scalar_kind(&r->ev) != SCALAR_BOOL) {
+		struct slice s = scalar_text(&r->ev);
+		if (slice_eq_cstr_nocase(s, "0") || slice_eq_cstr_nocase(s, "0s") ||
+		    slice_eq_cstr_nocase(s, "0ms")) {
+			*config_field(r, k) = 0;
+			return;
+		}
+	}
+	read_duration(r, k, path);
+}
+
 static void read_limit(struct reader *r, const struct key_spec *k, const char *path)
 {
 	struct slice s;
@@ -2433,6 +2447,7 @@ static const struct key_spec timeout_keys[] = {
     TIMEOUT("request_head", head_timeout_ms), TIMEOUT("client_idle", idle_timeout_ms),
     TIMEOUT("connect", connect_timeout_ms),   TIMEOUT("upstream_response", upstream_timeout_ms),
     TIMEOUT("tunnel_idle", tunnel_idle_ms),   TIMEOUT("dns", dns_timeout_ms),
+    {.name = "drain", .read = read_drain, .field = offsetof(struct config, drain_ms)},
 };
 static const struct key_spec limit_keys[] = {
     {.name = "max_request_head",
@@ -2532,6 +2547,7 @@ static void config_set_defaults(struct config *cfg)
 	cfg->upstream_timeout_ms = 60 * 1000;
 	cfg->tunnel_idle_ms = 300 * 1000;
 	cfg->dns_timeout_ms = 5 * 1000;
+	cfg->drain_ms = 30 * 1000;
 	cfg->max_head_bytes = 65536;
 	cfg->max_connections = 10000;
 }

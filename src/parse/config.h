@@ -51,6 +51,7 @@ struct config {
 	unsigned upstream_timeout_ms; /* timeouts.upstream_response, default 60000 */
 	unsigned tunnel_idle_ms;      /* timeouts.tunnel_idle, default 300000 */
 	unsigned dns_timeout_ms;      /* timeouts.dns, default 5000 */
+	unsigned drain_ms;            /* timeouts.drain, default 30000; 0 = stop at once */
 	/* limits */
 	unsigned max_head_bytes;   /* limits.max_request_head, default 65536 */
 	unsigned max_connections;  /* limits.max_connections, default 10000 */
