@@ -1,0 +1,303 @@
+"""Misbehaving upstreams and DNS servers for the fault tests (stdlib only), bound to addresses
+this module adds to the test namespace's lo:
+
+- FaultServer: a raw TCP listener that reads one request head and then misbehaves on purpose
+  (resets mid-response, stalls after the head, closes before any header, answers garbage, or
+  swallows an upload without answering), recording what it saw of each connection;
+- FaultDNS: a DNS responder (answers from a dns_server.DNSServer table) on UDP, with TCP
+  optional, so truncated (TC) answers can be retried over TCP or find TCP refused.
+"""
+
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import dns_server
+from fake_servers import listen_socket
+
+# Addresses this module adds to lo (the test config allows 192.0.2.0/24 and 2001:db8::/32).
+FAULT_V4 = ["192.0.2.%d" % i for i in range(20, 30)]
+FAULT_V6 = ["2001:db8::20", "2001:db8::29"]
+
+
+def add_addresses():
+    have = subprocess.run(["ip", "-o", "addr", "show", "dev", "lo"], capture_output=True,
+                          text=True, check=True).stdout
+    for a in FAULT_V4:
+        if " %s/32 " % a not in have:
+            subprocess.run(["ip", "addr", "add", a + "/32", "dev", "lo"], check=True)
+    for a in FAULT_V6:
+        if " %s/128 " % a not in have:
+            subprocess.run(["ip", "-6", "addr", "add", a + "/128", "dev", "lo", "nodad"],
+                           check=True)
+
+
+def reset(conn):
+    """Closes with RST instead of FIN (SO_LINGER on, timeout 0)."""
+    try:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    conn.close()
+
+
+def wait_peer_close(conn, rec, timeout=15.0):
+    """Reads (and discards) until the peer closes; records how and when."""
+    conn.settimeout(timeout)
+    try:
+        while True:
+            d = conn.recv(65536)
+            if not d:
+                rec["end"] = "eof"
+                break
+            rec["body_bytes"] += len(d)
+    except ConnectionResetError:
+        rec["end"] = "rst"
+    except socket.timeout:
+        rec["end"] = "timeout"
+    except OSError as e:
+        rec["end"] = "error %s" % e
+    rec["end_at"] = time.monotonic()
+
+
+# ---- behaviours: fn(conn, rec) after the request head was read --------------------------
+
+RST_BODY_LEN = 100000
+PARTIAL = b"x" * 4096
+
+
+def rst_mid_body(conn, rec):
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % RST_BODY_LEN + PARTIAL)
+    time.sleep(0.05)
+    reset(conn)
+
+
+def rst_mid_chunked(conn, rec):
+    conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 b"%x\r\n%s\r\n" % (len(PARTIAL), PARTIAL))
+    time.sleep(0.05)
+    reset(conn)
+
+
+STALL_BODY_LEN = 1000
+
+
+def stall_after_head(conn, rec):
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n0123456789" % STALL_BODY_LEN)
+    wait_peer_close(conn, rec)
+
+
+def close_before_head(conn, rec):
+    try:
+        conn.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    time.sleep(0.05)
+    conn.close()
+
+
+def rst_before_head(conn, rec):
+    reset(conn)
+
+
+def garbage_binary(conn, rec):
+    # A TLS-ish record then a blank line: not a status line; the connection stays open, so
+    # only the parser (not EOF or a timer) can end the exchange.
+    conn.sendall(b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03garbage\r\n\r\n")
+    wait_peer_close(conn, rec)
+
+
+def overlong_head(conn, rec):
+    # A status line and then 80 KiB of header bytes with no end of head, connection open.
+    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+    try:
+        for _ in range(80):
+            conn.sendall(b"X-Pad: " + b"a" * 1014 + b"\r\n")
+    except OSError:
+        pass
+    wait_peer_close(conn, rec)
+
+
+def conflicting_length(conn, rec):
+    # RFC 9112 §6.3 item 5: differing Content-Length values are an unrecoverable error.
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 50\r\n\r\nhello")
+    wait_peer_close(conn, rec)
+
+
+def sink(conn, rec):
+    """Swallows the request body and never answers, recording how the connection ended."""
+    wait_peer_close(conn, rec)
+
+
+class FaultServer:
+    def __init__(self, ip, port, behaviour):
+        self.ip, self.port, self.behaviour = ip, port, behaviour
+        self.sock = listen_socket(ip, port, backlog=256)
+        self.sock.settimeout(0.2)
+        self._lock = threading.Lock()
+        self.records = []
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self):
+        self._thread = threading.Thread(target=self._loop, daemon=True,
+                                        name="fault-%s" % self.ip)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        if self._thread:
+            self._thread.join(2)
+        self.sock.close()
+
+    def clear(self):
+        with self._lock:
+            self.records = []
+
+    def finished(self):
+        with self._lock:
+            return [r for r in self.records if r["done"].is_set()]
+
+    def wait_finished(self, n, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.finished()
+            if len(got) >= n:
+                return got
+            time.sleep(0.02)
+        return self.finished()
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            rec = {"head": b"", "body_bytes": 0, "end": None, "end_at": None,
+                   "done": threading.Event()}
+            with self._lock:
+                self.records.append(rec)
+            threading.Thread(target=self._serve, args=(conn, rec), daemon=True).start()
+
+    def _serve(self, conn, rec):
+        try:
+            conn.settimeout(10)
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                d = conn.recv(65536)
+                if not d:
+                    rec["end"] = "eof before head"
+                    return
+                buf += d
+            i = buf.index(b"\r\n\r\n") + 4
+            rec["head"], rec["body_bytes"] = buf[:i], len(buf) - i
+            self.behaviour(conn, rec)
+        except OSError as e:
+            if rec["end"] is None:
+                rec["end"] = "error %s" % e
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+            rec["done"].set()
+
+
+# ---- DNS ------------------------------------------------------------------------------------
+
+class FaultDNS:
+    """Answers from its own DNSServer table (the default names plus what tests set). UDP
+    answers over 512 bytes are truncated with TC set (RFC 1035 §4.2.1); with tcp=False nothing
+    listens on TCP, so the retry the TC bit calls for is refused."""
+
+    def __init__(self, host, port=53, tcp=True):
+        self.host, self.port, self.tcp = host, port, tcp
+        self.table = dns_server.DNSServer(host, port)  # used for its table only, never started
+        self._stop = threading.Event()
+        self._threads = []
+        self._lock = threading.Lock()
+        self.tcp_queries = 0
+        self.udp_truncated = 0
+
+    @property
+    def endpoint(self):
+        return "%s:%d" % (self.host, self.port)
+
+    def start(self):
+        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._udp.bind((self.host, self.port))
+        self._udp.settimeout(0.2)
+        loops = [self._udp_loop]
+        self._tcp = None
+        if self.tcp:
+            self._tcp = listen_socket(self.host, self.port)
+            self._tcp.settimeout(0.2)
+            loops.append(self._tcp_loop)
+        for fn in loops:
+            t = threading.Thread(target=fn, daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(2)
+        self._udp.close()
+        if self._tcp:
+            self._tcp.close()
+
+    def _udp_loop(self):
+        while not self._stop.is_set():
+            try:
+                data, peer = self._udp.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            resp, _ = self.table.answer(data)
+            if resp is None:
+                continue
+            if len(resp) > 512:
+                resp = dns_server.truncate(resp)
+                with self._lock:
+                    self.udp_truncated += 1
+            try:
+                self._udp.sendto(resp, peer)
+            except OSError:
+                pass
+
+    def _tcp_loop(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._tcp.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._tcp_conn, args=(conn,), daemon=True).start()
+
+    def _tcp_conn(self, conn):
+        conn.settimeout(10)
+        try:
+            while True:
+                hdr = dns_server._recv_exact(conn, 2)
+                if hdr is None:
+                    return
+                msg = dns_server._recv_exact(conn, struct.unpack("!H", hdr)[0])
+                if msg is None:
+                    return
+                with self._lock:
+                    self.tcp_queries += 1
+                resp, _ = self.table.answer(msg)
+                if resp is not None:
+                    conn.sendall(struct.pack("!H", len(resp)) + resp)
+        except OSError:
+            pass
+        finally:
+            conn.close()
