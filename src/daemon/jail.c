@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/privs.h"
 #include "io/snapshot.h"
 #include "io/worker.h"
 #include "parse/config.h"
@@ -451,6 +452,15 @@ static int jail_serve(pid_t child, int sock, const int *fds, unsigned n, struct 
 
 	if (worker_init_adopt(&worker, snap, fds, n) != 0)
 		return -1;
+	/* no_new_privs only: this process keeps its credentials (the child's user namespace
+	 * maps them) and needs waitpid and kill on the child, which the daemon's seccomp
+	 * allow-list refuses; the jail's own namespace is its boundary. */
+	char err[256];
+	if (privs_no_new_privs(err, sizeof(err)) != 0) {
+		fprintf(stderr, "sluice jail: %s\n", err);
+		worker_fini(&worker);
+		return -1;
+	}
 	if (pthread_create(&thread, NULL, jail_worker_thread, &worker) != 0) {
 		fprintf(stderr, "sluice jail: cannot start the worker thread\n");
 		worker_fini(&worker);

@@ -6,16 +6,20 @@
 #include <event2/thread.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "emit/metrics.h"
 #include "io/admin.h"
 #include "io/listener.h"
 #include "daemon/jail.h"
+#include "daemon/privs.h"
 #include "daemon/report_cmd.h"
+#include "daemon/sandbox.h"
 #include "daemon/secrets.h"
 #include "io/snapshot.h"
 #include "io/worker.h"
@@ -121,10 +125,103 @@ static unsigned main_worker_count(const struct config *cfg)
 	return cores > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS : (unsigned)cores;
 }
 
+/* Worker threads whose loop has ended: during a drain, main waits for all of them. */
+static atomic_uint main_workers_done;
+
 static void *main_worker_thread(void *arg)
 {
 	worker_run(arg);
+	atomic_fetch_add(&main_workers_done, 1);
 	return NULL;
+}
+
+static uint64_t main_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Waits up to ms for a signal of set; returns it, or 0 when the time ran out. */
+static int main_wait_signal(const sigset_t *set, unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+	int sig = sigtimedwait(set, NULL, &ts);
+	return sig > 0 ? sig : 0;
+}
+
+/* How often main looks at the workers while they drain. */
+#define MAIN_DRAIN_POLL_MS 10
+
+/* Says how many connections the drain waits for, once every worker has counted its own. */
+static bool main_drain_announce(struct worker *workers, unsigned n, unsigned drain_ms)
+{
+	int left = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		int k = worker_drain_left(&workers[i]);
+		if (k < 0)
+			return false;
+		left += k;
+	}
+	fprintf(stderr, "sluice: draining %d connection%s (deadline %gs)\n", left,
+		left == 1 ? "" : "s", drain_ms / 1000.0);
+	return true;
+}
+
+/* SIGTERM or SIGINT with timeouts.drain > 0: the workers stop accepting and finish what is in
+ * flight; at the deadline, or on a second SIGTERM/SIGINT, main stops them and worker_fini cuts
+ * what is left (logged with reason "shutdown"). A SIGHUP meanwhile is ignored: nothing new
+ * would run under the new policy. */
+static void main_drain(struct worker *workers, unsigned n, unsigned drain_ms,
+		       const sigset_t *wait_set)
+{
+	uint64_t deadline = main_now_ms() + drain_ms;
+	bool announced = false, stopped = false, expired = false;
+	int left = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		worker_drain(&workers[i]);
+	for (;;) {
+		if (!announced)
+			announced = main_drain_announce(workers, n, drain_ms);
+		if (atomic_load(&main_workers_done) == n) {
+			if (!announced)
+				main_drain_announce(workers, n, drain_ms);
+			break;
+		}
+		uint64_t now = main_now_ms();
+		if (now >= deadline) {
+			expired = true;
+			break;
+		}
+		unsigned wait = deadline - now < MAIN_DRAIN_POLL_MS ? (unsigned)(deadline - now)
+								     : MAIN_DRAIN_POLL_MS;
+		int sig = main_wait_signal(wait_set, wait);
+		if (sig == SIGTERM || sig == SIGINT) {
+			fprintf(stderr, "sluice: signal %d during the drain, stopping now\n", sig);
+			stopped = true;
+			break;
+		}
+		if (sig == SIGHUP)
+			fprintf(stderr, "sluice: reload: ignored while draining\n");
+	}
+	for (unsigned i = 0; i < n; i++)
+		worker_stop(&workers[i]);
+	if (stopped)
+		return;
+	if (!expired) {
+		fprintf(stderr, "sluice: drained\n");
+		return;
+	}
+	/* The loops end at once; what they still hold is closed by worker_fini. */
+	while (atomic_load(&main_workers_done) != n)
+		main_wait_signal(wait_set, 1);
+	left = 0;
+	for (unsigned i = 0; i < n; i++)
+		left += (int)workers[i].n_conns; /* the loop has ended: no other thread writes it */
+	fprintf(stderr, "sluice: drain deadline reached, closing %d connection%s\n", left,
+		left == 1 ? "" : "s");
 }
 
 static bool main_same_endpoints(const struct config *a, const struct config *b)
@@ -215,6 +312,8 @@ static int main_serve(struct worker *workers, unsigned n, const char *config_pat
 		fprintf(stderr, "sluice: signal %d, stopping\n", sig);
 	if (admin)
 		admin_set_ready(admin, false);
+	if (running && (*current)->cfg->drain_ms > 0)
+		main_drain(workers, n, (*current)->cfg->drain_ms, &wait_set);
 	for (unsigned i = 0; i < started; i++)
 		worker_stop(&workers[i]);
 	for (unsigned i = 0; i < started; i++)
@@ -231,6 +330,29 @@ static struct admin *main_admin_new(const struct config *cfg, struct worker *wor
 	for (unsigned i = 0; i < n; i++)
 		counters[i] = &workers[i].metrics;
 	return admin_new(&cfg->admin, counters, n, &main_metrics);
+}
+
+/* Every listener is bound and no thread runs yet: give up root and, unless seccomp: false,
+ * allow only the system calls serving needs. Threads started after this inherit both. */
+static int main_confine(const struct config *cfg)
+{
+	char err[256];
+	int state;
+
+	if (privs_drop(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "sluice: %s\n", err);
+		return -1;
+	}
+	state = sandbox_apply(cfg, err, sizeof(err));
+	if (state < 0) {
+		fprintf(stderr, "sluice: %s (set seccomp: false to run without the filter)\n",
+			err);
+		return -1;
+	}
+	if (state == SANDBOX_UNAVAILABLE)
+		fprintf(stderr, "sluice: seccomp unavailable in this build (no libseccomp); "
+				"running without the system call filter\n");
+	return 0;
 }
 
 static int main_run(const char *config_path)
@@ -270,7 +392,7 @@ static int main_run(const char *config_path)
 	if (ready == n) {
 		/* Reads the workers' counters: freed before them. */
 		struct admin *admin = main_admin_new(current->cfg, workers, n);
-		if (!current->cfg->has_admin || admin) {
+		if ((!current->cfg->has_admin || admin) && main_confine(current->cfg) == 0) {
 			fprintf(stderr, "sluice: %u worker%s running\n", n, n == 1 ? "" : "s");
 			rc = main_serve(workers, n, config_path, &current, admin);
 		}

@@ -298,7 +298,8 @@ void conn_log_request(struct conn *c)
 	else if (!r->verdict.allow && r->verdict.reason != REASON_ALLOWED)
 		decision = "deny";
 	else if (r->result == REASON_ALLOWED || r->result == REASON_CLIENT_CLOSED ||
-		 r->result == REASON_TUNNEL_IDLE || r->result == REASON_CLIENT_IDLE)
+		 r->result == REASON_TUNNEL_IDLE || r->result == REASON_CLIENT_IDLE ||
+		 r->result == REASON_SHUTDOWN)
 		decision = r->verdict.allow ? "allow" : "error";
 	else
 		decision = "error";
@@ -376,6 +377,7 @@ void conn_close(struct conn *c, enum reason why)
 	c->closed = true;
 	event_assign(&c->timer, c->w->base, -1, 0, conn_on_free, c);
 	event_active(&c->timer, EV_TIMEOUT, 0);
+	worker_conn_ended(c->w);
 }
 
 ssize_t conn_read_into(int fd, struct buf *b, size_t max_cap)

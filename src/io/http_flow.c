@@ -427,6 +427,11 @@ static void flow_parse_head(struct conn *c)
 
 static void flow_next_request(struct conn *c)
 {
+	/* Draining: the exchange is over and no new request is taken on. */
+	if (c->w->draining) {
+		conn_close(c, REASON_SHUTDOWN);
+		return;
+	}
 	conn_reset_request(c);
 	conn_refresh_snapshot(c);
 	if (buf_len(&c->cin) == 0)
@@ -611,6 +616,10 @@ static bool flow_build_response_head(struct conn *c, const struct http1_response
 			       resp->connection_tokens, resp->n_connection_tokens, -1))
 		return false;
 	if (resp->status >= 200) {
+		/* Draining (SIGTERM): this is the connection's last response; say so (RFC 9112
+		 * §9.6) rather than leave the client to find the connection closed. */
+		if (c->w->draining)
+			r->client_keep_alive = false;
 		if (resp->framing == HTTP1_BODY_CHUNKED &&
 		    !flow_append_str(&c->cout, cap, "Transfer-Encoding: chunked\r\n"))
 			return false;

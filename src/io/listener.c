@@ -18,6 +18,8 @@
 #define LISTENER_ACCEPT_BATCH 64
 /* Pause after running out of descriptors, then try again. */
 #define LISTENER_EMFILE_PAUSE_MS 100
+/* While out of descriptors the pause repeats every 100 ms: say so at most once a second. */
+#define LISTENER_EMFILE_LOG_MS 1000
 
 struct listener {
 	struct worker *w;
@@ -25,7 +27,28 @@ struct listener {
 	struct event *accept_ev;
 	struct event *resume_ev;
 	char text[SOCKADDR_TEXT_MAX];
+	uint64_t warned_ms;  /* when the last "pausing accepts" line was written; 0 = never */
+	unsigned unreported; /* pauses since then */
 };
+
+static void listener_warn_paused(struct listener *l, int err)
+{
+	uint64_t now = conn_now_ms();
+
+	if (l->warned_ms != 0 && now - l->warned_ms < LISTENER_EMFILE_LOG_MS) {
+		l->unreported++;
+		return;
+	}
+	if (l->unreported > 0)
+		fprintf(stderr,
+			"sluice: accept on %s: %s; pausing accepts (%u more since last said)\n",
+			l->text, strerror(err), l->unreported);
+	else
+		fprintf(stderr, "sluice: accept on %s: %s; pausing accepts\n", l->text,
+			strerror(err));
+	l->warned_ms = now ? now : 1;
+	l->unreported = 0;
+}
 
 static void listener_on_accept(evutil_socket_t fd, short what, void *arg)
 {
@@ -48,8 +71,7 @@ static void listener_on_accept(evutil_socket_t fd, short what, void *arg)
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 			/* Keep serving the connections we have; accept again shortly. */
 			struct timeval tv = {0, LISTENER_EMFILE_PAUSE_MS * 1000};
-			fprintf(stderr, "sluice: accept on %s: %s; pausing accepts\n", l->text,
-				strerror(errno));
+			listener_warn_paused(l, errno);
 			event_del(l->accept_ev);
 			event_add(l->resume_ev, &tv);
 		}

@@ -33,6 +33,7 @@ static void worker_via_pseudonym(char *out, size_t size)
 }
 
 static void worker_on_swap(evutil_socket_t fd, short what, void *arg);
+static void worker_on_drain(evutil_socket_t fd, short what, void *arg);
 
 /* Everything but the listeners: loop, log, resolver, pool. */
 static int worker_init_loop(struct worker *w, struct snapshot *snap, unsigned index,
@@ -45,6 +46,7 @@ static int worker_init_loop(struct worker *w, struct snapshot *snap, unsigned in
 	w->snap = snap;
 	w->cfg = cfg;
 	atomic_init(&w->pending, NULL);
+	atomic_init(&w->drain_left, -1);
 	w->index = index;
 	w->max_conns = (cfg->max_connections + n_workers - 1) / n_workers;
 	worker_via_pseudonym(w->via, sizeof(w->via));
@@ -71,7 +73,8 @@ static int worker_init_loop(struct worker *w, struct snapshot *snap, unsigned in
 	w->resolver = resolver_new(w->base, cfg);
 	w->pool = upstream_pool_new(w->base, WORKER_POOL_IDLE_MS);
 	w->swap_ev = event_new(w->base, -1, 0, worker_on_swap, w);
-	if (!w->log || !w->resolver || !w->pool || !w->swap_ev) {
+	w->drain_ev = event_new(w->base, -1, 0, worker_on_drain, w);
+	if (!w->log || !w->resolver || !w->pool || !w->swap_ev || !w->drain_ev) {
 		fprintf(stderr, "sluice: cannot set up the worker (resolver, pool or log)\n");
 		worker_fini(w);
 		return -1;
@@ -120,8 +123,11 @@ fail:
 
 void worker_fini(struct worker *w)
 {
+	/* Whatever is still open when the loop has ended is cut by the shutdown (a drain deadline,
+	 * a second SIGTERM, or no drain at all). */
+	w->draining = false;
 	while (w->conns)
-		conn_close(w->conns, REASON_INTERNAL);
+		conn_close(w->conns, REASON_SHUTDOWN);
 	/* Let the deferred frees run. */
 	if (w->base)
 		event_base_loop(w->base, EVLOOP_NONBLOCK);
@@ -134,6 +140,8 @@ void worker_fini(struct worker *w)
 		tls_context_free(w->tls[i].ctx);
 	if (w->swap_ev)
 		event_free(w->swap_ev);
+	if (w->drain_ev)
+		event_free(w->drain_ev);
 	snapshot_unref(atomic_exchange(&w->pending, NULL));
 	while (w->retired) {
 		struct worker_retired *r = w->retired;
@@ -168,6 +176,46 @@ void worker_stop(struct worker *w)
 	 * asked for before, so a stop that came before the thread reached its loop was lost and
 	 * pthread_join waited for ever (`sluice jail -- CMD` whose CMD exits at once). */
 	if (event_base_once(w->base, -1, EV_TIMEOUT, worker_on_stop, w->base, &now) != 0)
+		event_base_loopbreak(w->base);
+}
+
+/* Runs on the worker's thread. */
+static void worker_on_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct conn *next;
+
+	if (w->draining)
+		return;
+	w->draining = true;
+	/* Closing the listening sockets (not just ignoring them) makes the kernel refuse new
+	 * connections instead of queueing them in a backlog nobody will accept from. */
+	for (unsigned i = 0; i < w->n_listeners; i++)
+		listener_free(w->listeners[i]);
+	w->n_listeners = 0;
+	/* An idle keep-alive connection has nothing in flight: nothing is lost by closing it. */
+	for (struct conn *c = w->conns; c; c = next) {
+		next = c->next;
+		if (c->state == CONN_READ_HEAD && buf_len(&c->cin) == 0 && c->req.started_ms == 0)
+			conn_close(c, REASON_SHUTDOWN);
+	}
+	atomic_store(&w->drain_left, (int)w->n_conns);
+	worker_conn_ended(w);
+}
+
+void worker_drain(struct worker *w)
+{
+	event_active(w->drain_ev, EV_TIMEOUT, 0);
+}
+
+int worker_drain_left(struct worker *w)
+{
+	return atomic_load(&w->drain_left);
+}
+
+void worker_conn_ended(struct worker *w)
+{
+	if (w->draining && !w->conns)
 		event_base_loopbreak(w->base);
 }
 

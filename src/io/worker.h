@@ -46,7 +46,12 @@ struct worker {
 	unsigned n_conns;
 	unsigned max_conns; /* this worker's share of limits.max_connections */
 	struct conn *conns; /* every live connection, so shutdown can end them all */
+	/* Drain (SIGTERM): listeners closed, idle connections closed, the loop ends when the last
+	 * connection does. drain_ev is posted by the main thread; drain_left is -1 until the
+	 * worker has started draining, then the connections it still had (for main's message). */
 	bool draining;
+	struct event *drain_ev;
+	_Atomic int drain_left;
 	/* Our Via pseudonym, random per process: a request that already carries it has looped
 	 * back to us (RFC 9110 §7.6.3). */
 	char via[24];
@@ -75,6 +80,16 @@ void worker_fini(struct worker *w);
 int worker_run(struct worker *w);
 /* Thread-safe: asks the worker's loop to end. */
 void worker_stop(struct worker *w);
+/* Thread-safe: asks the worker to drain: stop accepting (its listening sockets are closed, so
+ * the kernel refuses new clients), close idle keep-alive connections at once, let requests and
+ * tunnels in flight finish (each keep-alive connection closes after its response), and end the
+ * loop when none is left. The deadline is main's: it calls worker_stop when it passes. */
+void worker_drain(struct worker *w);
+/* Thread-safe: -1 while the drain has not started on the worker's thread yet, else how many
+ * connections it had left to drain at that moment. */
+int worker_drain_left(struct worker *w);
+/* Called by conn when a connection ends: a draining worker with none left stops its loop. */
+void worker_conn_ended(struct worker *w);
 /* Thread-safe: hands the worker a new snapshot (taking a reference for it). New requests use
  * it; requests in flight finish under the one they started with. */
 void worker_post_snapshot(struct worker *w, struct snapshot *snap);

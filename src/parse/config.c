@@ -2462,6 +2462,79 @@ static const struct key_spec limit_keys[] = {
      .max = 1000000},
 };
 
+/* ---- least privilege ------------------------------------------------------------------- */
+
+/* A user name as useradd(8) accepts it ([A-Za-z0-9._-], not starting with '-'), or digits for
+ * a numeric uid. Whether the account exists is the daemon's question: this loader reads no
+ * other file. */
+static bool user_syntax_ok(struct slice s, const char **detail)
+{
+	bool digits = true;
+
+	if (s.len == 0 || s.len > CONFIG_USER_MAX) {
+		*detail = "a user name has 1 to 32 characters";
+		return false;
+	}
+	if (s.ptr[0] == '-') {
+		*detail = "a user name does not start with '-'";
+		return false;
+	}
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.ptr[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-')) {
+			*detail = "a user name has only letters, digits, '.', '_' and '-'";
+			return false;
+		}
+		digits = digits && c >= '0' && c <= '9';
+	}
+	if (!digits)
+		return true;
+	unsigned long long uid;
+	if (!parse_uint(s, &uid, detail))
+		return false;
+	/* (uid_t)-1 means "no change" to setuid(2); larger values do not fit a uid. */
+	if (uid >= 4294967295ull) {
+		*detail = "a numeric uid is below 4294967295";
+		return false;
+	}
+	return true;
+}
+
+static void read_user(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct slice s;
+	const char *detail;
+	char q[QUOTE_MAX];
+
+	if (!scalar_value(r, path, "a user name or a numeric uid", &s))
+		return;
+	if (!user_syntax_ok(s, &detail)) {
+		quote(s, q);
+		reader_error(r, r->ev.start_mark, "%s: %s is not a valid user: %s", path, q,
+			     detail);
+		return;
+	}
+	copy_text(r->cfg->user, sizeof(r->cfg->user), s);
+}
+
+/* A plain YAML boolean; a quoted "true" is text, and refused like any other text. */
+static void read_seccomp(struct reader *r, const struct key_spec *k, const char *path)
+{
+	static const char *const yes[] = {"yes", "Yes", "YES", "true", "True",
+					  "TRUE", "on",	 "On",	"ON"};
+	struct slice s;
+
+	if (r->ev.type != YAML_SCALAR_EVENT || scalar_kind(&r->ev) != SCALAR_BOOL) {
+		reader_error(r, r->ev.start_mark, "%s: expected true or false, got %s", path,
+			     describe(&r->ev));
+		skip_node(r);
+		return;
+	}
+	s = scalar_text(&r->ev);
+	r->cfg->seccomp = slice_in(s, yes, ARRAY_SIZE(yes));
+}
+
 #define SECTION(key, keys)                                                                         \
 	{                                                                                          \
 		.name = key, .read = read_section, .sub = keys, .n_sub = ARRAY_SIZE(keys)          \
@@ -2481,6 +2554,8 @@ static const struct key_spec top_keys[] = {
      .field = offsetof(struct config, workers),
      .min = 0,
      .max = CONFIG_MAX_WORKERS},
+    {.name = "user", .read = read_user},
+    {.name = "seccomp", .read = read_seccomp},
     {.name = "mode", .read = read_mode},
     {.name = "methods", .read = read_methods},
     {.name = "max_request_body", .read = read_max_request_body},
@@ -2550,6 +2625,7 @@ static void config_set_defaults(struct config *cfg)
 	cfg->drain_ms = 30 * 1000;
 	cfg->max_head_bytes = 65536;
 	cfg->max_connections = 10000;
+	cfg->seccomp = true;
 }
 
 struct config *config_default(void)

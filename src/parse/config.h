@@ -20,6 +20,7 @@
 #define CONFIG_MAX_RESOLVERS 8
 #define CONFIG_MAX_ERRORS 32
 #define CONFIG_ERROR_MAX 256
+#define CONFIG_USER_MAX 32 /* useradd's limit on a user name */
 
 struct config_endpoint {
 	struct ip_addr addr;
@@ -56,6 +57,10 @@ struct config {
 	unsigned max_head_bytes;   /* limits.max_request_head, default 65536 */
 	unsigned max_connections;  /* limits.max_connections, default 10000 */
 	unsigned workers; /* event-loop threads; 0 = one per core (default) */
+	/* user: the account to run as once the listeners are bound (a name, or digits for a
+	 * numeric uid); empty = stay as started. Resolved by the daemon, not here. */
+	char user[CONFIG_USER_MAX + 1];
+	bool seccomp; /* seccomp: the system call allow-list, default true */
 	struct policy_rules rules; /* allow, deny, ips.allow, ips.deny, ports, listeners */
 	/* Top-level mode, methods, max_request_body, guidance (has_* set when given): what every
 	 * agent inherits along with rules. Its name, match and sets stay empty. */

@@ -82,6 +82,8 @@ static const struct reason_info reason_table[REASON__COUNT] = {
 	[REASON_TUNNEL_IDLE] = {"tunnel_idle", 0, "", "The tunnel was idle too long."},
 	[REASON_INTERNAL] = {"internal", 500, "proxy_internal_error",
 			     "The proxy failed internally."},
+	[REASON_SHUTDOWN] = {"shutdown", 0, "",
+			     "The proxy shut down and closed the connection at its drain deadline."},
 };
 
 const struct reason_info *reason_info(enum reason r)

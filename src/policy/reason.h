@@ -44,6 +44,8 @@ enum reason {
 	REASON_UPSTREAM_TLS,
 	REASON_TUNNEL_IDLE,
 	REASON_INTERNAL,
+	/* lifecycle */
+	REASON_SHUTDOWN, /* still open at the end of a drain (SIGTERM) */
 	REASON__COUNT
 };
 

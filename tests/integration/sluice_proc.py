@@ -18,10 +18,11 @@ BASE_CONFIG = {
     # The documentation ranges stand in for the public Internet.
     "ips": {"allow": ["192.0.2.0/24", "198.51.100.0/24", "2001:db8::/32"]},
     "ports": [80, 443],
-    "timeouts": {"request_head": "2s"},
+    # A short drain: a test that leaves a tunnel open must not make teardown wait 30 s.
+    "timeouts": {"request_head": "2s", "drain": "2s"},
 }
 
-LOG_FIELDS = ("ts", "client", "method", "host", "port", "decision", "reason", "rule", "ip",
+LOG_FIELDS = ("ts", "client", "agent", "method", "host", "port", "decision", "reason", "rule", "ip",
               "status", "bytes_up", "bytes_down", "duration_ms")
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",

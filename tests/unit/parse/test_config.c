@@ -544,7 +544,7 @@ static void test_unknown_top_key(void **state)
 	refused(
 	    "listn:\n  http: \"127.0.0.1:3128\"\n", 1, 1,
 	    "unknown key \"listn\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
-	    "limits, workers, mode, methods, max_request_body, guidance, agents, routes)");
+	    "limits, workers, user, seccomp, mode, methods, max_request_body, guidance, agents, routes)");
 }
 
 static void test_keys_are_case_sensitive(void **state)
@@ -552,14 +552,14 @@ static void test_keys_are_case_sensitive(void **state)
 	refused(
 	    "Allow: []\n", 1, 1,
 	    "unknown key \"Allow\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
-	    "limits, workers, mode, methods, max_request_body, guidance, agents, routes)");
+	    "limits, workers, user, seccomp, mode, methods, max_request_body, guidance, agents, routes)");
 }
 
 static void test_unknown_nested_keys(void **state)
 {
 	refused("timeouts:\n  conect: 5s\n", 2, 3,
 		"unknown key \"conect\" in timeouts (valid: request_head, client_idle, connect, "
-		"upstream_response, tunnel_idle, dns)");
+		"upstream_response, tunnel_idle, dns, drain)");
 	refused("ips:\n  allowed: []\n", 2, 3,
 		"unknown key \"allowed\" in ips (valid: allow, deny)");
 	refused("listen:\n  https: \"127.0.0.1:3129\"\n", 2, 3,
@@ -630,7 +630,7 @@ static void test_section_of_wrong_type(void **state)
 {
 	refused("timeouts: [1]\n", 1, 11,
 		"timeouts: expected a mapping with keys request_head, client_idle, connect, "
-		"upstream_response, tunnel_idle, dns, got a list");
+		"upstream_response, tunnel_idle, dns, drain, got a list");
 	refused("ips: on\n", 1, 6, "ips: expected a mapping with keys allow, deny, got a boolean");
 }
 
@@ -639,12 +639,12 @@ static void test_root_not_a_mapping(void **state)
 	refused(
 	    "- a\n- b\n", 1, 1,
 	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-	    "ports, timeouts, limits, workers, mode, methods, max_request_body, guidance, agents, "
+	    "ports, timeouts, limits, workers, user, seccomp, mode, methods, max_request_body, guidance, agents, "
 	    "routes, got a list");
 	refused(
 	    "hello\n", 1, 1,
 	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-	    "ports, timeouts, limits, workers, mode, methods, max_request_body, guidance, agents, "
+	    "ports, timeouts, limits, workers, user, seccomp, mode, methods, max_request_body, guidance, agents, "
 	    "routes, got a string");
 }
 
@@ -2119,6 +2119,129 @@ static void test_admin_same_port_other_address(void **state)
 	config_free(cfg);
 }
 
+/* timeouts.drain: how long SIGTERM waits for requests in flight; 0 means stop at once, which
+ * no other timeout accepts. */
+static unsigned drain_ms(const char *value)
+{
+	char yaml[128];
+	snprintf(yaml, sizeof(yaml), "timeouts:\n  drain: %s\n", value);
+	struct config *cfg = parse_ok(yaml);
+	unsigned ms = cfg->drain_ms;
+	config_free(cfg);
+	return ms;
+}
+
+static void test_drain(void **state)
+{
+	struct config *cfg = parse_ok("workers: 1\n");
+	assert_int_equal(cfg->drain_ms, 30000);
+	config_free(cfg);
+	assert_int_equal(drain_ms("5s"), 5000);
+	assert_int_equal(drain_ms("1.5"), 1500);
+	assert_int_equal(drain_ms("0"), 0);
+	assert_int_equal(drain_ms("0s"), 0);
+	assert_int_equal(drain_ms("0ms"), 0);
+	refused("timeouts:\n  drain: -1s\n", 2, 10,
+		"timeouts.drain: \"-1s\" is not a valid duration: must be greater than 0");
+	refused("timeouts:\n  drain: 25h\n", 2, 10,
+		"timeouts.drain: \"25h\" is not a valid duration: too long (at most 24h)");
+	refused_prefix("timeouts:\n  drain: false\n", 2, 10, "timeouts.drain: expected");
+}
+
+/* ---- least privilege: user and seccomp ---- */
+
+static void test_user_and_seccomp_defaults(void **state)
+{
+	struct config *cfg = parse_ok("workers: 1\n");
+	assert_string_equal(cfg->user, "");
+	assert_true(cfg->seccomp);
+	config_free(cfg);
+	cfg = config_default();
+	assert_string_equal(cfg->user, "");
+	assert_true(cfg->seccomp);
+	config_free(cfg);
+}
+
+static void test_user_name_and_uid(void **state)
+{
+	struct config *cfg = parse_ok("user: sluice\n");
+	assert_string_equal(cfg->user, "sluice");
+	config_free(cfg);
+	cfg = parse_ok("user: \"_svc.sluice-1\"\n");
+	assert_string_equal(cfg->user, "_svc.sluice-1");
+	config_free(cfg);
+	cfg = parse_ok("user: 65534\n");
+	assert_string_equal(cfg->user, "65534");
+	config_free(cfg);
+	cfg = parse_ok("user: abcdefghijklmnopqrstuvwxyz012345\n");
+	assert_string_equal(cfg->user, "abcdefghijklmnopqrstuvwxyz012345");
+	config_free(cfg);
+}
+
+static void test_user_bad_characters_refused(void **state)
+{
+	assert_null(parse("user: \"no body\"\n"));
+	assert_error(0, 1, 7,
+		     "user: \"no body\" is not a valid user: a user name has only letters, digits, "
+		     "'.', '_' and '-'");
+}
+
+static void test_user_leading_dash_refused(void **state)
+{
+	assert_null(parse("user: -x\n"));
+	assert_error(0, 1, 7, "user: \"-x\" is not a valid user: a user name does not start with '-'");
+}
+
+static void test_user_too_long_refused(void **state)
+{
+	assert_null(parse("user: abcdefghijklmnopqrstuvwxyz0123456\n"));
+	assert_error(0, 1, 7,
+		     "user: \"abcdefghijklmnopqrstuvwxyz0123456\" is not a valid user: a user name "
+		     "has 1 to 32 characters");
+}
+
+static void test_user_uid_out_of_range_refused(void **state)
+{
+	assert_null(parse("user: 4294967295\n"));
+	assert_error(0, 1, 7,
+		     "user: \"4294967295\" is not a valid user: a numeric uid is below 4294967295");
+	assert_null(parse("user: 0065534\n"));
+	assert_error_prefix(0, 1, 7, "user: \"0065534\" is not a valid user: leading zeros");
+}
+
+static void test_user_empty_or_list_refused(void **state)
+{
+	assert_null(parse("user:\n"));
+	assert_int_equal(errs.count, 1);
+	assert_null(parse("user: [a]\n"));
+	assert_int_equal(errs.count, 1);
+	assert_null(parse("user: yes\n"));
+	assert_int_equal(errs.count, 1);
+}
+
+static void test_seccomp_false_and_true(void **state)
+{
+	struct config *cfg = parse_ok("seccomp: false\n");
+	assert_false(cfg->seccomp);
+	config_free(cfg);
+	cfg = parse_ok("seccomp: true\n");
+	assert_true(cfg->seccomp);
+	config_free(cfg);
+	cfg = parse_ok("seccomp: off\n");
+	assert_false(cfg->seccomp);
+	config_free(cfg);
+}
+
+static void test_seccomp_not_boolean_refused(void **state)
+{
+	assert_null(parse("seccomp: \"false\"\n"));
+	assert_error(0, 1, 10, "seccomp: expected true or false, got a string");
+	assert_null(parse("seccomp: 0\n"));
+	assert_error(0, 1, 10, "seccomp: expected true or false, got a number");
+	assert_null(parse("seccomp:\n"));
+	assert_int_equal(errs.count, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2281,6 +2404,16 @@ int main(void)
 	    cmocka_unit_test(test_admin_same_as_default_http_refused),
 	    cmocka_unit_test(test_admin_wildcard_overlap_refused),
 	    cmocka_unit_test(test_admin_same_port_other_address),
+	    cmocka_unit_test(test_drain),
+	    cmocka_unit_test(test_user_and_seccomp_defaults),
+	    cmocka_unit_test(test_user_name_and_uid),
+	    cmocka_unit_test(test_user_bad_characters_refused),
+	    cmocka_unit_test(test_user_leading_dash_refused),
+	    cmocka_unit_test(test_user_too_long_refused),
+	    cmocka_unit_test(test_user_uid_out_of_range_refused),
+	    cmocka_unit_test(test_user_empty_or_list_refused),
+	    cmocka_unit_test(test_seccomp_false_and_true),
+	    cmocka_unit_test(test_seccomp_not_boolean_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,6 +139,14 @@ static void test_silent_endings(void **state)
 	assert_int_equal(reason_info(REASON_TUNNEL_IDLE)->status, 0);
 }
 
+/* A connection still open when the drain deadline passes is closed, not answered. */
+static void test_shutdown(void **state)
+{
+	assert_string_equal(reason_token(REASON_SHUTDOWN), "shutdown");
+	assert_int_equal(reason_info(REASON_SHUTDOWN)->status, 0);
+	assert_string_equal(reason_info(REASON_SHUTDOWN)->proxy_status, "");
+}
+
 static void test_policy_reasons_are_403(void **state)
 {
 	for (int r = REASON_DOMAIN_DENIED; r <= REASON_PROXY_LOOP; r++) {
@@ -214,6 +222,7 @@ int main(void)
 	    cmocka_unit_test(test_refusals_use_registered_error_type),
 	    cmocka_unit_test(test_allowed),
 	    cmocka_unit_test(test_silent_endings),
+	    cmocka_unit_test(test_shutdown),
 	    cmocka_unit_test(test_policy_reasons_are_403),
 	    cmocka_unit_test(test_address_refusals_are_ip_prohibited),
 	    cmocka_unit_test(test_name_refusals_are_request_denied),
