@@ -2521,8 +2521,8 @@ static void read_user(struct reader *r, const struct key_spec *k, const char *pa
 /* A plain YAML boolean; a quoted "true" is text, and refused like any other text. */
 static void read_seccomp(struct reader *r, const struct key_spec *k, const char *path)
 {
-	static const char *const yes[] = {"yes", "Yes", "YES", "true", "True",
-					  "TRUE", "on",	 "On",	"ON"};
+	static const char *const yes[] = {"yes", "Yes", "YES", "true", "True", "TRUE",
+					  "on",	 "On",	"ON"};
 	struct slice s;
 
 	if (r->ev.type != YAML_SCALAR_EVENT || scalar_kind(&r->ev) != SCALAR_BOOL) {

@@ -639,13 +639,13 @@ static void test_root_not_a_mapping(void **state)
 	refused(
 	    "- a\n- b\n", 1, 1,
 	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-	    "ports, timeouts, limits, workers, user, seccomp, mode, methods, max_request_body, guidance, agents, "
-	    "routes, got a list");
+	    "ports, timeouts, limits, workers, user, seccomp, mode, methods, max_request_body, "
+	    "guidance, agents, routes, got a list");
 	refused(
 	    "hello\n", 1, 1,
 	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-	    "ports, timeouts, limits, workers, user, seccomp, mode, methods, max_request_body, guidance, agents, "
-	    "routes, got a string");
+	    "ports, timeouts, limits, workers, user, seccomp, mode, methods, max_request_body, "
+	    "guidance, agents, routes, got a string");
 }
 
 /* ---- listen -------------------------------------------------------------------------------- */
@@ -2189,7 +2189,8 @@ static void test_user_bad_characters_refused(void **state)
 static void test_user_leading_dash_refused(void **state)
 {
 	assert_null(parse("user: -x\n"));
-	assert_error(0, 1, 7, "user: \"-x\" is not a valid user: a user name does not start with '-'");
+	assert_error(0, 1, 7,
+		     "user: \"-x\" is not a valid user: a user name does not start with '-'");
 }
 
 static void test_user_too_long_refused(void **state)
