@@ -144,6 +144,18 @@ static const char *const sandbox_sanitizer_allowed[] = {
     "mincore",
     "sched_getaffinity",
     "process_vm_readv",
+    /* The symbolizer and the report writer stat and probe files when a report or the exit
+     * check runs (seen: stat after a drain deadline under ASan). */
+    "stat",
+    "lstat",
+    "access",
+    "faccessat",
+    /* ...and may fork a helper for the exit check. */
+    "fork",
+    "vfork",
+    "execve",
+    "pipe",
+    "dup2",
 };
 #endif
 

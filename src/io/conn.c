@@ -338,6 +338,7 @@ void conn_log_request(struct conn *c)
 static void conn_on_free(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	c->w->pending_frees--;
 	buf_release(&c->cin);
 	buf_release(&c->cout);
 	buf_release(&c->uin);
@@ -375,6 +376,7 @@ void conn_close(struct conn *c, enum reason why)
 	/* Callers up the stack may still hold c: it is freed on the next loop turn, and every
 	 * entry point ignores a closed connection until then (STYLE.md §7). */
 	c->closed = true;
+	c->w->pending_frees++;
 	event_assign(&c->timer, c->w->base, -1, 0, conn_on_free, c);
 	event_active(&c->timer, EV_TIMEOUT, 0);
 	worker_conn_ended(c->w);

@@ -128,8 +128,9 @@ void worker_fini(struct worker *w)
 	w->draining = false;
 	while (w->conns)
 		conn_close(w->conns, REASON_SHUTDOWN);
-	/* Let the deferred frees run. */
-	if (w->base)
+	/* Let the deferred frees run. A break scheduled by worker_stop may still be pending and
+	 * end the first turn before they do: turn until every closed connection is freed. */
+	for (int turn = 0; w->base && w->pending_frees > 0 && turn < 100; turn++)
 		event_base_loop(w->base, EVLOOP_NONBLOCK);
 	for (unsigned i = 0; i < w->n_listeners; i++)
 		listener_free(w->listeners[i]);

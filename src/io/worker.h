@@ -44,6 +44,7 @@ struct worker {
 	unsigned n_listeners;
 	unsigned index;     /* 0 .. n-1 */
 	unsigned n_conns;
+	unsigned pending_frees; /* closed connections whose deferred free has not run yet */
 	unsigned max_conns; /* this worker's share of limits.max_connections */
 	struct conn *conns; /* every live connection, so shutdown can end them all */
 	/* Drain (SIGTERM): listeners closed, idle connections closed, the loop ends when the last
