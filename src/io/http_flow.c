@@ -42,12 +42,15 @@ void http_flow_refuse(struct conn *c, enum reason why, const char *detail)
 	conn_reply_error(c, why, detail, !keep);
 }
 
-/* Appends "Name: value\r\n" for each header a proxy forwards (RFC 9110 §7.6.1). */
+/* Appends "Name: value\r\n" for each header a proxy forwards (RFC 9110 §7.6.1), leaving out
+ * the header at index `skip` and, on a route, the headers the route removes or sets. */
 static bool flow_copy_headers(struct buf *out, size_t cap, const struct http1_header *h,
-			      unsigned n, const struct slice *tokens, unsigned n_tokens, int skip)
+			      unsigned n, const struct slice *tokens, unsigned n_tokens, int skip,
+			      const struct route *route)
 {
 	for (unsigned i = 0; i < n; i++) {
-		if ((int)i == skip || http1_header_is_hop_by_hop(h[i].name, tokens, n_tokens))
+		if ((int)i == skip || http1_header_is_hop_by_hop(h[i].name, tokens, n_tokens) ||
+		    (route && route_drops_header(route, h[i].name)))
 			continue;
 		if (!buf_append(out, h[i].name.ptr, h[i].name.len, cap) ||
 		    !buf_append(out, ": ", 2, cap) ||
@@ -113,19 +116,9 @@ static bool flow_build_request_head(struct conn *c, const struct http1_request *
 	    !flow_append_str(&c->uout, cap, version) || !flow_append_str(&c->uout, cap, host) ||
 	    !flow_append_str(&c->uout, cap, "\r\n"))
 		return false;
-	for (unsigned i = 0; i < req->n_headers; i++) {
-		const struct http1_header *h = &req->headers[i];
-		if ((int)i == req->host_index ||
-		    http1_header_is_hop_by_hop(h->name, req->connection_tokens,
-					       req->n_connection_tokens) ||
-		    (route && route_drops_header(route, h->name)))
-			continue;
-		if (!buf_append(&c->uout, h->name.ptr, h->name.len, cap) ||
-		    !buf_append(&c->uout, ": ", 2, cap) ||
-		    !buf_append(&c->uout, h->value.ptr, h->value.len, cap) ||
-		    !buf_append(&c->uout, "\r\n", 2, cap))
-			return false;
-	}
+	if (!flow_copy_headers(&c->uout, cap, req->headers, req->n_headers, req->connection_tokens,
+			       req->n_connection_tokens, req->host_index, route))
+		return false;
 	return (!route || flow_append_route_headers(&c->uout, cap, route)) &&
 	       (req->framing != HTTP1_BODY_CHUNKED ||
 		flow_append_str(&c->uout, cap, "Transfer-Encoding: chunked\r\n")) &&
@@ -613,7 +606,7 @@ static bool flow_build_response_head(struct conn *c, const struct http1_response
 	    !buf_append(&c->cout, resp->reason.ptr, resp->reason.len, cap) ||
 	    !flow_append_str(&c->cout, cap, "\r\n") ||
 	    !flow_copy_headers(&c->cout, cap, resp->headers, resp->n_headers,
-			       resp->connection_tokens, resp->n_connection_tokens, -1))
+			       resp->connection_tokens, resp->n_connection_tokens, -1, NULL))
 		return false;
 	if (resp->status >= 200) {
 		/* Draining (SIGTERM): this is the connection's last response; say so (RFC 9112
