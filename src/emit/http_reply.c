@@ -13,6 +13,7 @@ const char *http_reply_status_text(int status)
 	case 407: return "Proxy Authentication Required";
 	case 408: return "Request Timeout";
 	case 413: return "Content Too Large";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";

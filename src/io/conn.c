@@ -365,6 +365,8 @@ void conn_close(struct conn *c, enum reason why)
 	buf_release(&c->cout);
 	tunnel_release(c);
 	c->w->n_conns--;
+	if (c->agent_slot)
+		c->agent_slot->conns--;
 	metrics_count_conn_close(&c->w->metrics);
 	worker_release(c->w, c->snap);
 	if (c->prev)

@@ -20,6 +20,7 @@ struct resolver_query;
 struct snapshot;
 struct config;
 struct tls_client;
+struct worker_agent_slot;
 
 /* One direction of a CONNECT tunnel in splice mode. */
 struct tunnel_dir {
@@ -89,6 +90,7 @@ struct conn {
 	const struct config *cfg; /* snap->cfg */ /* worker's list of live connections */
 	int cfd, ufd;
 	struct tls_client *tls; /* upstream TLS (https routes); NULL for plain TCP */
+	struct worker_agent_slot *agent_slot; /* the agent this connection is counted for */
 	enum conn_state state;
 	struct event c_rd, c_wr, u_rd, u_wr, timer;
 	struct buf cin, cout, uin, uout;

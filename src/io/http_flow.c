@@ -207,6 +207,35 @@ static const struct route *flow_find_route(const struct conn *c)
 	return NULL;
 }
 
+/* limits.max_connections_per_agent: the connection counts for the agent of its latest request
+ * (credentials may name another agent on the next one). Each worker enforces its share.
+ * Returns false when the request was refused. */
+static bool flow_count_agent(struct conn *c)
+{
+	struct conn_request *r = &c->req;
+	unsigned limit = worker_share(c->w, c->cfg->max_connections_per_agent);
+
+	if (limit == 0 || !r->agent)
+		return true;
+	struct worker_agent_slot *slot = worker_agent_slot(c->w, r->agent->name);
+	if (!slot || slot == c->agent_slot)
+		return true;
+	if (slot->conns >= limit) {
+		r->verdict.allow = false;
+		r->verdict.report = false;
+		r->verdict.reason = REASON_CONNECTION_LIMIT;
+		snprintf(r->verdict.rule, sizeof(r->verdict.rule),
+			 "limits.max_connections_per_agent: %u", c->cfg->max_connections_per_agent);
+		conn_reply_error(c, REASON_CONNECTION_LIMIT, NULL, true);
+		return false;
+	}
+	if (c->agent_slot)
+		c->agent_slot->conns--;
+	slot->conns++;
+	c->agent_slot = slot;
+	return true;
+}
+
 /* ARCHITECTURE.md: identify the agent (source address, proxy credentials). Returns false when
  * the request was answered (407 or 403). */
 static bool flow_identify(struct conn *c, const struct http1_request *req)
@@ -235,7 +264,7 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 	    has_auth ? &user : NULL, has_auth ? &password : NULL, &r->agent);
 	OPENSSL_cleanse(decoded, sizeof(decoded));
 	if (id == POLICY_IDENTITY_OK)
-		return true;
+		return flow_count_agent(c);
 	/* Identity is a policy decision: logged as a denial, with the rule that asked for it. */
 	r->verdict.allow = false;
 	r->verdict.report = false;

@@ -50,6 +50,25 @@ static void listener_warn_paused(struct listener *l, int err)
 	l->unreported = 0;
 }
 
+/* limits.max_connections reached: a best-effort 503 that says why (RFC 9209
+ * connection_limit_reached), then close. Never blocks: the reply fits any socket buffer. */
+static void listener_refuse_over_limit(int fd)
+{
+	static const char reply[] =
+	    "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Proxy-Status: sluice; error=connection_limit_reached; "
+	    "details=\"limits.max_connections\"\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: 114\r\n"
+	    "Connection: close\r\n"
+	    "\r\n"
+	    "sluice egress proxy: too many connections right now (limits.max_connections). "
+	    "Retry later with fewer connections.\n";
+	ssize_t ignored = send(fd, reply, sizeof(reply) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)ignored;
+	close(fd);
+}
+
 static void listener_on_accept(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener *l = arg;
@@ -60,7 +79,7 @@ static void listener_on_accept(evutil_socket_t fd, short what, void *arg)
 		int cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd >= 0) {
 			if (l->w->n_conns >= l->w->max_conns) {
-				close(cfd);
+				listener_refuse_over_limit(cfd);
 				continue;
 			}
 			conn_accept(l->w, cfd, (struct sockaddr *)&peer);

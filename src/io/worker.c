@@ -48,6 +48,7 @@ static int worker_init_loop(struct worker *w, struct snapshot *snap, unsigned in
 	atomic_init(&w->pending, NULL);
 	atomic_init(&w->drain_left, -1);
 	w->index = index;
+	w->n_workers = n_workers;
 	w->max_conns = (cfg->max_connections + n_workers - 1) / n_workers;
 	worker_via_pseudonym(w->via, sizeof(w->via));
 	pipe_pool_init(&w->pipes);
@@ -150,6 +151,12 @@ void worker_fini(struct worker *w)
 		snapshot_unref(r->snap);
 		free(r);
 	}
+	for (unsigned b = 0; b < WORKER_AGENT_BUCKETS; b++)
+		while (w->agent_slots[b]) {
+			struct worker_agent_slot *slot = w->agent_slots[b];
+			w->agent_slots[b] = slot->next;
+			free(slot);
+		}
 	snapshot_unref(w->snap);
 	resolver_free(w->resolver);
 	log_sink_free(w->log);
@@ -299,4 +306,30 @@ struct tls_context *worker_tls_context(struct worker *w, const char *ca_file)
 	snprintf(w->tls[w->n_tls].ca_file, sizeof(w->tls[w->n_tls].ca_file), "%s", ca_file);
 	w->tls[w->n_tls++].ctx = ctx;
 	return ctx;
+}
+
+unsigned worker_share(const struct worker *w, unsigned limit)
+{
+	unsigned n = w->n_workers ? w->n_workers : 1;
+	return (limit + n - 1) / n;
+}
+
+struct worker_agent_slot *worker_agent_slot(struct worker *w, const char *name)
+{
+	unsigned h = 2166136261u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	struct worker_agent_slot **bucket = &w->agent_slots[h % WORKER_AGENT_BUCKETS];
+	for (struct worker_agent_slot *s = *bucket; s; s = s->next)
+		if (strcmp(s->name, name) == 0)
+			return s;
+	size_t len = strlen(name);
+	struct worker_agent_slot *s = malloc(sizeof(*s) + len + 1);
+	if (!s)
+		return NULL;
+	s->conns = 0;
+	memcpy(s->name, name, len + 1);
+	s->next = *bucket;
+	*bucket = s;
+	return s;
 }

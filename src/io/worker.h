@@ -20,6 +20,16 @@ struct conn;
 struct snapshot;
 struct event;
 
+/* Client connections one agent holds on this worker (limits.max_connections_per_agent).
+ * Keyed by name, so counts survive a reload; slots live until the worker ends. */
+struct worker_agent_slot {
+	struct worker_agent_slot *next;
+	unsigned conns;
+	char name[];
+};
+
+#define WORKER_AGENT_BUCKETS 256
+
 /* A configuration this worker no longer hands out but that connections still use. */
 struct worker_retired {
 	struct worker_retired *next;
@@ -46,6 +56,8 @@ struct worker {
 	unsigned n_conns;
 	unsigned pending_frees; /* closed connections whose deferred free has not run yet */
 	unsigned max_conns; /* this worker's share of limits.max_connections */
+	unsigned n_workers; /* to split per-agent limits into this worker's share */
+	struct worker_agent_slot *agent_slots[WORKER_AGENT_BUCKETS];
 	struct conn *conns; /* every live connection, so shutdown can end them all */
 	/* Drain (SIGTERM): listeners closed, idle connections closed, the loop ends when the last
 	 * connection does. drain_ev is posted by the main thread; drain_left is -1 until the
@@ -97,6 +109,11 @@ void worker_post_snapshot(struct worker *w, struct snapshot *snap);
 /* The current snapshot, counted for one connection until worker_release. */
 struct snapshot *worker_hold(struct worker *w);
 void worker_release(struct worker *w, struct snapshot *snap);
+/* The slot counting `name`'s connections on this worker (created on first use), or NULL when
+ * out of memory. */
+struct worker_agent_slot *worker_agent_slot(struct worker *w, const char *name);
+/* This worker's share of a process-wide limit (rounded up); 0 stays 0 (no limit). */
+unsigned worker_share(const struct worker *w, unsigned limit);
 /* The TLS context trusting the system store plus ca_file (""), or NULL after logging why. */
 struct tls_context *worker_tls_context(struct worker *w, const char *ca_file);
 

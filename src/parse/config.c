@@ -2460,6 +2460,11 @@ static const struct key_spec limit_keys[] = {
      .field = offsetof(struct config, max_connections),
      .min = 1,
      .max = 1000000},
+    {.name = "max_connections_per_agent",
+     .read = read_limit,
+     .field = offsetof(struct config, max_connections_per_agent),
+     .min = 0,
+     .max = 1000000},
 };
 
 /* ---- least privilege ------------------------------------------------------------------- */
@@ -2625,6 +2630,7 @@ static void config_set_defaults(struct config *cfg)
 	cfg->drain_ms = 30 * 1000;
 	cfg->max_head_bytes = 65536;
 	cfg->max_connections = 10000;
+	cfg->max_connections_per_agent = 0;
 	cfg->seccomp = true;
 }
 

@@ -56,6 +56,9 @@ struct config {
 	/* limits */
 	unsigned max_head_bytes;   /* limits.max_request_head, default 65536 */
 	unsigned max_connections;  /* limits.max_connections, default 10000 */
+	/* limits.max_connections_per_agent: client connections one agent may hold at once;
+	 * 0 = no per-agent limit (default) */
+	unsigned max_connections_per_agent;
 	unsigned workers; /* event-loop threads; 0 = one per core (default) */
 	/* user: the account to run as once the listeners are bound (a name, or digits for a
 	 * numeric uid); empty = stay as started. Resolved by the daemon, not here. */

@@ -27,6 +27,9 @@ static const struct reason_info reason_table[REASON__COUNT] = {
 	[REASON_AUTH_REQUIRED] = {"auth_required", 407, "http_request_denied",
 				  "Proxy credentials are required or were not accepted: send "
 				  "Proxy-Authorization: Basic with the agent name and its token."},
+	[REASON_CONNECTION_LIMIT] = {"connection_limit", 429, "connection_limit_reached",
+				     "This agent already holds as many connections as the egress "
+				     "policy allows; close some or wait."},
 	[REASON_IP_NON_GLOBAL] = {"ip_non_global", 403, "destination_ip_prohibited",
 				  "The destination address is internal (not globally reachable); "
 				  "sluice never connects to internal addresses unless an operator "

@@ -525,6 +525,18 @@ static void test_limits_strict_numbers(void **state)
 		"limits.max_connections: expected a whole number, got a mapping");
 }
 
+static void test_max_connections_per_agent(void **state)
+{
+	struct config *cfg = parse_ok("");
+	assert_int_equal(cfg->max_connections_per_agent, 0); /* no per-agent limit */
+	config_free(cfg);
+	cfg = parse_ok("limits:\n  max_connections_per_agent: 50\n");
+	assert_int_equal(cfg->max_connections_per_agent, 50);
+	config_free(cfg);
+	refused("limits:\n  max_connections_per_agent: -1\n", 2, 30,
+		"limits.max_connections_per_agent: \"-1\" is not valid: not a whole number");
+}
+
 static void test_workers(void **state)
 {
 	struct config *cfg = parse_ok("");
@@ -567,7 +579,7 @@ static void test_unknown_nested_keys(void **state)
 	refused("resolver:\n  server: []\n", 2, 3,
 		"unknown key \"server\" in resolver (valid: servers)");
 	refused("limits:\n  max_head: 1\n", 2, 3,
-		"unknown key \"max_head\" in limits (valid: max_request_head, max_connections)");
+		"unknown key \"max_head\" in limits (valid: max_request_head, max_connections, max_connections_per_agent)");
 }
 
 static void test_duplicate_key(void **state)
@@ -2326,6 +2338,7 @@ int main(void)
 	    cmocka_unit_test(test_too_many_errors_counted),
 	    cmocka_unit_test(test_error_format),
 	    cmocka_unit_test(test_workers),
+	    cmocka_unit_test(test_max_connections_per_agent),
 	    cmocka_unit_test(test_example_default_is_the_default),
 	    cmocka_unit_test(test_example_internal_service),
 	    cmocka_unit_test(test_example_allowlist),

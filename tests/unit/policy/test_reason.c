@@ -150,12 +150,16 @@ static void test_shutdown(void **state)
 static void test_policy_reasons_are_403(void **state)
 {
 	for (int r = REASON_DOMAIN_DENIED; r <= REASON_PROXY_LOOP; r++) {
-		if (r == REASON_BODY_TOO_LARGE || r == REASON_AUTH_REQUIRED)
+		if (r == REASON_BODY_TOO_LARGE || r == REASON_AUTH_REQUIRED ||
+		    r == REASON_CONNECTION_LIMIT)
 			continue;
 		assert_int_equal(reason_info((enum reason)r)->status, 403);
 	}
 	assert_int_equal(reason_info(REASON_BODY_TOO_LARGE)->status, 413);
 	assert_int_equal(reason_info(REASON_AUTH_REQUIRED)->status, 407);
+	assert_int_equal(reason_info(REASON_CONNECTION_LIMIT)->status, 429);
+	assert_string_equal(reason_info(REASON_CONNECTION_LIMIT)->proxy_status,
+			    "connection_limit_reached");
 }
 
 static void test_address_refusals_are_ip_prohibited(void **state)
