@@ -254,6 +254,7 @@ void conn_close_upstream(struct conn *c)
 	if (c->dns) {
 		resolver_cancel(c->dns);
 		c->dns = NULL;
+		c->w->pending_dns--;
 	}
 	if (c->ufd < 0)
 		return;

@@ -294,6 +294,8 @@ static void upstream_on_resolved(void *arg, enum reason status, const struct ip_
 	struct conn_request *r = &c->req;
 	char text[IP_ADDR_TEXT_MAX], detail[AUTHORITY_NAME_MAX + 64];
 
+	if (c->dns)
+		c->w->pending_dns--;
 	c->dns = NULL;
 	if (c->state == CONN_RESOLVING) /* a lookup, not a cache hit or a literal */
 		metrics_observe_dns(&c->w->metrics, conn_now_us() - r->phase_start_us);
@@ -357,10 +359,19 @@ void upstream_start(struct conn *c)
 		upstream_on_resolved(c, REASON_ALLOWED, cached, (unsigned)n);
 		return;
 	}
+	/* limits.max_pending_dns: a flood of names nobody answers must not pile up queries. */
+	unsigned limit = worker_share(c->w, c->cfg->max_pending_dns);
+	if (limit > 0 && c->w->pending_dns >= limit) {
+		http_flow_refuse(c, REASON_DNS_BUSY, NULL);
+		return;
+	}
 	c->state = CONN_RESOLVING;
 	r->phase_start_us = conn_now_us();
 	conn_set_timeout(c, c->cfg->dns_timeout_ms, REASON_DNS_TIMEOUT);
 	c->dns = resolver_lookup(c->w->resolver, r->target.name, upstream_on_resolved, c);
-	if (!c->dns)
+	if (!c->dns) {
 		http_flow_refuse(c, REASON_INTERNAL, "could not start a DNS query");
+		return;
+	}
+	c->w->pending_dns++;
 }

@@ -54,6 +54,7 @@ struct worker {
 	unsigned n_listeners;
 	unsigned index;     /* 0 .. n-1 */
 	unsigned n_conns;
+	unsigned pending_dns;   /* DNS lookups in flight (limits.max_pending_dns) */
 	unsigned pending_frees; /* closed connections whose deferred free has not run yet */
 	unsigned max_conns; /* this worker's share of limits.max_connections */
 	unsigned n_workers; /* to split per-agent limits into this worker's share */

@@ -2460,6 +2460,11 @@ static const struct key_spec limit_keys[] = {
      .field = offsetof(struct config, max_connections),
      .min = 1,
      .max = 1000000},
+    {.name = "max_pending_dns",
+     .read = read_limit,
+     .field = offsetof(struct config, max_pending_dns),
+     .min = 0,
+     .max = 1000000},
     {.name = "max_connections_per_agent",
      .read = read_limit,
      .field = offsetof(struct config, max_connections_per_agent),
@@ -2631,6 +2636,7 @@ static void config_set_defaults(struct config *cfg)
 	cfg->max_head_bytes = 65536;
 	cfg->max_connections = 10000;
 	cfg->max_connections_per_agent = 0;
+	cfg->max_pending_dns = 1000;
 	cfg->seccomp = true;
 }
 

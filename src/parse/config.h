@@ -59,6 +59,8 @@ struct config {
 	/* limits.max_connections_per_agent: client connections one agent may hold at once;
 	 * 0 = no per-agent limit (default) */
 	unsigned max_connections_per_agent;
+	/* limits.max_pending_dns: DNS lookups in flight at once, default 1000; 0 = no limit */
+	unsigned max_pending_dns;
 	unsigned workers; /* event-loop threads; 0 = one per core (default) */
 	/* user: the account to run as once the listeners are bound (a name, or digits for a
 	 * numeric uid); empty = stay as started. Resolved by the daemon, not here. */

@@ -67,6 +67,8 @@ static const struct reason_info reason_table[REASON__COUNT] = {
 			      "The destination host name could not be resolved."},
 	[REASON_DNS_TIMEOUT] = {"dns_timeout", 504, "dns_timeout",
 				"Resolving the destination host name timed out."},
+	[REASON_DNS_BUSY] = {"dns_busy", 503, "dns_error",
+			     "Too many DNS lookups are pending in the proxy right now; retry later."},
 	[REASON_CONNECT_REFUSED] = {"connect_refused", 502, "connection_refused",
 				    "The destination refused the connection."},
 	[REASON_CONNECT_TIMEOUT] = {"connect_timeout", 504, "connection_timeout",

@@ -60,3 +60,27 @@ def test_total_connections_limit_answers_503(sluice):
     finally:
         for c in held:
             c.close()
+
+
+def test_pending_dns_lookups_are_limited(sluice):
+    """A flood of names nobody answers cannot pile up DNS queries: past the limit a request is
+    refused at once with 503 (dns_error), and the slot frees when the lookup ends."""
+    p = sluice(config={"workers": 1, "limits": {"max_pending_dns": 1},
+                       "timeouts": {"dns": "1500ms"}})
+    slow = RawConn(p.addr)
+    try:
+        slow.send(b"GET http://slow.test/ HTTP/1.1\r\nHost: slow.test\r\n\r\n")
+        time.sleep(0.2)  # its lookup is now pending
+        with RawConn(p.addr) as other:
+            other.send(b"GET http://slow.test/x HTTP/1.1\r\nHost: slow.test\r\n\r\n")
+            r = other.read_response()
+            assert_refused(r, 503, "dns_error")
+        assert slow.read_response().status == 504  # the pending one times out as usual
+    finally:
+        slow.close()
+    [e] = p.wait_logs({"reason": "dns_busy"})
+    assert e["status"] == 503
+    # The slot is free again: a resolvable name works.
+    with RawConn(p.addr) as c:
+        c.send(REQ)
+        assert c.read_response().status == 200

@@ -529,6 +529,10 @@ static void test_max_connections_per_agent(void **state)
 {
 	struct config *cfg = parse_ok("");
 	assert_int_equal(cfg->max_connections_per_agent, 0); /* no per-agent limit */
+	assert_int_equal(cfg->max_pending_dns, 1000);
+	config_free(cfg);
+	cfg = parse_ok("limits:\n  max_pending_dns: 0\n");
+	assert_int_equal(cfg->max_pending_dns, 0);
 	config_free(cfg);
 	cfg = parse_ok("limits:\n  max_connections_per_agent: 50\n");
 	assert_int_equal(cfg->max_connections_per_agent, 50);
@@ -579,7 +583,7 @@ static void test_unknown_nested_keys(void **state)
 	refused("resolver:\n  server: []\n", 2, 3,
 		"unknown key \"server\" in resolver (valid: servers)");
 	refused("limits:\n  max_head: 1\n", 2, 3,
-		"unknown key \"max_head\" in limits (valid: max_request_head, max_connections, max_connections_per_agent)");
+		"unknown key \"max_head\" in limits (valid: max_request_head, max_connections, max_pending_dns, max_connections_per_agent)");
 }
 
 static void test_duplicate_key(void **state)
