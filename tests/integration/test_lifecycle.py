@@ -68,7 +68,7 @@ def start(sluice_bin, tmp_path, config, nofile=None):
     return p.start(nofile=nofile)
 
 
-def refused_soon(addr, timeout=1.0):
+def refused_soon(addr, timeout=2.0):
     """True once a new connection to addr is refused (the listening sockets are closed)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -77,6 +77,10 @@ def refused_soon(addr, timeout=1.0):
         except (ConnectionRefusedError, ConnectionResetError):
             # Reset: the handshake raced the listening socket's close.
             return True
+        except TimeoutError:
+            # The SYN landed while the workers' SO_REUSEPORT group was being torn down and
+            # was dropped: not served, not yet refused either; try again.
+            pass
         time.sleep(0.02)
     return False
 
