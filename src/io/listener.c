@@ -194,11 +194,6 @@ void listener_free(struct listener *l)
 	free(l);
 }
 
-void listener_pause(struct listener *l)
-{
-	event_del(l->accept_ev);
-}
-
 void listener_resume(struct listener *l)
 {
 	event_add(l->accept_ev, NULL);

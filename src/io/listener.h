@@ -15,7 +15,6 @@ struct listener *listener_new(struct worker *w, const struct config_endpoint *at
  * namespace by `sluice jail`); takes it, closing it on failure. Returns NULL after saying why. */
 struct listener *listener_adopt(struct worker *w, int fd);
 void listener_free(struct listener *l);
-void listener_pause(struct listener *l);
 /* A wildcard listener (0.0.0.0 or ::) is reachable at every local address: adds each interface
  * address with the listener's port to rules->listeners, so that proxy-loop detection sees them
  * (ARCHITECTURE.md: a request aimed at sluice itself is refused). */

@@ -94,21 +94,43 @@ static bool policy_is_loop(const struct policy_rules *rules, const struct ip_add
 	return false;
 }
 
+/* Sets a proxy-loop denial when addr:port is one of our own listeners. */
+static bool policy_refuse_loop(const struct policy_rules *rules, const struct ip_addr *addr,
+			       uint16_t port, struct verdict *v)
+{
+	char text[IP_ADDR_TEXT_MAX];
+
+	if (!policy_is_loop(rules, addr, port))
+		return false;
+	ip_addr_format(addr, text);
+	verdict_set(v, false, REASON_PROXY_LOOP, "builtin: own listener %s", text);
+	return true;
+}
+
+/* Sets an ips.deny denial when addr is in a denied range. */
+static bool policy_refuse_denied(const struct policy_rules *rules, const struct ip_addr *addr,
+				 struct verdict *v)
+{
+	char cidr[IP_ADDR_TEXT_MAX + 8];
+
+	if (!cidr_set_match_text(rules->ips_deny, addr, cidr, sizeof(cidr)))
+		return false;
+	verdict_set(v, false, REASON_IP_DENIED, "ips.deny: %s", cidr);
+	return true;
+}
+
 /* Judges one address (not its embedded forms): ips.deny, then the built-in block unless
  * ips.allow re-allows it. Returns true when it passes. Metadata endpoints are re-allowed only by
  * an ips.allow entry that names the exact address. */
 static bool policy_judge_one(const struct policy_rules *rules, const struct ip_addr *addr,
 			     struct verdict *v)
 {
-	char cidr[IP_ADDR_TEXT_MAX + 8];
 	char text[IP_ADDR_TEXT_MAX];
 	unsigned allowed_len = 0;
 	bool reallowed;
 
-	if (cidr_set_match_text(rules->ips_deny, addr, cidr, sizeof(cidr))) {
-		verdict_set(v, false, REASON_IP_DENIED, "ips.deny: %s", cidr);
+	if (policy_refuse_denied(rules, addr, v))
 		return false;
-	}
 	reallowed = cidr_set_match(rules->ips_allow, addr, &allowed_len);
 	if (special_ranges_is_metadata(addr)) {
 		if (reallowed && allowed_len == ip_addr_bits(addr))
@@ -130,24 +152,14 @@ void policy_decide_addr(const struct policy_rules *rules, const struct ip_addr *
 			uint16_t port, struct verdict *v)
 {
 	struct ip_addr embedded;
-	char text[IP_ADDR_TEXT_MAX];
 
-	if (policy_is_loop(rules, addr, port)) {
-		ip_addr_format(addr, text);
-		verdict_set(v, false, REASON_PROXY_LOOP, "builtin: own listener %s", text);
-		return;
-	}
-	if (!policy_judge_one(rules, addr, v))
+	if (policy_refuse_loop(rules, addr, port, v) || !policy_judge_one(rules, addr, v))
 		return;
 	/* ARCHITECTURE.md property 1: IPv6 forms that embed IPv4 are judged by the embedded
 	 * address as well; both must pass. */
 	if (special_ranges_embedded_v4(addr, &embedded)) {
-		if (policy_is_loop(rules, &embedded, port)) {
-			ip_addr_format(&embedded, text);
-			verdict_set(v, false, REASON_PROXY_LOOP, "builtin: own listener %s", text);
-			return;
-		}
-		if (!policy_judge_one(rules, &embedded, v))
+		if (policy_refuse_loop(rules, &embedded, port, v) ||
+		    !policy_judge_one(rules, &embedded, v))
 			return;
 	}
 	verdict_set(v, true, REASON_ALLOWED, "builtin: global address");
@@ -295,18 +307,8 @@ void policy_check_body(const struct policy_scope *s, uint64_t body_len, struct v
 void policy_decide_route_addr(const struct policy_rules *rules, const struct ip_addr *addr,
 			      uint16_t port, struct verdict *v)
 {
-	char cidr[IP_ADDR_TEXT_MAX + 8];
-	char text[IP_ADDR_TEXT_MAX];
-
-	if (policy_is_loop(rules, addr, port)) {
-		ip_addr_format(addr, text);
-		verdict_set(v, false, REASON_PROXY_LOOP, "builtin: own listener %s", text);
+	if (policy_refuse_loop(rules, addr, port, v) || policy_refuse_denied(rules, addr, v))
 		return;
-	}
-	if (cidr_set_match_text(rules->ips_deny, addr, cidr, sizeof(cidr))) {
-		verdict_set(v, false, REASON_IP_DENIED, "ips.deny: %s", cidr);
-		return;
-	}
 	v->allow = true;
 	v->report = false;
 }
