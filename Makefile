@@ -11,7 +11,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libevent-dev libc-ares-dev
 	libyaml-dev libssl-dev libcmocka-dev python3-pytest curl iproute2 util-linux \
 	openssl ca-certificates libclang-rt-14-dev libseccomp-dev
 
-.PHONY: all deps build run test test-unit test-integration test-sanitize fuzz bench bench-policy format clean
+.PHONY: all deps build run test test-unit test-integration test-sanitize test-fuzz fuzz-build fuzz bench bench-policy format clean
 
 all: build
 
@@ -38,7 +38,7 @@ run: build
 	./$(BUILD)/sluice $(if $(CONFIG),-c $(CONFIG))
 
 test: build
-	$(MAKE) --no-print-directory test-unit test-integration
+	$(MAKE) --no-print-directory test-unit test-integration test-fuzz
 
 test-unit:
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -54,12 +54,20 @@ test-sanitize: deps
 	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 SLUICE_BIN=$(abspath $(BUILD_SAN))/sluice unshare -n -- $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
 
-fuzz: deps
+# libFuzzer builds of every parser target (clang). `make test` runs each for FUZZ_SMOKE_SECONDS
+# on its committed corpus; `make fuzz` runs each for FUZZ_SECONDS (see docs/security.md).
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_SECONDS       ?= 60
+
+fuzz-build: deps
 	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug -DSLUICE_FUZZ=ON -DCMAKE_C_COMPILER=clang
 	cmake --build $(BUILD_FUZZ) -j$(JOBS)
-	for t in $(BUILD_FUZZ)/fuzz_*; do case $$t in *_replay) continue;; esac; \
-		name=$$(basename $$t | sed 's/^fuzz_//'); \
-		$$t -max_total_time=$${FUZZ_SECONDS:-60} fuzz/corpus/$$name || exit 1; done
+
+test-fuzz: fuzz-build
+	tools/fuzz-run.sh $(BUILD_FUZZ) $(FUZZ_SMOKE_SECONDS)
+
+fuzz: fuzz-build
+	tools/fuzz-run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Side-by-side comparison with Squid, tinyproxy and the HAProxy/nginx references (loopback only).
 bench: build

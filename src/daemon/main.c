@@ -16,6 +16,7 @@
 #include "emit/metrics.h"
 #include "io/admin.h"
 #include "io/listener.h"
+#include "io/log_sink.h"
 #include "daemon/jail.h"
 #include "daemon/privs.h"
 #include "daemon/report_cmd.h"
@@ -366,6 +367,10 @@ static int main_run(const char *config_path)
 	if (!cfg)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
+	if (log_sink_prepare_output(STDOUT_FILENO) != 0)
+		fprintf(stderr, "sluice: warning: cannot make stdout non-blocking (%s): a log "
+				"consumer that stops reading will stall the proxy\n",
+			strerror(errno));
 	/* Block the stop signals before any thread exists: every thread inherits the mask and
 	 * only sigwait() in main_serve receives them. */
 	sigemptyset(&blocked);

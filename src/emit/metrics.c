@@ -129,6 +129,11 @@ void metrics_count_request(struct metrics *m, const struct metrics_request *req)
 	counter_add(&s->bytes_down, req->bytes_down);
 }
 
+void metrics_count_log_dropped(struct metrics *m)
+{
+	counter_add(&m->log_lines_dropped, 1);
+}
+
 void metrics_count_conn_open(struct metrics *m)
 {
 	counter_add(&m->connections_total, 1);
@@ -361,16 +366,20 @@ static uint64_t workers_sum(struct metrics *const *workers, unsigned n, size_t f
 	return sum;
 }
 
+/* One unlabelled family whose value is a per-worker field summed over the workers. */
+static void out_summed(struct out *o, const char *name, const char *type, const char *help,
+		       struct metrics *const *workers, unsigned n, size_t field)
+{
+	out_header(o, name, type, help);
+	out_printf(o, "%s %llu\n", name, (unsigned long long)workers_sum(workers, n, field));
+}
+
 static void format_conns(struct out *o, struct metrics *const *workers, unsigned n)
 {
-	out_header(o, "sluice_connections_open", "gauge", "Client connections open now.");
-	out_printf(o, "sluice_connections_open %llu\n",
-		   (unsigned long long)workers_sum(workers, n,
-						   offsetof(struct metrics, connections_open)));
-	out_header(o, "sluice_connections_total", "counter", "Client connections accepted.");
-	out_printf(o, "sluice_connections_total %llu\n",
-		   (unsigned long long)workers_sum(workers, n,
-						   offsetof(struct metrics, connections_total)));
+	out_summed(o, "sluice_connections_open", "gauge", "Client connections open now.", workers,
+		   n, offsetof(struct metrics, connections_open));
+	out_summed(o, "sluice_connections_total", "counter", "Client connections accepted.",
+		   workers, n, offsetof(struct metrics, connections_total));
 }
 
 static void format_process(struct out *o, struct metrics *const *workers, unsigned n,
@@ -389,12 +398,14 @@ static void format_process(struct out *o, struct metrics *const *workers, unsign
 		   (unsigned long long)counter_read(&p->generation));
 	out_header(o, "sluice_workers", "gauge", "Event-loop worker threads.");
 	out_printf(o, "sluice_workers %u\n", n);
-	out_header(o, "sluice_metrics_dropped_series_total", "counter",
+	out_summed(o, "sluice_metrics_dropped_series_total", "counter",
 		   "Requests not counted by agent, decision and reason because a worker already "
-		   "holds its maximum number of series.");
-	out_printf(
-	    o, "sluice_metrics_dropped_series_total %llu\n",
-	    (unsigned long long)workers_sum(workers, n, offsetof(struct metrics, dropped_series)));
+		   "holds its maximum number of series.",
+		   workers, n, offsetof(struct metrics, dropped_series));
+	out_summed(o, "sluice_log_lines_dropped_total", "counter",
+		   "Decision log lines dropped because stdout did not keep up (over 4 MiB pending "
+		   "per worker).",
+		   workers, n, offsetof(struct metrics, log_lines_dropped));
 }
 
 bool metrics_format(struct metrics *const *workers, unsigned n, const struct metrics_process *p,

@@ -194,7 +194,7 @@ static void admin_on_write(evutil_socket_t fd, short what, void *arg)
 static void admin_respond(struct admin_conn *ac)
 {
 	struct http1_request req;
-	int rc = http1_request_parse(ac->in, ac->in_len, &req);
+	int rc = http1_request_parse(ac->in, ac->in_len, HTTP1_DEFAULT_MAX_HEADERS, &req);
 	bool ok;
 
 	if (rc == 0 && ac->in_len < sizeof(ac->in))

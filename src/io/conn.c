@@ -324,7 +324,8 @@ void conn_log_request(struct conn *c)
 		.duration_ms = conn_now_ms() - r->started_ms,
 	};
 	size_t len = log_json_format(&rec, line);
-	log_sink_write(c->w->log, line, len);
+	if (!log_sink_write(c->w->log, line, len))
+		metrics_count_log_dropped(&c->w->metrics);
 	struct metrics_request m = {
 		.agent = rec.agent,
 		.decision = decision,

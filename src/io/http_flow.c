@@ -15,12 +15,17 @@
 
 /* Bytes buffered per direction while streaming bodies. */
 #define FLOW_BODY_BUF (64 * 1024)
-/* Largest response head accepted from an upstream. */
-#define FLOW_MAX_RESPONSE_HEAD (64 * 1024)
 
+/* A buffer holds a whole head (limits.max_request_head / max_response_head) or a body slice. */
 static size_t flow_cin_cap(const struct conn *c)
 {
 	size_t head = c->cfg->max_head_bytes;
+	return head > FLOW_BODY_BUF ? head : FLOW_BODY_BUF;
+}
+
+static size_t flow_uin_cap(const struct conn *c)
+{
+	size_t head = c->cfg->max_response_head;
 	return head > FLOW_BODY_BUF ? head : FLOW_BODY_BUF;
 }
 
@@ -415,7 +420,8 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 static void flow_parse_head(struct conn *c)
 {
 	struct http1_request req;
-	int rc = http1_request_parse(buf_head(&c->cin), buf_len(&c->cin), &req);
+	int rc = http1_request_parse(buf_head(&c->cin), buf_len(&c->cin),
+				     c->cfg->max_request_headers, &req);
 
 	if (rc == 0) {
 		if (buf_len(&c->cin) >= c->cfg->max_head_bytes) {
@@ -627,7 +633,7 @@ blocked:
 static bool flow_build_response_head(struct conn *c, const struct http1_response *resp)
 {
 	struct conn_request *r = &c->req;
-	size_t cap = FLOW_MAX_RESPONSE_HEAD + 1024;
+	size_t cap = (size_t)c->cfg->max_response_head + 1024;
 	char line[64];
 
 	snprintf(line, sizeof(line), "HTTP/1.1 %d ", resp->status);
@@ -661,15 +667,21 @@ static bool flow_parse_response_head(struct conn *c)
 	struct http1_response resp;
 
 	while (!r->resp_head_done) {
-		int rc = http1_response_parse(buf_head(&c->uin), buf_len(&c->uin), r->is_head, false,
-					      &resp);
+		int rc = http1_response_parse(buf_head(&c->uin), buf_len(&c->uin),
+					      c->cfg->max_response_headers, r->is_head, false, &resp);
 		if (rc == 0) {
-			if (buf_len(&c->uin) >= FLOW_MAX_RESPONSE_HEAD || c->u_eof) {
+			if (buf_len(&c->uin) >= c->cfg->max_response_head || c->u_eof) {
 				flow_fail_midstream(c, c->u_eof ? REASON_UPSTREAM_CLOSED
-								: REASON_UPSTREAM_BAD_RESPONSE);
+								: REASON_UPSTREAM_HEAD_TOO_LARGE);
 				return false;
 			}
 			return true;
+		}
+		if ((rc < 0 && resp.error == HTTP1_ERR_TOO_MANY_HEADERS) ||
+		    (rc > 0 && (size_t)rc > c->cfg->max_response_head)) {
+			c->req.upstream_keep_alive = false;
+			flow_fail_midstream(c, REASON_UPSTREAM_HEAD_TOO_LARGE);
+			return false;
 		}
 		if (rc < 0 || resp.status == 101) {
 			c->req.upstream_keep_alive = false;
@@ -855,10 +867,10 @@ void http_flow_on_client_writable(struct conn *c)
 
 void http_flow_on_upstream_readable(struct conn *c)
 {
-	ssize_t n = conn_upstream_read(c, &c->uin, FLOW_BODY_BUF);
+	ssize_t n = conn_upstream_read(c, &c->uin, flow_uin_cap(c));
 
 	if (n == -1) {
-		if (buf_reserve(&c->uin, 1, FLOW_BODY_BUF) == 0)
+		if (buf_reserve(&c->uin, 1, flow_uin_cap(c)) == 0)
 			conn_want_upstream_read(c, false);
 		return;
 	}
@@ -882,7 +894,7 @@ void http_flow_on_upstream_readable(struct conn *c)
 		flow_pump_request(c);
 	/* TLS may hold decrypted bytes that no socket event will announce. */
 	if (!c->closed && c->tls && c->state == CONN_FORWARDING && !c->u_eof &&
-	    tls_client_pending(c->tls) && buf_reserve(&c->uin, 1, FLOW_BODY_BUF) > 0)
+	    tls_client_pending(c->tls) && buf_reserve(&c->uin, 1, flow_uin_cap(c)) > 0)
 		event_active(&c->u_rd, EV_READ, 0);
 }
 

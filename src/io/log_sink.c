@@ -1,26 +1,34 @@
 #include "io/log_sink.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <limits.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
 
-/* Past this much pending output, new lines are dropped (and counted) rather than letting a
- * stalled stdout consumer grow sluice's memory without bound. */
+/* Past this much pending output, new lines are dropped (the caller counts them) rather than
+ * letting a stalled stdout consumer grow sluice's memory without bound. */
 #define LOG_SINK_MAX_PENDING (4u << 20)
+
+/* At exit, how long the last flush may wait for a slow consumer before the rest is lost. */
+#define LOG_SINK_FINAL_FLUSH_MS 1000
 
 struct log_sink {
 	int fd;
 	struct buf pending;
 	struct event *flush_ev;
-	unsigned long dropped;
+	/* Armed when the output is full (a pipe or socket whose reader lags): the next flush
+	 * runs when it drains, not on every loop turn. NULL for a regular file, which epoll
+	 * cannot watch and which never fills. */
+	struct event *writable_ev;
 	bool scheduled;
 	/* Several workers share stdout. A write to a pipe is atomic only up to PIPE_BUF, so
 	 * there each write carries whole lines of at most PIPE_BUF bytes; on a regular file one
@@ -35,45 +43,98 @@ static void log_sink_on_flush(evutil_socket_t fd, short what, void *arg)
 	log_sink_flush(sink);
 }
 
+int log_sink_prepare_output(int fd)
+{
+	struct stat st;
+	char path[32];
+	int flags;
+
+	if (fstat(fd, &st) != 0)
+		return -1;
+	if (S_ISREG(st.st_mode))
+		return 0;
+	/* A pipe or terminal reopened through /proc is a new open file description: making it
+	 * non-blocking does not change the one a shell or a log collector shares with us. */
+	if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		int own = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (own >= 0) {
+			int rc = dup2(own, fd);
+			close(own);
+			if (rc >= 0)
+				return 0;
+		}
+	}
+	/* A socket (journald's stdout stream) cannot be reopened; it is ours alone anyway. */
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+		return -1;
+	return 0;
+}
+
 struct log_sink *log_sink_new(struct event_base *base, int fd)
 {
 	struct log_sink *sink = calloc(1, sizeof(*sink));
+	struct stat st;
+
 	if (!sink)
 		return NULL;
 	sink->fd = fd;
-	struct stat st;
 	sink->chunk_lines = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
 	sink->flush_ev = event_new(base, -1, 0, log_sink_on_flush, sink);
-	if (!sink->flush_ev) {
+	if (sink->chunk_lines)
+		sink->writable_ev = event_new(base, fd, EV_WRITE, log_sink_on_flush, sink);
+	if (!sink->flush_ev || (sink->chunk_lines && !sink->writable_ev)) {
+		if (sink->flush_ev)
+			event_free(sink->flush_ev);
 		free(sink);
 		return NULL;
 	}
 	return sink;
 }
 
+/* The last flush: wait for the consumer, but not forever. */
+static void log_sink_final_flush(struct log_sink *sink)
+{
+	int waited_ms = 0;
+
+	for (;;) {
+		log_sink_flush(sink);
+		if (buf_len(&sink->pending) == 0 || waited_ms >= LOG_SINK_FINAL_FLUSH_MS)
+			return;
+		struct pollfd p = {.fd = sink->fd, .events = POLLOUT};
+		if (poll(&p, 1, 100) < 0 && errno != EINTR)
+			return;
+		waited_ms += 100;
+	}
+}
+
 void log_sink_free(struct log_sink *sink)
 {
 	if (!sink)
 		return;
-	log_sink_flush(sink);
+	log_sink_final_flush(sink);
+	if (sink->writable_ev)
+		event_free(sink->writable_ev);
 	event_free(sink->flush_ev);
 	buf_release(&sink->pending);
 	free(sink);
 }
 
-void log_sink_write(struct log_sink *sink, const char *line, size_t len)
+bool log_sink_write(struct log_sink *sink, const char *line, size_t len)
 {
-	if (!buf_append(&sink->pending, line, len, LOG_SINK_MAX_PENDING)) {
-		sink->dropped++;
-		return;
-	}
-	/* Activate once: the flush runs after the callbacks of this loop turn. */
-	if (!sink->scheduled) {
+	if (!buf_append(&sink->pending, line, len, LOG_SINK_MAX_PENDING))
+		return false;
+	/* Activate once: the flush runs after the callbacks of this loop turn. While the output
+	 * is full, the writable event does it instead. */
+	if (!sink->scheduled && !(sink->writable_ev && event_pending(sink->writable_ev,
+								     EV_WRITE, NULL))) {
 		sink->scheduled = true;
 		event_active(sink->flush_ev, EV_TIMEOUT, 0);
 	}
 	if (buf_len(&sink->pending) >= 64 * 1024)
 		log_sink_flush(sink);
+	return true;
 }
 
 /* How many pending bytes the next write() may carry without splitting a line. */
@@ -103,17 +164,11 @@ void log_sink_flush(struct log_sink *sink)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = {.fd = sink->fd, .events = POLLOUT};
-			if (poll(&p, 1, 100) > 0)
-				continue;
-		}
-		/* stdout is gone or stuck: keep what is pending for the next turn. */
+		/* The consumer lags (EAGAIN) or is gone: keep what is pending, bounded by
+		 * LOG_SINK_MAX_PENDING, and try again when the output can take more. The event
+		 * loop never waits for the log. */
+		if (n < 0 && errno == EAGAIN && sink->writable_ev)
+			event_add(sink->writable_ev, NULL);
 		return;
 	}
-}
-
-unsigned long log_sink_dropped(const struct log_sink *sink)
-{
-	return sink->dropped;
 }

@@ -1,20 +1,26 @@
 /* log_sink: collects decision log lines and writes them to stdout in batches, one write per
- * loop turn, so a line is never split and logging never blocks the event loop for long.
+ * loop turn, so a line is never split and logging never blocks the event loop.
  * Does not format lines (emit/log_json does). */
 #ifndef SLUICE_IO_LOG_SINK_H
 #define SLUICE_IO_LOG_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct event_base;
 struct log_sink;
 
+/* Once per process, before the workers start: makes writes to fd (stdout) non-blocking, so a
+ * log consumer that stops reading costs dropped lines, never a stalled event loop. A pipe or
+ * terminal is reopened as a new open file description, so the caller's shell or collector keeps
+ * its blocking one; a regular file is left alone. Returns 0, or -1 (fd unchanged). */
+int log_sink_prepare_output(int fd);
 struct log_sink *log_sink_new(struct event_base *base, int fd);
 /* Flushes what is pending (blocking briefly if need be) and frees. */
 void log_sink_free(struct log_sink *sink);
-void log_sink_write(struct log_sink *sink, const char *line, size_t len);
+/* Queues one line. Returns false when the line was dropped because the output has not kept up
+ * (over 4 MiB already pending): the caller counts it (sluice_log_lines_dropped_total). */
+bool log_sink_write(struct log_sink *sink, const char *line, size_t len);
 void log_sink_flush(struct log_sink *sink);
-/* Lines dropped because the output could not keep up. */
-unsigned long log_sink_dropped(const struct log_sink *sink);
 
 #endif

@@ -13,6 +13,7 @@
 #include "base/bug.h"
 #include "parse/authority.h"
 #include "parse/cidr.h"
+#include "parse/http1.h"
 #include "policy/cidr_set.h"
 #include "policy/domain_set.h"
 
@@ -2455,6 +2456,21 @@ static const struct key_spec limit_keys[] = {
      .field = offsetof(struct config, max_head_bytes),
      .min = 1024,
      .max = 1048576},
+    {.name = "max_request_headers",
+     .read = read_limit,
+     .field = offsetof(struct config, max_request_headers),
+     .min = 1,
+     .max = HTTP1_MAX_HEADERS_CAP},
+    {.name = "max_response_head",
+     .read = read_limit,
+     .field = offsetof(struct config, max_response_head),
+     .min = 1024,
+     .max = 1048576},
+    {.name = "max_response_headers",
+     .read = read_limit,
+     .field = offsetof(struct config, max_response_headers),
+     .min = 1,
+     .max = HTTP1_MAX_HEADERS_CAP},
     {.name = "max_connections",
      .read = read_limit,
      .field = offsetof(struct config, max_connections),
@@ -2634,6 +2650,9 @@ static void config_set_defaults(struct config *cfg)
 	cfg->dns_timeout_ms = 5 * 1000;
 	cfg->drain_ms = 30 * 1000;
 	cfg->max_head_bytes = 65536;
+	cfg->max_request_headers = HTTP1_DEFAULT_MAX_HEADERS;
+	cfg->max_response_head = 65536;
+	cfg->max_response_headers = HTTP1_DEFAULT_MAX_HEADERS;
 	cfg->max_connections = 10000;
 	cfg->max_connections_per_agent = 0;
 	cfg->max_pending_dns = 1000;

@@ -55,6 +55,9 @@ struct config {
 	unsigned drain_ms;            /* timeouts.drain, default 30000; 0 = stop at once */
 	/* limits */
 	unsigned max_head_bytes;   /* limits.max_request_head, default 65536 */
+	unsigned max_request_headers;  /* limits.max_request_headers, default 100 */
+	unsigned max_response_head;    /* limits.max_response_head, default 65536 */
+	unsigned max_response_headers; /* limits.max_response_headers, default 100 */
 	unsigned max_connections;  /* limits.max_connections, default 10000 */
 	/* limits.max_connections_per_agent: client connections one agent may hold at once;
 	 * 0 = no per-agent limit (default) */

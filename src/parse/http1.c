@@ -45,6 +45,7 @@ static const unsigned char http1_cc[256] = {
 struct head {
 	struct http1_header *headers;
 	unsigned *n_headers;
+	unsigned max_headers;
 	struct slice *conn_tokens;
 	unsigned *n_conn_tokens;
 	enum http1_error error;
@@ -380,7 +381,7 @@ static int field_line_parse(struct head *h, const char **pp, const char *end)
 		return rc;
 	while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
 		value_end--;
-	if (*h->n_headers == HTTP1_MAX_HEADERS)
+	if (*h->n_headers == h->max_headers)
 		return fail(h, HTTP1_ERR_TOO_MANY_HEADERS, "too many header fields");
 	unsigned index = (*h->n_headers)++;
 	struct http1_header *f = &h->headers[index];
@@ -412,12 +413,16 @@ static int fields_parse(struct head *h, const char **pp, const char *end)
 }
 
 static void head_init(struct head *h, bool is_request, struct http1_header *headers,
-		      unsigned *n_headers, struct slice *conn_tokens, unsigned *n_conn_tokens)
+		      unsigned *n_headers, unsigned max_headers, struct slice *conn_tokens,
+		      unsigned *n_conn_tokens)
 {
 	memset(h, 0, sizeof(*h));
 	h->is_request = is_request;
 	h->headers = headers;
 	h->n_headers = n_headers;
+	h->max_headers = max_headers == 0		       ? 1
+			 : max_headers > HTTP1_MAX_HEADERS_CAP ? HTTP1_MAX_HEADERS_CAP
+							       : max_headers;
 	h->conn_tokens = conn_tokens;
 	h->n_conn_tokens = n_conn_tokens;
 	h->host_index = -1;
@@ -443,12 +448,13 @@ static int head_parse(struct head *h, void *start_line, const char *buf, size_t 
 	return rc > 0 ? (int)(p - buf) : rc;
 }
 
-int http1_request_parse(const char *buf, size_t len, struct http1_request *req)
+int http1_request_parse(const char *buf, size_t len, unsigned max_headers,
+			struct http1_request *req)
 {
 	struct head h;
 	int rc;
 
-	head_init(&h, true, req->headers, &req->n_headers, req->connection_tokens,
+	head_init(&h, true, req->headers, &req->n_headers, max_headers, req->connection_tokens,
 		  &req->n_connection_tokens);
 	req->method = req->target = slice_make(buf, 0);
 	rc = head_parse(&h, req, buf, len);
@@ -482,13 +488,13 @@ static enum http1_framing response_framing(const struct head *h, int status, boo
 	return HTTP1_BODY_CLOSE;
 }
 
-int http1_response_parse(const char *buf, size_t len, bool request_was_head,
+int http1_response_parse(const char *buf, size_t len, unsigned max_headers, bool request_was_head,
 			 bool request_was_connect, struct http1_response *resp)
 {
 	struct head h;
 	int rc;
 
-	head_init(&h, false, resp->headers, &resp->n_headers, resp->connection_tokens,
+	head_init(&h, false, resp->headers, &resp->n_headers, max_headers, resp->connection_tokens,
 		  &resp->n_connection_tokens);
 	resp->status = 0;
 	resp->reason = slice_make(buf, 0);

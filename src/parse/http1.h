@@ -10,7 +10,10 @@
 
 #include "base/slice.h"
 
-#define HTTP1_MAX_HEADERS 100
+/* Header fields per head: the default limit, and the most a configuration may allow (the
+ * arrays below are sized by the cap, so a larger limit needs no allocation). */
+#define HTTP1_DEFAULT_MAX_HEADERS 100
+#define HTTP1_MAX_HEADERS_CAP 1000
 #define HTTP1_MAX_CONNECTION_TOKENS 16
 
 struct http1_header {
@@ -42,7 +45,7 @@ struct http1_request {
 	struct slice method;
 	struct slice target; /* request-target as sent: absolute-form, authority-form, ... */
 	int version_minor;   /* 0 or 1 */
-	struct http1_header headers[HTTP1_MAX_HEADERS];
+	struct http1_header headers[HTTP1_MAX_HEADERS_CAP];
 	unsigned n_headers;
 	/* Derived from the headers: */
 	enum http1_framing framing; /* NONE, LENGTH or CHUNKED */
@@ -61,7 +64,7 @@ struct http1_response {
 	int version_minor;
 	int status; /* 100..599 */
 	struct slice reason;
-	struct http1_header headers[HTTP1_MAX_HEADERS];
+	struct http1_header headers[HTTP1_MAX_HEADERS_CAP];
 	unsigned n_headers;
 	enum http1_framing framing; /* resolved with the request method and status */
 	uint64_t content_length;
@@ -72,17 +75,20 @@ struct http1_response {
 	const char *error_detail;
 };
 
-/* Parses one request head from buf[0..len).
+/* Parses one request head from buf[0..len), accepting at most max_headers field lines (clamped
+ * to 1..HTTP1_MAX_HEADERS_CAP; one more is HTTP1_ERR_TOO_MANY_HEADERS).
  * Returns the head length (through the blank line) when complete, 0 when more bytes are
  * needed, -1 when malformed (req->error and req->error_detail say why). Never reads past len.
  * Leading empty lines before the request-line are not accepted (strict). Each complete line is
  * checked as soon as it is seen, so a malformed line is refused before the head is complete.
  * `len` above INT_MAX is treated as INT_MAX. */
-int http1_request_parse(const char *buf, size_t len, struct http1_request *req);
+int http1_request_parse(const char *buf, size_t len, unsigned max_headers,
+			struct http1_request *req);
 
 /* Parses one response head. request_was_head and request_was_connect decide the framing of
- * bodiless responses (RFC 9112 §6.3). Same return convention as http1_request_parse. */
-int http1_response_parse(const char *buf, size_t len, bool request_was_head,
+ * bodiless responses (RFC 9112 §6.3). Same limit and return convention as
+ * http1_request_parse. */
+int http1_response_parse(const char *buf, size_t len, unsigned max_headers, bool request_was_head,
 			 bool request_was_connect, struct http1_response *resp);
 
 /* True when a header must not be forwarded by a proxy: the RFC 9110 §7.6.1 hop-by-hop set

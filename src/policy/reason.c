@@ -77,6 +77,10 @@ static const struct reason_info reason_table[REASON__COUNT] = {
 					"The destination address is unreachable."},
 	[REASON_UPSTREAM_BAD_RESPONSE] = {"upstream_bad_response", 502, "http_protocol_error",
 					  "The destination sent a malformed response."},
+	[REASON_UPSTREAM_HEAD_TOO_LARGE] = {"upstream_head_too_large", 502,
+					    "http_response_header_section_size",
+					    "The destination's response head is larger, or has more "
+					    "header fields, than this proxy accepts."},
 	[REASON_UPSTREAM_CLOSED] = {"upstream_closed", 502, "http_response_incomplete",
 				    "The destination closed the connection before a complete "
 				    "response."},

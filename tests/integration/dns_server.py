@@ -2,7 +2,8 @@
 
 It answers over UDP and TCP from a table that tests can change while it runs: A, AAAA, CNAME
 chains, per-record TTL (0 included), NXDOMAIN, SERVFAIL, no answer at all, and "rotating" A
-answers that alternate on every query (the DNS rebinding trick). It counts queries per name.
+answers that alternate on every query (the DNS rebinding trick). It counts queries per name,
+queries over TCP and truncated UDP answers; TCP can be left off (tcp=False).
 Names are matched case-insensitively. It only ever binds inside the test network namespace.
 """
 
@@ -11,6 +12,8 @@ import socket
 import struct
 import threading
 import time
+
+from stub_server import StubServer, conversation, listen_socket, spawn, udp_socket
 
 TYPE_A = 1
 TYPE_NS = 2
@@ -120,16 +123,18 @@ class Record:
         self.delay = delay
 
 
-class DNSServer:
-    def __init__(self, host="127.0.0.1", port=5353):
+class DNSServer(StubServer):
+    def __init__(self, host="127.0.0.1", port=5353, tcp=True):
+        super().__init__()
         self.host = host
         self.port = port
+        self.tcp = tcp
         self._lock = threading.Lock()
         self._table = {}
         self._counts = {}
         self._rotations = {}
-        self._stop = threading.Event()
-        self._threads = []
+        self.tcp_queries = 0  # never reset: tests compare before and after
+        self.udp_truncated = 0
         self.reset()
 
     # ---- table ------------------------------------------------------------------------
@@ -240,47 +245,27 @@ class DNSServer:
     # ---- sockets ----------------------------------------------------------------------
 
     def start(self):
-        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._udp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._udp.bind((self.host, self.port))
-        self._udp.settimeout(0.2)
-        self._tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._tcp.bind((self.host, self.port))
-        self._tcp.listen(64)
-        self._tcp.settimeout(0.2)
-        for fn in (self._udp_loop, self._tcp_loop):
-            t = threading.Thread(target=fn, daemon=True, name="dns-" + fn.__name__)
-            t.start()
-            self._threads.append(t)
+        self._udp = self.own(udp_socket(self.host, self.port, reuse=True))
+        self.serve_datagrams(self._udp, self._udp_query, "dns-udp")
+        if self.tcp:
+            tcp = self.own(listen_socket(self.host, self.port, backlog=64))
+            self.serve_stream(tcp, lambda conn: spawn(self._tcp_conn, conn), "dns-tcp")
         return self
 
-    def stop(self):
-        self._stop.set()
-        for t in self._threads:
-            t.join(2)
-        self._udp.close()
-        self._tcp.close()
-
-    def _udp_loop(self):
-        while not self._stop.is_set():
-            try:
-                data, peer = self._udp.recvfrom(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            resp, delay = self.answer(data)
-            if resp is None:
-                continue
-            if len(resp) > 512:
-                # RFC 1035 §4.2.1: over UDP, send only the question with TC set; the client
-                # retries over TCP.
-                resp = truncate(resp)
-            if delay:
-                threading.Timer(delay, self._udp_send, (resp, peer)).start()
-            else:
-                self._udp_send(resp, peer)
+    def _udp_query(self, data, peer):
+        resp, delay = self.answer(data)
+        if resp is None:
+            return
+        if len(resp) > 512:
+            # RFC 1035 §4.2.1: over UDP, send only the question with TC set; the client
+            # retries over TCP.
+            resp = truncate(resp)
+            with self._lock:
+                self.udp_truncated += 1
+        if delay:
+            threading.Timer(delay, self._udp_send, (resp, peer)).start()
+        else:
+            self._udp_send(resp, peer)
 
     def _udp_send(self, resp, peer):
         try:
@@ -288,19 +273,8 @@ class DNSServer:
         except OSError:
             pass
 
-    def _tcp_loop(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._tcp.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._tcp_conn, args=(conn,), daemon=True).start()
-
     def _tcp_conn(self, conn):
-        conn.settimeout(30)
-        try:
+        with conversation(conn, 30):
             while True:
                 hdr = _recv_exact(conn, 2)
                 if hdr is None:
@@ -309,16 +283,14 @@ class DNSServer:
                 msg = _recv_exact(conn, n)
                 if msg is None:
                     return
+                with self._lock:
+                    self.tcp_queries += 1
                 resp, delay = self.answer(msg)
                 if resp is None:
                     continue  # stay silent, keep the connection open
                 if delay:
                     time.sleep(delay)
                 conn.sendall(struct.pack("!H", len(resp)) + resp)
-        except OSError:
-            pass
-        finally:
-            conn.close()
 
 
 def truncate(resp):

@@ -12,16 +12,23 @@ Every listener counts accepted connections in one ConnCounter keyed by (ip, port
 """
 
 import hashlib
-import http.server
-import ipaddress
 import json
 import os
 import re
 import selectors
 import socket
-import socketserver
 import threading
 import time
+
+import stub_server
+from stub_server import (StubHandler, StubHTTPServer, StubServer, conversation, listen_socket,
+                         norm_ip, spawn)
+
+# The tests, conftest.py and sluice_proc.py find these here.
+family_of = stub_server.family_of
+listening_on = stub_server.listening_on
+open_connections_on_port = stub_server.open_connections_on_port
+proc_listeners = stub_server.proc_listeners
 
 PATTERN_SIZE = 64 * 1024
 # Deterministic, period 64 KiB (not 256), so a shifted or repeated block changes the hash.
@@ -51,24 +58,6 @@ def pattern_sha256(n):
             h.update(c)
         _sha_cache[n] = h.hexdigest()
     return _sha_cache[n]
-
-
-def norm_ip(ip):
-    return str(ipaddress.ip_address(ip))
-
-
-def family_of(ip):
-    return socket.AF_INET6 if ipaddress.ip_address(ip).version == 6 else socket.AF_INET
-
-
-def listen_socket(ip, port, backlog=128):
-    s = socket.socket(family_of(ip), socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if family_of(ip) == socket.AF_INET6:
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-    s.bind((ip, port))
-    s.listen(backlog)
-    return s
 
 
 class ConnCounter:
@@ -102,65 +91,14 @@ class ConnCounter:
             return dict(self._counts)
 
 
-# ---- /proc/net/tcp: accept-queue lengths, to know every pending connection was counted ------
-
-def proc_listeners():
-    """Yields ((ip, port), accept_queue_len) for every LISTEN socket in this namespace."""
-    for path, v6 in (("/proc/self/net/tcp", False), ("/proc/self/net/tcp6", True)):
-        try:
-            with open(path) as f:
-                lines = f.read().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split()
-            if len(parts) < 5 or parts[3] != "0A":
-                continue
-            addr_hex, port_hex = parts[1].split(":")
-            raw = bytes.fromhex(addr_hex)
-            if v6:
-                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
-            else:
-                raw = raw[::-1]
-            ip = str(ipaddress.ip_address(raw))
-            rxq = int(parts[4].split(":")[1], 16)
-            yield (ip, int(port_hex, 16)), rxq
-
-
-# TCP states in /proc/net/tcp whose socket sluice has not closed yet.
-_OPEN_STATES = {"01", "03", "08"}  # ESTABLISHED, SYN_RECV, CLOSE_WAIT
-
-
-def open_connections_on_port(port):
-    """Sockets whose local port is `port` (a sluice listener) that sluice has not closed."""
-    n = 0
-    for path in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
-        try:
-            with open(path) as f:
-                lines = f.read().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split()
-            if len(parts) > 3 and parts[3] in _OPEN_STATES and \
-                    int(parts[1].split(":")[1], 16) == port:
-                n += 1
-    return n
-
-
-def listening_on(ip, port):
-    key = (norm_ip(ip), port)
-    wildcard = ("0.0.0.0" if family_of(ip) == socket.AF_INET else "::", port)
-    return any(k in (key, wildcard) for k, _ in proc_listeners())
-
-
 # ---- canaries -----------------------------------------------------------------------------
 
-class CanaryHub:
+class CanaryHub(StubServer):
     """One selector thread accepting on every counted "internal" listener; a connection is
     counted when accepted, then answered from a short-lived thread."""
 
     def __init__(self, counter):
+        super().__init__()
         self.counter = counter
         self.sel = selectors.DefaultSelector()
         self.listeners = []
@@ -169,27 +107,22 @@ class CanaryHub:
         self.sel.register(self._rpipe, selectors.EVENT_READ, None)
         self._waiters = []
         self._lock = threading.Lock()
-        self._stop = False
-        self._thread = None
 
     def add(self, ip, port, canary=True):
-        s = listen_socket(ip, port)
+        s = self.own(listen_socket(ip, port), timeout=None)
         s.setblocking(False)
         self.counter.register(ip, port, canary=canary)
         self.listeners.append((s, norm_ip(ip), port))
         self.sel.register(s, selectors.EVENT_READ, (s, norm_ip(ip), port))
 
     def start(self):
-        self._thread = threading.Thread(target=self._loop, daemon=True, name="canaries")
-        self._thread.start()
+        self.run(self._loop, "canaries")
         return self
 
     def stop(self):
-        self._stop = True
+        self._stop.set()
         os.write(self._wpipe, b"x")
-        self._thread.join(2)
-        for s, _, _ in self.listeners:
-            s.close()
+        super().stop()
 
     def _accept_all(self, s, ip, port):
         while True:
@@ -200,10 +133,10 @@ class CanaryHub:
             except OSError:
                 return
             self.counter.inc(ip, port)
-            threading.Thread(target=_answer_canary, args=(conn,), daemon=True).start()
+            spawn(_answer_canary, conn)
 
     def _loop(self):
-        while not self._stop:
+        while not self._stop.is_set():
             for key, _ in self.sel.select(1.0):
                 if key.data is None:
                     try:
@@ -229,81 +162,21 @@ class CanaryHub:
 
 
 def _answer_canary(conn):
-    try:
-        conn.settimeout(0.5)
+    with conversation(conn, 0.5):
         try:
             conn.recv(65536)
         except OSError:
             pass
         conn.sendall(CANARY_RESPONSE)
         conn.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-    finally:
-        conn.close()
 
 
 # ---- public HTTP origins ------------------------------------------------------------------
 
-class OriginHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class OriginHandler(StubHandler):
     server_version = "fake-origin/1"
-    sys_version = ""
     # Large enough for the hash endpoints, small enough to stay fast.
     rbufsize = 256 * 1024
-
-    def log_message(self, fmt, *args):  # keep pytest output clean
-        pass
-
-    # -- body reading
-
-    def _read_body(self, sink):
-        """Reads the request body (Content-Length or chunked) feeding sink(bytes).
-        Returns the number of bytes read."""
-        te = self.headers.get("Transfer-Encoding")
-        total = 0
-        if te is not None:
-            if te.strip().lower() != "chunked":
-                raise ValueError("unsupported transfer-encoding %r" % te)
-            while True:
-                line = self.rfile.readline(1024)
-                size = int(line.split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return total
-                left = size
-                while left:
-                    data = self.rfile.read(min(left, 1 << 20))
-                    if not data:
-                        raise ValueError("eof in chunk")
-                    sink(data)
-                    left -= len(data)
-                    total += len(data)
-                self.rfile.readline(16)
-        cl = self.headers.get("Content-Length")
-        if cl is None:
-            return 0
-        left = int(cl)
-        while left:
-            data = self.rfile.read(min(left, 1 << 20))
-            if not data:
-                raise ValueError("eof in body")
-            sink(data)
-            left -= len(data)
-            total += len(data)
-        return total
-
-    def _send(self, status, body=b"", ctype="application/json", extra=()):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        for k, v in extra:
-            self.send_header(k, v)
-        if status not in (204, 304) and not (100 <= status < 200):
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD" and status not in (204, 304):
-            self.wfile.write(body)
 
     def _json(self, obj, status=200):
         self._send(status, json.dumps(obj).encode())
@@ -385,75 +258,37 @@ class OriginHandler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_OPTIONS = do_PATCH = _handle
 
 
-class OriginServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    block_on_close = False
-
+class OriginServer(StubHTTPServer):
     def __init__(self, ip, port, counter):
-        self.address_family = family_of(ip)
-        self.counter = counter
         self.ip = norm_ip(ip)
-        self.port_no = port
         self.requests = []
         counter.register(ip, port)
-        super().__init__((ip, port), OriginHandler, bind_and_activate=False)
-        if self.address_family == socket.AF_INET6:
-            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        self.server_bind()
-        self.server_activate()
-
-    def server_bind(self):
-        # HTTPServer.server_bind calls getfqdn(), a DNS lookup we do not want.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name = self.ip
-        self.server_port = self.port_no
-
-    def get_request(self):
-        conn, addr = super().get_request()
-        self.counter.inc(self.ip, self.port_no)
-        return conn, addr
+        super().__init__(ip, port, OriginHandler, lambda: counter.inc(self.ip, port))
 
     def start(self):
-        t = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2},
-                             daemon=True, name="origin-%s-%d" % (self.ip, self.port_no))
-        t.start()
-        return self
+        return super().start("origin-%s-%d" % self.server_address[:2])
 
 
 # ---- TCP echo (CONNECT target) ------------------------------------------------------------
 
-class EchoServer:
+class EchoServer(StubServer):
     def __init__(self, ip, port, counter):
+        super().__init__()
         self.ip, self.port, self.counter = norm_ip(ip), port, counter
         counter.register(ip, port)
-        self.sock = listen_socket(ip, port)
-        self.sock.settimeout(0.2)
-        self._stop = False
+        self.sock = self.own(listen_socket(ip, port))
 
     def start(self):
-        threading.Thread(target=self._loop, daemon=True, name="echo").start()
+        self.serve_stream(self.sock, self._accepted, "echo")
         return self
 
-    def stop(self):
-        self._stop = True
-        self.sock.close()
-
-    def _loop(self):
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.counter.inc(self.ip, self.port)
-            threading.Thread(target=self._echo, args=(conn,), daemon=True).start()
+    def _accepted(self, conn):
+        self.counter.inc(self.ip, self.port)
+        spawn(self._echo, conn)
 
     @staticmethod
     def _echo(conn):
-        conn.settimeout(60)
-        try:
+        with conversation(conn, 60):
             while True:
                 data = conn.recv(256 * 1024)
                 if not data:
@@ -461,10 +296,6 @@ class EchoServer:
                 conn.sendall(data)
             # The client half-closed: everything was echoed; close our side too.
             conn.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-        finally:
-            conn.close()
 
 
 # ---- black hole: a listener whose accept queue is full ------------------------------------

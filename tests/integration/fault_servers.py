@@ -4,18 +4,17 @@ this module adds to the test namespace's lo:
 - FaultServer: a raw TCP listener that reads one request head and then misbehaves on purpose
   (resets mid-response, stalls after the head, closes before any header, answers garbage, or
   swallows an upload without answering), recording what it saw of each connection;
-- FaultDNS: a DNS responder (answers from a dns_server.DNSServer table) on UDP, with TCP
-  optional, so truncated (TC) answers can be retried over TCP or find TCP refused.
+- FaultDNS: a dns_server.DNSServer on port 53 with TCP optional, so truncated (TC) answers
+  can be retried over TCP or find TCP refused.
 """
 
 import socket
 import struct
-import subprocess
 import threading
 import time
 
 import dns_server
-from fake_servers import listen_socket
+from stub_server import StubServer, ensure_lo_addresses, listen_socket, spawn
 
 # Addresses this module adds to lo (the test config allows 192.0.2.0/24 and 2001:db8::/32).
 FAULT_V4 = ["192.0.2.%d" % i for i in range(20, 30)]
@@ -23,15 +22,7 @@ FAULT_V6 = ["2001:db8::20", "2001:db8::29"]
 
 
 def add_addresses():
-    have = subprocess.run(["ip", "-o", "addr", "show", "dev", "lo"], capture_output=True,
-                          text=True, check=True).stdout
-    for a in FAULT_V4:
-        if " %s/32 " % a not in have:
-            subprocess.run(["ip", "addr", "add", a + "/32", "dev", "lo"], check=True)
-    for a in FAULT_V6:
-        if " %s/128 " % a not in have:
-            subprocess.run(["ip", "-6", "addr", "add", a + "/128", "dev", "lo", "nodad"],
-                           check=True)
+    ensure_lo_addresses(FAULT_V4 + FAULT_V6)
 
 
 def reset(conn):
@@ -131,27 +122,17 @@ def sink(conn, rec):
     wait_peer_close(conn, rec)
 
 
-class FaultServer:
+class FaultServer(StubServer):
     def __init__(self, ip, port, behaviour):
+        super().__init__()
         self.ip, self.port, self.behaviour = ip, port, behaviour
-        self.sock = listen_socket(ip, port, backlog=256)
-        self.sock.settimeout(0.2)
+        self.sock = self.own(listen_socket(ip, port, backlog=256))
         self._lock = threading.Lock()
         self.records = []
-        self._stop = threading.Event()
-        self._thread = None
 
     def start(self):
-        self._thread = threading.Thread(target=self._loop, daemon=True,
-                                        name="fault-%s" % self.ip)
-        self._thread.start()
+        self.serve_stream(self.sock, self._accepted, "fault-%s" % self.ip)
         return self
-
-    def stop(self):
-        self._stop.set()
-        if self._thread:
-            self._thread.join(2)
-        self.sock.close()
 
     def clear(self):
         with self._lock:
@@ -170,19 +151,12 @@ class FaultServer:
             time.sleep(0.02)
         return self.finished()
 
-    def _loop(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            rec = {"head": b"", "body_bytes": 0, "end": None, "end_at": None,
-                   "done": threading.Event()}
-            with self._lock:
-                self.records.append(rec)
-            threading.Thread(target=self._serve, args=(conn, rec), daemon=True).start()
+    def _accepted(self, conn):
+        rec = {"head": b"", "body_bytes": 0, "end": None, "end_at": None,
+               "done": threading.Event()}
+        with self._lock:
+            self.records.append(rec)
+        spawn(self._serve, conn, rec)
 
     def _serve(self, conn, rec):
         try:
@@ -210,94 +184,15 @@ class FaultServer:
 
 # ---- DNS ------------------------------------------------------------------------------------
 
-class FaultDNS:
-    """Answers from its own DNSServer table (the default names plus what tests set). UDP
-    answers over 512 bytes are truncated with TC set (RFC 1035 §4.2.1); with tcp=False nothing
-    listens on TCP, so the retry the TC bit calls for is refused."""
+class FaultDNS(dns_server.DNSServer):
+    """Answers from its own table (the default names plus what tests set). UDP answers over
+    512 bytes are truncated with TC set (RFC 1035 §4.2.1); with tcp=False nothing listens on
+    TCP, so the retry the TC bit calls for is refused."""
 
     def __init__(self, host, port=53, tcp=True):
-        self.host, self.port, self.tcp = host, port, tcp
-        self.table = dns_server.DNSServer(host, port)  # used for its table only, never started
-        self._stop = threading.Event()
-        self._threads = []
-        self._lock = threading.Lock()
-        self.tcp_queries = 0
-        self.udp_truncated = 0
+        super().__init__(host, port, tcp=tcp)
+        self.table = self  # tests change names through .table
 
     @property
     def endpoint(self):
         return "%s:%d" % (self.host, self.port)
-
-    def start(self):
-        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._udp.bind((self.host, self.port))
-        self._udp.settimeout(0.2)
-        loops = [self._udp_loop]
-        self._tcp = None
-        if self.tcp:
-            self._tcp = listen_socket(self.host, self.port)
-            self._tcp.settimeout(0.2)
-            loops.append(self._tcp_loop)
-        for fn in loops:
-            t = threading.Thread(target=fn, daemon=True)
-            t.start()
-            self._threads.append(t)
-        return self
-
-    def stop(self):
-        self._stop.set()
-        for t in self._threads:
-            t.join(2)
-        self._udp.close()
-        if self._tcp:
-            self._tcp.close()
-
-    def _udp_loop(self):
-        while not self._stop.is_set():
-            try:
-                data, peer = self._udp.recvfrom(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            resp, _ = self.table.answer(data)
-            if resp is None:
-                continue
-            if len(resp) > 512:
-                resp = dns_server.truncate(resp)
-                with self._lock:
-                    self.udp_truncated += 1
-            try:
-                self._udp.sendto(resp, peer)
-            except OSError:
-                pass
-
-    def _tcp_loop(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._tcp.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._tcp_conn, args=(conn,), daemon=True).start()
-
-    def _tcp_conn(self, conn):
-        conn.settimeout(10)
-        try:
-            while True:
-                hdr = dns_server._recv_exact(conn, 2)
-                if hdr is None:
-                    return
-                msg = dns_server._recv_exact(conn, struct.unpack("!H", hdr)[0])
-                if msg is None:
-                    return
-                with self._lock:
-                    self.tcp_queries += 1
-                resp, _ = self.table.answer(msg)
-                if resp is not None:
-                    conn.sendall(struct.pack("!H", len(resp)) + resp)
-        except OSError:
-            pass
-        finally:
-            conn.close()

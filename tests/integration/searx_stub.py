@@ -14,26 +14,16 @@ Like SearXNG without `search.formats: [html, json]`, any other format is refused
 Other paths: /echo (the request as JSON), anything else 404.
 """
 
-import http.server
 import json
-import socketserver
-import subprocess
 import threading
-import time
 import urllib.parse
 
 import pytest
 
+from stub_server import RecordingStub, StubHandler, ensure_lo_addresses, wait_accepted
+
 SEARX_IP = "10.0.0.5"
 SEARX_PORTS = (8080, 80)  # the route's upstream is :8080; :80 is a second counted door
-
-
-def _ensure_address(ip):
-    have = subprocess.run(["ip", "-o", "addr", "show", "dev", "lo"], capture_output=True,
-                          text=True).stdout
-    if " %s/32 " % ip not in have:
-        subprocess.run(["ip", "addr", "add", ip + "/32", "dev", "lo"], check=True,
-                       capture_output=True)
 
 
 def search_results(q):
@@ -53,21 +43,8 @@ def search_results(q):
     return results
 
 
-class SearxHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class SearxHandler(StubHandler):
     server_version = "searxng-stub/1"
-    sys_version = ""
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def _send(self, status, body, ctype):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
 
     def _handle(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -103,73 +80,16 @@ class SearxHandler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_HEAD = _handle
 
 
-class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    block_on_close = False
-
-    def __init__(self, ip, port, stub):
-        self.stub = stub
-        super().__init__((ip, port), SearxHandler, bind_and_activate=False)
-        self.server_bind()
-        self.server_activate()
-
-    def server_bind(self):
-        socketserver.TCPServer.server_bind(self)  # no getfqdn()
-        self.server_name = self.server_address[0]
-        self.server_port = self.server_address[1]
-
-    def get_request(self):
-        conn, addr = super().get_request()
-        self.stub.count_conn(self.server_address[1])
-        return conn, addr
-
-
-class SearxStub:
+class SearxStub(RecordingStub):
     def __init__(self, ip=SEARX_IP, ports=SEARX_PORTS):
-        self.ip = ip
+        super().__init__(ip, "searx")
         self.ports = ports
-        self._lock = threading.Lock()
-        self._conns = {}
-        self._requests = []
-        self.servers = []
 
     def start(self):
-        _ensure_address(self.ip)
+        ensure_lo_addresses([self.ip])
         for port in self.ports:
-            s = _Server(self.ip, port, self)
-            threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2},
-                             daemon=True, name="searx-%d" % port).start()
-            self.servers.append(s)
+            self.serve(port, SearxHandler)
         return self
-
-    def count_conn(self, port):
-        with self._lock:
-            self._conns[port] = self._conns.get(port, 0) + 1
-
-    def record(self, rec):
-        with self._lock:
-            self._requests.append(rec)
-
-    def reset(self):
-        with self._lock:
-            self._conns = {}
-            self._requests = []
-
-    def connections(self, port=None):
-        with self._lock:
-            if port is None:
-                return sum(self._conns.values())
-            return self._conns.get(port, 0)
-
-    @property
-    def requests(self):
-        with self._lock:
-            return list(self._requests)
-
-    @staticmethod
-    def header_values(rec, name):
-        return [v for k, v in rec["headers"] if k.lower() == name.lower()]
 
 
 _STUB = None
@@ -188,23 +108,7 @@ def get_stub():
 def wait_idle(stub, timeout=1.0):
     """Waits until no connection sits unaccepted in the stub's listen queues, so that every
     connection that reached it so far is counted."""
-    want = {("%08X" % int.from_bytes(bytes(map(int, stub.ip.split("."))), "little"), p)
-            for p in stub.ports}
-    deadline = time.monotonic() + timeout
-    time.sleep(0.03)
-    while time.monotonic() < deadline:
-        pending = False
-        with open("/proc/self/net/tcp") as f:
-            for line in f.read().splitlines()[1:]:
-                parts = line.split()
-                if parts[3] != "0A":
-                    continue
-                addr, port = parts[1].split(":")
-                if (addr, int(port, 16)) in want and int(parts[4].split(":")[1], 16) > 0:
-                    pending = True
-        if not pending:
-            return
-        time.sleep(0.01)
+    wait_accepted({(stub.ip, p) for p in stub.ports}, timeout)
 
 
 @pytest.fixture

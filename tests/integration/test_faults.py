@@ -20,9 +20,11 @@ import pytest
 import fault_servers as fs
 from checks import assert_log_line, assert_refused
 from client import RawConn, get, request
+from sluice_proc import VALGRIND
 
 N = 50
-SANITIZED = "ASAN_OPTIONS" in os.environ
+# ASan's and valgrind's shadow memory make RSS meaningless: only descriptors are compared.
+SANITIZED = "ASAN_OPTIONS" in os.environ or VALGRIND
 FD_SLACK = 2            # pooled upstream connections may come and go
 RSS_SLACK_KIB = 2048
 
@@ -291,9 +293,12 @@ def test_upstream_closing_before_any_header_is_502(sluice, faults, host):
         assert_log_line(e, decision="error", status=502)
 
 
-@pytest.mark.parametrize("ip", ["192.0.2.25", "192.0.2.26", "192.0.2.27"],
-                         ids=["binary-garbage", "endless-head", "conflicting-length"])
-def test_upstream_garbage_is_502_without_waiting_for_eof(sluice, faults, ip):
+@pytest.mark.parametrize("ip,error,reason", [
+    ("192.0.2.25", "http_protocol_error", "upstream_bad_response"),
+    ("192.0.2.26", "http_response_header_section_size", "upstream_head_too_large"),
+    ("192.0.2.27", "http_protocol_error", "upstream_bad_response"),
+], ids=["binary-garbage", "endless-head", "conflicting-length"])
+def test_upstream_garbage_is_502_without_waiting_for_eof(sluice, faults, ip, error, reason):
     """The fault server keeps its connection open: sluice must judge the bytes it got, answer
     502 before the upstream timer (1 s) fires, and close the upstream connection itself."""
     p = sluice(config=config())
@@ -303,11 +308,11 @@ def test_upstream_garbage_is_502_without_waiting_for_eof(sluice, faults, ip):
         t0 = time.monotonic()
         r = request(p.addr, req(ip, "/x"))
         took = time.monotonic() - t0
-        assert_refused(r, 502, "http_protocol_error")
+        assert_refused(r, 502, error)
         assert b"garbage" not in r.body and b"hello" not in r.body, r
         assert took < 0.9, "502 only after %.2fs: sluice waited for a timer" % took
     mark = run_fault(p, one, before_measure=srv.clear)
-    for e in logs_with(p, mark, "upstream_bad_response", N):
+    for e in logs_with(p, mark, reason, N):
         assert_log_line(e, decision="error", status=502)
     upstream_closes(srv, N)
 

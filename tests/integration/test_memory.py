@@ -8,6 +8,7 @@ import pytest
 
 import fake_servers
 from client import RawConn, connect_req, curl_sha256
+from sluice_proc import VALGRIND
 
 MB = 1024 * 1024
 SANITIZED = "ASAN_OPTIONS" in os.environ
@@ -30,6 +31,7 @@ def rss_kib(pid):
 
 
 @pytest.mark.skipif(SANITIZED, reason="ASan's shadow memory makes RSS meaningless")
+@pytest.mark.skipif(VALGRIND, reason="valgrind's shadow memory makes RSS meaningless")
 def test_200mb_download_and_tunnel_keep_peak_memory_bounded(sluice):
     p = sluice(config={"workers": 1})
     pid = p.proc.proc.pid
@@ -44,6 +46,7 @@ def test_200mb_download_and_tunnel_keep_peak_memory_bounded(sluice):
 
 
 @pytest.mark.skipif(SANITIZED, reason="ASan's shadow memory makes RSS meaningless")
+@pytest.mark.skipif(VALGRIND, reason="valgrind's shadow memory makes RSS meaningless")
 def test_idle_tunnels_cost_little_memory(sluice):
     """Idle tunnels hold no user-space buffer: 400 idle tunnels cost well under 8 KiB each."""
     p = sluice(config={"workers": 1})

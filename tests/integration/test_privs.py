@@ -16,13 +16,15 @@ import pytest
 
 import fake_servers
 from client import RawConn, connect_req, get, tunnel_roundtrip
-from sluice_proc import BASE_CONFIG, Sluice, free_port, merge, to_yaml
+from sluice_proc import BASE_CONFIG, VALGRIND, Sluice, free_port, merge, to_yaml
 import tls_stub
 from tls_stub import GOOD_PORT, TLS_NAME
 
 NOBODY = 65534
 # A stub of its own (test_routes_tls keeps one on 10.0.0.7 for the whole session).
 PRIVS_TLS_IP = "10.0.0.9"
+# The harness turns the filter off under valgrind: it would kill valgrind's own system calls.
+NEEDS_FILTER = pytest.mark.skipif(VALGRIND, reason="no seccomp filter under valgrind")
 
 
 @pytest.fixture
@@ -76,6 +78,7 @@ def run_to_exit(sluice_bin, world_dir, config, env=None, timeout=10):
                           capture_output=True, env=e, timeout=timeout)
 
 
+@NEEDS_FILTER
 def test_user_nobody_drops_root_on_every_thread(start, origins):
     s = start({"user": "nobody", "workers": 2})
     threads = proc_status(s.proc.pid)
@@ -149,6 +152,7 @@ def test_seccomp_false_runs_unfiltered(start):
         assert t["NoNewPrivs"] == ["1"], t["NoNewPrivs"]
 
 
+@NEEDS_FILTER
 def test_seccomp_on_by_default(start):
     s = start({})
     for t in proc_status(s.proc.pid):
@@ -162,6 +166,7 @@ def test_unknown_user_fails_start(sluice_bin, world_dir):
     assert b"sluice: user: no such user 'no-such-user-x'" in r.stderr, r.stderr
 
 
+@NEEDS_FILTER
 def test_blocked_syscall_is_reported_and_exits_70(sluice_bin, world_dir):
     r = run_to_exit(sluice_bin, world_dir, {}, env={"SLUICE_TEST_BLOCKED_SYSCALL": "1"})
     assert r.returncode == 70, r

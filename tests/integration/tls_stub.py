@@ -19,14 +19,13 @@ sha256 and length of its body, so a test can assert what arrived over TLS. Paths
 """
 
 import hashlib
-import http.server
 import json
 import os
-import socketserver
 import ssl
 import subprocess
-import threading
 import urllib.parse
+
+from stub_server import RecordingStub, StubHandler, StubHTTPServer, ensure_lo_addresses
 
 TLS_IP = "10.0.0.7"
 GOOD_PORT, WRONG_NAME_PORT, PLAIN_PORT = 8443, 8444, 8445
@@ -50,14 +49,6 @@ def pattern(n, start=0):
 
 def chunked_body():
     return pattern(sum(CHUNKS))
-
-
-def ensure_address(ip):
-    have = subprocess.run(["ip", "-o", "addr", "show", "dev", "lo"], capture_output=True,
-                          text=True).stdout
-    if " %s/32 " % ip not in have:
-        subprocess.run(["ip", "addr", "add", ip + "/32", "dev", "lo"], check=True,
-                       capture_output=True)
 
 
 # ---- certificates -------------------------------------------------------------------------
@@ -102,14 +93,10 @@ def make_pki(d):
 
 # ---- the server ---------------------------------------------------------------------------
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(StubHandler):
     server_version = "tls-stub/1"
-    sys_version = ""
+    default_ctype = "application/octet-stream"
     timeout = 10
-
-    def log_message(self, fmt, *args):
-        pass
 
     def setup(self):
         super().setup()
@@ -132,43 +119,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         super().handle()
 
-    def _send(self, status, body, ctype="application/octet-stream"):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _read_body(self):
-        h = hashlib.sha256()
-        n = 0
-        if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                data = self.rfile.read(size)
-                h.update(data)
-                n += len(data)
-                self.rfile.readline()
-        else:
-            left = int(self.headers.get("Content-Length") or 0)
-            while left:
-                data = self.rfile.read(min(left, 1 << 16))
-                if not data:
-                    break
-                h.update(data)
-                n += len(data)
-                left -= len(data)
-        return n, h.hexdigest()
-
     def _handle(self):
-        n, digest = self._read_body()
+        h = hashlib.sha256()
+        n = self._read_body(h.update)
         rec = {"method": self.command, "path": self.path, "headers": list(self.headers.items()),
-               "port": self.server.server_address[1], "body_len": n, "body_sha256": digest,
+               "port": self.server.server_address[1], "body_len": n,
+               "body_sha256": h.hexdigest(),
                "tls": isinstance(self.request, ssl.SSLSocket)}
         self.server.stub.record(rec)
         url = urllib.parse.urlsplit(self.path)
@@ -195,26 +151,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_HEAD = _handle
 
 
-class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    block_on_close = False
-
-    def __init__(self, ip, port, stub, ctx):
-        self.stub = stub
+class _Server(StubHTTPServer):
+    def __init__(self, ip, port, handler, on_accept, ctx):
         self.ctx = ctx
-        super().__init__((ip, port), Handler, bind_and_activate=False)
-        self.server_bind()
-        self.server_activate()
-
-    def server_bind(self):
-        socketserver.TCPServer.server_bind(self)  # no getfqdn()
-        self.server_name = self.server_address[0]
-        self.server_port = self.server_address[1]
+        super().__init__(ip, port, handler, on_accept)
 
     def get_request(self):
         conn, addr = super().get_request()
-        self.stub.count_conn(self.server_address[1])
         if self.ctx is not None:
             # The handshake runs in the handler's thread (Handler.setup), never in the accept
             # loop, so one refused handshake cannot stall the next connection.
@@ -233,66 +176,30 @@ def _context(cert, key):
     return ctx
 
 
-class TLSStub:
+class TLSStub(RecordingStub):
     def __init__(self, pki, ip=TLS_IP):
+        super().__init__(ip, "tls-stub")
         self.pki = pki
-        self.ip = ip
-        self._lock = threading.Lock()
-        self._conns = {}
-        self._requests = []
         self._handshakes = []
-        self.servers = []
 
     def start(self):
-        ensure_address(self.ip)
+        ensure_lo_addresses([self.ip])
         for port, ctx in ((GOOD_PORT, _context(*self.pki["good"])),
                           (WRONG_NAME_PORT, _context(*self.pki["wrong"])),
                           (PLAIN_PORT, None)):
-            s = _Server(self.ip, port, self, ctx)
-            threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2},
-                             daemon=True, name="tls-stub-%d" % port).start()
-            self.servers.append(s)
+            self.serve(port, Handler, _Server, ctx=ctx)
         return self
-
-    def stop(self):
-        for s in self.servers:
-            s.shutdown()
-            s.server_close()
-
-    def count_conn(self, port):
-        with self._lock:
-            self._conns[port] = self._conns.get(port, 0) + 1
-
-    def record(self, rec):
-        with self._lock:
-            self._requests.append(rec)
 
     def record_handshake(self, port, sni, error):
         with self._lock:
             self._handshakes.append({"port": port, "sni": sni, "error": error})
 
     def reset(self):
+        super().reset()
         with self._lock:
-            self._conns = {}
-            self._requests = []
             self._handshakes = []
-
-    def connections(self, port=None):
-        with self._lock:
-            if port is None:
-                return sum(self._conns.values())
-            return self._conns.get(port, 0)
-
-    @property
-    def requests(self):
-        with self._lock:
-            return list(self._requests)
 
     @property
     def handshakes(self):
         with self._lock:
             return list(self._handshakes)
-
-    @staticmethod
-    def header_values(rec, name):
-        return [v for k, v in rec["headers"] if k.lower() == name.lower()]

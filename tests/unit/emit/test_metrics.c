@@ -141,7 +141,11 @@ static const char empty_text[] =
     "# HELP sluice_metrics_dropped_series_total Requests not counted by agent, decision and "
     "reason because a worker already holds its maximum number of series.\n"
     "# TYPE sluice_metrics_dropped_series_total counter\n"
-    "sluice_metrics_dropped_series_total 0\n";
+    "sluice_metrics_dropped_series_total 0\n"
+    "# HELP sluice_log_lines_dropped_total Decision log lines dropped because stdout did not "
+    "keep up (over 4 MiB pending per worker).\n"
+    "# TYPE sluice_log_lines_dropped_total counter\n"
+    "sluice_log_lines_dropped_total 0\n";
 
 /* The whole exposition of a fresh process, byte for byte: every family has HELP and TYPE,
  * histograms have every bucket, and nothing else is written. */
@@ -302,6 +306,15 @@ static void test_connections_gauge(void **state)
 	assert_line(t, "sluice_connections_total 3");
 }
 
+/* Dropped log lines are counted per worker and summed. */
+static void test_log_lines_dropped(void **state)
+{
+	metrics_count_log_dropped(&w0);
+	metrics_count_log_dropped(&w1);
+	metrics_count_log_dropped(&w1);
+	assert_line(render(2), "sluice_log_lines_dropped_total 3");
+}
+
 static void test_reloads_and_generation(void **state)
 {
 	metrics_process_set_generation(&proc, 1);
@@ -375,6 +388,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_histogram_cumulative, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_connect_histogram, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_connections_gauge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_log_lines_dropped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reloads_and_generation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_series_cap_counts_dropped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_large_fails, setup, teardown),

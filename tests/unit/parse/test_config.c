@@ -124,6 +124,9 @@ static void assert_defaults(const struct config *cfg)
 	assert_int_equal(cfg->tunnel_idle_ms, 300000);
 	assert_int_equal(cfg->dns_timeout_ms, 5000);
 	assert_int_equal(cfg->max_head_bytes, 65536);
+	assert_int_equal(cfg->max_request_headers, 100);
+	assert_int_equal(cfg->max_response_head, 65536);
+	assert_int_equal(cfg->max_response_headers, 100);
 	assert_int_equal(cfg->max_connections, 10000);
 	assert_true(allows_name(cfg, "anything.example"));
 	assert_int_equal(domain_set_count(cfg->rules.deny), 0);
@@ -513,6 +516,24 @@ static void test_limits_bounds(void **state)
 		"limits.max_connections: \"0\" is out of range (1-1000000)");
 }
 
+static void test_limits_header_counts(void **state)
+{
+	struct config *cfg = parse_ok("limits:\n  max_request_headers: 1000\n"
+				      "  max_response_head: 1048576\n  max_response_headers: 1\n");
+	assert_int_equal(cfg->max_request_headers, 1000);
+	assert_int_equal(cfg->max_response_head, 1048576);
+	assert_int_equal(cfg->max_response_headers, 1);
+	config_free(cfg);
+	refused("limits:\n  max_request_headers: 0\n", 2, 24,
+		"limits.max_request_headers: \"0\" is out of range (1-1000)");
+	refused("limits:\n  max_request_headers: 1001\n", 2, 24,
+		"limits.max_request_headers: \"1001\" is out of range (1-1000)");
+	refused("limits:\n  max_response_headers: 1001\n", 2, 25,
+		"limits.max_response_headers: \"1001\" is out of range (1-1000)");
+	refused("limits:\n  max_response_head: 1000\n", 2, 22,
+		"limits.max_response_head: \"1000\" is out of range (1024-1048576)");
+}
+
 static void test_limits_strict_numbers(void **state)
 {
 	refused("limits:\n  max_connections: 12abc\n", 2, 20,
@@ -583,7 +604,9 @@ static void test_unknown_nested_keys(void **state)
 	refused("resolver:\n  server: []\n", 2, 3,
 		"unknown key \"server\" in resolver (valid: servers)");
 	refused("limits:\n  max_head: 1\n", 2, 3,
-		"unknown key \"max_head\" in limits (valid: max_request_head, max_connections, max_pending_dns, max_connections_per_agent)");
+		"unknown key \"max_head\" in limits (valid: max_request_head, max_request_headers, "
+		"max_response_head, max_response_headers, max_connections, max_pending_dns, "
+		"max_connections_per_agent)");
 }
 
 static void test_duplicate_key(void **state)
@@ -2295,6 +2318,7 @@ int main(void)
 	    cmocka_unit_test(test_duration_below_a_millisecond_refused),
 	    cmocka_unit_test(test_duration_wrong_type_refused),
 	    cmocka_unit_test(test_limits_bounds),
+	    cmocka_unit_test(test_limits_header_counts),
 	    cmocka_unit_test(test_limits_strict_numbers),
 	    cmocka_unit_test(test_unknown_top_key),
 	    cmocka_unit_test(test_keys_are_case_sensitive),

@@ -26,18 +26,21 @@ static char *copy_exact(const char *raw, size_t len)
 	return buf;
 }
 
+/* The header-count limit the helpers pass; tests of the limit change it and restore it. */
+static unsigned max_headers = HTTP1_DEFAULT_MAX_HEADERS;
+
 static int request_parse_raw(const char *raw, size_t len)
 {
 	free(last_buf);
 	last_buf = copy_exact(raw, len);
-	return http1_request_parse(last_buf, len, &req);
+	return http1_request_parse(last_buf, len, max_headers, &req);
 }
 
 static int response_parse_raw(const char *raw, size_t len, bool head, bool connect)
 {
 	free(last_buf);
 	last_buf = copy_exact(raw, len);
-	return http1_response_parse(last_buf, len, head, connect, &resp);
+	return http1_response_parse(last_buf, len, max_headers, head, connect, &resp);
 }
 
 #define REQUEST(lit) request_parse_raw((lit), sizeof(lit) - 1)
@@ -189,28 +192,91 @@ REFUSE_REQUEST(test_target_del, "GET /a\x7f HTTP/1.1\r\n\r\n", HTTP1_ERR_MALFORM
 REFUSE_REQUEST(test_leading_empty_line, "\r\nGET / HTTP/1.1\r\n\r\n", HTTP1_ERR_MALFORMED)
 REFUSE_REQUEST(test_leading_bare_lf, "\nGET / HTTP/1.1\r\n\r\n", HTTP1_ERR_MALFORMED)
 
-/* >100 header fields: 431, not a truncated head. */
+/* A head of `start` then n field lines "X-i: v"; returns its length. The buffer is sized for
+ * more than HTTP1_MAX_HEADERS_CAP fields. */
+static char many_buf[32768];
+
+static size_t head_with_fields(const char *start, int n)
+{
+	size_t len = (size_t)snprintf(many_buf, sizeof(many_buf), "%s", start);
+
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(many_buf + len, sizeof(many_buf) - len, "X-%d: v\r\n", i);
+	len += (size_t)snprintf(many_buf + len, sizeof(many_buf) - len, "\r\n");
+	return len;
+}
+
+#define GET_LINE "GET / HTTP/1.1\r\n"
+#define OK_LINE "HTTP/1.1 200 OK\r\n"
+
+/* One field over the default limit (100): 431, not a truncated head. */
 static void test_too_many_headers(void **state)
 {
-	char buf[8192];
-	size_t len = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\n");
+	size_t len = head_with_fields(GET_LINE, HTTP1_DEFAULT_MAX_HEADERS + 1);
 
-	for (int i = 0; i < HTTP1_MAX_HEADERS + 1; i++)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "X-%d: v\r\n", i);
-	len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\r\n");
-	assert_request_refused(buf, len, HTTP1_ERR_TOO_MANY_HEADERS);
+	assert_request_refused(many_buf, len, HTTP1_ERR_TOO_MANY_HEADERS);
 }
 
 static void test_exactly_max_headers(void **state)
 {
-	char buf[8192];
-	size_t len = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\n");
+	size_t len = head_with_fields(GET_LINE, HTTP1_DEFAULT_MAX_HEADERS);
 
-	for (int i = 0; i < HTTP1_MAX_HEADERS; i++)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "X-%d: v\r\n", i);
-	len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\r\n");
-	assert_int_equal(request_parse_raw(buf, len), (int)len);
-	assert_int_equal(req.n_headers, HTTP1_MAX_HEADERS);
+	assert_int_equal(request_parse_raw(many_buf, len), (int)len);
+	assert_int_equal(req.n_headers, HTTP1_DEFAULT_MAX_HEADERS);
+}
+
+/* limits.max_request_headers: the limit the caller passes is the one enforced. */
+static void test_configured_header_limit(void **state)
+{
+	size_t len;
+
+	max_headers = 5;
+	len = head_with_fields(GET_LINE, 5);
+	assert_int_equal(request_parse_raw(many_buf, len), (int)len);
+	assert_int_equal(req.n_headers, 5);
+	len = head_with_fields(GET_LINE, 6);
+	assert_request_refused(many_buf, len, HTTP1_ERR_TOO_MANY_HEADERS);
+	max_headers = 300;
+	len = head_with_fields(GET_LINE, 300);
+	assert_int_equal(request_parse_raw(many_buf, len), (int)len);
+	assert_int_equal(req.n_headers, 300);
+	len = head_with_fields(GET_LINE, 301);
+	assert_request_refused(many_buf, len, HTTP1_ERR_TOO_MANY_HEADERS);
+	max_headers = HTTP1_DEFAULT_MAX_HEADERS;
+}
+
+/* A limit above the array size is clamped to it (never a write past the array); 0 means 1. */
+static void test_header_limit_clamped(void **state)
+{
+	size_t len;
+
+	max_headers = 100000;
+	len = head_with_fields(GET_LINE, HTTP1_MAX_HEADERS_CAP);
+	assert_int_equal(request_parse_raw(many_buf, len), (int)len);
+	assert_int_equal(req.n_headers, HTTP1_MAX_HEADERS_CAP);
+	len = head_with_fields(GET_LINE, HTTP1_MAX_HEADERS_CAP + 1);
+	assert_request_refused(many_buf, len, HTTP1_ERR_TOO_MANY_HEADERS);
+	max_headers = 0;
+	len = head_with_fields(GET_LINE, 1);
+	assert_int_equal(request_parse_raw(many_buf, len), (int)len);
+	len = head_with_fields(GET_LINE, 2);
+	assert_request_refused(many_buf, len, HTTP1_ERR_TOO_MANY_HEADERS);
+	max_headers = HTTP1_DEFAULT_MAX_HEADERS;
+}
+
+/* limits.max_response_headers: the same limit applies to a response head. */
+static void test_response_header_limit(void **state)
+{
+	size_t len;
+
+	max_headers = 10;
+	len = head_with_fields(OK_LINE, 10);
+	assert_int_equal(response_parse_raw(many_buf, len, false, false), (int)len);
+	assert_int_equal(resp.n_headers, 10);
+	len = head_with_fields(OK_LINE, 11);
+	assert_int_equal(response_parse_raw(many_buf, len, false, false), -1);
+	assert_int_equal(resp.error, HTTP1_ERR_TOO_MANY_HEADERS);
+	max_headers = HTTP1_DEFAULT_MAX_HEADERS;
 }
 
 /* ---- accepted requests ---- */
@@ -299,7 +365,8 @@ static void test_pipelined_requests(void **state)
 	assert_true(slice_is(req.target, "/a"));
 	assert_int_equal(req.n_headers, 1);
 	/* The next request starts where the first ended. */
-	int n = http1_request_parse(last_buf + sizeof(first) - 1, sizeof(first) - 1, &req);
+	int n = http1_request_parse(last_buf + sizeof(first) - 1, sizeof(first) - 1,
+				    HTTP1_DEFAULT_MAX_HEADERS, &req);
 	assert_int_equal(n, sizeof(first) - 1);
 	assert_true(slice_is(req.target, "/b"));
 }
@@ -708,6 +775,9 @@ int main(void)
 	    T(test_leading_bare_lf),
 	    T(test_too_many_headers),
 	    T(test_exactly_max_headers),
+	    T(test_configured_header_limit),
+	    T(test_header_limit_clamped),
+	    T(test_response_header_limit),
 	    T(test_get_absolute_form),
 	    T(test_connect_authority_form),
 	    T(test_post_content_length),
