@@ -11,12 +11,14 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libevent-dev libc-ares-dev
 	libyaml-dev libssl-dev libcmocka-dev python3-pytest curl iproute2 util-linux \
 	openssl ca-certificates libclang-rt-14-dev libseccomp-dev
 
-.PHONY: all deps build run test test-unit test-integration test-sanitize test-fuzz fuzz-build fuzz bench bench-policy format clean
+.PHONY: all deps build run test test-unit test-integration test-sanitize test-valgrind test-fuzz fuzz-build fuzz bench bench-policy format clean
 
 all: build
 
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+# Installs the Debian packages in $(1) that are missing (or prints the apt-get line when not
+# root).
+define install_debs
+	@missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
 	done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -27,6 +29,10 @@ deps:
 		echo "deps: missing Debian packages; run:"; \
 		echo "  sudo apt-get install -y $$missing"; exit 1; \
 	fi
+endef
+
+deps:
+	$(call install_debs,$(DEB_PACKAGES))
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -53,6 +59,11 @@ test-sanitize: deps
 	cmake --build $(BUILD_SAN) -j$(JOBS)
 	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 SLUICE_BIN=$(abspath $(BUILD_SAN))/sluice unshare -n -- $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+
+# The integration suite with every sluice process under valgrind memcheck (docs/security.md).
+test-valgrind: deps
+	$(call install_debs,valgrind)
+	PYTHON=$(PYTHON) tools/valgrind-integration.sh
 
 # libFuzzer builds of every parser target (clang). `make test` runs each for FUZZ_SMOKE_SECONDS
 # on its committed corpus; `make fuzz` runs each for FUZZ_SECONDS (see docs/security.md).

@@ -14,9 +14,9 @@ from fake_servers import listening_on, open_connections_on_port
 DNS_SERVER = "127.0.0.1:5353"
 
 # tools/valgrind-integration.sh sets SLUICE_VALGRIND=1 and points SLUICE_BIN at a wrapper that
-# runs sluice under memcheck: everything sluice does is 20-50 times slower, so the waits for
-# sluice (start-up, stop, log lines) get TIME_FACTOR times longer. Only waits that end early on
-# success are scaled; a test's own deadlines for sluice's timers are not.
+# runs sluice under memcheck: sluice's own CPU work gets 10-50 times slower, so the harness's
+# waits for sluice (start-up, stop, quiescence, log lines) get TIME_FACTOR times longer. The
+# tests' assertions about sluice's own timers (head, idle, drain deadlines) are not scaled.
 VALGRIND = os.environ.get("SLUICE_VALGRIND") == "1"
 TIME_FACTOR = float(os.environ.get("SLUICE_TIME_FACTOR", "10" if VALGRIND else "1"))
 
@@ -29,9 +29,8 @@ BASE_CONFIG = {
     "timeouts": {"request_head": "2s", "drain": "2s"},
 }
 if VALGRIND:
-    # A seccomp filter allows sluice's system calls, not valgrind's (it would kill valgrind's
-    # own bookkeeping calls), and memcheck cannot run under one. Tests that check the filter
-    # itself are skipped under valgrind.
+    # sluice's seccomp allow-list is for sluice's system calls, not valgrind's: under the filter
+    # valgrind's own calls would be killed. Tests of the filter itself skip under valgrind.
     BASE_CONFIG["seccomp"] = False
 
 LOG_FIELDS = ("ts", "client", "agent", "method", "host", "port", "decision", "reason", "rule", "ip",
@@ -154,11 +153,10 @@ class Sluice:
                            % (self.endpoints, timeout, self.config_text, self.stderr()))
 
     def _serving(self):
-        """Under valgrind the gap between binding the listeners and starting the worker threads
-        (privilege drop, TLS set-up) is long enough for a test to look in between; wait for a
-        worker thread too. Natively the listeners are enough, as before."""
-        if not VALGRIND:
-            return True
+        """sluice binds its listeners before it drops privileges and starts the worker threads:
+        a test that looks in between (test_privs reads every thread's credentials) would see
+        the start-up state. Ready means a worker thread exists too. The gap is microseconds
+        natively and long under valgrind."""
         try:
             return len(os.listdir("/proc/%d/task" % self.proc.pid)) >= 2
         except OSError:
