@@ -1,5 +1,9 @@
-/* Fuzzes parse/authority: no input crashes or reads out of bounds, and every accepted host is a
- * fixed point of normalisation (parsing its own output gives the same host and address). */
+/* Fuzzes parse/authority: no input crashes or reads out of bounds, every accepted host is a
+ * fixed point of normalisation (parsing its own output gives the same host and address), and
+ * sluice never reads as a name what the C library would read as an IP address (the resolver
+ * and a downstream client would connect to that address without asking sluice's policy). */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +73,38 @@ static void check_strict(struct slice s)
 	CHECK(ip_addr_eq(&ip, &again));
 }
 
+/* Differential check against glibc's inet_aton, the most permissive IPv4 reader there is
+ * (decimal, octal and hex parts, 1 to 4 of them): what it takes as an address, sluice refuses
+ * or takes as the same address; what sluice takes as a name, neither inet_aton nor
+ * inet_pton(AF_INET6) takes as an address. */
+static void check_against_libc(struct slice s)
+{
+	char text[AUTHORITY_NAME_MAX + 8];
+	struct in_addr v4;
+	struct in6_addr v6;
+	struct authority a;
+	const char *detail = NULL;
+
+	if (s.len >= sizeof(text))
+		return;
+	for (size_t i = 0; i < s.len; i++)
+		/* inet_aton stops at the first space and ignores the rest: not comparable. */
+		if (s.ptr[i] == '\0' || isspace((unsigned char)s.ptr[i]))
+			return;
+	memcpy(text, s.ptr, s.len);
+	text[s.len] = '\0';
+	bool libc_v4 = inet_aton(text, &v4) != 0;
+	if (authority_parse_host(s, &a, &detail) != 0)
+		return;
+	if (a.kind == HOST_NAME) {
+		CHECK(!libc_v4);
+		CHECK(inet_aton(a.name, &v4) == 0);
+		CHECK(inet_pton(AF_INET6, a.name, &v6) != 1);
+	} else if (a.kind == HOST_IPV4 && libc_v4) {
+		CHECK(memcmp(a.ip.bytes, &v4.s_addr, 4) == 0);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct slice s = slice_make((const char *)data, size);
@@ -87,5 +123,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(detail != NULL);
 	}
 	check_strict(s);
+	check_against_libc(s);
 	return 0;
 }
