@@ -5,6 +5,7 @@
 #include <event2/event.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <limits.h>
@@ -18,8 +19,8 @@
  * letting a stalled stdout consumer grow sluice's memory without bound. */
 #define LOG_SINK_MAX_PENDING (4u << 20)
 
-/* At exit, how long the last flush may wait for a slow consumer before the rest is lost. */
-#define LOG_SINK_FINAL_FLUSH_MS 1000
+/* At exit, how long the consumer may take nothing before the rest of the log is lost. */
+#define LOG_SINK_STUCK_MS 200
 
 struct log_sink {
 	int fd;
@@ -93,19 +94,25 @@ struct log_sink *log_sink_new(struct event_base *base, int fd)
 	return sink;
 }
 
-/* The last flush: wait for the consumer, but not forever. */
+/* The last flush: what is pending (at most LOG_SINK_MAX_PENDING) goes out as long as the
+ * consumer takes it; a consumer that takes nothing for LOG_SINK_STUCK_MS loses the rest, so a
+ * stuck log cannot hold up a stop (each worker's sink gives up on its own). */
 static void log_sink_final_flush(struct log_sink *sink)
 {
-	int waited_ms = 0;
+	size_t last = SIZE_MAX;
 
 	for (;;) {
 		log_sink_flush(sink);
-		if (buf_len(&sink->pending) == 0 || waited_ms >= LOG_SINK_FINAL_FLUSH_MS)
+		size_t left = buf_len(&sink->pending);
+		/* Done, or nothing went out although the output said it was writable (a full
+		 * disk, a closed pipe): stop either way. */
+		if (left == 0 || left == last)
 			return;
+		last = left;
 		struct pollfd p = {.fd = sink->fd, .events = POLLOUT};
-		if (poll(&p, 1, 100) < 0 && errno != EINTR)
+		int rc = poll(&p, 1, LOG_SINK_STUCK_MS);
+		if (rc == 0 || (rc < 0 && errno != EINTR))
 			return;
-		waited_ms += 100;
 	}
 }
 
@@ -127,8 +134,8 @@ bool log_sink_write(struct log_sink *sink, const char *line, size_t len)
 		return false;
 	/* Activate once: the flush runs after the callbacks of this loop turn. While the output
 	 * is full, the writable event does it instead. */
-	if (!sink->scheduled && !(sink->writable_ev && event_pending(sink->writable_ev,
-								     EV_WRITE, NULL))) {
+	bool output_full = sink->writable_ev && event_pending(sink->writable_ev, EV_WRITE, NULL);
+	if (!sink->scheduled && !output_full) {
 		sink->scheduled = true;
 		event_active(sink->flush_ev, EV_TIMEOUT, 0);
 	}
