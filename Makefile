@@ -9,7 +9,7 @@ PYTEST_ARGS  ?=
 
 DEB_PACKAGES = build-essential cmake pkg-config clang libevent-dev libc-ares-dev \
 	libyaml-dev libssl-dev libcmocka-dev python3-pytest curl iproute2 util-linux \
-	openssl ca-certificates libclang-rt-14-dev libseccomp-dev
+	openssl ca-certificates libclang-rt-14-dev libseccomp-dev clang-format
 
 .PHONY: all deps build run test test-unit test-integration test-sanitize test-valgrind test-fuzz fuzz-build fuzz bench bench-policy format clean
 
@@ -90,7 +90,7 @@ bench-policy: build
 	./$(BUILD)/policy_bench
 
 format:
-	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'fuzz/*.c')
+	clang-format -i $$(find src tests/unit fuzz bench -name '*.[ch]')
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)

@@ -33,8 +33,9 @@ static void make_config(struct buf *b, unsigned domains, unsigned cidrs)
 
 	append(b, "allow:\n");
 	for (unsigned i = 0; i < domains; i++) {
-		snprintf(line, sizeof(line), i % 4 ? "  - \"host%u.example%u.test\"\n"
-						    : "  - \"*.zone%u.example%u.test\"\n",
+		snprintf(line, sizeof(line),
+			 i % 4 ? "  - \"host%u.example%u.test\"\n"
+			       : "  - \"*.zone%u.example%u.test\"\n",
 			 i, i % 997);
 		append(b, line);
 	}
@@ -83,10 +84,19 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < decisions; i++) {
 		unsigned k = (i * 2654435761u) % domains;
 		switch (i % 4) {
-		case 0: snprintf(host, sizeof(host), "host%u.example%u.test", k | 1, (k | 1) % 997); break;
-		case 1: snprintf(host, sizeof(host), "a.b.zone%u.example%u.test", k & ~3u, (k & ~3u) % 997); break;
-		case 2: snprintf(host, sizeof(host), "bad%u.example%u.test", k / 10, k / 10 % 997); break;
-		default: snprintf(host, sizeof(host), "miss%u.nowhere.test", k); break;
+		case 0:
+			snprintf(host, sizeof(host), "host%u.example%u.test", k | 1, (k | 1) % 997);
+			break;
+		case 1:
+			snprintf(host, sizeof(host), "a.b.zone%u.example%u.test", k & ~3u,
+				 (k & ~3u) % 997);
+			break;
+		case 2:
+			snprintf(host, sizeof(host), "bad%u.example%u.test", k / 10, k / 10 % 997);
+			break;
+		default:
+			snprintf(host, sizeof(host), "miss%u.nowhere.test", k);
+			break;
 		}
 		struct request_facts f = {.host = slice_from_cstr(host), .port = 443};
 		policy_decide(&scope, &f, &v);
@@ -106,10 +116,25 @@ int main(int argc, char **argv)
 		unsigned k = i * 2654435761u;
 		struct ip_addr a = {.family = IP_V4};
 		switch (i % 4) {
-		case 0: a.bytes[0] = (uint8_t)(11 + k % 40); a.bytes[1] = (uint8_t)(k >> 8); break;
-		case 1: a.bytes[0] = 10; a.bytes[1] = 0; a.bytes[2] = (uint8_t)(k % 200); break;
-		case 2: a.bytes[0] = 192; a.bytes[1] = 168; a.bytes[2] = (uint8_t)k; break;
-		default: a.bytes[0] = 151; a.bytes[1] = 101; a.bytes[2] = (uint8_t)k; break;
+		case 0:
+			a.bytes[0] = (uint8_t)(11 + k % 40);
+			a.bytes[1] = (uint8_t)(k >> 8);
+			break;
+		case 1:
+			a.bytes[0] = 10;
+			a.bytes[1] = 0;
+			a.bytes[2] = (uint8_t)(k % 200);
+			break;
+		case 2:
+			a.bytes[0] = 192;
+			a.bytes[1] = 168;
+			a.bytes[2] = (uint8_t)k;
+			break;
+		default:
+			a.bytes[0] = 151;
+			a.bytes[1] = 101;
+			a.bytes[2] = (uint8_t)k;
+			break;
 		}
 		a.bytes[3] = (uint8_t)(k >> 24);
 		policy_decide_addr(&cfg->rules, &a, 443, &v);

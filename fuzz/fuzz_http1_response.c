@@ -73,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *copy = malloc((size_t)n - 1);
 	check(copy != NULL);
 	memcpy(copy, buf, (size_t)n - 1);
-	check(http1_response_parse(copy, (size_t)n - 1, FUZZ_MAX_HEADERS, head, connect, &resp) == 0);
+	check(http1_response_parse(copy, (size_t)n - 1, FUZZ_MAX_HEADERS, head, connect, &resp) ==
+	      0);
 	free(copy);
 	return 0;
 }

@@ -12,7 +12,7 @@ struct buf {
 	char *data;
 	uint32_t cap;
 	uint32_t start; /* first unread byte */
-	uint32_t end;   /* one past the last written byte */
+	uint32_t end;	/* one past the last written byte */
 };
 
 static inline size_t buf_len(const struct buf *b)

@@ -34,19 +34,22 @@ static struct metrics_process main_metrics;
 
 static void main_usage(FILE *out)
 {
-	fputs("usage: sluice [-c FILE]            run the proxy (embedded default config without -c)\n"
-	      "       sluice check -c FILE        validate a config file and exit 0 (valid) or 1\n"
-	      "       sluice report [--agent NAME] [--only-report] [FILE...]\n"
-	      "                                   suggest an allow list per agent from a decision log\n"
-	      "       sluice jail [-c FILE] [--log FILE] -- CMD [ARGS...]\n"
-	      "                                   run CMD in a network namespace whose only way out\n"
-	      "                                   is this proxy\n"
-	      "       sluice --version | --help\n"
-	      "\n"
-	      "sluice is an egress proxy for sandboxed AI agents: HTTP forward proxy and CONNECT\n"
-	      "tunnels with per-destination policy and a built-in block of internal addresses.\n"
-	      "Decisions are logged as JSON lines on stdout; operational messages go to stderr.\n",
-	      out);
+	fputs(
+	    "usage: sluice [-c FILE]            run the proxy (embedded default config without "
+	    "-c)\n"
+	    "       sluice check -c FILE        validate a config file and exit 0 (valid) or 1\n"
+	    "       sluice report [--agent NAME] [--only-report] [FILE...]\n"
+	    "                                   suggest an allow list per agent from a decision "
+	    "log\n"
+	    "       sluice jail [-c FILE] [--log FILE] -- CMD [ARGS...]\n"
+	    "                                   run CMD in a network namespace whose only way out\n"
+	    "                                   is this proxy\n"
+	    "       sluice --version | --help\n"
+	    "\n"
+	    "sluice is an egress proxy for sandboxed AI agents: HTTP forward proxy and CONNECT\n"
+	    "tunnels with per-destination policy and a built-in block of internal addresses.\n"
+	    "Decisions are logged as JSON lines on stdout; operational messages go to stderr.\n",
+	    out);
 }
 
 static char *main_read_file(const char *path, size_t *len)
@@ -197,7 +200,7 @@ static void main_drain(struct worker *workers, unsigned n, unsigned drain_ms,
 			break;
 		}
 		unsigned wait = deadline - now < MAIN_DRAIN_POLL_MS ? (unsigned)(deadline - now)
-								     : MAIN_DRAIN_POLL_MS;
+								    : MAIN_DRAIN_POLL_MS;
 		int sig = main_wait_signal(wait_set, wait);
 		if (sig == SIGTERM || sig == SIGINT) {
 			fprintf(stderr, "sluice: signal %d during the drain, stopping now\n", sig);
@@ -252,8 +255,9 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
 	}
 	struct config *cfg = main_load_config(config_path);
 	if (!cfg) {
-		fprintf(stderr, "sluice: reload: %s refused; the running policy (generation %llu) "
-				"stays\n",
+		fprintf(stderr,
+			"sluice: reload: %s refused; the running policy (generation %llu) "
+			"stays\n",
 			config_path, (unsigned long long)(*current)->generation);
 		metrics_process_reload(&main_metrics, false, (*current)->generation);
 		return;
@@ -346,8 +350,7 @@ static int main_confine(const struct config *cfg)
 	}
 	state = sandbox_apply(cfg, err, sizeof(err));
 	if (state < 0) {
-		fprintf(stderr, "sluice: %s (set seccomp: false to run without the filter)\n",
-			err);
+		fprintf(stderr, "sluice: %s (set seccomp: false to run without the filter)\n", err);
 		return -1;
 	}
 	if (state == SANDBOX_UNAVAILABLE)
@@ -368,8 +371,9 @@ static int main_run(const char *config_path)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	if (log_sink_prepare_output(STDOUT_FILENO) != 0)
-		fprintf(stderr, "sluice: warning: cannot make stdout non-blocking (%s): a log "
-				"consumer that stops reading will stall the proxy\n",
+		fprintf(stderr,
+			"sluice: warning: cannot make stdout non-blocking (%s): a log "
+			"consumer that stops reading will stall the proxy\n",
 			strerror(errno));
 	/* Block the stop signals before any thread exists: every thread inherits the mask and
 	 * only sigwait() in main_serve receives them. */

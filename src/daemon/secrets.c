@@ -28,8 +28,8 @@ static int secrets_read_file(const char *path, char *out, size_t out_size, size_
 }
 
 /* The text a {env: NAME} or {file: PATH} source names. */
-static int secrets_fetch(bool from_env, const char *source, char *out, size_t out_size,
-			 size_t *len, const char **why)
+static int secrets_fetch(bool from_env, const char *source, char *out, size_t out_size, size_t *len,
+			 const char **why)
 {
 	if (from_env) {
 		const char *v = getenv(source);
@@ -74,8 +74,8 @@ int secrets_resolve(struct config *cfg, const char *config_path, FILE *err)
 				  sizeof(value), &len, &why) != 0) {
 			fprintf(err, "%s:%d:%d: agent %s: token %s %s: %s\n", config_path,
 				a->token_line, a->token_column, a->name,
-				a->token_kind == AGENT_TOKEN_ENV ? "variable" : "file", a->token_source,
-				why);
+				a->token_kind == AGENT_TOKEN_ENV ? "variable" : "file",
+				a->token_source, why);
 			problems++;
 			continue;
 		}

@@ -16,10 +16,10 @@ struct http_reply_facts {
 	const char *method; /* may be NULL when the request could not be parsed */
 	const char *host;   /* may be NULL */
 	unsigned port;
-	const char *rule;   /* the rule that decided, may be NULL or "" */
-	const char *detail; /* parser detail, may be NULL */
-	bool close;         /* send Connection: close */
-	bool auth_challenge; /* 407: add Proxy-Authenticate: Basic */
+	const char *rule;     /* the rule that decided, may be NULL or "" */
+	const char *detail;   /* parser detail, may be NULL */
+	bool close;	      /* send Connection: close */
+	bool auth_challenge;  /* 407: add Proxy-Authenticate: Basic */
 	const char *guidance; /* operator text for the agent, appended to the body; may be NULL */
 };
 

@@ -9,19 +9,19 @@
 #include "base/slice.h"
 
 struct log_record {
-	int64_t ts_ms;         /* wall clock, Unix epoch milliseconds */
-	const char *client;    /* "addr:port" */
-	const char *agent;     /* the identified agent's name; "" (or NULL) when none */
-	struct slice method;   /* "GET", "CONNECT", ...; may be empty when unparsable */
-	struct slice host;     /* normalised host; may be empty */
-	unsigned port;         /* 0 when unknown */
-	const char *decision;  /* "allow", "deny", "error" */
-	const char *reason;    /* reason token */
-	const char *rule;      /* may be "" */
-	const char *ip;        /* address connected to; may be "" */
-	int status;            /* status sent to the client; 0 when none */
-	uint64_t bytes_up;     /* client → upstream body/tunnel bytes */
-	uint64_t bytes_down;   /* upstream → client */
+	int64_t ts_ms;	      /* wall clock, Unix epoch milliseconds */
+	const char *client;   /* "addr:port" */
+	const char *agent;    /* the identified agent's name; "" (or NULL) when none */
+	struct slice method;  /* "GET", "CONNECT", ...; may be empty when unparsable */
+	struct slice host;    /* normalised host; may be empty */
+	unsigned port;	      /* 0 when unknown */
+	const char *decision; /* "allow", "deny", "error" */
+	const char *reason;   /* reason token */
+	const char *rule;     /* may be "" */
+	const char *ip;	      /* address connected to; may be "" */
+	int status;	      /* status sent to the client; 0 when none */
+	uint64_t bytes_up;    /* client → upstream body/tunnel bytes */
+	uint64_t bytes_down;  /* upstream → client */
 	uint64_t duration_ms;
 };
 
@@ -30,7 +30,8 @@ struct log_record {
 #define LOG_JSON_LINE_MAX 8192
 
 /* Writes the record and a trailing '\n' into out; returns the length. Strings are escaped per
- * RFC 8259 (control bytes and every byte from 0x7f up as \u00XX, so the line is ASCII); over-long fields are cut. */
+ * RFC 8259 (control bytes and every byte from 0x7f up as \u00XX, so the line is ASCII); over-long
+ * fields are cut. */
 size_t log_json_format(const struct log_record *rec, char out[LOG_JSON_LINE_MAX]);
 
 #endif

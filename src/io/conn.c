@@ -24,12 +24,18 @@
 const char *conn_state_name(enum conn_state s)
 {
 	switch (s) {
-	case CONN_READ_HEAD: return "read_head";
-	case CONN_RESOLVING: return "resolving";
-	case CONN_CONNECTING: return "connecting";
-	case CONN_FORWARDING: return "forwarding";
-	case CONN_TUNNEL: return "tunnel";
-	case CONN_REPLYING: return "replying";
+	case CONN_READ_HEAD:
+		return "read_head";
+	case CONN_RESOLVING:
+		return "resolving";
+	case CONN_CONNECTING:
+		return "connecting";
+	case CONN_FORWARDING:
+		return "forwarding";
+	case CONN_TUNNEL:
+		return "tunnel";
+	case CONN_REPLYING:
+		return "replying";
 	}
 	return "unknown";
 }
@@ -308,31 +314,31 @@ void conn_log_request(struct conn *c)
 	if (!r->verdict.allow && r->verdict.reason == REASON_ALLOWED)
 		shown = r->result; /* refused before any decision: a protocol error */
 	struct log_record rec = {
-		.ts_ms = wall_ms(),
-		.client = c->client_text,
-		.agent = r->agent ? r->agent->name : "",
-		.method = slice_from_cstr(r->method),
-		.host = slice_make(r->dest.name, r->dest.name_len),
-		.port = r->dest.port,
-		.decision = decision,
-		.reason = reason_token(shown),
-		.rule = r->verdict.rule,
-		.ip = ip,
-		.status = r->status,
-		.bytes_up = r->bytes_up,
-		.bytes_down = r->bytes_down,
-		.duration_ms = conn_now_ms() - r->started_ms,
+	    .ts_ms = wall_ms(),
+	    .client = c->client_text,
+	    .agent = r->agent ? r->agent->name : "",
+	    .method = slice_from_cstr(r->method),
+	    .host = slice_make(r->dest.name, r->dest.name_len),
+	    .port = r->dest.port,
+	    .decision = decision,
+	    .reason = reason_token(shown),
+	    .rule = r->verdict.rule,
+	    .ip = ip,
+	    .status = r->status,
+	    .bytes_up = r->bytes_up,
+	    .bytes_down = r->bytes_down,
+	    .duration_ms = conn_now_ms() - r->started_ms,
 	};
 	size_t len = log_json_format(&rec, line);
 	if (!log_sink_write(c->w->log, line, len))
 		metrics_count_log_dropped(&c->w->metrics);
 	struct metrics_request m = {
-		.agent = rec.agent,
-		.decision = decision,
-		.reason = shown,
-		.tunnel = r->is_connect,
-		.bytes_up = r->bytes_up,
-		.bytes_down = r->bytes_down,
+	    .agent = rec.agent,
+	    .decision = decision,
+	    .reason = shown,
+	    .tunnel = r->is_connect,
+	    .bytes_up = r->bytes_up,
+	    .bytes_down = r->bytes_down,
 	};
 	metrics_count_request(&c->w->metrics, &m);
 }
@@ -468,15 +474,15 @@ void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool 
 	if (r->verdict.allow || r->verdict.reason == REASON_ALLOWED)
 		r->result = why;
 	struct http_reply_facts f = {
-		.reason = why,
-		.method = r->method[0] ? r->method : NULL,
-		.host = r->dest.name_len ? r->dest.name : NULL,
-		.port = r->dest.port,
-		.rule = r->verdict.rule,
-		.detail = detail,
-		.close = close_after,
-		.auth_challenge = r->auth_challenge,
-		.guidance = NULL,
+	    .reason = why,
+	    .method = r->method[0] ? r->method : NULL,
+	    .host = r->dest.name_len ? r->dest.name : NULL,
+	    .port = r->dest.port,
+	    .rule = r->verdict.rule,
+	    .detail = detail,
+	    .close = close_after,
+	    .auth_challenge = r->auth_challenge,
+	    .guidance = NULL,
 	};
 	struct policy_scope scope = {&c->cfg->rules, &c->cfg->base, r->agent};
 	f.guidance = policy_scope_guidance(&scope);

@@ -24,18 +24,18 @@ struct worker_agent_slot;
 
 /* One direction of a CONNECT tunnel in splice mode. */
 struct tunnel_dir {
-	int pipe[2];      /* held only while bytes flow; -1 otherwise */
+	int pipe[2];	  /* held only while bytes flow; -1 otherwise */
 	uint32_t in_pipe; /* bytes spliced in and not yet out */
-	bool splicing;    /* bulk transfer: move bytes through the pipe, not user space */
+	bool splicing;	  /* bulk transfer: move bytes through the pipe, not user space */
 };
 
 enum conn_state {
-	CONN_READ_HEAD,  /* waiting for (the rest of) a request head */
-	CONN_RESOLVING,  /* waiting for DNS */
+	CONN_READ_HEAD,	 /* waiting for (the rest of) a request head */
+	CONN_RESOLVING,	 /* waiting for DNS */
 	CONN_CONNECTING, /* waiting for the upstream TCP handshake */
 	CONN_FORWARDING, /* HTTP request/response in flight */
-	CONN_TUNNEL,     /* CONNECT established: opaque relay */
-	CONN_REPLYING,   /* sending sluice's own reply, then close or next request */
+	CONN_TUNNEL,	 /* CONNECT established: opaque relay */
+	CONN_REPLYING,	 /* sending sluice's own reply, then close or next request */
 };
 
 const char *conn_state_name(enum conn_state s);
@@ -45,16 +45,16 @@ struct conn_request {
 	char method[24];
 	const struct agent *agent; /* identified agent (points into cfg) */
 	const struct route *route; /* operator route serving this request, if any */
-	bool auth_challenge;       /* a 407 carries Proxy-Authenticate */
-	uint64_t max_body;         /* the agent's request body limit; 0 = none */
-	bool report_body;          /* report mode: an over-limit body is reported, not cut */
-	uint64_t body_seen;        /* chunked request body bytes seen so far */
+	bool auth_challenge;	   /* a 407 carries Proxy-Authenticate */
+	uint64_t max_body;	   /* the agent's request body limit; 0 = none */
+	bool report_body;	   /* report mode: an over-limit body is reported, not cut */
+	uint64_t body_seen;	   /* chunked request body bytes seen so far */
 	bool is_connect, is_head;
-	struct authority dest;   /* what the agent asked for */
+	struct authority dest;	 /* what the agent asked for */
 	struct authority target; /* what sluice connects to: dest, or a route's upstream */
 	struct verdict verdict;
 	enum reason result; /* what ended the request; REASON_ALLOWED = success */
-	int status;         /* status sent to the client */
+	int status;	    /* status sent to the client */
 	struct ip_addr addrs[RESOLVER_MAX_ADDRS];
 	unsigned n_addrs, next_addr;
 	struct ip_addr connected; /* the address tried or judged last; valid when has_connected */
@@ -86,10 +86,10 @@ struct conn_request {
 struct conn {
 	struct worker *w;
 	struct conn *prev, *next;
-	struct snapshot *snap;     /* the configuration this connection's request runs under */
+	struct snapshot *snap; /* the configuration this connection's request runs under */
 	const struct config *cfg; /* snap->cfg */ /* worker's list of live connections */
 	int cfd, ufd;
-	struct tls_client *tls; /* upstream TLS (https routes); NULL for plain TCP */
+	struct tls_client *tls;		      /* upstream TLS (https routes); NULL for plain TCP */
 	struct worker_agent_slot *agent_slot; /* the agent this connection is counted for */
 	enum conn_state state;
 	struct event c_rd, c_wr, u_rd, u_wr, timer;

@@ -23,20 +23,29 @@ static size_t flow_cin_cap(const struct conn *c)
 	return head > FLOW_BODY_BUF ? head : FLOW_BODY_BUF;
 }
 
+/* The larger response-head limit applies only until the head is in: a body streams through
+ * FLOW_BODY_BUF whatever limits.max_response_head says, so a slow client costs no more. */
 static size_t flow_uin_cap(const struct conn *c)
 {
 	size_t head = c->cfg->max_response_head;
+	if (c->req.resp_head_done)
+		return FLOW_BODY_BUF;
 	return head > FLOW_BODY_BUF ? head : FLOW_BODY_BUF;
 }
 
 static enum reason flow_parse_error_reason(enum http1_error e)
 {
 	switch (e) {
-	case HTTP1_ERR_SMUGGLING: return REASON_SMUGGLING;
-	case HTTP1_ERR_TOO_MANY_HEADERS: return REASON_HEAD_TOO_LARGE;
-	case HTTP1_ERR_VERSION: return REASON_VERSION;
-	case HTTP1_ERR_TE_UNSUPPORTED: return REASON_TE_UNSUPPORTED;
-	default: return REASON_BAD_REQUEST;
+	case HTTP1_ERR_SMUGGLING:
+		return REASON_SMUGGLING;
+	case HTTP1_ERR_TOO_MANY_HEADERS:
+		return REASON_HEAD_TOO_LARGE;
+	case HTTP1_ERR_VERSION:
+		return REASON_VERSION;
+	case HTTP1_ERR_TE_UNSUPPORTED:
+		return REASON_TE_UNSUPPORTED;
+	default:
+		return REASON_BAD_REQUEST;
 	}
 }
 
@@ -49,8 +58,8 @@ void http_flow_refuse(struct conn *c, enum reason why, const char *detail)
 
 /* Appends "Name: value\r\n" for each header a proxy forwards (RFC 9110 §7.6.1), leaving out
  * the header at index `skip` and, on a route, the headers the route removes or sets. */
-static bool flow_copy_headers(struct buf *out, size_t cap, const struct http1_header *h,
-			      unsigned n, const struct slice *tokens, unsigned n_tokens, int skip,
+static bool flow_copy_headers(struct buf *out, size_t cap, const struct http1_header *h, unsigned n,
+			      const struct slice *tokens, unsigned n_tokens, int skip,
 			      const struct route *route)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -112,7 +121,8 @@ static bool flow_build_request_head(struct conn *c, const struct http1_request *
 	}
 	/* An HTTP/1.0 client cannot read chunked responses: asking the upstream in 1.0 makes it
 	 * delimit the body by length or close instead (RFC 9112 §6.1), with no re-framing. */
-	const char *version = req->version_minor == 0 ? " HTTP/1.0\r\nHost: " : " HTTP/1.1\r\nHost: ";
+	const char *version =
+	    req->version_minor == 0 ? " HTTP/1.0\r\nHost: " : " HTTP/1.1\r\nHost: ";
 	/* "http://h" and "http://h?q" mean path "/" (RFC 3986 §6.2.3). */
 	const char *lead = path.len == 0 || path.ptr[0] == '?' ? " /" : " ";
 	if (!buf_append(&c->uout, req->method.ptr, req->method.len, cap) ||
@@ -264,9 +274,9 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 		}
 		has_auth = true;
 	}
-	enum policy_identity id = policy_identify(
-	    c->cfg->agents, c->cfg->n_agents, c->cfg->default_agent, &c->client_ip,
-	    has_auth ? &user : NULL, has_auth ? &password : NULL, &r->agent);
+	enum policy_identity id =
+	    policy_identify(c->cfg->agents, c->cfg->n_agents, c->cfg->default_agent, &c->client_ip,
+			    has_auth ? &user : NULL, has_auth ? &password : NULL, &r->agent);
 	OPENSSL_cleanse(decoded, sizeof(decoded));
 	if (id == POLICY_IDENTITY_OK)
 		return flow_count_agent(c);
@@ -314,8 +324,8 @@ static void flow_decide_route(struct conn *c, const struct http1_request *req,
 	if (!route_allows_agent(route, who)) {
 		r->verdict.allow = false;
 		r->verdict.reason = REASON_ROUTE_NOT_ALLOWED;
-		snprintf(r->verdict.rule, sizeof(r->verdict.rule), "route: %.150s (agent %.64s not listed)",
-			 route->host, who);
+		snprintf(r->verdict.rule, sizeof(r->verdict.rule),
+			 "route: %.150s (agent %.64s not listed)", route->host, who);
 		return;
 	}
 	r->verdict.allow = true;
@@ -333,11 +343,11 @@ static void flow_decide(struct conn *c, const struct http1_request *req)
 	struct policy_scope scope = flow_scope(c);
 	const struct route *route = flow_find_route(c);
 	struct request_facts facts = {
-		.host = slice_make(d->name, d->name_len),
-		.host_is_ip = d->kind != HOST_NAME,
-		.ip = d->ip,
-		.port = d->port,
-		.method = r->is_connect ? SLICE_LIT("") : req->method,
+	    .host = slice_make(d->name, d->name_len),
+	    .host_is_ip = d->kind != HOST_NAME,
+	    .ip = d->ip,
+	    .port = d->port,
+	    .method = r->is_connect ? SLICE_LIT("") : req->method,
 	};
 
 	if (route)
@@ -372,8 +382,8 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 		detail = flow_split_target(req->target, &authority, &path);
 		if (detail) {
 			enum reason why = strcmp(detail, "origin-form") == 0
-						  ? REASON_NOT_A_PROXY_REQUEST
-						  : REASON_BAD_REQUEST;
+					      ? REASON_NOT_A_PROXY_REQUEST
+					      : REASON_BAD_REQUEST;
 			conn_reply_error(c, why, why == REASON_BAD_REQUEST ? detail : NULL, true);
 			return;
 		}
@@ -588,9 +598,9 @@ static void flow_pump_request(struct conn *c)
 			return;
 		}
 	}
-	complete = r->req_framing == HTTP1_BODY_NONE || r->req_done ||
-		   (r->req_framing == HTTP1_BODY_LENGTH && r->req_remaining == 0 &&
-		    r->req_approved == 0);
+	complete =
+	    r->req_framing == HTTP1_BODY_NONE || r->req_done ||
+	    (r->req_framing == HTTP1_BODY_LENGTH && r->req_remaining == 0 && r->req_approved == 0);
 	while (!r->req_done) {
 		if (!flow_approve(&c->cin, &r->req_approved, r->req_framing, &r->req_remaining,
 				  &r->req_chunked, &complete)) {
@@ -651,7 +661,8 @@ static bool flow_build_response_head(struct conn *c, const struct http1_response
 		if (resp->framing == HTTP1_BODY_CHUNKED &&
 		    !flow_append_str(&c->cout, cap, "Transfer-Encoding: chunked\r\n"))
 			return false;
-		if (!r->client_keep_alive && !flow_append_str(&c->cout, cap, "Connection: close\r\n"))
+		if (!r->client_keep_alive &&
+		    !flow_append_str(&c->cout, cap, "Connection: close\r\n"))
 			return false;
 		if (r->client_keep_alive && r->client_minor == 0 &&
 		    !flow_append_str(&c->cout, cap, "Connection: keep-alive\r\n"))
@@ -667,8 +678,9 @@ static bool flow_parse_response_head(struct conn *c)
 	struct http1_response resp;
 
 	while (!r->resp_head_done) {
-		int rc = http1_response_parse(buf_head(&c->uin), buf_len(&c->uin),
-					      c->cfg->max_response_headers, r->is_head, false, &resp);
+		int rc =
+		    http1_response_parse(buf_head(&c->uin), buf_len(&c->uin),
+					 c->cfg->max_response_headers, r->is_head, false, &resp);
 		if (rc == 0) {
 			if (buf_len(&c->uin) >= c->cfg->max_response_head || c->u_eof) {
 				flow_fail_midstream(c, c->u_eof ? REASON_UPSTREAM_CLOSED
@@ -698,8 +710,9 @@ static bool flow_parse_response_head(struct conn *c)
 			/* A body delimited by close cannot be followed by another response. */
 			if (resp.framing == HTTP1_BODY_CLOSE)
 				r->client_keep_alive = false;
-			r->resp_done = resp.framing == HTTP1_BODY_NONE ||
-				       (resp.framing == HTTP1_BODY_LENGTH && resp.content_length == 0);
+			r->resp_done =
+			    resp.framing == HTTP1_BODY_NONE ||
+			    (resp.framing == HTTP1_BODY_LENGTH && resp.content_length == 0);
 		}
 		if (!flow_build_response_head(c, &resp)) {
 			flow_fail_midstream(c, REASON_UPSTREAM_BAD_RESPONSE);

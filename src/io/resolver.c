@@ -144,8 +144,8 @@ struct resolver *resolver_new(struct event_base *base, const struct config *cfg)
 {
 	struct resolver *r = calloc(1, sizeof(*r));
 	struct ares_options opts;
-	int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-		   ARES_OPT_LOOKUPS | ARES_OPT_FLAGS;
+	int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS |
+		   ARES_OPT_FLAGS;
 
 	if (!r)
 		return NULL;
@@ -241,7 +241,8 @@ static void resolver_cache_put(struct resolver *r, const char *name, const struc
 	struct cache_entry *e = malloc(sizeof(*e) + name_len + 1);
 	if (!e)
 		return;
-	e->expires_ms = now_ms() + (uint64_t)(ttl_s > RESOLVER_TTL_MAX_S ? RESOLVER_TTL_MAX_S : ttl_s) * 1000;
+	e->expires_ms =
+	    now_ms() + (uint64_t)(ttl_s > RESOLVER_TTL_MAX_S ? RESOLVER_TTL_MAX_S : ttl_s) * 1000;
 	e->n_addrs = n;
 	memcpy(e->addrs, addrs, n * sizeof(*addrs));
 	memcpy(e->name, name, name_len + 1);
@@ -271,7 +272,8 @@ static unsigned addrinfo_collect(const struct ares_addrinfo *ai, struct ip_addr 
 			ip.family = IP_V4;
 			memcpy(ip.bytes, &sin->sin_addr, 4);
 		} else if (node->ai_family == AF_INET6) {
-			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)node->ai_addr;
+			const struct sockaddr_in6 *sin6 =
+			    (const struct sockaddr_in6 *)node->ai_addr;
 			memset(&ip, 0, sizeof(ip));
 			ip.family = IP_V6;
 			memcpy(ip.bytes, &sin6->sin6_addr, 16);

@@ -45,7 +45,8 @@ static int tunnel_flush(struct conn *c, const struct tunnel_side *s)
 		if (n == -1)
 			return 0;
 		if (n < 0) {
-			conn_close(c, s->to_is_client ? REASON_CLIENT_CLOSED : REASON_UPSTREAM_CLOSED);
+			conn_close(c,
+				   s->to_is_client ? REASON_CLIENT_CLOSED : REASON_UPSTREAM_CLOSED);
 			return -1;
 		}
 		*s->counter += (uint64_t)n;
@@ -88,14 +89,16 @@ static int tunnel_fill(struct conn *c, const struct tunnel_side *s)
 		if (n == 0)
 			return -1;
 		if (errno == EAGAIN || errno == EINTR) {
-			/* Idle: the (empty) pipe goes back to the pool; an idle tunnel holds none. */
+			/* Idle: the (empty) pipe goes back to the pool; an idle tunnel holds none.
+			 */
 			pipe_pool_put(&w->pipes, d->pipe);
 			if (w->splice_mode == SPLICE_AUTO)
 				d->splicing = false;
 			return 0;
 		}
 		if (errno != EINVAL && errno != ENOSYS) {
-			conn_close(c, s->to_is_client ? REASON_UPSTREAM_CLOSED : REASON_CLIENT_CLOSED);
+			conn_close(c,
+				   s->to_is_client ? REASON_UPSTREAM_CLOSED : REASON_CLIENT_CLOSED);
 			return -2;
 		}
 		/* splice unsupported for this pair: copy through user space from now on. */
@@ -163,15 +166,15 @@ static bool tunnel_move(struct conn *c, const struct tunnel_side *s)
 
 static void tunnel_up(struct conn *c)
 {
-	struct tunnel_side s = {c->cfd, c->ufd, &c->cin, &c->c_eof, &c->u_shut_wr,
-				&c->req.bytes_up, &c->up, false};
+	struct tunnel_side s = {c->cfd,	       c->ufd,		 &c->cin, &c->c_eof,
+				&c->u_shut_wr, &c->req.bytes_up, &c->up,  false};
 	tunnel_move(c, &s);
 }
 
 static void tunnel_down(struct conn *c)
 {
-	struct tunnel_side s = {c->ufd, c->cfd, &c->uin, &c->u_eof, &c->c_shut_wr,
-				&c->req.bytes_down, &c->down, true};
+	struct tunnel_side s = {
+	    c->ufd, c->cfd, &c->uin, &c->u_eof, &c->c_shut_wr, &c->req.bytes_down, &c->down, true};
 
 	/* The 200 goes out before any upstream byte. */
 	while (buf_len(&c->cout) > 0) {

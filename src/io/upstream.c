@@ -95,8 +95,7 @@ void upstream_pool_free(struct upstream_pool *pool)
 	free(pool);
 }
 
-void upstream_pool_put(struct upstream_pool *pool, int fd, const struct ip_addr *ip,
-		       uint16_t port)
+void upstream_pool_put(struct upstream_pool *pool, int fd, const struct ip_addr *ip, uint16_t port)
 {
 	unsigned b = pool_bucket(ip, port), same = 0;
 	struct timeval tv = {pool->idle_ms / 1000, (pool->idle_ms % 1000) * 1000};
@@ -104,8 +103,8 @@ void upstream_pool_put(struct upstream_pool *pool, int fd, const struct ip_addr 
 	for (struct pooled *p = pool->buckets[b]; p && same < POOL_PER_DEST; p = p->next)
 		if (p->port == port && ip_addr_eq(&p->ip, ip))
 			same++;
-	struct pooled *p = same < POOL_PER_DEST && pool->count < POOL_TOTAL ? malloc(sizeof(*p))
-									     : NULL;
+	struct pooled *p =
+	    same < POOL_PER_DEST && pool->count < POOL_TOTAL ? malloc(sizeof(*p)) : NULL;
 	if (!p) {
 		close(fd);
 		return;
@@ -175,7 +174,8 @@ static void upstream_ready(struct conn *c)
 		c->tls = ctx ? tls_client_new(ctx, c->ufd, c->req.route->upstream_host) : NULL;
 		if (!c->tls) {
 			conn_close_upstream(c);
-			http_flow_refuse(c, REASON_UPSTREAM_TLS, "cannot set up TLS to the route upstream");
+			http_flow_refuse(c, REASON_UPSTREAM_TLS,
+					 "cannot set up TLS to the route upstream");
 			return;
 		}
 		c->state = CONN_CONNECTING;
@@ -191,14 +191,18 @@ static void upstream_ready(struct conn *c)
 static enum reason upstream_errno_reason(int err)
 {
 	switch (err) {
-	case ECONNREFUSED: return REASON_CONNECT_REFUSED;
-	case ETIMEDOUT: return REASON_CONNECT_TIMEOUT;
+	case ECONNREFUSED:
+		return REASON_CONNECT_REFUSED;
+	case ETIMEDOUT:
+		return REASON_CONNECT_TIMEOUT;
 	case ENETUNREACH:
 	case EHOSTUNREACH:
 	case EADDRNOTAVAIL:
 	case ENETDOWN:
-	case EHOSTDOWN: return REASON_CONNECT_UNREACHABLE;
-	default: return REASON_CONNECT_REFUSED;
+	case EHOSTDOWN:
+		return REASON_CONNECT_UNREACHABLE;
+	default:
+		return REASON_CONNECT_REFUSED;
 	}
 }
 

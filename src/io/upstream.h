@@ -25,8 +25,7 @@ bool upstream_try_next(struct conn *c);
 struct upstream_pool *upstream_pool_new(struct event_base *base, unsigned idle_ms);
 void upstream_pool_free(struct upstream_pool *pool);
 /* Parks a clean keep-alive connection for reuse (or closes it when the pool is full). */
-void upstream_pool_put(struct upstream_pool *pool, int fd, const struct ip_addr *ip,
-		       uint16_t port);
+void upstream_pool_put(struct upstream_pool *pool, int fd, const struct ip_addr *ip, uint16_t port);
 /* A live idle connection to exactly ip:port, or -1. */
 int upstream_pool_take(struct upstream_pool *pool, const struct ip_addr *ip, uint16_t port);
 

@@ -56,8 +56,8 @@ static int worker_init_loop(struct worker *w, struct snapshot *snap, unsigned in
 	/* A knob for measuring the tunnel relay both ways (bench/): auto, always or never. */
 	const char *splice = getenv("SLUICE_TUNNEL_SPLICE");
 	w->splice_mode = !splice || strcmp(splice, "auto") == 0 ? SPLICE_AUTO
-			 : strcmp(splice, "always") == 0            ? SPLICE_ALWAYS
-								    : SPLICE_NEVER;
+			 : strcmp(splice, "always") == 0	? SPLICE_ALWAYS
+								: SPLICE_NEVER;
 	/* The changelist folds the add/del pairs of one loop turn (read off, write on, back) into
 	 * at most one epoll_ctl per descriptor. */
 	struct event_config *ec = event_config_new();
@@ -265,7 +265,8 @@ static void worker_on_swap(evutil_socket_t fd, short what, void *arg)
 	} else {
 		struct worker_retired *r = malloc(sizeof(*r));
 		if (!r) {
-			/* Cannot track it: keep the reference (a small leak beats a use after free). */
+			/* Cannot track it: keep the reference (a small leak beats a use after
+			 * free). */
 		} else {
 			r->snap = w->snap;
 			r->conns = w->snap_conns;

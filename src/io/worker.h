@@ -42,8 +42,8 @@ struct worker_retired {
 struct worker {
 	struct event_base *base;
 	const struct config *cfg; /* the current snapshot's configuration */
-	struct snapshot *snap;    /* current; the worker holds one reference */
-	unsigned snap_conns;      /* this worker's connections on snap (no atomics: one thread) */
+	struct snapshot *snap;	  /* current; the worker holds one reference */
+	unsigned snap_conns;	  /* this worker's connections on snap (no atomics: one thread) */
 	struct worker_retired *retired;
 	struct event *swap_ev;
 	struct snapshot *_Atomic pending; /* posted by the main thread on reload */
@@ -52,12 +52,12 @@ struct worker {
 	struct log_sink *log;
 	struct listener *listeners[WORKER_MAX_LISTENERS];
 	unsigned n_listeners;
-	unsigned index;     /* 0 .. n-1 */
+	unsigned index; /* 0 .. n-1 */
 	unsigned n_conns;
-	unsigned pending_dns;   /* DNS lookups in flight (limits.max_pending_dns) */
+	unsigned pending_dns;	/* DNS lookups in flight (limits.max_pending_dns) */
 	unsigned pending_frees; /* closed connections whose deferred free has not run yet */
-	unsigned max_conns; /* this worker's share of limits.max_connections */
-	unsigned n_workers; /* to split per-agent limits into this worker's share */
+	unsigned max_conns;	/* this worker's share of limits.max_connections */
+	unsigned n_workers;	/* to split per-agent limits into this worker's share */
 	struct worker_agent_slot *agent_slots[WORKER_AGENT_BUCKETS];
 	struct conn *conns; /* every live connection, so shutdown can end them all */
 	/* Drain (SIGTERM): listeners closed, idle connections closed, the loop ends when the last

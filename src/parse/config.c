@@ -756,8 +756,7 @@ static bool endpoint_overlaps(const struct config_endpoint *a, const struct conf
 {
 	if (a->port != b->port || a->addr.family != b->addr.family)
 		return false;
-	return ip_addr_eq(&a->addr, &b->addr) || endpoint_is_wildcard(a) ||
-	       endpoint_is_wildcard(b);
+	return ip_addr_eq(&a->addr, &b->addr) || endpoint_is_wildcard(a) || endpoint_is_wildcard(b);
 }
 
 /* The admin address must not be a proxy address; once accepted it is one of sluice's own
@@ -2445,9 +2444,12 @@ static const struct key_spec ips_keys[] = {
     {.name = "deny", .read = read_ips_deny},
 };
 static const struct key_spec timeout_keys[] = {
-    TIMEOUT("request_head", head_timeout_ms), TIMEOUT("client_idle", idle_timeout_ms),
-    TIMEOUT("connect", connect_timeout_ms),   TIMEOUT("upstream_response", upstream_timeout_ms),
-    TIMEOUT("tunnel_idle", tunnel_idle_ms),   TIMEOUT("dns", dns_timeout_ms),
+    TIMEOUT("request_head", head_timeout_ms),
+    TIMEOUT("client_idle", idle_timeout_ms),
+    TIMEOUT("connect", connect_timeout_ms),
+    TIMEOUT("upstream_response", upstream_timeout_ms),
+    TIMEOUT("tunnel_idle", tunnel_idle_ms),
+    TIMEOUT("dns", dns_timeout_ms),
     {.name = "drain", .read = read_drain, .field = offsetof(struct config, drain_ms)},
 };
 static const struct key_spec limit_keys[] = {
@@ -2547,8 +2549,8 @@ static void read_user(struct reader *r, const struct key_spec *k, const char *pa
 /* A plain YAML boolean; a quoted "true" is text, and refused like any other text. */
 static void read_seccomp(struct reader *r, const struct key_spec *k, const char *path)
 {
-	static const char *const yes[] = {"yes", "Yes", "YES", "true", "True", "TRUE",
-					  "on",	 "On",	"ON"};
+	static const char *const yes[] = {"yes",  "Yes", "YES", "true", "True",
+					  "TRUE", "on",	 "On",	"ON"};
 	struct slice s;
 
 	if (r->ev.type != YAML_SCALAR_EVENT || scalar_kind(&r->ev) != SCALAR_BOOL) {

@@ -52,13 +52,13 @@ struct config {
 	unsigned upstream_timeout_ms; /* timeouts.upstream_response, default 60000 */
 	unsigned tunnel_idle_ms;      /* timeouts.tunnel_idle, default 300000 */
 	unsigned dns_timeout_ms;      /* timeouts.dns, default 5000 */
-	unsigned drain_ms;            /* timeouts.drain, default 30000; 0 = stop at once */
+	unsigned drain_ms;	      /* timeouts.drain, default 30000; 0 = stop at once */
 	/* limits */
-	unsigned max_head_bytes;   /* limits.max_request_head, default 65536 */
+	unsigned max_head_bytes;       /* limits.max_request_head, default 65536 */
 	unsigned max_request_headers;  /* limits.max_request_headers, default 100 */
 	unsigned max_response_head;    /* limits.max_response_head, default 65536 */
 	unsigned max_response_headers; /* limits.max_response_headers, default 100 */
-	unsigned max_connections;  /* limits.max_connections, default 10000 */
+	unsigned max_connections;      /* limits.max_connections, default 10000 */
 	/* limits.max_connections_per_agent: client connections one agent may hold at once;
 	 * 0 = no per-agent limit (default) */
 	unsigned max_connections_per_agent;
@@ -68,7 +68,7 @@ struct config {
 	/* user: the account to run as once the listeners are bound (a name, or digits for a
 	 * numeric uid); empty = stay as started. Resolved by the daemon, not here. */
 	char user[CONFIG_USER_MAX + 1];
-	bool seccomp; /* seccomp: the system call allow-list, default true */
+	bool seccomp;		   /* seccomp: the system call allow-list, default true */
 	struct policy_rules rules; /* allow, deny, ips.allow, ips.deny, ports, listeners */
 	/* Top-level mode, methods, max_request_body, guidance (has_* set when given): what every
 	 * agent inherits along with rules. Its name, match and sets stay empty. */
@@ -77,7 +77,7 @@ struct config {
 	 * everything inherited). */
 	struct agent *agents;
 	unsigned n_agents;
-	int default_agent; /* index of the agent named "default", or -1 */
+	int default_agent;    /* index of the agent named "default", or -1 */
 	struct route *routes; /* routes in file order */
 	unsigned n_routes;
 };

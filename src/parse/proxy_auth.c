@@ -34,8 +34,8 @@ static long b64_decode(struct slice in, char *out, size_t out_size)
 			if (pad > 0 || (v[k] = b64_value(c)) < 0)
 				return -1;
 		}
-		unsigned triple = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 |
-				  (unsigned)v[3];
+		unsigned triple = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 |
+				  (unsigned)v[2] << 6 | (unsigned)v[3];
 		size_t bytes = 3 - (size_t)pad;
 		if (n + bytes > out_size)
 			return -1;

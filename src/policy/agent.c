@@ -44,9 +44,12 @@ bool agent_token_matches(const struct agent *a, struct slice token)
 const char *agent_mode_name(enum agent_mode m)
 {
 	switch (m) {
-	case AGENT_ENFORCE: return "enforce";
-	case AGENT_REPORT: return "report";
-	case AGENT_OPEN: return "open";
+	case AGENT_ENFORCE:
+		return "enforce";
+	case AGENT_REPORT:
+		return "report";
+	case AGENT_OPEN:
+		return "open";
 	}
 	return "enforce";
 }

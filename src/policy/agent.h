@@ -28,19 +28,20 @@ enum agent_mode {
 enum agent_token_kind {
 	AGENT_TOKEN_NONE,   /* no credentials: recognised by source address only */
 	AGENT_TOKEN_SHA256, /* match.token_sha256: hex SHA-256 of the token, in the config */
-	AGENT_TOKEN_FILE,   /* match.token_file: a file whose content (trailing newline dropped) is the token */
+	AGENT_TOKEN_FILE,   /* match.token_file: a file whose content (trailing newline dropped) is
+			       the token */
 	AGENT_TOKEN_ENV,    /* match.token_env: an environment variable holding the token */
 };
 
 struct agent {
 	char name[AGENT_NAME_MAX + 1]; /* [A-Za-z0-9._-]+, unique; "default" is the fallback */
-	int line;                      /* where it is defined (0 for the implicit default) */
+	int line;		       /* where it is defined (0 for the implicit default) */
 	/* recognition */
 	struct cidr_set *sources; /* match.source; NULL when not set */
 	enum agent_token_kind token_kind;
 	char token_source[AGENT_SOURCE_MAX]; /* file path or variable name */
-	int token_line, token_column;        /* where the source is named, for messages */
-	uint8_t token_sha256[32];            /* valid when token_ready */
+	int token_line, token_column;	     /* where the source is named, for messages */
+	uint8_t token_sha256[32];	     /* valid when token_ready */
 	bool token_ready;
 	/* rules; a NULL set or a has_* false means "inherit the top-level rule" */
 	enum agent_mode mode;

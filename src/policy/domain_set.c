@@ -40,7 +40,7 @@ struct domain_set {
 	struct pinned_set {
 		uint16_t port;
 		struct domain_set *set;
-	} *pinned;
+	} * pinned;
 	unsigned n_pinned;
 };
 

@@ -49,9 +49,8 @@ bool policy_rules_port_allowed(const struct policy_rules *rules, uint16_t port)
 	return (rules->ports[port >> 3] >> (port & 7)) & 1;
 }
 
-__attribute__((format(printf, 4, 5))) static void verdict_set(struct verdict *v, bool allow,
-								enum reason reason,
-								const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void
+verdict_set(struct verdict *v, bool allow, enum reason reason, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -148,8 +147,8 @@ static bool policy_judge_one(const struct policy_rules *rules, const struct ip_a
 	return true;
 }
 
-void policy_decide_addr(const struct policy_rules *rules, const struct ip_addr *addr,
-			uint16_t port, struct verdict *v)
+void policy_decide_addr(const struct policy_rules *rules, const struct ip_addr *addr, uint16_t port,
+			struct verdict *v)
 {
 	struct ip_addr embedded;
 
@@ -224,8 +223,8 @@ static void methods_rule(const struct agent *a, struct verdict *v)
 {
 	size_t len = (size_t)snprintf(v->rule, sizeof(v->rule), "methods:");
 	for (unsigned i = 0; i < a->n_methods && len < sizeof(v->rule); i++)
-		len += (size_t)snprintf(v->rule + len, sizeof(v->rule) - len, "%s %s",
-					i ? "," : "", a->methods[i]);
+		len += (size_t)snprintf(v->rule + len, sizeof(v->rule) - len, "%s %s", i ? "," : "",
+					a->methods[i]);
 }
 
 /* Name, port and method rules of one scope, before any mode applies. */

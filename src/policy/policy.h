@@ -35,11 +35,11 @@ struct policy_rules {
 };
 
 struct request_facts {
-	struct slice host;     /* normalised name or canonical IP text */
+	struct slice host; /* normalised name or canonical IP text */
 	bool host_is_ip;
-	struct ip_addr ip;     /* when host_is_ip */
+	struct ip_addr ip; /* when host_is_ip */
 	uint16_t port;
-	struct slice method;   /* plain HTTP; empty for CONNECT (methods rules do not apply) */
+	struct slice method; /* plain HTTP; empty for CONNECT (methods rules do not apply) */
 };
 
 struct verdict {
@@ -54,8 +54,8 @@ struct verdict {
 /* An agent's effective settings: its own where set, else the top-level ones. */
 struct policy_scope {
 	const struct policy_rules *rules; /* ips, listeners, top-level allow/deny/ports */
-	const struct agent *base;         /* top-level mode, methods, body limit, guidance */
-	const struct agent *agent;        /* the identified agent (may be NULL: base only) */
+	const struct agent *base;	  /* top-level mode, methods, body limit, guidance */
+	const struct agent *agent;	  /* the identified agent (may be NULL: base only) */
 };
 
 enum policy_identity {
@@ -81,14 +81,14 @@ void policy_decide_request(const struct policy_rules *rules, const struct reques
  * property 1) unless re-allowed by ips.allow. An IPv6 address that embeds IPv4 must pass as
  * itself and as the embedded address; re-allowing 10.0.0.0/8 does not re-allow
  * ::ffff:10.0.0.1 (fail closed: list the IPv6 form too). */
-void policy_decide_addr(const struct policy_rules *rules, const struct ip_addr *addr,
-			uint16_t port, struct verdict *v);
+void policy_decide_addr(const struct policy_rules *rules, const struct ip_addr *addr, uint16_t port,
+			struct verdict *v);
 
 /* The agent a request belongs to (ARCHITECTURE.md "identify the agent"). With credentials
  * naming an agent that has a token (user = agent name, password = token): that agent if the
  * token matches and, when it has match.source, the client is in it; else BAD_AUTH. Otherwise
- * (no credentials, or credentials naming no such agent): the agent whose match.source holds the client
- * most specifically (407 when that agent requires a token), else the default agent, else
+ * (no credentials, or credentials naming no such agent): the agent whose match.source holds the
+ * client most specifically (407 when that agent requires a token), else the default agent, else
  * unknown (or 407 when some agent could be reached with credentials). */
 enum policy_identity policy_identify(const struct agent *agents, unsigned n_agents,
 				     int default_agent, const struct ip_addr *client,

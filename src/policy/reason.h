@@ -53,10 +53,10 @@ enum reason {
 };
 
 struct reason_info {
-	const char *token;        /* log "reason" field, metric label */
-	int status;               /* HTTP status sent to the client when refused */
+	const char *token;	  /* log "reason" field, metric label */
+	int status;		  /* HTTP status sent to the client when refused */
 	const char *proxy_status; /* RFC 9209 error type */
-	const char *summary;      /* one sentence for the reply body */
+	const char *summary;	  /* one sentence for the reply body */
 };
 
 const struct reason_info *reason_info(enum reason r);

@@ -28,9 +28,9 @@ struct route_header_set {
 	char name[ROUTE_HEADER_NAME_MAX + 1]; /* a token, case preserved */
 	enum route_value_kind kind;
 	char source[ROUTE_HEADER_VALUE_MAX + 1]; /* literal value, variable name or path */
-	char value[ROUTE_HEADER_VALUE_MAX + 1];  /* resolved value (== source for literals) */
-	bool ready;                              /* value resolved */
-	int line, column;                        /* where an env/file source is named */
+	char value[ROUTE_HEADER_VALUE_MAX + 1];	 /* resolved value (== source for literals) */
+	bool ready;				 /* value resolved */
+	int line, column;			 /* where an env/file source is named */
 };
 
 struct route {
@@ -39,8 +39,9 @@ struct route {
 	/* upstream, from "http://host[:port][/base]" or "https://..." */
 	bool tls;
 	char upstream_host[ROUTE_HOST_MAX + 1]; /* normalised name or canonical IP text */
-	uint16_t upstream_port;                 /* default 80 / 443 */
-	char upstream_base[ROUTE_PREFIX_MAX + 1]; /* path of the upstream URL without trailing '/'; "" */
+	uint16_t upstream_port;			/* default 80 / 443 */
+	char upstream_base[ROUTE_PREFIX_MAX +
+			   1]; /* path of the upstream URL without trailing '/'; "" */
 	/* path rewrite: a request path starting with rewrite_from has that prefix replaced by
 	 * rewrite_to (then upstream_base is prepended); both "" when not set */
 	char rewrite_from[ROUTE_PREFIX_MAX + 1];

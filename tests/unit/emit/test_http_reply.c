@@ -136,10 +136,10 @@ static void test_proxy_status_header(void **state)
 	char v[1024];
 	format(&f, &rep);
 	assert_non_null(header(&rep, "Proxy-Status", v, sizeof(v)));
-	assert_string_equal(v,
-			    "sluice; error=destination_ip_prohibited; details=\"ip_metadata; rule "
-			    "builtin: cloud-metadata 169.254.169.254; policy decision, not a network "
-			    "fault: retrying will not help\"");
+	assert_string_equal(
+	    v, "sluice; error=destination_ip_prohibited; details=\"ip_metadata; rule "
+	       "builtin: cloud-metadata 169.254.169.254; policy decision, not a network "
+	       "fault: retrying will not help\"");
 }
 
 static void test_proxy_status_with_detail(void **state)

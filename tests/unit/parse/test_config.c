@@ -581,7 +581,8 @@ static void test_unknown_top_key(void **state)
 	refused(
 	    "listn:\n  http: \"127.0.0.1:3128\"\n", 1, 1,
 	    "unknown key \"listn\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
-	    "limits, workers, user, seccomp, mode, methods, max_request_body, guidance, agents, routes)");
+	    "limits, workers, user, seccomp, mode, methods, max_request_body, guidance, agents, "
+	    "routes)");
 }
 
 static void test_keys_are_case_sensitive(void **state)
@@ -589,7 +590,8 @@ static void test_keys_are_case_sensitive(void **state)
 	refused(
 	    "Allow: []\n", 1, 1,
 	    "unknown key \"Allow\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
-	    "limits, workers, user, seccomp, mode, methods, max_request_body, guidance, agents, routes)");
+	    "limits, workers, user, seccomp, mode, methods, max_request_body, guidance, agents, "
+	    "routes)");
 }
 
 static void test_unknown_nested_keys(void **state)
@@ -675,16 +677,14 @@ static void test_section_of_wrong_type(void **state)
 
 static void test_root_not_a_mapping(void **state)
 {
-	refused(
-	    "- a\n- b\n", 1, 1,
-	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-	    "ports, timeouts, limits, workers, user, seccomp, mode, methods, max_request_body, "
-	    "guidance, agents, routes, got a list");
-	refused(
-	    "hello\n", 1, 1,
-	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-	    "ports, timeouts, limits, workers, user, seccomp, mode, methods, max_request_body, "
-	    "guidance, agents, routes, got a string");
+	refused("- a\n- b\n", 1, 1,
+		"the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
+		"ports, timeouts, limits, workers, user, seccomp, mode, methods, max_request_body, "
+		"guidance, agents, routes, got a list");
+	refused("hello\n", 1, 1,
+		"the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
+		"ports, timeouts, limits, workers, user, seccomp, mode, methods, max_request_body, "
+		"guidance, agents, routes, got a string");
 }
 
 /* ---- listen -------------------------------------------------------------------------------- */

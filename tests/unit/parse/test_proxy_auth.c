@@ -51,12 +51,12 @@ static void test_refusals(void **state)
 	assert_int_equal(parse("Basic", &u, &p), -1);
 	assert_int_equal(parse("Basic ", &u, &p), -1);
 	assert_int_equal(parse("Basicabc=", &u, &p), -1);
-	assert_int_equal(parse("Basic YWJj", &u, &p), -1);            /* "abc": no colon */
-	assert_int_equal(parse("Basic YTpi=", &u, &p), -1);           /* bad length */
-	assert_int_equal(parse("Basic YT=pi", &u, &p), -1);           /* padding inside */
-	assert_int_equal(parse("Basic YTpi*A==", &u, &p), -1);        /* bad character */
-	assert_int_equal(parse("Basic YTpiCg==", &u, &p), -1);        /* "a:b\n": control */
-	assert_int_equal(parse("Basic YTo=YTo=", &u, &p), -1);        /* padding not final */
+	assert_int_equal(parse("Basic YWJj", &u, &p), -1);     /* "abc": no colon */
+	assert_int_equal(parse("Basic YTpi=", &u, &p), -1);    /* bad length */
+	assert_int_equal(parse("Basic YT=pi", &u, &p), -1);    /* padding inside */
+	assert_int_equal(parse("Basic YTpi*A==", &u, &p), -1); /* bad character */
+	assert_int_equal(parse("Basic YTpiCg==", &u, &p), -1); /* "a:b\n": control */
+	assert_int_equal(parse("Basic YTo=YTo=", &u, &p), -1); /* padding not final */
 }
 
 static void test_output_bound(void **state)

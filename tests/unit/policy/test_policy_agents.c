@@ -99,8 +99,7 @@ static void test_identify_by_credentials(void **state)
 	const struct agent *a;
 	assert_int_equal(identify("192.0.2.1", "coder", "s3cret", -1, &a), POLICY_IDENTITY_OK);
 	assert_string_equal(a->name, "coder");
-	assert_int_equal(identify("192.0.2.1", "coder", "wrong", -1, &a),
-			 POLICY_IDENTITY_BAD_AUTH);
+	assert_int_equal(identify("192.0.2.1", "coder", "wrong", -1, &a), POLICY_IDENTITY_BAD_AUTH);
 	assert_int_equal(identify("192.0.2.1", "coder", "", -1, &a), POLICY_IDENTITY_BAD_AUTH);
 	assert_int_equal(identify("192.0.2.1", "CODER", "s3cret", 0, &a), POLICY_IDENTITY_OK);
 	/* A name with no token says nothing: the source decides (here the default). */
@@ -214,8 +213,10 @@ static void test_report_mode_relaxes_rules_not_addresses(void **state)
 	assert_int_equal(v.reason, REASON_DOMAIN_NOT_ALLOWED);
 	/* The built-in block is never relaxed. */
 	struct policy_scope scope = {&rules, &base, a};
-	struct request_facts f = {.host = SLICE_LIT("169.254.169.254"), .host_is_ip = true,
-				  .ip = v4("169.254.169.254"), .port = 80};
+	struct request_facts f = {.host = SLICE_LIT("169.254.169.254"),
+				  .host_is_ip = true,
+				  .ip = v4("169.254.169.254"),
+				  .port = 80};
 	policy_decide(&scope, &f, &v);
 	assert_false(v.allow);
 	assert_false(v.report);

@@ -44,7 +44,7 @@ static void test_prefix_rewrite(void **state)
 	strcpy(route.rewrite_from, "/api/");
 	strcpy(route.rewrite_to, "/");
 	assert_string_equal(rewrite("/api/search"), "/search");
-	assert_string_equal(rewrite("/apix"), "/apix");    /* not the prefix: unchanged */
+	assert_string_equal(rewrite("/apix"), "/apix"); /* not the prefix: unchanged */
 	assert_string_equal(rewrite("/other"), "/other");
 	strcpy(route.rewrite_from, "/v1");
 	strcpy(route.rewrite_to, "/v2");
