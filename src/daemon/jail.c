@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "daemon/privs.h"
+#include "io/log_sink.h"
 #include "io/snapshot.h"
 #include "io/worker.h"
 #include "parse/config.h"
@@ -489,6 +490,9 @@ static int jail_parent(pid_t child, int sock, int log_fd, struct config *cfg,
 	if (n == 0 || dup2(log_fd, STDOUT_FILENO) < 0)
 		goto fail;
 	signal(SIGPIPE, SIG_IGN);
+	/* The log is the jail's stderr by default: a pager that stops reading must not stall
+	 * the proxy the jailed command depends on. Best effort, as in daemon/main. */
+	(void)log_sink_prepare_output(STDOUT_FILENO);
 	if (evthread_use_pthreads() != 0 || ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
 		fprintf(stderr, "sluice jail: cannot initialise libevent threads or c-ares\n");
 		goto fail;
