@@ -40,6 +40,15 @@ run_one() {
 		dict=(-dict="$here/fuzz/http1.dict")
 	fi
 	mkdir -p "$work"
+	# Coverage feedback and ASan only see instrumented code: a target whose library (src/)
+	# was built without -fsanitize=fuzzer-no-link would mutate blindly and miss overflows.
+	if ! "$build/fuzz_$name" -runs=0 -print_coverage=1 "$seeds" 2>&1 |
+		grep -qE 'COVERED_FUNC: .* [^ ]*/src/[a-z]+/[a-z0-9_]+\.c:'; then
+		echo "fuzz_$name: no code under src/ is instrumented for coverage" \
+			>"$build/logs/$name.log"
+		echo 3 >"$build/logs/$name.rc"
+		return
+	fi
 	# -timeout: one input taking over 10 s is a hang; -rss_limit_mb: a blow-up is a failure.
 	"$build/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 \
 		-print_final_stats=1 -artifact_prefix="$build/artifacts/$name-" "${dict[@]}" \
@@ -52,12 +61,14 @@ export build seconds here
 printf '%s\n' "$@" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
 
 failed=0
-printf '%-16s %12s %10s %8s  %s\n' target executions exec/s corpus result
+printf '%-16s %12s %10s %8s %8s  %s\n' target executions exec/s edges corpus result
 for name in "$@"; do
 	log="$build/logs/$name.log"
 	rc=$(cat "$build/logs/$name.rc" 2>/dev/null || echo 1)
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+	# Instrumented edges in the binary: a few dozen would mean the library is not.
+	edges=$(sed -n 's/^INFO: Loaded 1 modules *(\([0-9]*\) inline.*/\1/p' "$log" | head -1)
 	units=$(find "$build/corpus/$name" "$here/fuzz/corpus/$name" -type f | wc -l)
 	if [ "$rc" = 0 ]; then
 		result=ok
@@ -65,7 +76,8 @@ for name in "$@"; do
 		result="FAILED (exit $rc, log $log)"
 		failed=1
 	fi
-	printf '%-16s %12s %10s %8s  %s\n' "$name" "${execs:-?}" "${rate:-?}" "$units" "$result"
+	printf '%-16s %12s %10s %8s %8s  %s\n' "$name" "${execs:-?}" "${rate:-?}" "${edges:-?}" \
+		"$units" "$result"
 done
 if [ $failed -ne 0 ]; then
 	for name in "$@"; do
