@@ -40,6 +40,11 @@ run_one() {
 		dict=(-dict="$here/fuzz/http1.dict")
 	fi
 	mkdir -p "$work"
+	if [ ! -x "$build/fuzz_$name" ]; then
+		echo "fuzz_$name: not built in $build" >"$build/logs/$name.log"
+		echo 3 >"$build/logs/$name.rc"
+		return
+	fi
 	# Coverage feedback and ASan only see instrumented code: a target whose library (src/)
 	# was built without -fsanitize=fuzzer-no-link would mutate blindly and miss overflows.
 	if ! "$build/fuzz_$name" -runs=0 -print_coverage=1 "$seeds" 2>&1 |

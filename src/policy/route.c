@@ -49,10 +49,10 @@ int route_rewrite_path(const struct route *r, struct slice path, char *out, size
 	}
 	if (!out_add(out, out_size, &len, path.ptr, path.len))
 		return -1;
-	if (out[0] != '/' && !(out[0] == '\0')) {
-		/* A base or rewrite result must stay in origin-form. */
+	/* The result must be origin-form: judged on the bytes, not as a C string (a path that
+	 * began with a NUL byte once passed for an empty result). */
+	if (len == 0 || out[0] != '/')
 		return -1;
-	}
 	return (int)len;
 }
 
