@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hex.h"
+
 #include "emit/log_json.h"
 
 #define CHECK(cond)                                                                                \
@@ -53,17 +55,6 @@ static int peek(const struct cursor *c)
 	return c->p < c->end ? (unsigned char)*c->p : -1;
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* RFC 8259 §7: a string of printable ASCII and escapes; decoded into out (NULL: skip). Escapes
  * above \u00ff are refused: the formatter writes bytes, never code points. */
 static size_t parse_string(struct cursor *c, char *out, size_t cap)
@@ -84,7 +75,7 @@ static size_t parse_string(struct cursor *c, char *out, size_t cap)
 				CHECK(c->end - c->p >= 4);
 				ch = 0;
 				for (int i = 0; i < 4; i++) {
-					int h = hexval((unsigned char)c->p[i]);
+					int h = hex_value((unsigned char)c->p[i]);
 					CHECK(h >= 0);
 					ch = ch * 16 + h;
 				}

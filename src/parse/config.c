@@ -11,6 +11,7 @@
 #include <yaml.h>
 
 #include "base/bug.h"
+#include "base/hex.h"
 #include "parse/authority.h"
 #include "parse/cidr.h"
 #include "parse/http1.h"
@@ -1479,17 +1480,6 @@ static bool token_begin(struct reader *r, const struct key_spec *k, const char *
 	r->it.token_key = k->name;
 	r->it.token_mark = r->ev.start_mark;
 	return true;
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Only the hash of a token is kept in the file: the file may be read by more people than the

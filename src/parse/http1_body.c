@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "base/hex.h"
+
 enum chunked_state {
 	ST_SIZE_FIRST,	    /* first HEXDIG of chunk-size */
 	ST_SIZE,	    /* further HEXDIG, ';' or CR */
@@ -57,15 +59,6 @@ static bool is_tchar(unsigned char ch)
 static bool is_field_char(unsigned char ch)
 {
 	return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
-}
-
-static int hex_value(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
-		return (ch | 0x20) - 'a' + 10;
-	return -1;
 }
 
 /* What may follow a chunk-size or one complete chunk-ext: another extension or the CR. */

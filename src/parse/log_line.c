@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "base/hex.h"
+
 /* Every helper returns PARSED, NEED_MORE (the text ended inside the object) or MALFORMED, and
  * reads only through struct cursor, which stops at the end of the line. */
 enum { PARSED = 1, NEED_MORE = 0, MALFORMED = -1 };
@@ -125,12 +127,10 @@ static int hex4(struct cursor *c, unsigned *out)
 		int ch = peek(c);
 		if (ch < 0)
 			return NEED_MORE;
-		if (ch >= '0' && ch <= '9')
-			v = v * 16 + (unsigned)(ch - '0');
-		else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
-			v = v * 16 + (unsigned)((ch | 0x20) - 'a' + 10);
-		else
+		int d = hex_value(ch);
+		if (d < 0)
 			return malformed(c, "bad \\u escape");
+		v = v * 16 + (unsigned)d;
 		c->p++;
 	}
 	*out = v;
