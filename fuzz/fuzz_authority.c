@@ -10,11 +10,7 @@
 
 #include "parse/authority.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz_check.h"
 
 static void check_name_bytes(const struct authority *a)
 {

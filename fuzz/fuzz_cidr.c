@@ -8,11 +8,7 @@
 #include "policy/cidr_set.h"
 #include "policy/special_ranges.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz_check.h"
 
 static size_t format_cidr(const struct ip_addr *a, unsigned len, char *out)
 {

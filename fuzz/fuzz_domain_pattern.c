@@ -8,11 +8,7 @@
 #include "base/slice.h"
 #include "policy/domain_set.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz_check.h"
 
 #define MAX_LINES 64
 

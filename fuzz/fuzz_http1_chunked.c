@@ -7,17 +7,13 @@
 
 #include "parse/http1_body.h"
 
+#include "fuzz_check.h"
+
 struct outcome {
 	size_t consumed;
 	bool done;
 	bool error;
 };
-
-static void check(int ok)
-{
-	if (!ok)
-		abort();
-}
 
 /* Exact-size copies so ASan sees any read past a piece. */
 static ssize_t feed(struct http1_chunked *c, const char *data, size_t len, bool *done)
@@ -25,13 +21,13 @@ static ssize_t feed(struct http1_chunked *c, const char *data, size_t len, bool 
 	char *piece = malloc(len ? len : 1);
 	ssize_t n;
 
-	check(piece != NULL);
+	CHECK(piece != NULL);
 	memcpy(piece, data, len);
 	n = http1_chunked_parse(c, piece, len, done);
 	free(piece);
-	check(n == -1 || (n >= 0 && (size_t)n <= len));
+	CHECK(n == -1 || (n >= 0 && (size_t)n <= len));
 	if (n >= 0 && (size_t)n < len)
-		check(*done);
+		CHECK(*done);
 	return n;
 }
 
@@ -45,7 +41,7 @@ static struct outcome scan(const char *buf, size_t len, size_t first, size_t ste
 	for (;;) {
 		ssize_t r = feed(&c, buf + off, n, &out.done);
 		if (r < 0) {
-			check(c.error_detail != NULL && !out.done);
+			CHECK(c.error_detail != NULL && !out.done);
 			out.error = true;
 			return out;
 		}
@@ -59,7 +55,7 @@ static struct outcome scan(const char *buf, size_t len, size_t first, size_t ste
 
 static void check_same(struct outcome a, struct outcome b)
 {
-	check(a.error == b.error && a.done == b.done && (a.error || a.consumed == b.consumed));
+	CHECK(a.error == b.error && a.done == b.done && (a.error || a.consumed == b.consumed));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,34 +8,24 @@
 #include "parse/http1.h"
 #include "parse/http1_body.h"
 
+#include "fuzz_check.h"
+
 /* Below the default so that inputs of modest size reach the limit, too. */
 #define FUZZ_MAX_HEADERS 64
 
 static struct http1_request req;
 
-static void check(int ok)
-{
-	if (!ok)
-		abort();
-}
-
-static void check_slice(struct slice s, const char *buf, size_t len)
-{
-	check(s.len == 0 ||
-	      (s.ptr >= buf && s.len <= len && s.ptr - buf <= (ptrdiff_t)(len - s.len)));
-}
-
 /* Every line of an accepted head ends in CRLF, and there is no NUL: nothing for another
  * parser to read differently. */
 static void check_head_bytes(const char *buf, size_t n)
 {
-	check(n >= 4 && memcmp(buf + n - 4, "\r\n\r\n", 4) == 0);
+	CHECK(n >= 4 && memcmp(buf + n - 4, "\r\n\r\n", 4) == 0);
 	for (size_t i = 0; i < n; i++) {
-		check(buf[i] != '\0');
+		CHECK(buf[i] != '\0');
 		if (buf[i] == '\r')
-			check(i + 1 < n && buf[i + 1] == '\n');
+			CHECK(i + 1 < n && buf[i + 1] == '\n');
 		if (buf[i] == '\n')
-			check(i > 0 && buf[i - 1] == '\r');
+			CHECK(i > 0 && buf[i - 1] == '\r');
 	}
 }
 
@@ -43,28 +33,28 @@ static void check_fields(const char *buf, size_t n)
 {
 	int n_cl = 0, n_te = 0;
 
-	check(req.n_headers <= FUZZ_MAX_HEADERS);
-	check(req.n_connection_tokens <= HTTP1_MAX_CONNECTION_TOKENS);
+	CHECK(req.n_headers <= FUZZ_MAX_HEADERS);
+	CHECK(req.n_connection_tokens <= HTTP1_MAX_CONNECTION_TOKENS);
 	for (unsigned i = 0; i < req.n_headers; i++) {
 		struct slice name = req.headers[i].name, value = req.headers[i].value;
-		check_slice(name, buf, n);
-		check_slice(value, buf, n);
-		check(name.len > 0);
+		CHECK(fuzz_slice_inside(name, buf, n));
+		CHECK(fuzz_slice_inside(value, buf, n));
+		CHECK(name.len > 0);
 		for (size_t j = 0; j < name.len; j++)
-			check(name.ptr[j] > ' ' && name.ptr[j] != ':' &&
+			CHECK(name.ptr[j] > ' ' && name.ptr[j] != ':' &&
 			      (unsigned char)name.ptr[j] < 0x7f);
 		for (size_t j = 0; j < value.len; j++)
-			check(value.ptr[j] == '\t' || (unsigned char)value.ptr[j] >= ' ');
+			CHECK(value.ptr[j] == '\t' || (unsigned char)value.ptr[j] >= ' ');
 		if (value.len > 0)
-			check(value.ptr[0] != ' ' && value.ptr[value.len - 1] != ' ');
+			CHECK(value.ptr[0] != ' ' && value.ptr[value.len - 1] != ' ');
 		n_cl += slice_eq_cstr_nocase(name, "content-length");
 		n_te += slice_eq_cstr_nocase(name, "transfer-encoding");
 	}
-	check(n_cl + n_te <= 1);
-	check(req.framing == (n_te   ? HTTP1_BODY_CHUNKED
+	CHECK(n_cl + n_te <= 1);
+	CHECK(req.framing == (n_te   ? HTTP1_BODY_CHUNKED
 			      : n_cl ? HTTP1_BODY_LENGTH
 				     : HTTP1_BODY_NONE));
-	check(req.host_index < (int)req.n_headers);
+	CHECK(req.host_index < (int)req.n_headers);
 }
 
 /* The head length depends only on the head's bytes: a prefix needs more, the head alone
@@ -73,14 +63,14 @@ static void check_stable(const char *buf, size_t n)
 {
 	char *copy = malloc(n);
 
-	check(copy != NULL);
+	CHECK(copy != NULL);
 	memcpy(copy, buf, n);
-	check(http1_request_parse(copy, n, FUZZ_MAX_HEADERS, &req) == (int)n);
+	CHECK(http1_request_parse(copy, n, FUZZ_MAX_HEADERS, &req) == (int)n);
 	free(copy);
 	copy = malloc(n - 1);
-	check(copy != NULL);
+	CHECK(copy != NULL);
 	memcpy(copy, buf, n - 1);
-	check(http1_request_parse(copy, n - 1, FUZZ_MAX_HEADERS, &req) == 0);
+	CHECK(http1_request_parse(copy, n - 1, FUZZ_MAX_HEADERS, &req) == 0);
 	free(copy);
 }
 
@@ -89,18 +79,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *buf = (const char *)data;
 	int n = http1_request_parse(buf, size, FUZZ_MAX_HEADERS, &req);
 
-	check(n >= -1 && (n < 0 || (size_t)n <= size));
+	CHECK(n >= -1 && (n < 0 || (size_t)n <= size));
 	if (n < 0) {
-		check(req.error != HTTP1_ERR_NONE && req.error_detail != NULL);
+		CHECK(req.error != HTTP1_ERR_NONE && req.error_detail != NULL);
 		return 0;
 	}
 	if (n == 0)
 		return 0;
-	check(req.error == HTTP1_ERR_NONE);
-	check(req.version_minor == 0 || req.version_minor == 1);
-	check_slice(req.method, buf, (size_t)n);
-	check_slice(req.target, buf, (size_t)n);
-	check(req.method.len > 0 && req.target.len > 0);
+	CHECK(req.error == HTTP1_ERR_NONE);
+	CHECK(req.version_minor == 0 || req.version_minor == 1);
+	CHECK(fuzz_slice_inside(req.method, buf, (size_t)n));
+	CHECK(fuzz_slice_inside(req.target, buf, (size_t)n));
+	CHECK(req.method.len > 0 && req.target.len > 0);
 	check_head_bytes(buf, (size_t)n);
 	check_fields(buf, (size_t)n);
 	if (req.framing == HTTP1_BODY_CHUNKED) {
@@ -108,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bool done;
 		http1_chunked_init(&c);
 		ssize_t r = http1_chunked_parse(&c, buf + n, size - (size_t)n, &done);
-		check(r >= -1 && (r < 0 || (size_t)r <= size - (size_t)n));
+		CHECK(r >= -1 && (r < 0 || (size_t)r <= size - (size_t)n));
 	}
 	check_stable(buf, (size_t)n);
 	return 0;

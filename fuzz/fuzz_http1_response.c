@@ -8,43 +8,33 @@
 #include "parse/http1.h"
 #include "parse/http1_body.h"
 
+#include "fuzz_check.h"
+
 /* Below the default so that inputs of modest size reach the limit, too. */
 #define FUZZ_MAX_HEADERS 64
 
 static struct http1_response resp;
 
-static void check(int ok)
-{
-	if (!ok)
-		abort();
-}
-
-static void check_slice(struct slice s, const char *buf, size_t len)
-{
-	check(s.len == 0 ||
-	      (s.ptr >= buf && s.len <= len && s.ptr - buf <= (ptrdiff_t)(len - s.len)));
-}
-
 static void check_accepted(const char *buf, size_t n, bool head, bool connect)
 {
-	check(resp.error == HTTP1_ERR_NONE);
-	check(resp.status >= 100 && resp.status <= 599);
-	check(resp.version_minor == 0 || resp.version_minor == 1);
-	check(n >= 16 && memcmp(buf, "HTTP/1.", 7) == 0 && memcmp(buf + n - 4, "\r\n\r\n", 4) == 0);
-	check_slice(resp.reason, buf, n);
-	check(resp.n_headers <= FUZZ_MAX_HEADERS);
+	CHECK(resp.error == HTTP1_ERR_NONE);
+	CHECK(resp.status >= 100 && resp.status <= 599);
+	CHECK(resp.version_minor == 0 || resp.version_minor == 1);
+	CHECK(n >= 16 && memcmp(buf, "HTTP/1.", 7) == 0 && memcmp(buf + n - 4, "\r\n\r\n", 4) == 0);
+	CHECK(fuzz_slice_inside(resp.reason, buf, n));
+	CHECK(resp.n_headers <= FUZZ_MAX_HEADERS);
 	for (unsigned i = 0; i < resp.n_headers; i++) {
-		check_slice(resp.headers[i].name, buf, n);
-		check_slice(resp.headers[i].value, buf, n);
-		check(resp.headers[i].name.len > 0);
+		CHECK(fuzz_slice_inside(resp.headers[i].name, buf, n));
+		CHECK(fuzz_slice_inside(resp.headers[i].value, buf, n));
+		CHECK(resp.headers[i].name.len > 0);
 	}
 	/* RFC 9112 §6.3: these never carry a body, whatever the headers say. */
 	if (head || resp.status < 200 || resp.status == 204 || resp.status == 304)
-		check(resp.framing == HTTP1_BODY_NONE);
+		CHECK(resp.framing == HTTP1_BODY_NONE);
 	if (resp.framing == HTTP1_BODY_CLOSE)
-		check(!resp.keep_alive);
+		CHECK(!resp.keep_alive);
 	for (size_t i = 0; i < n; i++)
-		check(buf[i] != '\0' && (buf[i] != '\n' || (i > 0 && buf[i - 1] == '\r')));
+		CHECK(buf[i] != '\0' && (buf[i] != '\n' || (i > 0 && buf[i - 1] == '\r')));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -56,9 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len = size - 1;
 	int n = http1_response_parse(buf, len, FUZZ_MAX_HEADERS, head, connect, &resp);
 
-	check(n >= -1 && (n < 0 || (size_t)n <= len));
+	CHECK(n >= -1 && (n < 0 || (size_t)n <= len));
 	if (n < 0)
-		check(resp.error != HTTP1_ERR_NONE && resp.error_detail != NULL);
+		CHECK(resp.error != HTTP1_ERR_NONE && resp.error_detail != NULL);
 	if (n <= 0)
 		return 0;
 	check_accepted(buf, (size_t)n, head, connect);
@@ -67,13 +57,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bool done;
 		http1_chunked_init(&c);
 		ssize_t r = http1_chunked_parse(&c, buf + n, len - (size_t)n, &done);
-		check(r >= -1 && (r < 0 || (size_t)r <= len - (size_t)n));
+		CHECK(r >= -1 && (r < 0 || (size_t)r <= len - (size_t)n));
 	}
 	/* A prefix of an accepted head needs more bytes. */
 	char *copy = malloc((size_t)n - 1);
-	check(copy != NULL);
+	CHECK(copy != NULL);
 	memcpy(copy, buf, (size_t)n - 1);
-	check(http1_response_parse(copy, (size_t)n - 1, FUZZ_MAX_HEADERS, head, connect, &resp) ==
+	CHECK(http1_response_parse(copy, (size_t)n - 1, FUZZ_MAX_HEADERS, head, connect, &resp) ==
 	      0);
 	free(copy);
 	return 0;

@@ -13,11 +13,7 @@
 
 #include "emit/log_json.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz_check.h"
 
 enum {
 	F_CLIENT,

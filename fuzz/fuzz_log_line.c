@@ -12,11 +12,7 @@
 #include "emit/report.h"
 #include "parse/log_line.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz_check.h"
 
 static void check_text(const struct log_line_text *t)
 {

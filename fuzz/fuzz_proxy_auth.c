@@ -6,13 +6,13 @@
 
 #include "parse/proxy_auth.h"
 
+#include "fuzz_check.h"
+
 static void check_inside(struct slice s, const char *buf, size_t size)
 {
-	if (s.len > 0 && (s.ptr < buf || s.ptr + s.len > buf + size))
-		abort();
+	CHECK(fuzz_slice_inside(s, buf, size));
 	for (size_t i = 0; i < s.len; i++)
-		if ((unsigned char)s.ptr[i] < 0x20 || s.ptr[i] == 0x7f)
-			abort();
+		CHECK((unsigned char)s.ptr[i] >= 0x20 && s.ptr[i] != 0x7f);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -28,8 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    0) {
 		check_inside(user, out, sizeof(out));
 		check_inside(password, out, sizeof(out));
-		if (user.ptr + user.len + 1 != password.ptr)
-			abort(); /* the password starts right after the first ':' */
+		/* The password starts right after the first ':'. */
+		CHECK(user.ptr + user.len + 1 == password.ptr);
 	}
 	free(copy);
 	return 0;

@@ -13,6 +13,8 @@
 
 #include "policy/route.h"
 
+#include "fuzz_check.h"
+
 struct rule {
 	const char *base, *from, *to;
 };
@@ -66,19 +68,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = size - 2;
 	char *path = malloc(n ? n : 1);
 	char *out = malloc(out_size ? out_size : 1);
-	if (!path || !out)
-		abort();
+	CHECK(path != NULL && out != NULL);
 	memcpy(path, data + 2, n);
 	int rc = route_rewrite_path(&route, slice_make(path, n), out, out_size);
 
 	size_t want_len = expected(r, path, n, want);
 	bool origin_form = want_len > 0 && want[0] == '/';
-	if (want_len < out_size && origin_form) {
-		if (rc != (int)want_len || memcmp(out, want, want_len) != 0 || out[rc] != '\0')
-			abort();
-	} else if (rc != -1) {
-		abort();
-	}
+	if (want_len < out_size && origin_form)
+		CHECK(rc == (int)want_len && memcmp(out, want, want_len) == 0 && out[rc] == '\0');
+	else
+		CHECK(rc == -1);
 	free(path);
 	free(out);
 	return 0;
