@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/arena.h"
 #include "parse/authority.h"
 
 /* Each agent keeps an open-addressing table (linear probing, load <= 1/2) of distinct
@@ -38,14 +39,6 @@ struct agent_acc {
 	uint64_t n_unsuggestable; /* reported for a reason no allow entry answers (routes) */
 };
 
-#define ARENA_BLOCK 16384
-
-struct arena_block {
-	struct arena_block *next;
-	size_t used;
-	char data[ARENA_BLOCK];
-};
-
 struct report {
 	bool only_report;
 	char filter[REPORT_AGENT_NAME_MAX + 1];
@@ -54,7 +47,7 @@ struct report {
 	size_t cap, n_agents;
 	size_t n_entries;
 	uint64_t n_lines, n_agents_truncated;
-	struct arena_block *arena;
+	struct arena hosts;
 };
 
 /* ---- small helpers --------------------------------------------------------------------- */
@@ -90,24 +83,6 @@ static bool slice_has_prefix(struct slice s, const char *lit)
 {
 	size_t n = strlen(lit);
 	return s.len >= n && memcmp(s.ptr, lit, n) == 0;
-}
-
-static char *arena_copy(struct report *r, const char *p, size_t n)
-{
-	struct arena_block *b = r->arena;
-	if (b == NULL || ARENA_BLOCK - b->used < n + 1) {
-		b = malloc(sizeof(*b));
-		if (b == NULL)
-			return NULL;
-		b->next = r->arena;
-		b->used = 0;
-		r->arena = b;
-	}
-	char *text = b->data + b->used;
-	memcpy(text, p, n);
-	text[n] = '\0';
-	b->used += n + 1;
-	return text;
 }
 
 /* Agent names as the config accepts them: [A-Za-z0-9._-]{1,64}. Anything else would not be
@@ -151,11 +126,7 @@ void report_free(struct report *r)
 		free(r->agents[i]);
 	}
 	free(r->agents);
-	while (r->arena != NULL) {
-		struct arena_block *next = r->arena->next;
-		free(r->arena);
-		r->arena = next;
-	}
+	arena_fini(&r->hosts);
 	free(r);
 }
 
@@ -348,7 +319,7 @@ static enum report_use entry_count(struct report *r, struct agent_acc *a, int ki
 		}
 		if ((a->used + 1) * 2 > a->cap && entries_grow(a) != 0)
 			return REPORT_NO_MEMORY;
-		const char *text = arena_copy(r, host, len);
+		const char *text = arena_copy(&r->hosts, host, len);
 		if (text == NULL)
 			return REPORT_NO_MEMORY;
 		e = entry_slot(a->slots, a->cap, kind, host, len, port, hash);

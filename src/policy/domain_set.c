@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/arena.h"
 #include "parse/authority.h"
 
 /* An open-addressing hash table (linear probing, load <= 1/2) keyed by (kind, name): exact
@@ -13,14 +14,7 @@
  * label, whatever the size of the set. Pattern text lives in fixed blocks that never move, so
  * the pointers domain_set_match returns stay valid until domain_set_free. */
 
-#define POOL_BLOCK 16384
 #define MAX_LABELS (AUTHORITY_NAME_MAX / 2 + 1)
-
-struct pool_block {
-	struct pool_block *next;
-	size_t used;
-	char data[POOL_BLOCK];
-};
 
 struct slot {
 	const char *text; /* the stored pattern; NULL = empty slot */
@@ -33,8 +27,8 @@ struct domain_set {
 	struct slot *slots;
 	size_t cap; /* a power of two, or 0 */
 	size_t used;
-	bool any; /* "*" was added */
-	struct pool_block *pool;
+	bool any;	       /* "*" was added */
+	struct arena patterns; /* the text of every stored pattern */
 	/* Port-pinned patterns ("api.example.com:8443"): one nested set per distinct port. Few
 	 * ports are ever pinned, so a short array beats another hash level. */
 	struct pinned_set {
@@ -102,11 +96,7 @@ void domain_set_free(struct domain_set *set)
 {
 	if (set == NULL)
 		return;
-	while (set->pool != NULL) {
-		struct pool_block *next = set->pool->next;
-		free(set->pool);
-		set->pool = next;
-	}
+	arena_fini(&set->patterns);
 	for (unsigned i = 0; i < set->n_pinned; i++)
 		domain_set_free(set->pinned[i].set);
 	free(set->pinned);
@@ -133,22 +123,6 @@ static int grow(struct domain_set *set)
 	set->slots = slots;
 	set->cap = cap;
 	return 0;
-}
-
-static char *pool_alloc(struct domain_set *set, size_t n)
-{
-	struct pool_block *b = set->pool;
-	if (b == NULL || POOL_BLOCK - b->used < n) {
-		b = malloc(sizeof(*b));
-		if (b == NULL)
-			return NULL;
-		b->next = set->pool;
-		b->used = 0;
-		set->pool = b;
-	}
-	char *p = b->data + b->used;
-	b->used += n;
-	return p;
 }
 
 /* Validates one pattern into its normalised name (without "*.") and whether it is a wildcard.
@@ -189,7 +163,7 @@ static int store(struct domain_set *set, const struct authority *a, bool wild, u
 	if ((set->used + 1) * 2 > set->cap && grow(set) != 0)
 		return -1;
 	size_t off = wild ? 2 : 0;
-	char *text = pool_alloc(set, off + a->name_len + 1);
+	char *text = arena_alloc(&set->patterns, off + a->name_len + 1);
 	if (text == NULL)
 		return -1;
 	memcpy(text, "*.", off);
