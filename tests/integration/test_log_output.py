@@ -6,9 +6,12 @@ changing the pipe end its parent shares."""
 import fcntl
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
+
+import pytest
 
 from client import RawConn
 from sluice_proc import TIME_FACTOR, Sluice, free_port
@@ -26,13 +29,21 @@ def denied_batch(i):
                     % (i, LONG_HOST.encode(), i, LONG_HOST.encode()) for _ in range(BATCH))
 
 
-def start_on_pipe(sluice_bin, tmp_path):
+def output_pair(kind):
+    """(our reading end, sluice's stdout): a pipe, or a stream socket as journald gives."""
+    if kind == "pipe":
+        return os.pipe()
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    return ours.detach(), theirs.detach()
+
+
+def start_on_pipe(sluice_bin, tmp_path, kind="pipe"):
     admin_port = free_port()
     p = Sluice(sluice_bin, str(tmp_path), config={
         "workers": 1, "allow": ["public.test"],
         "listen": {"admin": "127.0.0.1:%d" % admin_port}})
     p.admin = ("127.0.0.1", admin_port)
-    rfd, wfd = os.pipe()
+    rfd, wfd = output_pair(kind)
     err = open(p.stderr_path, "wb")
     p.proc = subprocess.Popen([p.binary, "-c", p.config_path], stdout=wfd, stderr=err,
                               stdin=subprocess.DEVNULL)
@@ -51,12 +62,16 @@ def metric(p, name):
     raise AssertionError("no %s in /metrics" % name)
 
 
-def test_stalled_log_reader_does_not_stall_the_proxy(sluice_bin, tmp_path):
-    p, rfd, wfd = start_on_pipe(sluice_bin, tmp_path)
+@pytest.mark.parametrize("kind", ["pipe", "socket"])
+def test_stalled_log_reader_does_not_stall_the_proxy(sluice_bin, tmp_path, kind):
+    p, rfd, wfd = start_on_pipe(sluice_bin, tmp_path, kind)
     drained = []
     try:
-        # Our end of the pipe is still blocking: sluice reopened its own.
-        assert not fcntl.fcntl(wfd, fcntl.F_GETFL) & os.O_NONBLOCK
+        if kind == "pipe":
+            # The pipe end we share with sluice is still blocking: sluice reopened its own.
+            # (A socket cannot be reopened; sluice sets its description non-blocking, which is
+            # harmless where sockets come from: journald gives each service its own.)
+            assert not fcntl.fcntl(wfd, fcntl.F_GETFL) & os.O_NONBLOCK
         t0 = time.monotonic()
         with RawConn(p.addr, timeout=10) as c:
             for i in range(BATCHES):
