@@ -23,13 +23,9 @@ static size_t flow_cin_cap(const struct conn *c)
 	return head > FLOW_BODY_BUF ? head : FLOW_BODY_BUF;
 }
 
-/* The larger response-head limit applies only until the head is in: a body streams through
- * FLOW_BODY_BUF whatever limits.max_response_head says, so a slow client costs no more. */
 static size_t flow_uin_cap(const struct conn *c)
 {
 	size_t head = c->cfg->max_response_head;
-	if (c->req.resp_head_done)
-		return FLOW_BODY_BUF;
 	return head > FLOW_BODY_BUF ? head : FLOW_BODY_BUF;
 }
 
