@@ -6,10 +6,12 @@ changing the pipe end its parent shares."""
 import fcntl
 import json
 import os
+import pty
 import socket
 import subprocess
 import threading
 import time
+import tty
 
 import pytest
 
@@ -30,9 +32,14 @@ def denied_batch(i):
 
 
 def output_pair(kind):
-    """(our reading end, sluice's stdout): a pipe, or a stream socket as journald gives."""
+    """(our reading end, sluice's stdout): a pipe, a terminal, or a stream socket as journald
+    gives."""
     if kind == "pipe":
         return os.pipe()
+    if kind == "tty":
+        controller, terminal = pty.openpty()
+        tty.setraw(terminal)  # no newline translation: the reader sees the bytes written
+        return controller, terminal
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     return ours.detach(), theirs.detach()
 
@@ -62,13 +69,13 @@ def metric(p, name):
     raise AssertionError("no %s in /metrics" % name)
 
 
-@pytest.mark.parametrize("kind", ["pipe", "socket"])
+@pytest.mark.parametrize("kind", ["pipe", "tty", "socket"])
 def test_stalled_log_reader_does_not_stall_the_proxy(sluice_bin, tmp_path, kind):
     p, rfd, wfd = start_on_pipe(sluice_bin, tmp_path, kind)
     drained = []
     try:
-        if kind == "pipe":
-            # The pipe end we share with sluice is still blocking: sluice reopened its own.
+        if kind != "socket":
+            # The pipe or terminal end we share with sluice is still blocking: sluice reopened its own.
             # (A socket cannot be reopened; sluice sets its description non-blocking, which is
             # harmless where sockets come from: journald gives each service its own.)
             assert not fcntl.fcntl(wfd, fcntl.F_GETFL) & os.O_NONBLOCK
