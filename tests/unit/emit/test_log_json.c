@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "base/hex.h"
 #include "emit/log_json.h"
 
 static const char *const field_names[] = {
@@ -34,17 +35,6 @@ static int peek(const struct cursor *c)
 	return c->p < c->end ? (unsigned char)*c->p : -1;
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* RFC 8259 §7 string; decodes \u00XX to one byte (the formatter only emits those). */
 static bool parse_string(struct cursor *c, char *out, size_t cap, size_t *out_len)
 {
@@ -67,7 +57,7 @@ static bool parse_string(struct cursor *c, char *out, size_t cap, size_t *out_le
 					return false;
 				int v = 0;
 				for (int i = 0; i < 4; i++) {
-					int h = hexval((unsigned char)c->p[i]);
+					int h = hex_value((unsigned char)c->p[i]);
 					if (h < 0)
 						return false;
 					v = v * 16 + h;
