@@ -105,6 +105,13 @@ def test_stalled_log_reader_does_not_stall_the_proxy(sluice_bin, tmp_path, kind)
                 drained.append(chunk)
         reader = threading.Thread(target=drain, daemon=True)
         reader.start()
+        # First the backlog flows out: every line not dropped arrives. (A request logged while
+        # the backlog is still full would be dropped, and rightly so.)
+        deadline = time.monotonic() + 10 * TIME_FACTOR
+        while b"".join(drained).count(b"\n") < BATCH * BATCHES - dropped:
+            assert time.monotonic() < deadline, "the backlog did not flow out"
+            time.sleep(0.05)
+        assert metric(p, "sluice_log_lines_dropped_total") == dropped
         with RawConn(p.addr) as c:
             c.send(b"GET http://after.test/ HTTP/1.1\r\nHost: after.test\r\n\r\n")
             assert c.read_response().status == 403
