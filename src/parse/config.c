@@ -1128,7 +1128,9 @@ static void read_mapping(struct reader *r, const char *section, const struct key
 {
 	yaml_mark_t first[SECTION_KEYS_MAX];
 	bool seen[SECTION_KEYS_MAX] = {false};
-	char path[PATH_MAX_LEN];
+	/* Room for the longest section (a header set's path) and a key: a cut path would name
+	 * the wrong place in an error message. */
+	char path[PATH_MAX_LEN + ROUTE_HEADER_NAME_MAX + 2 + PATH_MAX_LEN];
 
 	BUG_ON(n > SECTION_KEYS_MAX);
 	while (reader_next(r) && r->ev.type != YAML_MAPPING_END_EVENT) {
