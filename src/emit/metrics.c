@@ -134,6 +134,11 @@ void metrics_count_log_dropped(struct metrics *m)
 	counter_add(&m->log_lines_dropped, 1);
 }
 
+void metrics_count_upstream_retry(struct metrics *m)
+{
+	counter_add(&m->upstream_retries, 1);
+}
+
 void metrics_count_conn_open(struct metrics *m)
 {
 	counter_add(&m->connections_total, 1);
@@ -406,6 +411,10 @@ static void format_process(struct out *o, struct metrics *const *workers, unsign
 		   "Decision log lines dropped because stdout did not keep up (over 4 MiB pending "
 		   "per worker).",
 		   workers, n, offsetof(struct metrics, log_lines_dropped));
+	out_summed(o, "sluice_upstream_retries_total", "counter",
+		   "Idempotent requests without a body sent again on a new connection because the "
+		   "reused keep-alive upstream connection closed before answering.",
+		   workers, n, offsetof(struct metrics, upstream_retries));
 }
 
 bool metrics_format(struct metrics *const *workers, unsigned n, const struct metrics_process *p,

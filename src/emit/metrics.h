@@ -41,6 +41,7 @@ struct metrics {
 	uint16_t index[METRICS_INDEX_SLOTS]; /* series number + 1; 0 = empty; writer only */
 	uint64_t dropped_series;
 	uint64_t log_lines_dropped; /* decision log lines stdout could not take in time */
+	uint64_t upstream_retries;  /* requests sent again after a stale pooled connection */
 	uint64_t connections_total, connections_open;
 	struct metrics_hist dns, connect;
 };
@@ -67,6 +68,7 @@ void metrics_count_request(struct metrics *m, const struct metrics_request *req)
 void metrics_count_conn_open(struct metrics *m);
 void metrics_count_conn_close(struct metrics *m);
 void metrics_count_log_dropped(struct metrics *m);
+void metrics_count_upstream_retry(struct metrics *m);
 void metrics_observe_dns(struct metrics *m, uint64_t us);
 void metrics_observe_connect(struct metrics *m, uint64_t us);
 /* Main thread only. */

@@ -351,6 +351,7 @@ static void conn_on_free(evutil_socket_t fd, short what, void *arg)
 	buf_release(&c->cout);
 	buf_release(&c->uin);
 	buf_release(&c->uout);
+	buf_release(&c->replay);
 	free(c);
 }
 

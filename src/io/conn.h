@@ -79,7 +79,10 @@ struct conn_request {
 	uint32_t resp_approved;
 	bool resp_done;
 	bool upstream_keep_alive;
-	bool upstream_reused;
+	bool upstream_reused;	/* the upstream connection came from the keep-alive pool */
+	bool replayable;	/* idempotent and bodiless: may be sent again (RFC 9112 §9.3.1) */
+	bool upstream_answered; /* a byte came back from the upstream */
+	bool upstream_retried;	/* sent again on a new connection after a stale pooled one */
 	bool close_after_reply;
 };
 
@@ -94,6 +97,9 @@ struct conn {
 	enum conn_state state;
 	struct event c_rd, c_wr, u_rd, u_wr, timer;
 	struct buf cin, cout, uin, uout;
+	/* A copy of the request head while it is sent on a pooled connection that may turn out
+	 * stale (closed by the upstream just as it was reused); empty otherwise. */
+	struct buf replay;
 	struct resolver_query *dns;
 	uint64_t last_activity_ms;
 	unsigned timeout_ms;

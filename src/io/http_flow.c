@@ -368,6 +368,7 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 	r->client_minor = req->version_minor;
 	r->client_keep_alive = req->keep_alive;
 	flow_set_body_framing(c, req);
+	r->replayable = !r->is_connect && r->req_done && http1_method_is_idempotent(req->method);
 	if (r->is_connect) {
 		if (req->framing != HTTP1_BODY_NONE) {
 			conn_reply_error(c, REASON_BAD_REQUEST, "CONNECT with a body", true);
@@ -508,6 +509,8 @@ static void flow_finish(struct conn *c)
 
 static void flow_fail_midstream(struct conn *c, enum reason why)
 {
+	if (why == REASON_UPSTREAM_CLOSED && upstream_retry_stale(c))
+		return;
 	if (c->req.status == 0 && buf_len(&c->cout) == 0) {
 		c->req.client_keep_alive = false;
 		http_flow_refuse(c, why, NULL);
@@ -889,6 +892,10 @@ void http_flow_on_upstream_readable(struct conn *c)
 		conn_want_upstream_read(c, false);
 	} else {
 		conn_touch(c);
+		if (!c->req.upstream_answered) {
+			c->req.upstream_answered = true;
+			buf_release(&c->replay);
+		}
 	}
 	if (!flow_parse_response_head(c))
 		return;

@@ -226,10 +226,16 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 
 		r->connected = *ip;
 		r->has_connected = true;
-		if (!r->is_connect && !(r->route && r->route->tls)) {
+		if (!r->is_connect && !(r->route && r->route->tls) && !r->upstream_retried) {
 			int fd = upstream_pool_take(c->w->pool, ip, r->target.port);
 			if (fd >= 0) {
 				r->upstream_reused = true;
+				/* Kept until the upstream answers; without it (out of memory) a
+				 * stale connection is a 502, as for any other request. */
+				buf_release(&c->replay);
+				if (r->replayable)
+					buf_append(&c->replay, buf_head(&c->uout),
+						   buf_len(&c->uout), buf_len(&c->uout));
 				conn_upstream_attach(c, fd);
 				upstream_ready(c);
 				return;
@@ -270,6 +276,24 @@ bool upstream_try_next(struct conn *c)
 		return false;
 	conn_close_upstream(c);
 	upstream_connect_next(c, REASON_CONNECT_TIMEOUT);
+	return true;
+}
+
+bool upstream_retry_stale(struct conn *c)
+{
+	struct conn_request *r = &c->req;
+
+	if (!r->upstream_reused || r->upstream_answered || buf_len(&c->replay) == 0 ||
+	    r->next_addr == 0)
+		return false;
+	conn_close_upstream(c);
+	c->uout = c->replay; /* the head again, as first sent */
+	memset(&c->replay, 0, sizeof(c->replay));
+	r->upstream_reused = false;
+	r->upstream_retried = true;
+	r->next_addr--; /* the same address, on a new connection */
+	metrics_count_upstream_retry(&c->w->metrics);
+	upstream_connect_next(c, REASON_UPSTREAM_CLOSED);
 	return true;
 }
 

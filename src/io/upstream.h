@@ -21,6 +21,10 @@ void upstream_on_connect_done(struct conn *c);
 void upstream_on_tls_event(struct conn *c);
 /* After a failed or timed-out attempt: tries the next checked address. False when none left. */
 bool upstream_try_next(struct conn *c);
+/* A pooled connection closed before answering a replayable request (the upstream dropped it
+ * just as it was reused, RFC 9112 §9.3.1): sends the request again, once, on a new connection
+ * to the same address. False when that does not apply (nothing done). */
+bool upstream_retry_stale(struct conn *c);
 
 struct upstream_pool *upstream_pool_new(struct event_base *base, unsigned idle_ms);
 void upstream_pool_free(struct upstream_pool *pool);

@@ -534,6 +534,18 @@ bool http1_header_is_hop_by_hop(struct slice name, const struct slice *connectio
 	return false;
 }
 
+bool http1_method_is_idempotent(struct slice method)
+{
+	static const struct slice idempotent[] = {
+	    {"GET", 3}, {"HEAD", 4}, {"OPTIONS", 7}, {"TRACE", 5}, {"PUT", 3}, {"DELETE", 6},
+	};
+
+	for (size_t i = 0; i < sizeof(idempotent) / sizeof(idempotent[0]); i++)
+		if (slice_eq(method, idempotent[i]))
+			return true;
+	return false;
+}
+
 int http1_header_find(const struct http1_header *headers, unsigned n, const char *name)
 {
 	struct slice want = slice_from_cstr(name);

@@ -97,6 +97,11 @@ int http1_response_parse(const char *buf, size_t len, unsigned max_headers, bool
 bool http1_header_is_hop_by_hop(struct slice name, const struct slice *connection_tokens,
 				unsigned n_connection_tokens);
 
+/* True for the idempotent methods of RFC 9110 §9.2.2 (GET, HEAD, OPTIONS, TRACE, PUT, DELETE):
+ * those a proxy may send again when a connection fails before any answer (RFC 9112 §9.3.1).
+ * Method names are case-sensitive (RFC 9110 §9.1): "get" is not GET. */
+bool http1_method_is_idempotent(struct slice method);
+
 /* The index of the first header named `name` (case-insensitive), or -1. */
 int http1_header_find(const struct http1_header *headers, unsigned n, const char *name);
 

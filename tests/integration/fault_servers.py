@@ -17,7 +17,7 @@ import dns_server
 from stub_server import StubServer, ensure_lo_addresses, listen_socket, spawn
 
 # Addresses this module adds to lo (the test config allows 192.0.2.0/24 and 2001:db8::/32).
-FAULT_V4 = ["192.0.2.%d" % i for i in range(20, 30)]
+FAULT_V4 = ["192.0.2.%d" % i for i in range(20, 34)]
 FAULT_V6 = ["2001:db8::20", "2001:db8::29"]
 
 
@@ -122,6 +122,62 @@ def sink(conn, rec):
     wait_peer_close(conn, rec)
 
 
+def read_head(conn, buf=b""):
+    """Reads one request head; returns (head, what followed it), or (None, b"") at EOF."""
+    while b"\r\n\r\n" not in buf:
+        d = conn.recv(65536)
+        if not d:
+            return None, b""
+        buf += d
+    i = buf.index(b"\r\n\r\n") + 4
+    return buf[:i], buf[i:]
+
+
+class StaleKeepAlive:
+    """An origin whose keep-alive timeout strikes just as its idle connection is reused: the
+    first connection answers one request (keep-alive, body "first"), then reads the next
+    request head and closes without answering (FIN, or RST when rst=True). That is the race
+    RFC 9112 §9.3.1 describes, made deterministic. Later connections answer every request
+    with body "fresh" (later="answer") or close before any header (later="close").
+    Each connection's record gets "heads": the request heads it read."""
+
+    def __init__(self, rst=False, later="answer"):
+        self.rst, self.later = rst, later
+        self._lock = threading.Lock()
+        self.connections = 0
+
+    def reset(self):
+        with self._lock:
+            self.connections = 0
+
+    def __call__(self, conn, rec):
+        with self._lock:
+            index = self.connections
+            self.connections += 1
+        rec["heads"] = [rec["head"]]
+        if index == 0:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+            head, _ = read_head(conn)
+            if head is not None:
+                rec["heads"].append(head)
+            if self.rst:
+                reset(conn)
+            else:
+                conn.close()
+            return
+        if self.later == "close":
+            close_before_head(conn, rec)
+            return
+        rest, head = b"", rec["head"]
+        while True:
+            body = b"" if head.startswith(b"HEAD ") else b"fresh"
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n" + body)
+            head, rest = read_head(conn, rest)
+            if head is None:
+                return
+            rec["heads"].append(head)
+
+
 class FaultServer(StubServer):
     def __init__(self, ip, port, behaviour):
         super().__init__()
@@ -161,15 +217,11 @@ class FaultServer(StubServer):
     def _serve(self, conn, rec):
         try:
             conn.settimeout(10)
-            buf = b""
-            while b"\r\n\r\n" not in buf:
-                d = conn.recv(65536)
-                if not d:
-                    rec["end"] = "eof before head"
-                    return
-                buf += d
-            i = buf.index(b"\r\n\r\n") + 4
-            rec["head"], rec["body_bytes"] = buf[:i], len(buf) - i
+            head, rest = read_head(conn)
+            if head is None:
+                rec["end"] = "eof before head"
+                return
+            rec["head"], rec["body_bytes"] = head, len(rest)
             self.behaviour(conn, rec)
         except OSError as e:
             if rec["end"] is None:

@@ -145,7 +145,12 @@ static const char empty_text[] =
     "# HELP sluice_log_lines_dropped_total Decision log lines dropped because stdout did not "
     "keep up (over 4 MiB pending per worker).\n"
     "# TYPE sluice_log_lines_dropped_total counter\n"
-    "sluice_log_lines_dropped_total 0\n";
+    "sluice_log_lines_dropped_total 0\n"
+    "# HELP sluice_upstream_retries_total Idempotent requests without a body sent again on a "
+    "new connection because the reused keep-alive upstream connection closed before "
+    "answering.\n"
+    "# TYPE sluice_upstream_retries_total counter\n"
+    "sluice_upstream_retries_total 0\n";
 
 /* The whole exposition of a fresh process, byte for byte: every family has HELP and TYPE,
  * histograms have every bucket, and nothing else is written. */
@@ -315,6 +320,14 @@ static void test_log_lines_dropped(void **state)
 	assert_line(render(2), "sluice_log_lines_dropped_total 3");
 }
 
+/* Stale-connection retries are counted per worker and summed. */
+static void test_upstream_retries(void **state)
+{
+	metrics_count_upstream_retry(&w0);
+	metrics_count_upstream_retry(&w1);
+	assert_line(render(2), "sluice_upstream_retries_total 2");
+}
+
 static void test_reloads_and_generation(void **state)
 {
 	metrics_process_set_generation(&proc, 1);
@@ -389,6 +402,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_connect_histogram, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_connections_gauge, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_log_lines_dropped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_upstream_retries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reloads_and_generation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_series_cap_counts_dropped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_large_fails, setup, teardown),

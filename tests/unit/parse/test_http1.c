@@ -698,11 +698,24 @@ static void test_header_find(void **state)
 	assert_int_equal(http1_header_find(req.headers, req.n_headers, "X"), 0);
 }
 
+static void test_idempotent_methods(void **state)
+{
+	(void)state;
+	static const char *const yes[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
+	static const char *const no[] = {"POST", "PATCH", "CONNECT", "get",	 "Get",
+					 "GETX", "GE",	  "",	     "PROPFIND", "DELETE "};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		assert_true(http1_method_is_idempotent(slice_from_cstr(yes[i])));
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		assert_false(http1_method_is_idempotent(slice_from_cstr(no[i])));
+}
+
 #define T(fn) cmocka_unit_test_teardown(fn, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    T(test_idempotent_methods),
 	    T(test_te_chunked_trailing_comma),
 	    T(test_te_chunked_capitalised),
 	    T(test_te_chunked_upper_case),
