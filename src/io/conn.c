@@ -246,6 +246,8 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 void conn_upstream_attach(struct conn *c, int ufd)
 {
 	if (c->closed) {
+		tls_client_free(c->tls);
+		c->tls = NULL;
 		close(ufd);
 		return;
 	}

@@ -487,19 +487,7 @@ static void flow_finish(struct conn *c)
 	struct conn_request *r = &c->req;
 
 	conn_log_request(c);
-	/* TLS upstreams are not pooled: the session would have to travel with the socket. */
-	if (r->upstream_keep_alive && r->req_done && buf_len(&c->uin) == 0 && !c->u_eof &&
-	    c->ufd >= 0 && !c->tls) {
-		int fd = c->ufd;
-		event_del(&c->u_rd);
-		event_del(&c->u_wr);
-		c->ufd = -1;
-		buf_release(&c->uin);
-		buf_release(&c->uout);
-		upstream_pool_put(c->w->pool, fd, &r->connected, r->dest.port);
-	} else {
-		conn_close_upstream(c);
-	}
+	upstream_park(c);
 	if (!r->client_keep_alive || !r->req_done) {
 		conn_close(c, REASON_ALLOWED);
 		return;

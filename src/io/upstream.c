@@ -17,6 +17,8 @@
 #include "io/tls_client.h"
 #include "io/tunnel.h"
 #include "io/worker.h"
+#include "policy/agent.h"
+#include "policy/route.h"
 
 /* Idle upstream connections kept per destination address and in all. A destination keeps
  * as many as were busy at once, up to POOL_PER_DEST: a smaller cap makes a loaded origin pay
@@ -25,13 +27,22 @@
 #define POOL_TOTAL 8192
 #define POOL_BUCKETS 256
 
+/* What a pooled connection to an https route upstream was verified as: the name its
+ * certificate was checked against and the trust it was checked with. A connection is reused only
+ * for the same name and trust, never just for the same address (another name at that address
+ * would skip its own certificate check). */
+#define POOL_TLS_ID_MAX (ROUTE_HOST_MAX + AGENT_SOURCE_MAX + 2)
+
 struct pooled {
 	struct pooled *prev, *next; /* within the bucket */
 	struct upstream_pool *pool;
 	int fd;
+	struct tls_client *tls; /* NULL for plain TCP */
 	struct ip_addr ip;
 	uint16_t port;
+	uint64_t expires_us;
 	struct event ev;
+	char tls_id[]; /* "" for plain TCP */
 };
 
 struct upstream_pool {
@@ -61,14 +72,47 @@ static void pool_unlink(struct upstream_pool *pool, struct pooled *p)
 	event_del(&p->ev);
 }
 
+static void pooled_free(struct pooled *p)
+{
+	tls_client_free(p->tls); /* close_notify, best effort */
+	close(p->fd);
+	free(p);
+}
+
+/* An idle TLS connection can be readable with records that carry no data: a TLS 1.3 session
+ * ticket or key update sent after the response. Those are taken in and the connection kept;
+ * data, an end or an error make it unusable. */
+static bool pooled_tls_still_idle(struct pooled *p)
+{
+	struct buf scratch = {0};
+	ssize_t n = tls_client_read_into(p->tls, &scratch, 1);
+	buf_release(&scratch);
+	return n == -1 && !tls_client_wants_write(p->tls) && !tls_client_pending(p->tls);
+}
+
+static void pool_on_event(evutil_socket_t fd, short what, void *arg);
+
+static void pooled_arm(struct pooled *p)
+{
+	uint64_t now = conn_now_us();
+	uint64_t left = p->expires_us > now ? p->expires_us - now : 0;
+	struct timeval tv = {(time_t)(left / 1000000), (suseconds_t)(left % 1000000)};
+
+	event_assign(&p->ev, p->pool->base, p->fd, EV_READ, pool_on_event, p);
+	event_add(&p->ev, &tv);
+}
+
 /* An idle pooled connection became readable (the upstream closed it or sent junk) or its idle
  * time ran out: either way it is no longer reusable. */
 static void pool_on_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct pooled *p = arg;
+	if ((what & EV_READ) && p->tls && pooled_tls_still_idle(p)) {
+		pooled_arm(p);
+		return;
+	}
 	pool_unlink(p->pool, p);
-	close(p->fd);
-	free(p);
+	pooled_free(p);
 }
 
 struct upstream_pool *upstream_pool_new(struct event_base *base, unsigned idle_ms)
@@ -89,51 +133,99 @@ void upstream_pool_free(struct upstream_pool *pool)
 		while (pool->buckets[b]) {
 			struct pooled *p = pool->buckets[b];
 			pool_unlink(pool, p);
-			close(p->fd);
-			free(p);
+			pooled_free(p);
 		}
 	free(pool);
 }
 
-void upstream_pool_put(struct upstream_pool *pool, int fd, const struct ip_addr *ip, uint16_t port)
+static bool pooled_matches(const struct pooled *p, const char *tls_id, const struct ip_addr *ip,
+			   uint16_t port)
+{
+	return p->port == port && ip_addr_eq(&p->ip, ip) && strcmp(p->tls_id, tls_id) == 0;
+}
+
+void upstream_pool_put(struct upstream_pool *pool, int fd, struct tls_client *tls,
+		       const char *tls_id, const struct ip_addr *ip, uint16_t port)
 {
 	unsigned b = pool_bucket(ip, port), same = 0;
-	struct timeval tv = {pool->idle_ms / 1000, (pool->idle_ms % 1000) * 1000};
+	size_t id_len = strlen(tls_id);
 
 	for (struct pooled *p = pool->buckets[b]; p && same < POOL_PER_DEST; p = p->next)
 		if (p->port == port && ip_addr_eq(&p->ip, ip))
 			same++;
-	struct pooled *p =
-	    same < POOL_PER_DEST && pool->count < POOL_TOTAL ? malloc(sizeof(*p)) : NULL;
+	struct pooled *p = same < POOL_PER_DEST && pool->count < POOL_TOTAL
+			       ? malloc(sizeof(*p) + id_len + 1)
+			       : NULL;
 	if (!p) {
+		tls_client_free(tls);
 		close(fd);
 		return;
 	}
 	p->pool = pool;
 	p->fd = fd;
+	p->tls = tls;
+	memcpy(p->tls_id, tls_id, id_len + 1);
 	p->ip = *ip;
 	p->port = port;
+	p->expires_us = conn_now_us() + (uint64_t)pool->idle_ms * 1000;
 	p->prev = NULL;
 	p->next = pool->buckets[b];
 	if (p->next)
 		p->next->prev = p;
 	pool->buckets[b] = p;
 	pool->count++;
-	event_assign(&p->ev, pool->base, fd, EV_READ, pool_on_event, p);
-	event_add(&p->ev, &tv);
+	pooled_arm(p);
 }
 
-int upstream_pool_take(struct upstream_pool *pool, const struct ip_addr *ip, uint16_t port)
+int upstream_pool_take(struct upstream_pool *pool, const char *tls_id, const struct ip_addr *ip,
+		       uint16_t port, struct tls_client **tls)
 {
 	for (struct pooled *p = pool->buckets[pool_bucket(ip, port)]; p; p = p->next) {
-		if (p->port != port || !ip_addr_eq(&p->ip, ip))
+		if (!pooled_matches(p, tls_id, ip, port))
 			continue;
 		int fd = p->fd;
+		*tls = p->tls;
 		pool_unlink(pool, p);
 		free(p);
 		return fd;
 	}
+	*tls = NULL;
 	return -1;
+}
+
+/* The pool identity of a route's TLS: "" for plain TCP. */
+static const char *upstream_tls_id(const struct conn *c, char *out, size_t size)
+{
+	const struct route *rt = c->req.route;
+
+	if (!rt || !rt->tls)
+		return "";
+	snprintf(out, size, "%s\n%s", rt->upstream_host, rt->ca_file);
+	return out;
+}
+
+void upstream_park(struct conn *c)
+{
+	struct conn_request *r = &c->req;
+	char id[POOL_TLS_ID_MAX];
+
+	if (!r->upstream_keep_alive || !r->req_done || buf_len(&c->uin) > 0 || c->u_eof ||
+	    c->ufd < 0 || (c->tls && tls_client_pending(c->tls))) {
+		conn_close_upstream(c);
+		return;
+	}
+	int fd = c->ufd;
+	struct tls_client *tls = c->tls;
+	event_del(&c->u_rd);
+	event_del(&c->u_wr);
+	c->ufd = -1;
+	c->tls = NULL;
+	buf_release(&c->uin);
+	buf_release(&c->uout);
+	/* The key is the port connected to (a route's upstream port, not the one the agent
+	 * named), so that the connection is only ever reused for where it really goes. */
+	upstream_pool_put(c->w->pool, fd, tls, upstream_tls_id(c, id, sizeof(id)), &r->connected,
+			  r->target.port);
 }
 
 /* Drives the TLS handshake of an https route; the connect timer keeps running. */
@@ -226,8 +318,11 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 
 		r->connected = *ip;
 		r->has_connected = true;
-		if (!r->is_connect && !(r->route && r->route->tls) && !r->upstream_retried) {
-			int fd = upstream_pool_take(c->w->pool, ip, r->target.port);
+		if (!r->is_connect && !r->upstream_retried) {
+			char id[POOL_TLS_ID_MAX];
+			struct tls_client *tls;
+			int fd = upstream_pool_take(c->w->pool, upstream_tls_id(c, id, sizeof(id)),
+						    ip, r->target.port, &tls);
 			if (fd >= 0) {
 				r->upstream_reused = true;
 				/* Kept until the upstream answers; without it (out of memory) a
@@ -236,6 +331,8 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 				if (r->replayable)
 					buf_append(&c->replay, buf_head(&c->uout),
 						   buf_len(&c->uout), buf_len(&c->uout));
+				c->tls = tls; /* verified for this route's name and trust: no
+						 handshake */
 				conn_upstream_attach(c, fd);
 				upstream_ready(c);
 				return;

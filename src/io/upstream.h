@@ -11,6 +11,7 @@
 
 struct conn;
 struct event_base;
+struct tls_client;
 struct upstream_pool;
 
 /* Starts resolve → check → connect for c->req.dest; ends in http_flow_start_forwarding or
@@ -26,11 +27,21 @@ bool upstream_try_next(struct conn *c);
  * to the same address. False when that does not apply (nothing done). */
 bool upstream_retry_stale(struct conn *c);
 
+/* The exchange on c is over: parks its upstream connection for reuse when it is clean (the
+ * upstream allowed keep-alive, the request went out whole, nothing unread is left), else
+ * closes it. c keeps no upstream either way. */
+void upstream_park(struct conn *c);
+
 struct upstream_pool *upstream_pool_new(struct event_base *base, unsigned idle_ms);
 void upstream_pool_free(struct upstream_pool *pool);
-/* Parks a clean keep-alive connection for reuse (or closes it when the pool is full). */
-void upstream_pool_put(struct upstream_pool *pool, int fd, const struct ip_addr *ip, uint16_t port);
-/* A live idle connection to exactly ip:port, or -1. */
-int upstream_pool_take(struct upstream_pool *pool, const struct ip_addr *ip, uint16_t port);
+/* Parks a clean keep-alive connection, with its TLS session when tls is not NULL, for reuse (or
+ * closes it when the pool is full). tls_id: what the TLS session was verified as ("" for plain
+ * TCP); the pool owns fd and tls from here. */
+void upstream_pool_put(struct upstream_pool *pool, int fd, struct tls_client *tls,
+		       const char *tls_id, const struct ip_addr *ip, uint16_t port);
+/* A live idle connection to exactly ip:port with the same tls_id, or -1; *tls gets its TLS
+ * session (NULL for plain TCP). The caller owns both. */
+int upstream_pool_take(struct upstream_pool *pool, const char *tls_id, const struct ip_addr *ip,
+		       uint16_t port, struct tls_client **tls);
 
 #endif

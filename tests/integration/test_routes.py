@@ -237,3 +237,19 @@ def test_rewrite_upstream_base_path_name_upstream_and_open_route(sluice, searx, 
         assert searx.header_values(rec, "Host") == ["searxng.test:8080"], rec["headers"]
         assert searx.header_values(rec, "X-Api-Key") == ["file-secret-42"], rec["headers"]
     assert "file-secret-42" not in p.proc.stdout_bytes().decode()
+
+
+def test_route_upstream_connection_is_pooled_under_its_own_port(sluice, monkeypatch,
+                                                                  searx):  # noqa: F811
+    """The agent names port 80, the route connects to 8080: the idle connection is parked and
+    found again under 8080, where it really goes (one worker: each keeps its own pool). Parked
+    under 80, it was never reused, and could have served a request judged for port 80."""
+    monkeypatch.setenv("SEARX_KEY", SECRET)
+    p = sluice(config={"agents": AGENTS, "routes": [ROUTE], "workers": 1, "ports": ["*"]})
+    for i in range(3):
+        r = get_from(p.addr, SEARCH_URL + "&i=%d" % i, SRC_RESEARCH)
+        assert r.status == 200, r
+    wait_idle(searx)
+    assert len(searx.requests) == 3, searx.requests
+    assert searx.connections(8080) == 1, "a new upstream connection per request"
+    assert searx.connections(80) == 0

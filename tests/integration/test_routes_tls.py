@@ -8,6 +8,7 @@ name, no TLS at all -- ends in 502 upstream_tls with OpenSSL's reason for the ag
 
 import hashlib
 import os
+import time
 
 import pytest
 
@@ -58,8 +59,8 @@ def tls(_tls_stub_session, dns):
 def start(sluice, monkeypatch):
     monkeypatch.setenv("TLS_ROUTE_KEY", SECRET)
 
-    def go(rt):
-        return sluice(config={"routes": [rt]})
+    def go(rt, **config):
+        return sluice(config=dict(config, routes=[rt]))
     return go
 
 
@@ -219,3 +220,49 @@ def test_tls_route_post_body_arrives_intact(start, tls, pki, framing):
     [e] = p.wait_logs({"host": ROUTE_HOST})
     assert_log_line(e, decision="allow", status=200, method="POST")
     assert e["bytes_up"] >= len(body), e
+
+
+# ---- (7) upstream TLS connections are pooled, per verified name ---------------------------
+
+def test_tls_route_upstream_connection_is_reused_across_clients(start, tls, pki):
+    """Three agents' connections, one after another: one TCP connection and one handshake to
+    the upstream serve them all (one worker: each worker keeps its own pool)."""
+    p = start(route(ca_file=pki["ca"]), workers=1)
+    for i in range(3):
+        r = get_from(p.addr, BASE + "/echo?i=%d" % i)
+        assert r.status == 200 and r.json()["path"] == "/echo?i=%d" % i, r
+    assert [rec["path"] for rec in tls.requests] == ["/echo?i=0", "/echo?i=1", "/echo?i=2"]
+    assert tls.connections(GOOD_PORT) == 1, "a new upstream connection per request"
+    assert len(tls.handshakes) == 1, tls.handshakes
+
+
+def test_pooled_tls_connection_is_not_reused_for_another_name(sluice, monkeypatch, tls, pki):
+    """A connection verified for secure.internal must not serve a route whose upstream is
+    other.internal at the same address and port: that route's own handshake would fail (the
+    certificate does not name it), so reusing the first one would skip a certificate check."""
+    monkeypatch.setenv("TLS_ROUTE_KEY", SECRET)
+    other = route(ca_file=pki["ca"], host="other-api.internal",
+                  upstream="https://%s:%d" % (tls_stub.OTHER_NAME, GOOD_PORT))
+    p = sluice(config={"workers": 1, "routes": [route(ca_file=pki["ca"]), other]})
+    r = get_from(p.addr, BASE + "/echo")
+    assert r.status == 200, r
+    r = get_from(p.addr, "http://other-api.internal/echo")
+    ps = assert_refused(r, 502, "tls_certificate_error")
+    assert "hostname mismatch" in ps.get("details", ""), ps
+    assert [rec["path"] for rec in tls.requests] == ["/echo"], tls.requests
+    assert tls.connections(GOOD_PORT) == 2, "the second route did not make its own connection"
+
+
+def test_tls_connection_closed_by_upstream_is_not_reused(start, tls, pki):
+    """The upstream closes its end after a keep-alive answer: the pooled connection is dropped
+    (or, had the request raced the close, sent again), never answered from a dead session."""
+    p = start(route(ca_file=pki["ca"]), workers=1)
+    r = get_from(p.addr, BASE + "/close")
+    assert r.status == 200 and r.body == b"closing", r
+    time.sleep(0.2)  # the close reaches sluice's idle connection
+    r = get_from(p.addr, BASE + "/echo?after")
+    assert r.status == 200 and r.json()["path"] == "/echo?after", r
+    assert tls.connections(GOOD_PORT) == 2, tls.connections(GOOD_PORT)
+    assert len(tls.handshakes) == 2, tls.handshakes
+    lines = p.wait_logs({"host": ROUTE_HOST}, count=2)
+    assert [e["status"] for e in lines] == [200, 200], lines

@@ -15,6 +15,7 @@ sha256 and length of its body, so a test can assert what arrived over TLS. Paths
     /big?n=N      N bytes (default 5 MB) by Content-Length; byte i is i % 251
     /chunked      the same pattern, chunked, in chunks of varied sizes (see CHUNKS)
     /echo         the request as JSON (method, path, headers, body length and sha256)
+    /close        "closing", keep-alive framed, then the connection is closed anyway
     anything else 404
 """
 
@@ -145,6 +146,12 @@ class Handler(StubHandler):
         elif url.path == "/echo":
             doc = {k: rec[k] for k in ("method", "path", "headers", "body_len", "body_sha256")}
             self._send(200, json.dumps(doc).encode(), "application/json")
+        elif url.path == "/close":
+            # A keep-alive answer, then the connection ends anyway (TCP close, no
+            # close_notify): what an upstream's idle timeout does to a pooled connection.
+            self._send(200, b"closing", "text/plain")
+            self.wfile.flush()
+            self.close_connection = True
         else:
             self._send(404, b"not found\n", "text/plain")
 
