@@ -497,9 +497,12 @@ static int jail_parent(pid_t child, int sock, int log_fd, struct config *cfg,
 		fprintf(stderr, "sluice jail: cannot initialise libevent threads or c-ares\n");
 		goto fail;
 	}
-	snap = snapshot_new(cfg, 1);
-	if (!snap)
+	char why[1024];
+	snap = snapshot_new(cfg, 1, why, sizeof(why));
+	if (!snap) {
+		fprintf(stderr, "sluice jail: %s\n", why);
 		goto fail;
+	}
 	cfg = NULL;
 	status = jail_serve(child, sock, fds, n, snap, waited);
 	n = 0; /* worker_init_adopt took them */

@@ -266,10 +266,14 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
 		fprintf(stderr, "sluice: reload: listen addresses (http and admin) and workers "
 				"change only on restart; the running ones stay\n");
 	listener_expand_wildcards(&cfg->rules);
-	struct snapshot *next = snapshot_new(cfg, (*current)->generation + 1);
+	char why[1024];
+	struct snapshot *next = snapshot_new(cfg, (*current)->generation + 1, why, sizeof(why));
 	if (!next) {
 		config_free(cfg);
-		fprintf(stderr, "sluice: reload: out of memory; the running policy stays\n");
+		fprintf(stderr,
+			"sluice: reload: %s: %s; refused; the running policy (generation %llu) "
+			"stays\n",
+			config_path, why, (unsigned long long)(*current)->generation);
 		metrics_process_reload(&main_metrics, false, (*current)->generation);
 		return;
 	}
@@ -389,8 +393,10 @@ static int main_run(const char *config_path)
 	}
 	listener_expand_wildcards(&cfg->rules);
 	n = main_worker_count(cfg);
-	struct snapshot *current = snapshot_new(cfg, 1);
+	char why[1024];
+	struct snapshot *current = snapshot_new(cfg, 1, why, sizeof(why));
 	if (!current) {
+		fprintf(stderr, "sluice: %s: %s\n", config_path ? config_path : "config", why);
 		config_free(cfg);
 		return 1;
 	}
@@ -417,13 +423,21 @@ static int main_run(const char *config_path)
 static int main_check(const char *config_path)
 {
 	struct config *cfg = main_load_config(config_path);
+	char why[1024];
 	if (!cfg)
 		return 1;
+	/* The CA files of https routes are loaded as a start would. */
+	struct snapshot *snap = snapshot_new(cfg, 1, why, sizeof(why));
+	if (!snap) {
+		fprintf(stderr, "%s: %s\n", config_path, why);
+		config_free(cfg);
+		return 1;
+	}
 	printf("%s: ok (%u listen address%s, %u resolver%s, %u agent%s, %u route%s)\n", config_path,
 	       cfg->n_listen_http, cfg->n_listen_http == 1 ? "" : "es", cfg->n_resolvers,
 	       cfg->n_resolvers == 1 ? "" : "s", cfg->n_agents, cfg->n_agents == 1 ? "" : "s",
 	       cfg->n_routes, cfg->n_routes == 1 ? "" : "s");
-	config_free(cfg);
+	snapshot_unref(snap);
 	return 0;
 }
 

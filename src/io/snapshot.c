@@ -1,15 +1,64 @@
 #include "io/snapshot.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-struct snapshot *snapshot_new(struct config *cfg, uint64_t generation)
+#include "io/tls_client.h"
+#include "policy/route.h"
+
+static void snapshot_free_tls(struct snapshot *s)
 {
-	struct snapshot *s = malloc(sizeof(*s));
-	if (!s)
+	for (unsigned i = 0; i < s->n_tls; i++)
+		tls_context_free(s->tls[i].ctx);
+	free(s->tls);
+}
+
+/* One context per distinct ca_file of the https routes. */
+static int snapshot_load_tls(struct snapshot *s, char *err, size_t err_size)
+{
+	const struct config *cfg = s->cfg;
+
+	if (cfg->n_routes == 0)
+		return 0;
+	s->tls = calloc(cfg->n_routes, sizeof(*s->tls));
+	if (!s->tls) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < cfg->n_routes; i++) {
+		const struct route *rt = &cfg->routes[i];
+		char why[768];
+
+		if (!rt->tls || snapshot_tls_context(s, rt->ca_file))
+			continue;
+		struct tls_context *ctx =
+		    tls_context_new(rt->ca_file[0] ? rt->ca_file : NULL, why, sizeof(why));
+		if (!ctx) {
+			snprintf(err, err_size, "routes[%u].ca_file: %s", i, why);
+			return -1;
+		}
+		s->tls[s->n_tls].ca_file = rt->ca_file;
+		s->tls[s->n_tls++].ctx = ctx;
+	}
+	return 0;
+}
+
+struct snapshot *snapshot_new(struct config *cfg, uint64_t generation, char *err, size_t err_size)
+{
+	struct snapshot *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, err_size, "out of memory");
 		return NULL;
+	}
 	s->cfg = cfg;
 	s->generation = generation;
 	atomic_init(&s->refs, 1);
+	if (snapshot_load_tls(s, err, err_size) != 0) {
+		snapshot_free_tls(s);
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -24,6 +73,15 @@ void snapshot_unref(struct snapshot *s)
 		return;
 	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	snapshot_free_tls(s);
 	config_free(s->cfg);
 	free(s);
+}
+
+struct tls_context *snapshot_tls_context(const struct snapshot *s, const char *ca_file)
+{
+	for (unsigned i = 0; i < s->n_tls; i++)
+		if (strcmp(s->tls[i].ca_file, ca_file) == 0)
+			return s->tls[i].ctx;
+	return NULL;
 }

@@ -13,6 +13,7 @@
 #include "io/conn.h"
 #include "io/http_flow.h"
 #include "io/resolver.h"
+#include "io/snapshot.h"
 #include "io/sockaddr.h"
 #include "io/tls_client.h"
 #include "io/tunnel.h"
@@ -31,7 +32,7 @@
  * certificate was checked against and the trust it was checked with. A connection is reused only
  * for the same name and trust, never just for the same address (another name at that address
  * would skip its own certificate check). */
-#define POOL_TLS_ID_MAX (ROUTE_HOST_MAX + AGENT_SOURCE_MAX + 2)
+#define POOL_TLS_ID_MAX (24 + ROUTE_HOST_MAX + AGENT_SOURCE_MAX + 2)
 
 struct pooled {
 	struct pooled *prev, *next; /* within the bucket */
@@ -177,6 +178,21 @@ void upstream_pool_put(struct upstream_pool *pool, int fd, struct tls_client *tl
 	pooled_arm(p);
 }
 
+void upstream_pool_drop_tls(struct upstream_pool *pool)
+{
+	for (unsigned b = 0; b < POOL_BUCKETS; b++) {
+		struct pooled *p = pool->buckets[b];
+		while (p) {
+			struct pooled *next = p->next;
+			if (p->tls) {
+				pool_unlink(pool, p);
+				pooled_free(p);
+			}
+			p = next;
+		}
+	}
+}
+
 int upstream_pool_take(struct upstream_pool *pool, const char *tls_id, const struct ip_addr *ip,
 		       uint16_t port, struct tls_client **tls)
 {
@@ -193,14 +209,17 @@ int upstream_pool_take(struct upstream_pool *pool, const char *tls_id, const str
 	return -1;
 }
 
-/* The pool identity of a route's TLS: "" for plain TCP. */
+/* The pool identity of a route's TLS: "" for plain TCP. The configuration generation is part
+ * of it: a reload re-reads the CA files, and a session verified with the old ones is not
+ * reused under the new. */
 static const char *upstream_tls_id(const struct conn *c, char *out, size_t size)
 {
 	const struct route *rt = c->req.route;
 
 	if (!rt || !rt->tls)
 		return "";
-	snprintf(out, size, "%s\n%s", rt->upstream_host, rt->ca_file);
+	snprintf(out, size, "%llu\n%s\n%s", (unsigned long long)c->snap->generation,
+		 rt->upstream_host, rt->ca_file);
 	return out;
 }
 
@@ -262,7 +281,7 @@ static void upstream_ready(struct conn *c)
 	c->req.has_connected = true;
 	conn_want_upstream_write(c, false);
 	if (c->req.route && c->req.route->tls && !c->tls) {
-		struct tls_context *ctx = worker_tls_context(c->w, c->req.route->ca_file);
+		struct tls_context *ctx = snapshot_tls_context(c->snap, c->req.route->ca_file);
 		c->tls = ctx ? tls_client_new(ctx, c->ufd, c->req.route->upstream_host) : NULL;
 		if (!c->tls) {
 			conn_close_upstream(c);

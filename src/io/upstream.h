@@ -39,6 +39,8 @@ void upstream_pool_free(struct upstream_pool *pool);
  * TCP); the pool owns fd and tls from here. */
 void upstream_pool_put(struct upstream_pool *pool, int fd, struct tls_client *tls,
 		       const char *tls_id, const struct ip_addr *ip, uint16_t port);
+/* Closes every parked TLS connection (a new configuration re-read the CA files). */
+void upstream_pool_drop_tls(struct upstream_pool *pool);
 /* A live idle connection to exactly ip:port with the same tls_id, or -1; *tls gets its TLS
  * session (NULL for plain TCP). The caller owns both. */
 int upstream_pool_take(struct upstream_pool *pool, const char *tls_id, const struct ip_addr *ip,

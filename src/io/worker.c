@@ -12,7 +12,6 @@
 #include "io/log_sink.h"
 #include "io/resolver.h"
 #include "io/snapshot.h"
-#include "io/tls_client.h"
 #include "io/upstream.h"
 
 /* How long an idle upstream connection stays in the pool. */
@@ -138,8 +137,6 @@ void worker_fini(struct worker *w)
 	w->n_listeners = 0;
 	upstream_pool_free(w->pool);
 	pipe_pool_fini(&w->pipes);
-	for (unsigned i = 0; i < w->n_tls; i++)
-		tls_context_free(w->tls[i].ctx);
 	if (w->swap_ev)
 		event_free(w->swap_ev);
 	if (w->drain_ev)
@@ -278,6 +275,8 @@ static void worker_on_swap(evutil_socket_t fd, short what, void *arg)
 	w->cfg = next->cfg;
 	w->snap_conns = 0;
 	resolver_set_servers(w->resolver, next->cfg);
+	/* Verified with the CA files as they were: the new snapshot re-read them. */
+	upstream_pool_drop_tls(w->pool);
 }
 
 void worker_post_snapshot(struct worker *w, struct snapshot *snap)
@@ -285,28 +284,6 @@ void worker_post_snapshot(struct worker *w, struct snapshot *snap)
 	snapshot_ref(snap);
 	snapshot_unref(atomic_exchange(&w->pending, snap));
 	event_active(w->swap_ev, EV_TIMEOUT, 0);
-}
-
-struct tls_context *worker_tls_context(struct worker *w, const char *ca_file)
-{
-	char err[256];
-
-	for (unsigned i = 0; i < w->n_tls; i++)
-		if (strcmp(w->tls[i].ca_file, ca_file) == 0)
-			return w->tls[i].ctx;
-	if (w->n_tls == sizeof(w->tls) / sizeof(w->tls[0])) {
-		fprintf(stderr, "sluice: TLS for routes: more than %zu distinct ca_file values\n",
-			sizeof(w->tls) / sizeof(w->tls[0]));
-		return NULL;
-	}
-	struct tls_context *ctx = tls_context_new(ca_file[0] ? ca_file : NULL, err, sizeof(err));
-	if (!ctx) {
-		fprintf(stderr, "sluice: TLS for routes: %s\n", err);
-		return NULL;
-	}
-	snprintf(w->tls[w->n_tls].ca_file, sizeof(w->tls[w->n_tls].ca_file), "%s", ca_file);
-	w->tls[w->n_tls++].ctx = ctx;
-	return ctx;
 }
 
 unsigned worker_share(const struct worker *w, unsigned limit)

@@ -70,12 +70,6 @@ struct worker {
 	 * back to us (RFC 9110 §7.6.3). */
 	char via[24];
 	struct pipe_pool pipes;
-	/* TLS contexts for https routes, one per CA file (""= system store), made on first use. */
-	struct worker_tls {
-		char ca_file[512];
-		struct tls_context *ctx;
-	} tls[32];
-	unsigned n_tls;
 	enum { SPLICE_AUTO, SPLICE_ALWAYS, SPLICE_NEVER } splice_mode;
 	/* This worker's counters: written only here, summed by the admin thread (issue 3: no
 	 * shared counter on the request path). */
@@ -115,7 +109,5 @@ void worker_release(struct worker *w, struct snapshot *snap);
 struct worker_agent_slot *worker_agent_slot(struct worker *w, const char *name);
 /* This worker's share of a process-wide limit (rounded up); 0 stays 0 (no limit). */
 unsigned worker_share(const struct worker *w, unsigned limit);
-/* The TLS context trusting the system store plus ca_file (""), or NULL after logging why. */
-struct tls_context *worker_tls_context(struct worker *w, const char *ca_file);
 
 #endif

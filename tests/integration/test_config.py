@@ -14,8 +14,9 @@ EXAMPLES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[os.path.basename(p) for p in EXAMPLES])
 def test_example_config_validates(sluice_bin, path, tmp_path):
-    """Each example validates once the secrets it names exist: every variable it names is set
-    and every secret file it names is provided (the path rewritten to a file of the test)."""
+    """Each example validates once the secrets it names exist: every variable it names is set,
+    and every secret file and CA file it names is provided (the path rewritten to a file of the
+    test; a CA file is a throwaway self-signed certificate, since check loads it)."""
     text = open(path).read()
     env = dict(os.environ)
     for var in re.findall(r"(?:token_env:|\{env:)\s*([A-Za-z_][A-Za-z0-9_]*)", text):
@@ -25,6 +26,12 @@ def test_example_config_validates(sluice_bin, path, tmp_path):
         stand_in = tmp_path / ("secret%d" % i)
         stand_in.write_text("example-secret\n")
         text = text.replace(secret, str(stand_in))
+    for i, ca in enumerate(sorted(set(re.findall(r"ca_file:\s*(/\S+)", text)))):
+        stand_in = tmp_path / ("ca%d.pem" % i)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        str(tmp_path / ("ca%d.key" % i)), "-out", str(stand_in), "-days", "2",
+                        "-subj", "/CN=example CA"], check=True, capture_output=True, timeout=30)
+        text = text.replace(ca, str(stand_in))
     cfg = tmp_path / os.path.basename(path)
     cfg.write_text(text)
     r = subprocess.run([sluice_bin, "check", "-c", str(cfg)], capture_output=True, text=True,

@@ -8,13 +8,15 @@ name, no TLS at all -- ends in 502 upstream_tls with OpenSSL's reason for the ag
 
 import hashlib
 import os
+import subprocess
 import time
 
 import pytest
 
 import tls_stub
-from agents_util import SourceConn, build_request, get_from
+from agents_util import SourceConn, build_request, config_text, get_from, reload
 from checks import assert_log_line, assert_refused
+from sluice_proc import free_port, to_yaml
 from tls_stub import (GOOD_PORT, PLAIN_PORT, TLS_IP, TLS_NAME, WRONG_NAME_PORT, TLSStub,
                       chunked_body, pattern)
 
@@ -266,3 +268,70 @@ def test_tls_connection_closed_by_upstream_is_not_reused(start, tls, pki):
     assert len(tls.handshakes) == 2, tls.handshakes
     lines = p.wait_logs({"host": ROUTE_HOST}, count=2)
     assert [e["status"] for e in lines] == [200, 200], lines
+
+
+# ---- (8) CA files are read with the configuration: at start, at check, at every reload ------
+
+@pytest.fixture(scope="session")
+def other_pki(tmp_path_factory):
+    """A second throwaway CA: it did not sign the stand-in's certificate."""
+    return tls_stub.make_pki(tmp_path_factory.mktemp("route-pki-other"))
+
+
+def test_ca_file_that_cannot_be_loaded_refuses_the_config(sluice_bin, tmp_path):
+    bad = tmp_path / "not-a-ca.pem"
+    bad.write_text("this is not PEM\n")
+    cfg = tmp_path / "sluice.yaml"
+    cfg.write_text(to_yaml({"listen": {"http": "127.0.0.1:%d" % free_port()},
+                            "routes": [route(), route(ca_file=str(bad), host="two.internal")]})
+                   + "\n")
+    r = subprocess.run([sluice_bin, "check", "-c", str(cfg)], capture_output=True, text=True,
+                       timeout=10, env=dict(os.environ, TLS_ROUTE_KEY=SECRET))
+    assert r.returncode == 1, r
+    assert "routes[1].ca_file: cannot load CA file %s" % bad in r.stderr, r.stderr
+    r = subprocess.run([sluice_bin, "-c", str(cfg)], capture_output=True, text=True,
+                       timeout=10, env=dict(os.environ, TLS_ROUTE_KEY=SECRET))
+    assert r.returncode == 1, r
+    assert "routes[1].ca_file: cannot load CA file" in r.stderr, r.stderr
+    # A file that is not there: the reason in the system's words, not OpenSSL's silence.
+    missing = tmp_path / "gone" / "ca.pem"
+    cfg.write_text(to_yaml({"listen": {"http": "127.0.0.1:%d" % free_port()},
+                            "routes": [route(ca_file=str(missing))]}) + "\n")
+    r = subprocess.run([sluice_bin, "check", "-c", str(cfg)], capture_output=True, text=True,
+                       timeout=10, env=dict(os.environ, TLS_ROUTE_KEY=SECRET))
+    assert r.returncode == 1, r
+    assert "routes[0].ca_file: cannot read CA file %s: No such file or directory" % missing \
+        in r.stderr, r.stderr
+
+
+def test_reload_rereads_the_ca_file(start, tls, pki, other_pki, tmp_path):
+    """The CA file changes in place (a rotated Secret or ConfigMap) and sluice reloads: the new
+    trust applies at once, to new connections and pooled ones alike, and going back works."""
+    ca = tmp_path / "route-ca.pem"
+    ca.write_bytes(open(pki["ca"], "rb").read())
+    p = start(route(ca_file=str(ca)), workers=1)
+    r = get_from(p.addr, BASE + "/echo?before")
+    assert r.status == 200, r
+    ca.write_bytes(open(other_pki["ca"], "rb").read())
+    reload(p, config_text(p))
+    r = get_from(p.addr, BASE + "/echo?rotated")
+    ps = assert_refused(r, 502, "tls_certificate_error")
+    assert "certificate verify failed" in ps.get("details", ""), ps
+    ca.write_bytes(open(pki["ca"], "rb").read())
+    reload(p, config_text(p))
+    r = get_from(p.addr, BASE + "/echo?back")
+    assert r.status == 200, r
+    assert [rec["path"] for rec in tls.requests] == ["/echo?before", "/echo?back"]
+
+
+def test_reload_with_a_broken_ca_file_keeps_the_running_policy(start, tls, pki, tmp_path):
+    ca = tmp_path / "route-ca.pem"
+    ca.write_bytes(open(pki["ca"], "rb").read())
+    p = start(route(ca_file=str(ca)), workers=1)
+    assert get_from(p.addr, BASE + "/echo?before").status == 200
+    ca.write_text("truncated in a rotation\n")
+    out = reload(p, config_text(p), expect="refused")
+    assert "routes[0].ca_file: cannot load CA file" in out, out
+    assert "running policy (generation 1) stays" in out, out
+    r = get_from(p.addr, BASE + "/echo?after")
+    assert r.status == 200, r
