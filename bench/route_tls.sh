@@ -10,7 +10,7 @@
 # build of an older commit), so that changes can be given as ratios on one noisy machine.
 #
 # Printed: one markdown table (req/s, p50/p99, new upstream connections per 1000 requests
-# from nginx's stub_status), then the ratios https ÷ plain per binary and SLUICE ÷ BASELINE per
+# from nginx's stub_status, sluice's RSS growth over round 1 per load connection), then the ratios https ÷ plain per binary and SLUICE ÷ BASELINE per
 # route. Hard rules: every socket is on 127.0.0.1; every load step is bounded by `timeout`.
 set -euo pipefail
 
@@ -124,9 +124,10 @@ wrk.headers["Host"] = "$route.bench"
 EOF
 done
 
-declare -A RPS P50 P99 CPR
+declare -A RPS P50 P99 CPR PARKED
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 measure() { # label binary
-    local label=$1 bin=$2 route r out n rps p50 p99 a0 a1
+    local label=$1 bin=$2 route r out n rps p50 p99 a0 a1 rss0 rss1
     "$bin" -c "$WORK/sluice.yaml" >/dev/null 2>"$WORK/logs/sluice-$label.err" &
     local pid=$!
     PIDS+=($pid)
@@ -136,15 +137,20 @@ measure() { # label binary
             curl -sf --max-time 5 -x "http://$LO:$PROXY_PORT" "http://$route.bench/100b" >/dev/null ||
                 die "$label: the $route route does not answer: $(curl -s --max-time 5 -x "http://$LO:$PROXY_PORT" "http://$route.bench/100b" -D - | head -c 600; cat "$WORK/logs/sluice-$label.err")"
             a0=$(accepts)
+            rss0=$(rss_kib "$pid")
             out=$(timeout $((WRK_SECS + 30)) wrk -t2 -c"$CONNS" -d"${WRK_SECS}s" --latency \
                 -s "$WORK/$route.lua" "http://$LO:$PROXY_PORT/" 2>&1) || die "wrk failed: $out"
             a1=$(accepts)
+            sleep 0.5 # the connections are parked by now, nothing in flight
+            rss1=$(rss_kib "$pid")
             n=$(awk '/requests in/ { print $1 }' <<<"$out")
             rps=$(awk '/^Requests\/sec/ { printf "%d", $2 }' <<<"$out")
             p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
             p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
             grep -q "Non-2xx" <<<"$out" && die "$label $route: non-2xx answers: $out"
-            echo "raw $label $route round=$r requests=$n rps=$rps p50=$p50 p99=$p99 new_upstream_conns=$((a1 - a0))" >&2
+            echo "raw $label $route round=$r requests=$n rps=$rps p50=$p50 p99=$p99 new_upstream_conns=$((a1 - a0)) rss_kib=$rss0..$rss1" >&2
+            # round 1 opens CONNS client connections and (pooling) parks as many upstream ones
+            ((r == 1)) && PARKED[$label/$route]=$(awk -v d=$((rss1 - rss0)) -v n="$CONNS" 'BEGIN { printf "%.1f", d / n }')
             # the best round counts: on a shared 2-CPU machine the noise only ever slows a run
             if [[ -z ${RPS[$label/$route]:-} || $rps -gt ${RPS[$label/$route]} ]]; then
                 RPS[$label/$route]=$rps P50[$label/$route]=$p50 P99[$label/$route]=$p99
@@ -168,11 +174,11 @@ echo
 echo "* Command: \`SLUICE_BIN=$SLUICE_BIN BASELINE_BIN=$BASELINE_BIN WRK_SECS=$WRK_SECS CONNS=$CONNS ROUNDS=$ROUNDS bench/route_tls.sh\`"
 echo "* $(nproc) CPUs; wrk -t2 -c$CONNS, ${WRK_SECS}s, best of $ROUNDS; GET /100b from nginx (1 worker, keep-alive); sluice with 1 worker."
 echo
-echo "| sluice | route | req/s | p50 / p99 | new upstream connections per 1000 requests |"
-echo "|---|---|---|---|---|"
+echo "| sluice | route | req/s | p50 / p99 | new upstream connections per 1000 requests | RSS growth in round 1, KiB per connection of the load |"
+echo "|---|---|---|---|---|---|"
 for l in "${LABELS[@]}"; do
     for route in plain tls; do
-        echo "| $l | $route | ${RPS[$l/$route]} | ${P50[$l/$route]} / ${P99[$l/$route]} | ${CPR[$l/$route]} |"
+        echo "| $l | $route | ${RPS[$l/$route]} | ${P50[$l/$route]} / ${P99[$l/$route]} | ${CPR[$l/$route]} | ${PARKED[$l/$route]} |"
     done
 done
 echo

@@ -64,8 +64,10 @@ struct tls_context *tls_context_new(const char *ca_file, char *err, size_t err_s
 	SSL_CTX_set_min_proto_version(sc, TLS1_2_VERSION);
 	SSL_CTX_set_verify(sc, SSL_VERIFY_PEER, NULL);
 	/* Partial writes match conn_write_from (bytes written, the rest stays in the buf); the
-	 * buf may move between a would-block and its retry (buf_reserve compacts). */
-	SSL_CTX_set_mode(sc, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	 * buf may move between a would-block and its retry (buf_reserve compacts). Record buffers
+	 * are given back while a connection is idle: parked upstream connections keep none. */
+	SSL_CTX_set_mode(sc, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+				 SSL_MODE_RELEASE_BUFFERS);
 	/* A server-initiated renegotiation is refused: nothing sluice talks to needs one, and it
 	 * has been a source of attacks (RFC 5746). SSL_OP_IGNORE_UNEXPECTED_EOF stays off so a
 	 * cut connection is reported as truncated, not as a clean end. */
