@@ -289,6 +289,7 @@ void conn_reset_request(struct conn *c)
 {
 	memset(&c->req, 0, sizeof(c->req));
 	c->req.result = REASON_ALLOWED;
+	buf_release(&c->replay); /* left by a request that ended before any answer */
 }
 
 void conn_log_request(struct conn *c)

@@ -28,10 +28,10 @@
 #define POOL_TOTAL 8192
 #define POOL_BUCKETS 256
 
-/* What a pooled connection to an https route upstream was verified as: the name its
- * certificate was checked against and the trust it was checked with. A connection is reused only
- * for the same name and trust, never just for the same address (another name at that address
- * would skip its own certificate check). */
+/* What a pooled connection to an https route upstream was verified as: the configuration
+ * generation, the name its certificate was checked against and the trust it was checked with
+ * (see upstream_tls_id). A connection is reused only for the same name and trust, never just
+ * for the same address (another name at that address would skip its own certificate check). */
 #define POOL_TLS_ID_MAX (24 + ROUTE_HOST_MAX + AGENT_SOURCE_MAX + 2)
 
 struct pooled {
@@ -350,8 +350,8 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 				if (r->replayable)
 					buf_append(&c->replay, buf_head(&c->uout),
 						   buf_len(&c->uout), buf_len(&c->uout));
-				c->tls = tls; /* verified for this route's name and trust: no
-						 handshake */
+				/* Verified for this route's name and trust: no handshake. */
+				c->tls = tls;
 				conn_upstream_attach(c, fd);
 				upstream_ready(c);
 				return;
