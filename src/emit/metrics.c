@@ -139,6 +139,17 @@ void metrics_count_upstream_retry(struct metrics *m)
 	counter_add(&m->upstream_retries, 1);
 }
 
+void metrics_count_upstream_reused(struct metrics *m)
+{
+	counter_add(&m->upstream_reused, 1);
+}
+
+void metrics_upstream_idle(struct metrics *m, bool parked)
+{
+	BUG_ON(!parked && counter_read(&m->upstream_idle) == 0);
+	counter_add(&m->upstream_idle, parked ? 1 : (uint64_t)-1);
+}
+
 void metrics_count_conn_open(struct metrics *m)
 {
 	counter_add(&m->connections_total, 1);
@@ -385,6 +396,12 @@ static void format_conns(struct out *o, struct metrics *const *workers, unsigned
 		   n, offsetof(struct metrics, connections_open));
 	out_summed(o, "sluice_connections_total", "counter", "Client connections accepted.",
 		   workers, n, offsetof(struct metrics, connections_total));
+	out_summed(o, "sluice_upstream_connections_idle", "gauge",
+		   "Idle keep-alive upstream connections parked for reuse now.", workers, n,
+		   offsetof(struct metrics, upstream_idle));
+	out_summed(o, "sluice_upstream_connections_reused_total", "counter",
+		   "Requests sent on a parked upstream connection instead of a new one.", workers,
+		   n, offsetof(struct metrics, upstream_reused));
 }
 
 static void format_process(struct out *o, struct metrics *const *workers, unsigned n,

@@ -48,6 +48,7 @@ struct pooled {
 
 struct upstream_pool {
 	struct event_base *base;
+	struct metrics *metrics; /* the worker's: parked connections are a gauge */
 	struct pooled *buckets[POOL_BUCKETS];
 	unsigned count;
 	unsigned idle_ms;
@@ -70,6 +71,7 @@ static void pool_unlink(struct upstream_pool *pool, struct pooled *p)
 	if (p->next)
 		p->next->prev = p->prev;
 	pool->count--;
+	metrics_upstream_idle(pool->metrics, false);
 	event_del(&p->ev);
 }
 
@@ -116,12 +118,14 @@ static void pool_on_event(evutil_socket_t fd, short what, void *arg)
 	pooled_free(p);
 }
 
-struct upstream_pool *upstream_pool_new(struct event_base *base, unsigned idle_ms)
+struct upstream_pool *upstream_pool_new(struct event_base *base, unsigned idle_ms,
+					struct metrics *metrics)
 {
 	struct upstream_pool *pool = calloc(1, sizeof(*pool));
 	if (!pool)
 		return NULL;
 	pool->base = base;
+	pool->metrics = metrics;
 	pool->idle_ms = idle_ms;
 	return pool;
 }
@@ -175,6 +179,7 @@ void upstream_pool_put(struct upstream_pool *pool, int fd, struct tls_client *tl
 		p->next->prev = p;
 	pool->buckets[b] = p;
 	pool->count++;
+	metrics_upstream_idle(pool->metrics, true);
 	pooled_arm(p);
 }
 
@@ -344,6 +349,7 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 						    ip, r->target.port, &tls);
 			if (fd >= 0) {
 				r->upstream_reused = true;
+				metrics_count_upstream_reused(&c->w->metrics);
 				/* Kept until the upstream answers; without it (out of memory) a
 				 * stale connection is a 502, as for any other request. */
 				buf_release(&c->replay);

@@ -11,6 +11,7 @@
 
 struct conn;
 struct event_base;
+struct metrics;
 struct tls_client;
 struct upstream_pool;
 
@@ -32,7 +33,9 @@ bool upstream_retry_stale(struct conn *c);
  * closes it. c keeps no upstream either way. */
 void upstream_park(struct conn *c);
 
-struct upstream_pool *upstream_pool_new(struct event_base *base, unsigned idle_ms);
+/* metrics: the worker's counters, where parked connections are kept as a gauge. */
+struct upstream_pool *upstream_pool_new(struct event_base *base, unsigned idle_ms,
+					struct metrics *metrics);
 void upstream_pool_free(struct upstream_pool *pool);
 /* Parks a clean keep-alive connection, with its TLS session when tls is not NULL, for reuse (or
  * closes it when the pool is full). tls_id: what the TLS session was verified as ("" for plain

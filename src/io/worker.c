@@ -71,7 +71,7 @@ static int worker_init_loop(struct worker *w, struct snapshot *snap, unsigned in
 	}
 	w->log = log_sink_new(w->base, STDOUT_FILENO);
 	w->resolver = resolver_new(w->base, cfg);
-	w->pool = upstream_pool_new(w->base, WORKER_POOL_IDLE_MS);
+	w->pool = upstream_pool_new(w->base, WORKER_POOL_IDLE_MS, &w->metrics);
 	w->swap_ev = event_new(w->base, -1, 0, worker_on_swap, w);
 	w->drain_ev = event_new(w->base, -1, 0, worker_on_drain, w);
 	if (!w->log || !w->resolver || !w->pool || !w->swap_ev || !w->drain_ev) {

@@ -17,6 +17,7 @@ import tls_stub
 from agents_util import SourceConn, build_request, config_text, get_from, reload
 from checks import assert_log_line, assert_refused
 from sluice_proc import free_port, to_yaml
+from test_admin import scrape, start_with_admin, value
 from tls_stub import (GOOD_PORT, PLAIN_PORT, TLS_IP, TLS_NAME, WRONG_NAME_PORT, TLSStub,
                       chunked_body, pattern)
 
@@ -226,16 +227,20 @@ def test_tls_route_post_body_arrives_intact(start, tls, pki, framing):
 
 # ---- (7) upstream TLS connections are pooled, per verified name ---------------------------
 
-def test_tls_route_upstream_connection_is_reused_across_clients(start, tls, pki):
+def test_tls_route_upstream_connection_is_reused_across_clients(start, sluice, tls, pki):
     """Three agents' connections, one after another: one TCP connection and one handshake to
     the upstream serve them all (one worker: each worker keeps its own pool)."""
-    p = start(route(ca_file=pki["ca"]), workers=1)
+    # (the start fixture is here for the secret it puts in the environment)
+    p = start_with_admin(sluice, {"workers": 1, "routes": [route(ca_file=pki["ca"])]})
     for i in range(3):
         r = get_from(p.addr, BASE + "/echo?i=%d" % i)
         assert r.status == 200 and r.json()["path"] == "/echo?i=%d" % i, r
     assert [rec["path"] for rec in tls.requests] == ["/echo?i=0", "/echo?i=1", "/echo?i=2"]
     assert tls.connections(GOOD_PORT) == 1, "a new upstream connection per request"
     assert len(tls.handshakes) == 1, tls.handshakes
+    samples = scrape(p)
+    assert value(samples, "sluice_upstream_connections_reused_total") == 2, samples
+    assert value(samples, "sluice_upstream_connections_idle") == 1, samples
 
 
 def test_pooled_tls_connection_is_not_reused_for_another_name(sluice, monkeypatch, tls, pki):

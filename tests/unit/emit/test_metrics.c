@@ -85,6 +85,14 @@ static const char empty_text[] =
     "# HELP sluice_connections_total Client connections accepted.\n"
     "# TYPE sluice_connections_total counter\n"
     "sluice_connections_total 0\n"
+    "# HELP sluice_upstream_connections_idle Idle keep-alive upstream connections parked for "
+    "reuse now.\n"
+    "# TYPE sluice_upstream_connections_idle gauge\n"
+    "sluice_upstream_connections_idle 0\n"
+    "# HELP sluice_upstream_connections_reused_total Requests sent on a parked upstream "
+    "connection instead of a new one.\n"
+    "# TYPE sluice_upstream_connections_reused_total counter\n"
+    "sluice_upstream_connections_reused_total 0\n"
     "# HELP sluice_dns_lookup_duration_seconds Time from starting a DNS lookup to its answer "
     "or failure (cache hits are not looked up).\n"
     "# TYPE sluice_dns_lookup_duration_seconds histogram\n"
@@ -320,6 +328,22 @@ static void test_log_lines_dropped(void **state)
 	assert_line(render(2), "sluice_log_lines_dropped_total 3");
 }
 
+/* Parked upstream connections are a gauge (parked minus taken or closed), reuses a counter;
+ * both summed over workers. */
+static void test_upstream_pool(void **state)
+{
+	metrics_upstream_idle(&w0, true);
+	metrics_upstream_idle(&w0, true);
+	metrics_upstream_idle(&w1, true);
+	metrics_upstream_idle(&w0, false);
+	metrics_count_upstream_reused(&w0);
+	metrics_count_upstream_reused(&w1);
+	metrics_count_upstream_reused(&w1);
+	const char *t = render(2);
+	assert_line(t, "sluice_upstream_connections_idle 2");
+	assert_line(t, "sluice_upstream_connections_reused_total 3");
+}
+
 /* Stale-connection retries are counted per worker and summed. */
 static void test_upstream_retries(void **state)
 {
@@ -403,6 +427,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_connections_gauge, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_log_lines_dropped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_upstream_retries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_upstream_pool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reloads_and_generation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_series_cap_counts_dropped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_large_fails, setup, teardown),
