@@ -291,3 +291,16 @@ def test_reloads_and_policy_generation(sluice):
     assert value(m, "sluice_reloads_total", result="ok") == 2
     # Readiness holds across reloads.
     assert admin_get(p, "/readyz").status == 200
+
+
+def test_every_metric_is_documented_and_every_documented_metric_exists(sluice):
+    """docs/metrics.md is the operator's reference: each family /metrics exposes has a row
+    there, and no row names a family that does not exist (a rename in one place only)."""
+    p = start_with_admin(sluice)
+    text = admin_get(p, "/metrics").text()
+    exposed = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "metrics.md")).read()
+    documented = set(re.findall(r"^\| `(sluice_[a-z_]+)` \|", doc, re.M))
+    assert exposed, text
+    assert exposed - documented == set(), "exposed but not in docs/metrics.md"
+    assert documented - exposed == set(), "in docs/metrics.md but not exposed"
