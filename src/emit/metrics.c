@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/bug.h"
+#include "base/hash.h"
 
 _Static_assert(METRICS_MAX_SERIES % METRICS_SERIES_CHUNK == 0, "whole chunks");
 _Static_assert(METRICS_INDEX_SLOTS >= 2 * METRICS_MAX_SERIES, "index at most half full");
@@ -51,12 +52,8 @@ void metrics_fini(struct metrics *m)
 
 static uint32_t series_hash(const char *agent, const char *decision, enum reason reason)
 {
-	uint32_t h = 2166136261u;
-	for (const char *p = agent; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	for (const char *p = decision; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return (h ^ (uint32_t)reason) * 16777619u;
+	uint32_t h = hash_fnv_str(hash_fnv_str(HASH_FNV_BASIS, agent), decision);
+	return hash_fnv_byte(h, (unsigned char)reason);
 }
 
 static struct metrics_series *series_at(const struct metrics *m, uint32_t i)

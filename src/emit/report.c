@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/hash.h"
 #include "parse/authority.h"
 
 /* Each agent keeps an open-addressing table (linear probing, load <= 1/2) of distinct
@@ -51,28 +52,6 @@ struct report {
 };
 
 /* ---- small helpers --------------------------------------------------------------------- */
-
-static uint32_t fnv(uint32_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
-}
-
-#define FNV_BASIS 2166136261u
-
-/* FNV-1a's low bits are weak for names that differ in one byte; murmur3's fmix32 spreads them,
- * since the table index is the low bits. */
-static uint32_t hash_final(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
-}
 
 static bool slice_is(struct slice s, const char *lit)
 {
@@ -245,7 +224,7 @@ static int agents_grow(struct report *r)
 /* Finds or creates the agent; NULL when out of memory or past REPORT_MAX_AGENTS. */
 static struct agent_acc *agent_get(struct report *r, struct slice name, bool *capped)
 {
-	uint32_t hash = hash_final(fnv(FNV_BASIS, name.ptr, name.len));
+	uint32_t hash = hash_mix(hash_fnv_bytes(HASH_FNV_BASIS, name.ptr, name.len));
 
 	*capped = false;
 	if (r->cap) {
@@ -273,7 +252,7 @@ static struct agent_acc *agent_get(struct report *r, struct slice name, bool *ca
 static uint32_t entry_hash(int kind, const char *host, size_t len, unsigned port)
 {
 	unsigned char k[3] = {(unsigned char)kind, (unsigned char)(port >> 8), (unsigned char)port};
-	return hash_final(fnv(fnv(FNV_BASIS, k, sizeof(k)), host, len));
+	return hash_mix(hash_fnv_bytes(hash_fnv_bytes(HASH_FNV_BASIS, k, sizeof(k)), host, len));
 }
 
 static struct entry *entry_slot(struct entry *slots, size_t cap, int kind, const char *host,

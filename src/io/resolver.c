@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/hash.h"
 #include "parse/authority.h"
 
 #define RESOLVER_CACHE_BUCKETS 1024
@@ -62,10 +63,7 @@ static uint64_t now_ms(void)
 
 static unsigned name_hash(const char *name)
 {
-	unsigned h = 2166136261u;
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 16777619u;
-	return h % RESOLVER_CACHE_BUCKETS;
+	return hash_fnv_str(HASH_FNV_BASIS, name) % RESOLVER_CACHE_BUCKETS;
 }
 
 static void resolver_arm_timer(struct resolver *r)

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/hash.h"
 #include "io/conn.h"
 #include "io/http_flow.h"
 #include "io/resolver.h"
@@ -56,10 +57,7 @@ struct upstream_pool {
 
 static unsigned pool_bucket(const struct ip_addr *ip, uint16_t port)
 {
-	unsigned h = 2166136261u ^ port;
-	for (unsigned i = 0; i < 16; i++)
-		h = (h ^ ip->bytes[i]) * 16777619u;
-	return h % POOL_BUCKETS;
+	return hash_fnv_bytes(HASH_FNV_BASIS ^ port, ip->bytes, sizeof(ip->bytes)) % POOL_BUCKETS;
 }
 
 static void pool_unlink(struct upstream_pool *pool, struct pooled *p)

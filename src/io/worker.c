@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "base/hash.h"
 #include "io/conn.h"
 #include "io/listener.h"
 #include "io/log_sink.h"
@@ -294,9 +295,7 @@ unsigned worker_share(const struct worker *w, unsigned limit)
 
 struct worker_agent_slot *worker_agent_slot(struct worker *w, const char *name)
 {
-	unsigned h = 2166136261u;
-	for (const char *p = name; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
+	uint32_t h = hash_fnv_str(HASH_FNV_BASIS, name);
 	struct worker_agent_slot **bucket = &w->agent_slots[h % WORKER_AGENT_BUCKETS];
 	for (struct worker_agent_slot *s = *bucket; s; s = s->next)
 		if (strcmp(s->name, name) == 0)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/hash.h"
 #include "parse/authority.h"
 
 /* An open-addressing hash table (linear probing, load <= 1/2) keyed by (kind, name): exact
@@ -42,26 +43,18 @@ static const char any_text[] = "*";
 
 static uint32_t fnv_step(uint32_t h, char c)
 {
-	return (h ^ (uint8_t)slice_ascii_lower(c)) * 16777619u;
+	return hash_fnv_byte(h, (unsigned char)slice_ascii_lower(c));
 }
 
-#define FNV_BASIS 2166136261u
-
-/* Separates exact from wildcard keys and spreads FNV's weak low bits (murmur3 fmix32). */
+/* Separates exact from wildcard keys before spreading the low bits. */
 static uint32_t hash_final(uint32_t h, bool wild)
 {
-	h ^= wild ? 0x9e3779b9u : 0;
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	return hash_mix(h ^ (wild ? 0x9e3779b9u : 0));
 }
 
 static uint32_t hash_key(struct slice key, bool wild)
 {
-	uint32_t h = FNV_BASIS;
+	uint32_t h = HASH_FNV_BASIS;
 	for (size_t i = key.len; i > 0; i--)
 		h = fnv_step(h, key.ptr[i - 1]);
 	return hash_final(h, wild);
@@ -212,7 +205,7 @@ const char *domain_set_match(const struct domain_set *set, struct slice name)
 		size_t starts[MAX_LABELS];
 		uint32_t hashes[MAX_LABELS];
 		unsigned n = 0;
-		uint32_t h = FNV_BASIS;
+		uint32_t h = HASH_FNV_BASIS;
 		for (size_t i = name.len; i > 0; i--) {
 			h = fnv_step(h, name.ptr[i - 1]);
 			/* A dot at i - 2 > 0 starts a parent suffix below a non-empty label. */
