@@ -79,10 +79,9 @@ struct conn_request {
 	uint32_t resp_approved;
 	bool resp_done;
 	bool upstream_keep_alive;
-	bool upstream_reused;	/* the upstream connection came from the keep-alive pool */
-	bool replayable;	/* idempotent and bodiless: may be sent again (RFC 9112 §9.3.1) */
-	bool upstream_answered; /* a byte came back from the upstream */
-	bool upstream_retried;	/* sent again on a new connection after a stale pooled one */
+	bool upstream_reused;  /* the upstream connection came from the keep-alive pool */
+	bool replayable;       /* idempotent and bodiless: may be sent again (RFC 9112 §9.3.1) */
+	bool upstream_retried; /* sent again on a new connection after a stale pooled one */
 	bool close_after_reply;
 };
 
@@ -97,8 +96,9 @@ struct conn {
 	enum conn_state state;
 	struct event c_rd, c_wr, u_rd, u_wr, timer;
 	struct buf cin, cout, uin, uout;
-	/* A copy of the request head while it is sent on a pooled connection that may turn out
-	 * stale (closed by the upstream just as it was reused); empty otherwise. */
+	/* A copy of the request head of a replayable request sent on a pooled connection that may
+	 * turn out stale (closed by the upstream just as it was reused), kept until the first byte
+	 * of answer; empty otherwise. Non-empty is what allows upstream_retry_stale. */
 	struct buf replay;
 	struct resolver_query *dns;
 	uint64_t last_activity_ms;

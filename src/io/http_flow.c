@@ -880,10 +880,8 @@ void http_flow_on_upstream_readable(struct conn *c)
 		conn_want_upstream_read(c, false);
 	} else {
 		conn_touch(c);
-		if (!c->req.upstream_answered) {
-			c->req.upstream_answered = true;
+		if (c->replay.data) /* answered: no longer sent again */
 			buf_release(&c->replay);
-		}
 	}
 	if (!flow_parse_response_head(c))
 		return;

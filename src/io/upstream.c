@@ -42,7 +42,6 @@ struct pooled {
 	struct tls_client *tls; /* NULL for plain TCP */
 	struct ip_addr ip;
 	uint16_t port;
-	uint64_t expires_us;
 	struct event ev;
 	char tls_id[]; /* "" for plain TCP */
 };
@@ -93,11 +92,12 @@ static bool pooled_tls_still_idle(struct pooled *p)
 
 static void pool_on_event(evutil_socket_t fd, short what, void *arg);
 
+/* Idle for the pool's idle time from now; a TLS connection re-armed after records that carry
+ * no data starts its idle time again (it has just shown it is alive). */
 static void pooled_arm(struct pooled *p)
 {
-	uint64_t now = conn_now_us();
-	uint64_t left = p->expires_us > now ? p->expires_us - now : 0;
-	struct timeval tv = {(time_t)(left / 1000000), (suseconds_t)(left % 1000000)};
+	unsigned ms = p->pool->idle_ms;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
 
 	event_assign(&p->ev, p->pool->base, p->fd, EV_READ, pool_on_event, p);
 	event_add(&p->ev, &tv);
@@ -170,7 +170,6 @@ void upstream_pool_put(struct upstream_pool *pool, int fd, struct tls_client *tl
 	memcpy(p->tls_id, tls_id, id_len + 1);
 	p->ip = *ip;
 	p->port = port;
-	p->expires_us = conn_now_us() + (uint64_t)pool->idle_ms * 1000;
 	p->prev = NULL;
 	p->next = pool->buckets[b];
 	if (p->next)
@@ -403,8 +402,9 @@ bool upstream_retry_stale(struct conn *c)
 {
 	struct conn_request *r = &c->req;
 
-	if (!r->upstream_reused || r->upstream_answered || buf_len(&c->replay) == 0 ||
-	    r->next_addr == 0)
+	/* The copy exists only for a replayable request sent on a pooled connection, until the
+	 * first byte of answer. */
+	if (buf_len(&c->replay) == 0)
 		return false;
 	conn_close_upstream(c);
 	c->uout = c->replay; /* the head again, as first sent */
