@@ -17,16 +17,19 @@
 #define FLOW_BODY_BUF (64 * 1024)
 
 /* A buffer holds a whole head (limits.max_request_head / max_response_head) or a body slice. */
+static size_t flow_buf_cap(size_t max_head)
+{
+	return max_head > FLOW_BODY_BUF ? max_head : FLOW_BODY_BUF;
+}
+
 static size_t flow_cin_cap(const struct conn *c)
 {
-	size_t head = c->cfg->max_head_bytes;
-	return head > FLOW_BODY_BUF ? head : FLOW_BODY_BUF;
+	return flow_buf_cap(c->cfg->max_head_bytes);
 }
 
 static size_t flow_uin_cap(const struct conn *c)
 {
-	size_t head = c->cfg->max_response_head;
-	return head > FLOW_BODY_BUF ? head : FLOW_BODY_BUF;
+	return flow_buf_cap(c->cfg->max_response_head);
 }
 
 static enum reason flow_parse_error_reason(enum http1_error e)

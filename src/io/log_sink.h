@@ -16,7 +16,8 @@ struct log_sink;
  * its blocking one; a regular file is left alone. Returns 0, or -1 (fd unchanged). */
 int log_sink_prepare_output(int fd);
 struct log_sink *log_sink_new(struct event_base *base, int fd);
-/* Flushes what is pending (blocking briefly if need be) and frees. */
+/* Flushes what is pending while the output takes it (giving up after 200 ms of no progress, so
+ * a stuck reader cannot hold up a stop) and frees. */
 void log_sink_free(struct log_sink *sink);
 /* Queues one line. Returns false when the line was dropped because the output has not kept up
  * (over 4 MiB already pending): the caller counts it (sluice_log_lines_dropped_total). */

@@ -49,7 +49,7 @@ static int worker_init_loop(struct worker *w, struct snapshot *snap, unsigned in
 	atomic_init(&w->drain_left, -1);
 	w->index = index;
 	w->n_workers = n_workers;
-	w->max_conns = (cfg->max_connections + n_workers - 1) / n_workers;
+	w->max_conns = worker_share(w, cfg->max_connections);
 	worker_via_pseudonym(w->via, sizeof(w->via));
 	pipe_pool_init(&w->pipes);
 	metrics_init(&w->metrics);
