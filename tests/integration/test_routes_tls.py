@@ -17,7 +17,7 @@ import tls_stub
 from agents_util import SourceConn, build_request, config_text, get_from, reload
 from checks import assert_log_line, assert_refused
 from sluice_proc import free_port, to_yaml
-from test_admin import scrape, start_with_admin, value
+from test_admin import scrape, start_with_admin, value, wait_metric
 from tls_stub import (GOOD_PORT, PLAIN_PORT, TLS_IP, TLS_NAME, WRONG_NAME_PORT, TLSStub,
                       chunked_body, pattern)
 
@@ -227,10 +227,10 @@ def test_tls_route_post_body_arrives_intact(start, tls, pki, framing):
 
 # ---- (7) upstream TLS connections are pooled, per verified name ---------------------------
 
-def test_tls_route_upstream_connection_is_reused_across_clients(start, sluice, tls, pki):
+def test_tls_route_upstream_connection_is_reused_across_clients(sluice, monkeypatch, tls, pki):
     """Three agents' connections, one after another: one TCP connection and one handshake to
     the upstream serve them all (one worker: each worker keeps its own pool)."""
-    # (the start fixture is here for the secret it puts in the environment)
+    monkeypatch.setenv("TLS_ROUTE_KEY", SECRET)
     p = start_with_admin(sluice, {"workers": 1, "routes": [route(ca_file=pki["ca"])]})
     for i in range(3):
         r = get_from(p.addr, BASE + "/echo?i=%d" % i)
@@ -327,6 +327,17 @@ def test_reload_rereads_the_ca_file(start, tls, pki, other_pki, tmp_path):
     r = get_from(p.addr, BASE + "/echo?back")
     assert r.status == 200, r
     assert [rec["path"] for rec in tls.requests] == ["/echo?before", "/echo?back"]
+
+
+def test_reload_closes_parked_tls_connections(sluice, monkeypatch, tls, pki):
+    """A reload re-reads the CA files, so the parked sessions verified with the old ones are
+    closed at once rather than left for their idle time (their key no longer matches)."""
+    monkeypatch.setenv("TLS_ROUTE_KEY", SECRET)
+    p = start_with_admin(sluice, {"workers": 1, "routes": [route(ca_file=pki["ca"])]})
+    assert get_from(p.addr, BASE + "/echo").status == 200
+    assert wait_metric(p, "sluice_upstream_connections_idle", 1) == 1
+    reload(p, config_text(p))
+    assert wait_metric(p, "sluice_upstream_connections_idle", 0) == 0
 
 
 def test_reload_with_a_broken_ca_file_keeps_the_running_policy(start, tls, pki, tmp_path):

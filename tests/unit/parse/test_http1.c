@@ -225,43 +225,33 @@ static void test_exactly_max_headers(void **state)
 	assert_int_equal(req.n_headers, HTTP1_DEFAULT_MAX_HEADERS);
 }
 
-/* limits.max_request_headers: the limit the caller passes is the one enforced. */
-static void test_configured_header_limit(void **state)
+/* With max_headers set to `configured`: a request head of `enforced` fields is accepted whole,
+ * one more field is refused. */
+static void assert_request_header_limit(unsigned configured, int enforced)
 {
 	size_t len;
 
-	max_headers = 5;
-	len = head_with_fields(GET_LINE, 5);
+	max_headers = configured;
+	len = head_with_fields(GET_LINE, enforced);
 	assert_int_equal(request_parse_raw(many_buf, len), (int)len);
-	assert_int_equal(req.n_headers, 5);
-	len = head_with_fields(GET_LINE, 6);
-	assert_request_refused(many_buf, len, HTTP1_ERR_TOO_MANY_HEADERS);
-	max_headers = 300;
-	len = head_with_fields(GET_LINE, 300);
-	assert_int_equal(request_parse_raw(many_buf, len), (int)len);
-	assert_int_equal(req.n_headers, 300);
-	len = head_with_fields(GET_LINE, 301);
+	assert_int_equal(req.n_headers, enforced);
+	len = head_with_fields(GET_LINE, enforced + 1);
 	assert_request_refused(many_buf, len, HTTP1_ERR_TOO_MANY_HEADERS);
 	max_headers = HTTP1_DEFAULT_MAX_HEADERS;
+}
+
+/* limits.max_request_headers: the limit the caller passes is the one enforced. */
+static void test_configured_header_limit(void **state)
+{
+	assert_request_header_limit(5, 5);
+	assert_request_header_limit(300, 300);
 }
 
 /* A limit above the array size is clamped to it (never a write past the array); 0 means 1. */
 static void test_header_limit_clamped(void **state)
 {
-	size_t len;
-
-	max_headers = 100000;
-	len = head_with_fields(GET_LINE, HTTP1_MAX_HEADERS_CAP);
-	assert_int_equal(request_parse_raw(many_buf, len), (int)len);
-	assert_int_equal(req.n_headers, HTTP1_MAX_HEADERS_CAP);
-	len = head_with_fields(GET_LINE, HTTP1_MAX_HEADERS_CAP + 1);
-	assert_request_refused(many_buf, len, HTTP1_ERR_TOO_MANY_HEADERS);
-	max_headers = 0;
-	len = head_with_fields(GET_LINE, 1);
-	assert_int_equal(request_parse_raw(many_buf, len), (int)len);
-	len = head_with_fields(GET_LINE, 2);
-	assert_request_refused(many_buf, len, HTTP1_ERR_TOO_MANY_HEADERS);
-	max_headers = HTTP1_DEFAULT_MAX_HEADERS;
+	assert_request_header_limit(100000, HTTP1_MAX_HEADERS_CAP);
+	assert_request_header_limit(0, 1);
 }
 
 /* limits.max_response_headers: the same limit applies to a response head. */
