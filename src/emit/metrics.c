@@ -136,6 +136,11 @@ void metrics_count_upstream_retry(struct metrics *m)
 	counter_add(&m->upstream_retries, 1);
 }
 
+void metrics_count_tunnel_revoked(struct metrics *m)
+{
+	counter_add(&m->tunnels_revoked, 1);
+}
+
 void metrics_count_upstream_reused(struct metrics *m)
 {
 	counter_add(&m->upstream_reused, 1);
@@ -429,6 +434,10 @@ static void format_process(struct out *o, struct metrics *const *workers, unsign
 		   "Idempotent requests without a body sent again on a new connection because the "
 		   "reused keep-alive upstream connection closed before answering.",
 		   workers, n, offsetof(struct metrics, upstream_retries));
+	out_summed(o, "sluice_tunnels_revoked_total", "counter",
+		   "Open CONNECT tunnels closed because the policy in force after a reload denies "
+		   "them (timeouts.reload_revoke).",
+		   workers, n, offsetof(struct metrics, tunnels_revoked));
 }
 
 bool metrics_format(struct metrics *const *workers, unsigned n, const struct metrics_process *p,

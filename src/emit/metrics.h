@@ -43,6 +43,7 @@ struct metrics {
 	uint64_t log_lines_dropped; /* decision log lines stdout could not take in time */
 	uint64_t upstream_retries;  /* requests sent again after a stale pooled connection */
 	uint64_t upstream_reused;   /* requests sent on a parked upstream connection */
+	uint64_t tunnels_revoked;   /* open tunnels closed because a reload denied them */
 	uint64_t upstream_idle;	    /* upstream connections parked now */
 	uint64_t connections_total, connections_open;
 	struct metrics_hist dns, connect;
@@ -72,6 +73,7 @@ void metrics_count_conn_close(struct metrics *m);
 void metrics_count_log_dropped(struct metrics *m);
 void metrics_count_upstream_retry(struct metrics *m);
 void metrics_count_upstream_reused(struct metrics *m);
+void metrics_count_tunnel_revoked(struct metrics *m);
 /* An upstream connection was parked (true) or left the pool (false). */
 void metrics_upstream_idle(struct metrics *m, bool parked);
 void metrics_observe_dns(struct metrics *m, uint64_t us);

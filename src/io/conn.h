@@ -44,6 +44,10 @@ const char *conn_state_name(enum conn_state s);
 struct conn_request {
 	char method[24];
 	const struct agent *agent; /* identified agent (points into cfg) */
+	/* The proxy credentials the request came with, to identify an open tunnel's agent again
+	 * after a reload; valid when has_cred. */
+	struct agent_credentials cred;
+	bool has_cred;
 	const struct route *route; /* operator route serving this request, if any */
 	bool auth_challenge;	   /* a 407 carries Proxy-Authenticate */
 	uint64_t max_body;	   /* the agent's request body limit; 0 = none */

@@ -257,7 +257,6 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 	struct conn_request *r = &c->req;
 	char decoded[PROXY_AUTH_MAX];
 	struct slice user, password;
-	bool has_auth = false;
 	int at = http1_header_find(req->headers, req->n_headers, "proxy-authorization");
 
 	if (at >= 0) {
@@ -268,15 +267,17 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 			r->verdict.reason = REASON_AUTH_REQUIRED;
 			snprintf(r->verdict.rule, sizeof(r->verdict.rule),
 				 "agents: proxy credentials malformed (Basic expected)");
+			OPENSSL_cleanse(decoded, sizeof(decoded));
 			http_flow_refuse(c, REASON_AUTH_REQUIRED, "malformed Basic credentials");
 			return false;
 		}
-		has_auth = true;
+		agent_credentials_set(&r->cred, user, password);
+		r->has_cred = true;
 	}
+	OPENSSL_cleanse(decoded, sizeof(decoded));
 	enum policy_identity id =
 	    policy_identify(c->cfg->agents, c->cfg->n_agents, c->cfg->default_agent, &c->client_ip,
-			    has_auth ? &user : NULL, has_auth ? &password : NULL, &r->agent);
-	OPENSSL_cleanse(decoded, sizeof(decoded));
+			    r->has_cred ? &r->cred : NULL, &r->agent);
 	if (id == POLICY_IDENTITY_OK)
 		return flow_count_agent(c);
 	/* Identity is a policy decision: logged as a denial, with the rule that asked for it. */
@@ -443,6 +444,9 @@ static void flow_parse_head(struct conn *c)
 		return;
 	}
 	c->req.started_ms = conn_now_ms();
+	/* A request is judged by the policy in force when its head is complete, also on a
+	 * connection that sat idle (or had this head buffered) across a reload. */
+	conn_refresh_snapshot(c);
 	if (rc < 0) {
 		conn_reply_error(c, flow_parse_error_reason(req.error), req.error_detail, true);
 		return;

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "io/conn.h"
+#include "io/reload_revoke.h"
 #include "io/worker.h"
 
 /* User-space relay: read size and the most a direction buffers. */
@@ -194,6 +195,9 @@ static void tunnel_down(struct conn *c)
 
 void tunnel_start(struct conn *c)
 {
+	/* Judged before a reload that may have revoked it: judged again before the 200. */
+	if (!reload_revoke_admit(c))
+		return;
 	c->state = CONN_TUNNEL;
 	c->req.status = 200;
 	if (!buf_append(&c->cout, tunnel_established, sizeof(tunnel_established) - 1,

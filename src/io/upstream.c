@@ -29,11 +29,12 @@
 #define POOL_TOTAL 8192
 #define POOL_BUCKETS 256
 
-/* What a pooled connection to an https route upstream was verified as: the configuration
- * generation, the name its certificate was checked against and the trust it was checked with
- * (see upstream_tls_id). A connection is reused only for the same name and trust, never just
- * for the same address (another name at that address would skip its own certificate check). */
-#define POOL_TLS_ID_MAX (24 + ROUTE_HOST_MAX + AGENT_SOURCE_MAX + 2)
+/* What a pooled connection to a route upstream was opened for: the configuration generation,
+ * the scheme, the upstream name (for https, what its certificate was checked against) and the
+ * trust it was checked with (see upstream_route_id). A route connection is reused only for the
+ * same route upstream of the same generation, never just for the same address (another name at
+ * that address would skip its own certificate check), and a reload closes them all. */
+#define POOL_ROUTE_ID_MAX (24 + 8 + ROUTE_HOST_MAX + AGENT_SOURCE_MAX + 3)
 
 struct pooled {
 	struct pooled *prev, *next; /* within the bucket */
@@ -43,7 +44,7 @@ struct pooled {
 	struct ip_addr ip;
 	uint16_t port;
 	struct event ev;
-	char tls_id[]; /* "" for plain TCP */
+	char route_id[]; /* "" for a connection judged by its address alone */
 };
 
 struct upstream_pool {
@@ -141,17 +142,17 @@ void upstream_pool_free(struct upstream_pool *pool)
 	free(pool);
 }
 
-static bool pooled_matches(const struct pooled *p, const char *tls_id, const struct ip_addr *ip,
+static bool pooled_matches(const struct pooled *p, const char *route_id, const struct ip_addr *ip,
 			   uint16_t port)
 {
-	return p->port == port && ip_addr_eq(&p->ip, ip) && strcmp(p->tls_id, tls_id) == 0;
+	return p->port == port && ip_addr_eq(&p->ip, ip) && strcmp(p->route_id, route_id) == 0;
 }
 
 void upstream_pool_put(struct upstream_pool *pool, int fd, struct tls_client *tls,
-		       const char *tls_id, const struct ip_addr *ip, uint16_t port)
+		       const char *route_id, const struct ip_addr *ip, uint16_t port)
 {
 	unsigned b = pool_bucket(ip, port), same = 0;
-	size_t id_len = strlen(tls_id);
+	size_t id_len = strlen(route_id);
 
 	for (struct pooled *p = pool->buckets[b]; p && same < POOL_PER_DEST; p = p->next)
 		if (p->port == port && ip_addr_eq(&p->ip, ip))
@@ -167,7 +168,7 @@ void upstream_pool_put(struct upstream_pool *pool, int fd, struct tls_client *tl
 	p->pool = pool;
 	p->fd = fd;
 	p->tls = tls;
-	memcpy(p->tls_id, tls_id, id_len + 1);
+	memcpy(p->route_id, route_id, id_len + 1);
 	p->ip = *ip;
 	p->port = port;
 	p->prev = NULL;
@@ -180,13 +181,13 @@ void upstream_pool_put(struct upstream_pool *pool, int fd, struct tls_client *tl
 	pooled_arm(p);
 }
 
-void upstream_pool_drop_tls(struct upstream_pool *pool)
+void upstream_pool_drop_routes(struct upstream_pool *pool)
 {
 	for (unsigned b = 0; b < POOL_BUCKETS; b++) {
 		struct pooled *p = pool->buckets[b];
 		while (p) {
 			struct pooled *next = p->next;
-			if (p->tls) {
+			if (p->route_id[0]) {
 				pool_unlink(pool, p);
 				pooled_free(p);
 			}
@@ -195,11 +196,11 @@ void upstream_pool_drop_tls(struct upstream_pool *pool)
 	}
 }
 
-int upstream_pool_take(struct upstream_pool *pool, const char *tls_id, const struct ip_addr *ip,
+int upstream_pool_take(struct upstream_pool *pool, const char *route_id, const struct ip_addr *ip,
 		       uint16_t port, struct tls_client **tls)
 {
 	for (struct pooled *p = pool->buckets[pool_bucket(ip, port)]; p; p = p->next) {
-		if (!pooled_matches(p, tls_id, ip, port))
+		if (!pooled_matches(p, route_id, ip, port))
 			continue;
 		int fd = p->fd;
 		*tls = p->tls;
@@ -211,24 +212,25 @@ int upstream_pool_take(struct upstream_pool *pool, const char *tls_id, const str
 	return -1;
 }
 
-/* The pool identity of a route's TLS: "" for plain TCP. The configuration generation is part
- * of it: a reload re-reads the CA files, and a session verified with the old ones is not
+/* The pool identity of a route's upstream connection: "" when not on a route. The
+ * configuration generation is part of it: a reload may move the upstream or re-read the CA
+ * files, and a connection opened (or a session verified) under the old configuration is not
  * reused under the new. */
-static const char *upstream_tls_id(const struct conn *c, char *out, size_t size)
+static const char *upstream_route_id(const struct conn *c, char *out, size_t size)
 {
 	const struct route *rt = c->req.route;
 
-	if (!rt || !rt->tls)
+	if (!rt)
 		return "";
-	snprintf(out, size, "%llu\n%s\n%s", (unsigned long long)c->snap->generation,
-		 rt->upstream_host, rt->ca_file);
+	snprintf(out, size, "%llu\n%s\n%s\n%s", (unsigned long long)c->snap->generation,
+		 rt->tls ? "https" : "http", rt->upstream_host, rt->ca_file);
 	return out;
 }
 
 void upstream_park(struct conn *c)
 {
 	struct conn_request *r = &c->req;
-	char id[POOL_TLS_ID_MAX];
+	char id[POOL_ROUTE_ID_MAX];
 
 	if (!r->upstream_keep_alive || !r->req_done || buf_len(&c->uin) > 0 || c->u_eof ||
 	    c->ufd < 0 || (c->tls && tls_client_pending(c->tls))) {
@@ -245,7 +247,7 @@ void upstream_park(struct conn *c)
 	buf_release(&c->uout);
 	/* The key is the port connected to (a route's upstream port, not the one the agent
 	 * named), so that the connection is only ever reused for where it really goes. */
-	upstream_pool_put(c->w->pool, fd, tls, upstream_tls_id(c, id, sizeof(id)), &r->connected,
+	upstream_pool_put(c->w->pool, fd, tls, upstream_route_id(c, id, sizeof(id)), &r->connected,
 			  r->target.port);
 }
 
@@ -340,10 +342,11 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 		r->connected = *ip;
 		r->has_connected = true;
 		if (!r->is_connect && !r->upstream_retried) {
-			char id[POOL_TLS_ID_MAX];
+			char id[POOL_ROUTE_ID_MAX];
 			struct tls_client *tls;
-			int fd = upstream_pool_take(c->w->pool, upstream_tls_id(c, id, sizeof(id)),
-						    ip, r->target.port, &tls);
+			int fd =
+			    upstream_pool_take(c->w->pool, upstream_route_id(c, id, sizeof(id)), ip,
+					       r->target.port, &tls);
 			if (fd >= 0) {
 				r->upstream_reused = true;
 				metrics_count_upstream_reused(&c->w->metrics);

@@ -38,15 +38,16 @@ struct upstream_pool *upstream_pool_new(struct event_base *base, unsigned idle_m
 					struct metrics *metrics);
 void upstream_pool_free(struct upstream_pool *pool);
 /* Parks a clean keep-alive connection, with its TLS session when tls is not NULL, for reuse (or
- * closes it when the pool is full). tls_id: what the TLS session was verified as ("" for plain
- * TCP); the pool owns fd and tls from here. */
+ * closes it when the pool is full). route_id: the route upstream it was opened for, and under
+ * which configuration ("" when not on a route); the pool owns fd and tls from here. */
 void upstream_pool_put(struct upstream_pool *pool, int fd, struct tls_client *tls,
-		       const char *tls_id, const struct ip_addr *ip, uint16_t port);
-/* Closes every parked TLS connection (a new configuration re-read the CA files). */
-void upstream_pool_drop_tls(struct upstream_pool *pool);
-/* A live idle connection to exactly ip:port with the same tls_id, or -1; *tls gets its TLS
+		       const char *route_id, const struct ip_addr *ip, uint16_t port);
+/* Closes every parked route connection, plain and TLS (after a reload: an upstream may have
+ * moved, CA files were re-read). */
+void upstream_pool_drop_routes(struct upstream_pool *pool);
+/* A live idle connection to exactly ip:port with the same route_id, or -1; *tls gets its TLS
  * session (NULL for plain TCP). The caller owns both. */
-int upstream_pool_take(struct upstream_pool *pool, const char *tls_id, const struct ip_addr *ip,
+int upstream_pool_take(struct upstream_pool *pool, const char *route_id, const struct ip_addr *ip,
 		       uint16_t port, struct tls_client **tls);
 
 #endif

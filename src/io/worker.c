@@ -11,6 +11,7 @@
 #include "io/conn.h"
 #include "io/listener.h"
 #include "io/log_sink.h"
+#include "io/reload_revoke.h"
 #include "io/resolver.h"
 #include "io/snapshot.h"
 #include "io/upstream.h"
@@ -34,6 +35,7 @@ static void worker_via_pseudonym(char *out, size_t size)
 
 static void worker_on_swap(evutil_socket_t fd, short what, void *arg);
 static void worker_on_drain(evutil_socket_t fd, short what, void *arg);
+static void worker_on_revoke(evutil_socket_t fd, short what, void *arg);
 
 /* Everything but the listeners: loop, log, resolver, pool. */
 static int worker_init_loop(struct worker *w, struct snapshot *snap, unsigned index,
@@ -75,7 +77,8 @@ static int worker_init_loop(struct worker *w, struct snapshot *snap, unsigned in
 	w->pool = upstream_pool_new(w->base, WORKER_POOL_IDLE_MS, &w->metrics);
 	w->swap_ev = event_new(w->base, -1, 0, worker_on_swap, w);
 	w->drain_ev = event_new(w->base, -1, 0, worker_on_drain, w);
-	if (!w->log || !w->resolver || !w->pool || !w->swap_ev || !w->drain_ev) {
+	w->revoke_ev = evtimer_new(w->base, worker_on_revoke, w);
+	if (!w->log || !w->resolver || !w->pool || !w->swap_ev || !w->drain_ev || !w->revoke_ev) {
 		fprintf(stderr, "sluice: cannot set up the worker (resolver, pool or log)\n");
 		worker_fini(w);
 		return -1;
@@ -142,6 +145,8 @@ void worker_fini(struct worker *w)
 		event_free(w->swap_ev);
 	if (w->drain_ev)
 		event_free(w->drain_ev);
+	if (w->revoke_ev)
+		event_free(w->revoke_ev);
 	snapshot_unref(atomic_exchange(&w->pending, NULL));
 	while (w->retired) {
 		struct worker_retired *r = w->retired;
@@ -250,6 +255,22 @@ void worker_release(struct worker *w, struct snapshot *snap)
 	}
 }
 
+static void worker_on_revoke(evutil_socket_t fd, short what, void *arg)
+{
+	reload_revoke_sweep(arg);
+}
+
+/* Open tunnels get timeouts.reload_revoke to end on their own before they are judged again.
+ * A sweep already pending keeps its earlier time: it judges by the newest snapshot anyway. */
+static void worker_arm_revoke(struct worker *w)
+{
+	unsigned ms = w->cfg->reload_revoke_ms;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+	if (ms > 0 && !evtimer_pending(w->revoke_ev, NULL))
+		evtimer_add(w->revoke_ev, &tv);
+}
+
 /* Runs on the worker's thread: the posted snapshot becomes current. */
 static void worker_on_swap(evutil_socket_t fd, short what, void *arg)
 {
@@ -276,8 +297,10 @@ static void worker_on_swap(evutil_socket_t fd, short what, void *arg)
 	w->cfg = next->cfg;
 	w->snap_conns = 0;
 	resolver_set_servers(w->resolver, next->cfg);
-	/* Verified with the CA files as they were: the new snapshot re-read them. */
-	upstream_pool_drop_tls(w->pool);
+	/* A route's upstream may have moved, and TLS sessions were verified with the CA files as
+	 * they were (the new snapshot re-read them). */
+	upstream_pool_drop_routes(w->pool);
+	worker_arm_revoke(w);
 }
 
 void worker_post_snapshot(struct worker *w, struct snapshot *snap)

@@ -46,6 +46,7 @@ struct worker {
 	unsigned snap_conns;	  /* this worker's connections on snap (no atomics: one thread) */
 	struct worker_retired *retired;
 	struct event *swap_ev;
+	struct event *revoke_ev; /* timeouts.reload_revoke after a reload: judge open tunnels */
 	struct snapshot *_Atomic pending; /* posted by the main thread on reload */
 	struct resolver *resolver;
 	struct upstream_pool *pool;

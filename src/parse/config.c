@@ -1044,8 +1044,9 @@ static void read_duration(struct reader *r, const struct key_spec *k, const char
 	}
 }
 
-/* timeouts.drain: a duration, or 0 for "stop at once on SIGTERM" (no drain). */
-static void read_drain(struct reader *r, const struct key_spec *k, const char *path)
+/* timeouts.drain and timeouts.reload_revoke: a duration, or 0 ("stop at once on SIGTERM";
+ * "tunnels open before a reload are never cut"). */
+static void read_duration_or_zero(struct reader *r, const struct key_spec *k, const char *path)
 {
 	if (r->ev.type == YAML_SCALAR_EVENT && scalar_kind(&r->ev) != SCALAR_BOOL) {
 		struct slice s = scalar_text(&r->ev);
@@ -2442,7 +2443,10 @@ static const struct key_spec timeout_keys[] = {
     TIMEOUT("upstream_response", upstream_timeout_ms),
     TIMEOUT("tunnel_idle", tunnel_idle_ms),
     TIMEOUT("dns", dns_timeout_ms),
-    {.name = "drain", .read = read_drain, .field = offsetof(struct config, drain_ms)},
+    {.name = "drain", .read = read_duration_or_zero, .field = offsetof(struct config, drain_ms)},
+    {.name = "reload_revoke",
+     .read = read_duration_or_zero,
+     .field = offsetof(struct config, reload_revoke_ms)},
 };
 static const struct key_spec limit_keys[] = {
     {.name = "max_request_head",
@@ -2643,6 +2647,7 @@ static void config_set_defaults(struct config *cfg)
 	cfg->tunnel_idle_ms = 300 * 1000;
 	cfg->dns_timeout_ms = 5 * 1000;
 	cfg->drain_ms = 30 * 1000;
+	cfg->reload_revoke_ms = 3 * 1000;
 	cfg->max_head_bytes = 65536;
 	cfg->max_request_headers = HTTP1_DEFAULT_MAX_HEADERS;
 	cfg->max_response_head = 65536;

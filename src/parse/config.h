@@ -53,6 +53,9 @@ struct config {
 	unsigned tunnel_idle_ms;      /* timeouts.tunnel_idle, default 300000 */
 	unsigned dns_timeout_ms;      /* timeouts.dns, default 5000 */
 	unsigned drain_ms;	      /* timeouts.drain, default 30000; 0 = stop at once */
+	/* timeouts.reload_revoke, default 3000: how long a tunnel the new policy denies stays open
+	 * after a reload; 0 = tunnels keep the policy they were opened under */
+	unsigned reload_revoke_ms;
 	/* limits */
 	unsigned max_head_bytes;       /* limits.max_request_head, default 65536 */
 	unsigned max_request_headers;  /* limits.max_request_headers, default 100 */

@@ -30,15 +30,25 @@ bool agent_requires_token(const struct agent *a)
 	return a->token_kind != AGENT_TOKEN_NONE;
 }
 
-bool agent_token_matches(const struct agent *a, struct slice token)
+void agent_credentials_set(struct agent_credentials *cr, struct slice user, struct slice token)
 {
-	unsigned char digest[SHA256_DIGEST_LENGTH];
+	_Static_assert(sizeof(cr->token_sha256) == SHA256_DIGEST_LENGTH, "token hash size");
+	/* A longer name can name no agent; kept cut short it might name one. */
+	if (user.len <= AGENT_NAME_MAX) {
+		memcpy(cr->user, user.ptr, user.len);
+		cr->user[user.len] = '\0';
+	} else {
+		cr->user[0] = '\0';
+	}
+	SHA256((const unsigned char *)token.ptr, token.len, cr->token_sha256);
+}
 
+bool agent_token_matches(const struct agent *a, const struct agent_credentials *cr)
+{
 	if (!agent_requires_token(a) || !a->token_ready)
 		return false;
-	SHA256((const unsigned char *)token.ptr, token.len, digest);
 	/* Constant time: the comparison must not tell an attacker how much of a guess was right. */
-	return CRYPTO_memcmp(digest, a->token_sha256, sizeof(digest)) == 0;
+	return CRYPTO_memcmp(cr->token_sha256, a->token_sha256, sizeof(a->token_sha256)) == 0;
 }
 
 const char *agent_mode_name(enum agent_mode m)

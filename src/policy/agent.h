@@ -58,13 +58,22 @@ struct agent {
 	bool has_guidance;
 };
 
+/* Proxy credentials as sluice keeps them once read: the user name and the SHA-256 of the token,
+ * never the token itself. An open tunnel is identified again with them after a reload. */
+struct agent_credentials {
+	char user[AGENT_NAME_MAX + 1]; /* "" when the name sent is longer than any agent name */
+	uint8_t token_sha256[32];
+};
+
 /* Allocates nothing; sets every field to "inherit" / no credentials. */
 void agent_init(struct agent *a);
 /* Frees the sets the agent owns. */
 void agent_fini(struct agent *a);
 bool agent_requires_token(const struct agent *a);
-/* Constant-time comparison of SHA-256(token) with the agent's stored hash. */
-bool agent_token_matches(const struct agent *a, struct slice token);
+/* Fills cr from a Basic user name and token (the token is only hashed). */
+void agent_credentials_set(struct agent_credentials *cr, struct slice user, struct slice token);
+/* Constant-time comparison of the credentials' token hash with the agent's stored hash. */
+bool agent_token_matches(const struct agent *a, const struct agent_credentials *cr);
 const char *agent_mode_name(enum agent_mode m);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "policy/cidr_set.h"
 #include "policy/domain_set.h"
@@ -341,8 +342,7 @@ static bool source_match(const struct agent *a, const struct ip_addr *client, un
 
 enum policy_identity policy_identify(const struct agent *agents, unsigned n_agents,
 				     int default_agent, const struct ip_addr *client,
-				     const struct slice *user, const struct slice *password,
-				     const struct agent **out)
+				     const struct agent_credentials *cred, const struct agent **out)
 {
 	const struct agent *best = NULL;
 	unsigned best_len = 0, len;
@@ -351,12 +351,11 @@ enum policy_identity policy_identify(const struct agent *agents, unsigned n_agen
 	*out = NULL;
 	/* Credentials that name no agent with a token say nothing about identity: such a
 	 * client is recognised like one that sent none (and can gain nothing by sending them). */
-	for (unsigned i = 0; user && i < n_agents; i++) {
+	for (unsigned i = 0; cred && i < n_agents; i++) {
 		const struct agent *a = &agents[i];
-		if (!agent_requires_token(a) || !slice_eq(*user, slice_from_cstr(a->name)))
+		if (!agent_requires_token(a) || strcmp(cred->user, a->name) != 0)
 			continue;
-		if (!agent_token_matches(a, *password) ||
-		    (a->sources && !source_match(a, client, &len)))
+		if (!agent_token_matches(a, cred) || (a->sources && !source_match(a, client, &len)))
 			return POLICY_IDENTITY_BAD_AUTH;
 		*out = a;
 		return POLICY_IDENTITY_OK;

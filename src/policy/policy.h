@@ -85,14 +85,15 @@ void policy_decide_addr(const struct policy_rules *rules, const struct ip_addr *
 			struct verdict *v);
 
 /* The agent a request belongs to (ARCHITECTURE.md "identify the agent"). With credentials
- * naming an agent that has a token (user = agent name, password = token): that agent if the
+ * (cred, NULL when none were sent) naming an agent that has a token (user = agent name,
+ * password = token): that agent if the
  * token matches and, when it has match.source, the client is in it; else BAD_AUTH. Otherwise
  * (no credentials, or credentials naming no such agent): the agent whose match.source holds the
  * client most specifically (407 when that agent requires a token), else the default agent, else
  * unknown (or 407 when some agent could be reached with credentials). */
 enum policy_identity policy_identify(const struct agent *agents, unsigned n_agents,
 				     int default_agent, const struct ip_addr *client,
-				     const struct slice *user, const struct slice *password,
+				     const struct agent_credentials *cred,
 				     const struct agent **out);
 
 /* The full decision for an identified agent: the address checks for literal hosts, then deny

@@ -158,7 +158,11 @@ static const char empty_text[] =
     "new connection because the reused keep-alive upstream connection closed before "
     "answering.\n"
     "# TYPE sluice_upstream_retries_total counter\n"
-    "sluice_upstream_retries_total 0\n";
+    "sluice_upstream_retries_total 0\n"
+    "# HELP sluice_tunnels_revoked_total Open CONNECT tunnels closed because the policy in "
+    "force after a reload denies them (timeouts.reload_revoke).\n"
+    "# TYPE sluice_tunnels_revoked_total counter\n"
+    "sluice_tunnels_revoked_total 0\n";
 
 /* The whole exposition of a fresh process, byte for byte: every family has HELP and TYPE,
  * histograms have every bucket, and nothing else is written. */
@@ -352,6 +356,12 @@ static void test_upstream_retries(void **state)
 	assert_line(render(2), "sluice_upstream_retries_total 2");
 }
 
+static void test_tunnels_revoked(void **state)
+{
+	metrics_count_tunnel_revoked(&w1);
+	assert_line(render(2), "sluice_tunnels_revoked_total 1");
+}
+
 static void test_reloads_and_generation(void **state)
 {
 	metrics_process_set_generation(&proc, 1);
@@ -427,6 +437,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_connections_gauge, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_log_lines_dropped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_upstream_retries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tunnels_revoked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_upstream_pool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reloads_and_generation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_series_cap_counts_dropped, setup, teardown),

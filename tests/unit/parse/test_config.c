@@ -598,7 +598,7 @@ static void test_unknown_nested_keys(void **state)
 {
 	refused("timeouts:\n  conect: 5s\n", 2, 3,
 		"unknown key \"conect\" in timeouts (valid: request_head, client_idle, connect, "
-		"upstream_response, tunnel_idle, dns, drain)");
+		"upstream_response, tunnel_idle, dns, drain, reload_revoke)");
 	refused("ips:\n  allowed: []\n", 2, 3,
 		"unknown key \"allowed\" in ips (valid: allow, deny)");
 	refused("listen:\n  https: \"127.0.0.1:3129\"\n", 2, 3,
@@ -671,7 +671,7 @@ static void test_section_of_wrong_type(void **state)
 {
 	refused("timeouts: [1]\n", 1, 11,
 		"timeouts: expected a mapping with keys request_head, client_idle, connect, "
-		"upstream_response, tunnel_idle, dns, drain, got a list");
+		"upstream_response, tunnel_idle, dns, drain, reload_revoke, got a list");
 	refused("ips: on\n", 1, 6, "ips: expected a mapping with keys allow, deny, got a boolean");
 }
 
@@ -2187,6 +2187,24 @@ static void test_drain(void **state)
 	refused_prefix("timeouts:\n  drain: false\n", 2, 10, "timeouts.drain: expected");
 }
 
+/* timeouts.reload_revoke: how long a tunnel the reloaded policy denies stays open; 0 keeps
+ * tunnels under the policy they were opened with. */
+static void test_reload_revoke(void **state)
+{
+	struct config *cfg = parse_ok("workers: 1\n");
+	assert_int_equal(cfg->reload_revoke_ms, 3000);
+	config_free(cfg);
+	cfg = parse_ok("timeouts:\n  reload_revoke: 250ms\n");
+	assert_int_equal(cfg->reload_revoke_ms, 250);
+	config_free(cfg);
+	cfg = parse_ok("timeouts:\n  reload_revoke: 0\n");
+	assert_int_equal(cfg->reload_revoke_ms, 0);
+	config_free(cfg);
+	refused("timeouts:\n  reload_revoke: soon\n", 2, 18,
+		"timeouts.reload_revoke: \"soon\" is not a valid duration: not a duration (write "
+		"e.g. 10s, 500ms, 5m or 0.5)");
+}
+
 /* ---- least privilege: user and seccomp ---- */
 
 static void test_user_and_seccomp_defaults(void **state)
@@ -2447,6 +2465,7 @@ int main(void)
 	    cmocka_unit_test(test_admin_wildcard_overlap_refused),
 	    cmocka_unit_test(test_admin_same_port_other_address),
 	    cmocka_unit_test(test_drain),
+	    cmocka_unit_test(test_reload_revoke),
 	    cmocka_unit_test(test_user_and_seccomp_defaults),
 	    cmocka_unit_test(test_user_name_and_uid),
 	    cmocka_unit_test(test_user_bad_characters_refused),

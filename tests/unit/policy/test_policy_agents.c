@@ -79,10 +79,11 @@ static enum policy_identity identify(const char *client, const char *user, const
 				     int default_agent, const struct agent **out)
 {
 	struct ip_addr ip = v4(client);
-	struct slice u = user ? slice_from_cstr(user) : SLICE_LIT("");
-	struct slice p = pass ? slice_from_cstr(pass) : SLICE_LIT("");
-	return policy_identify(agents, 3, default_agent, &ip, user ? &u : NULL, user ? &p : NULL,
-			       out);
+	struct agent_credentials cred;
+	if (user)
+		agent_credentials_set(&cred, slice_from_cstr(user),
+				      pass ? slice_from_cstr(pass) : SLICE_LIT(""));
+	return policy_identify(agents, 3, default_agent, &ip, user ? &cred : NULL, out);
 }
 
 static void test_identify_by_most_specific_source(void **state)
@@ -104,6 +105,26 @@ static void test_identify_by_credentials(void **state)
 	assert_int_equal(identify("192.0.2.1", "CODER", "s3cret", 0, &a), POLICY_IDENTITY_OK);
 	/* A name with no token says nothing: the source decides (here the default). */
 	assert_string_equal(a->name, "research");
+}
+
+/* Only the token's hash is kept, and a user name longer than any agent name is kept as none
+ * (cut short, it could have named an agent). */
+static void test_credentials_keep_a_hash_and_no_cut_names(void **state)
+{
+	struct agent_credentials cred;
+	char name[AGENT_NAME_MAX + 2];
+
+	agent_credentials_set(&cred, SLICE_LIT("coder"), SLICE_LIT("s3cret"));
+	assert_string_equal(cred.user, "coder");
+	assert_true(agent_token_matches(&agents[2], &cred));
+	assert_null(memmem(&cred, sizeof(cred), "s3cret", 6));
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	agent_credentials_set(&cred, slice_from_cstr(name), SLICE_LIT("x"));
+	assert_string_equal(cred.user, "");
+	name[AGENT_NAME_MAX] = '\0';
+	agent_credentials_set(&cred, slice_from_cstr(name), SLICE_LIT("x"));
+	assert_int_equal(strlen(cred.user), AGENT_NAME_MAX);
 }
 
 static void test_unknown_client(void **state)
@@ -261,6 +282,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_identify_by_most_specific_source, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_identify_by_credentials, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_credentials_keep_a_hash_and_no_cut_names, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_client, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_source_agent_with_token_needs_credentials, setup,
 					    teardown),
