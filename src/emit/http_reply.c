@@ -42,7 +42,7 @@ const char *http_reply_status_text(int status)
 
 static bool reason_is_policy(enum reason r)
 {
-	return r >= REASON_DOMAIN_DENIED && r <= REASON_PROXY_LOOP;
+	return r >= REASON_DOMAIN_DENIED && r <= REASON_LOOPBACK_NAME;
 }
 
 static bool reason_is_upstream(enum reason r)

@@ -313,9 +313,29 @@ void policy_decide_route_addr(const struct policy_rules *rules, const struct ip_
 	v->report = false;
 }
 
+/* RFC 6761 §6.3: "localhost" and every name under ".localhost" are loopback names, whatever
+ * a DNS server would answer for them. Hosts are normalised (lower case, no trailing dot). */
+static bool policy_is_loopback_name(struct slice host)
+{
+	const struct slice zone = SLICE_LIT("localhost");
+
+	if (slice_eq(host, zone))
+		return true;
+	return host.len > zone.len + 1 && host.ptr[host.len - zone.len - 1] == '.' &&
+	       memcmp(host.ptr + host.len - zone.len, zone.ptr, zone.len) == 0;
+}
+
 void policy_decide(const struct policy_scope *s, const struct request_facts *f, struct verdict *v)
 {
 	v->report = false;
+	/* Like the built-in address block, and before any DNS: no rule or mode relaxes it. */
+	if (!f->host_is_ip && policy_is_loopback_name(f->host)) {
+		v->allow = false;
+		v->reason = REASON_LOOPBACK_NAME;
+		snprintf(v->rule, sizeof(v->rule), "builtin: loopback name %slocalhost (RFC 6761)",
+			 f->host.len > sizeof("localhost") - 1 ? "*." : "");
+		return;
+	}
 	/* The built-in block speaks first for literal addresses: it is the reason that matters
 	 * and no rule or mode can relax it. */
 	if (f->host_is_ip) {

@@ -41,6 +41,10 @@ static const struct reason_info reason_table[REASON__COUNT] = {
 			  "The destination address is in a range denied by the egress policy."},
     [REASON_PROXY_LOOP] = {"proxy_loop", 403, "proxy_loop_detected",
 			   "The destination is this proxy itself."},
+    [REASON_LOOPBACK_NAME] = {"loopback_name", 403, "destination_ip_prohibited",
+			      "The destination is a loopback name (localhost): it always means "
+			      "the machine it is resolved on, and sluice never connects to "
+			      "loopback, so it is refused without a DNS lookup."},
     [REASON_BAD_REQUEST] = {"bad_request", 400, "http_request_error", "The request is malformed."},
     [REASON_SMUGGLING] = {"request_smuggling", 400, "http_request_error",
 			  "The request framing is ambiguous (a request smuggling shape) and "

@@ -21,6 +21,7 @@ enum reason {
 	REASON_IP_METADATA,
 	REASON_IP_DENIED,
 	REASON_PROXY_LOOP,
+	REASON_LOOPBACK_NAME, /* localhost and *.localhost (RFC 6761 §6.3), never resolved */
 	/* client protocol */
 	REASON_BAD_REQUEST,
 	REASON_SMUGGLING,

@@ -244,3 +244,51 @@ def test_connect_by_name_to_port_22_is_denied(proxy, canaries):
         r = c.read_response("CONNECT")
     assert_refused(r, 403, "http_request_denied")
     canaries.assert_unchanged(before, also=[("192.0.2.10", 22)])
+
+
+# ---- loopback names (RFC 6761 §6.3) -------------------------------------------------------
+
+LOOPBACK_NAMES = ["localhost", "localhost.", "LocalHost", "api.localhost", "a.b.localhost."]
+
+
+@pytest.mark.parametrize("name", LOOPBACK_NAMES)
+@pytest.mark.parametrize("how", ["http", "connect"])
+def test_loopback_name_is_refused_before_any_dns_query(sluice, dns, canaries, name, how):
+    """Even with a DNS record pointing it at a public origin and an agent in open mode: the
+    name means this machine, so no query is sent and nothing is reached."""
+    dns.set(name.rstrip(".").lower(), a=["192.0.2.10"])
+    p = sluice(config={"mode": "open"})
+    before = canaries.snapshot()
+    if how == "http":
+        r = get(p.addr, "http://%s/" % name)
+    else:
+        with RawConn(p.addr) as c:
+            c.send(connect_req(name + ":443"))
+            r = c.read_response("CONNECT")
+    assert_refused(r, 403, "destination_ip_prohibited")
+    assert "loopback_name" in r.header("Proxy-Status"), r
+    body = r.text()
+    assert "loopback name (localhost)" in body and "will not succeed" in body, body
+    assert "retrying later may succeed" not in body, body
+    assert dns.queries(name) == 0, "the loopback name went to DNS"
+    canaries.assert_unchanged(before, also=[("192.0.2.10", 80), ("192.0.2.10", 443)])
+    [e] = p.wait_logs({"reason": "loopback_name"})
+    assert_log_line(e, decision="deny", status=403, host=name.rstrip(".").lower())
+
+
+def test_names_that_only_look_like_localhost_are_ordinary(proxy, dns, origins):
+    dns.set("localhost.public.test", a=["192.0.2.10"])
+    dns.set("notlocalhost", a=["192.0.2.10"])
+    assert get(proxy.addr, "http://localhost.public.test/echo").status == 200
+    assert get(proxy.addr, "http://notlocalhost/echo").status == 200
+
+
+def test_dot_local_names_are_ordinary_names(proxy, dns, canaries):
+    """.local (mDNS, RFC 6762) is not special: the name goes to the configured DNS and its
+    answers are judged like any other (a printer on the LAN is a private address)."""
+    dns.set("printer.local", a=["10.0.0.1"])
+    before = canaries.snapshot()
+    r = get(proxy.addr, "http://printer.local/")
+    assert_refused(r, 403, "destination_ip_prohibited")
+    assert dns.queries("printer.local"), "the .local name was not resolved"
+    canaries.assert_unchanged(before)

@@ -188,6 +188,26 @@ static void test_default_allows_any_name_on_80_443(void **state)
 	policy_rules_fini(&rules);
 }
 
+/* RFC 6761 §6.3: localhost names are loopback, whatever DNS says; refused before any lookup,
+ * even where the allow list would take them. Names that only look alike are ordinary. */
+static void test_loopback_names_refused(void **state)
+{
+	struct policy_rules rules;
+	rules_init(&rules);
+	struct verdict v = decide_name(&rules, "localhost", 80);
+	assert_denied(v, REASON_LOOPBACK_NAME);
+	assert_rule(v, "builtin: loopback name localhost (RFC 6761)");
+	v = decide_name(&rules, "api.localhost", 443);
+	assert_denied(v, REASON_LOOPBACK_NAME);
+	assert_rule(v, "builtin: loopback name *.localhost (RFC 6761)");
+	assert_denied(decide_name(&rules, "a.b.localhost", 8080), REASON_LOOPBACK_NAME);
+	assert_allowed(decide_name(&rules, "notlocalhost", 80));
+	assert_allowed(decide_name(&rules, "localhost.example.com", 80));
+	assert_allowed(decide_name(&rules, "xlocalhost", 80));
+	assert_allowed(decide_name(&rules, "printer.local", 80));
+	policy_rules_fini(&rules);
+}
+
 static void test_default_denies_port_22_by_name(void **state)
 {
 	struct policy_rules rules;
@@ -655,6 +675,7 @@ int main(void)
 	    cmocka_unit_test(test_default_allows_global_v6),
 	    cmocka_unit_test(test_default_allows_any_name_on_80_443),
 	    cmocka_unit_test(test_default_denies_port_22_by_name),
+	    cmocka_unit_test(test_loopback_names_refused),
 	    cmocka_unit_test(test_default_denies_port_22_by_ip),
 	    cmocka_unit_test(test_literal_ip_judged_by_address_before_port),
 	    cmocka_unit_test(test_ips_allow_reallows_private_range),

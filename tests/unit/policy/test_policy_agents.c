@@ -242,6 +242,12 @@ static void test_report_mode_relaxes_rules_not_addresses(void **state)
 	assert_false(v.allow);
 	assert_false(v.report);
 	assert_int_equal(v.reason, REASON_IP_METADATA);
+	/* Nor is the loopback name. */
+	f = (struct request_facts){.host = SLICE_LIT("localhost"), .port = 80};
+	policy_decide(&scope, &f, &v);
+	assert_false(v.allow);
+	assert_false(v.report);
+	assert_int_equal(v.reason, REASON_LOOPBACK_NAME);
 }
 
 static void test_open_mode_and_top_level_mode(void **state)
