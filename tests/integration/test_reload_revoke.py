@@ -196,3 +196,26 @@ def test_reload_closes_parked_route_connections(sluice, monkeypatch, searx):  # 
     moved = dict(ROUTE, upstream="http://%s:80" % SEARX_IP)
     reload(p, config_text(p, {"agents": AGENTS, "routes": [moved]}))
     assert wait_metric(p, "sluice_upstream_connections_idle", 0) == 0
+
+
+def test_connect_judged_before_a_reload_and_connected_after_it_is_judged_again(sluice, dns,
+                                                                             origins):
+    """The CONNECT is allowed, then waits on DNS while the reload lands: it must not open a
+    tunnel under the policy that was revoked in the meantime."""
+    dns.set("slowpub.test", a=["192.0.2.10"], delay=1.0)
+    p = sluice(config={"allow": ["slowpub.test", "public.test"],
+                       "timeouts": {"reload_revoke": "5s"}})
+    n0 = origins.count("192.0.2.10", 443)
+    with RawConn(p.addr) as c:
+        c.send(connect_req("slowpub.test:443"))
+        time.sleep(0.2)  # judged, now resolving
+        reload(p, config_text(p, {"allow": ["public.test"]}))
+        r = c.read_response("CONNECT")
+        assert_refused(r, 403, "http_request_denied")
+        assert "reload: " in r.text(), r
+    [e] = p.wait_logs(match={"host": "slowpub.test"})
+    assert e["decision"] == "deny" and e["reason"] == "domain_not_allowed", e
+    # The TCP connection was made (the answer came after the reload), but no byte was
+    # relayed: the tunnel never opened.
+    assert e["bytes_up"] == 0 and e["bytes_down"] == 0, e
+    assert origins.count("192.0.2.10", 443) - n0 <= 1
