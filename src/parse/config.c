@@ -127,6 +127,8 @@ __attribute__((format(printf, 3, 4))) static void reader_error(struct reader *r,
 							       const char *fmt, ...)
 {
 	va_list ap;
+	if (r->stop)
+		return; /* the syntax error stands alone (reader_yaml_error) */
 	va_start(ap, fmt);
 	errors_vadd(r->errors, mark_pos(mark.line), mark_pos(mark.column), fmt, ap);
 	va_end(ap);
@@ -186,11 +188,16 @@ static bool line_indented_with_tab(struct slice text, size_t line)
 	return false;
 }
 
+/* A file libyaml cannot read is reported by this error alone: what libyaml handed over before
+ * failing may be a piece of the broken text (a plain scalar that ran into the next key, a
+ * section cut short whose defaults then clash), so no error found so far can be trusted. */
 static void reader_yaml_error(struct reader *r)
 {
 	const yaml_parser_t *p = &r->parser;
 	const char *problem = p->problem ? p->problem : "malformed YAML";
 
+	r->errors->count = 0;
+	r->errors->dropped = 0;
 	if (p->error == YAML_MEMORY_ERROR) {
 		errors_add(r->errors, 0, 0, "out of memory while reading YAML");
 	} else if (p->error == YAML_READER_ERROR) {

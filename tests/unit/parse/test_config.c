@@ -918,12 +918,46 @@ static void test_multiple_errors_collected(void **state)
 	assert_error_prefix(4, 6, 11, "ips.allow[0]: \"10.0.0.1/8\" is not a valid CIDR: ");
 }
 
-static void test_errors_before_syntax_error_kept(void **state)
+/* What libyaml hands over before it fails may be a piece of the broken text: the syntax error
+ * is the only error of a file that is not YAML. */
+static void test_syntax_error_reported_alone(void **state)
 {
-	assert_null(parse("ports: [0]\nallow: [\n"));
-	assert_int_equal(errs.count, 2);
-	assert_error(0, 1, 9, "ports[0]: \"0\" is not a valid port: port 0 is not allowed");
-	assert_error_prefix(1, 3, 1, "YAML syntax error: ");
+	static const struct {
+		const char *yaml;
+		int line, column;
+	} cases[] = {
+	    /* a real error before the break is dropped too: fix the YAML first */
+	    {"ports: [0]\nallow: [\n", 3, 1},
+	    /* the plain scalar "127.0.0.1:3128 x" ran into a key: not a bad listen address */
+	    {"listen:\n  http: 127.0.0.1:3128 x: y\n", 2, 25},
+	    /* "http" is delivered as listen's value before the second ':' fails */
+	    {"listen: http: 127.0.0.1:3128\n", 1, 13},
+	    /* listen.http was never read: the default it keeps does not clash with admin */
+	    {"listen:\n  admin: \"127.0.0.1:3128\"\n  http: \"127.0.0.1:3129\n", 4, 1},
+	    /* a genuine overlap, found after the break, is not reported either */
+	    {"listen:\n  http: [\"127.0.0.1:3129\"]\n  admin: \"127.0.0.1:3129\"\nports: [80\n", 5,
+	     1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_null(parse(cases[i].yaml));
+		if (errs.count != 1)
+			dump_errors();
+		assert_int_equal(errs.count, 1);
+		assert_int_equal(errs.dropped, 0);
+		assert_error_prefix(0, cases[i].line, cases[i].column, "YAML syntax error: ");
+	}
+}
+
+static void test_syntax_error_after_too_many_errors_alone(void **state)
+{
+	char yaml[1024] = "ports: [";
+	for (int i = 0; i < CONFIG_MAX_ERRORS + 8; i++)
+		strcat(yaml, "0, ");
+	strcat(yaml, "80\n");
+	assert_null(parse(yaml));
+	assert_int_equal(errs.count, 1);
+	assert_int_equal(errs.dropped, 0);
+	assert_error_prefix(0, 2, 1, "YAML syntax error: ");
 }
 
 static void test_too_many_errors_counted(void **state)
@@ -2380,7 +2414,8 @@ int main(void)
 	    cmocka_unit_test(test_tab_indentation_hinted),
 	    cmocka_unit_test(test_invalid_utf8_refused),
 	    cmocka_unit_test(test_multiple_errors_collected),
-	    cmocka_unit_test(test_errors_before_syntax_error_kept),
+	    cmocka_unit_test(test_syntax_error_reported_alone),
+	    cmocka_unit_test(test_syntax_error_after_too_many_errors_alone),
 	    cmocka_unit_test(test_too_many_errors_counted),
 	    cmocka_unit_test(test_error_format),
 	    cmocka_unit_test(test_workers),
