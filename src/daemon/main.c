@@ -17,17 +17,14 @@
 #include "io/admin.h"
 #include "io/listener.h"
 #include "io/log_sink.h"
+#include "daemon/config_file.h"
 #include "daemon/jail.h"
 #include "daemon/privs.h"
 #include "daemon/report_cmd.h"
 #include "daemon/sandbox.h"
-#include "daemon/secrets.h"
 #include "io/snapshot.h"
 #include "io/worker.h"
 #include "parse/config.h"
-
-/* Largest configuration file accepted. */
-#define MAIN_CONFIG_MAX (16u << 20)
 
 /* Reloads and the generation in force, for /metrics; only this thread writes them. */
 static struct metrics_process main_metrics;
@@ -50,73 +47,6 @@ static void main_usage(FILE *out)
 	    "tunnels with per-destination policy and a built-in block of internal addresses.\n"
 	    "Decisions are logged as JSON lines on stdout; operational messages go to stderr.\n",
 	    out);
-}
-
-static char *main_read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	size_t cap = 0;
-
-	*len = 0;
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (*len + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			char *grown = cap <= MAIN_CONFIG_MAX ? realloc(text, cap) : NULL;
-			if (!grown) {
-				free(text);
-				fclose(f);
-				errno = EFBIG;
-				return NULL;
-			}
-			text = grown;
-		}
-		size_t n = fread(text + *len, 1, cap - *len - 1, f);
-		if (n == 0)
-			break;
-		*len += n;
-	}
-	fclose(f);
-	text[*len] = '\0';
-	return text;
-}
-
-static struct config *main_load_config(const char *path)
-{
-	struct config_errors errors;
-	size_t len;
-	char *text;
-	struct config *cfg;
-
-	if (!path)
-		return config_default();
-	text = main_read_file(path, &len);
-	if (!text) {
-		fprintf(stderr, "sluice: cannot read %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	memset(&errors, 0, sizeof(errors));
-	cfg = config_parse(text, len, &errors);
-	free(text);
-	if (!cfg) {
-		for (unsigned i = 0; i < errors.count; i++) {
-			char msg[CONFIG_ERROR_MAX + 32];
-			config_error_format(&errors.items[i], msg, sizeof(msg));
-			fprintf(stderr, "%s:%s\n", path, msg);
-		}
-		if (errors.dropped)
-			fprintf(stderr, "%s: ... and %u more errors\n", path, errors.dropped);
-		if (errors.count == 0)
-			fprintf(stderr, "%s: invalid configuration\n", path);
-		return NULL;
-	}
-	if (secrets_resolve(cfg, path, stderr) != 0) {
-		config_free(cfg);
-		return NULL;
-	}
-	return cfg;
 }
 
 static unsigned main_worker_count(const struct config *cfg)
@@ -253,7 +183,7 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
 				"re-read\n");
 		return;
 	}
-	struct config *cfg = main_load_config(config_path);
+	struct config *cfg = config_file_load(config_path);
 	if (!cfg) {
 		fprintf(stderr,
 			"sluice: reload: %s refused; the running policy (generation %llu) "
@@ -365,7 +295,7 @@ static int main_confine(const struct config *cfg)
 
 static int main_run(const char *config_path)
 {
-	struct config *cfg = main_load_config(config_path);
+	struct config *cfg = config_file_load(config_path);
 	static struct worker workers[CONFIG_MAX_WORKERS];
 	unsigned n, ready = 0;
 	sigset_t blocked;
@@ -422,7 +352,7 @@ static int main_run(const char *config_path)
 
 static int main_check(const char *config_path)
 {
-	struct config *cfg = main_load_config(config_path);
+	struct config *cfg = config_file_load(config_path);
 	char why[1024];
 	if (!cfg)
 		return 1;
@@ -450,7 +380,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "report") == 0)
 		return report_cmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "jail") == 0)
-		return jail_main(argc - 1, argv + 1, main_load_config);
+		return jail_main(argc - 1, argv + 1, config_file_load);
 	if (i < argc && strcmp(argv[i], "check") == 0) {
 		check = true;
 		i++;
