@@ -17,6 +17,7 @@
 #include "io/admin.h"
 #include "io/listener.h"
 #include "io/log_sink.h"
+#include "daemon/check_cmd.h"
 #include "daemon/config_file.h"
 #include "daemon/jail.h"
 #include "daemon/privs.h"
@@ -34,7 +35,8 @@ static void main_usage(FILE *out)
 	fputs(
 	    "usage: sluice [-c FILE]            run the proxy (embedded default config without "
 	    "-c)\n"
-	    "       sluice check -c FILE        validate a config file and exit 0 (valid) or 1\n"
+	    "       sluice check -c FILE [FILE...]\n"
+	    "                                   validate config files and exit 0 (all valid) or 1\n"
 	    "       sluice report [--agent NAME] [--only-report] [FILE...]\n"
 	    "                                   suggest an allow list per agent from a decision "
 	    "log\n"
@@ -350,42 +352,17 @@ static int main_run(const char *config_path)
 	return rc;
 }
 
-static int main_check(const char *config_path)
-{
-	struct config *cfg = config_file_load(config_path);
-	char why[1024];
-	if (!cfg)
-		return 1;
-	/* The CA files of https routes are loaded as a start would. */
-	struct snapshot *snap = snapshot_new(cfg, 1, why, sizeof(why));
-	if (!snap) {
-		fprintf(stderr, "%s: %s\n", config_path, why);
-		config_free(cfg);
-		return 1;
-	}
-	printf("%s: ok (%u listen address%s, %u resolver%s, %u agent%s, %u route%s)\n", config_path,
-	       cfg->n_listen_http, cfg->n_listen_http == 1 ? "" : "es", cfg->n_resolvers,
-	       cfg->n_resolvers == 1 ? "" : "s", cfg->n_agents, cfg->n_agents == 1 ? "" : "s",
-	       cfg->n_routes, cfg->n_routes == 1 ? "" : "s");
-	snapshot_unref(snap);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	const char *config_path = NULL;
-	bool check = false;
-	int i = 1;
 
+	if (argc >= 2 && strcmp(argv[1], "check") == 0)
+		return check_cmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "report") == 0)
 		return report_cmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "jail") == 0)
 		return jail_main(argc - 1, argv + 1, config_file_load);
-	if (i < argc && strcmp(argv[i], "check") == 0) {
-		check = true;
-		i++;
-	}
-	for (; i < argc; i++) {
+	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--version") == 0) {
 			printf("sluice %s\n", SLUICE_VERSION);
 			return 0;
@@ -396,19 +373,17 @@ int main(int argc, char **argv)
 		}
 		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
 		    i + 1 < argc) {
+			if (config_path) {
+				fprintf(stderr, "sluice: one -c FILE to run (sluice check takes "
+						"several)\n");
+				return 2;
+			}
 			config_path = argv[++i];
 			continue;
 		}
 		fprintf(stderr, "sluice: unknown argument '%s'\n", argv[i]);
 		main_usage(stderr);
 		return 2;
-	}
-	if (check) {
-		if (!config_path) {
-			fprintf(stderr, "sluice: check needs -c FILE\n");
-			return 2;
-		}
-		return main_check(config_path);
 	}
 	return main_run(config_path);
 }

@@ -1,5 +1,6 @@
 """`sluice check -c FILE` on policy files with agents and routes (issue 4): exit 0 and a summary
-for a good file; exit 1 and every error as FILE:line:col: message for a broken one."""
+for a good file; exit 1 and every error as FILE:line:col: message for a broken one. Issue 10:
+several files in one run."""
 
 import os
 import re
@@ -199,3 +200,39 @@ def test_proxy_refuses_to_start_with_a_broken_policy_file(sluice_bin, tmp_path):
                        timeout=10)
     assert r.returncode != 0
     assert "bad.yaml:3:" in r.stderr and "bad.yaml:21:" in r.stderr, r.stderr
+
+
+# ---- several files (issue 10, item 2) -----------------------------------------------------
+
+def _run_check(sluice_bin, args, env=None, timeout=20):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([sluice_bin, "check"] + [str(a) for a in args], capture_output=True,
+                          text=True, timeout=timeout, env=e)
+
+
+def _two_good_one_bad(tmp_path):
+    good1, good2, bad = tmp_path / "good1.yaml", tmp_path / "good2.yaml", tmp_path / "bad.yaml"
+    good1.write_text('ports: [80]\n')
+    good2.write_text('allow: ["public.test"]\n')
+    bad.write_text('ports: [0]\n')
+    return good1, good2, bad
+
+
+@pytest.mark.parametrize("form", ["one_c", "c_each"])
+def test_check_takes_several_files_each_reported_under_its_path(sluice_bin, tmp_path, form):
+    """`check -c a b c` and `check -c a -c b -c c`: every file is checked (a bad one does not
+    stop the others), each is reported under its own path, and the status is 1 if any fails."""
+    good1, good2, bad = _two_good_one_bad(tmp_path)
+    files = [good1, bad, good2]
+    args = ["-c"] + files if form == "one_c" else [a for f in files for a in ("-c", f)]
+    r = _run_check(sluice_bin, args)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert re.search(r"^%s: ok\b" % re.escape(str(good1)), r.stdout, re.M), r.stdout
+    assert re.search(r"^%s: ok\b" % re.escape(str(good2)), r.stdout, re.M), r.stdout
+    assert re.search(r"^%s:1:\d+: ports\[0\]" % re.escape(str(bad)), r.stderr, re.M), r.stderr
+    assert str(bad) + ": ok" not in r.stdout, r.stdout
+    # Only good files: 0.
+    r = _run_check(sluice_bin, ["-c", good1, good2])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(re.findall(r": ok\b", r.stdout)) == 2, r.stdout
