@@ -11,16 +11,24 @@
 #include "io/snapshot.h"
 #include "parse/config.h"
 
+struct check_cmd_opts {
+	bool offline;
+};
+
 static void check_cmd_usage(FILE *out)
 {
-	fputs("usage: sluice check -c FILE [FILE...]\n"
+	fputs("usage: sluice check [--offline] -c FILE [FILE...]\n"
 	      "\n"
 	      "Validates each configuration file as a start would: the YAML and every key, the\n"
 	      "token files and environment variables it names, the CA files of https routes.\n"
 	      "Prints a file's errors as FILE:line:column: message on stderr, or a summary of\n"
 	      "what a start would use on stdout. -c may be repeated (sluice check -c a.yaml -c\n"
 	      "b.yaml) or take several files (sluice check -c examples/*.yaml). Exits 0 when\n"
-	      "every file is valid, 1 when one is not, 2 on a usage error.\n",
+	      "every file is valid, 1 when one is not, 2 on a usage error.\n"
+	      "\n"
+	      "  --offline  read no secret (token_file, token_env, header values {env: ...} and\n"
+	      "             {file: ...}) and no ca_file: each is listed as not read instead, for\n"
+	      "             CI, where the deployment's secrets and files do not exist\n",
 	      out);
 }
 
@@ -29,46 +37,88 @@ static const char *check_cmd_plural(unsigned n, const char *many)
 	return n == 1 ? "" : many;
 }
 
-static void check_cmd_summary(const struct config *cfg, const char *path)
+/* --offline: an https route's ca_file is a file of the machine sluice runs on, like a secret. */
+static unsigned check_cmd_list_ca_unread(const struct config *cfg, const char *path)
 {
-	printf("%s: ok (%u listen address%s, %u resolver%s, %u agent%s, %u route%s)\n", path,
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < cfg->n_routes; i++) {
+		const struct route *r = &cfg->routes[i];
+		if (!r->ca_file[0])
+			continue;
+		printf("%s:%d:%d: route %s: ca_file %s: not read (--offline)\n", path, r->ca_line,
+		       r->ca_column, r->host, r->ca_file);
+		n++;
+	}
+	return n;
+}
+
+static void check_cmd_summary(const struct config *cfg, const char *path, unsigned secrets_unread,
+			      unsigned ca_unread)
+{
+	char unread[96] = "";
+
+	if (secrets_unread + ca_unread > 0) {
+		size_t len = (size_t)snprintf(unread, sizeof(unread), "; not read (--offline): ");
+		if (secrets_unread > 0)
+			len += (size_t)snprintf(
+			    unread + len, sizeof(unread) - len, "%u secret%s%s", secrets_unread,
+			    check_cmd_plural(secrets_unread, "s"), ca_unread > 0 ? ", " : "");
+		if (ca_unread > 0)
+			snprintf(unread + len, sizeof(unread) - len, "%u CA file%s", ca_unread,
+				 check_cmd_plural(ca_unread, "s"));
+	}
+	printf("%s: ok (%u listen address%s, %u resolver%s, %u agent%s, %u route%s%s)\n", path,
 	       cfg->n_listen_http, check_cmd_plural(cfg->n_listen_http, "es"), cfg->n_resolvers,
 	       check_cmd_plural(cfg->n_resolvers, "s"), cfg->n_agents,
 	       check_cmd_plural(cfg->n_agents, "s"), cfg->n_routes,
-	       check_cmd_plural(cfg->n_routes, "s"));
+	       check_cmd_plural(cfg->n_routes, "s"), unread);
 }
 
 /* Returns 0 when the file is valid. */
-static int check_cmd_file(const char *path)
+static int check_cmd_file(const char *path, struct check_cmd_opts *o)
 {
 	struct config *cfg = config_file_parse(path);
+	struct snapshot *snap = NULL;
+	unsigned secrets_unread = 0, ca_unread = 0;
 	char why[1024];
 
 	if (!cfg)
 		return 1;
-	if (secrets_resolve(cfg, path, stderr) != 0) {
-		config_free(cfg);
-		return 1;
+	if (o->offline) {
+		secrets_unread = secrets_list_unread(cfg, path, stdout);
+		ca_unread = check_cmd_list_ca_unread(cfg, path);
+	} else {
+		if (secrets_resolve(cfg, path, stderr) != 0) {
+			config_free(cfg);
+			return 1;
+		}
+		/* The CA files of https routes are loaded as a start would. */
+		snap = snapshot_new(cfg, 1, why, sizeof(why));
+		if (!snap) {
+			fprintf(stderr, "%s: %s\n", path, why);
+			config_free(cfg);
+			return 1;
+		}
 	}
-	/* The CA files of https routes are loaded as a start would. */
-	struct snapshot *snap = snapshot_new(cfg, 1, why, sizeof(why));
-	if (!snap) {
-		fprintf(stderr, "%s: %s\n", path, why);
+	check_cmd_summary(cfg, path, secrets_unread, ca_unread);
+	if (snap)
+		snapshot_unref(snap);
+	else
 		config_free(cfg);
-		return 1;
-	}
-	check_cmd_summary(cfg, path);
-	snapshot_unref(snap);
 	return 0;
 }
 
 /* Marks in is_file the arguments that name files. Returns 0, 1 for --help, or 2 (usage error,
  * said on stderr). */
-static int check_cmd_parse_args(int argc, char **argv, bool *is_file, unsigned *n_files)
+static int check_cmd_parse_args(int argc, char **argv, struct check_cmd_opts *o, bool *is_file,
+				unsigned *n_files)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+		if (strcmp(a, "--offline") == 0) {
+			o->offline = true;
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			check_cmd_usage(stdout);
 			return 1;
 		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
@@ -95,6 +145,7 @@ static int check_cmd_parse_args(int argc, char **argv, bool *is_file, unsigned *
 
 int check_cmd_main(int argc, char **argv)
 {
+	struct check_cmd_opts o = {.offline = false};
 	bool *is_file = calloc((size_t)argc, sizeof(*is_file));
 	unsigned n_files = 0, failed = 0;
 
@@ -102,7 +153,7 @@ int check_cmd_main(int argc, char **argv)
 		fprintf(stderr, "sluice check: out of memory\n");
 		return 1;
 	}
-	int rc = check_cmd_parse_args(argc, argv, is_file, &n_files);
+	int rc = check_cmd_parse_args(argc, argv, &o, is_file, &n_files);
 	if (rc != 0) {
 		free(is_file);
 		return rc == 1 ? 0 : rc;
@@ -110,7 +161,7 @@ int check_cmd_main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!is_file[i])
 			continue;
-		if (check_cmd_file(argv[i]) != 0)
+		if (check_cmd_file(argv[i], &o) != 0)
 			failed++;
 		/* stdout and stderr often end in one log: each file's lines stay together. */
 		fflush(stdout);

@@ -1,4 +1,4 @@
-/* check_cmd: `sluice check -c FILE [FILE...]` — validates configuration files as a
+/* check_cmd: `sluice check [--offline] -c FILE [FILE...]` — validates configuration files as a
  * start would and prints, per file, its errors or a summary of what a start would use.
  * Does not start anything: no listener, no worker, no DNS query. */
 #ifndef SLUICE_DAEMON_CHECK_CMD_H

@@ -35,8 +35,10 @@ static void main_usage(FILE *out)
 	fputs(
 	    "usage: sluice [-c FILE]            run the proxy (embedded default config without "
 	    "-c)\n"
-	    "       sluice check -c FILE [FILE...]\n"
-	    "                                   validate config files and exit 0 (all valid) or 1\n"
+	    "       sluice check [--offline] -c FILE [FILE...]\n"
+	    "                                   validate config files and exit 0 (all valid) or "
+	    "1;\n"
+	    "                                   --offline reads no secret or CA file\n"
 	    "       sluice report [--agent NAME] [--only-report] [FILE...]\n"
 	    "                                   suggest an allow list per agent from a decision "
 	    "log\n"

@@ -59,6 +59,11 @@ static int secrets_fetch(bool from_env, const char *source, char *out, size_t ou
 	return 0;
 }
 
+static const char *secrets_kind(bool from_env)
+{
+	return from_env ? "variable" : "file";
+}
+
 int secrets_resolve(struct config *cfg, const char *config_path, FILE *err)
 {
 	char value[ROUTE_HEADER_VALUE_MAX + 1];
@@ -74,8 +79,8 @@ int secrets_resolve(struct config *cfg, const char *config_path, FILE *err)
 				  sizeof(value), &len, &why) != 0) {
 			fprintf(err, "%s:%d:%d: agent %s: token %s %s: %s\n", config_path,
 				a->token_line, a->token_column, a->name,
-				a->token_kind == AGENT_TOKEN_ENV ? "variable" : "file",
-				a->token_source, why);
+				secrets_kind(a->token_kind == AGENT_TOKEN_ENV), a->token_source,
+				why);
 			problems++;
 			continue;
 		}
@@ -90,9 +95,10 @@ int secrets_resolve(struct config *cfg, const char *config_path, FILE *err)
 				continue;
 			if (secrets_fetch(set->kind == ROUTE_VALUE_ENV, set->source, set->value,
 					  sizeof(set->value), &len, &why) != 0) {
-				fprintf(err, "%s:%d:%d: route %s: header %s from %s: %s\n",
+				fprintf(err, "%s:%d:%d: route %s: header %s from %s %s: %s\n",
 					config_path, set->line, set->column, r->host, set->name,
-					set->source, why);
+					secrets_kind(set->kind == ROUTE_VALUE_ENV), set->source,
+					why);
 				problems++;
 				continue;
 			}
@@ -101,4 +107,33 @@ int secrets_resolve(struct config *cfg, const char *config_path, FILE *err)
 	}
 	OPENSSL_cleanse(value, sizeof(value));
 	return problems;
+}
+
+unsigned secrets_list_unread(const struct config *cfg, const char *config_path, FILE *out)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < cfg->n_agents; i++) {
+		const struct agent *a = &cfg->agents[i];
+		if (a->token_kind != AGENT_TOKEN_FILE && a->token_kind != AGENT_TOKEN_ENV)
+			continue;
+		fprintf(out, "%s:%d:%d: agent %s: token %s %s: not read (--offline)\n", config_path,
+			a->token_line, a->token_column, a->name,
+			secrets_kind(a->token_kind == AGENT_TOKEN_ENV), a->token_source);
+		n++;
+	}
+	for (unsigned i = 0; i < cfg->n_routes; i++) {
+		const struct route *r = &cfg->routes[i];
+		for (unsigned h = 0; h < r->n_set_headers; h++) {
+			const struct route_header_set *set = &r->set_headers[h];
+			if (set->kind == ROUTE_VALUE_LITERAL)
+				continue;
+			fprintf(out,
+				"%s:%d:%d: route %s: header %s from %s %s: not read (--offline)\n",
+				config_path, set->line, set->column, r->host, set->name,
+				secrets_kind(set->kind == ROUTE_VALUE_ENV), set->source);
+			n++;
+		}
+	}
+	return n;
 }

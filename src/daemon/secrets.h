@@ -12,5 +12,9 @@
  * number of problems, each reported on err as "path: ..." (a missing variable, an unreadable or
  * empty file, a value with control characters). */
 int secrets_resolve(struct config *cfg, const char *config_path, FILE *err);
+/* What `sluice check --offline` does instead: reads nothing and writes on out one line per secret
+ * the config names ("path:line:col: agent coder: token variable CODER_TOKEN: not read
+ * (--offline)"). Returns how many. */
+unsigned secrets_list_unread(const struct config *cfg, const char *config_path, FILE *out);
 
 #endif

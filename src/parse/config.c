@@ -2299,6 +2299,8 @@ static void read_ca_file(struct reader *r, const struct key_spec *k, const char 
 		return;
 	}
 	copy_text(r->route->ca_file, sizeof(r->route->ca_file), s);
+	r->route->ca_line = mark_pos(r->ev.start_mark.line);
+	r->route->ca_column = mark_pos(r->ev.start_mark.column);
 }
 
 static const struct key_spec rewrite_keys[] = {

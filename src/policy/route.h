@@ -53,6 +53,7 @@ struct route {
 	char remove_headers[ROUTE_MAX_HEADERS][ROUTE_HEADER_NAME_MAX + 1];
 	unsigned n_remove_headers;
 	char ca_file[AGENT_SOURCE_MAX]; /* https: extra trust anchors (PEM); "" = system store */
+	int ca_line, ca_column;		/* where ca_file is named, for messages */
 };
 
 /* True when the named agent may use the route. */

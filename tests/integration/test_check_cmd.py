@@ -1,7 +1,9 @@
 """`sluice check -c FILE` on policy files with agents and routes (issue 4): exit 0 and a summary
 for a good file; exit 1 and every error as FILE:line:col: message for a broken one. Issue 10:
-several files in one run."""
+several files in one run, --offline (secrets and CA files listed as not read, so every shipped
+config passes in CI)."""
 
+import glob
 import os
 import re
 import subprocess
@@ -9,8 +11,12 @@ import time
 
 import pytest
 
+import yaml_subset
 from fake_servers import listening_on
 from sluice_proc import free_port
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+EXAMPLES = sorted(os.path.relpath(p) for p in glob.glob(os.path.join(ROOT, "examples", "*.yaml")))
 
 GOOD = """\
 listen:
@@ -236,3 +242,128 @@ def test_check_takes_several_files_each_reported_under_its_path(sluice_bin, tmp_
     r = _run_check(sluice_bin, ["-c", good1, good2])
     assert r.returncode == 0, r.stdout + r.stderr
     assert len(re.findall(r": ok\b", r.stdout)) == 2, r.stdout
+
+
+def test_check_runs_on_the_examples_glob(sluice_bin):
+    """`sluice check --offline -c examples/*.yaml`, as the shell expands it: one summary line per
+    example, exit 0."""
+    r = _run_check(sluice_bin, ["--offline", "-c"] + EXAMPLES)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for path in EXAMPLES:
+        assert re.search(r"^%s: ok\b" % re.escape(path), r.stdout, re.M), (path, r.stdout)
+
+
+# ---- --offline (issue 10, item 2) ---------------------------------------------------------
+
+SECRETS = """\
+agents:
+  - name: coder
+    match:
+      token_file: /nonexistent/sluice/coder-token
+  - name: ci
+    match:
+      token_env: SLUICE_CHECK_OFFLINE_UNSET
+  - name: default
+routes:
+  - host: search.internal
+    upstream: "http://10.0.0.5:8080"
+    headers:
+      set:
+        Authorization: {env: SLUICE_CHECK_OFFLINE_BAD}
+        X-Api-Key: {file: /nonexistent/sluice/api-key}
+        X-From: sluice
+  - host: docs.internal
+    upstream: "https://docs.internal.example:8443"
+    ca_file: /nonexistent/sluice/ca.pem
+"""
+# (line, what) of each secret or file SECRETS names, none of which --offline reads.
+SECRETS_UNREAD = [(4, "token file /nonexistent/sluice/coder-token"),
+                  (7, "token variable SLUICE_CHECK_OFFLINE_UNSET"),
+                  (14, "header Authorization from variable SLUICE_CHECK_OFFLINE_BAD"),
+                  (15, "header X-Api-Key from file /nonexistent/sluice/api-key"),
+                  (19, "ca_file /nonexistent/sluice/ca.pem")]
+# Set, but not a usable value: --offline must not even look at it.
+SECRETS_ENV = {"SLUICE_CHECK_OFFLINE_BAD": "two\nlines"}
+
+
+def test_check_offline_lists_each_secret_as_not_read(sluice_bin, tmp_path):
+    """--offline: every token file, token variable, header source and CA file is reported as
+    not read, at its position, and the file passes; without --offline the same file fails."""
+    path = tmp_path / "secrets.yaml"
+    path.write_text(SECRETS)
+    env = dict(SECRETS_ENV)
+    r = _run_check(sluice_bin, ["--offline", "-c", path], env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for line, what in SECRETS_UNREAD:
+        assert re.search(r"^%s:%d:\d+: .*%s: not read" % (re.escape(str(path)), line,
+                                                         re.escape(what)), r.stdout, re.M), \
+            (line, what, r.stdout)
+    assert len(re.findall(r"not read", r.stdout)) == len(SECRETS_UNREAD) + 1, r.stdout
+    assert re.search(r"^%s: ok\b.*not read \(--offline\): 4 secrets, 1 CA file\b"
+                     % re.escape(str(path)), r.stdout, re.M), r.stdout
+    assert not re.search(r"error", r.stdout + r.stderr, re.I), r.stdout + r.stderr
+    # Online, each of them is an error.
+    r = _run_check(sluice_bin, ["-c", path], env=env)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "secrets.yaml: ok" not in r.stdout
+
+
+def test_check_offline_still_refuses_an_invalid_file(sluice_bin, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(BROKEN)
+    r = _run_check(sluice_bin, ["--offline", "-c", path])
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "bad.yaml:3:" in r.stderr, r.stderr
+
+
+# YAML under deploy/ that is another program's: checked by test_deploy_files.py.
+OTHER_PROGRAMS = {"deploy/compose.yaml": "Docker Compose",
+                  "deploy/searxng/settings.yml": "SearXNG"}
+
+
+def _shipped_configs():
+    """(name, text) of every sluice config in examples/ and deploy/: each example, each YAML
+    file under deploy/ that is no Kubernetes manifest and not in OTHER_PROGRAMS, and each
+    *.yaml entry of a ConfigMap's data. A new file is covered without a change here."""
+    out = []
+    for path in EXAMPLES:
+        out.append((os.path.relpath(path, ROOT), open(path).read()))
+    deploy = sorted(glob.glob(os.path.join(ROOT, "deploy", "**", "*.yaml"), recursive=True) +
+                    glob.glob(os.path.join(ROOT, "deploy", "**", "*.yml"), recursive=True))
+    for path in deploy:
+        rel = os.path.relpath(path, ROOT)
+        if rel in OTHER_PROGRAMS:
+            continue
+        text = open(path).read()
+        if not re.search(r"^apiVersion:", text, re.M):
+            out.append((rel, text))
+            continue
+        doc = yaml_subset.load(path)
+        if doc.get("kind") == "ConfigMap":
+            for key, value in sorted(doc.get("data", {}).items()):
+                if key.endswith((".yaml", ".yml")):
+                    out.append(("%s:data.%s" % (rel, key), value))
+    return out
+
+
+SHIPPED = _shipped_configs()
+
+
+def test_shipped_configs_include_the_known_ones():
+    names = [n for n, _ in SHIPPED]
+    for expected in ("examples/agents.yaml", "deploy/sluice.yaml", "deploy/image/sluice.yaml",
+                     "deploy/kubernetes/configmap.yaml:data.sluice.yaml"):
+        assert expected in names, names
+
+
+@pytest.mark.parametrize("name,text", SHIPPED, ids=[n for n, _ in SHIPPED])
+def test_shipped_config_passes_offline_check(sluice_bin, tmp_path, name, text):
+    """Every example and deploy policy passes `sluice check --offline` as shipped, with none of
+    the secrets it names present (what a CI job sees)."""
+    path = tmp_path / os.path.basename(name.split(":")[0])
+    path.write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLUICE", "SEARX"))}
+    r = subprocess.run([sluice_bin, "check", "--offline", "-c", str(path)],
+                       capture_output=True, text=True, timeout=10, env=env)
+    assert r.returncode == 0, name + "\n" + r.stdout + r.stderr
+    assert re.search(r": ok\b", r.stdout), r.stdout
