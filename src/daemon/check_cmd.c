@@ -1,6 +1,7 @@
 /* check_cmd: `sluice check`; see check_cmd.h. */
 #include "daemon/check_cmd.h"
 
+#include <ares.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,11 +9,17 @@
 
 #include "daemon/config_file.h"
 #include "daemon/secrets.h"
+#include "io/resolver.h"
 #include "io/snapshot.h"
 #include "parse/config.h"
 
+/* The resolvers of /etc/resolv.conf are counted once, for the first file that uses them. */
+#define CHECK_CMD_NOT_COUNTED -2
+
 struct check_cmd_opts {
 	bool offline;
+	int system_resolvers;	  /* CHECK_CMD_NOT_COUNTED, -1 (c-ares cannot say) or a count */
+	char system_servers[128]; /* their addresses */
 };
 
 static void check_cmd_usage(FILE *out)
@@ -53,11 +60,50 @@ static unsigned check_cmd_list_ca_unread(const struct config *cfg, const char *p
 	return n;
 }
 
-static void check_cmd_summary(const struct config *cfg, const char *path, unsigned secrets_unread,
-			      unsigned ca_unread)
+/* resolver.servers, or what a worker's resolver takes from /etc/resolv.conf without them. */
+static void check_cmd_resolvers(const struct config *cfg, struct check_cmd_opts *o, char *out,
+				size_t size)
 {
-	char unread[96] = "";
+	if (cfg->n_resolvers > 0) {
+		snprintf(out, size, "%u resolver%s", cfg->n_resolvers,
+			 check_cmd_plural(cfg->n_resolvers, "s"));
+		return;
+	}
+	if (o->system_resolvers == CHECK_CMD_NOT_COUNTED)
+		o->system_resolvers =
+		    resolver_system_servers(o->system_servers, sizeof(o->system_servers));
+	if (o->system_resolvers < 0)
+		snprintf(out, size,
+			 "the resolvers of /etc/resolv.conf (not counted: c-ares could "
+			 "not read them)");
+	else
+		snprintf(out, size, "%d resolver%s (from /etc/resolv.conf: %s)",
+			 o->system_resolvers, check_cmd_plural((unsigned)o->system_resolvers, "s"),
+			 o->system_servers);
+}
 
+/* Says what a client no agent matches gets (policy_identify). */
+static void check_cmd_agents(const struct config *cfg, char *out, size_t size)
+{
+	if (cfg->n_agents == 1 && cfg->agents[0].line == 0)
+		snprintf(out, size, "0 agents (every client gets the top-level policy)");
+	else if (cfg->default_agent < 0)
+		snprintf(out, size,
+			 "%u agent%s (no \"default\": clients no agent matches are "
+			 "refused)",
+			 cfg->n_agents, check_cmd_plural(cfg->n_agents, "s"));
+	else
+		snprintf(out, size, "%u agent%s", cfg->n_agents,
+			 check_cmd_plural(cfg->n_agents, "s"));
+}
+
+static void check_cmd_summary(const struct config *cfg, const char *path, struct check_cmd_opts *o,
+			      unsigned secrets_unread, unsigned ca_unread)
+{
+	char resolvers[256], agents[96], unread[96] = "";
+
+	check_cmd_resolvers(cfg, o, resolvers, sizeof(resolvers));
+	check_cmd_agents(cfg, agents, sizeof(agents));
 	if (secrets_unread + ca_unread > 0) {
 		size_t len = (size_t)snprintf(unread, sizeof(unread), "; not read (--offline): ");
 		if (secrets_unread > 0)
@@ -68,10 +114,8 @@ static void check_cmd_summary(const struct config *cfg, const char *path, unsign
 			snprintf(unread + len, sizeof(unread) - len, "%u CA file%s", ca_unread,
 				 check_cmd_plural(ca_unread, "s"));
 	}
-	printf("%s: ok (%u listen address%s, %u resolver%s, %u agent%s, %u route%s%s)\n", path,
-	       cfg->n_listen_http, check_cmd_plural(cfg->n_listen_http, "es"), cfg->n_resolvers,
-	       check_cmd_plural(cfg->n_resolvers, "s"), cfg->n_agents,
-	       check_cmd_plural(cfg->n_agents, "s"), cfg->n_routes,
+	printf("%s: ok: %u listen address%s, %s, %s, %u route%s%s\n", path, cfg->n_listen_http,
+	       check_cmd_plural(cfg->n_listen_http, "es"), resolvers, agents, cfg->n_routes,
 	       check_cmd_plural(cfg->n_routes, "s"), unread);
 }
 
@@ -101,7 +145,7 @@ static int check_cmd_file(const char *path, struct check_cmd_opts *o)
 			return 1;
 		}
 	}
-	check_cmd_summary(cfg, path, secrets_unread, ca_unread);
+	check_cmd_summary(cfg, path, o, secrets_unread, ca_unread);
 	if (snap)
 		snapshot_unref(snap);
 	else
@@ -145,7 +189,7 @@ static int check_cmd_parse_args(int argc, char **argv, struct check_cmd_opts *o,
 
 int check_cmd_main(int argc, char **argv)
 {
-	struct check_cmd_opts o = {.offline = false};
+	struct check_cmd_opts o = {.offline = false, .system_resolvers = CHECK_CMD_NOT_COUNTED};
 	bool *is_file = calloc((size_t)argc, sizeof(*is_file));
 	unsigned n_files = 0, failed = 0;
 
@@ -158,6 +202,11 @@ int check_cmd_main(int argc, char **argv)
 		free(is_file);
 		return rc == 1 ? 0 : rc;
 	}
+	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
+		fprintf(stderr, "sluice check: cannot initialise c-ares\n");
+		free(is_file);
+		return 1;
+	}
 	for (int i = 1; i < argc; i++) {
 		if (!is_file[i])
 			continue;
@@ -168,6 +217,7 @@ int check_cmd_main(int argc, char **argv)
 	}
 	if (n_files > 1 && failed > 0)
 		fprintf(stderr, "sluice check: %u of %u files invalid\n", failed, n_files);
+	ares_library_cleanup();
 	free(is_file);
 	return failed > 0 ? 1 : 0;
 }

@@ -138,6 +138,50 @@ int resolver_set_servers(struct resolver *r, const struct config *cfg)
 	return ares_set_servers_ports_csv(r->channel, csv) == ARES_SUCCESS ? 0 : -1;
 }
 
+#define RESOLVER_DNS_PORT 53
+
+/* "10.0.0.2" or "[fd00::53]:5353": the port only when it is not 53. */
+static void resolver_format_server(const struct ares_addr_port_node *s, char *out, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	bool v6 = s->family == AF_INET6;
+
+	inet_ntop(s->family, v6 ? (const void *)&s->addr.addr6 : (const void *)&s->addr.addr4, ip,
+		  sizeof(ip));
+	if (s->udp_port == 0 || s->udp_port == RESOLVER_DNS_PORT)
+		snprintf(out, size, "%s", ip);
+	else
+		snprintf(out, size, v6 ? "[%s]:%d" : "%s:%d", ip, s->udp_port);
+}
+
+int resolver_system_servers(char *text, size_t size)
+{
+	ares_channel channel;
+	struct ares_addr_port_node *servers = NULL;
+	size_t len = 0;
+	bool cut = false;
+	int n = 0;
+
+	text[0] = '\0';
+	if (ares_init(&channel) != ARES_SUCCESS)
+		return -1;
+	if (ares_get_servers_ports(channel, &servers) != ARES_SUCCESS)
+		n = -1;
+	for (const struct ares_addr_port_node *s = servers; s && n >= 0; s = s->next) {
+		char one[INET6_ADDRSTRLEN + 16];
+		const char *sep = n++ ? ", " : "";
+		if (cut)
+			continue;
+		resolver_format_server(s, one, sizeof(one));
+		/* Room for this address, and for ", ..." after it. */
+		cut = len + strlen(sep) + strlen(one) + sizeof(", ...") > size;
+		len += (size_t)snprintf(text + len, size - len, "%s%s", sep, cut ? "..." : one);
+	}
+	ares_free_data(servers);
+	ares_destroy(channel);
+	return n;
+}
+
 struct resolver *resolver_new(struct event_base *base, const struct config *cfg)
 {
 	struct resolver *r = calloc(1, sizeof(*r));

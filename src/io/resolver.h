@@ -22,6 +22,11 @@ struct resolver *resolver_new(struct event_base *base, const struct config *cfg)
 void resolver_free(struct resolver *r);
 /* Points the resolver at cfg's servers (or leaves the system ones when cfg names none). */
 int resolver_set_servers(struct resolver *r, const struct config *cfg);
+/* The name servers a resolver asks when the config names none: those of /etc/resolv.conf as
+ * c-ares reads them (127.0.0.1 when the file names none). Writes their addresses to text
+ * ("10.0.0.2, [fd00::53]:5353", cut with "..." when it is too small). Needs ares_library_init.
+ * Returns how many, or -1 when c-ares cannot say. */
+int resolver_system_servers(char *text, size_t size);
 /* Answers from the cache: returns the number of addresses copied, or -1 on a miss. */
 int resolver_cache_get(struct resolver *r, const char *name, struct ip_addr *out, unsigned max);
 /* Starts a lookup; on_done is called later from the event loop, never from within this call.

@@ -1,7 +1,7 @@
 """`sluice check -c FILE` on policy files with agents and routes (issue 4): exit 0 and a summary
 for a good file; exit 1 and every error as FILE:line:col: message for a broken one. Issue 10:
 several files in one run, --offline (secrets and CA files listed as not read, so every shipped
-config passes in CI)."""
+config passes in CI), and a summary that counts what a start would use."""
 
 import glob
 import os
@@ -367,3 +367,57 @@ def test_shipped_config_passes_offline_check(sluice_bin, tmp_path, name, text):
                        capture_output=True, text=True, timeout=10, env=env)
     assert r.returncode == 0, name + "\n" + r.stdout + r.stderr
     assert re.search(r": ok\b", r.stdout), r.stdout
+
+
+# ---- what the summary counts (issue 10, item 8) -------------------------------------------
+
+def _check_with_resolv_conf(sluice_bin, path, resolv_text, tmp_path):
+    """`sluice check -c path` with /etc/resolv.conf replaced by resolv_text, in a private mount
+    namespace of its own (the bind mount is seen by that one process only)."""
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text(resolv_text)
+    script = 'mount --bind "$1" /etc/resolv.conf && exec "$2" check -c "$3"'
+    return subprocess.run(["unshare", "-m", "--propagation", "private", "--", "sh", "-c",
+                           script, "sh", str(resolv), sluice_bin, str(path)],
+                          capture_output=True, text=True, timeout=10)
+
+
+def test_check_counts_the_resolvers_of_resolv_conf(sluice_bin, tmp_path):
+    """Without resolver.servers, the resolvers counted are those of /etc/resolv.conf, which
+    sluice will use, and the summary says where they come from."""
+    path = tmp_path / "plain.yaml"
+    path.write_text('ports: [80]\n')
+    r = _check_with_resolv_conf(sluice_bin, path, "# test\nnameserver 192.0.2.53\n"
+                                "nameserver 2001:db8::53\nsearch example.test\n", tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"\b2 resolvers \(from /etc/resolv\.conf: 192\.0\.2\.53, 2001:db8::53\)",
+                     r.stdout), r.stdout
+    # Named in the file: those, and resolv.conf is not mentioned.
+    path.write_text('resolver:\n  servers: ["192.0.2.53", "198.51.100.53", "[::1]:5353"]\n')
+    r = _check_with_resolv_conf(sluice_bin, path, "nameserver 192.0.2.1\n", tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"\b3 resolvers,", r.stdout) and "resolv.conf" not in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "ports: [80, 443]\n"],
+                         ids=["empty", "comment", "no_agents_key"])
+def test_check_file_without_agents_says_every_client_gets_the_top_level_policy(
+        sluice_bin, tmp_path, text):
+    """A file without `agents:` configures no agent: every client gets the top-level policy
+    (the implicit "default"), which the summary says instead of "1 agent"."""
+    path = tmp_path / "plain.yaml"
+    path.write_text(text)
+    rc, out = _check(sluice_bin, path)
+    assert rc == 0, out
+    assert "0 agents (every client gets the top-level policy)" in out, out
+    assert not re.search(r"\b1 agent\b", out), out
+
+
+def test_check_agents_without_default_says_unmatched_clients_are_refused(sluice_bin, tmp_path):
+    path = tmp_path / "nodefault.yaml"
+    path.write_text('agents:\n  - name: a\n    match: {source: ["10.1.0.0/24"]}\n'
+                    '  - name: b\n    match: {source: ["10.2.0.0/24"]}\n')
+    rc, out = _check(sluice_bin, path)
+    assert rc == 0, out
+    assert re.search(r'\b2 agents \(no "default": clients no agent matches are refused\)',
+                     out), out
