@@ -1,7 +1,8 @@
 """`sluice check -c FILE` on policy files with agents and routes (issue 4): exit 0 and a summary
 for a good file; exit 1 and every error as FILE:line:col: message for a broken one. Issue 10:
 several files in one run, --offline (secrets and CA files listed as not read, so every shipped
-config passes in CI), and a summary that counts what a start would use."""
+config passes in CI), a summary that counts what a start would use, and a YAML syntax error
+reported alone."""
 
 import glob
 import os
@@ -421,3 +422,25 @@ def test_check_agents_without_default_says_unmatched_clients_are_refused(sluice_
     assert rc == 0, out
     assert re.search(r'\b2 agents \(no "default": clients no agent matches are refused\)',
                      out), out
+
+
+@pytest.mark.parametrize("text,pos", [
+    # The plain scalar "127.0.0.1:3128 x" ran into a key: once reported as a bad listen address.
+    ('listen:\n  http: 127.0.0.1:3128 x: y\n', "2:25"),
+    # "http" is read as listen's value before the second ':' fails.
+    ('listen: http: 127.0.0.1:3128\n', "1:13"),
+    # listen.http was never read; its default then "overlapped" listen.admin.
+    ('listen:\n  admin: "127.0.0.1:3128"\n  http: "127.0.0.1:3129\n', "4:1"),
+    # A real error before the break is left for the next run, after the fix.
+    ('ports: [0]\nallow: [\n', "3:1"),
+], ids=["scalar_runs_into_key", "nested_key_on_one_line", "unclosed_quote_in_listen",
+        "error_before_the_break"])
+def test_check_yaml_syntax_error_is_the_only_error(sluice_bin, tmp_path, text, pos):
+    """A YAML syntax error is reported once, at its line:column, and nothing else is."""
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    rc, out = _check(sluice_bin, path)
+    assert rc == 1, out
+    lines = out.strip().splitlines()
+    assert len(lines) == 1, out
+    assert lines[0].startswith("%s:%s: YAML syntax error: " % (path, pos)), out
