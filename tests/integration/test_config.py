@@ -4,9 +4,13 @@ name file:line:column, and a bad config never starts a proxy."""
 import glob
 import os
 import re
+import signal
 import subprocess
+import time
 
 import pytest
+
+from fake_servers import listening_on
 
 EXAMPLES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", "examples",
                                          "*.yaml")))
@@ -37,6 +41,44 @@ def test_example_config_validates(sluice_bin, path, tmp_path):
     r = subprocess.run([sluice_bin, "check", "-c", str(cfg)], capture_output=True, text=True,
                        timeout=10, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+# Examples that run only where a deployment's files exist, and why.
+DEPLOYMENT_ONLY = {"search-route.yaml": "its https route needs the deployment's CA file and API "
+                                        "key file (ca_file, {file: ...})"}
+# A comment line of an example that says how to run it: "# VAR=value ... make run CONFIG=FILE".
+RUN_LINE = re.compile(r"^#\s*((?:[A-Za-z_][A-Za-z0-9_]*=\S+\s+)*)make run CONFIG=(\S+)\s*$", re.M)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[os.path.basename(p) for p in EXAMPLES])
+def test_example_runs_with_the_variables_it_documents(sluice_bin, path):
+    """`make run CONFIG=examples/X.yaml` (that is, sluice -c FILE) starts and listens with the
+    environment the example documents and nothing else: an example that names environment
+    variables documents its run line with them ("# VAR=value make run CONFIG=..."). Only the
+    examples in DEPLOYMENT_ONLY may name files a deployment provides."""
+    if os.path.basename(path) in DEPLOYMENT_ONLY:
+        pytest.skip(DEPLOYMENT_ONLY[os.path.basename(path)])
+    text = open(path).read()
+    named = set(re.findall(r"(?:token_env:|\{env:)\s*([A-Za-z_][A-Za-z0-9_]*)", text))
+    runs = [m for m in RUN_LINE.finditer(text)
+            if m.group(2) == "examples/" + os.path.basename(path)]
+    assert runs or not named, "%s names %s but documents no make run line" % (path, named)
+    documented = dict(a.split("=", 1) for a in runs[0].group(1).split()) if runs else {}
+    assert named <= set(documented), "run line sets %s, the file names %s" % (documented, named)
+    env = {k: v for k, v in os.environ.items() if k not in named}
+    env.update(documented)
+    p = subprocess.Popen([sluice_bin, "-c", path], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.monotonic() + 5
+        while not listening_on("127.0.0.1", 3128) and p.poll() is None:
+            assert time.monotonic() < deadline, "%s: not listening on 3128 after 5 s" % path
+            time.sleep(0.02)
+        assert p.poll() is None, "%s did not start: %s" % (path, p.stderr.read().decode())
+    finally:
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=10)
+    assert p.returncode == 0, err.decode()
 
 
 def test_check_reports_every_error_with_line_and_column(sluice_bin, tmp_path):

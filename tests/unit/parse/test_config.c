@@ -2040,7 +2040,8 @@ static void test_example_agents(void **state)
 	assert_true(cfg->base.has_mode && cfg->base.has_methods && cfg->base.has_guidance);
 	assert_string_equal(cfg->agents[0].name, "research");
 	assert_true(cfg->agents[0].token_ready);
-	assert_int_equal(cfg->agents[1].token_kind, AGENT_TOKEN_FILE);
+	assert_int_equal(cfg->agents[1].token_kind, AGENT_TOKEN_ENV);
+	assert_string_equal(cfg->agents[1].token_source, "SLUICE_CODER_TOKEN");
 	assert_int_equal(cfg->agents[1].mode, AGENT_REPORT);
 	assert_int_equal(cfg->agents[2].token_kind, AGENT_TOKEN_ENV);
 	config_free(cfg);
