@@ -282,6 +282,12 @@ static int main_confine(const struct config *cfg)
 	char err[256];
 	int state;
 
+	/* jail does not come here: user: does not apply to it (docs/jail.md). */
+	if (geteuid() == 0 && !cfg->user[0])
+		fprintf(stderr,
+			"sluice: warning: running as root without user: every thread "
+			"keeps root; set user: in the config file (e.g. user: sluice) to drop "
+			"privileges once the listeners are bound\n");
 	if (privs_drop(cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "sluice: %s\n", err);
 		return -1;

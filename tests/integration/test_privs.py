@@ -172,3 +172,42 @@ def test_blocked_syscall_is_reported_and_exits_70(sluice_bin, world_dir):
     assert r.returncode == 70, r
     want = rb"sluice: blocked system call \d+ \(personality\); this is a bug, please report it"
     assert re.search(want, r.stderr), r.stderr
+
+
+# ---- the warning for root without user: (issue 10, item 9) -------------------------------
+
+ROOT_WARNING = "sluice: warning: running as root without user:"
+
+
+def started_stderr(s, timeout=5.0):
+    """s's stderr once it says its workers run (the warning comes before that line)."""
+    deadline = time.monotonic() + timeout
+    while not re.search(r"workers? running", s.stderr()):
+        assert time.monotonic() < deadline, s.stderr()
+        time.sleep(0.02)
+    return s.stderr()
+
+
+def test_root_without_user_warns_to_set_user(start):
+    """Started as root with no user:, sluice says once on stderr that every thread keeps root
+    and what to do about it, and starts all the same."""
+    s = start({})
+    err = started_stderr(s)
+    assert err.count(ROOT_WARNING) == 1, err
+    assert "set user: in the config file" in err, err
+    assert s.alive()
+
+
+def test_root_with_user_does_not_warn(start):
+    s = start({"user": "nobody"})
+    assert "warning: running as root" not in started_stderr(s)
+
+
+def test_check_as_root_does_not_warn(sluice_bin, world_dir):
+    path = os.path.join(world_dir, "check.yaml")
+    with open(path, "w") as f:
+        f.write("ports: [80]\n")
+    r = subprocess.run([sluice_bin, "check", "-c", path], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "warning" not in r.stdout + r.stderr, r.stdout + r.stderr
