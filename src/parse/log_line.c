@@ -20,11 +20,11 @@ struct sink {
 	bool overflow;
 };
 
-enum field { F_AGENT, F_METHOD, F_HOST, F_DECISION, F_REASON, F_PORT, F_STATUS, F__COUNT };
+enum field { F_AGENT, F_METHOD, F_HOST, F_DECISION, F_REASON, F_RULE, F_PORT, F_STATUS, F__COUNT };
 
 static const char *const field_names[F__COUNT] = {
-    [F_AGENT] = "agent",   [F_METHOD] = "method", [F_HOST] = "host",	 [F_DECISION] = "decision",
-    [F_REASON] = "reason", [F_PORT] = "port",	  [F_STATUS] = "status",
+    [F_AGENT] = "agent",   [F_METHOD] = "method", [F_HOST] = "host", [F_DECISION] = "decision",
+    [F_REASON] = "reason", [F_RULE] = "rule",	  [F_PORT] = "port", [F_STATUS] = "status",
 };
 
 #define REQUIRED ((1u << F_HOST) | (1u << F_PORT) | (1u << F_DECISION) | (1u << F_REASON))
@@ -49,7 +49,8 @@ static void skip_ws(struct cursor *c)
 
 static void sink_put(struct sink *s, const void *bytes, size_t n)
 {
-	if (s->out == NULL)
+	/* Once full, nothing more is kept: what is kept stays a prefix of the value. */
+	if (s->out == NULL || s->overflow)
 		return;
 	if (n > s->cap - s->len) {
 		s->overflow = true;
@@ -271,7 +272,8 @@ static int unknown_value(struct cursor *c)
 	return literal(c);
 }
 
-static int text_value(struct cursor *c, struct log_line_text *t)
+/* A string field; a longer value than LOG_LINE_VALUE_MAX is refused, or kept cut when cut_ok. */
+static int text_value(struct cursor *c, struct log_line_text *t, bool cut_ok)
 {
 	struct sink s = {t->bytes, LOG_LINE_VALUE_MAX, 0, false};
 
@@ -280,7 +282,7 @@ static int text_value(struct cursor *c, struct log_line_text *t)
 	int rc = string(c, &s);
 	if (rc != PARSED)
 		return rc;
-	if (s.overflow)
+	if (s.overflow && !cut_ok)
 		return malformed(c, "a string field is longer than 255 bytes");
 	t->len = s.len;
 	t->bytes[s.len] = '\0';
@@ -307,15 +309,17 @@ static int field_value(struct cursor *c, enum field f, struct log_line *out)
 	switch (f) {
 	case F_AGENT:
 		out->has_agent = true;
-		return text_value(c, &out->agent);
+		return text_value(c, &out->agent, false);
 	case F_METHOD:
-		return text_value(c, &out->method);
+		return text_value(c, &out->method, false);
 	case F_HOST:
-		return text_value(c, &out->host);
+		return text_value(c, &out->host, false);
 	case F_DECISION:
-		return text_value(c, &out->decision);
+		return text_value(c, &out->decision, false);
 	case F_REASON:
-		return text_value(c, &out->reason);
+		return text_value(c, &out->reason, false);
+	case F_RULE:
+		return text_value(c, &out->rule, true);
 	case F_PORT:
 		return number_value(c, &out->port, 65535);
 	case F_STATUS:

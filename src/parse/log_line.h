@@ -1,7 +1,7 @@
 /* log_line: parses one line of sluice's decision log (docs/logs.md) — a flat JSON object (RFC
  * 8259) — into the fields `sluice report` needs: agent, method, host, port, decision, reason,
- * status. Does not allocate, keep a pointer into the line, or judge what the values mean
- * (emit/report does). */
+ * rule (its start), status. Does not allocate, keep a pointer into the line, or judge what the
+ * values mean (emit/report does). */
 #ifndef SLUICE_PARSE_LOG_LINE_H
 #define SLUICE_PARSE_LOG_LINE_H
 
@@ -28,6 +28,9 @@ struct log_line {
 	struct log_line_text host;
 	struct log_line_text decision;
 	struct log_line_text reason;
+	/* The first LOG_LINE_VALUE_MAX bytes of "rule" (sluice writes up to 300): enough to tell a
+	 * route's line ("route: ...") from the others. Empty when absent. */
+	struct log_line_text rule;
 	unsigned port;	 /* 0..65535 */
 	unsigned status; /* 0..999; 0 when absent */
 	bool has_agent;
@@ -43,9 +46,10 @@ static inline struct slice log_line_slice(const struct log_line_text *t)
  * false or null; nested objects, arrays, signs, fractions and exponents are refused. Unknown fields
  * are skipped (but still validated). Strings are decoded (RFC 8259 §7, \uXXXX and surrogate pairs
  * to UTF-8); raw bytes must be valid UTF-8 (RFC 8259 §8.1) and raw control bytes are refused.
- * "host", "port", "decision" and "reason" are required; "agent", "method" and "status" are
- * optional. A kept field given twice, of the wrong type, or longer than LOG_LINE_VALUE_MAX is
- * refused, as are "port" above 65535 and "status" above 999.
+ * "host", "port", "decision" and "reason" are required; "agent", "method", "rule" and "status"
+ * are optional. A kept field given twice or of the wrong type is refused; so is one longer than
+ * LOG_LINE_VALUE_MAX, except "rule", which is kept cut; so are "port" above 65535 and "status"
+ * above 999.
  * Returns line.len (> 0) on success; 0 when the text ends before the object does (a cut line, or
  * only whitespace); -1 when malformed, with *detail (may be NULL) set to a static message.
  * Never reads outside line; *out is fully written in every case (zeroed unless success). */

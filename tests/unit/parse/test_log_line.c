@@ -88,7 +88,40 @@ static void test_reads_log_json_output(void **state)
 	assert_int_equal(parsed.port, 443);
 	assert_text(&parsed.decision, "allow");
 	assert_text(&parsed.reason, "tunnel_idle");
+	assert_text(&parsed.rule, "allow: github.com");
 	assert_int_equal(parsed.status, 200);
+}
+
+/* "rule" tells a route's line from the others (emit/report). sluice writes rules of up to 300
+ * bytes: a longer one than LOG_LINE_VALUE_MAX is kept cut, never refused. */
+static void test_rule_is_kept_cut(void **state)
+{
+	char line[1200], value[LOG_LINE_VALUE_MAX + 200];
+
+	assert_true(parse("{" BASE_FIELDS "}") > 0);
+	assert_text(&parsed.rule, "");
+	memcpy(value, "route: ", 7);
+	memset(value + 7, 'a', sizeof(value) - 8);
+	value[sizeof(value) - 1] = '\0';
+	snprintf(line, sizeof(line), "{\"rule\":\"%s\"," BASE_FIELDS "}", value);
+	assert_int_equal(parse(line), (int)strlen(line));
+	assert_int_equal(parsed.rule.len, LOG_LINE_VALUE_MAX);
+	assert_memory_equal(parsed.rule.bytes, value, LOG_LINE_VALUE_MAX);
+	assert_int_equal(parsed.rule.bytes[LOG_LINE_VALUE_MAX], '\0');
+	assert_text(&parsed.host, "pypi.org");
+	/* What is kept is a prefix: a short piece after a long one that did not fit is not
+	 * appended. */
+	memset(value, 'b', LOG_LINE_VALUE_MAX - 1);
+	value[LOG_LINE_VALUE_MAX - 1] = '\0';
+	snprintf(line, sizeof(line), "{\"rule\":\"%s\\u00e9x\"," BASE_FIELDS "}", value);
+	assert_true(parse(line) > 0);
+	assert_int_equal(parsed.rule.len, LOG_LINE_VALUE_MAX - 1);
+	/* The cut value is still validated whole. */
+	snprintf(line, sizeof(line), "{\"rule\":\"%s\\q\"," BASE_FIELDS "}", value);
+	assert_malformed(line);
+	assert_malformed("{\"rule\":\"a\",\"rule\":\"b\"," BASE_FIELDS "}");
+	assert_malformed("{\"rule\":1," BASE_FIELDS "}");
+	assert_malformed("{\"rule\":null," BASE_FIELDS "}");
 }
 
 /* Issue 4 adds "agent" after "client" and the "report" decision. */
@@ -338,6 +371,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reads_log_json_output),
+	    cmocka_unit_test(test_rule_is_kept_cut),
 	    cmocka_unit_test(test_reads_agent_and_report),
 	    cmocka_unit_test(test_agent_is_optional),
 	    cmocka_unit_test(test_field_order_and_whitespace_are_free),
