@@ -39,7 +39,7 @@ static void main_usage(FILE *out)
 	    "                                   validate config files and exit 0 (all valid) or "
 	    "1;\n"
 	    "                                   --offline reads no secret or CA file\n"
-	    "       sluice report [--agent NAME] [--only-report] [FILE...]\n"
+	    "       sluice report [-c FILE] [--agent NAME] [--only-report] [FILE...]\n"
 	    "                                   suggest an allow list per agent from a decision "
 	    "log\n"
 	    "       sluice jail [-c FILE] [--log FILE] -- CMD [ARGS...]\n"

@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "emit/report.h"
+#include "parse/config.h"
 #include "parse/log_line.h"
 
 /* The read buffer holds one longest line plus room to read the next block; memory stays fixed
@@ -15,6 +16,8 @@
 #define REPORT_CMD_READ_BUF (2 * LOG_LINE_MAX)
 /* Largest YAML text held before it is written. The report's caps keep it far below this. */
 #define REPORT_CMD_OUTPUT_MAX (1024u << 20)
+/* Largest config file read for -c, as the daemon's (MAIN_CONFIG_MAX). */
+#define REPORT_CMD_CONFIG_MAX (16u << 20)
 
 struct report_cmd_stats {
 	unsigned long long lines, malformed, cut, too_long, bad_agent, bad_host, truncated;
@@ -32,13 +35,15 @@ struct report_cmd_reader {
 static void report_cmd_usage(FILE *out)
 {
 	fputs(
-	    "usage: sluice report [--agent NAME] [--only-report] [FILE...]\n"
+	    "usage: sluice report [-c FILE] [--agent NAME] [--only-report] [FILE...]\n"
 	    "\n"
 	    "Reads sluice decision logs (JSON lines; stdin when no FILE, or for \"-\") and prints\n"
 	    "a suggested `agents:` policy: per agent, an allow list of every destination it\n"
 	    "reached (\"allow\") or would have been denied (\"report\"), to move from report mode\n"
-	    "to enforce in one step. See docs/report.md.\n"
+	    "to enforce in one step. Routes are never suggested: routes[].agents governs them,\n"
+	    "and each agent's entry says which routes it used. See docs/report.md.\n"
 	    "\n"
+	    "  -c, --config FILE  the config: its routes' hosts are routes in every line\n"
 	    "  --agent NAME       only this agent\n"
 	    "  --only-report      suggest from \"report\" lines only, not from \"allow\" lines\n"
 	    "  --include-allowed  suggest from \"allow\" lines too (the default)\n",
@@ -222,15 +227,94 @@ static int report_cmd_print(const struct report *rep)
 	return rc;
 }
 
+/* The whole file, NUL-terminated, or NULL with errno set. */
+static char *report_cmd_read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t cap = 0;
+
+	*len = 0;
+	if (f == NULL)
+		return NULL;
+	for (;;) {
+		if (*len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			char *grown = cap <= REPORT_CMD_CONFIG_MAX ? realloc(text, cap) : NULL;
+			if (grown == NULL) {
+				free(text);
+				fclose(f);
+				errno = cap > REPORT_CMD_CONFIG_MAX ? EFBIG : ENOMEM;
+				return NULL;
+			}
+			text = grown;
+		}
+		size_t n = fread(text + *len, 1, cap - *len - 1, f);
+		if (n == 0)
+			break;
+		*len += n;
+	}
+	bool failed = ferror(f);
+	fclose(f);
+	if (failed) {
+		free(text);
+		errno = EIO;
+		return NULL;
+	}
+	text[*len] = '\0';
+	return text;
+}
+
+/* -c FILE: every route host of the config is a route host of the report. The config is only
+ * parsed: the secrets it names are not read, so the report runs where they are not. Returns 0,
+ * or 1 after printing why. */
+static int report_cmd_config(struct report *rep, const char *path)
+{
+	struct config_errors errors;
+	size_t len;
+	char *text = report_cmd_read_all(path, &len);
+
+	if (text == NULL) {
+		fprintf(stderr, "sluice report: cannot read %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	memset(&errors, 0, sizeof(errors));
+	struct config *cfg = config_parse(text, len, &errors);
+	free(text);
+	if (cfg == NULL) {
+		for (unsigned i = 0; i < errors.count; i++) {
+			char msg[CONFIG_ERROR_MAX + 32];
+			config_error_format(&errors.items[i], msg, sizeof(msg));
+			fprintf(stderr, "%s:%s\n", path, msg);
+		}
+		fprintf(stderr, "sluice report: %s is not a valid config (sluice check -c %s)\n",
+			path, path);
+		return 1;
+	}
+	int rc = 0;
+	for (unsigned i = 0; i < cfg->n_routes && rc == 0; i++)
+		if (report_add_route_host(rep, slice_from_cstr(cfg->routes[i].host)) != 0) {
+			fprintf(stderr, "sluice report: out of memory\n");
+			rc = 1;
+		}
+	config_free(cfg);
+	return rc;
+}
+
 /* One option at argv[*i]. Returns 1 when it was one, 0 when it is a file name, -1 after a usage
  * message, -2 for --help. */
-static int report_cmd_option(int argc, char **argv, int *i, struct report_options *opt)
+static int report_cmd_option(int argc, char **argv, int *i, struct report_options *opt,
+			     const char **config)
 {
 	const char *a = argv[*i];
 
 	if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
 		return -2;
-	if (strcmp(a, "--only-report") == 0) {
+	if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && *i + 1 < argc) {
+		*config = argv[++*i];
+	} else if (strncmp(a, "--config=", 9) == 0 && a[9] != '\0') {
+		*config = a + 9;
+	} else if (strcmp(a, "--only-report") == 0) {
 		opt->only_report = true;
 	} else if (strcmp(a, "--include-allowed") == 0) {
 		opt->only_report = false;
@@ -253,7 +337,8 @@ static int report_cmd_option(int argc, char **argv, int *i, struct report_option
 
 /* Options may come before or after files; "--" ends them. Returns the number of files (stored in
  * files), -1 after a usage message, or -2 for --help. */
-static int report_cmd_args(int argc, char **argv, struct report_options *opt, char **files)
+static int report_cmd_args(int argc, char **argv, struct report_options *opt, const char **config,
+			   char **files)
 {
 	int n = 0;
 	bool options = true;
@@ -265,7 +350,7 @@ static int report_cmd_args(int argc, char **argv, struct report_options *opt, ch
 			continue;
 		}
 		if (options)
-			rc = report_cmd_option(argc, argv, &i, opt);
+			rc = report_cmd_option(argc, argv, &i, opt, config);
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
@@ -300,6 +385,7 @@ static int report_cmd_run(struct report *rep, char **files, int n, struct slice 
 int report_cmd_main(int argc, char **argv)
 {
 	struct report_options opt = {0};
+	const char *config = NULL;
 	char **files = calloc((size_t)argc + 1, sizeof(*files));
 	char *buf = malloc(REPORT_CMD_READ_BUF);
 	struct report *rep = NULL;
@@ -309,7 +395,7 @@ int report_cmd_main(int argc, char **argv)
 		fprintf(stderr, "sluice report: out of memory\n");
 		goto done;
 	}
-	n = report_cmd_args(argc, argv, &opt, files);
+	n = report_cmd_args(argc, argv, &opt, &config, files);
 	if (n < 0) {
 		report_cmd_usage(n == -2 ? stdout : stderr);
 		rc = n == -2 ? 0 : 2;
@@ -324,7 +410,7 @@ int report_cmd_main(int argc, char **argv)
 	rep = report_new(&opt);
 	if (rep == NULL)
 		fprintf(stderr, "sluice report: out of memory\n");
-	else
+	else if (config == NULL || report_cmd_config(rep, config) == 0)
 		rc = report_cmd_run(rep, files, n, opt.agent, buf);
 done:
 	report_free(rep);

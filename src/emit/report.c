@@ -18,7 +18,17 @@ enum entry_kind {
 	ENTRY_IP,	 /* suggested, but written commented out: an IP literal */
 	ENTRY_BUILTIN,	 /* refused by the built-in block: summarised */
 	ENTRY_DENY_RULE, /* would be denied by an explicit deny rule: summarised */
+	/* A route's line: noted, never suggested (routes[].agents governs a route, not allow).
+	 * Keyed by host alone (port 0): a route answers on every port. */
+	ENTRY_ROUTE,		/* the agent used the route */
+	ENTRY_ROUTE_NOT_LISTED, /* refused: the agent is not in the route's agents */
+	ENTRY_ROUTE_CONNECT,	/* refused: CONNECT to a route host */
 };
+
+static bool entry_is_route(int kind)
+{
+	return kind == ENTRY_ROUTE || kind == ENTRY_ROUTE_NOT_LISTED || kind == ENTRY_ROUTE_CONNECT;
+}
 
 struct entry {
 	const char *host; /* NUL-terminated, in the arena; "" when unparsed; NULL = empty slot */
@@ -27,6 +37,9 @@ struct entry {
 	uint16_t host_len;
 	uint16_t port; /* suggestions: pinned port or 0 (suggestion_port); summaries: the port */
 	uint8_t kind;
+	/* Of count, the lines a methods or max_request_body rule would still refuse (saturating);
+	 * kept per entry because an entry may turn out to be a route's once the log is read. */
+	uint32_t n_other;
 };
 
 struct agent_acc {
@@ -36,8 +49,7 @@ struct agent_acc {
 	struct entry *slots;
 	size_t cap, used;
 	uint64_t n_denied, n_failed, n_allow_skipped, n_truncated;
-	uint64_t n_other_rule; /* suggested, but a methods or body rule would still refuse them */
-	uint64_t n_unsuggestable; /* reported for a reason no allow entry answers (routes) */
+	uint64_t n_unsuggestable; /* reported for a reason no allow entry answers */
 };
 
 struct report {
@@ -48,6 +60,7 @@ struct report {
 	size_t cap, n_agents;
 	size_t n_entries;
 	uint64_t n_lines, n_agents_truncated;
+	struct agent_acc routes; /* known route hosts: ENTRY_ROUTE entries, port 0 */
 	struct arena hosts;
 };
 
@@ -105,6 +118,7 @@ void report_free(struct report *r)
 		free(r->agents[i]);
 	}
 	free(r->agents);
+	free(r->routes.slots);
 	arena_fini(&r->hosts);
 	free(r);
 }
@@ -125,6 +139,9 @@ enum use_kind {
 	USE_UNSUGGESTABLE,
 	USE_FAILED,
 	USE_SKIP_ALLOW,
+	USE_ROUTE,
+	USE_ROUTE_NOT_LISTED,
+	USE_ROUTE_CONNECT,
 };
 
 /* The built-in block (ARCHITECTURE.md, "Non-negotiable security properties") and requests that
@@ -148,13 +165,31 @@ static enum use_kind classify_report(struct slice reason)
 	return USE_UNSUGGESTABLE;
 }
 
-static enum use_kind classify(const struct report *r, const struct log_line *line)
+/* The line says itself that a route served or refused it (io/http_flow.c, flow_decide_route).
+ * No other rule text starts with "route: ". A methods or max_request_body verdict on a route
+ * replaces the rule, so such a line is known only by its host (route_host_known). */
+static bool line_names_route(const struct log_line *line)
+{
+	struct slice reason = log_line_slice(&line->reason);
+	return slice_is(reason, "route_not_allowed") || slice_is(reason, "route_needs_http") ||
+	       slice_has_prefix(log_line_slice(&line->rule), "route: ");
+}
+
+/* route: the line is a route's (line_names_route, or its host is a known route host). A denial
+ * other than the route's own stays what it is (the current policy refuses it on purpose). */
+static enum use_kind classify(const struct report *r, const struct log_line *line, bool route)
 {
 	struct slice decision = log_line_slice(&line->decision);
 	struct slice reason = log_line_slice(&line->reason);
 
+	if (slice_is(reason, "route_not_allowed"))
+		return USE_ROUTE_NOT_LISTED;
+	if (slice_is(reason, "route_needs_http"))
+		return USE_ROUTE_CONNECT;
 	if (reason_is_builtin(reason))
 		return USE_BUILTIN;
+	if (route && !slice_is(decision, "deny"))
+		return USE_ROUTE;
 	if (slice_is(decision, "allow"))
 		return r->only_report ? USE_SKIP_ALLOW : USE_SUGGEST;
 	if (slice_is(decision, "report"))
@@ -286,7 +321,7 @@ static int entries_grow(struct agent_acc *a)
 }
 
 static enum report_use entry_count(struct report *r, struct agent_acc *a, int kind,
-				   const char *host, size_t len, unsigned port)
+				   const char *host, size_t len, unsigned port, bool other_rule)
 {
 	uint32_t hash = entry_hash(kind, host, len, port);
 	struct entry *e = a->cap ? entry_slot(a->slots, a->cap, kind, host, len, port, hash) : NULL;
@@ -302,12 +337,57 @@ static enum report_use entry_count(struct report *r, struct agent_acc *a, int ki
 		if (text == NULL)
 			return REPORT_NO_MEMORY;
 		e = entry_slot(a->slots, a->cap, kind, host, len, port, hash);
-		*e = (struct entry){text, 0, hash, (uint16_t)len, (uint16_t)port, (uint8_t)kind};
+		*e = (struct entry){text, 0, hash, (uint16_t)len, (uint16_t)port, (uint8_t)kind, 0};
 		a->used++;
 		r->n_entries++;
 	}
 	e->count++;
+	if (other_rule && e->n_other < UINT32_MAX)
+		e->n_other++;
 	return kind == ENTRY_NAME || kind == ENTRY_IP ? REPORT_SUGGESTED : REPORT_SUMMARISED;
+}
+
+/* ---- route hosts ---------------------------------------------------------------------------- */
+
+static bool route_host_known(const struct report *r, const char *host, size_t len)
+{
+	const struct agent_acc *a = &r->routes;
+	if (a->cap == 0 || len == 0)
+		return false;
+	uint32_t hash = entry_hash(ENTRY_ROUTE, host, len, 0);
+	return entry_slot(a->slots, a->cap, ENTRY_ROUTE, host, len, 0, hash)->host != NULL;
+}
+
+/* Returns 0 when the host is known (now or before), 1 past REPORT_MAX_ROUTE_HOSTS, -1 when out of
+ * memory. */
+static int route_host_learn(struct report *r, const char *host, size_t len)
+{
+	struct agent_acc *a = &r->routes;
+
+	if (route_host_known(r, host, len))
+		return 0;
+	if (a->used >= REPORT_MAX_ROUTE_HOSTS)
+		return 1;
+	if ((a->used + 1) * 2 > a->cap && entries_grow(a) != 0)
+		return -1;
+	const char *text = arena_copy(&r->hosts, host, len);
+	if (text == NULL)
+		return -1;
+	uint32_t hash = entry_hash(ENTRY_ROUTE, host, len, 0);
+	*entry_slot(a->slots, a->cap, ENTRY_ROUTE, host, len, 0, hash) =
+	    (struct entry){text, 1, hash, (uint16_t)len, 0, ENTRY_ROUTE, 0};
+	a->used++;
+	return 0;
+}
+
+int report_add_route_host(struct report *r, struct slice host)
+{
+	char name[AUTHORITY_NAME_MAX + 1];
+	size_t len;
+
+	if (host_normalise(host, name, &len) != ENTRY_NAME)
+		return -1;
+	return route_host_learn(r, name, len) == 0 ? 0 : -1;
 }
 
 /* ---- report_add ------------------------------------------------------------------------- */
@@ -335,6 +415,22 @@ static unsigned suggestion_port(const struct log_line *line)
 	return line->port;
 }
 
+static int use_entry_kind(enum use_kind use)
+{
+	switch (use) {
+	case USE_BUILTIN:
+		return ENTRY_BUILTIN;
+	case USE_ROUTE:
+		return ENTRY_ROUTE;
+	case USE_ROUTE_NOT_LISTED:
+		return ENTRY_ROUTE_NOT_LISTED;
+	case USE_ROUTE_CONNECT:
+		return ENTRY_ROUTE_CONNECT;
+	default:
+		return ENTRY_DENY_RULE;
+	}
+}
+
 enum report_use report_add(struct report *r, const struct log_line *line)
 {
 	/* Lines written before agents existed come from the top-level rules, which are now the
@@ -342,11 +438,18 @@ enum report_use report_add(struct report *r, const struct log_line *line)
 	struct slice name = line->has_agent ? log_line_slice(&line->agent) : SLICE_LIT("default");
 	char host[AUTHORITY_NAME_MAX + 1] = "";
 	size_t host_len = 0;
-	enum use_kind use = classify(r, line);
-	bool suggest = use == USE_SUGGEST || use == USE_SUGGEST_OTHER_RULE;
-	int kind = use == USE_BUILTIN ? ENTRY_BUILTIN : ENTRY_DENY_RULE;
+	int host_kind = host_normalise(log_line_slice(&line->host), host, &host_len);
+	bool route = line_names_route(line);
 	unsigned port = line->port;
 	bool capped;
+
+	/* Every line teaches which hosts are routes, whichever agent it belongs to. */
+	if (route && host_kind == ENTRY_NAME && route_host_learn(r, host, host_len) < 0)
+		return REPORT_NO_MEMORY;
+	route = route || (host_kind == ENTRY_NAME && route_host_known(r, host, host_len));
+	enum use_kind use = classify(r, line, route);
+	bool suggest = use == USE_SUGGEST || use == USE_SUGGEST_OTHER_RULE;
+	int kind = use_entry_kind(use);
 
 	if (name.len == 0)
 		return REPORT_FILTERED;
@@ -355,29 +458,28 @@ enum report_use report_add(struct report *r, const struct log_line *line)
 	if (r->filter_len && !slice_eq(name, slice_make(r->filter, r->filter_len)))
 		return REPORT_FILTERED;
 	if (suggest) {
-		kind = host_normalise(log_line_slice(&line->host), host, &host_len);
+		kind = host_kind;
 		if (kind < 0 || port == 0)
 			return REPORT_BAD_HOST;
 		port = suggestion_port(line);
-	} else if (use == USE_BUILTIN || use == USE_DENY_RULE) {
+	} else if (host_kind < 0 || (entry_is_route(kind) && host_kind != ENTRY_NAME)) {
 		/* Only validated text reaches the YAML comment; anything else shows as unparsed. */
-		if (host_normalise(log_line_slice(&line->host), host, &host_len) < 0)
-			host_len = 0;
+		host_len = 0;
 	}
+	if (entry_is_route(kind))
+		port = 0;
 	struct agent_acc *a = agent_get(r, name, &capped);
 	if (a == NULL) {
 		r->n_agents_truncated += capped;
 		return capped ? REPORT_TRUNCATED : REPORT_NO_MEMORY;
 	}
 	r->n_lines++;
-	if (!suggest && use != USE_BUILTIN && use != USE_DENY_RULE) {
+	if (use == USE_DENIED || use == USE_UNSUGGESTABLE || use == USE_FAILED ||
+	    use == USE_SKIP_ALLOW) {
 		count_plain(a, use);
 		return REPORT_COUNTED;
 	}
-	enum report_use got = entry_count(r, a, kind, host, host_len, port);
-	if (got == REPORT_SUGGESTED && use == USE_SUGGEST_OTHER_RULE)
-		a->n_other_rule++;
-	return got;
+	return entry_count(r, a, kind, host, host_len, port, use == USE_SUGGEST_OTHER_RULE);
 }
 
 /* ---- output ------------------------------------------------------------------------------- */
@@ -833,6 +935,72 @@ static void put_summary(struct out *o, const struct entry *const *sum, size_t n,
 	puts_(o, why[kind]);
 }
 
+/* A suggestion entry whose host turned out to be a route's counts as the route's use. */
+static int route_note_kind(const struct entry *e)
+{
+	return entry_is_route(e->kind) ? e->kind : ENTRY_ROUTE;
+}
+
+static int entry_cmp_route(const void *pa, const void *pb)
+{
+	const struct entry *a = *(const struct entry *const *)pa;
+	const struct entry *b = *(const struct entry *const *)pb;
+	int c = strcmp(a->host, b->host);
+	return c ? c : route_note_kind(a) - route_note_kind(b);
+}
+
+static void put_route_note(struct out *o, const struct entry *e, int kind, uint64_t count)
+{
+	static const char *const before[] = {[ENTRY_ROUTE] = "used route ",
+					     [ENTRY_ROUTE_NOT_LISTED] = "refused by route ",
+					     [ENTRY_ROUTE_CONNECT] = "refused by route "};
+	static const char *const after[] = {
+	    [ENTRY_ROUTE] = ": ",
+	    [ENTRY_ROUTE_NOT_LISTED] = " (the agent is not in its routes[].agents): ",
+	    [ENTRY_ROUTE_CONNECT] = " (CONNECT; a route takes plain HTTP): "};
+
+	puts_(o, "    # ");
+	puts_(o, before[kind]);
+	if (e->host_len == 0)
+		puts_(o, "an unparsed host");
+	put(o, e->host, e->host_len);
+	puts_(o, after[kind]);
+	put_requests(o, count);
+	puts_(o, kind == ENTRY_ROUTE
+		     ? " — not an allow entry: routes[].agents decides who uses it\n"
+		     : " — not suggested\n");
+}
+
+/* One line per route host and kind (sorted by host), at most SUMMARY_LINES_MAX. */
+static void put_routes(struct out *o, const struct entry *const *routes, size_t n)
+{
+	size_t shown = 0, more = 0;
+	uint64_t more_requests = 0;
+
+	for (size_t i = 0, j; i < n; i = j) {
+		int kind = route_note_kind(routes[i]);
+		uint64_t count = 0;
+		for (j = i; j < n && route_note_kind(routes[j]) == kind &&
+			    strcmp(routes[j]->host, routes[i]->host) == 0;
+		     j++)
+			count += routes[j]->count;
+		if (shown == SUMMARY_LINES_MAX) {
+			more++;
+			more_requests += count;
+			continue;
+		}
+		put_route_note(o, routes[i], kind, count);
+		shown++;
+	}
+	if (more == 0)
+		return;
+	puts_(o, "    # routes: ");
+	put_requests(o, more_requests);
+	puts_(o, " on ");
+	put_u64(o, more);
+	puts_(o, " more route notes — not suggested\n");
+}
+
 static void put_count_part(struct out *o, uint64_t n, const char *what, bool *first)
 {
 	if (n == 0)
@@ -843,7 +1011,7 @@ static void put_count_part(struct out *o, uint64_t n, const char *what, bool *fi
 	*first = false;
 }
 
-static void put_counts(struct out *o, const struct agent_acc *a)
+static void put_counts(struct out *o, const struct agent_acc *a, uint64_t n_other_rule)
 {
 	bool first = true;
 
@@ -854,9 +1022,9 @@ static void put_counts(struct out *o, const struct agent_acc *a)
 	put_count_part(o, a->n_allow_skipped, " allowed (--only-report)", &first);
 	if (!first)
 		puts_(o, "\n");
-	if (a->n_other_rule) {
+	if (n_other_rule) {
 		puts_(o, "    # note: ");
-		put_requests(o, a->n_other_rule);
+		put_requests(o, n_other_rule);
 		puts_(o, " above would still be refused by a methods or max_request_body rule\n");
 	}
 	if (a->n_truncated) {
@@ -868,47 +1036,74 @@ static void put_counts(struct out *o, const struct agent_acc *a)
 
 /* ---- report_format -------------------------------------------------------------------------- */
 
+/* One agent's entries, split for the output. */
+struct agent_parts {
+	const struct entry **sugg, **sum, **routes;
+	size_t n_sugg, n_sum, n_routes;
+	uint64_t n_other_rule; /* of the suggested lines */
+};
+
 static void put_agent(struct out *o, const struct agent_acc *a, const struct item *items,
-		      size_t n_items, const struct entry *const *sum, size_t n_sum)
+		      size_t n_items, const struct agent_parts *p)
 {
 	puts_(o, "  - name: ");
 	put_agent_name(o, a);
 	puts_(o, "\n    mode: enforce\n");
 	put_allow(o, items, n_items);
 	put_ports(o, items, n_items);
-	put_summary(o, sum, n_sum, ENTRY_BUILTIN);
-	put_summary(o, sum, n_sum, ENTRY_DENY_RULE);
-	put_counts(o, a);
+	put_summary(o, p->sum, p->n_sum, ENTRY_BUILTIN);
+	put_summary(o, p->sum, p->n_sum, ENTRY_DENY_RULE);
+	put_routes(o, p->routes, p->n_routes);
+	put_counts(o, a, p->n_other_rule);
 }
 
-static bool format_agent(struct out *o, const struct agent_acc *a)
+/* A name is a route's when the route's own lines (or the config) said so, wherever they came in
+ * the log: only now is every route host known. */
+static void split_entries(const struct report *r, const struct agent_acc *a, struct agent_parts *p)
 {
-	size_t cap = a->used ? a->used : 1, n_sugg = 0, n_sum = 0;
-	const struct entry **sugg = malloc(cap * sizeof(*sugg));
-	const struct entry **sum = malloc(cap * sizeof(*sum));
+	for (size_t i = 0; i < a->cap; i++) {
+		const struct entry *e = &a->slots[i];
+		if (e->host == NULL)
+			continue;
+		if (entry_is_route(e->kind) ||
+		    (e->kind == ENTRY_NAME && route_host_known(r, e->host, e->host_len))) {
+			p->routes[p->n_routes++] = e;
+		} else if (e->kind == ENTRY_NAME || e->kind == ENTRY_IP) {
+			p->sugg[p->n_sugg++] = e;
+			p->n_other_rule += e->n_other;
+		} else {
+			p->sum[p->n_sum++] = e;
+		}
+	}
+}
+
+static bool format_agent(struct out *o, const struct report *r, const struct agent_acc *a)
+{
+	size_t cap = a->used ? a->used : 1;
+	struct agent_parts p = {malloc(cap * sizeof(*p.sugg)),
+				malloc(cap * sizeof(*p.sum)),
+				malloc(cap * sizeof(*p.routes)),
+				0,
+				0,
+				0,
+				0};
 	struct item *items = malloc(cap * sizeof(*items));
 	long n_items = -1;
 
-	if (sugg != NULL && sum != NULL && items != NULL) {
-		for (size_t i = 0; i < a->cap; i++) {
-			const struct entry *e = &a->slots[i];
-			if (e->host == NULL)
-				continue;
-			if (e->kind == ENTRY_NAME || e->kind == ENTRY_IP)
-				sugg[n_sugg++] = e;
-			else
-				sum[n_sum++] = e;
-		}
+	if (p.sugg != NULL && p.sum != NULL && p.routes != NULL && items != NULL) {
+		split_entries(r, a, &p);
 		/* By count, so that the names a wildcard shows are its busiest ones. */
-		qsort(sugg, n_sugg, sizeof(*sugg), entry_cmp_count);
-		qsort(sum, n_sum, sizeof(*sum), entry_cmp_count);
-		n_items = build_items(sugg, n_sugg, items);
+		qsort(p.sugg, p.n_sugg, sizeof(*p.sugg), entry_cmp_count);
+		qsort(p.sum, p.n_sum, sizeof(*p.sum), entry_cmp_count);
+		qsort(p.routes, p.n_routes, sizeof(*p.routes), entry_cmp_route);
+		n_items = build_items(p.sugg, p.n_sugg, items);
 		if (n_items >= 0)
-			put_agent(o, a, items, (size_t)n_items, sum, n_sum);
+			put_agent(o, a, items, (size_t)n_items, &p);
 	}
 	free(items);
-	free(sum);
-	free(sugg);
+	free(p.routes);
+	free(p.sum);
+	free(p.sugg);
 	return n_items >= 0;
 }
 
@@ -951,7 +1146,7 @@ bool report_format(const struct report *r, struct buf *out, size_t max_cap)
 	put_header(&o, r);
 	puts_(&o, n == 0 ? "agents: []\n" : "agents:\n");
 	for (size_t i = 0; i < n && o.ok; i++)
-		o.ok = format_agent(&o, agents[i]) && o.ok;
+		o.ok = format_agent(&o, r, agents[i]) && o.ok;
 	free(agents);
 	return o.ok;
 }

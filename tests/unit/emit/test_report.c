@@ -1,7 +1,8 @@
 /* Tests src/emit/report.c: the suggested `agents:` YAML by exact text for small logs (collapse
- * into wildcards, port pins, IP literals commented out, built-in and deny-rule summaries, counts,
- * ordering, --only-report, --agent), what report_add refuses, the caps, and that every suggestion
- * is well-formed YAML whose allow patterns domain_set_add accepts. */
+ * into wildcards, port pins, IP literals commented out, built-in and deny-rule summaries, route
+ * notes instead of suggestions, counts, ordering, --only-report, --agent), what report_add
+ * refuses, the caps, and that every suggestion is well-formed YAML whose allow patterns
+ * domain_set_add accepts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +41,21 @@ static enum report_use add(struct report *r, const char *agent, const char *host
 	struct log_line l = make_line(agent, host, port, decision, reason);
 	return report_add(r, &l);
 }
+
+/* A line with its "rule" field, n times. */
+static void add_rule_n(struct report *r, unsigned n, const char *agent, const char *host,
+		       unsigned port, const char *decision, const char *reason, const char *rule)
+{
+	struct log_line l = make_line(agent, host, port, decision, reason);
+	l.rule.len = (size_t)snprintf(l.rule.bytes, sizeof(l.rule.bytes), "%s", rule);
+	for (unsigned i = 0; i < n; i++) {
+		enum report_use u = report_add(r, &l);
+		assert_true(u == REPORT_SUGGESTED || u == REPORT_SUMMARISED ||
+			    u == REPORT_COUNTED || u == REPORT_FILTERED);
+	}
+}
+
+#define ROUTE_RULE "route: search.internal -> http://searxng:8080"
 
 /* Adds the same line n times. */
 static void add_n(struct report *r, unsigned n, const char *agent, const char *host, unsigned port,
@@ -198,10 +214,16 @@ static const char *const doc_log[] = {
     "\"decision\":\"allow\",\"reason\":\"allowed\",\"status\":200}",
     "{\"agent\":\"research\",\"method\":\"GET\",\"host\":\"nx.example\",\"port\":443,"
     "\"decision\":\"error\",\"reason\":\"dns_error\",\"status\":502}",
+    "{\"agent\":\"research\",\"method\":\"GET\",\"host\":\"search.internal\",\"port\":80,"
+    "\"decision\":\"allow\",\"reason\":\"allowed\",\"rule\":\"route: search.internal -> "
+    "http://searxng:8080\",\"status\":200}",
+    "{\"agent\":\"coder\",\"method\":\"GET\",\"host\":\"search.internal\",\"port\":80,"
+    "\"decision\":\"deny\",\"reason\":\"route_not_allowed\",\"rule\":\"route: search.internal "
+    "(agent coder not listed)\",\"status\":403}",
 };
 
 static const char doc_yaml[] = HEADER(
-    "17 log lines") "agents:\n"
+    "19 log lines") "agents:\n"
 		    "  - name: coder\n"
 		    "    mode: enforce\n"
 		    "    allow:\n"
@@ -219,10 +241,14 @@ static const char doc_yaml[] = HEADER(
 		    "not suggested\n"
 		    "    # matched a deny rule: 1 request to gist.github.com:443 — not "
 		    "suggested (deny beats allow)\n"
+		    "    # refused by route search.internal (the agent is not in its "
+		    "routes[].agents): 1 request — not suggested\n"
 		    "  - name: research\n"
 		    "    mode: enforce\n"
 		    "    allow:\n"
 		    "      - en.wikipedia.org  # 1 request\n"
+		    "    # used route search.internal: 1 request — not an allow entry: "
+		    "routes[].agents decides who uses it\n"
 		    "    # not suggested: 1 request ending in an error\n";
 
 static void test_docs_example(void **state)
@@ -483,7 +509,7 @@ static void test_deny_rules_and_other_counts(void **state)
 	add_n(r, 2, "a", "gist.github.com", 443, "report", "domain_denied");
 	add_n(r, 1, "a", "203.0.113.9", 443, "report", "ip_denied");
 	add_n(r, 4, "a", "blocked.example", 443, "deny", "domain_not_allowed");
-	add_n(r, 1, "a", "search.internal", 80, "report", "route_not_allowed");
+	add_n(r, 1, "a", "quota.example", 80, "report", "some_future_reason");
 	add_n(r, 2, "a", "nx.example", 443, "error", "dns_error");
 	add_n(r, 1, "a", "upload.example", 80, "report", "method_not_allowed");
 	add_n(r, 1, "a", "upload.example", 80, "report", "body_too_large");
@@ -502,6 +528,173 @@ static void test_deny_rules_and_other_counts(void **state)
 				      "does not answer, 2 requests ending in an error\n"
 				      "    # note: 2 requests above would still be refused by a "
 				      "methods or max_request_body rule\n");
+	report_free(r);
+}
+
+/* ---- routes ------------------------------------------------------------------------------ */
+
+/* Issue 10 item 6: a route is matched by host before any allow rule, so an allow entry for its
+ * host would never be used; routes[].agents decides. The report says which agents used which
+ * route, and which were refused, and suggests none of it. */
+static void test_route_lines_are_never_suggested(void **state)
+{
+	struct report *r = new_report(false, NULL);
+	add_rule_n(r, 3, "research", "search.internal", 80, "allow", "allowed", ROUTE_RULE);
+	add_rule_n(r, 1, "research", "search.internal", 8080, "error", "connect_refused",
+		   ROUTE_RULE);
+	add_rule_n(r, 1, "research", "pypi.org", 443, "allow", "allowed", "allow: *");
+	add_rule_n(r, 2, "coder", "search.internal", 80, "deny", "route_not_allowed",
+		   "route: search.internal (agent coder not listed)");
+	add_rule_n(r, 1, "coder", "search.internal", 443, "deny", "route_needs_http",
+		   "route: search.internal");
+	add_rule_n(r, 1, "coder", "docs.internal", 80, "report", "domain_not_allowed",
+		   "allow: no pattern matches");
+	assert_output(r,
+		      HEADER("9 log lines") "agents:\n"
+					    "  - name: coder\n"
+					    "    mode: enforce\n"
+					    "    allow:\n"
+					    "      - docs.internal  # 1 request\n"
+					    "    # refused by route search.internal (the agent is "
+					    "not in its routes[].agents): 2 requests — not "
+					    "suggested\n"
+					    "    # refused by route search.internal (CONNECT; a "
+					    "route takes plain HTTP): 1 request — not suggested\n"
+					    "  - name: research\n"
+					    "    mode: enforce\n"
+					    "    allow:\n"
+					    "      - pypi.org  # 1 request\n"
+					    "    # used route search.internal: 4 requests — not an "
+					    "allow entry: routes[].agents decides who uses it\n");
+	report_free(r);
+}
+
+/* A methods or max_request_body verdict on a route replaces the rule text, so the line does not
+ * name the route; the route's other lines do, before or after it, from any agent. */
+static void test_route_known_by_host_whatever_the_order(void **state)
+{
+	struct report *r = new_report(false, NULL);
+	add_rule_n(r, 2, "observer", "search.internal", 80, "report", "method_not_allowed",
+		   "methods: GET, HEAD");
+	add_rule_n(r, 1, "observer", "search.internal", 80, "report", "body_too_large",
+		   "max_request_body: 10 bytes");
+	add_rule_n(r, 1, "observer", "upload.example", 80, "report", "body_too_large",
+		   "max_request_body: 10 bytes");
+	add_rule_n(r, 1, "research", "Search.Internal.", 80, "allow", "allowed", ROUTE_RULE);
+	/* Known from here on: a line without a rule at all is the route's too. */
+	add_rule_n(r, 1, "observer", "search.internal", 80, "report", "method_not_allowed", "");
+	assert_output(
+	    r, HEADER("6 log lines") "agents:\n"
+				     "  - name: observer\n"
+				     "    mode: enforce\n"
+				     "    allow:\n"
+				     "      - upload.example  # 1 request\n"
+				     "    # used route search.internal: 4 requests — not an "
+				     "allow entry: routes[].agents decides who uses it\n"
+				     "    # note: 1 request above would still be refused by a "
+				     "methods or max_request_body rule\n"
+				     "  - name: research\n"
+				     "    mode: enforce\n"
+				     "    allow: []\n"
+				     "    # used route search.internal: 1 request — not an "
+				     "allow entry: routes[].agents decides who uses it\n");
+	report_free(r);
+}
+
+/* `sluice report -c FILE`: the config's routes are route hosts, whatever the lines say (a log
+ * from before the route existed, or lines whose rule was cut away). */
+static void test_route_hosts_from_the_config(void **state)
+{
+	struct report *r = new_report(false, NULL);
+	assert_int_equal(report_add_route_host(r, SLICE_LIT("Search.Internal.")), 0);
+	assert_int_equal(report_add_route_host(r, SLICE_LIT("search.internal")), 0);
+	assert_int_equal(report_add_route_host(r, SLICE_LIT("10.0.0.5")), -1);
+	assert_int_equal(report_add_route_host(r, SLICE_LIT("bad host")), -1);
+	assert_int_equal(report_add_route_host(r, SLICE_LIT("")), -1);
+	assert_int_equal(add(r, "a", "search.internal", 80, "allow", "allowed"), REPORT_SUMMARISED);
+	assert_int_equal(add(r, "a", "search.internal", 80, "report", "domain_not_allowed"),
+			 REPORT_SUMMARISED);
+	/* A denial other than the route's own stays a denial. */
+	assert_int_equal(add(r, "a", "search.internal", 80, "deny", "method_not_allowed"),
+			 REPORT_COUNTED);
+	/* The IP literal of the route's upstream is no route host. */
+	assert_int_equal(add(r, "a", "10.0.0.5", 80, "report", "domain_not_allowed"),
+			 REPORT_SUGGESTED);
+	assert_output(
+	    r, HEADER("4 log lines") "agents:\n"
+				     "  - name: a\n"
+				     "    mode: enforce\n"
+				     "    allow: []\n"
+				     "      # - 10.0.0.5  # 1 request; an IP address: re-think "
+				     "it as a name (or an ips rule)\n"
+				     "    # used route search.internal: 2 requests — not an "
+				     "allow entry: routes[].agents decides who uses it\n"
+				     "    # not suggested: 1 request denied by the current "
+				     "policy\n");
+	report_free(r);
+}
+
+/* --agent and --only-report: another agent's line still says which hosts are routes, and route
+ * lines are noted whatever the decision filter. */
+static void test_route_learned_from_filtered_lines(void **state)
+{
+	struct report *r = new_report(true, "b");
+	add_rule_n(r, 1, "b", "search.internal", 80, "report", "method_not_allowed",
+		   "methods: GET");
+	add_rule_n(r, 1, "a", "search.internal", 80, "allow", "allowed", ROUTE_RULE);
+	add_rule_n(r, 1, "b", "search.internal", 80, "allow", "allowed", ROUTE_RULE);
+	assert_output(r, "# Suggested by `sluice report` from 2 log lines (report decisions "
+			 "only).\n"
+			 "# Review before enforcing: a wildcard allows every name below it. See "
+			 "docs/report.md.\n"
+			 "agents:\n"
+			 "  - name: b\n"
+			 "    mode: enforce\n"
+			 "    allow: []\n"
+			 "    # used route search.internal: 2 requests — not an allow entry: "
+			 "routes[].agents decides who uses it\n");
+	report_free(r);
+}
+
+static void test_many_route_notes_are_cut(void **state)
+{
+	struct report *r = new_report(false, NULL);
+	char host[32], rule[64];
+	for (unsigned i = 0; i < 25; i++) {
+		snprintf(host, sizeof(host), "r%02u.internal", i);
+		snprintf(rule, sizeof(rule), "route: %s -> http://10.0.0.5", host);
+		add_rule_n(r, 1, "a", host, 80, "allow", "allowed", rule);
+	}
+	char *got = format(r);
+	assert_non_null(strstr(got, "    # used route r19.internal: 1 request"));
+	assert_null(strstr(got, "r20.internal"));
+	assert_non_null(
+	    strstr(got, "    # routes: 5 requests on 5 more route notes — not suggested\n"));
+	assert_int_equal(assert_valid_yaml(got), 0);
+	free(got);
+	report_free(r);
+}
+
+static void test_route_host_cap(void **state)
+{
+	struct report *r = new_report(false, NULL);
+	char host[32];
+	for (unsigned i = 0; i < REPORT_MAX_ROUTE_HOSTS; i++) {
+		snprintf(host, sizeof(host), "r%u.internal", i);
+		assert_int_equal(report_add_route_host(r, slice_from_cstr(host)), 0);
+	}
+	assert_int_equal(report_add_route_host(r, SLICE_LIT("r0.internal")), 0);
+	assert_int_equal(report_add_route_host(r, SLICE_LIT("late.internal")), -1);
+	/* Past the cap, a line that names its route is still the route's. */
+	add_rule_n(r, 1, "a", "late.internal", 80, "allow", "allowed",
+		   "route: late.internal -> http://10.0.0.5");
+	assert_output(
+	    r, HEADER("1 log line") "agents:\n"
+				    "  - name: a\n"
+				    "    mode: enforce\n"
+				    "    allow: []\n"
+				    "    # used route late.internal: 1 request — not an allow "
+				    "entry: routes[].agents decides who uses it\n");
 	report_free(r);
 }
 
@@ -671,6 +864,12 @@ int main(void)
 	    cmocka_unit_test(test_builtin_block_is_summarised_never_suggested),
 	    cmocka_unit_test(test_many_summaries_are_cut),
 	    cmocka_unit_test(test_deny_rules_and_other_counts),
+	    cmocka_unit_test(test_route_lines_are_never_suggested),
+	    cmocka_unit_test(test_route_known_by_host_whatever_the_order),
+	    cmocka_unit_test(test_route_hosts_from_the_config),
+	    cmocka_unit_test(test_route_learned_from_filtered_lines),
+	    cmocka_unit_test(test_many_route_notes_are_cut),
+	    cmocka_unit_test(test_route_host_cap),
 	    cmocka_unit_test(test_sorted_by_count_then_text),
 	    cmocka_unit_test(test_agents_sorted_and_quoted),
 	    cmocka_unit_test(test_refuses_invalid_agent_names),
