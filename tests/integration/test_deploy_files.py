@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import threading
 
@@ -263,6 +264,126 @@ def test_compose_sluice_policy_passes_check(sluice_bin, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+# ---- Compose v2 and pinned images (issue 10 item 7) --------------------------------------
+
+def image_pin(ref):
+    """What pins an image reference: "digest", "tag", or None (no tag, or `latest`). A
+    registry's port (`registry:5000/app`) is not a tag: only the last path segment has one."""
+    if "@sha256:" in ref:
+        return "digest" if re.fullmatch(r".+@sha256:[0-9a-f]{64}", ref) else None
+    tag = ref.rsplit("/", 1)[-1].partition(":")[2]
+    return "tag" if tag and tag != "latest" else None
+
+
+def images_in(node, path=""):
+    """(path, reference) of every `image:` value, at any depth, and every kustomize `images:`
+    entry (name plus newTag or digest)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = "%s.%s" % (path, key) if path else key
+            if key == "image" and isinstance(value, str):
+                yield where, value
+            elif key == "images" and isinstance(value, list) and \
+                    all(isinstance(v, dict) and "name" in v for v in value):
+                for i, v in enumerate(value):
+                    ref = v.get("newName", v["name"])
+                    if "digest" in v:
+                        ref += "@" + str(v["digest"])
+                    elif "newTag" in v:
+                        ref += ":" + str(v["newTag"])
+                    yield "%s[%d]" % (where, i), ref
+            else:
+                yield from images_in(value, where)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from images_in(value, "%s[%d]" % (path, i))
+
+
+@pytest.mark.parametrize("ref, pin", [
+    ("curlimages/curl:8.11.1", "tag"), ("searxng/searxng:2026.1.11-cf74e1d9e", "tag"),
+    ("sluice:0.1.0", "tag"), ("registry:5000/app:1.2", "tag"), ("a/b@sha256:" + "0" * 64, "digest"),
+    ("a/b:1.0@sha256:" + "f" * 64, "digest"), ("curlimages/curl:latest", None),
+    ("searxng/searxng", None), ("registry:5000/app", None), ("a/b@sha256:abc", None),
+])
+def test_image_pin_reads_references(ref, pin):
+    assert image_pin(ref) == pin
+
+
+def test_deploy_images_are_pinned():
+    """Every image the deployment files run has a version tag other than `latest`, or a
+    digest: `up` on another day must not run other software. (Fails while compose.yaml names
+    searxng/searxng:latest and curlimages/curl:latest.)"""
+    paths = sorted(glob.glob(os.path.join(DEPLOY, "**", "*.yaml"), recursive=True) +
+                   glob.glob(os.path.join(DEPLOY, "**", "*.yml"), recursive=True))
+    found, loose = [], []
+    for path in paths:
+        for where, ref in images_in(yaml_subset.load(path)):
+            found.append(ref)
+            if image_pin(ref) is None:
+                loose.append("%s: %s: %s" % (os.path.relpath(path, ROOT), where, ref))
+    for instr, args in ((i, a) for stage in dockerfile_stages() for i, a in stage):
+        if instr == "FROM":
+            ref = args.split()[0]
+            found.append(ref)
+            if image_pin(ref) is None:
+                loose.append("Dockerfile: FROM %s" % ref)
+    assert {"sluice:0.1.0", "curlimages/curl", "searxng/searxng"} <= \
+        {r if r.startswith("sluice") else r.split(":")[0] for r in found}, found
+    assert not loose, "images not pinned by version or digest:\n" + "\n".join(loose)
+
+
+def test_docs_say_compose_v2_is_needed():
+    """Compose v1 refuses the top-level `name:` of deploy/compose.yaml; every place that gives
+    the compose command says v2 is needed. (Fails before the docs said so.)"""
+    assert "name" in load("compose.yaml")
+    assert re.search(r"Docker Compose v2 is required", read("docs", "deploy.md"))
+    assert re.search(r"refuses[^.]*top-level `name:`", read("docs", "deploy.md"))
+    readme = read("README.md")
+    at = readme.index("docker compose -f deploy/compose.yaml up -d")
+    assert "Compose v2" in readme[at:at + 200], readme[at:at + 200]
+    assert re.search(r"(?m)^# Needs Docker Compose v2", read("deploy", "compose.yaml"))
+
+
+def docker_compose_v2():
+    """The `docker` client with a Compose v2 plugin, or a skip that says what is missing.
+    `docker compose version` failing (no plugin: "unknown command") means no Compose v2."""
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker client on PATH: cannot run `docker compose config`")
+    try:
+        r = subprocess.run([docker, "compose", "version"], capture_output=True, text=True,
+                           timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.skip("`docker compose version` did not answer within 30 s")
+    if r.returncode != 0:
+        pytest.skip("Docker Compose v2 is not installed: `docker compose version` exited %d "
+                    "(%s)" % (r.returncode, (r.stderr or r.stdout).strip().splitlines()[:1]))
+    # "Docker Compose version v2.29.1" (or "2.29.1+ds1" from distributions)
+    m = re.search(r"\bv?(\d+)\.\d+", r.stdout)
+    if not m or int(m.group(1)) < 2:
+        pytest.skip("`docker compose version` reports %r, not Compose v2 or later"
+                    % r.stdout.strip())
+    return docker
+
+
+def test_compose_file_passes_docker_compose_config(tmp_path):
+    """Where Docker Compose v2 is installed, it reads deploy/compose.yaml as valid (`config`
+    parses, interpolates and validates; it needs no Docker engine). Skipped elsewhere."""
+    docker = docker_compose_v2()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["DOCKER_CONFIG"] = str(tmp_path)  # no user plugins or contexts beyond the client's
+    r = subprocess.run([docker, "compose", "-f", os.path.join(DEPLOY, "compose.yaml"), "config",
+                        "--quiet"], capture_output=True, text=True, timeout=60, env=env,
+                       cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([docker, "compose", "-f", os.path.join(DEPLOY, "compose.yaml"), "config",
+                        "--images"], capture_output=True, text=True, timeout=60, env=env,
+                       cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    images = r.stdout.split()
+    assert images and all(image_pin(i) for i in images), images
+
+
 # ---- Kubernetes ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -506,6 +627,10 @@ def test_systemd_default_port_needs_no_capability(unit):
 
 @pytest.fixture(scope="module")
 def stages():
+    return dockerfile_stages()
+
+
+def dockerfile_stages():
     """[[(INSTRUCTION, arguments)] per stage] of the Dockerfile."""
     out, lines, cont = [], [], ""
     for raw in read("Dockerfile").splitlines():
