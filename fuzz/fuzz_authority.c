@@ -1,7 +1,8 @@
 /* Fuzzes parse/authority: no input crashes or reads out of bounds, every accepted host is a
  * fixed point of normalisation (parsing its own output gives the same host and address), and
  * sluice never reads as a name what the C library would read as an IP address (the resolver
- * and a downstream client would connect to that address without asking sluice's policy). */
+ * and a downstream client would connect to that address without asking sluice's policy); the
+ * host as spelled lies inside the input and reads as the same host. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdint.h>
@@ -39,6 +40,30 @@ static void check_fixed_point(const struct authority *a)
 	CHECK(b.name_len == a->name_len && memcmp(b.name, a->name, a->name_len) == 0);
 	if (a->kind != HOST_NAME)
 		CHECK(ip_addr_eq(&a->ip, &b.ip));
+}
+
+/* The spelled host lies inside the text, and parses (bracketed again for IPv6) to the same host:
+ * the log's host_raw is what the judged host was read from. */
+static void check_spelled(struct slice text, const struct authority *a)
+{
+	struct authority b;
+	char buf[512];
+
+	CHECK(a->spelled_at <= text.len && a->spelled_len <= text.len - a->spelled_at);
+	if (a->spelled_len + 2 > sizeof(buf))
+		return;
+	size_t len = 0;
+	if (a->kind == HOST_IPV6) {
+		CHECK(a->spelled_at > 0 && text.ptr[a->spelled_at - 1] == '[');
+		buf[len++] = '[';
+	}
+	memcpy(buf + len, text.ptr + a->spelled_at, a->spelled_len);
+	len += a->spelled_len;
+	if (a->kind == HOST_IPV6)
+		buf[len++] = ']';
+	CHECK(authority_parse_host(slice_make(buf, len), &b, NULL) == 0);
+	CHECK(b.kind == a->kind && b.name_len == a->name_len &&
+	      memcmp(b.name, a->name, a->name_len) == 0);
 }
 
 static void check_accepted(const struct authority *a)
@@ -108,6 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *detail = NULL;
 	if (authority_parse(s, 80, &a, &detail) == 0) {
 		check_accepted(&a);
+		check_spelled(s, &a);
 	} else {
 		CHECK(detail != NULL);
 	}
@@ -115,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (authority_parse_host(s, &a, &detail) == 0) {
 		CHECK(!a.has_port);
 		check_accepted(&a);
+		check_spelled(s, &a);
 	} else {
 		CHECK(detail != NULL);
 	}

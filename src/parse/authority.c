@@ -397,6 +397,8 @@ static int parse_common(struct slice text, bool port_allowed, struct authority *
 	if (check_bytes(text, detail) != 0 ||
 	    split_host(text, &host, &rest, &bracketed, detail) != 0)
 		return -1;
+	out->spelled_at = (size_t)(host.ptr - text.ptr);
+	out->spelled_len = host.len;
 	if (rest.len > 0) {
 		if (!port_allowed) {
 			*detail = "port not allowed here";

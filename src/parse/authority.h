@@ -24,6 +24,10 @@ struct authority {
 	struct ip_addr ip; /* when kind != HOST_NAME */
 	uint16_t port;	   /* explicit port, else the default passed in */
 	bool has_port;
+	/* Where the host lies in the parsed text, as the agent spelled it (inside the brackets of
+	 * an IPv6 literal): the log shows it when it differs from name. Offsets, not a pointer,
+	 * so that no dangling slice outlives the text. */
+	size_t spelled_at, spelled_len;
 };
 
 /* Parses "host[:port]" where host is a reg-name, an IPv4 literal in any inet_aton spelling

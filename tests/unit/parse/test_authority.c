@@ -576,6 +576,35 @@ static void test_host_only_refuses_v6_port(void **state)
 	assert_int_equal(authority_parse_host(SLICE_LIT("[::1]:80"), &a, &detail), -1);
 }
 
+/* ---- the host as spelled (the log's host_raw) ---- */
+
+static void assert_spelled(const char *text, const char *want)
+{
+	struct authority a = parse_ok(text, 80);
+	assert_true(a.spelled_at + a.spelled_len <= strlen(text));
+	assert_int_equal(a.spelled_len, strlen(want));
+	assert_memory_equal(text + a.spelled_at, want, a.spelled_len);
+}
+
+static void test_spelled_host(void **state)
+{
+	assert_spelled("2852039166", "2852039166");
+	assert_spelled("2852039166:8080", "2852039166");
+	assert_spelled("Example.COM.:443", "Example.COM.");
+	assert_spelled("example.com", "example.com");
+	assert_spelled("[::ffff:a9fe:a9fe]:80", "::ffff:a9fe:a9fe");
+	assert_spelled("[::1]", "::1");
+	assert_spelled("0x7f.1", "0x7f.1");
+}
+
+static void test_spelled_host_zeroed_on_refusal(void **state)
+{
+	struct authority a;
+	assert_int_equal(authority_parse(SLICE_LIT("bad host:80"), 80, &a, NULL), -1);
+	assert_int_equal(a.spelled_at, 0);
+	assert_int_equal(a.spelled_len, 0);
+}
+
 /* ---- authority_parse_ip_strict ---- */
 
 static void assert_strict(const char *text, const char *want)
@@ -750,6 +779,8 @@ int main(void)
 	    cmocka_unit_test(test_strict_refuses_empty),
 	    cmocka_unit_test(test_strict_refuses_name),
 	    cmocka_unit_test(test_strict_refuses_zone),
+	    cmocka_unit_test(test_spelled_host),
+	    cmocka_unit_test(test_spelled_host_zeroed_on_refusal),
 	};
 	return cmocka_run_group_tests(tests, 0, 0);
 }
