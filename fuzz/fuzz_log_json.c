@@ -1,9 +1,10 @@
 /* Fuzzes emit/log_json: the input is split on '|' into the fields of a log record
  * (client|agent|method|host|port|decision|reason|rule|ip|status|bytes_up|bytes_down|duration_ms|
- * ts_ms; an input without an agent field gives agent NULL, i.e. no identified agent);
- * whatever the bytes, the output is one line of valid JSON (RFC 8259) holding exactly the
- * documented fields in order, each string decoding back to its input (cut at its cap; NULL agent
- * as "") and each number to its value. */
+ * ts_ms|id|event|path|host_raw|user; an input without an agent field gives agent NULL, i.e. no
+ * identified agent; a non-empty event field means the open line); whatever the bytes, the output
+ * is one line of valid JSON (RFC 8259) holding exactly the documented fields in order (path,
+ * host_raw and user only when not empty), each string decoding back to its input (cut at its
+ * cap; NULL agent as "") and each number to its value. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +31,11 @@ enum {
 	F_BYTES_DOWN,
 	F_DURATION,
 	F_TS,
+	F_ID,
+	F_EVENT,
+	F_PATH,
+	F_HOST_RAW,
+	F_USER,
 	N_INPUT
 };
 
@@ -200,8 +206,13 @@ static void format_and_check(const struct slice *in, char *const *copy, size_t n
 	    .bytes_up = (uint64_t)to_number(in[F_BYTES_UP].ptr, in[F_BYTES_UP].len),
 	    .bytes_down = (uint64_t)to_number(in[F_BYTES_DOWN].ptr, in[F_BYTES_DOWN].len),
 	    .duration_ms = (uint64_t)to_number(in[F_DURATION].ptr, in[F_DURATION].len),
+	    .id = (uint64_t)to_number(in[F_ID].ptr, in[F_ID].len),
+	    .event = in[F_EVENT].len > 0 ? LOG_EVENT_OPEN : LOG_EVENT_END,
+	    .path = slice_make(copy[F_PATH], in[F_PATH].len),
+	    .host_raw = slice_make(copy[F_HOST_RAW], in[F_HOST_RAW].len),
+	    .user = slice_make(copy[F_USER], in[F_USER].len),
 	};
-	const struct want want[] = {
+	struct want want[19] = {
 	    want_str("client", rec.client, strlen(rec.client), 64),
 	    rec.agent ? want_str("agent", rec.agent, strlen(rec.agent), 64)
 		      : want_str("agent", "", 0, 64),
@@ -216,9 +227,20 @@ static void format_and_check(const struct slice *in, char *const *copy, size_t n
 	    want_num("bytes_up", rec.bytes_up),
 	    want_num("bytes_down", rec.bytes_down),
 	    want_num("duration_ms", rec.duration_ms),
+	    want_num("id", rec.id),
+	    rec.event == LOG_EVENT_OPEN ? want_str("event", "open", 4, 16)
+					: want_str("event", "end", 3, 16),
 	};
+	size_t n_want = 15;
+	if (rec.path.len > 0)
+		want[n_want++] = want_str("path", rec.path.ptr, rec.path.len, LOG_JSON_PATH_MAX);
+	if (rec.host_raw.len > 0)
+		want[n_want++] =
+		    want_str("host_raw", rec.host_raw.ptr, rec.host_raw.len, LOG_JSON_HOST_MAX);
+	if (rec.user.len > 0)
+		want[n_want++] = want_str("user", rec.user.ptr, rec.user.len, LOG_JSON_USER_MAX);
 	size_t len = log_json_format(&rec, line);
-	check_line(line, len, want, sizeof(want) / sizeof(want[0]));
+	check_line(line, len, want, n_want);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

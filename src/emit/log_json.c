@@ -85,25 +85,57 @@ static void out_timestamp(struct out_buf *o, int64_t ts_ms)
 	out_raw(o, ts, (size_t)n);
 }
 
+/* Caps of the other string fields. */
+#define LOG_JSON_CLIENT_MAX 64
+#define LOG_JSON_AGENT_MAX 64
+#define LOG_JSON_METHOD_MAX 32
+#define LOG_JSON_DECISION_MAX 16
+#define LOG_JSON_REASON_MAX 40
+#define LOG_JSON_RULE_MAX 300
+#define LOG_JSON_IP_MAX 48
+
+/* Every capped byte escaped six-fold (\u00XX), plus 1 KiB for the names, quotes, commas, the
+ * timestamp, six 20-digit numbers and "open": the line always fits, so it is never cut inside a
+ * string. */
+#define LOG_JSON_CAPS_SUM                                                                          \
+	(LOG_JSON_CLIENT_MAX + LOG_JSON_AGENT_MAX + LOG_JSON_METHOD_MAX + LOG_JSON_HOST_MAX +      \
+	 LOG_JSON_DECISION_MAX + LOG_JSON_REASON_MAX + LOG_JSON_RULE_MAX + LOG_JSON_IP_MAX +       \
+	 LOG_JSON_PATH_MAX + LOG_JSON_HOST_MAX + LOG_JSON_USER_MAX)
+_Static_assert(6 * LOG_JSON_CAPS_SUM + 1024 <= LOG_JSON_LINE_MAX,
+	       "a log line at its caps does not fit LOG_JSON_LINE_MAX");
+
+static void out_optional_str(struct out_buf *o, const char *name, struct slice value, size_t max)
+{
+	if (value.len > 0)
+		out_field_str(o, name, value, max);
+}
+
 size_t log_json_format(const struct log_record *rec, char out[LOG_JSON_LINE_MAX])
 {
 	/* Reserve room for the closing "}\n" so that truncation never breaks the JSON. */
 	struct out_buf o = {out, 0, LOG_JSON_LINE_MAX - 2};
 
 	out_timestamp(&o, rec->ts_ms);
-	out_field_str(&o, "client", slice_from_cstr(rec->client), 64);
-	out_field_str(&o, "agent", slice_from_cstr(rec->agent ? rec->agent : ""), 64);
-	out_field_str(&o, "method", rec->method, 32);
-	out_field_str(&o, "host", rec->host, 253);
+	out_field_str(&o, "client", slice_from_cstr(rec->client), LOG_JSON_CLIENT_MAX);
+	out_field_str(&o, "agent", slice_from_cstr(rec->agent ? rec->agent : ""),
+		      LOG_JSON_AGENT_MAX);
+	out_field_str(&o, "method", rec->method, LOG_JSON_METHOD_MAX);
+	out_field_str(&o, "host", rec->host, LOG_JSON_HOST_MAX);
 	out_field_u64(&o, "port", rec->port);
-	out_field_str(&o, "decision", slice_from_cstr(rec->decision), 16);
-	out_field_str(&o, "reason", slice_from_cstr(rec->reason), 40);
-	out_field_str(&o, "rule", slice_from_cstr(rec->rule), 300);
-	out_field_str(&o, "ip", slice_from_cstr(rec->ip), 48);
+	out_field_str(&o, "decision", slice_from_cstr(rec->decision), LOG_JSON_DECISION_MAX);
+	out_field_str(&o, "reason", slice_from_cstr(rec->reason), LOG_JSON_REASON_MAX);
+	out_field_str(&o, "rule", slice_from_cstr(rec->rule), LOG_JSON_RULE_MAX);
+	out_field_str(&o, "ip", slice_from_cstr(rec->ip), LOG_JSON_IP_MAX);
 	out_field_u64(&o, "status", (uint64_t)(rec->status > 0 ? rec->status : 0));
 	out_field_u64(&o, "bytes_up", rec->bytes_up);
 	out_field_u64(&o, "bytes_down", rec->bytes_down);
 	out_field_u64(&o, "duration_ms", rec->duration_ms);
+	/* After the fourteen original fields: readers of the old order keep working. */
+	out_field_u64(&o, "id", rec->id);
+	out_cstr(&o, rec->event == LOG_EVENT_OPEN ? ",\"event\":\"open\"" : ",\"event\":\"end\"");
+	out_optional_str(&o, "path", rec->path, LOG_JSON_PATH_MAX);
+	out_optional_str(&o, "host_raw", rec->host_raw, LOG_JSON_HOST_MAX);
+	out_optional_str(&o, "user", rec->user, LOG_JSON_USER_MAX);
 	o.cap += 2;
 	out_raw(&o, "}\n", 2);
 	return o.len;

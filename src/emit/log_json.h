@@ -8,6 +8,15 @@
 
 #include "base/slice.h"
 
+/* Which line of a request: the one line every request gets when it ends, or the line a CONNECT
+ * tunnel gets when it opens (its 200 is sent); both carry the request's id. */
+enum log_event { LOG_EVENT_END, LOG_EVENT_OPEN };
+
+/* Caps of the fields a caller copies from the request (io/conn keeps buffers of these sizes). */
+#define LOG_JSON_PATH_MAX 1024
+#define LOG_JSON_HOST_MAX 253 /* AUTHORITY_NAME_MAX */
+#define LOG_JSON_USER_MAX 64  /* AGENT_NAME_MAX: a longer user names no agent */
+
 struct log_record {
 	int64_t ts_ms;	      /* wall clock, Unix epoch milliseconds */
 	const char *client;   /* "addr:port" */
@@ -23,11 +32,17 @@ struct log_record {
 	uint64_t bytes_up;    /* client → upstream body/tunnel bytes */
 	uint64_t bytes_down;  /* upstream → client */
 	uint64_t duration_ms;
+	uint64_t id; /* unique per process; the open and end lines of a tunnel share it */
+	enum log_event event;
+	/* Written only when not empty. */
+	struct slice path;     /* plain HTTP: the target's path (query kept or not by the caller) */
+	struct slice host_raw; /* the host as the agent spelled it, when that differs from host */
+	struct slice user;     /* refused at identification: the user name the credentials tried */
 };
 
 /* Longest line log_json_format writes: every field is capped, and even fully escaped the caps
- * add up to less than this, so a line is never cut. */
-#define LOG_JSON_LINE_MAX 8192
+ * add up to less than this, so a line is never cut (log_json.c checks it at compile time). */
+#define LOG_JSON_LINE_MAX 16384
 
 /* Writes the record and a trailing '\n' into out; returns the length. Strings are escaped per
  * RFC 8259 (control bytes and every byte from 0x7f up as \u00XX, so the line is ASCII); over-long

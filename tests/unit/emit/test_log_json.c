@@ -1,6 +1,7 @@
 /* Tests src/emit/log_json.c: one line of valid JSON with the documented fields in order, whatever
  * bytes the client sent; RFC 3339 UTC timestamps with milliseconds; capped fields; the agent's
- * name right after the client, "" when none was identified. */
+ * name right after the client, "" when none was identified; id and event after the fourteen
+ * original fields; path, host_raw and user only when set. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,16 +15,20 @@
 #include "emit/log_json.h"
 
 static const char *const field_names[] = {
-    "ts",     "client", "agent", "method", "host",     "port",	     "decision",
-    "reason", "rule",	"ip",	 "status", "bytes_up", "bytes_down", "duration_ms",
+    "ts",     "client", "agent", "method",   "host",	 "port",       "decision",
+    "reason", "rule",	"ip",	 "status",   "bytes_up", "bytes_down", "duration_ms",
+    "id",     "event",	"path",	 "host_raw", "user",
 };
 #define N_FIELDS (sizeof(field_names) / sizeof(field_names[0]))
+/* Every line has the first N_ALWAYS fields; the rest only when set, in this order. */
+#define N_ALWAYS 16
 
 /* One parsed line: each value as raw JSON text, strings decoded. */
 struct parsed {
 	char value[N_FIELDS][2048];
 	size_t value_len[N_FIELDS];
 	bool is_string[N_FIELDS];
+	bool present[N_FIELDS];
 };
 
 struct cursor {
@@ -103,36 +108,51 @@ static bool parse_uint(struct cursor *c, char *out, size_t cap, size_t *out_len)
 	return true;
 }
 
-/* The whole line must be {"ts":...,...,"duration_ms":N}\n, nothing else. */
+static void parse_value(struct cursor *c, const char *line, size_t i, struct parsed *out)
+{
+	assert_int_equal(peek(c), ':');
+	c->p++;
+	out->present[i] = true;
+	out->is_string[i] = peek(c) == '"';
+	bool ok = out->is_string[i]
+		      ? parse_string(c, out->value[i], sizeof(out->value[i]), &out->value_len[i])
+		      : parse_uint(c, out->value[i], sizeof(out->value[i]), &out->value_len[i]);
+	if (!ok)
+		fail_msg("field %s: bad JSON value at offset %td", field_names[i], c->p - line);
+}
+
+/* The whole line must be {"ts":...,...,"event":"..."[,optional fields in order]}\n, nothing
+ * else. */
 static void parse_line(const char *line, size_t len, struct parsed *out)
 {
 	struct cursor c = {line, line + len};
 	char name[64];
-	size_t name_len;
+	size_t name_len, next = N_ALWAYS;
 
+	memset(out->present, 0, sizeof(out->present));
 	assert_true(len >= 2);
 	assert_int_equal(line[len - 1], '\n');
 	assert_null(memchr(line, '\n', len - 1));
 	c.end--;
 	assert_int_equal(peek(&c), '{');
 	c.p++;
-	for (size_t i = 0; i < N_FIELDS; i++) {
+	for (size_t i = 0; i < N_ALWAYS; i++) {
 		if (i > 0) {
 			assert_int_equal(peek(&c), ',');
 			c.p++;
 		}
 		assert_true(parse_string(&c, name, sizeof(name), &name_len));
 		assert_string_equal(name, field_names[i]);
-		assert_int_equal(peek(&c), ':');
+		parse_value(&c, line, i, out);
+	}
+	while (peek(&c) == ',') {
 		c.p++;
-		out->is_string[i] = peek(&c) == '"';
-		bool ok =
-		    out->is_string[i]
-			? parse_string(&c, out->value[i], sizeof(out->value[i]), &out->value_len[i])
-			: parse_uint(&c, out->value[i], sizeof(out->value[i]), &out->value_len[i]);
-		if (!ok)
-			fail_msg("field %s: bad JSON value at offset %td", field_names[i],
-				 c.p - line);
+		assert_true(parse_string(&c, name, sizeof(name), &name_len));
+		while (next < N_FIELDS && strcmp(name, field_names[next]) != 0)
+			next++;
+		if (next == N_FIELDS)
+			fail_msg("unexpected or out-of-order field %s", name);
+		parse_value(&c, line, next++, out);
 	}
 	assert_int_equal(peek(&c), '}');
 	c.p++;
@@ -153,7 +173,12 @@ enum {
 	F_STATUS,
 	F_BYTES_UP,
 	F_BYTES_DOWN,
-	F_DURATION
+	F_DURATION,
+	F_ID,
+	F_EVENT,
+	F_PATH,
+	F_HOST_RAW,
+	F_USER,
 };
 
 static struct log_record sample(void)
@@ -173,6 +198,7 @@ static struct log_record sample(void)
 	    .bytes_up = 517,
 	    .bytes_down = 4242,
 	    .duration_ms = 87,
+	    .id = 42,
 	};
 }
 
@@ -196,21 +222,109 @@ static void test_exact_line(void **state)
 	    "\"agent\":\"ci-runner\",\"method\":\"CONNECT\",\"host\":\"example.com\","
 	    "\"port\":443,\"decision\":\"allow\","
 	    "\"reason\":\"allowed\",\"rule\":\"allow: *.example.com\",\"ip\":\"93.184.215.14\","
-	    "\"status\":200,\"bytes_up\":517,\"bytes_down\":4242,\"duration_ms\":87}\n";
+	    "\"status\":200,\"bytes_up\":517,\"bytes_down\":4242,\"duration_ms\":87,"
+	    "\"id\":42,\"event\":\"end\"}\n";
 	assert_int_equal(len, strlen(want));
 	assert_memory_equal(line, want, len);
+}
+
+/* A tunnel's open line differs from its end line in event only (the caller fills the rest). */
+static void test_open_line(void **state)
+{
+	struct log_record rec = sample();
+	rec.event = LOG_EVENT_OPEN;
+	size_t len = log_json_format(&rec, line);
+	static const char tail[] = ",\"id\":42,\"event\":\"open\"}\n";
+	assert_true(len > sizeof(tail));
+	assert_memory_equal(line + len - (sizeof(tail) - 1), tail, sizeof(tail) - 1);
+}
+
+static void test_optional_fields_in_order(void **state)
+{
+	struct log_record rec = sample();
+	rec.method = SLICE_LIT("GET");
+	rec.host = SLICE_LIT("169.254.169.254");
+	rec.path = SLICE_LIT("/latest/meta-data/");
+	rec.host_raw = SLICE_LIT("2852039166");
+	rec.user = SLICE_LIT("coder");
+	size_t len = log_json_format(&rec, line);
+	static const char tail[] = ",\"id\":42,\"event\":\"end\",\"path\":\"/latest/meta-data/\","
+				   "\"host_raw\":\"2852039166\",\"user\":\"coder\"}\n";
+	assert_true(len > sizeof(tail));
+	assert_memory_equal(line + len - (sizeof(tail) - 1), tail, sizeof(tail) - 1);
+	format(&rec, line, &parsed);
+	assert_true(parsed.present[F_PATH] && parsed.present[F_HOST_RAW] && parsed.present[F_USER]);
+}
+
+static void test_optional_fields_absent_when_empty(void **state)
+{
+	struct log_record rec = sample();
+	rec.path = slice_make("/", 0);
+	format(&rec, line, &parsed);
+	assert_false(parsed.present[F_PATH]);
+	assert_false(parsed.present[F_HOST_RAW]);
+	assert_false(parsed.present[F_USER]);
+	rec.host_raw = SLICE_LIT("Example.COM");
+	format(&rec, line, &parsed);
+	assert_false(parsed.present[F_PATH]);
+	assert_true(parsed.present[F_HOST_RAW]);
+	assert_string_equal(parsed.value[F_HOST_RAW], "Example.COM");
+}
+
+/* A user name is the agent's own bytes: escaped like every string, and cut at 64. */
+static void test_user_escaped_and_cut(void **state)
+{
+	static char big[200];
+	struct log_record rec = sample();
+	rec.user = SLICE_LIT("a\"b\\c\x01\xff");
+	size_t len = format(&rec, line, &parsed);
+	assert_int_equal(parsed.value_len[F_USER], 7);
+	assert_memory_equal(parsed.value[F_USER], "a\"b\\c\x01\xff", 7);
+	static const char want[] = "\"user\":\"a\\\"b\\\\c\\u0001\\u00ff\"";
+	assert_non_null(memmem(line, len, want, sizeof(want) - 1));
+	memset(big, 'u', sizeof(big));
+	rec.user = slice_make(big, sizeof(big));
+	format(&rec, line, &parsed);
+	assert_int_equal(parsed.value_len[F_USER], LOG_JSON_USER_MAX);
+}
+
+static void test_path_cut_at_cap(void **state)
+{
+	static char big[3000];
+	struct log_record rec = sample();
+	memset(big, 'p', sizeof(big));
+	big[0] = '/';
+	rec.path = slice_make(big, sizeof(big));
+	format(&rec, line, &parsed);
+	assert_int_equal(parsed.value_len[F_PATH], LOG_JSON_PATH_MAX);
+	assert_memory_equal(parsed.value[F_PATH], big, LOG_JSON_PATH_MAX);
+}
+
+static void test_largest_id(void **state)
+{
+	struct log_record rec = sample();
+	rec.id = UINT64_MAX;
+	format(&rec, line, &parsed);
+	assert_string_equal(parsed.value[F_ID], "18446744073709551615");
+	assert_string_equal(parsed.value[F_EVENT], "end");
 }
 
 static void test_field_order_and_types(void **state)
 {
 	struct log_record rec = sample();
-	format(&rec, line, &parsed);
 	static const bool want_string[N_FIELDS] = {
-	    [F_TS] = true,     [F_CLIENT] = true, [F_AGENT] = true,
-	    [F_METHOD] = true, [F_HOST] = true,	  [F_DECISION] = true,
-	    [F_REASON] = true, [F_RULE] = true,	  [F_IP] = true};
-	for (size_t i = 0; i < N_FIELDS; i++)
+	    [F_TS] = true,   [F_CLIENT] = true,	  [F_AGENT] = true,  [F_METHOD] = true,
+	    [F_HOST] = true, [F_DECISION] = true, [F_REASON] = true, [F_RULE] = true,
+	    [F_IP] = true,   [F_EVENT] = true,	  [F_PATH] = true,   [F_HOST_RAW] = true,
+	    [F_USER] = true};
+	rec.path = SLICE_LIT("/p");
+	rec.host_raw = SLICE_LIT("Example.com");
+	rec.user = SLICE_LIT("u");
+	format(&rec, line, &parsed);
+	for (size_t i = 0; i < N_FIELDS; i++) {
+		assert_true(parsed.present[i]);
 		assert_int_equal(parsed.is_string[i], want_string[i]);
+	}
 }
 
 static void assert_ts(int64_t ts_ms, const char *want)
@@ -473,12 +587,18 @@ static void test_worst_case_fits(void **state)
 	rec.host = slice_make(big, sizeof(big));
 	rec.method = slice_make(big, sizeof(big));
 	rec.client = rec.agent = rec.decision = rec.reason = rec.rule = rec.ip = big_c;
+	rec.path = rec.host_raw = rec.user = slice_make(big, sizeof(big));
 	rec.port = UINT32_MAX;
 	rec.status = INT32_MAX;
-	rec.bytes_up = rec.bytes_down = rec.duration_ms = UINT64_MAX;
+	rec.bytes_up = rec.bytes_down = rec.duration_ms = rec.id = UINT64_MAX;
+	rec.event = LOG_EVENT_OPEN;
 	format(&rec, line, &parsed);
 	assert_int_equal(parsed.value_len[F_HOST], 253);
 	assert_int_equal(parsed.value_len[F_AGENT], 64);
+	assert_int_equal(parsed.value_len[F_PATH], LOG_JSON_PATH_MAX);
+	assert_int_equal(parsed.value_len[F_HOST_RAW], LOG_JSON_HOST_MAX);
+	assert_int_equal(parsed.value_len[F_USER], LOG_JSON_USER_MAX);
+	assert_string_equal(parsed.value[F_EVENT], "open");
 }
 
 int main(void)
@@ -501,6 +621,12 @@ int main(void)
 	    cmocka_unit_test(test_largest_numbers),
 	    cmocka_unit_test(test_over_long_fields_are_cut),
 	    cmocka_unit_test(test_worst_case_fits),
+	    cmocka_unit_test(test_open_line),
+	    cmocka_unit_test(test_optional_fields_in_order),
+	    cmocka_unit_test(test_optional_fields_absent_when_empty),
+	    cmocka_unit_test(test_user_escaped_and_cut),
+	    cmocka_unit_test(test_path_cut_at_cap),
+	    cmocka_unit_test(test_largest_id),
 	};
 	return cmocka_run_group_tests_name("log_json", tests, NULL, NULL);
 }
