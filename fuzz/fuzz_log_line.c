@@ -36,10 +36,15 @@ static void parse_one(struct report *rep, const uint8_t *data, size_t len)
 	check_text(&line.host);
 	check_text(&line.decision);
 	check_text(&line.reason);
+	check_text(&line.event);
 	CHECK(line.port <= 65535 && line.status <= 999);
-	if (rc > 0)
-		CHECK(report_add(rep, &line) != REPORT_NO_MEMORY);
-	else
+	if (rc > 0) {
+		enum report_use use = report_add(rep, &line);
+		CHECK(use != REPORT_NO_MEMORY);
+		/* A tunnel's open line never counts: its end line does. */
+		CHECK((use == REPORT_OPEN_LINE) ==
+		      (line.event.len == 4 && memcmp(line.event.bytes, "open", 4) == 0));
+	} else
 		CHECK(line.port == 0 && line.host.len == 0 && !line.has_agent);
 	free(copy);
 }

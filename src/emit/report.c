@@ -443,6 +443,9 @@ enum report_use report_add(struct report *r, const struct log_line *line)
 	unsigned port = line->port;
 	bool capped;
 
+	/* A tunnel is logged when it opens and when it ends (issue 10): one request, one count. */
+	if (slice_is(log_line_slice(&line->event), "open"))
+		return REPORT_OPEN_LINE;
 	/* Every line teaches which hosts are routes, whichever agent it belongs to. */
 	if (route && host_kind == ENTRY_NAME && route_host_learn(r, host, host_len) < 0)
 		return REPORT_NO_MEMORY;

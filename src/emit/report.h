@@ -44,6 +44,7 @@ enum report_use {
 			    * only */
 	REPORT_COUNTED,	   /* counted for the agent but suggests nothing (a denial, an error) */
 	REPORT_FILTERED,   /* another agent than asked for, or a line with no agent ("agent":"") */
+	REPORT_OPEN_LINE,  /* a tunnel's open line: its end line counts the request */
 	REPORT_BAD_AGENT,  /* the agent name is not a valid agent name */
 	REPORT_BAD_HOST,   /* the host is not a host name or IP address */
 	REPORT_TRUNCATED,  /* a cap was reached: counted in the truncation note only */

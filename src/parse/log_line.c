@@ -20,11 +20,23 @@ struct sink {
 	bool overflow;
 };
 
-enum field { F_AGENT, F_METHOD, F_HOST, F_DECISION, F_REASON, F_RULE, F_PORT, F_STATUS, F__COUNT };
+enum field {
+	F_AGENT,
+	F_METHOD,
+	F_HOST,
+	F_DECISION,
+	F_REASON,
+	F_RULE,
+	F_EVENT,
+	F_PORT,
+	F_STATUS,
+	F__COUNT
+};
 
 static const char *const field_names[F__COUNT] = {
-    [F_AGENT] = "agent",   [F_METHOD] = "method", [F_HOST] = "host", [F_DECISION] = "decision",
-    [F_REASON] = "reason", [F_RULE] = "rule",	  [F_PORT] = "port", [F_STATUS] = "status",
+    [F_AGENT] = "agent",       [F_METHOD] = "method", [F_HOST] = "host",
+    [F_DECISION] = "decision", [F_REASON] = "reason", [F_RULE] = "rule",
+    [F_EVENT] = "event",       [F_PORT] = "port",     [F_STATUS] = "status",
 };
 
 #define REQUIRED ((1u << F_HOST) | (1u << F_PORT) | (1u << F_DECISION) | (1u << F_REASON))
@@ -320,6 +332,8 @@ static int field_value(struct cursor *c, enum field f, struct log_line *out)
 		return text_value(c, &out->reason, false);
 	case F_RULE:
 		return text_value(c, &out->rule, true);
+	case F_EVENT:
+		return text_value(c, &out->event, false);
 	case F_PORT:
 		return number_value(c, &out->port, 65535);
 	case F_STATUS:

@@ -1,7 +1,7 @@
 /* log_line: parses one line of sluice's decision log (docs/logs.md) — a flat JSON object (RFC
  * 8259) — into the fields `sluice report` needs: agent, method, host, port, decision, reason,
- * rule (its start), status. Does not allocate, keep a pointer into the line, or judge what the
- * values mean (emit/report does). */
+ * rule (its start), status, event. Does not allocate, keep a pointer into the line, or judge
+ * what the values mean (emit/report does). */
 #ifndef SLUICE_PARSE_LOG_LINE_H
 #define SLUICE_PARSE_LOG_LINE_H
 
@@ -10,7 +10,7 @@
 
 #include "base/slice.h"
 
-/* Longest line accepted, trailing newline included. sluice writes at most 8192 bytes
+/* Longest line accepted, trailing newline included. sluice writes at most 16384 bytes
  * (LOG_JSON_LINE_MAX); the slack leaves room for lines re-encoded by other tools. */
 #define LOG_LINE_MAX (64 * 1024)
 /* Longest decoded value kept for a string field. Every field sluice writes is shorter
@@ -31,8 +31,9 @@ struct log_line {
 	/* The first LOG_LINE_VALUE_MAX bytes of "rule" (sluice writes up to 300): enough to tell a
 	 * route's line ("route: ...") from the others. Empty when absent. */
 	struct log_line_text rule;
-	unsigned port;	 /* 0..65535 */
-	unsigned status; /* 0..999; 0 when absent */
+	struct log_line_text event; /* "open", "end"; empty when absent (logs before issue 10) */
+	unsigned port;		    /* 0..65535 */
+	unsigned status;	    /* 0..999; 0 when absent */
 	bool has_agent;
 };
 
@@ -46,10 +47,10 @@ static inline struct slice log_line_slice(const struct log_line_text *t)
  * false or null; nested objects, arrays, signs, fractions and exponents are refused. Unknown fields
  * are skipped (but still validated). Strings are decoded (RFC 8259 §7, \uXXXX and surrogate pairs
  * to UTF-8); raw bytes must be valid UTF-8 (RFC 8259 §8.1) and raw control bytes are refused.
- * "host", "port", "decision" and "reason" are required; "agent", "method", "rule" and "status"
- * are optional. A kept field given twice or of the wrong type is refused; so is one longer than
- * LOG_LINE_VALUE_MAX, except "rule", which is kept cut; so are "port" above 65535 and "status"
- * above 999.
+ * "host", "port", "decision" and "reason" are required; "agent", "method", "rule", "status"
+ * and "event" are optional. A kept field given twice or of the wrong type is refused; so is one
+ * longer than LOG_LINE_VALUE_MAX, except "rule", which is kept cut; so are "port" above 65535 and
+ * "status" above 999.
  * Returns line.len (> 0) on success; 0 when the text ends before the object does (a cut line, or
  * only whitespace); -1 when malformed, with *detail (may be NULL) set to a static message.
  * Never reads outside line; *out is fully written in every case (zeroed unless success). */

@@ -313,6 +313,24 @@ static void test_default_agent_and_unidentified_clients(void **state)
 	report_free(r);
 }
 
+/* Issue 10: a tunnel writes an open line and an end line; the report counts the request once. */
+static void test_tunnel_open_line_is_not_counted(void **state)
+{
+	struct report *r = new_report(false, NULL);
+	struct log_line open = make_line("coder", "github.com", 443, "allow", "allowed");
+	open.event.len = (size_t)snprintf(open.event.bytes, sizeof(open.event.bytes), "open");
+	struct log_line end = make_line("coder", "github.com", 443, "allow", "tunnel_idle");
+	end.event.len = (size_t)snprintf(end.event.bytes, sizeof(end.event.bytes), "end");
+	assert_int_equal(report_add(r, &open), REPORT_OPEN_LINE);
+	assert_int_equal(report_add(r, &end), REPORT_SUGGESTED);
+	assert_output(r, HEADER("1 log line") "agents:\n"
+					      "  - name: coder\n"
+					      "    mode: enforce\n"
+					      "    allow:\n"
+					      "      - github.com  # 1 request\n");
+	report_free(r);
+}
+
 static void test_nothing_usable(void **state)
 {
 	struct report *r = new_report(false, NULL);
@@ -855,6 +873,7 @@ int main(void)
 	    cmocka_unit_test(test_agent_filter),
 	    cmocka_unit_test(test_default_agent_and_unidentified_clients),
 	    cmocka_unit_test(test_nothing_usable),
+	    cmocka_unit_test(test_tunnel_open_line_is_not_counted),
 	    cmocka_unit_test(test_two_names_do_not_collapse),
 	    cmocka_unit_test(test_three_names_collapse_and_keep_the_bare_name),
 	    cmocka_unit_test(test_collapse_at_the_shortest_suffix),

@@ -124,6 +124,63 @@ static void test_rule_is_kept_cut(void **state)
 	assert_malformed("{\"rule\":null," BASE_FIELDS "}");
 }
 
+/* Issue 10 adds "id" and "event" after the fourteen fields, and a tunnel's open line. */
+static void test_reads_event(void **state)
+{
+	char line[LOG_JSON_LINE_MAX];
+	struct log_record rec = {
+	    .client = "127.0.0.1:1",
+	    .method = SLICE_LIT("CONNECT"),
+	    .host = SLICE_LIT("github.com"),
+	    .port = 443,
+	    .decision = "allow",
+	    .reason = "allowed",
+	    .rule = "",
+	    .ip = "",
+	    .status = 200,
+	    .id = 7,
+	    .event = LOG_EVENT_OPEN,
+	};
+	size_t len = log_json_format(&rec, line);
+	assert_int_equal(parse_n(line, len, NULL), (int)len);
+	assert_text(&parsed.event, "open");
+	rec.event = LOG_EVENT_END;
+	rec.path = SLICE_LIT("/a/b");
+	rec.host_raw = SLICE_LIT("GitHub.com");
+	rec.user = SLICE_LIT("coder");
+	len = log_json_format(&rec, line);
+	assert_int_equal(parse_n(line, len, NULL), (int)len);
+	assert_text(&parsed.event, "end");
+	assert_text(&parsed.host, "github.com");
+	/* Older logs have none. */
+	assert_true(parse("{" BASE_FIELDS "}") > 0);
+	assert_text(&parsed.event, "");
+	assert_malformed("{\"event\":1," BASE_FIELDS "}");
+	assert_malformed("{\"event\":\"open\",\"event\":\"end\"," BASE_FIELDS "}");
+}
+
+/* A path longer than a kept field may be is skipped like any unknown field. */
+static void test_long_path_is_skipped(void **state)
+{
+	char line[LOG_JSON_LINE_MAX];
+	static char path[LOG_JSON_PATH_MAX];
+	memset(path, 'p', sizeof(path));
+	struct log_record rec = {
+	    .client = "127.0.0.1:1",
+	    .method = SLICE_LIT("GET"),
+	    .host = SLICE_LIT("pypi.org"),
+	    .port = 80,
+	    .decision = "allow",
+	    .reason = "allowed",
+	    .rule = "",
+	    .ip = "",
+	    .path = slice_make(path, sizeof(path)),
+	};
+	size_t len = log_json_format(&rec, line);
+	assert_int_equal(parse_n(line, len, NULL), (int)len);
+	assert_text(&parsed.host, "pypi.org");
+}
+
 /* Issue 4 adds "agent" after "client" and the "report" decision. */
 static void test_reads_agent_and_report(void **state)
 {
@@ -373,6 +430,8 @@ int main(void)
 	    cmocka_unit_test(test_reads_log_json_output),
 	    cmocka_unit_test(test_rule_is_kept_cut),
 	    cmocka_unit_test(test_reads_agent_and_report),
+	    cmocka_unit_test(test_reads_event),
+	    cmocka_unit_test(test_long_path_is_skipped),
 	    cmocka_unit_test(test_agent_is_optional),
 	    cmocka_unit_test(test_field_order_and_whitespace_are_free),
 	    cmocka_unit_test(test_unknown_fields_are_skipped),
