@@ -2,6 +2,7 @@
  * a leak or a read past the input (the input is not NUL-terminated). */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/bug.h"
 #include "parse/config.h"
@@ -21,6 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		BUG_ON(cfg->n_listen_http == 0 || cfg->n_listen_http > CONFIG_MAX_LISTEN);
 		BUG_ON(cfg->n_listen_http != cfg->rules.n_listeners);
 		BUG_ON(cfg->n_resolvers > CONFIG_MAX_RESOLVERS);
+		BUG_ON(cfg->log_file[0] != '\0' && cfg->log_file[0] != '/');
+		BUG_ON(memchr(cfg->log_file, '\0', sizeof(cfg->log_file)) == NULL);
 	}
 	config_free(cfg);
 	return 0;

@@ -2568,6 +2568,47 @@ static void read_seccomp(struct reader *r, const struct key_spec *k, const char 
 	r->cfg->seccomp = slice_in(s, yes, ARRAY_SIZE(yes));
 }
 
+/* ---- the decision log ------------------------------------------------------------------ */
+
+static void read_log_file(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct slice s;
+	const char *detail;
+	char q[QUOTE_MAX];
+
+	if (!scalar_value(r, path, "a file path", &s))
+		return;
+	if (!check_file_path(s, CONFIG_LOG_FILE_MAX - 1, &detail)) {
+		quote(s, q);
+		reader_error(r, r->ev.start_mark, "%s: %s is not a valid file path: %s", path, q,
+			     detail);
+		return;
+	}
+	copy_text(r->cfg->log_file, sizeof(r->cfg->log_file), s);
+}
+
+/* Query strings often carry what should not sit in a log (tokens, search terms): dropped unless
+ * the operator asks for them. */
+static void read_log_query(struct reader *r, const struct key_spec *k, const char *path)
+{
+	struct slice s;
+	char q[QUOTE_MAX];
+
+	if (!scalar_value(r, path, "keep or drop", &s))
+		return;
+	if (slice_eq(s, SLICE_LIT("keep")) || slice_eq(s, SLICE_LIT("drop"))) {
+		r->cfg->log_query = slice_eq(s, SLICE_LIT("keep"));
+		return;
+	}
+	quote(s, q);
+	reader_error(r, r->ev.start_mark, "%s: %s is not keep or drop", path, q);
+}
+
+static const struct key_spec log_keys[] = {
+    {.name = "file", .read = read_log_file},
+    {.name = "query", .read = read_log_query},
+};
+
 #define SECTION(key, keys)                                                                         \
 	{                                                                                          \
 		.name = key, .read = read_section, .sub = keys, .n_sub = ARRAY_SIZE(keys)          \
@@ -2582,6 +2623,7 @@ static const struct key_spec top_keys[] = {
     {.name = "ports", .read = read_ports},
     SECTION("timeouts", timeout_keys),
     SECTION("limits", limit_keys),
+    SECTION("log", log_keys),
     {.name = "workers",
      .read = read_limit,
      .field = offsetof(struct config, workers),

@@ -20,7 +20,8 @@
 #define CONFIG_MAX_RESOLVERS 8
 #define CONFIG_MAX_ERRORS 32
 #define CONFIG_ERROR_MAX 256
-#define CONFIG_USER_MAX 32 /* useradd's limit on a user name */
+#define CONFIG_USER_MAX 32	/* useradd's limit on a user name */
+#define CONFIG_LOG_FILE_MAX 512 /* log.file, with its NUL */
 
 struct config_endpoint {
 	struct ip_addr addr;
@@ -71,7 +72,11 @@ struct config {
 	/* user: the account to run as once the listeners are bound (a name, or digits for a
 	 * numeric uid); empty = stay as started. Resolved by the daemon, not here. */
 	char user[CONFIG_USER_MAX + 1];
-	bool seccomp;		   /* seccomp: the system call allow-list, default true */
+	bool seccomp; /* seccomp: the system call allow-list, default true */
+	/* log.file: the decision log goes to this file (an absolute path) instead of stdout,
+	 * reopened on SIGUSR1; empty = stdout (default). Opened by the daemon, not here. */
+	char log_file[CONFIG_LOG_FILE_MAX];
+	bool log_query; /* log.query: keep (true) or drop (default) the ?query of a logged path */
 	struct policy_rules rules; /* allow, deny, ips.allow, ips.deny, ports, listeners */
 	/* Top-level mode, methods, max_request_body, guidance (has_* set when given): what every
 	 * agent inherits along with rules. Its name, match and sets stay empty. */

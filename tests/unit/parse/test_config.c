@@ -128,6 +128,8 @@ static void assert_defaults(const struct config *cfg)
 	assert_int_equal(cfg->max_response_head, 65536);
 	assert_int_equal(cfg->max_response_headers, 100);
 	assert_int_equal(cfg->max_connections, 10000);
+	assert_string_equal(cfg->log_file, "");
+	assert_false(cfg->log_query);
 	assert_true(allows_name(cfg, "anything.example"));
 	assert_int_equal(domain_set_count(cfg->rules.deny), 0);
 	assert_int_equal(cidr_set_count(cfg->rules.ips_allow), 0);
@@ -581,8 +583,8 @@ static void test_unknown_top_key(void **state)
 	refused(
 	    "listn:\n  http: \"127.0.0.1:3128\"\n", 1, 1,
 	    "unknown key \"listn\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
-	    "limits, workers, user, seccomp, mode, methods, max_request_body, guidance, agents, "
-	    "routes)");
+	    "limits, log, workers, user, seccomp, mode, methods, max_request_body, guidance, "
+	    "agents, routes)");
 }
 
 static void test_keys_are_case_sensitive(void **state)
@@ -590,8 +592,8 @@ static void test_keys_are_case_sensitive(void **state)
 	refused(
 	    "Allow: []\n", 1, 1,
 	    "unknown key \"Allow\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
-	    "limits, workers, user, seccomp, mode, methods, max_request_body, guidance, agents, "
-	    "routes)");
+	    "limits, log, workers, user, seccomp, mode, methods, max_request_body, guidance, "
+	    "agents, routes)");
 }
 
 static void test_unknown_nested_keys(void **state)
@@ -679,12 +681,12 @@ static void test_root_not_a_mapping(void **state)
 {
 	refused("- a\n- b\n", 1, 1,
 		"the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-		"ports, timeouts, limits, workers, user, seccomp, mode, methods, max_request_body, "
-		"guidance, agents, routes, got a list");
+		"ports, timeouts, limits, log, workers, user, seccomp, mode, methods, "
+		"max_request_body, guidance, agents, routes, got a list");
 	refused("hello\n", 1, 1,
 		"the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-		"ports, timeouts, limits, workers, user, seccomp, mode, methods, max_request_body, "
-		"guidance, agents, routes, got a string");
+		"ports, timeouts, limits, log, workers, user, seccomp, mode, methods, "
+		"max_request_body, guidance, agents, routes, got a string");
 }
 
 /* ---- listen -------------------------------------------------------------------------------- */
@@ -2335,10 +2337,81 @@ static void test_seccomp_not_boolean_refused(void **state)
 	assert_int_equal(errs.count, 1);
 }
 
+/* ---- the decision log: log.file, log.query ---- */
+
+static void test_log_file_and_query(void **state)
+{
+	struct config *cfg =
+	    parse_ok("log:\n  file: /var/log/sluice/decisions.log\n  query: keep\n");
+	assert_string_equal(cfg->log_file, "/var/log/sluice/decisions.log");
+	assert_true(cfg->log_query);
+	config_free(cfg);
+	cfg = parse_ok("log:\n  query: drop\n");
+	assert_string_equal(cfg->log_file, "");
+	assert_false(cfg->log_query);
+	config_free(cfg);
+	cfg = parse_ok("log:\n");
+	assert_string_equal(cfg->log_file, "");
+	assert_false(cfg->log_query);
+	config_free(cfg);
+}
+
+static void test_log_file_longest_path(void **state)
+{
+	char yaml[CONFIG_LOG_FILE_MAX + 32], path[CONFIG_LOG_FILE_MAX + 1];
+	memset(path, 'a', sizeof(path));
+	path[0] = '/';
+	path[CONFIG_LOG_FILE_MAX - 1] = '\0';
+	snprintf(yaml, sizeof(yaml), "log:\n  file: %s\n", path);
+	struct config *cfg = parse_ok(yaml);
+	assert_string_equal(cfg->log_file, path);
+	config_free(cfg);
+	path[CONFIG_LOG_FILE_MAX - 1] = 'a';
+	path[CONFIG_LOG_FILE_MAX] = '\0';
+	snprintf(yaml, sizeof(yaml), "log:\n  file: %s\n", path);
+	refused_prefix(yaml, 2, 9, "log.file: \"/aaa");
+	assert_non_null(strstr(errs.items[0].message, "is not a valid file path: too long"));
+}
+
+static void test_log_file_refused(void **state)
+{
+	refused("log:\n  file: sluice.log\n", 2, 9,
+		"log.file: \"sluice.log\" is not a valid file path: must be an absolute path "
+		"(starting with '/')");
+	refused("log:\n  file: \"/var/log/a\\tb\"\n", 2, 9,
+		"log.file: \"/var/log/a\\x09b\" is not a valid file path: control characters are "
+		"not allowed");
+	refused("log:\n  file: [/a]\n", 2, 9, "log.file: expected a file path, got a list");
+	assert_null(parse("log:\n  file:\n"));
+	assert_int_equal(errs.count, 1);
+	assert_null(parse("log:\n  file: yes\n"));
+	assert_int_equal(errs.count, 1);
+}
+
+static void test_log_query_refused(void **state)
+{
+	refused("log:\n  query: strip\n", 2, 10, "log.query: \"strip\" is not keep or drop");
+	refused("log:\n  query: Keep\n", 2, 10, "log.query: \"Keep\" is not keep or drop");
+	assert_null(parse("log:\n  query: true\n"));
+	assert_int_equal(errs.count, 1);
+}
+
+static void test_log_section_refused(void **state)
+{
+	refused("log: /var/log/sluice.log\n", 1, 6,
+		"log: expected a mapping with keys file, query, got a string");
+	refused("log:\n  fille: /a\n", 2, 3, "unknown key \"fille\" in log (valid: file, query)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full_config_every_field),
+	    cmocka_unit_test(test_log_file_and_query),
+	    cmocka_unit_test(test_log_file_longest_path),
+	    cmocka_unit_test(test_log_file_refused),
+	    cmocka_unit_test(test_log_query_refused),
+	    cmocka_unit_test(test_log_section_refused),
 	    cmocka_unit_test(test_default_config),
 	    cmocka_unit_test(test_empty_text_is_default),
 	    cmocka_unit_test(test_empty_sections_are_defaults),
