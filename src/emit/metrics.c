@@ -303,8 +303,8 @@ static void format_series(struct out *o, const struct metrics_series *all, size_
 	char agent[2 * AGENT_NAME_MAX + 2];
 
 	out_header(o, "sluice_requests_total", "counter",
-		   "Requests judged (one per decision log line, CONNECT included), by agent, "
-		   "decision and reason.");
+		   "Requests judged (one per decision log end line, CONNECT included), by "
+		   "agent, decision and reason.");
 	for (size_t i = 0; i < n; i++) {
 		label_escape(all[i].agent, agent, sizeof(agent));
 		out_printf(

@@ -292,15 +292,25 @@ void conn_reset_request(struct conn *c)
 	buf_release(&c->replay); /* left by a request that ended before any answer */
 }
 
-void conn_log_request(struct conn *c)
+/* Log ids are unique per process: worker i of n numbers its requests i+1, i+1+n, i+1+2n, ...,
+ * so the workers never hand out the same id and no counter is shared. */
+static uint64_t conn_log_id(struct worker *w)
+{
+	uint64_t n = w->n_workers ? w->n_workers : 1;
+	return w->log_seq++ * n + w->index + 1;
+}
+
+/* Formats and queues one line of the current request; says which decision and reason it
+ * showed. */
+static void conn_log_line(struct conn *c, enum log_event event, const char **decision_out,
+			  enum reason *shown_out)
 {
 	struct conn_request *r = &c->req;
 	char line[LOG_JSON_LINE_MAX], ip[IP_ADDR_TEXT_MAX] = "";
 	const char *decision;
 
-	if (r->logged || r->started_ms == 0)
-		return;
-	r->logged = true;
+	if (r->log_id == 0)
+		r->log_id = conn_log_id(c->w);
 	if (r->has_connected)
 		ip_addr_format(&r->connected, ip);
 	if (r->verdict.report)
@@ -331,12 +341,31 @@ void conn_log_request(struct conn *c)
 	    .bytes_up = r->bytes_up,
 	    .bytes_down = r->bytes_down,
 	    .duration_ms = conn_now_ms() - r->started_ms,
+	    .id = r->log_id,
+	    .event = event,
+	    .path = slice_make(r->path, r->path_len),
+	    .host_raw = slice_make(r->host_raw, r->host_raw_len),
+	    .user = slice_make(r->user, r->user_len),
 	};
 	size_t len = log_json_format(&rec, line);
 	if (!log_sink_write(c->w->log, line, len))
 		metrics_count_log_dropped(&c->w->metrics);
+	*decision_out = decision;
+	*shown_out = shown;
+}
+
+void conn_log_request(struct conn *c)
+{
+	struct conn_request *r = &c->req;
+	const char *decision;
+	enum reason shown;
+
+	if (r->logged || r->started_ms == 0)
+		return;
+	r->logged = true;
+	conn_log_line(c, LOG_EVENT_END, &decision, &shown);
 	struct metrics_request m = {
-	    .agent = rec.agent,
+	    .agent = r->agent ? r->agent->name : "",
 	    .decision = decision,
 	    .reason = shown,
 	    .tunnel = r->is_connect,
@@ -344,6 +373,19 @@ void conn_log_request(struct conn *c)
 	    .bytes_down = r->bytes_down,
 	};
 	metrics_count_request(&c->w->metrics, &m);
+}
+
+/* Not counted in the metrics: the end line counts the request. */
+void conn_log_open(struct conn *c)
+{
+	struct conn_request *r = &c->req;
+	const char *decision;
+	enum reason shown;
+
+	if (r->open_logged || r->logged || r->started_ms == 0)
+		return;
+	r->open_logged = true;
+	conn_log_line(c, LOG_EVENT_OPEN, &decision, &shown);
 }
 
 static void conn_on_free(evutil_socket_t fd, short what, void *arg)

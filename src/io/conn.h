@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "emit/log_json.h"
 #include "io/resolver.h"
 #include "io/sockaddr.h"
 #include "parse/authority.h"
@@ -87,6 +88,16 @@ struct conn_request {
 	bool replayable;       /* idempotent and bodiless: may be sent again (RFC 9112 §9.3.1) */
 	bool upstream_retried; /* sent again on a new connection after a stale pooled one */
 	bool close_after_reply;
+	/* The log (issue 10): the request's id, given at its first line and repeated by every
+	 * later one; whether a tunnel's open line is out; and what the head said that the verdict
+	 * does not keep: the path, the host as spelled (when it differs from dest.name), the user
+	 * name of credentials refused at identification. */
+	uint64_t log_id;
+	bool open_logged;
+	uint16_t path_len, host_raw_len, user_len;
+	char path[LOG_JSON_PATH_MAX];
+	char host_raw[LOG_JSON_HOST_MAX];
+	char user[LOG_JSON_USER_MAX];
 };
 
 struct conn {
@@ -150,8 +161,10 @@ ssize_t conn_write2(int fd, struct buf *a, struct buf *b, size_t b_n, size_t *b_
  * response was complete. */
 ssize_t conn_upstream_read(struct conn *c, struct buf *b, size_t max_cap);
 ssize_t conn_upstream_write(struct conn *c, struct buf *b, size_t n);
-/* Writes one decision log line for the current request (once). */
+/* Writes the decision log line of the current request (once): its end line. */
 void conn_log_request(struct conn *c);
+/* Writes a tunnel's open line, once its 200 is out; its end line repeats the id. */
+void conn_log_open(struct conn *c);
 /* Sends sluice's own reply for `why` (with Proxy-Status) and logs the request; when close is
  * set, the connection ends once the reply is written. */
 void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool close);

@@ -190,6 +190,7 @@ static void tunnel_down(struct conn *c)
 			return;
 		}
 	}
+	conn_log_open(c); /* once: the 200 is out, the tunnel is open */
 	tunnel_move(c, &s);
 }
 

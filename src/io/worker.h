@@ -59,6 +59,7 @@ struct worker {
 	unsigned pending_frees; /* closed connections whose deferred free has not run yet */
 	unsigned max_conns;	/* this worker's share of limits.max_connections */
 	unsigned n_workers;	/* to split per-agent limits into this worker's share */
+	uint64_t log_seq;	/* requests this worker has given a log id (conn.c) */
 	struct worker_agent_slot *agent_slots[WORKER_AGENT_BUCKETS];
 	struct conn *conns; /* every live connection, so shutdown can end them all */
 	/* Drain (SIGTERM): listeners closed, idle connections closed, the loop ends when the last

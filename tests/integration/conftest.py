@@ -238,11 +238,12 @@ class ProxyView:
     def __getattr__(self, name):
         return getattr(self.proc, name)
 
-    def logs(self, since=None):
-        return self.proc.logs(self.mark if since is None else since)
+    def logs(self, since=None, opens=False):
+        return self.proc.logs(self.mark if since is None else since, opens)
 
-    def wait_logs(self, match=None, count=1, timeout=3.0, since=None):
-        return self.proc.wait_logs(self.mark if since is None else since, match, count, timeout)
+    def wait_logs(self, match=None, count=1, timeout=3.0, since=None, opens=False):
+        return self.proc.wait_logs(self.mark if since is None else since, match, count, timeout,
+                                   opens)
 
 
 @pytest.fixture

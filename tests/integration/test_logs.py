@@ -1,12 +1,19 @@
 """The decision log: one JSON object per line on stdout per request or tunnel, with the fields
 operators and agents rely on (docs/logs.md)."""
 
+import base64
 import hashlib
 import json
+import os
 import re
+import signal
+import subprocess
+import time
 
+from agents_util import config_text, reload
 from checks import assert_log_line
 from client import RawConn, connect_req, get, request
+from sluice_proc import TIME_FACTOR, free_port
 
 
 def test_allowed_request_log_line(proxy):
@@ -86,3 +93,65 @@ def test_log_stays_one_valid_json_object_per_line_for_hostile_input(proxy):
     for line in raw_out.splitlines():
         json.loads(line)
         assert b"\x1b" not in line and b"\n" not in line
+
+
+# ---- issue 10: open tunnels, ids, paths, host spellings, the user a 407 tried, log.file ----
+
+def _tunnel(addr, authority="public.test:443"):
+    """An established tunnel to the echo server, one round trip done, left open."""
+    c = RawConn(addr)
+    c.send(connect_req(authority))
+    assert c.read_response("CONNECT").status == 200
+    c.send(b"ping")
+    got = b""
+    while len(got) < 4:
+        got += c.recv_some()
+    assert got == b"ping"
+    return c
+
+
+def test_open_tunnel_is_logged_while_open_and_paired_by_id(proxy):
+    """Issue 10: a tunnel that is open now shows in the log (after its 200), and its end line
+    repeats the open line's id."""
+    c = _tunnel(proxy.addr)
+    try:
+        [o] = proxy.wait_logs({"method": "CONNECT"}, opens=True)
+        assert_log_line(o, host="public.test", port=443, decision="allow", reason="allowed",
+                        status=200, ip="192.0.2.10", bytes_up=0, bytes_down=0, event="open")
+        assert isinstance(o["id"], int) and o["id"] > 0, o
+        # Still open: no end line yet.
+        assert proxy.logs() == [], proxy.logs()
+    finally:
+        c.close()
+    [e] = proxy.wait_logs({"method": "CONNECT"})
+    assert_log_line(e, host="public.test", decision="allow", status=200, event="end")
+    assert e["id"] == o["id"], (o, e)
+    assert e["bytes_up"] >= 4 and e["bytes_down"] >= 4, e
+    assert [x["event"] for x in proxy.logs(opens=True)] == ["open", "end"]
+
+
+def test_refused_tunnel_has_no_open_line(proxy):
+    with RawConn(proxy.addr) as c:
+        c.send(connect_req("internal.test:443"))
+        assert c.read_response("CONNECT").status == 403
+    [e] = proxy.wait_logs({"method": "CONNECT"})
+    assert e["event"] == "end" and e["decision"] == "deny", e
+    assert proxy.logs(opens=True) == [e]
+
+
+def test_every_line_has_an_id_unique_across_workers(sluice):
+    """Ids are per process, not per worker: 40 connections spread over 4 workers (and the
+    requests of one keep-alive connection) never share one."""
+    p = sluice(config={"workers": 4})
+    for _ in range(40):
+        assert get(p.addr, "http://public.test/echo").status == 200
+    with RawConn(p.addr) as c:
+        for _ in range(3):
+            c.send(b"GET http://public.test/echo HTTP/1.1\r\nHost: public.test\r\n\r\n")
+            c.read_response()
+    lines = p.wait_logs({"host": "public.test"}, count=43)
+    assert len(lines) == 43, lines
+    ids = [e["id"] for e in lines]
+    assert all(isinstance(i, int) and i > 0 for i in ids), ids
+    assert len(set(ids)) == len(ids), sorted(ids)
+    assert {e["event"] for e in lines} == {"end"}

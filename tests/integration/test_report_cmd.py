@@ -10,7 +10,7 @@ import subprocess
 import yaml_lite
 from agents_util import SRC_CODER, SRC_RESEARCH, get_from
 from checks import assert_refused
-from client import get
+from client import RawConn, connect_req, get
 from searx_stub import SEARX_IP, searx  # noqa: F401 (searx is a fixture)
 
 
@@ -137,3 +137,24 @@ def test_report_config_must_be_valid(sluice_bin, tmp_path):
     r = subprocess.run([sluice_bin, "report", str(log), "-c"], capture_output=True, text=True,
                        timeout=10)
     assert r.returncode == 2, r.stderr
+
+
+def test_report_counts_a_tunnel_once_from_its_open_and_end_lines(sluice, sluice_bin, tmp_path):
+    """Issue 10: a tunnel writes an open line and an end line; `sluice report` counts the
+    request once."""
+    p = sluice(config={"mode": "report", "allow": ["public.test"]})
+    for _ in range(2):
+        with RawConn(p.addr) as c:
+            c.send(connect_req("public6.test:443"))
+            assert c.read_response("CONNECT").status == 200
+    lines = p.wait_logs({"method": "CONNECT"}, count=2)
+    opens = p.wait_logs({"method": "CONNECT", "event": "open"}, count=2, opens=True)
+    assert len(lines) == 2 and len(opens) == 2, p.logs(opens=True)
+    assert {e["id"] for e in lines} == {e["id"] for e in opens}
+    log = tmp_path / "decisions.jsonl"
+    log.write_bytes(p.stdout_bytes())
+    r = subprocess.run([sluice_bin, "report", str(log)], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert "from 2 log lines" in r.stdout, r.stdout
+    assert "public6.test  # 2 requests" in r.stdout, r.stdout

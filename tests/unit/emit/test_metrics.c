@@ -68,7 +68,7 @@ static void count(struct metrics *m, const char *agent, const char *decision, en
 }
 
 static const char empty_text[] =
-    "# HELP sluice_requests_total Requests judged (one per decision log line, CONNECT "
+    "# HELP sluice_requests_total Requests judged (one per decision log end line, CONNECT "
     "included), by agent, decision and reason.\n"
     "# TYPE sluice_requests_total counter\n"
     "# HELP sluice_tunnels_total CONNECT requests (tunnels), by agent, decision and reason.\n"
