@@ -165,6 +165,39 @@ static const char *flow_split_target(struct slice target, struct slice *authorit
 	return NULL;
 }
 
+/* The log's path (issue 10): the target's path as the agent sent it, in origin form ("" and
+ * "?q" are "/", RFC 3986 §6.2.3), its query string cut unless log.query: keep; cut at the
+ * log's cap. */
+static void flow_note_path(struct conn *c, struct slice path)
+{
+	struct conn_request *r = &c->req;
+	const char *query = memchr(path.ptr, '?', path.len);
+	size_t n = 0;
+
+	if (query && !c->cfg->log_query)
+		path.len = (size_t)(query - path.ptr);
+	if (path.len == 0 || path.ptr[0] == '?')
+		r->path[n++] = '/';
+	size_t take = path.len < sizeof(r->path) - n ? path.len : sizeof(r->path) - n;
+	memcpy(r->path + n, path.ptr, take);
+	r->path_len = (uint16_t)(n + take);
+}
+
+/* The log's host_raw: the host as the agent spelled it, kept only when that is not the judged
+ * host ("2852039166" judged as 169.254.169.254, "Example.COM."). */
+static void flow_note_host_raw(struct conn *c, struct slice authority)
+{
+	struct conn_request *r = &c->req;
+	struct slice spelled = slice_make(authority.ptr + r->dest.spelled_at, r->dest.spelled_len);
+
+	if (slice_eq(spelled, slice_make(r->dest.name, r->dest.name_len)))
+		return;
+	if (spelled.len > sizeof(r->host_raw))
+		spelled.len = sizeof(r->host_raw);
+	memcpy(r->host_raw, spelled.ptr, spelled.len);
+	r->host_raw_len = (uint16_t)spelled.len;
+}
+
 /* RFC 9112 §3.2.2 lets a proxy ignore Host for absolute-form; two parsers reading two hosts is
  * exactly the ambiguity we refuse instead (ARCHITECTURE.md property 4). */
 static bool flow_host_agrees(const struct http1_request *req, const struct authority *dest)
@@ -273,13 +306,19 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 		}
 		agent_credentials_set(&r->cred, user, password);
 		r->has_cred = true;
+		/* The log names whose credentials were refused (never the token); decoded is
+		 * wiped below. */
+		r->user_len = (uint16_t)(user.len < sizeof(r->user) ? user.len : sizeof(r->user));
+		memcpy(r->user, user.ptr, r->user_len);
 	}
 	OPENSSL_cleanse(decoded, sizeof(decoded));
 	enum policy_identity id =
 	    policy_identify(c->cfg->agents, c->cfg->n_agents, c->cfg->default_agent, &c->client_ip,
 			    r->has_cred ? &r->cred : NULL, &r->agent);
-	if (id == POLICY_IDENTITY_OK)
+	if (id == POLICY_IDENTITY_OK) {
+		r->user_len = 0; /* identified: the agent field says who */
 		return flow_count_agent(c);
+	}
 	/* Identity is a policy decision: logged as a denial, with the rule that asked for it. */
 	r->verdict.allow = false;
 	r->verdict.report = false;
@@ -388,12 +427,14 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 			conn_reply_error(c, why, why == REASON_BAD_REQUEST ? detail : NULL, true);
 			return;
 		}
+		flow_note_path(c, path);
 	}
 	if (authority_parse(authority, r->is_connect ? 0 : 80, &r->dest, &detail) != 0) {
 		memset(&r->dest, 0, sizeof(r->dest));
 		conn_reply_error(c, REASON_BAD_AUTHORITY, detail, true);
 		return;
 	}
+	flow_note_host_raw(c, authority);
 	if (r->is_connect && !r->dest.has_port) {
 		conn_reply_error(c, REASON_BAD_AUTHORITY, "CONNECT needs host:port", true);
 		return;

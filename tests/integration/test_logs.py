@@ -155,3 +155,85 @@ def test_every_line_has_an_id_unique_across_workers(sluice):
     assert all(isinstance(i, int) and i > 0 for i in ids), ids
     assert len(set(ids)) == len(ids), sorted(ids)
     assert {e["event"] for e in lines} == {"end"}
+
+
+def test_plain_http_line_has_the_path_without_the_query(proxy):
+    r = get(proxy.addr, "http://public.test/echo/a%20b?token=s3cret&q=1")
+    assert r.status == 200
+    [e] = proxy.wait_logs({"host": "public.test"})
+    assert e["path"] == "/echo/a%20b", e
+    assert "s3cret" not in json.dumps(e), e
+    assert "host_raw" not in e, e
+    with RawConn(proxy.addr) as c:
+        c.send(b"GET http://public.test?x=1 HTTP/1.1\r\nHost: public.test\r\n\r\n")
+        assert c.read_response().status == 404  # the origin has nothing at /
+    lines = proxy.wait_logs({"host": "public.test"}, count=2)
+    assert lines[1]["path"] == "/", lines
+
+
+def test_log_query_keep_keeps_the_query(sluice):
+    p = sluice(config={"log": {"query": "keep"}})
+    assert get(p.addr, "http://public.test/echo?q=1&r=%22").status == 200
+    [e] = p.wait_logs({"host": "public.test"})
+    assert e["path"] == "/echo?q=1&r=%22", e
+
+
+def test_long_path_is_cut_at_1024_bytes(proxy):
+    path = "/echo/" + "p" * 3000
+    get(proxy.addr, "http://public.test" + path)
+    [e] = proxy.wait_logs({"host": "public.test"})
+    assert e["path"] == path[:1024], len(e["path"])
+
+
+def test_host_raw_shows_the_spelling_of_an_ip_literal(proxy, canaries):
+    """Issue 10: 2852039166 was logged as 169.254.169.254 with nothing saying how the agent
+    wrote it."""
+    before = canaries.snapshot()
+    with RawConn(proxy.addr) as c:
+        c.send(b"GET http://2852039166/latest/meta-data/?x=1 HTTP/1.1\r\n"
+               b"Host: 2852039166\r\n\r\n")
+        assert c.read_response().status == 403
+    canaries.assert_unchanged(before)
+    [e] = proxy.wait_logs({"host": "169.254.169.254"})
+    assert_log_line(e, decision="deny", reason="ip_metadata", status=403)
+    assert e["host_raw"] == "2852039166", e
+    assert e["path"] == "/latest/meta-data/", e
+
+
+def test_host_raw_on_connect_and_only_when_it_differs(proxy):
+    c = _tunnel(proxy.addr, "Public.TEST.:443")
+    c.close()
+    [e] = proxy.wait_logs({"method": "CONNECT"})
+    assert e["host"] == "public.test" and e["host_raw"] == "Public.TEST.", e
+    assert "path" not in e, e
+    with RawConn(proxy.addr) as c:
+        c.send(connect_req("[2001:db8::10]:443"))
+        assert c.read_response("CONNECT").status == 200
+    lines = proxy.wait_logs({"method": "CONNECT"}, count=2)
+    assert lines[1]["host"] == "2001:db8::10" and "host_raw" not in lines[1], lines
+
+
+def test_407_line_names_the_user_that_was_tried(sluice):
+    """Issue 10: the 407 line said "agent":"" and nothing else, so nobody could tell whose
+    token was wrong. The user name is logged; the token never is."""
+    token = "tok-" + "z" * 20
+    p = sluice(config={"agents": [{"name": "coder", "match": {
+        "token_sha256": hashlib.sha256(token.encode()).hexdigest()}}]})
+    for user, tried in (("coder", "wrong-token"), ("nobody", token), ('e"vil\xe9', "x")):
+        cred = base64.b64encode(("%s:%s" % (user, tried)).encode("latin-1")).decode()
+        with RawConn(p.addr) as c:
+            c.send(("GET http://public.test/ HTTP/1.1\r\nHost: public.test\r\n"
+                    "Proxy-Authorization: Basic %s\r\n\r\n" % cred).encode())
+            assert c.read_response().status == 407
+    lines = p.wait_logs({"host": "public.test"}, count=3)
+    assert [e["user"] for e in lines] == ["coder", "nobody", 'e"vil\xe9'], lines
+    for e in lines:
+        assert_log_line(e, agent="", decision="deny", reason="auth_required", status=407)
+    # No credentials: no user field.
+    with RawConn(p.addr) as c:
+        c.send(b"GET http://public.test/ HTTP/1.1\r\nHost: public.test\r\n\r\n")
+        assert c.read_response().status == 407
+    lines = p.wait_logs({"host": "public.test"}, count=4)
+    assert "user" not in lines[3], lines
+    out = p.proc.stdout_bytes().decode("utf-8", "replace")
+    assert token not in out and "wrong-token" not in out
