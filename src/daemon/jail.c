@@ -428,8 +428,9 @@ static int jail_wait(pid_t child, const sigset_t *waited)
 	}
 }
 
-/* The decision log goes where the operator looks (stderr) or to --log FILE; CMD's stdout is its
- * own. The worker writes the log to fd 1, so fd 1 of this process is pointed there. */
+/* The decision log goes where the operator looks (stderr), to --log FILE or to the config's
+ * log.file (--log wins); CMD's stdout is its own. The worker writes the log to fd 1, so fd 1 of
+ * this process is pointed there. */
 static int jail_open_log(const char *path)
 {
 	int fd;
@@ -536,7 +537,7 @@ int jail_main(int argc, char **argv, struct config *(*load_config)(const char *p
 	cfg = load_config(o.config_path);
 	if (!cfg)
 		return JAIL_EXIT_FAILED;
-	log_fd = jail_open_log(o.log_path);
+	log_fd = jail_open_log(o.log_path ? o.log_path : cfg->log_file[0] ? cfg->log_file : NULL);
 	if (log_fd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
 		if (log_fd >= 0)
 			fprintf(stderr, "sluice jail: socketpair: %s\n", strerror(errno));

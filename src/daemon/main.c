@@ -2,6 +2,7 @@
  * Proxies nothing itself. */
 #include <ares.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +32,10 @@
 /* Reloads and the generation in force, for /metrics; only this thread writes them. */
 static struct metrics_process main_metrics;
 
+/* log.file in force ("" = stdout): opened at start, opened again on SIGUSR1. A reload does not
+ * change it (the new path might not be openable once privileges are dropped). */
+static char main_log_path[CONFIG_LOG_FILE_MAX];
+
 static void main_usage(FILE *out)
 {
 	fputs(
@@ -49,7 +55,8 @@ static void main_usage(FILE *out)
 	    "\n"
 	    "sluice is an egress proxy for sandboxed AI agents: HTTP forward proxy and CONNECT\n"
 	    "tunnels with per-destination policy and a built-in block of internal addresses.\n"
-	    "Decisions are logged as JSON lines on stdout; operational messages go to stderr.\n",
+	    "Decisions are logged as JSON lines on stdout (or log.file, reopened on SIGUSR1);\n"
+	    "operational messages go to stderr.\n",
 	    out);
 }
 
@@ -61,6 +68,71 @@ static unsigned main_worker_count(const struct config *cfg)
 	if (cores < 1)
 		return 1;
 	return cores > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS : (unsigned)cores;
+}
+
+/* Opens the log file for appending and makes it stdout, where every worker's sink writes: dup3
+ * swaps fd 1 in one step, so each write() of a batch goes wholly to the old file or wholly to
+ * the new one, and no line is lost or split. Only a regular file is taken: a sink decides once
+ * how it writes (a pipe wants PIPE_BUF chunks and a writable event), and O_NONBLOCK keeps a
+ * FIFO from blocking the open. Returns 0, or -1 with the reason in why. */
+static int main_log_open(const char *path, char *why, size_t why_size)
+{
+	struct stat st;
+	int fd =
+	    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0640);
+
+	if (fd < 0) {
+		snprintf(why, why_size, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, why_size, "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if (dup3(fd, STDOUT_FILENO, 0) < 0) {
+		snprintf(why, why_size, "%s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* At start, before the workers exist and before privileges are dropped. */
+static int main_log_start(const struct config *cfg)
+{
+	char why[256];
+
+	if (!cfg->log_file[0])
+		return 0;
+	if (main_log_open(cfg->log_file, why, sizeof(why)) != 0) {
+		fprintf(stderr, "sluice: log.file: cannot open %s: %s\n", cfg->log_file, why);
+		return -1;
+	}
+	snprintf(main_log_path, sizeof(main_log_path), "%s", cfg->log_file);
+	return 0;
+}
+
+/* SIGUSR1 (logrotate's postrotate): the path again, as the user sluice runs as. A failure
+ * keeps the file open now, so no line is lost. */
+static void main_log_reopen(void)
+{
+	char why[256];
+
+	if (!main_log_path[0]) {
+		fprintf(stderr,
+			"sluice: SIGUSR1: no log.file to reopen (the log goes to stdout)\n");
+		return;
+	}
+	if (main_log_open(main_log_path, why, sizeof(why)) != 0) {
+		fprintf(stderr,
+			"sluice: SIGUSR1: cannot reopen %s: %s; the log stays on the file open "
+			"now\n",
+			main_log_path, why);
+		return;
+	}
+	fprintf(stderr, "sluice: SIGUSR1: reopened %s\n", main_log_path);
 }
 
 /* Worker threads whose loop has ended: during a drain, main waits for all of them. */
@@ -143,6 +215,8 @@ static void main_drain(struct worker *workers, unsigned n, unsigned drain_ms,
 		}
 		if (sig == SIGHUP)
 			fprintf(stderr, "sluice: reload: ignored while draining\n");
+		if (sig == SIGUSR1)
+			main_log_reopen();
 	}
 	for (unsigned i = 0; i < n; i++)
 		worker_stop(&workers[i]);
@@ -199,6 +273,10 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
 	if (!main_same_endpoints(cfg, (*current)->cfg))
 		fprintf(stderr, "sluice: reload: listen addresses (http and admin) and workers "
 				"change only on restart; the running ones stay\n");
+	if (strcmp(cfg->log_file, main_log_path) != 0)
+		fprintf(stderr,
+			"sluice: reload: log.file changes only on restart; the log stays on %s\n",
+			main_log_path[0] ? main_log_path : "stdout");
 	listener_expand_wildcards(&cfg->rules);
 	char why[1024];
 	struct snapshot *next = snapshot_new(cfg, (*current)->generation + 1, why, sizeof(why));
@@ -245,8 +323,13 @@ static int main_serve(struct worker *workers, unsigned n, const char *config_pat
 	sigaddset(&wait_set, SIGTERM);
 	sigaddset(&wait_set, SIGINT);
 	sigaddset(&wait_set, SIGHUP);
+	sigaddset(&wait_set, SIGUSR1);
 	while (running) {
 		sigwait(&wait_set, &sig);
+		if (sig == SIGUSR1) {
+			main_log_reopen();
+			continue;
+		}
 		if (sig != SIGHUP)
 			break;
 		main_reload(config_path, current, workers, n);
@@ -313,18 +396,23 @@ static int main_run(const char *config_path)
 
 	if (!cfg)
 		return 1;
+	if (main_log_start(cfg) != 0) {
+		config_free(cfg);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (log_sink_prepare_output(STDOUT_FILENO) != 0)
 		fprintf(stderr,
 			"sluice: warning: cannot make stdout non-blocking (%s): a log "
 			"consumer that stops reading will stall the proxy\n",
 			strerror(errno));
-	/* Block the stop signals before any thread exists: every thread inherits the mask and
-	 * only sigwait() in main_serve receives them. */
+	/* Block the stop, reload and reopen signals before any thread exists: every thread
+	 * inherits the mask and only sigwait() in main_serve receives them. */
 	sigemptyset(&blocked);
 	sigaddset(&blocked, SIGTERM);
 	sigaddset(&blocked, SIGINT);
 	sigaddset(&blocked, SIGHUP);
+	sigaddset(&blocked, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 	if (evthread_use_pthreads() != 0 || ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
 		fprintf(stderr, "sluice: cannot initialise libevent threads or c-ares\n");

@@ -23,9 +23,10 @@
  * (sockets, splice through pipes), c-ares (UDP/TCP to the resolvers, /etc/hosts on each
  * lookup), reload (re-reads the config and secret files), OpenSSL (CA files and the system
  * certificate directory, listed with getdents64, on first use; getrandom), threads (clone, futex),
- * malloc (mmap, brk) and the main thread's sigwait. No exec, no fork, no listen, no ptrace, no file
- * writes other than to open descriptors. bind is there for getifaddrs(3) (a reload expands wildcard
- * listeners): it binds a netlink socket. */
+ * malloc (mmap, brk), the main thread's sigwait and its reopen of log.file on SIGUSR1 (openat with
+ * O_CREAT, fstat, dup3 onto stdout). No exec, no fork, no listen, no ptrace, no file writes other
+ * than to open descriptors and that log file. bind is there for getifaddrs(3) (a reload expands
+ * wildcard listeners): it binds a netlink socket. */
 static const char *const sandbox_allowed[] = {
     /* descriptors and files */
     "read",

@@ -83,6 +83,24 @@ def test_decision_log_goes_to_stderr_by_default(sluice_bin, jail_cfg, origins):
     assert [e["decision"] for e in decisions(r.stderr)] == ["allow"], r.stderr
 
 
+def test_decision_log_goes_to_log_file_unless_log_is_given(sluice_bin, jail_cfg, origins,
+                                                           tmp_path):
+    """Issue 10: the config's log.file is the jail's log too; --log FILE still wins."""
+    in_cfg, flag = tmp_path / "from-config.jsonl", tmp_path / "from-flag.jsonl"
+    cfg = tmp_path / "jail-log.yaml"
+    cfg.write_text(open(jail_cfg).read() + "log:\n  file: %s\n" % in_cfg)
+    curl = ["curl", "-sS", "-o", "/dev/null", "--max-time", "10", "http://public.test/echo?q"]
+    r = jail(sluice_bin, str(cfg), curl)
+    assert r.returncode == 0, r.stderr
+    assert decisions(r.stderr) == [], r.stderr
+    [e] = decisions(in_cfg.read_text())
+    assert (e["decision"], e["path"], e["event"]) == ("allow", "/echo", "end"), e
+    r = jail(sluice_bin, str(cfg), curl, log=str(flag))
+    assert r.returncode == 0, r.stderr
+    assert len(decisions(flag.read_text())) == 1
+    assert len(decisions(in_cfg.read_text())) == 1
+
+
 def test_https_through_connect_works(sluice_bin, jail_cfg):
     # The echo server on 192.0.2.10:443 is raw TCP: the tunnel opens, TLS then fails. curl
     # reports the CONNECT status it got, which is what tells the proxy let it through.

@@ -237,3 +237,91 @@ def test_407_line_names_the_user_that_was_tried(sluice):
     assert "user" not in lines[3], lines
     out = p.proc.stdout_bytes().decode("utf-8", "replace")
     assert token not in out and "wrong-token" not in out
+
+
+# ---- log.file and SIGUSR1 ----
+
+def _wait_for(pred, what, timeout=3.0):
+    deadline = time.monotonic() + timeout * TIME_FACTOR
+    while not pred():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def _file_lines(path):
+    try:
+        with open(path, "rb") as f:
+            return [json.loads(l) for l in f.read().splitlines()]
+    except FileNotFoundError:
+        return []
+
+
+def test_log_file_is_reopened_on_sigusr1_under_seccomp(sluice, tmp_path):
+    """Issue 10: log.file, reopened on SIGUSR1 the way logrotate expects (rename, then signal).
+    The default seccomp filter stays on: the reopen must need no call outside it."""
+    log = tmp_path / "decisions.log"
+    p = sluice(config={"log": {"file": str(log)}})
+    assert get(p.addr, "http://public.test/echo?one").status == 200
+    _wait_for(lambda: len(_file_lines(log)) == 1, "first line in the log file")
+    assert p.proc.stdout_bytes() == b""
+    status = open("/proc/%d/status" % p.proc.proc.pid).read()
+    assert "Seccomp:\t2" in status, status
+    os.rename(log, str(log) + ".1")
+    p.proc.proc.send_signal(signal.SIGUSR1)
+    _wait_for(lambda: "reopened" in p.proc.stderr(), "the reopen message")
+    assert log.exists()
+    assert get(p.addr, "http://public.test/echo?two").status == 200
+    _wait_for(lambda: len(_file_lines(log)) == 1, "a line in the new file")
+    assert _file_lines(log)[0]["path"] == "/echo"
+    assert len(_file_lines(str(log) + ".1")) == 1
+    assert p.proc.alive(), p.proc.stderr()
+    assert p.proc.stdout_bytes() == b""
+
+
+def test_log_file_reopen_failure_keeps_the_open_file(sluice, tmp_path):
+    log = tmp_path / "decisions.log"
+    p = sluice(config={"log": {"file": str(log)}})
+    os.rename(log, str(log) + ".1")
+    os.mkdir(log)  # the tests run as root: a directory is what no one can open for writing
+    p.proc.proc.send_signal(signal.SIGUSR1)
+    _wait_for(lambda: "cannot reopen" in p.proc.stderr(), "the failure message")
+    assert "sluice: SIGUSR1: cannot reopen %s: Is a directory; the log stays on the file " \
+        "open now" % log in p.proc.stderr(), p.proc.stderr()
+    assert get(p.addr, "http://public.test/echo").status == 200
+    _wait_for(lambda: len(_file_lines(str(log) + ".1")) == 1, "a line in the old file")
+    assert p.proc.alive(), p.proc.stderr()
+
+
+def test_sigusr1_without_log_file_is_harmless(proxy):
+    proxy.proc.proc.send_signal(signal.SIGUSR1)
+    _wait_for(lambda: "no log.file to reopen" in proxy.proc.stderr(), "the message")
+    assert proxy.proc.alive()
+    assert get(proxy.addr, "http://public.test/echo").status == 200
+    assert proxy.wait_logs({"host": "public.test"})
+
+
+def test_log_file_that_cannot_be_opened_stops_the_start(sluice_bin, tmp_path):
+    for path, why in ((tmp_path / "missing" / "d.log", "No such file or directory"),
+                      (tmp_path, "Is a directory")):
+        cfg = tmp_path / "bad.yaml"
+        cfg.write_text("listen:\n  http: \"127.0.0.1:%d\"\nlog:\n  file: %s\n"
+                       % (free_port(), path))
+        r = subprocess.run([sluice_bin, "-c", str(cfg)], capture_output=True, text=True,
+                           timeout=10)
+        assert r.returncode == 1, r
+        assert "sluice: log.file: cannot open %s: %s" % (path, why) in r.stderr, r.stderr
+
+
+def test_reload_keeps_the_log_file_and_applies_log_query(sluice, tmp_path):
+    """A reload that changes log.file says a restart is needed and keeps logging where it
+    did; log.query follows the reload."""
+    log, other = tmp_path / "a.log", tmp_path / "b.log"
+    p = sluice(config={"log": {"file": str(log)}})
+    err = reload(p, config_text(p, {"log": {"file": str(other), "query": "keep"}}))
+    assert "log.file changes only on restart; the log stays on %s" % log in err, err
+    assert get(p.addr, "http://public.test/echo?q=1").status == 200
+    _wait_for(lambda: len(_file_lines(log)) == 1, "a line in the first file")
+    assert _file_lines(log)[0]["path"] == "/echo?q=1"
+    assert not other.exists()
+    p.proc.proc.send_signal(signal.SIGUSR1)
+    _wait_for(lambda: "reopened %s" % log in p.proc.stderr(), "reopen of the path in force")
