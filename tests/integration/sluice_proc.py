@@ -34,7 +34,7 @@ if VALGRIND:
     BASE_CONFIG["seccomp"] = False
 
 LOG_FIELDS = ("ts", "client", "agent", "method", "host", "port", "decision", "reason", "rule", "ip",
-              "status", "bytes_up", "bytes_down", "duration_ms")
+              "status", "bytes_up", "bytes_down", "duration_ms", "id", "event")
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "WARNING: ThreadSanitizer", "ERROR: UndefinedBehaviorSanitizer")
