@@ -114,3 +114,7 @@ def test_the_readme_shows_literal_spellings_that_get_the_same_answer(made_run, c
         assert head[0] == "HTTP/1.1 403 Forbidden", (url, head[:3])
         assert "error=destination_ip_prohibited" in head[1], (url, head[1])
     canaries.assert_unchanged(before)
+    shown = re.search(r'`"host_raw":"([^"]+)"`', section)
+    if shown:
+        lines = [json.loads(x) for x in (made_run / "stdout").read_text().splitlines()]
+        assert any(e.get("host_raw") == shown.group(1) for e in lines), lines
