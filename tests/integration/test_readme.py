@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from client import _clean_env
+from client import RawConn, _clean_env
 from sluice_proc import TIME_FACTOR
 
 README = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
@@ -114,7 +114,17 @@ def test_the_readme_shows_literal_spellings_that_get_the_same_answer(made_run, c
         assert head[0] == "HTTP/1.1 403 Forbidden", (url, head[:3])
         assert "error=destination_ip_prohibited" in head[1], (url, head[1])
     canaries.assert_unchanged(before)
+    # curl rewrites the spellings itself; a client that sends one raw has it logged.
     shown = re.search(r'`"host_raw":"([^"]+)"`', section)
-    if shown:
+    assert shown, "the README no longer says how a raw spelling is logged"
+    with RawConn(("127.0.0.1", 3128)) as c:
+        c.send(b"GET http://%s/ HTTP/1.1\r\nHost: %s\r\n\r\n" % ((shown.group(1).encode(),) * 2))
+        assert c.read_response().status == 403
+    deadline = time.monotonic() + 3 * TIME_FACTOR
+    while True:
         lines = [json.loads(x) for x in (made_run / "stdout").read_text().splitlines()]
-        assert any(e.get("host_raw") == shown.group(1) for e in lines), lines
+        if any(e.get("host_raw") == shown.group(1) for e in lines):
+            break
+        assert time.monotonic() < deadline, lines
+        time.sleep(0.02)
+    canaries.assert_unchanged(before)
