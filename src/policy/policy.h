@@ -63,7 +63,10 @@ enum policy_identity {
 	POLICY_IDENTITY_NEED_AUTH, /* 407: credentials required (none sent) */
 	POLICY_IDENTITY_BAD_AUTH,  /* 407: credentials sent but not accepted */
 	POLICY_IDENTITY_UNKNOWN,   /* 403: no agent matches and there is no default */
+	POLICY_IDENTITY_MALFORMED, /* 407: Proxy-Authorization is not well-formed Basic */
 };
+
+struct route;
 
 /* Allocates the sets and sets the defaults: allow "*", ports 80 and 443. Returns 0 or -1. */
 int policy_rules_init(struct policy_rules *rules);
@@ -95,6 +98,28 @@ enum policy_identity policy_identify(const struct agent *agents, unsigned n_agen
 				     int default_agent, const struct ip_addr *client,
 				     const struct agent_credentials *cred,
 				     const struct agent **out);
+
+/* The refusal for an identity that is not OK: the reason (unknown_agent or auth_required) and
+ * the rule that asked for it. agent: the agent the client was matched to, when that agent
+ * requires a token (NEED_AUTH), else NULL. */
+void policy_identity_refusal(enum policy_identity id, const struct agent *agent, struct verdict *v);
+/* A request whose Via already carries this proxy's pseudonym (RFC 9110 §7.6.3). */
+void policy_via_loop(struct verdict *v);
+/* limits.max_connections_per_agent: false, with v set, when the agent already holds `held`
+ * connections of its share `share` (0 = no limit); `configured` is the figure the rule names. */
+bool policy_check_connections(unsigned held, unsigned share, unsigned configured,
+			      struct verdict *v);
+/* A request to an operator route: refused for CONNECT (routes are plain HTTP) or for an agent
+ * the route does not list (no mode relaxes that: it is what guards an internal service);
+ * otherwise allowed by the route, then the method rule with the agent's mode. Name, port and
+ * address rules do not apply: the operator named the upstream. */
+void policy_decide_route(const struct policy_scope *scope, const struct route *route,
+			 bool is_connect, struct slice method, struct verdict *v);
+/* A chunked request body's limit, counted as it streams (bytes received, framing included):
+ * true while within it, or over it in report mode (v then reports it, the first time); false,
+ * with v set, when the body must be cut. */
+bool policy_check_body_stream(const struct policy_scope *scope, uint64_t received,
+			      struct verdict *v);
 
 /* The full decision for an identified agent: the address checks for literal hosts, then deny
  * patterns, port-pinned allow patterns, ports, allow patterns, methods; then the agent's mode
