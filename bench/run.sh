@@ -15,7 +15,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # The exact command, with every knob that was set in the environment.
-KNOBS=(QUICK ROUNDS SLUICE_BIN PEERS REFS BENCH_SLUICE_LOG WRK_SECS WRK_THREADS RATE_SECS
+KNOBS=(QUICK ROUNDS SLUICE_BIN BASELINE_BIN PEERS REFS BENCH_SLUICE_LOG WRK_SECS WRK_THREADS RATE_SECS
        RATE_CONC HOLD_COUNTS HOLD_SETUP_CONC BULK_MAX_S NOFILE INSTALL KEEP_WORK)
 CMDLINE=""
 for k in "${KNOBS[@]}"; do
@@ -27,6 +27,7 @@ CMDLINE+="$0${*:+ $*}"
 QUICK=${QUICK:-0}
 ROUNDS=${ROUNDS:-3}
 SLUICE_BIN=${SLUICE_BIN:-build/sluice}
+BASELINE_BIN=${BASELINE_BIN:-}               # another sluice build, measured in the same run
 PEERS=${PEERS-"squid tinyproxy"}
 REFS=${REFS-"haproxy nginx"}
 BENCH_SLUICE_LOG=${BENCH_SLUICE_LOG:-file}   # file: JSON log lines to a file; null: /dev/null
@@ -48,13 +49,14 @@ fi
 # Fixed ports, all below the ephemeral range (32768-60999 on Debian): a listener
 # inside it can fail to bind while TIME_WAIT sockets of an earlier run linger.
 ORIGIN_PORT=18080
-declare -A PORT=([direct]=$ORIGIN_PORT [sluice]=18090 [squid]=13128 [tinyproxy]=18888
+declare -A PORT=([direct]=$ORIGIN_PORT [sluice]=18090 [baseline]=18091 [squid]=13128 [tinyproxy]=18888
                  [haproxy]=18085 [nginx]=18083)
 # kind: direct | fwd (forward proxy: absolute-URI GET and CONNECT) |
 # relay (TCP relay: origin-form, no CONNECT step) | rp (reverse proxy: origin-form)
-declare -A KIND=([direct]=direct [sluice]=fwd [squid]=fwd [tinyproxy]=fwd [haproxy]=relay
+declare -A KIND=([direct]=direct [sluice]=fwd [baseline]=fwd [squid]=fwd [tinyproxy]=fwd [haproxy]=relay
                  [nginx]=rp)
-declare -A LABEL=([direct]="direct to origin (no proxy)" [sluice]="**sluice**" [squid]="squid"
+declare -A LABEL=([direct]="direct to origin (no proxy)" [sluice]="**sluice**"
+                  [baseline]="sluice baseline (BASELINE_BIN)" [squid]="squid"
                   [tinyproxy]="tinyproxy" [haproxy]="ref: HAProxy TCP relay (splice)"
                   [nginx]="ref: nginx reverse proxy")
 
@@ -72,6 +74,12 @@ for r in $REFS; do [[ $r == haproxy || $r == nginx ]] || die "unknown reference 
 [[ $ROUNDS =~ ^[1-9][0-9]?$ ]] || die "ROUNDS must be 1-99"
 [[ $SLUICE_BIN == /* ]] || SLUICE_BIN="$PWD/$SLUICE_BIN"
 [[ -x $SLUICE_BIN ]] || die "no sluice binary at $SLUICE_BIN (make build, or set SLUICE_BIN)"
+BASE=""
+if [[ -n $BASELINE_BIN ]]; then
+    [[ $BASELINE_BIN == /* ]] || BASELINE_BIN="$PWD/$BASELINE_BIN"
+    [[ -x $BASELINE_BIN ]] || die "no sluice binary at BASELINE_BIN=$BASELINE_BIN"
+    BASE=baseline
+fi
 
 # --------------------------------------------------------------- install ---
 PKGS=(nginx wrk curl gcc libc6-dev procps iproute2)
@@ -252,7 +260,7 @@ note_extra() { EXTRA[$1]+="${EXTRA[$1]:+; }$2"; }
 TUNLOAD="$WORK/tunload"
 gcc -std=c11 -O2 -Wall -Wextra -o "$TUNLOAD" "$HERE/tunload.c"
 
-for t in direct sluice $PEERS $REFS; do
+for t in direct sluice $BASE $PEERS $REFS; do
     port_busy "${PORT[$t]}" && die "port ${PORT[$t]} ($t) is already in use on this machine"
 done
 
@@ -305,10 +313,11 @@ start_direct() { # the origin nginx; "direct" is the origin itself (CPU = the or
         -p "$WORK/origin" -c "$WORK/conf/origin.conf"
 }
 
-start_sluice() {
-    cat >"$WORK/conf/sluice.yaml" <<EOF
+start_sluice() { # [name binary]: sluice by default, or the baseline build
+    local name=${1:-sluice} bin=${2:-$SLUICE_BIN}
+    cat >"$WORK/conf/$name.yaml" <<EOF
 listen:
-  http: "$LO:${PORT[sluice]}"
+  http: "$LO:${PORT[$name]}"
 resolver:
   servers: ["$LO"]            # no name is resolved (IP literals only); if one were, on loopback
 ips:
@@ -321,11 +330,13 @@ limits:
   max_connections: 100000
 EOF
     local logfile=/dev/null
-    [[ $BENCH_SLUICE_LOG == file ]] && logfile="$WORK/logs/sluice.jsonl"
+    [[ $BENCH_SLUICE_LOG == file ]] && logfile="$WORK/logs/$name.jsonl"
     # append: the hold test restarts sluice and its log must keep every line
-    start_proc sluice /dev/null bash -c 'exec "$1" -c "$2" >>"$3"' sluice-start "$SLUICE_BIN" \
-        "$WORK/conf/sluice.yaml" "$logfile"
+    start_proc "$name" /dev/null bash -c 'exec "$1" -c "$2" >>"$3"' sluice-start "$bin" \
+        "$WORK/conf/$name.yaml" "$logfile"
 }
+
+start_baseline() { start_sluice baseline "$BASELINE_BIN"; }
 
 start_squid() { # one process (-N), no cache, no access log
     cat >"$WORK/conf/squid.conf" <<EOF
@@ -483,7 +494,7 @@ check_alive() { # phase
 ok_targets() { local t; for t in "${TARGETS[@]}"; do [[ -z ${NOTE[$t]:-} ]] && echo "$t"; done; return 0; }
 
 conf_origin
-read -r -a TARGETS <<<"direct sluice $PEERS $REFS"
+read -r -a TARGETS <<<"direct sluice $BASE $PEERS $REFS"
 log "work dir $WORK; open-file limit $NOFILE; targets: ${TARGETS[*]}"
 for t in "${TARGETS[@]}"; do
     if ! start_target "$t"; then
@@ -701,6 +712,7 @@ echo
 echo "* Date: $DATE; the run took $((T_END - T_BEGIN)) s; load average at start / end: $LOAD_START / $LOAD_END."
 echo "* Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME")."
 echo "* Command: \`$CMDLINE\`"
+[[ -n $BASE ]] && echo "* baseline: \`$BASELINE_BIN\` ($(ver "$BASELINE_BIN" --version)), the same config on port ${PORT[baseline]}."
 echo "* sluice: \`$SLUICE_BIN\` ($(ver "$SLUICE_BIN" --version)), JSON log lines to $([[ $BENCH_SLUICE_LOG == file ]] && echo 'a file' || echo /dev/null)."
 vers="$(ver nginx -v | sed 's/^nginx version: //'); $(ver wrk -v | cut -d' ' -f1-2); $(ver curl -V | cut -d' ' -f1-2)"
 [[ " $PEERS " == *" squid "* ]] && vers+="; $(ver squid -v | sed 's/ Cache: Version//')"
@@ -763,8 +775,10 @@ refname() { case $1 in haproxy) echo "HAProxy" ;; nginx) echo "nginx-rp" ;; *) e
 echo "Ratios: sluice ÷ the best peer (of: ${PEERS:-none}), ÷ the best reference (of: ${REFS:-none}), ÷ direct."
 echo "For rows marked \"higher\" a ratio above 1 means sluice is better; for rows marked \"lower\", below 1."
 echo
-echo "| figure | better | sluice | best peer | sluice ÷ peer | best reference | sluice ÷ ref | direct | sluice ÷ direct |"
-echo "|---|---|---|---|---|---|---|---|---|"
+bcol=""; bsep=""
+[[ -n $BASE ]] && bcol=" baseline | sluice ÷ baseline |" && bsep="---|---|"
+echo "| figure | better | sluice | best peer | sluice ÷ peer | best reference | sluice ÷ ref | direct | sluice ÷ direct |$bcol"
+echo "|---|---|---|---|---|---|---|---|---|$bsep"
 holdm=(); for n in $HOLD_COUNTS; do holdm+=("hold${HOLD_N[$n]}"); done
 for m in rps50 p50_50 p99_50 rps200 p50_200 p99_200 bulk rate "${holdm[@]}" cpu; do
     case $m in hold*) lbl="KiB RSS per idle tunnel @${m#hold}" ;; *) lbl=${MLABEL[$m]} ;; esac
@@ -775,7 +789,9 @@ for m in rps50 p50_50 p99_50 rps200 p50_200 p99_200 bulk rate "${holdm[@]}" cpu;
     [[ $m == hold* ]] && d=-
     bpc=$bp; [[ $bp == - ]] || bpc="$bp ($bpn)"
     brc=$br; [[ $br == - ]] || brc="$br ($(refname "$brn"))"
-    echo "| $lbl | $([[ ${HIGHER[$m]:-0} == 1 ]] && echo higher || echo lower) | $s | $bpc | $(ratio "$s" "$bp") | $brc | $(ratio "$s" "$br") | $d | $(ratio "$s" "$d") |"
+    bcell=""
+    if [[ -n $BASE ]]; then b=$(metric_value baseline "$m"); bcell=" $b | $(ratio "$s" "$b") |"; fi
+    echo "| $lbl | $([[ ${HIGHER[$m]:-0} == 1 ]] && echo higher || echo lower) | $s | $bpc | $(ratio "$s" "$bp") | $brc | $(ratio "$s" "$br") | $d | $(ratio "$s" "$d") |$bcell"
 done
 echo
 
