@@ -285,8 +285,17 @@ void conn_refresh_snapshot(struct conn *c)
 	c->cfg = c->snap->cfg;
 }
 
+struct conn_log_text *conn_log_text(struct conn *c)
+{
+	if (!c->log_text)
+		c->log_text = calloc(1, sizeof(*c->log_text));
+	return c->log_text;
+}
+
 void conn_reset_request(struct conn *c)
 {
+	if (c->log_text)
+		c->log_text->path_len = c->log_text->host_raw_len = c->log_text->user_len = 0;
 	memset(&c->req, 0, sizeof(c->req));
 	c->req.result = REASON_ALLOWED;
 	buf_release(&c->replay); /* left by a request that ended before any answer */
@@ -306,6 +315,7 @@ static void conn_log_line(struct conn *c, enum log_event event, const char **dec
 			  enum reason *shown_out)
 {
 	struct conn_request *r = &c->req;
+	const struct conn_log_text *t = c->log_text;
 	char line[LOG_JSON_LINE_MAX], ip[IP_ADDR_TEXT_MAX] = "";
 	const char *decision;
 
@@ -343,9 +353,9 @@ static void conn_log_line(struct conn *c, enum log_event event, const char **dec
 	    .duration_ms = conn_now_ms() - r->started_ms,
 	    .id = r->log_id,
 	    .event = event,
-	    .path = slice_make(r->path, r->path_len),
-	    .host_raw = slice_make(r->host_raw, r->host_raw_len),
-	    .user = slice_make(r->user, r->user_len),
+	    .path = t ? slice_make(t->path, t->path_len) : SLICE_LIT(""),
+	    .host_raw = t ? slice_make(t->host_raw, t->host_raw_len) : SLICE_LIT(""),
+	    .user = t ? slice_make(t->user, t->user_len) : SLICE_LIT(""),
 	};
 	size_t len = log_json_format(&rec, line);
 	if (!log_sink_write(c->w->log, line, len))
@@ -397,6 +407,7 @@ static void conn_on_free(evutil_socket_t fd, short what, void *arg)
 	buf_release(&c->uin);
 	buf_release(&c->uout);
 	buf_release(&c->replay);
+	free(c->log_text);
 	free(c);
 }
 

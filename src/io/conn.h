@@ -89,11 +89,17 @@ struct conn_request {
 	bool upstream_retried; /* sent again on a new connection after a stale pooled one */
 	bool close_after_reply;
 	/* The log (issue 10): the request's id, given at its first line and repeated by every
-	 * later one; whether a tunnel's open line is out; and what the head said that the verdict
-	 * does not keep: the path, the host as spelled (when it differs from dest.name), the user
-	 * name of credentials refused at identification. */
+	 * later one; whether a tunnel's open line is out. */
 	uint64_t log_id;
 	bool open_logged;
+};
+
+/* What the log line says of a request and the verdict does not keep: the path, the host as
+ * spelled (when it differs from dest.name), the user name of credentials refused at
+ * identification. Allocated for a connection at its first request that has any (a plain HTTP
+ * request, a rare CONNECT), reused by its later requests and emptied between them, so an idle
+ * tunnel does not carry 1.3 KiB of text it never has, and no request pays an allocation. */
+struct conn_log_text {
 	uint16_t path_len, host_raw_len, user_len;
 	char path[LOG_JSON_PATH_MAX];
 	char host_raw[LOG_JSON_HOST_MAX];
@@ -124,7 +130,8 @@ struct conn {
 	uint16_t client_port;
 	struct ip_addr client_ip;
 	char client_text[SOCKADDR_TEXT_MAX];
-	struct tunnel_dir up, down; /* client → upstream, upstream → client */
+	struct tunnel_dir up, down;	/* client → upstream, upstream → client */
+	struct conn_log_text *log_text; /* NULL until a request has some (conn_log_text) */
 	struct conn_request req;
 };
 
@@ -169,6 +176,9 @@ void conn_log_open(struct conn *c);
  * set, the connection ends once the reply is written. */
 void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool close);
 void conn_reset_request(struct conn *c);
+/* The connection's log text, allocated on first use; NULL when out of memory (the line then
+ * goes without it). */
+struct conn_log_text *conn_log_text(struct conn *c);
 /* Between requests: move to the worker's current configuration (after a reload). */
 void conn_refresh_snapshot(struct conn *c);
 void conn_close_upstream(struct conn *c);

@@ -170,17 +170,19 @@ static const char *flow_split_target(struct slice target, struct slice *authorit
  * log's cap. */
 static void flow_note_path(struct conn *c, struct slice path)
 {
-	struct conn_request *r = &c->req;
+	struct conn_log_text *t = conn_log_text(c);
 	const char *query = memchr(path.ptr, '?', path.len);
 	size_t n = 0;
 
+	if (!t)
+		return;
 	if (query && !c->cfg->log_query)
 		path.len = (size_t)(query - path.ptr);
 	if (path.len == 0 || path.ptr[0] == '?')
-		r->path[n++] = '/';
-	size_t take = path.len < sizeof(r->path) - n ? path.len : sizeof(r->path) - n;
-	memcpy(r->path + n, path.ptr, take);
-	r->path_len = (uint16_t)(n + take);
+		t->path[n++] = '/';
+	size_t take = path.len < sizeof(t->path) - n ? path.len : sizeof(t->path) - n;
+	memcpy(t->path + n, path.ptr, take);
+	t->path_len = (uint16_t)(n + take);
 }
 
 /* The log's host_raw: the host as the agent spelled it, kept only when that is not the judged
@@ -189,13 +191,15 @@ static void flow_note_host_raw(struct conn *c, struct slice authority)
 {
 	struct conn_request *r = &c->req;
 	struct slice spelled = slice_make(authority.ptr + r->dest.spelled_at, r->dest.spelled_len);
+	struct conn_log_text *t;
 
-	if (slice_eq(spelled, slice_make(r->dest.name, r->dest.name_len)))
+	if (slice_eq(spelled, slice_make(r->dest.name, r->dest.name_len)) ||
+	    !(t = conn_log_text(c)))
 		return;
-	if (spelled.len > sizeof(r->host_raw))
-		spelled.len = sizeof(r->host_raw);
-	memcpy(r->host_raw, spelled.ptr, spelled.len);
-	r->host_raw_len = (uint16_t)spelled.len;
+	if (spelled.len > sizeof(t->host_raw))
+		spelled.len = sizeof(t->host_raw);
+	memcpy(t->host_raw, spelled.ptr, spelled.len);
+	t->host_raw_len = (uint16_t)spelled.len;
 }
 
 /* RFC 9112 §3.2.2 lets a proxy ignore Host for absolute-form; two parsers reading two hosts is
@@ -288,7 +292,8 @@ static bool flow_count_agent(struct conn *c)
 static bool flow_identify(struct conn *c, const struct http1_request *req)
 {
 	struct conn_request *r = &c->req;
-	char decoded[PROXY_AUTH_MAX];
+	char decoded[PROXY_AUTH_MAX], tried[LOG_JSON_USER_MAX];
+	size_t tried_len = 0;
 	struct slice user, password;
 	int at = http1_header_find(req->headers, req->n_headers, "proxy-authorization");
 
@@ -308,16 +313,19 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 		r->has_cred = true;
 		/* The log names whose credentials were refused (never the token); decoded is
 		 * wiped below. */
-		r->user_len = (uint16_t)(user.len < sizeof(r->user) ? user.len : sizeof(r->user));
-		memcpy(r->user, user.ptr, r->user_len);
+		tried_len = user.len < sizeof(tried) ? user.len : sizeof(tried);
+		memcpy(tried, user.ptr, tried_len);
 	}
 	OPENSSL_cleanse(decoded, sizeof(decoded));
 	enum policy_identity id =
 	    policy_identify(c->cfg->agents, c->cfg->n_agents, c->cfg->default_agent, &c->client_ip,
 			    r->has_cred ? &r->cred : NULL, &r->agent);
-	if (id == POLICY_IDENTITY_OK) {
-		r->user_len = 0; /* identified: the agent field says who */
-		return flow_count_agent(c);
+	if (id == POLICY_IDENTITY_OK)
+		return flow_count_agent(c); /* the agent field says who */
+	struct conn_log_text *t = tried_len ? conn_log_text(c) : NULL;
+	if (t) {
+		memcpy(t->user, tried, tried_len);
+		t->user_len = (uint16_t)tried_len;
 	}
 	/* Identity is a policy decision: logged as a denial, with the rule that asked for it. */
 	r->verdict.allow = false;
