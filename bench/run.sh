@@ -15,7 +15,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # The exact command, with every knob that was set in the environment.
-KNOBS=(QUICK ROUNDS SLUICE_BIN BASELINE_BIN PEERS REFS BENCH_SLUICE_LOG WRK_SECS WRK_THREADS RATE_SECS
+KNOBS=(QUICK PROFILE PROFILE_SECS PROFILE_CONC ROUNDS SLUICE_BIN BASELINE_BIN PEERS REFS BENCH_SLUICE_LOG WRK_SECS WRK_THREADS RATE_SECS
        RATE_CONC HOLD_COUNTS HOLD_SETUP_CONC BULK_MAX_S NOFILE INSTALL KEEP_WORK)
 CMDLINE=""
 for k in "${KNOBS[@]}"; do
@@ -25,6 +25,9 @@ CMDLINE+="$0${*:+ $*}"
 
 # ----------------------------------------------------------------- knobs ---
 QUICK=${QUICK:-0}
+PROFILE=${PROFILE:-0}          # 1: only the system-call profile (bench/profile.sh)
+PROFILE_SECS=${PROFILE_SECS:-5}
+PROFILE_CONC=${PROFILE_CONC:-50}
 ROUNDS=${ROUNDS:-3}
 SLUICE_BIN=${SLUICE_BIN:-build/sluice}
 BASELINE_BIN=${BASELINE_BIN:-}               # another sluice build, measured in the same run
@@ -553,6 +556,92 @@ run_wrk() { # target conns round
     raw "wrk $t c$c round=$r requests=$n rps=$rps p50_us=$p50 p99_us=$p99 non2xx=$nstatus sockerr=$nsock" \
         "cpu_s_per_100k=$cpu origin_accepts=$oacc origin_requests=$oreq client_conns_per_req=$cli upstream_conns_per_req=$ups"
 }
+
+# ------------------------------------------- PROFILE=1: syscalls per request ---
+# bench/profile.sh: the keep-alive case of (a) once under `strace -c` (every thread of the
+# target's process tree), for the system calls per request, and once untraced, for CPU per
+# request; one table, then exit (the other tests are not run).
+profile_strace() { # target secs -> "requests calls-file" (strace -c output in the file)
+    local t=$1 secs=$2 out=$WORK/logs/strace-$1.txt tids=() p tid spid res
+    for p in $(proc_tree "${PID[$t]}"); do
+        for tid in /proc/"$p"/task/[0-9]*; do tids+=(-p "${tid##*/}"); done
+    done
+    strace -qq -f -c -o "$out" "${tids[@]}" 2>/dev/null &
+    spid=$!
+    sleep 1 # attached
+    res=$(timeout $((secs + 30)) wrk -t"$WRK_THREADS" -c"$PROFILE_CONC" -d"${secs}s" --timeout 5s \
+          -s "$(wrk_lua "$t")" "http://$LO:${PORT[$t]}/" 2>&1 | grep '^RESULT' || true)
+    kill -INT "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true
+    echo "$(kv requests "$res") $out"
+}
+
+profile_cpu() { # target secs -> "requests cpu-ticks"
+    local t=$1 secs=$2 c0 c1 res
+    c0=$(cpu_ticks "${PID[$t]}")
+    res=$(timeout $((secs + 30)) wrk -t"$WRK_THREADS" -c"$PROFILE_CONC" -d"${secs}s" --timeout 5s \
+          -s "$(wrk_lua "$t")" "http://$LO:${PORT[$t]}/" 2>&1 | grep '^RESULT' || true)
+    c1=$(cpu_ticks "${PID[$t]}")
+    echo "$(kv requests "$res") $((c1 - c0))"
+}
+
+# strace -c table -> per-request counts of: reads writes splice epoll_ctl epoll_wait memory other
+# total
+profile_row() { # calls-file requests
+    awk -v n="$2" '
+        $NF == "total" || NF < 4 || $1 !~ /^[0-9.]+$/ { next }
+        { calls = $4; sc = $NF
+          if (sc ~ /^(read|readv|recvfrom|recvmsg|recvmmsg)$/) r += calls
+          else if (sc ~ /^(write|writev|sendto|sendmsg|sendmmsg)$/) w += calls
+          else if (sc == "splice") sp += calls
+          else if (sc == "epoll_ctl") ec += calls
+          else if (sc ~ /^epoll_(wait|pwait|pwait2)$/) ew += calls
+          else if (sc ~ /^(madvise|brk|mmap|munmap|mremap)$/) m += calls
+          else o += calls
+          all += calls }
+        END { if (n <= 0) { print "- - - - - - - -"; exit }
+              printf "%.2f %.2f %.2f %.2f %.2f %.3f %.2f %.2f\n", r / n, w / n, sp / n, ec / n,
+                     ew / n, m / n, o / n, all / n }' "$1"
+}
+
+profile_targets() {
+    local t req ureq file cpu_req ticks r w sp ec ew m o all
+    log "profile: wrk -c$PROFILE_CONC ${PROFILE_SECS}s per target, under strace -c, then untraced"
+    echo "## sluice system-call profile (bench/profile.sh)"
+    echo
+    echo "* Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; command: \`$CMDLINE\`."
+    echo "* Each target serves \`GET /100b\` keep-alive (\`wrk -t$WRK_THREADS -c$PROFILE_CONC -d${PROFILE_SECS}s\`) twice:"
+    echo "  once with \`strace -c -f\` attached to every thread of its process tree (system calls"
+    echo "  counted, divided by the requests wrk completed), once untraced (utime+stime of the tree"
+    echo "  per request). Tracing slows the target; the counts per request do not depend on it."
+    echo
+    echo "| target | syscalls / request | reads | writes | splice | epoll_ctl | epoll_wait | madvise, brk, mmap | other | CPU µs / request (untraced) | requests traced / untraced |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+    for t in $(ok_targets); do
+        [[ $t == direct ]] && continue
+        run_wrk "$t" "$PROFILE_CONC" 0 >/dev/null 2>&1 || true # warm: pools, caches
+        read -r req file < <(profile_strace "$t" "$PROFILE_SECS")
+        read -r ureq ticks < <(profile_cpu "$t" "$PROFILE_SECS")
+        read -r r w sp ec ew m o all < <(profile_row "$file" "${req:-0}")
+        cpu_req=$(awk -v t="$ticks" -v n="${ureq:-0}" -v hz="$CLK_TCK" \
+                  'BEGIN { if (n <= 0) print "-"; else printf "%.1f", t / hz / n * 1e6 }')
+        raw "profile $t traced_requests=${req:-0} untraced_requests=${ureq:-0} ticks=$ticks"
+        echo "| ${LABEL[$t]} | $all | $r | $w | $sp | $ec | $ew | $m | $o | $cpu_req | ${req:-0} / ${ureq:-0} |"
+    done
+    echo
+    echo "<details><summary>strace -c of each target</summary>"
+    echo
+    echo '```'
+    for t in $(ok_targets); do
+        [[ -f $WORK/logs/strace-$t.txt ]] && { echo "== $t"; cat "$WORK/logs/strace-$t.txt"; }
+    done
+    echo '```'
+    echo "</details>"
+}
+
+if [[ $PROFILE == 1 ]]; then
+    profile_targets
+    exit 0
+fi
 
 log "(a)+(e) wrk ${WRK_SECS}s, c=50 and c=200, $ROUNDS round(s), order reversed every pass"
 mapfile -t order < <(ok_targets)
