@@ -11,6 +11,7 @@
 #include "io/worker.h"
 #include "parse/http1.h"
 #include "parse/proxy_auth.h"
+#include "parse/url.h"
 #include "policy/route.h"
 
 /* Bytes buffered per direction while streaming bodies. */
@@ -139,30 +140,6 @@ static bool flow_build_request_head(struct conn *c, const struct http1_request *
 	       flow_append_str(&c->uout, cap, "Via: 1.1 ") &&
 	       flow_append_str(&c->uout, cap, c->w->via) &&
 	       flow_append_str(&c->uout, cap, "\r\n\r\n");
-}
-
-/* Splits an absolute-form target "http://authority[/path][?query]" (RFC 9112 §3.2.2). */
-static const char *flow_split_target(struct slice target, struct slice *authority,
-				     struct slice *path)
-{
-	static const char scheme[] = "http://";
-	const size_t scheme_len = sizeof(scheme) - 1;
-
-	if (target.len > 0 && target.ptr[0] == '/')
-		return "origin-form";
-	if (target.len >= 8 && slice_eq_cstr_nocase(slice_make(target.ptr, 8), "https://"))
-		return "https:// URLs must be fetched through CONNECT (set HTTPS_PROXY)";
-	if (target.len < scheme_len ||
-	    !slice_eq_cstr_nocase(slice_make(target.ptr, scheme_len), scheme))
-		return "the request target is not an http:// URL";
-	if (memchr(target.ptr, '#', target.len))
-		return "a fragment is not allowed in a request target";
-	size_t i = scheme_len;
-	while (i < target.len && target.ptr[i] != '/' && target.ptr[i] != '?')
-		i++;
-	*authority = slice_make(target.ptr + scheme_len, i - scheme_len);
-	*path = slice_make(target.ptr + i, target.len - i);
-	return NULL;
 }
 
 /* The log's path (issue 10): the target's path as the agent sent it, in origin form ("" and
@@ -427,14 +404,18 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 		}
 		authority = req->target;
 	} else {
-		detail = flow_split_target(req->target, &authority, &path);
-		if (detail) {
-			enum reason why = strcmp(detail, "origin-form") == 0
-					      ? REASON_NOT_A_PROXY_REQUEST
-					      : REASON_BAD_REQUEST;
-			conn_reply_error(c, why, why == REASON_BAD_REQUEST ? detail : NULL, true);
+		struct url url;
+		enum url_result split = url_split_target(req->target, &url);
+		if (split == URL_ORIGIN_FORM) {
+			conn_reply_error(c, REASON_NOT_A_PROXY_REQUEST, NULL, true);
 			return;
 		}
+		if (split != URL_OK) {
+			conn_reply_error(c, REASON_BAD_REQUEST, url_target_detail(split), true);
+			return;
+		}
+		authority = url.authority;
+		path = url.path;
 		flow_note_path(c, path);
 	}
 	if (authority_parse(authority, r->is_connect ? 0 : 80, &r->dest, &detail) != 0) {
