@@ -15,6 +15,7 @@
 #include "parse/authority.h"
 #include "parse/cidr.h"
 #include "parse/http1.h"
+#include "parse/url.h"
 #include "policy/cidr_set.h"
 #include "policy/domain_set.h"
 
@@ -1781,35 +1782,26 @@ static bool has_prefix_nocase(struct slice s, struct slice prefix)
  * go in headers.set, where the agent never sees them), no query, no fragment. */
 static bool parse_upstream(struct slice s, struct route *rt, const char **detail)
 {
-	struct slice rest, host, base = {0};
+	struct slice host, base;
 	struct authority auth;
 	struct ip_addr ip;
-	uint16_t default_port;
+	struct url url;
 
-	if (has_prefix_nocase(s, SLICE_LIT("http://"))) {
-		rt->tls = false;
-		default_port = 80;
-		rest = slice_make(s.ptr + 7, s.len - 7);
-	} else if (has_prefix_nocase(s, SLICE_LIT("https://"))) {
-		rt->tls = true;
-		default_port = 443;
-		rest = slice_make(s.ptr + 8, s.len - 8);
-	} else {
+	if (url_split(s, &url) != URL_OK) {
 		*detail = "the URL must start with http:// or https://";
 		return false;
 	}
-	if (rest.len && memchr(rest.ptr, '#', rest.len)) {
+	rt->tls = url.scheme == URL_SCHEME_HTTPS;
+	if (url.has_fragment) {
 		*detail = "a fragment (#...) is not allowed";
 		return false;
 	}
-	if (rest.len && memchr(rest.ptr, '?', rest.len)) {
+	if (url.has_query) {
 		*detail = "a query (?...) is not allowed";
 		return false;
 	}
-	const char *slash = rest.len ? memchr(rest.ptr, '/', rest.len) : NULL;
-	host = slice_make(rest.ptr, slash ? (size_t)(slash - rest.ptr) : rest.len);
-	if (slash)
-		base = slice_make(slash, rest.len - host.len);
+	host = url.authority;
+	base = url.path;
 	if (host.len == 0) {
 		*detail = "the host is missing";
 		return false;
@@ -1818,7 +1810,7 @@ static bool parse_upstream(struct slice s, struct route *rt, const char **detail
 		*detail = "userinfo (user@) is not allowed; inject credentials with headers.set";
 		return false;
 	}
-	if (authority_parse(host, default_port, &auth, detail) != 0)
+	if (authority_parse(host, rt->tls ? 443 : 80, &auth, detail) != 0)
 		return false;
 	if (auth.kind == HOST_IPV4) {
 		const char *colon = memchr(host.ptr, ':', host.len);
