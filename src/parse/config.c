@@ -1975,13 +1975,12 @@ static void read_rewrite(struct reader *r, const struct key_spec *k, const char 
 }
 
 /* Why a header may not be set or removed by a route, or NULL. sluice writes these itself, per
- * hop: letting a route touch them would let a config break the framing it relies on. */
+ * hop: letting a route touch them would let a config break the framing it relies on. The
+ * hop-by-hop fields are the ones the HTTP parser drops when it forwards (http1.c). */
 static const char *header_reserved(struct slice name)
 {
 	static const char framing[] =
 	    "it frames the message (RFC 9112 section 6); sluice writes it";
-	static const char hop[] = "it is hop-by-hop (RFC 9110 section 7.6.1); sluice manages it on "
-				  "each connection";
 	static const struct {
 		const char *name, *why;
 	} reserved[] = {
@@ -1989,10 +1988,6 @@ static const char *header_reserved(struct slice name)
 	    {"Content-Length", framing},
 	    {"Transfer-Encoding", framing},
 	    {"Trailer", framing},
-	    {"Connection", hop},
-	    {"Keep-Alive", hop},
-	    {"TE", hop},
-	    {"Upgrade", hop},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
@@ -2002,6 +1997,9 @@ static const char *header_reserved(struct slice name)
 		return "Proxy-* fields belong to the hop between the agent and sluice and are "
 		       "never "
 		       "forwarded";
+	if (http1_header_is_hop_by_hop(name, NULL, 0))
+		return "it is hop-by-hop (RFC 9110 section 7.6.1); sluice manages it on each "
+		       "connection";
 	return NULL;
 }
 
