@@ -360,6 +360,14 @@ static enum scalar_kind scalar_kind(const yaml_event_t *ev)
 	return looks_numeric(s) ? SCALAR_NUMBER : SCALAR_STRING;
 }
 
+/* The value of a plain boolean (scalar_kind said SCALAR_BOOL): yes, on or true. */
+static bool scalar_bool(const yaml_event_t *ev)
+{
+	static const char *const yes[] = {"yes",  "Yes", "YES", "true", "True",
+					  "TRUE", "on",	 "On",	"ON"};
+	return slice_in(scalar_text(ev), yes, ARRAY_SIZE(yes));
+}
+
 static const char *describe(const yaml_event_t *ev)
 {
 	switch (ev->type) {
@@ -2544,18 +2552,13 @@ static void read_user(struct reader *r, const struct key_spec *k, const char *pa
 /* A plain YAML boolean; a quoted "true" is text, and refused like any other text. */
 static void read_seccomp(struct reader *r, const struct key_spec *k, const char *path)
 {
-	static const char *const yes[] = {"yes",  "Yes", "YES", "true", "True",
-					  "TRUE", "on",	 "On",	"ON"};
-	struct slice s;
-
 	if (r->ev.type != YAML_SCALAR_EVENT || scalar_kind(&r->ev) != SCALAR_BOOL) {
 		reader_error(r, r->ev.start_mark, "%s: expected true or false, got %s", path,
 			     describe(&r->ev));
 		skip_node(r);
 		return;
 	}
-	s = scalar_text(&r->ev);
-	r->cfg->seccomp = slice_in(s, yes, ARRAY_SIZE(yes));
+	r->cfg->seccomp = scalar_bool(&r->ev);
 }
 
 /* ---- the decision log ------------------------------------------------------------------ */
