@@ -35,7 +35,7 @@ _Static_assert(CONFIG_MAX_LISTEN + 1 <= POLICY_MAX_LISTENERS,
 
 /* What one agents[] or routes[] item has shown so far, for the checks at its end (keys may come
  * in any order). */
-struct item_state {
+struct config_item_state {
 	yaml_mark_t start;
 	/* keys seen (valid or not: a key with a bad value has its own error already) */
 	bool has_name, has_match, has_host, has_upstream, has_ca_file;
@@ -47,13 +47,13 @@ struct item_state {
 };
 
 /* A name in routes[].agents, checked once every agent is known (agents may come later). */
-struct agent_ref {
+struct config_agent_ref {
 	unsigned route, index; /* routes[route].agents[index] */
 	yaml_mark_t mark;
 	char path[PATH_MAX_LEN];
 };
 
-struct reader {
+struct config_reader {
 	yaml_parser_t parser;
 	yaml_event_t ev; /* the current event, valid while have_ev */
 	bool have_ev;
@@ -72,25 +72,25 @@ struct reader {
 	struct route *route; /* the routes[] item being read */
 	struct route_header_set *header; /* the headers.set value being read */
 	unsigned header_sources;	 /* keys given in a {env: ..} / {file: ..} value */
-	struct item_state it;
+	struct config_item_state it;
 	bool agents_given;
 	unsigned agents_cap, agent_marks_cap, routes_cap, route_marks_cap, refs_cap;
 	yaml_mark_t *agent_marks; /* where each agent's name is, for "first at" */
 	yaml_mark_t *route_marks; /* where each route's host is */
-	struct agent_ref *refs;
+	struct config_agent_ref *refs;
 	unsigned n_refs;
 };
 
-struct key_spec;
-typedef void key_fn(struct reader *r, const struct key_spec *k, const char *path);
+struct config_key;
+typedef void config_key_fn(struct config_reader *r, const struct config_key *k, const char *path);
 
 /* One key of a mapping: its handler, and what the handler needs (a field, bounds, sub-keys). */
-struct key_spec {
+struct config_key {
 	const char *name;
-	key_fn *read;
+	config_key_fn *read;
 	size_t field; /* offsetof(struct config, ...) for timeouts and limits */
 	unsigned min, max;
-	const struct key_spec *sub; /* keys of a section */
+	const struct config_key *sub; /* keys of a section */
 	size_t n_sub;
 };
 
@@ -109,8 +109,8 @@ errors_vadd(struct config_errors *errors, int line, int column, const char *fmt,
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 }
 
-__attribute__((format(printf, 4, 5))) static void errors_add(struct config_errors *errors, int line,
-							     int column, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void
+config_reader_add_error(struct config_errors *errors, int line, int column, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -119,25 +119,26 @@ __attribute__((format(printf, 4, 5))) static void errors_add(struct config_error
 }
 
 /* yaml_mark_t is 0-based; messages are 1-based like every editor. */
-static int mark_pos(size_t zero_based)
+static int config_reader_pos(size_t zero_based)
 {
 	return zero_based >= INT_MAX - 1 ? INT_MAX : (int)zero_based + 1;
 }
 
-__attribute__((format(printf, 3, 4))) static void reader_error(struct reader *r, yaml_mark_t mark,
-							       const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void
+config_reader_error(struct config_reader *r, yaml_mark_t mark, const char *fmt, ...)
 {
 	va_list ap;
 	if (r->stop)
 		return; /* the syntax error stands alone (reader_yaml_error) */
 	va_start(ap, fmt);
-	errors_vadd(r->errors, mark_pos(mark.line), mark_pos(mark.column), fmt, ap);
+	errors_vadd(r->errors, config_reader_pos(mark.line), config_reader_pos(mark.column), fmt,
+		    ap);
 	va_end(ap);
 }
 
 /* The value as the user wrote it, quoted, with control and non-ASCII bytes escaped so that a
  * message is one printable line whatever the file holds. out has QUOTE_MAX bytes. */
-static void quote(struct slice v, char *out)
+static void config_reader_quote(struct slice v, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t n = v.len > QUOTE_SRC_MAX ? QUOTE_SRC_MAX : v.len, o = 0;
@@ -165,7 +166,7 @@ static void quote(struct slice v, char *out)
 	BUG_ON(o >= QUOTE_MAX);
 }
 
-static void keys_text(const struct key_spec *keys, size_t n, char *out, size_t size)
+static void config_reader_keys_text(const struct config_key *keys, size_t n, char *out, size_t size)
 {
 	size_t o = 0;
 	out[0] = '\0';
@@ -192,7 +193,7 @@ static bool line_indented_with_tab(struct slice text, size_t line)
 /* A file libyaml cannot read is reported by this error alone: what libyaml handed over before
  * failing may be a piece of the broken text (a plain scalar that ran into the next key, a
  * section cut short whose defaults then clash), so no error found so far can be trusted. */
-static void reader_yaml_error(struct reader *r)
+static void reader_yaml_error(struct config_reader *r)
 {
 	const yaml_parser_t *p = &r->parser;
 	const char *problem = p->problem ? p->problem : "malformed YAML";
@@ -200,7 +201,7 @@ static void reader_yaml_error(struct reader *r)
 	r->errors->count = 0;
 	r->errors->dropped = 0;
 	if (p->error == YAML_MEMORY_ERROR) {
-		errors_add(r->errors, 0, 0, "out of memory while reading YAML");
+		config_reader_add_error(r->errors, 0, 0, "out of memory while reading YAML");
 	} else if (p->error == YAML_READER_ERROR) {
 		/* Reader errors carry a byte offset, not a mark. */
 		size_t end = p->problem_offset < r->text.len ? p->problem_offset : r->text.len;
@@ -210,8 +211,9 @@ static void reader_yaml_error(struct reader *r)
 				line++;
 				col = (size_t)-1;
 			}
-		errors_add(r->errors, mark_pos(line), mark_pos(col),
-			   "not UTF-8 YAML text: %s (0x%x)", problem, (unsigned)p->problem_value);
+		config_reader_add_error(r->errors, config_reader_pos(line), config_reader_pos(col),
+					"not UTF-8 YAML text: %s (0x%x)", problem,
+					(unsigned)p->problem_value);
 	} else {
 		const char *hint = line_indented_with_tab(r->text, p->problem_mark.line)
 				       ? "; indent with spaces, YAML does not allow tabs"
@@ -219,15 +221,16 @@ static void reader_yaml_error(struct reader *r)
 		char context[CONFIG_ERROR_MAX / 2] = "";
 		if (p->context)
 			snprintf(context, sizeof(context), " (%s at %d:%d)", p->context,
-				 mark_pos(p->context_mark.line), mark_pos(p->context_mark.column));
-		errors_add(r->errors, mark_pos(p->problem_mark.line),
-			   mark_pos(p->problem_mark.column), "YAML syntax error: %s%s%s", problem,
-			   context, hint);
+				 config_reader_pos(p->context_mark.line),
+				 config_reader_pos(p->context_mark.column));
+		config_reader_add_error(r->errors, config_reader_pos(p->problem_mark.line),
+					config_reader_pos(p->problem_mark.column),
+					"YAML syntax error: %s%s%s", problem, context, hint);
 	}
 }
 
 /* Moves to the next event. False when libyaml failed (the error is recorded) or already had. */
-static bool reader_next(struct reader *r)
+static bool config_reader_next(struct config_reader *r)
 {
 	if (r->have_ev) {
 		yaml_event_delete(&r->ev);
@@ -246,7 +249,7 @@ static bool reader_next(struct reader *r)
 
 /* Consumes the node whose first event is current, through its last event. Iterative: nesting
  * depth is bounded only by the input. */
-static void skip_node(struct reader *r)
+static void config_reader_skip(struct config_reader *r)
 {
 	size_t depth = 0;
 	do {
@@ -264,10 +267,10 @@ static void skip_node(struct reader *r)
 		}
 		if (depth == 0)
 			return;
-	} while (reader_next(r));
+	} while (config_reader_next(r));
 }
 
-static bool event_is_node(const yaml_event_t *ev)
+static bool config_reader_is_node(const yaml_event_t *ev)
 {
 	return ev->type == YAML_SCALAR_EVENT || ev->type == YAML_SEQUENCE_START_EVENT ||
 	       ev->type == YAML_MAPPING_START_EVENT || ev->type == YAML_ALIAS_EVENT;
@@ -276,7 +279,7 @@ static bool event_is_node(const yaml_event_t *ev)
 /* Anchors, aliases and explicit tags are refused: a config should read the same to a person as
  * to sluice, and aliases are the lever of "billion laughs" expansion. Returns false for an
  * alias (a one-event node the caller has nothing more to do with). */
-static bool node_begin(struct reader *r, const char *path)
+static bool config_reader_node_begin(struct config_reader *r, const char *path)
 {
 	const yaml_event_t *ev = &r->ev;
 	const yaml_char_t *anchor = NULL, *tag = NULL;
@@ -284,9 +287,9 @@ static bool node_begin(struct reader *r, const char *path)
 
 	/* libyaml limits anchor names to [0-9A-Za-z_-]: safe to show as they are. */
 	if (ev->type == YAML_ALIAS_EVENT) {
-		reader_error(r, ev->start_mark,
-			     "%s: aliases (*%.40s) are not allowed; write the value out", path,
-			     (const char *)ev->data.alias.anchor);
+		config_reader_error(r, ev->start_mark,
+				    "%s: aliases (*%.40s) are not allowed; write the value out",
+				    path, (const char *)ev->data.alias.anchor);
 		return false;
 	}
 	if (ev->type == YAML_SCALAR_EVENT) {
@@ -300,20 +303,25 @@ static bool node_begin(struct reader *r, const char *path)
 		tag = ev->data.mapping_start.tag;
 	}
 	if (anchor)
-		reader_error(r, ev->start_mark, "%s: anchors (&%.40s) are not allowed", path,
-			     (const char *)anchor);
+		config_reader_error(r, ev->start_mark, "%s: anchors (&%.40s) are not allowed", path,
+				    (const char *)anchor);
 	if (tag) {
-		quote(slice_from_cstr((const char *)tag), q);
-		reader_error(r, ev->start_mark, "%s: tags (%s) are not allowed", path, q);
+		config_reader_quote(slice_from_cstr((const char *)tag), q);
+		config_reader_error(r, ev->start_mark, "%s: tags (%s) are not allowed", path, q);
 	}
 	return true;
 }
 
 /* ---- scalars --------------------------------------------------------------------------- */
 
-enum scalar_kind { SCALAR_NULL, SCALAR_BOOL, SCALAR_NUMBER, SCALAR_STRING };
+enum config_scalar_kind {
+	CONFIG_SCALAR_NULL,
+	CONFIG_SCALAR_BOOL,
+	CONFIG_SCALAR_NUMBER,
+	CONFIG_SCALAR_STRING
+};
 
-static struct slice scalar_text(const yaml_event_t *ev)
+static struct slice config_reader_scalar_text(const yaml_event_t *ev)
 {
 	return slice_make((const char *)ev->data.scalar.value, ev->data.scalar.length);
 }
@@ -343,32 +351,33 @@ static bool looks_numeric(struct slice s)
 /* YAML 1.1 resolution of plain scalars, as far as it matters here: a plain yes/on/true is a
  * boolean and an empty or ~ value is null, so neither silently becomes a name. Quoted scalars
  * are always strings. */
-static enum scalar_kind scalar_kind(const yaml_event_t *ev)
+static enum config_scalar_kind config_reader_scalar_kind(const yaml_event_t *ev)
 {
 	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
 	static const char *const bools[] = {"yes",  "Yes",  "YES",  "no",    "No",    "NO",
 					    "true", "True", "TRUE", "false", "False", "FALSE",
 					    "on",   "On",   "ON",   "off",   "Off",   "OFF"};
-	struct slice s = scalar_text(ev);
+	struct slice s = config_reader_scalar_text(ev);
 
 	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return SCALAR_STRING;
+		return CONFIG_SCALAR_STRING;
 	if (slice_in(s, nulls, ARRAY_SIZE(nulls)))
-		return SCALAR_NULL;
+		return CONFIG_SCALAR_NULL;
 	if (slice_in(s, bools, ARRAY_SIZE(bools)))
-		return SCALAR_BOOL;
-	return looks_numeric(s) ? SCALAR_NUMBER : SCALAR_STRING;
+		return CONFIG_SCALAR_BOOL;
+	return looks_numeric(s) ? CONFIG_SCALAR_NUMBER : CONFIG_SCALAR_STRING;
 }
 
-/* The value of a plain boolean (scalar_kind said SCALAR_BOOL): yes, on or true. */
-static bool scalar_bool(const yaml_event_t *ev)
+/* The value of a plain boolean (config_reader_scalar_kind said CONFIG_SCALAR_BOOL): yes, on or
+ * true. */
+static bool config_reader_scalar_bool(const yaml_event_t *ev)
 {
 	static const char *const yes[] = {"yes",  "Yes", "YES", "true", "True",
 					  "TRUE", "on",	 "On",	"ON"};
-	return slice_in(scalar_text(ev), yes, ARRAY_SIZE(yes));
+	return slice_in(config_reader_scalar_text(ev), yes, ARRAY_SIZE(yes));
 }
 
-static const char *describe(const yaml_event_t *ev)
+static const char *config_reader_describe(const yaml_event_t *ev)
 {
 	switch (ev->type) {
 	case YAML_SEQUENCE_START_EVENT:
@@ -382,12 +391,12 @@ static const char *describe(const yaml_event_t *ev)
 	default:
 		return "nothing";
 	}
-	switch (scalar_kind(ev)) {
-	case SCALAR_NULL:
+	switch (config_reader_scalar_kind(ev)) {
+	case CONFIG_SCALAR_NULL:
 		return "an empty value";
-	case SCALAR_BOOL:
+	case CONFIG_SCALAR_BOOL:
 		return "a boolean";
-	case SCALAR_NUMBER:
+	case CONFIG_SCALAR_NUMBER:
 		return "a number";
 	default:
 		return "a string";
@@ -395,25 +404,26 @@ static const char *describe(const yaml_event_t *ev)
 }
 
 /* The current scalar as text, unless it is a plain null or boolean (then an error). */
-static bool scalar_string(struct reader *r, const char *path, const char *what, struct slice *out)
+static bool config_reader_scalar_string(struct config_reader *r, const char *path, const char *what,
+					struct slice *out)
 {
-	enum scalar_kind kind = scalar_kind(&r->ev);
+	enum config_scalar_kind kind = config_reader_scalar_kind(&r->ev);
 	char q[QUOTE_MAX];
 
-	if (kind == SCALAR_NULL) {
-		reader_error(r, r->ev.start_mark, "%s: expected %s, got an empty value", path,
-			     what);
+	if (kind == CONFIG_SCALAR_NULL) {
+		config_reader_error(r, r->ev.start_mark, "%s: expected %s, got an empty value",
+				    path, what);
 		return false;
 	}
-	if (kind == SCALAR_BOOL) {
-		quote(scalar_text(&r->ev), q);
-		reader_error(r, r->ev.start_mark,
-			     "%s: expected %s, got the boolean %.*s (write %s to mean the text)",
-			     path, what, (int)r->ev.data.scalar.length,
-			     (const char *)r->ev.data.scalar.value, q);
+	if (kind == CONFIG_SCALAR_BOOL) {
+		config_reader_quote(config_reader_scalar_text(&r->ev), q);
+		config_reader_error(
+		    r, r->ev.start_mark,
+		    "%s: expected %s, got the boolean %.*s (write %s to mean the text)", path, what,
+		    (int)r->ev.data.scalar.length, (const char *)r->ev.data.scalar.value, q);
 		return false;
 	}
-	*out = scalar_text(&r->ev);
+	*out = config_reader_scalar_text(&r->ev);
 	return true;
 }
 
@@ -421,7 +431,7 @@ static bool scalar_string(struct reader *r, const char *path, const char *what, 
 
 /* Strict unsigned decimal: digits only, no sign, no leading zero (YAML 1.1 reads 0443 as octal;
  * refusing it avoids guessing which the user meant). */
-static bool parse_uint(struct slice s, unsigned long long *out, const char **detail)
+static bool config_value_parse_uint(struct slice s, unsigned long long *out, const char **detail)
 {
 	if (!slice_parse_u64(s, out)) {
 		size_t i = 0;
@@ -437,10 +447,10 @@ static bool parse_uint(struct slice s, unsigned long long *out, const char **det
 	return true;
 }
 
-static bool parse_port(struct slice s, unsigned *port, const char **detail)
+static bool config_value_parse_port(struct slice s, unsigned *port, const char **detail)
 {
 	unsigned long long v;
-	if (!parse_uint(s, &v, detail))
+	if (!config_value_parse_uint(s, &v, detail))
 		return false;
 	if (v == 0) {
 		*detail = "port 0 is not allowed";
@@ -455,7 +465,8 @@ static bool parse_port(struct slice s, unsigned *port, const char **detail)
 }
 
 /* "80", "8000-8999" or "*" (1-65535). */
-static bool parse_port_range(struct slice s, unsigned *lo, unsigned *hi, const char **detail)
+static bool config_value_parse_port_range(struct slice s, unsigned *lo, unsigned *hi,
+					  const char **detail)
 {
 	if (slice_eq(s, SLICE_LIT("*"))) {
 		*lo = 1;
@@ -464,14 +475,14 @@ static bool parse_port_range(struct slice s, unsigned *lo, unsigned *hi, const c
 	}
 	const char *dash = s.len ? memchr(s.ptr, '-', s.len) : NULL;
 	if (!dash) {
-		if (!parse_port(s, lo, detail))
+		if (!config_value_parse_port(s, lo, detail))
 			return false;
 		*hi = *lo;
 		return true;
 	}
 	struct slice a = slice_make(s.ptr, (size_t)(dash - s.ptr));
 	struct slice b = slice_make(dash + 1, s.len - a.len - 1);
-	if (!parse_port(a, lo, detail) || !parse_port(b, hi, detail))
+	if (!config_value_parse_port(a, lo, detail) || !config_value_parse_port(b, hi, detail))
 		return false;
 	if (*lo > *hi) {
 		*detail = "the range is reversed (write low-high)";
@@ -495,7 +506,7 @@ static unsigned long long duration_unit_ms(struct slice unit)
 
 /* "10", "0.5" (seconds), "500ms", "30s", "5m", "1h": a whole number of milliseconds in
  * 1ms..24h. Integer arithmetic only, so "0.1" is exactly 100ms. */
-static bool parse_duration(struct slice s, unsigned *ms, const char **detail)
+static bool config_value_parse_duration(struct slice s, unsigned *ms, const char **detail)
 {
 	unsigned long long whole = 0, frac = 0, scale = 1, unit, total;
 	size_t i = 0, digits = 0;
@@ -585,8 +596,8 @@ static bool split_endpoint(struct slice s, struct slice *host, struct slice *por
 /* An IP literal endpoint (names are never resolved at load time: the config must not depend on
  * DNS). IPv6 always goes in brackets: "::1:53" could be an address or an address and a port.
  * default_port 0 means a port is required. */
-static bool parse_endpoint(struct slice s, uint16_t default_port, struct config_endpoint *out,
-			   const char **detail)
+static bool config_value_parse_endpoint(struct slice s, uint16_t default_port,
+					struct config_endpoint *out, const char **detail)
 {
 	struct slice host, port;
 	bool bracketed;
@@ -610,7 +621,7 @@ static bool parse_endpoint(struct slice s, uint16_t default_port, struct config_
 				    : "IPv6 addresses need brackets, e.g. [::1] or [::1]:53";
 		return false;
 	}
-	if (has_port && !parse_port(port, &p, detail))
+	if (has_port && !config_value_parse_port(port, &p, detail))
 		return false;
 	out->port = has_port ? (uint16_t)p : default_port;
 	return true;
@@ -618,52 +629,54 @@ static bool parse_endpoint(struct slice s, uint16_t default_port, struct config_
 
 /* ---- lists ----------------------------------------------------------------------------- */
 
-typedef void item_fn(struct reader *r, const char *path, void *ctx);
+typedef void config_list_item_fn(struct config_reader *r, const char *path, void *ctx);
 
-struct list_spec {
+struct config_list {
 	const char *items; /* "domain patterns", for "expected a list of ..." */
 	const char *item;  /* "a domain pattern", for "expected ..." */
-	item_fn *read;
+	config_list_item_fn *read;
 	bool mappings; /* items are mappings (agents, routes), not scalars */
 };
 
-static void list_type_error(struct reader *r, const char *path, const struct list_spec *spec)
+static void list_type_error(struct config_reader *r, const char *path,
+			    const struct config_list *spec)
 {
 	char q[QUOTE_MAX];
 	if (!spec->mappings && r->ev.type == YAML_SCALAR_EVENT &&
-	    scalar_kind(&r->ev) == SCALAR_STRING) {
-		quote(scalar_text(&r->ev), q);
-		reader_error(
+	    config_reader_scalar_kind(&r->ev) == CONFIG_SCALAR_STRING) {
+		config_reader_quote(config_reader_scalar_text(&r->ev), q);
+		config_reader_error(
 		    r, r->ev.start_mark,
 		    "%s: expected a list of %s, got a string; write [%s] for a list of one", path,
 		    spec->items, q);
 		return;
 	}
-	reader_error(r, r->ev.start_mark, "%s: expected a list of %s, got %s", path, spec->items,
-		     describe(&r->ev));
+	config_reader_error(r, r->ev.start_mark, "%s: expected a list of %s, got %s", path,
+			    spec->items, config_reader_describe(&r->ev));
 }
 
 /* Reads a list of scalars (or of mappings) whose first event is current. Returns the number of
  * items, or -1 when the value is not a list or the YAML broke off (so callers do not add "empty
  * list"). */
-static int read_list(struct reader *r, const char *path, const struct list_spec *spec, void *ctx)
+static int config_reader_list(struct config_reader *r, const char *path,
+			      const struct config_list *spec, void *ctx)
 {
 	char ipath[PATH_MAX_LEN];
 	unsigned n = 0;
 
 	if (r->ev.type != YAML_SEQUENCE_START_EVENT) {
 		list_type_error(r, path, spec);
-		skip_node(r);
+		config_reader_skip(r);
 		return -1;
 	}
-	while (reader_next(r) && r->ev.type != YAML_SEQUENCE_END_EVENT) {
+	while (config_reader_next(r) && r->ev.type != YAML_SEQUENCE_END_EVENT) {
 		snprintf(ipath, sizeof(ipath), "%s[%u]", path, n++);
-		if (!node_begin(r, ipath))
+		if (!config_reader_node_begin(r, ipath))
 			continue;
 		if (r->ev.type != (spec->mappings ? YAML_MAPPING_START_EVENT : YAML_SCALAR_EVENT)) {
-			reader_error(r, r->ev.start_mark, "%s: expected %s, got %s", ipath,
-				     spec->item, describe(&r->ev));
-			skip_node(r);
+			config_reader_error(r, r->ev.start_mark, "%s: expected %s, got %s", ipath,
+					    spec->item, config_reader_describe(&r->ev));
+			config_reader_skip(r);
 			continue;
 		}
 		spec->read(r, ipath, ctx);
@@ -673,24 +686,26 @@ static int read_list(struct reader *r, const char *path, const struct list_spec 
 
 /* ---- listen ---------------------------------------------------------------------------- */
 
-static void listen_add(struct reader *r, const char *path, const struct config_endpoint *ep)
+static void listen_add(struct config_reader *r, const char *path, const struct config_endpoint *ep)
 {
 	struct config *cfg = r->cfg;
 	char q[QUOTE_MAX];
 
-	quote(scalar_text(&r->ev), q);
+	config_reader_quote(config_reader_scalar_text(&r->ev), q);
 	for (unsigned i = 0; i < cfg->n_listen_http; i++) {
 		const struct config_endpoint *old = &cfg->listen_http[i];
 		if (old->port == ep->port && ip_addr_eq(&old->addr, &ep->addr)) {
-			reader_error(r, r->ev.start_mark, "%s: %s is listed twice (first at %d:%d)",
-				     path, q, mark_pos(r->listen_marks[i].line),
-				     mark_pos(r->listen_marks[i].column));
+			config_reader_error(r, r->ev.start_mark,
+					    "%s: %s is listed twice (first at %d:%d)", path, q,
+					    config_reader_pos(r->listen_marks[i].line),
+					    config_reader_pos(r->listen_marks[i].column));
 			return;
 		}
 	}
 	if (cfg->n_listen_http == CONFIG_MAX_LISTEN) {
-		reader_error(r, r->ev.start_mark, "%s: too many listen addresses (at most %d)",
-			     path, CONFIG_MAX_LISTEN);
+		config_reader_error(r, r->ev.start_mark,
+				    "%s: too many listen addresses (at most %d)", path,
+				    CONFIG_MAX_LISTEN);
 		return;
 	}
 	r->listen_marks[cfg->n_listen_http] = r->ev.start_mark;
@@ -699,29 +714,29 @@ static void listen_add(struct reader *r, const char *path, const struct config_e
 	cfg->rules.listeners[cfg->rules.n_listeners++].port = ep->port;
 }
 
-static void listen_item(struct reader *r, const char *path, void *ctx)
+static void listen_item(struct config_reader *r, const char *path, void *ctx)
 {
 	struct config_endpoint ep = {0};
 	struct slice s;
 	const char *detail;
 	char q[QUOTE_MAX];
 
-	if (!scalar_string(r, path, "an address like \"127.0.0.1:3128\"", &s))
+	if (!config_reader_scalar_string(r, path, "an address like \"127.0.0.1:3128\"", &s))
 		return;
-	if (!parse_endpoint(s, 0, &ep, &detail)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid listen address: %s", path,
-			     q, detail);
+	if (!config_value_parse_endpoint(s, 0, &ep, &detail)) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid listen address: %s",
+				    path, q, detail);
 		return;
 	}
 	listen_add(r, path, &ep);
 }
 
-static const struct list_spec listen_list = {
+static const struct config_list listen_list = {
     .items = "addresses", .item = "an address", .read = listen_item};
 
 /* listen.http: one address or a list; either replaces the default. */
-static void read_listen_http(struct reader *r, const struct key_spec *k, const char *path)
+static void read_listen_http(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	yaml_mark_t start = r->ev.start_mark;
 
@@ -732,27 +747,29 @@ static void read_listen_http(struct reader *r, const struct key_spec *k, const c
 		listen_item(r, path, NULL);
 		return;
 	}
-	if (read_list(r, path, &listen_list, NULL) == 0)
-		reader_error(r, start, "%s: the list is empty; give at least one address", path);
+	if (config_reader_list(r, path, &listen_list, NULL) == 0)
+		config_reader_error(r, start, "%s: the list is empty; give at least one address",
+				    path);
 }
 
-static bool scalar_value(struct reader *r, const char *path, const char *what, struct slice *out);
+static bool config_reader_scalar_value(struct config_reader *r, const char *path, const char *what,
+				       struct slice *out);
 
 /* listen.admin: one address, no default (no admin listener unless asked for). Checked against
  * listen.http at the end of the file, since either key may come first. */
-static void read_listen_admin(struct reader *r, const struct key_spec *k, const char *path)
+static void read_listen_admin(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	struct config_endpoint ep = {0};
 	struct slice s;
 	const char *detail;
 	char q[QUOTE_MAX];
 
-	if (!scalar_value(r, path, "an address like \"127.0.0.1:9090\"", &s))
+	if (!config_reader_scalar_value(r, path, "an address like \"127.0.0.1:9090\"", &s))
 		return;
-	quote(s, q);
-	if (!parse_endpoint(s, 0, &ep, &detail)) {
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid listen address: %s", path,
-			     q, detail);
+	config_reader_quote(s, q);
+	if (!config_value_parse_endpoint(s, 0, &ep, &detail)) {
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid listen address: %s",
+				    path, q, detail);
 		return;
 	}
 	r->cfg->has_admin = true;
@@ -778,7 +795,7 @@ static bool endpoint_overlaps(const struct config_endpoint *a, const struct conf
 
 /* The admin address must not be a proxy address; once accepted it is one of sluice's own
  * listeners, so a proxied request aimed at it is refused as a loop. */
-static void admin_finish(struct reader *r)
+static void config_listen_finish(struct config_reader *r)
 {
 	struct config *cfg = r->cfg;
 
@@ -788,14 +805,14 @@ static void admin_finish(struct reader *r)
 		if (!endpoint_overlaps(&cfg->admin, &cfg->listen_http[i]))
 			continue;
 		if (r->listen_given)
-			reader_error(
+			config_reader_error(
 			    r, r->admin_mark,
 			    "listen.admin: %s overlaps the listen.http address at %d:%d; the "
 			    "admin listener needs an address and port of its own",
-			    r->admin_text, mark_pos(r->listen_marks[i].line),
-			    mark_pos(r->listen_marks[i].column));
+			    r->admin_text, config_reader_pos(r->listen_marks[i].line),
+			    config_reader_pos(r->listen_marks[i].column));
 		else
-			reader_error(
+			config_reader_error(
 			    r, r->admin_mark,
 			    "listen.admin: %s overlaps the default listen.http address "
 			    "127.0.0.1:3128; the admin listener needs an address and port of "
@@ -809,7 +826,7 @@ static void admin_finish(struct reader *r)
 
 /* ---- resolver -------------------------------------------------------------------------- */
 
-static void server_item(struct reader *r, const char *path, void *ctx)
+static void server_item(struct config_reader *r, const char *path, void *ctx)
 {
 	struct config *cfg = r->cfg;
 	struct config_endpoint ep = {0};
@@ -817,29 +834,30 @@ static void server_item(struct reader *r, const char *path, void *ctx)
 	const char *detail;
 	char q[QUOTE_MAX];
 
-	if (!scalar_string(r, path, "an IP address", &s))
+	if (!config_reader_scalar_string(r, path, "an IP address", &s))
 		return;
-	if (!parse_endpoint(s, DNS_DEFAULT_PORT, &ep, &detail)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid DNS server: %s", path, q,
-			     detail);
+	if (!config_value_parse_endpoint(s, DNS_DEFAULT_PORT, &ep, &detail)) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid DNS server: %s",
+				    path, q, detail);
 		return;
 	}
 	if (cfg->n_resolvers == CONFIG_MAX_RESOLVERS) {
-		reader_error(r, r->ev.start_mark, "%s: too many DNS servers (at most %d)", path,
-			     CONFIG_MAX_RESOLVERS);
+		config_reader_error(r, r->ev.start_mark, "%s: too many DNS servers (at most %d)",
+				    path, CONFIG_MAX_RESOLVERS);
 		return;
 	}
 	cfg->resolvers[cfg->n_resolvers++] = ep;
 }
 
-static const struct list_spec server_list = {
+static const struct config_list server_list = {
     .items = "IP addresses", .item = "an IP address", .read = server_item};
 
-static void read_resolver_servers(struct reader *r, const struct key_spec *k, const char *path)
+static void read_resolver_servers(struct config_reader *r, const struct config_key *k,
+				  const char *path)
 {
 	r->cfg->n_resolvers = 0;
-	read_list(r, path, &server_list, NULL);
+	config_reader_list(r, path, &server_list, NULL);
 }
 
 /* ---- domain patterns and CIDRs --------------------------------------------------------- */
@@ -856,42 +874,42 @@ static int domain_add(struct domain_set *set, struct slice s, const char **detai
 		return domain_set_add(set, s, detail);
 	name = slice_make(s.ptr, (size_t)(colon - s.ptr));
 	port_text = slice_make(colon + 1, s.len - name.len - 1);
-	if (!parse_port(port_text, &port, detail)) {
+	if (!config_value_parse_port(port_text, &port, detail)) {
 		*detail = "the port must be a number from 1 to 65535 (\"api.example.com:8443\")";
 		return -1;
 	}
 	return domain_set_add_port(set, name, (uint16_t)port, detail);
 }
 
-static void domain_item(struct reader *r, const char *path, void *ctx)
+static void domain_item(struct config_reader *r, const char *path, void *ctx)
 {
 	struct slice s;
 	const char *detail = NULL;
 	char q[QUOTE_MAX];
 
-	if (!scalar_string(r, path, "a domain pattern", &s))
+	if (!config_reader_scalar_string(r, path, "a domain pattern", &s))
 		return;
 	if (domain_add(ctx, s, &detail) != 0) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid domain pattern: %s", path,
-			     q, detail ? detail : "refused");
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid domain pattern: %s",
+				    path, q, detail ? detail : "refused");
 	}
 }
 
-static const struct list_spec domain_list = {
+static const struct config_list domain_list = {
     .items = "domain patterns", .item = "a domain pattern", .read = domain_item};
 
 /* allow, deny: an explicit list replaces the default set (allow: [] denies every name). */
-static void read_domains(struct reader *r, const char *path, struct domain_set **slot)
+static void read_domains(struct config_reader *r, const char *path, struct domain_set **slot)
 {
 	struct domain_set *set = domain_set_new();
 
 	if (!set) {
-		reader_error(r, r->ev.start_mark, "%s: out of memory", path);
-		skip_node(r);
+		config_reader_error(r, r->ev.start_mark, "%s: out of memory", path);
+		config_reader_skip(r);
 		return;
 	}
-	if (read_list(r, path, &domain_list, set) < 0) {
+	if (config_reader_list(r, path, &domain_list, set) < 0) {
 		domain_set_free(set);
 		return;
 	}
@@ -901,17 +919,19 @@ static void read_domains(struct reader *r, const char *path, struct domain_set *
 
 /* At the top level the rules of every agent; in an agents[] item that agent's own (a set, even
  * an empty one, replaces the inherited rule). */
-static void read_allow(struct reader *r, const struct key_spec *k, const char *path)
+static void config_rules_read_allow(struct config_reader *r, const struct config_key *k,
+				    const char *path)
 {
 	read_domains(r, path, r->agent ? &r->agent->allow : &r->cfg->rules.allow);
 }
 
-static void read_deny(struct reader *r, const struct key_spec *k, const char *path)
+static void config_rules_read_deny(struct config_reader *r, const struct config_key *k,
+				   const char *path)
 {
 	read_domains(r, path, r->agent ? &r->agent->deny : &r->cfg->rules.deny);
 }
 
-static void cidr_item(struct reader *r, const char *path, void *ctx)
+static void cidr_item(struct config_reader *r, const char *path, void *ctx)
 {
 	struct slice s;
 	struct ip_addr addr;
@@ -919,32 +939,33 @@ static void cidr_item(struct reader *r, const char *path, void *ctx)
 	const char *detail = NULL;
 	char q[QUOTE_MAX];
 
-	if (!scalar_string(r, path, "a CIDR", &s))
+	if (!config_reader_scalar_string(r, path, "a CIDR", &s))
 		return;
-	quote(s, q);
+	config_reader_quote(s, q);
 	if (cidr_parse(s, &addr, &prefix_len, &detail) != 0)
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid CIDR: %s", path, q,
-			     detail ? detail : "refused");
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid CIDR: %s", path, q,
+				    detail ? detail : "refused");
 	else if (cidr_set_add(ctx, &addr, prefix_len) != 0)
-		reader_error(r, r->ev.start_mark, "%s: %s could not be added (out of memory)", path,
-			     q);
+		config_reader_error(r, r->ev.start_mark,
+				    "%s: %s could not be added (out of memory)", path, q);
 }
 
-static const struct list_spec cidr_list = {
+static const struct config_list cidr_list = {
     .items = "CIDRs", .item = "a CIDR like \"10.0.0.0/8\"", .read = cidr_item};
 
-/* Returns what read_list returns (-1 also when out of memory). */
-static int read_cidrs(struct reader *r, const char *path, struct cidr_set **slot)
+/* Returns what config_reader_list returns (-1 also when out of memory). */
+static int config_rules_read_cidrs(struct config_reader *r, const char *path,
+				   struct cidr_set **slot)
 {
 	struct cidr_set *set = cidr_set_new();
 	int n;
 
 	if (!set) {
-		reader_error(r, r->ev.start_mark, "%s: out of memory", path);
-		skip_node(r);
+		config_reader_error(r, r->ev.start_mark, "%s: out of memory", path);
+		config_reader_skip(r);
 		return -1;
 	}
-	n = read_list(r, path, &cidr_list, set);
+	n = config_reader_list(r, path, &cidr_list, set);
 	if (n < 0) {
 		cidr_set_free(set);
 		return -1;
@@ -954,14 +975,14 @@ static int read_cidrs(struct reader *r, const char *path, struct cidr_set **slot
 	return n;
 }
 
-static void read_ips_allow(struct reader *r, const struct key_spec *k, const char *path)
+static void read_ips_allow(struct config_reader *r, const struct config_key *k, const char *path)
 {
-	read_cidrs(r, path, &r->cfg->rules.ips_allow);
+	config_rules_read_cidrs(r, path, &r->cfg->rules.ips_allow);
 }
 
-static void read_ips_deny(struct reader *r, const struct key_spec *k, const char *path)
+static void read_ips_deny(struct config_reader *r, const struct config_key *k, const char *path)
 {
-	read_cidrs(r, path, &r->cfg->rules.ips_deny);
+	config_rules_read_cidrs(r, path, &r->cfg->rules.ips_deny);
 }
 
 /* ---- ports ----------------------------------------------------------------------------- */
@@ -980,30 +1001,31 @@ static void ports_mark(uint8_t *bitmap, unsigned lo, unsigned hi)
 	}
 }
 
-static void port_item(struct reader *r, const char *path, void *ctx)
+static void port_item(struct config_reader *r, const char *path, void *ctx)
 {
 	struct slice s;
 	unsigned lo, hi;
 	const char *detail;
 	char q[QUOTE_MAX];
 
-	if (!scalar_string(r, path, "a port, a range \"low-high\" or \"*\"", &s))
+	if (!config_reader_scalar_string(r, path, "a port, a range \"low-high\" or \"*\"", &s))
 		return;
-	if (!parse_port_range(s, &lo, &hi, &detail)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid port: %s", path, q,
-			     detail);
+	if (!config_value_parse_port_range(s, &lo, &hi, &detail)) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid port: %s", path, q,
+				    detail);
 		return;
 	}
 	ports_mark(ctx, lo, hi);
 }
 
-static const struct list_spec port_list = {
+static const struct config_list port_list = {
     .items = "ports", .item = "a port, a range \"low-high\" or \"*\"", .read = port_item};
 
 /* At the top level collected into r->ports (applied to the rules at the end); in an agents[]
  * item straight into that agent's bitmap. */
-static void read_ports(struct reader *r, const struct key_spec *k, const char *path)
+static void config_rules_read_ports(struct config_reader *r, const struct config_key *k,
+				    const char *path)
 {
 	yaml_mark_t start = r->ev.start_mark;
 	bool given = r->ev.type == YAML_SEQUENCE_START_EVENT;
@@ -1015,14 +1037,15 @@ static void read_ports(struct reader *r, const struct key_spec *k, const char *p
 	} else {
 		r->ports_given = given;
 	}
-	if (read_list(r, path, &port_list, bitmap) == 0)
-		reader_error(r, start,
-			     "%s: the list is empty, so no port would be allowed (write [\"*\"] "
-			     "for any port)",
-			     path);
+	if (config_reader_list(r, path, &port_list, bitmap) == 0)
+		config_reader_error(
+		    r, start,
+		    "%s: the list is empty, so no port would be allowed (write [\"*\"] "
+		    "for any port)",
+		    path);
 }
 
-static void ports_apply(struct reader *r)
+static void config_rules_finish(struct config_reader *r)
 {
 	if (!r->ports_given)
 		return;
@@ -1033,12 +1056,12 @@ static void ports_apply(struct reader *r)
 
 /* ---- timeouts and limits --------------------------------------------------------------- */
 
-static unsigned *config_field(struct reader *r, const struct key_spec *k)
+static unsigned *config_field(struct config_reader *r, const struct config_key *k)
 {
 	return (unsigned *)(void *)((char *)r->cfg + k->field);
 }
 
-static void read_duration(struct reader *r, const struct key_spec *k, const char *path)
+static void read_duration(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	struct slice s;
 	const char *detail;
@@ -1046,26 +1069,28 @@ static void read_duration(struct reader *r, const struct key_spec *k, const char
 	static const char what[] = "a duration like 10s, 500ms, 5m or 0.5";
 
 	if (r->ev.type != YAML_SCALAR_EVENT) {
-		reader_error(r, r->ev.start_mark, "%s: expected %s, got %s", path, what,
-			     describe(&r->ev));
-		skip_node(r);
+		config_reader_error(r, r->ev.start_mark, "%s: expected %s, got %s", path, what,
+				    config_reader_describe(&r->ev));
+		config_reader_skip(r);
 		return;
 	}
-	if (!scalar_string(r, path, what, &s))
+	if (!config_reader_scalar_string(r, path, what, &s))
 		return;
-	if (!parse_duration(s, config_field(r, k), &detail)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid duration: %s", path, q,
-			     detail);
+	if (!config_value_parse_duration(s, config_field(r, k), &detail)) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid duration: %s", path,
+				    q, detail);
 	}
 }
 
 /* timeouts.drain and timeouts.reload_revoke: a duration, or 0 ("stop at once on SIGTERM";
  * "tunnels open before a reload are never cut"). */
-static void read_duration_or_zero(struct reader *r, const struct key_spec *k, const char *path)
+static void read_duration_or_zero(struct config_reader *r, const struct config_key *k,
+				  const char *path)
 {
-	if (r->ev.type == YAML_SCALAR_EVENT && scalar_kind(&r->ev) != SCALAR_BOOL) {
-		struct slice s = scalar_text(&r->ev);
+	if (r->ev.type == YAML_SCALAR_EVENT &&
+	    config_reader_scalar_kind(&r->ev) != CONFIG_SCALAR_BOOL) {
+		struct slice s = config_reader_scalar_text(&r->ev);
 		if (slice_eq_cstr_nocase(s, "0") || slice_eq_cstr_nocase(s, "0s") ||
 		    slice_eq_cstr_nocase(s, "0ms")) {
 			*config_field(r, k) = 0;
@@ -1075,7 +1100,8 @@ static void read_duration_or_zero(struct reader *r, const struct key_spec *k, co
 	read_duration(r, k, path);
 }
 
-static void read_limit(struct reader *r, const struct key_spec *k, const char *path)
+static void config_limits_read(struct config_reader *r, const struct config_key *k,
+			       const char *path)
 {
 	struct slice s;
 	unsigned long long v;
@@ -1083,19 +1109,20 @@ static void read_limit(struct reader *r, const struct key_spec *k, const char *p
 	char q[QUOTE_MAX];
 
 	if (r->ev.type != YAML_SCALAR_EVENT) {
-		reader_error(r, r->ev.start_mark, "%s: expected a whole number, got %s", path,
-			     describe(&r->ev));
-		skip_node(r);
+		config_reader_error(r, r->ev.start_mark, "%s: expected a whole number, got %s",
+				    path, config_reader_describe(&r->ev));
+		config_reader_skip(r);
 		return;
 	}
-	if (!scalar_string(r, path, "a whole number", &s))
+	if (!config_reader_scalar_string(r, path, "a whole number", &s))
 		return;
-	quote(s, q);
-	if (!parse_uint(s, &v, &detail))
-		reader_error(r, r->ev.start_mark, "%s: %s is not valid: %s", path, q, detail);
+	config_reader_quote(s, q);
+	if (!config_value_parse_uint(s, &v, &detail))
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not valid: %s", path, q,
+				    detail);
 	else if (v < k->min || v > k->max)
-		reader_error(r, r->ev.start_mark, "%s: %s is out of range (%u-%u)", path, q, k->min,
-			     k->max);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is out of range (%u-%u)", path, q,
+				    k->min, k->max);
 	else
 		*config_field(r, k) = (unsigned)v;
 }
@@ -1104,44 +1131,45 @@ static void read_limit(struct reader *r, const struct key_spec *k, const char *p
 
 /* Reads one key of a mapping (the current event). Returns its index in keys, or -1 after
  * reporting an unknown, duplicate or non-string key. */
-static int read_key(struct reader *r, const char *section, const struct key_spec *keys, size_t n,
-		    yaml_mark_t *first, bool *seen)
+static int read_key(struct config_reader *r, const char *section, const struct config_key *keys,
+		    size_t n, yaml_mark_t *first, bool *seen)
 {
 	const char *where = section[0] ? section : "top level";
 	char q[QUOTE_MAX], valid[KEYS_TEXT_MAX];
 
-	if (!node_begin(r, where))
+	if (!config_reader_node_begin(r, where))
 		return -1;
 	if (r->ev.type != YAML_SCALAR_EVENT) {
-		reader_error(r, r->ev.start_mark, "%s: keys must be strings, got %s", where,
-			     describe(&r->ev));
-		skip_node(r);
+		config_reader_error(r, r->ev.start_mark, "%s: keys must be strings, got %s", where,
+				    config_reader_describe(&r->ev));
+		config_reader_skip(r);
 		return -1;
 	}
-	struct slice name = scalar_text(&r->ev);
-	quote(name, q);
+	struct slice name = config_reader_scalar_text(&r->ev);
+	config_reader_quote(name, q);
 	for (size_t i = 0; i < n; i++) {
 		if (!slice_eq(name, slice_from_cstr(keys[i].name)))
 			continue;
 		if (seen[i]) {
-			reader_error(r, r->ev.start_mark, "duplicate key %s%s%s (first at %d:%d)",
-				     q, section[0] ? " in " : "", section, mark_pos(first[i].line),
-				     mark_pos(first[i].column));
+			config_reader_error(
+			    r, r->ev.start_mark, "duplicate key %s%s%s (first at %d:%d)", q,
+			    section[0] ? " in " : "", section, config_reader_pos(first[i].line),
+			    config_reader_pos(first[i].column));
 			return -1;
 		}
 		seen[i] = true;
 		first[i] = r->ev.start_mark;
 		return (int)i;
 	}
-	keys_text(keys, n, valid, sizeof(valid));
-	reader_error(r, r->ev.start_mark, "unknown key %s%s%s (valid: %s)", q,
-		     section[0] ? " in " : "", section, valid);
+	config_reader_keys_text(keys, n, valid, sizeof(valid));
+	config_reader_error(r, r->ev.start_mark, "unknown key %s%s%s (valid: %s)", q,
+			    section[0] ? " in " : "", section, valid);
 	return -1;
 }
 
 /* The current event starts a mapping: reads key/value pairs through its end. */
-static void read_mapping(struct reader *r, const char *section, const struct key_spec *keys,
-			 size_t n)
+static void config_reader_mapping(struct config_reader *r, const char *section,
+				  const struct config_key *keys, size_t n)
 {
 	yaml_mark_t first[SECTION_KEYS_MAX];
 	bool seen[SECTION_KEYS_MAX] = {false};
@@ -1150,36 +1178,38 @@ static void read_mapping(struct reader *r, const char *section, const struct key
 	char path[PATH_MAX_LEN + ROUTE_HEADER_NAME_MAX + 2 + PATH_MAX_LEN];
 
 	BUG_ON(n > SECTION_KEYS_MAX);
-	while (reader_next(r) && r->ev.type != YAML_MAPPING_END_EVENT) {
+	while (config_reader_next(r) && r->ev.type != YAML_MAPPING_END_EVENT) {
 		int k = read_key(r, section, keys, n, first, seen);
-		if (!reader_next(r))
+		if (!config_reader_next(r))
 			return;
 		if (k < 0) {
-			skip_node(r);
+			config_reader_skip(r);
 			continue;
 		}
 		snprintf(path, sizeof(path), "%s%s%s", section, section[0] ? "." : "",
 			 keys[k].name);
-		if (node_begin(r, path))
+		if (config_reader_node_begin(r, path))
 			keys[k].read(r, &keys[k], path);
 	}
 }
 
 /* A section (listen, resolver, ips, timeouts, limits): a mapping, or empty (all defaults). */
-static void read_section(struct reader *r, const struct key_spec *k, const char *path)
+static void config_reader_section(struct config_reader *r, const struct config_key *k,
+				  const char *path)
 {
 	char valid[KEYS_TEXT_MAX];
 
 	if (r->ev.type == YAML_MAPPING_START_EVENT) {
-		read_mapping(r, path, k->sub, k->n_sub);
+		config_reader_mapping(r, path, k->sub, k->n_sub);
 		return;
 	}
-	if (r->ev.type == YAML_SCALAR_EVENT && scalar_kind(&r->ev) == SCALAR_NULL)
+	if (r->ev.type == YAML_SCALAR_EVENT &&
+	    config_reader_scalar_kind(&r->ev) == CONFIG_SCALAR_NULL)
 		return;
-	keys_text(k->sub, k->n_sub, valid, sizeof(valid));
-	reader_error(r, r->ev.start_mark, "%s: expected a mapping with keys %s, got %s", path,
-		     valid, describe(&r->ev));
-	skip_node(r);
+	config_reader_keys_text(k->sub, k->n_sub, valid, sizeof(valid));
+	config_reader_error(r, r->ev.start_mark, "%s: expected a mapping with keys %s, got %s",
+			    path, valid, config_reader_describe(&r->ev));
+	config_reader_skip(r);
 }
 
 /* ---- text checks ----------------------------------------------------------------------- */
@@ -1191,7 +1221,7 @@ static bool is_tchar(char c)
 	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
-static bool is_token(struct slice s)
+static bool config_value_is_token(struct slice s)
 {
 	if (s.len == 0)
 		return false;
@@ -1203,7 +1233,7 @@ static bool is_token(struct slice s)
 
 /* Agent names: [A-Za-z0-9._-]{1,64}. They are the user part of Proxy-Authorization and appear
  * in every log line, so nothing that needs quoting or escaping. */
-static bool is_agent_name(struct slice s)
+static bool config_value_is_agent_name(struct slice s)
 {
 	if (s.len == 0 || s.len > AGENT_NAME_MAX)
 		return false;
@@ -1217,7 +1247,7 @@ static bool is_agent_name(struct slice s)
 }
 
 /* POSIX portable environment variable names: [A-Za-z_][A-Za-z0-9_]*. */
-static bool is_env_name(struct slice s, size_t max)
+static bool config_value_is_env_name(struct slice s, size_t max)
 {
 	if (s.len == 0 || s.len > max || (s.ptr[0] >= '0' && s.ptr[0] <= '9'))
 		return false;
@@ -1232,7 +1262,7 @@ static bool is_env_name(struct slice s, size_t max)
 
 /* Files the daemon reads later: absolute (the daemon's working directory is nobody's business)
  * and free of control bytes, so a message can show the path as it is. */
-static bool check_file_path(struct slice s, size_t max, const char **detail)
+static bool config_value_file_path_ok(struct slice s, size_t max, const char **detail)
 {
 	if (s.len == 0 || s.ptr[0] != '/') {
 		*detail = "must be an absolute path (starting with '/')";
@@ -1251,7 +1281,7 @@ static bool check_file_path(struct slice s, size_t max, const char **detail)
 }
 
 /* Copies a slice whose length the caller has checked against the destination. */
-static void copy_text(char *dst, size_t size, struct slice s)
+static void config_value_copy(char *dst, size_t size, struct slice s)
 {
 	BUG_ON(s.len >= size);
 	if (s.len > 0)
@@ -1260,24 +1290,25 @@ static void copy_text(char *dst, size_t size, struct slice s)
 }
 
 /* The current node must be a scalar: else an error, the node is skipped and false returned. */
-static bool scalar_value(struct reader *r, const char *path, const char *what, struct slice *out)
+static bool config_reader_scalar_value(struct config_reader *r, const char *path, const char *what,
+				       struct slice *out)
 {
 	if (r->ev.type != YAML_SCALAR_EVENT) {
-		reader_error(r, r->ev.start_mark, "%s: expected %s, got %s", path, what,
-			     describe(&r->ev));
-		skip_node(r);
+		config_reader_error(r, r->ev.start_mark, "%s: expected %s, got %s", path, what,
+				    config_reader_describe(&r->ev));
+		config_reader_skip(r);
 		return false;
 	}
-	return scalar_string(r, path, what, out);
+	return config_reader_scalar_string(r, path, what, out);
 }
 
-static unsigned errors_total(const struct reader *r)
+static unsigned config_reader_errors_total(const struct config_reader *r)
 {
 	return r->errors->count + r->errors->dropped;
 }
 
 /* Grows an array to hold need elements (doubling); false when out of memory. */
-static bool array_reserve(void **arr, unsigned *cap, unsigned need, size_t size)
+static bool config_reader_reserve(void **arr, unsigned *cap, unsigned need, size_t size)
 {
 	unsigned n = *cap ? *cap : 4;
 	void *p;
@@ -1297,12 +1328,13 @@ static bool array_reserve(void **arr, unsigned *cap, unsigned need, size_t size)
 /* ---- rules of an agent (top level: what every agent inherits) -------------------------- */
 
 /* The agent whose keys are being read: an agents[] item, or cfg->base at the top level. */
-static struct agent *reader_agent(struct reader *r)
+static struct agent *reader_agent(struct config_reader *r)
 {
 	return r->agent ? r->agent : &r->cfg->base;
 }
 
-static void read_mode(struct reader *r, const struct key_spec *k, const char *path)
+static void config_agents_read_mode(struct config_reader *r, const struct config_key *k,
+				    const char *path)
 {
 	static const char *const names[] = {"enforce", "report", "open"};
 	static const enum agent_mode modes[] = {AGENT_ENFORCE, AGENT_REPORT, AGENT_OPEN};
@@ -1310,7 +1342,7 @@ static void read_mode(struct reader *r, const struct key_spec *k, const char *pa
 	struct slice s;
 	char q[QUOTE_MAX];
 
-	if (!scalar_value(r, path, "a mode (enforce, report or open)", &s))
+	if (!config_reader_scalar_value(r, path, "a mode (enforce, report or open)", &s))
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (slice_eq(s, slice_from_cstr(names[i]))) {
@@ -1318,29 +1350,30 @@ static void read_mode(struct reader *r, const struct key_spec *k, const char *pa
 			a->has_mode = true;
 			return;
 		}
-	quote(s, q);
-	reader_error(r, r->ev.start_mark, "%s: %s is not a mode (valid: enforce, report, open)",
-		     path, q);
+	config_reader_quote(s, q);
+	config_reader_error(r, r->ev.start_mark,
+			    "%s: %s is not a mode (valid: enforce, report, open)", path, q);
 }
 
 /* RFC 9110 §9.1: a method is a token. Stored upper-case: every registered method is, and an
  * operator writing "get" means GET. CONNECT is refused here because methods only bound plain
  * HTTP requests; a tunnel is judged by allow, deny and ports. */
-static void method_item(struct reader *r, const char *path, void *ctx)
+static void method_item(struct config_reader *r, const char *path, void *ctx)
 {
 	struct agent *a = ctx;
 	char upper[AGENT_METHOD_MAX];
 	struct slice s;
 	char q[QUOTE_MAX];
 
-	if (!scalar_string(r, path, "an HTTP method", &s))
+	if (!config_reader_scalar_string(r, path, "an HTTP method", &s))
 		return;
-	quote(s, q);
-	if (!is_token(s) || s.len >= AGENT_METHOD_MAX) {
-		reader_error(r, r->ev.start_mark, "%s: %s is not an HTTP method: %s", path, q,
-			     s.len >= AGENT_METHOD_MAX
-				 ? "too long (at most 23 characters)"
-				 : "a method is one word of letters, digits or !#$%&'*+-.^_`|~");
+	config_reader_quote(s, q);
+	if (!config_value_is_token(s) || s.len >= AGENT_METHOD_MAX) {
+		config_reader_error(
+		    r, r->ev.start_mark, "%s: %s is not an HTTP method: %s", path, q,
+		    s.len >= AGENT_METHOD_MAX
+			? "too long (at most 23 characters)"
+			: "a method is one word of letters, digits or !#$%&'*+-.^_`|~");
 		return;
 	}
 	for (size_t i = 0; i < s.len; i++)
@@ -1348,7 +1381,7 @@ static void method_item(struct reader *r, const char *path, void *ctx)
 		    (s.ptr[i] >= 'a' && s.ptr[i] <= 'z') ? (char)(s.ptr[i] - 'a' + 'A') : s.ptr[i];
 	upper[s.len] = '\0';
 	if (strcmp(upper, "CONNECT") == 0) {
-		reader_error(
+		config_reader_error(
 		    r, r->ev.start_mark,
 		    "%s: CONNECT cannot be listed: methods bound plain HTTP requests only; "
 		    "tunnels are governed by allow, deny and ports",
@@ -1359,33 +1392,35 @@ static void method_item(struct reader *r, const char *path, void *ctx)
 		if (strcmp(a->methods[i], upper) == 0)
 			return; /* listed twice: harmless */
 	if (a->n_methods == AGENT_MAX_METHODS) {
-		reader_error(r, r->ev.start_mark, "%s: too many methods (at most %d)", path,
-			     AGENT_MAX_METHODS);
+		config_reader_error(r, r->ev.start_mark, "%s: too many methods (at most %d)", path,
+				    AGENT_MAX_METHODS);
 		return;
 	}
 	memcpy(a->methods[a->n_methods++], upper, s.len + 1);
 }
 
-static const struct list_spec method_list = {
+static const struct config_list method_list = {
     .items = "HTTP methods", .item = "an HTTP method", .read = method_item};
 
-static void read_methods(struct reader *r, const struct key_spec *k, const char *path)
+static void config_agents_read_methods(struct config_reader *r, const struct config_key *k,
+				       const char *path)
 {
 	struct agent *a = reader_agent(r);
 	yaml_mark_t start = r->ev.start_mark;
 
 	a->n_methods = 0;
 	a->has_methods = r->ev.type == YAML_SEQUENCE_START_EVENT;
-	if (read_list(r, path, &method_list, a) == 0)
-		reader_error(r, start,
-			     "%s: the list is empty, so no plain HTTP request would be allowed "
-			     "(leave methods out to allow every method)",
-			     path);
+	if (config_reader_list(r, path, &method_list, a) == 0)
+		config_reader_error(
+		    r, start,
+		    "%s: the list is empty, so no plain HTTP request would be allowed "
+		    "(leave methods out to allow every method)",
+		    path);
 }
 
 /* "1048576", "512KiB", "10MiB", "1GiB": a whole number of bytes. Binary units only, spelt the
  * IEC way, so that "10MB" (10^6 or 2^20?) is refused rather than guessed at. */
-static bool parse_size(struct slice s, uint64_t *out, const char **detail)
+static bool config_value_parse_size(struct slice s, uint64_t *out, const char **detail)
 {
 	static const struct {
 		const char *suffix;
@@ -1412,7 +1447,7 @@ static bool parse_size(struct slice s, uint64_t *out, const char **detail)
 		}
 		shift = units[i].shift;
 	}
-	if (!parse_uint(slice_make(s.ptr, digits), &v, detail))
+	if (!config_value_parse_uint(slice_make(s.ptr, digits), &v, detail))
 		return false;
 	if (v > (UINT64_MAX >> shift)) {
 		*detail = "too large";
@@ -1422,19 +1457,20 @@ static bool parse_size(struct slice s, uint64_t *out, const char **detail)
 	return true;
 }
 
-static void read_max_request_body(struct reader *r, const struct key_spec *k, const char *path)
+static void config_agents_read_max_request_body(struct config_reader *r, const struct config_key *k,
+						const char *path)
 {
 	struct agent *a = reader_agent(r);
 	struct slice s;
 	const char *detail;
 	char q[QUOTE_MAX];
 
-	if (!scalar_value(r, path, "a size in bytes like 1048576 or 10MiB", &s))
+	if (!config_reader_scalar_value(r, path, "a size in bytes like 1048576 or 10MiB", &s))
 		return;
-	if (!parse_size(s, &a->max_request_body, &detail)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid size: %s", path, q,
-			     detail);
+	if (!config_value_parse_size(s, &a->max_request_body, &detail)) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid size: %s", path, q,
+				    detail);
 		return;
 	}
 	a->has_max_request_body = true;
@@ -1442,22 +1478,23 @@ static void read_max_request_body(struct reader *r, const struct key_spec *k, co
 
 /* Guidance goes into denial bodies and the Proxy-Status details (an RFC 8941 sf-string, which
  * is printable ASCII only), so it is kept to printable ASCII and newlines. */
-static void read_guidance(struct reader *r, const struct key_spec *k, const char *path)
+static void config_agents_read_guidance(struct config_reader *r, const struct config_key *k,
+					const char *path)
 {
 	struct agent *a = reader_agent(r);
 	struct slice s;
 
-	if (!scalar_value(r, path, "a text", &s))
+	if (!config_reader_scalar_value(r, path, "a text", &s))
 		return;
 	if (s.len >= AGENT_GUIDANCE_MAX) {
-		reader_error(r, r->ev.start_mark, "%s: too long (%zu bytes; at most %d)", path,
-			     s.len, AGENT_GUIDANCE_MAX - 1);
+		config_reader_error(r, r->ev.start_mark, "%s: too long (%zu bytes; at most %d)",
+				    path, s.len, AGENT_GUIDANCE_MAX - 1);
 		return;
 	}
 	for (size_t i = 0; i < s.len; i++) {
 		unsigned char c = (unsigned char)s.ptr[i];
 		if ((c < 0x20 || c > 0x7e) && c != '\n') {
-			reader_error(
+			config_reader_error(
 			    r, r->ev.start_mark,
 			    "%s: byte %zu (0x%02x) is not printable ASCII; write plain text "
 			    "(newlines are fine)",
@@ -1465,35 +1502,36 @@ static void read_guidance(struct reader *r, const struct key_spec *k, const char
 			return;
 		}
 	}
-	copy_text(a->guidance, sizeof(a->guidance), s);
+	config_value_copy(a->guidance, sizeof(a->guidance), s);
 	a->has_guidance = true;
 }
 
 /* ---- agents ---------------------------------------------------------------------------- */
 
-static void read_source(struct reader *r, const struct key_spec *k, const char *path)
+static void read_source(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	yaml_mark_t start = r->ev.start_mark;
 
 	r->it.recognised = true;
-	if (read_cidrs(r, path, &r->agent->sources) == 0)
-		reader_error(r, start,
-			     "%s: the list is empty; give the agent's CIDRs or leave source out",
-			     path);
+	if (config_rules_read_cidrs(r, path, &r->agent->sources) == 0)
+		config_reader_error(
+		    r, start, "%s: the list is empty; give the agent's CIDRs or leave source out",
+		    path);
 }
 
 /* At most one of token_sha256, token_file, token_env: two would leave it open which one a
  * client must present. On refusal the value is skipped. */
-static bool token_begin(struct reader *r, const struct key_spec *k, const char *path)
+static bool token_begin(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	r->it.recognised = true;
 	if (r->it.token_key) {
-		reader_error(r, r->ev.start_mark,
-			     "%s: only one of token_sha256, token_file and token_env may be set "
-			     "(%s at %d:%d)",
-			     path, r->it.token_key, mark_pos(r->it.token_mark.line),
-			     mark_pos(r->it.token_mark.column));
-		skip_node(r);
+		config_reader_error(
+		    r, r->ev.start_mark,
+		    "%s: only one of token_sha256, token_file and token_env may be set "
+		    "(%s at %d:%d)",
+		    path, r->it.token_key, config_reader_pos(r->it.token_mark.line),
+		    config_reader_pos(r->it.token_mark.column));
+		config_reader_skip(r);
 		return false;
 	}
 	r->it.token_key = k->name;
@@ -1503,14 +1541,14 @@ static bool token_begin(struct reader *r, const struct key_spec *k, const char *
 
 /* Only the hash of a token is kept in the file: the file may be read by more people than the
  * agent's secret should be. */
-static void read_token_sha256(struct reader *r, const struct key_spec *k, const char *path)
+static void read_token_sha256(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	struct agent *a = r->agent;
 	struct slice s;
 	size_t i = 0;
 
 	if (!token_begin(r, k, path) ||
-	    !scalar_value(r, path, "64 hex digits (the SHA-256 of the token)", &s))
+	    !config_reader_scalar_value(r, path, "64 hex digits (the SHA-256 of the token)", &s))
 		return;
 	while (i < s.len && hex_value(s.ptr[i]) >= 0)
 		i++;
@@ -1522,10 +1560,11 @@ static void read_token_sha256(struct reader *r, const struct key_spec *k, const 
 			snprintf(got, sizeof(got), "%zu digits", s.len);
 		if (i != s.len && (s.ptr[i] < 0x21 || s.ptr[i] > 0x7e))
 			snprintf(got, sizeof(got), "a non-hex byte at position %zu", i + 1);
-		reader_error(r, r->ev.start_mark,
-			     "%s: expected 64 hex digits (the SHA-256 of the token, e.g. from "
-			     "`printf %%s TOKEN | sha256sum`), got %s",
-			     path, got);
+		config_reader_error(
+		    r, r->ev.start_mark,
+		    "%s: expected 64 hex digits (the SHA-256 of the token, e.g. from "
+		    "`printf %%s TOKEN | sha256sum`), got %s",
+		    path, got);
 		return;
 	}
 	for (i = 0; i < 32; i++)
@@ -1535,69 +1574,71 @@ static void read_token_sha256(struct reader *r, const struct key_spec *k, const 
 	a->token_ready = true;
 }
 
-static void read_token_file(struct reader *r, const struct key_spec *k, const char *path)
+static void read_token_file(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	struct agent *a = r->agent;
 	struct slice s;
 	const char *detail;
 	char q[QUOTE_MAX];
 
-	if (!token_begin(r, k, path) || !scalar_value(r, path, "a file path", &s))
+	if (!token_begin(r, k, path) || !config_reader_scalar_value(r, path, "a file path", &s))
 		return;
-	if (!check_file_path(s, AGENT_SOURCE_MAX - 1, &detail)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid file path: %s", path, q,
-			     detail);
+	if (!config_value_file_path_ok(s, AGENT_SOURCE_MAX - 1, &detail)) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid file path: %s",
+				    path, q, detail);
 		return;
 	}
-	copy_text(a->token_source, sizeof(a->token_source), s);
-	a->token_line = mark_pos(r->ev.start_mark.line);
-	a->token_column = mark_pos(r->ev.start_mark.column);
+	config_value_copy(a->token_source, sizeof(a->token_source), s);
+	a->token_line = config_reader_pos(r->ev.start_mark.line);
+	a->token_column = config_reader_pos(r->ev.start_mark.column);
 	a->token_kind = AGENT_TOKEN_FILE;
 	a->token_ready = false; /* the daemon reads the file */
 }
 
-static void read_token_env(struct reader *r, const struct key_spec *k, const char *path)
+static void read_token_env(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	struct agent *a = r->agent;
 	struct slice s;
 	char q[QUOTE_MAX];
 
-	if (!token_begin(r, k, path) || !scalar_value(r, path, "an environment variable name", &s))
+	if (!token_begin(r, k, path) ||
+	    !config_reader_scalar_value(r, path, "an environment variable name", &s))
 		return;
-	if (!is_env_name(s, AGENT_SOURCE_MAX - 1)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark,
-			     "%s: %s is not an environment variable name (letters, digits and "
-			     "'_', not starting with a digit)",
-			     path, q);
+	if (!config_value_is_env_name(s, AGENT_SOURCE_MAX - 1)) {
+		config_reader_quote(s, q);
+		config_reader_error(
+		    r, r->ev.start_mark,
+		    "%s: %s is not an environment variable name (letters, digits and "
+		    "'_', not starting with a digit)",
+		    path, q);
 		return;
 	}
-	copy_text(a->token_source, sizeof(a->token_source), s);
-	a->token_line = mark_pos(r->ev.start_mark.line);
-	a->token_column = mark_pos(r->ev.start_mark.column);
+	config_value_copy(a->token_source, sizeof(a->token_source), s);
+	a->token_line = config_reader_pos(r->ev.start_mark.line);
+	a->token_column = config_reader_pos(r->ev.start_mark.column);
 	a->token_kind = AGENT_TOKEN_ENV;
 	a->token_ready = false; /* the daemon reads the variable */
 }
 
-static const struct key_spec match_keys[] = {
+static const struct config_key match_keys[] = {
     {.name = "source", .read = read_source},
     {.name = "token_sha256", .read = read_token_sha256},
     {.name = "token_file", .read = read_token_file},
     {.name = "token_env", .read = read_token_env},
 };
 
-static void read_match(struct reader *r, const struct key_spec *k, const char *path)
+static void read_match(struct config_reader *r, const struct config_key *k, const char *path)
 {
-	unsigned before = errors_total(r);
+	unsigned before = config_reader_errors_total(r);
 
 	r->it.has_match = true;
 	r->it.match_mark = r->ev.start_mark;
-	read_section(r, k, path);
-	r->it.match_bad = errors_total(r) != before;
+	config_reader_section(r, k, path);
+	r->it.match_bad = config_reader_errors_total(r) != before;
 }
 
-static void read_agent_name(struct reader *r, const struct key_spec *k, const char *path)
+static void read_agent_name(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	struct config *cfg = r->cfg;
 	unsigned self = cfg->n_agents - 1;
@@ -1605,25 +1646,26 @@ static void read_agent_name(struct reader *r, const struct key_spec *k, const ch
 	char q[QUOTE_MAX];
 
 	r->it.has_name = true;
-	if (!scalar_value(r, path, "an agent name", &s))
+	if (!config_reader_scalar_value(r, path, "an agent name", &s))
 		return;
-	quote(s, q);
-	if (!is_agent_name(s)) {
-		reader_error(r, r->ev.start_mark,
-			     "%s: %s is not a valid agent name (1-64 letters, digits, '.', '_' or "
-			     "'-')",
-			     path, q);
+	config_reader_quote(s, q);
+	if (!config_value_is_agent_name(s)) {
+		config_reader_error(
+		    r, r->ev.start_mark,
+		    "%s: %s is not a valid agent name (1-64 letters, digits, '.', '_' or "
+		    "'-')",
+		    path, q);
 		return;
 	}
 	for (unsigned i = 0; i < self; i++)
 		if (slice_eq(s, slice_from_cstr(cfg->agents[i].name))) {
-			reader_error(r, r->ev.start_mark,
-				     "%s: an agent named %s is already defined (at %d:%d)", path, q,
-				     mark_pos(r->agent_marks[i].line),
-				     mark_pos(r->agent_marks[i].column));
+			config_reader_error(r, r->ev.start_mark,
+					    "%s: an agent named %s is already defined (at %d:%d)",
+					    path, q, config_reader_pos(r->agent_marks[i].line),
+					    config_reader_pos(r->agent_marks[i].column));
 			return;
 		}
-	copy_text(r->agent->name, sizeof(r->agent->name), s);
+	config_value_copy(r->agent->name, sizeof(r->agent->name), s);
 	r->agent_marks[self] = r->ev.start_mark;
 	r->it.name_ok = true;
 }
@@ -1631,82 +1673,85 @@ static void read_agent_name(struct reader *r, const struct key_spec *k, const ch
 /* The checks that need the whole item. "default" is the fallback for clients no other agent
  * matches, so it has nothing to match; every other agent needs something to be recognised by,
  * or it could never be chosen. */
-static void agent_check(struct reader *r, const struct agent *a, const char *path)
+static void agent_check(struct config_reader *r, const struct agent *a, const char *path)
 {
 	char q[QUOTE_MAX];
 
 	if (!r->it.has_name) {
-		reader_error(r, r->it.start, "%s: name is required", path);
+		config_reader_error(r, r->it.start, "%s: name is required", path);
 		return;
 	}
 	if (!r->it.name_ok)
 		return;
-	quote(slice_from_cstr(a->name), q);
+	config_reader_quote(slice_from_cstr(a->name), q);
 	if (strcmp(a->name, "default") == 0) {
 		if (r->it.has_match)
-			reader_error(r, r->it.match_mark,
-				     "%s.match: the agent \"default\" takes the clients no other "
-				     "agent matches, so it has no match (remove it, or give this "
-				     "agent another name)",
-				     path);
+			config_reader_error(
+			    r, r->it.match_mark,
+			    "%s.match: the agent \"default\" takes the clients no other "
+			    "agent matches, so it has no match (remove it, or give this "
+			    "agent another name)",
+			    path);
 		return;
 	}
 	if (!r->it.recognised && !r->it.match_bad)
-		reader_error(r, r->it.start,
-			     "%s: agent %s: set match.source or a token (token_sha256, token_file "
-			     "or token_env), or name it default",
-			     path, q);
+		config_reader_error(
+		    r, r->it.start,
+		    "%s: agent %s: set match.source or a token (token_sha256, token_file "
+		    "or token_env), or name it default",
+		    path, q);
 }
 
-static const struct key_spec agent_keys[] = {
+static const struct config_key agent_keys[] = {
     {.name = "name", .read = read_agent_name},
     {.name = "match", .read = read_match, .sub = match_keys, .n_sub = ARRAY_SIZE(match_keys)},
-    {.name = "mode", .read = read_mode},
-    {.name = "allow", .read = read_allow},
-    {.name = "deny", .read = read_deny},
-    {.name = "ports", .read = read_ports},
-    {.name = "methods", .read = read_methods},
-    {.name = "max_request_body", .read = read_max_request_body},
-    {.name = "guidance", .read = read_guidance},
+    {.name = "mode", .read = config_agents_read_mode},
+    {.name = "allow", .read = config_rules_read_allow},
+    {.name = "deny", .read = config_rules_read_deny},
+    {.name = "ports", .read = config_rules_read_ports},
+    {.name = "methods", .read = config_agents_read_methods},
+    {.name = "max_request_body", .read = config_agents_read_max_request_body},
+    {.name = "guidance", .read = config_agents_read_guidance},
 };
 
-static void agent_item(struct reader *r, const char *path, void *ctx)
+static void agent_item(struct config_reader *r, const char *path, void *ctx)
 {
 	struct config *cfg = r->cfg;
 	struct agent *a;
 
 	if (cfg->n_agents == CONFIG_MAX_AGENTS) {
-		reader_error(r, r->ev.start_mark, "%s: too many agents (at most %d)", path,
-			     CONFIG_MAX_AGENTS);
-		skip_node(r);
+		config_reader_error(r, r->ev.start_mark, "%s: too many agents (at most %d)", path,
+				    CONFIG_MAX_AGENTS);
+		config_reader_skip(r);
 		return;
 	}
-	if (!array_reserve((void **)&cfg->agents, &r->agents_cap, cfg->n_agents + 1,
-			   sizeof(*cfg->agents)) ||
-	    !array_reserve((void **)&r->agent_marks, &r->agent_marks_cap, cfg->n_agents + 1,
-			   sizeof(*r->agent_marks))) {
-		reader_error(r, r->ev.start_mark, "%s: out of memory", path);
-		skip_node(r);
+	if (!config_reader_reserve((void **)&cfg->agents, &r->agents_cap, cfg->n_agents + 1,
+				   sizeof(*cfg->agents)) ||
+	    !config_reader_reserve((void **)&r->agent_marks, &r->agent_marks_cap, cfg->n_agents + 1,
+				   sizeof(*r->agent_marks))) {
+		config_reader_error(r, r->ev.start_mark, "%s: out of memory", path);
+		config_reader_skip(r);
 		return;
 	}
 	a = &cfg->agents[cfg->n_agents++];
 	agent_init(a);
-	a->line = mark_pos(r->ev.start_mark.line);
+	a->line = config_reader_pos(r->ev.start_mark.line);
 	memset(&r->it, 0, sizeof(r->it));
 	r->it.start = r->ev.start_mark;
 	r->agent = a;
-	read_mapping(r, path, agent_keys, ARRAY_SIZE(agent_keys));
+	config_reader_mapping(r, path, agent_keys, ARRAY_SIZE(agent_keys));
 	r->agent = NULL;
 	agent_check(r, a, path);
 }
 
-static const struct list_spec agent_list = {.items = "agents",
-					    .item = "an agent (a mapping with a name)",
-					    .read = agent_item,
-					    .mappings = true};
+static const struct config_list agent_list = {.items = "agents",
+					      .item = "an agent (a mapping with a name)",
+					      .read = agent_item,
+					      .mappings = true};
 
 /* An explicit list replaces the implicit agent "default". */
-static void read_agents(struct reader *r, const struct key_spec *k, const char *path)
+static void config_agents_read(struct config_reader *r, const struct config_key *k,
+			       const char *path)
 {
 	struct config *cfg = r->cfg;
 	yaml_mark_t start = r->ev.start_mark;
@@ -1716,8 +1761,8 @@ static void read_agents(struct reader *r, const struct key_spec *k, const char *
 	cfg->n_agents = 0;
 	cfg->default_agent = -1;
 	r->agents_given = true;
-	if (read_list(r, path, &agent_list, NULL) == 0)
-		reader_error(
+	if (config_reader_list(r, path, &agent_list, NULL) == 0)
+		config_reader_error(
 		    r, start,
 		    "%s: the list is empty, so every client would be refused (leave agents "
 		    "out for one implicit agent \"default\")",
@@ -1833,14 +1878,14 @@ static bool parse_upstream(struct slice s, struct route *rt, const char **detail
 		return false;
 	if (base.len > 0 && base.ptr[base.len - 1] == '/')
 		base.len--; /* "http://h/" and "http://h" are the same upstream */
-	copy_text(rt->upstream_host, sizeof(rt->upstream_host),
-		  slice_make(auth.name, auth.name_len));
+	config_value_copy(rt->upstream_host, sizeof(rt->upstream_host),
+			  slice_make(auth.name, auth.name_len));
 	rt->upstream_port = auth.port;
-	copy_text(rt->upstream_base, sizeof(rt->upstream_base), base);
+	config_value_copy(rt->upstream_base, sizeof(rt->upstream_base), base);
 	return true;
 }
 
-static void read_route_host(struct reader *r, const struct key_spec *k, const char *path)
+static void read_route_host(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	struct config *cfg = r->cfg;
 	unsigned self = cfg->n_routes - 1;
@@ -1850,74 +1895,78 @@ static void read_route_host(struct reader *r, const struct key_spec *k, const ch
 	char q[QUOTE_MAX];
 
 	r->it.has_host = true;
-	if (!scalar_value(r, path, "a host name like search.internal", &s))
+	if (!config_reader_scalar_value(r, path, "a host name like search.internal", &s))
 		return;
-	quote(s, q);
+	config_reader_quote(s, q);
 	if (authority_parse_host(s, &auth, &detail) != 0) {
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid host name: %s", path, q,
-			     detail);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid host name: %s",
+				    path, q, detail);
 		return;
 	}
 	if (auth.kind != HOST_NAME) {
-		reader_error(r, r->ev.start_mark,
-			     "%s: %s is an IP address; a route maps a name that agents use (e.g. "
-			     "search.internal)",
-			     path, q);
+		config_reader_error(
+		    r, r->ev.start_mark,
+		    "%s: %s is an IP address; a route maps a name that agents use (e.g. "
+		    "search.internal)",
+		    path, q);
 		return;
 	}
 	for (unsigned i = 0; i < self; i++)
 		if (strcmp(cfg->routes[i].host, auth.name) == 0) {
-			reader_error(r, r->ev.start_mark, "%s: %s is already routed (at %d:%d)",
-				     path, q, mark_pos(r->route_marks[i].line),
-				     mark_pos(r->route_marks[i].column));
+			config_reader_error(r, r->ev.start_mark,
+					    "%s: %s is already routed (at %d:%d)", path, q,
+					    config_reader_pos(r->route_marks[i].line),
+					    config_reader_pos(r->route_marks[i].column));
 			return;
 		}
-	copy_text(r->route->host, sizeof(r->route->host), slice_make(auth.name, auth.name_len));
+	config_value_copy(r->route->host, sizeof(r->route->host),
+			  slice_make(auth.name, auth.name_len));
 	r->route_marks[self] = r->ev.start_mark;
 }
 
-static void read_upstream(struct reader *r, const struct key_spec *k, const char *path)
+static void read_upstream(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	struct slice s;
 	const char *detail = "refused";
 	char q[QUOTE_MAX];
 
 	r->it.has_upstream = true;
-	if (!scalar_value(r, path, "a URL like \"http://searxng:8080\"", &s))
+	if (!config_reader_scalar_value(r, path, "a URL like \"http://searxng:8080\"", &s))
 		return;
 	if (!parse_upstream(s, r->route, &detail)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid upstream URL: %s", path, q,
-			     detail);
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid upstream URL: %s",
+				    path, q, detail);
 		return;
 	}
 	r->it.upstream_ok = true;
 }
 
-static void route_agent_item(struct reader *r, const char *path, void *ctx)
+static void route_agent_item(struct config_reader *r, const char *path, void *ctx)
 {
 	struct route *rt = r->route;
-	struct agent_ref *ref;
+	struct config_agent_ref *ref;
 	struct slice s;
 	char q[QUOTE_MAX];
 
-	if (!scalar_string(r, path, "an agent name", &s))
+	if (!config_reader_scalar_string(r, path, "an agent name", &s))
 		return;
-	if (!is_agent_name(s)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark, "%s: no agent is named %s", path, q);
+	if (!config_value_is_agent_name(s)) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: no agent is named %s", path, q);
 		return;
 	}
 	for (unsigned i = 0; i < rt->n_agents; i++)
 		if (slice_eq(s, slice_from_cstr(rt->agents[i])))
 			return; /* listed twice: harmless */
 	if (rt->n_agents == ROUTE_MAX_AGENTS) {
-		reader_error(r, r->ev.start_mark, "%s: too many agents (at most %d)", path,
-			     ROUTE_MAX_AGENTS);
+		config_reader_error(r, r->ev.start_mark, "%s: too many agents (at most %d)", path,
+				    ROUTE_MAX_AGENTS);
 		return;
 	}
-	if (!array_reserve((void **)&r->refs, &r->refs_cap, r->n_refs + 1, sizeof(*r->refs))) {
-		reader_error(r, r->ev.start_mark, "%s: out of memory", path);
+	if (!config_reader_reserve((void **)&r->refs, &r->refs_cap, r->n_refs + 1,
+				   sizeof(*r->refs))) {
+		config_reader_error(r, r->ev.start_mark, "%s: out of memory", path);
 		return;
 	}
 	ref = &r->refs[r->n_refs++];
@@ -1925,61 +1974,62 @@ static void route_agent_item(struct reader *r, const char *path, void *ctx)
 	ref->index = rt->n_agents;
 	ref->mark = r->ev.start_mark;
 	snprintf(ref->path, sizeof(ref->path), "%s", path);
-	copy_text(rt->agents[rt->n_agents++], sizeof(rt->agents[0]), s);
+	config_value_copy(rt->agents[rt->n_agents++], sizeof(rt->agents[0]), s);
 }
 
-static const struct list_spec route_agent_list = {
+static const struct config_list route_agent_list = {
     .items = "agent names", .item = "an agent name", .read = route_agent_item};
 
-static void read_route_agents(struct reader *r, const struct key_spec *k, const char *path)
+static void read_route_agents(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	yaml_mark_t start = r->ev.start_mark;
 
 	r->route->n_agents = 0;
-	if (read_list(r, path, &route_agent_list, NULL) == 0)
-		reader_error(r, start,
-			     "%s: the list is empty, so no agent could use the route (leave agents "
-			     "out to let every agent use it)",
-			     path);
+	if (config_reader_list(r, path, &route_agent_list, NULL) == 0)
+		config_reader_error(
+		    r, start,
+		    "%s: the list is empty, so no agent could use the route (leave agents "
+		    "out to let every agent use it)",
+		    path);
 }
 
-static void read_prefix(struct reader *r, const char *path, char *out, size_t size)
+static void read_prefix(struct config_reader *r, const char *path, char *out, size_t size)
 {
 	struct slice s;
 	const char *detail;
 	char q[QUOTE_MAX];
 
-	if (!scalar_value(r, path, "a path prefix like \"/api/\"", &s))
+	if (!config_reader_scalar_value(r, path, "a path prefix like \"/api/\"", &s))
 		return;
 	if (!check_path(s, &detail)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid path prefix: %s", path, q,
-			     detail);
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid path prefix: %s",
+				    path, q, detail);
 		return;
 	}
-	copy_text(out, size, s);
+	config_value_copy(out, size, s);
 }
 
-static void read_rewrite_from(struct reader *r, const struct key_spec *k, const char *path)
+static void read_rewrite_from(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	read_prefix(r, path, r->route->rewrite_from, sizeof(r->route->rewrite_from));
 }
 
-static void read_rewrite_to(struct reader *r, const struct key_spec *k, const char *path)
+static void read_rewrite_to(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	read_prefix(r, path, r->route->rewrite_to, sizeof(r->route->rewrite_to));
 }
 
-static void read_rewrite(struct reader *r, const struct key_spec *k, const char *path)
+static void read_rewrite(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	const struct route *rt = r->route;
 	yaml_mark_t start = r->ev.start_mark;
-	unsigned before = errors_total(r);
+	unsigned before = config_reader_errors_total(r);
 
-	read_section(r, k, path);
-	if (errors_total(r) == before &&
+	config_reader_section(r, k, path);
+	if (config_reader_errors_total(r) == before &&
 	    (rt->rewrite_from[0] == '\0') != (rt->rewrite_to[0] == '\0'))
-		reader_error(r, start, "%s: set both from and to", path);
+		config_reader_error(r, start, "%s: set both from and to", path);
 }
 
 /* Why a header may not be set or removed by a route, or NULL. sluice writes these itself, per
@@ -2011,30 +2061,31 @@ static const char *header_reserved(struct slice name)
 	return NULL;
 }
 
-static bool header_name_ok(struct reader *r, const char *path, struct slice name)
+static bool header_name_ok(struct config_reader *r, const char *path, struct slice name)
 {
 	const char *why;
 	char q[QUOTE_MAX];
 
-	quote(name, q);
-	if (!is_token(name)) {
-		reader_error(r, r->ev.start_mark,
-			     "%s: %s is not a header name (letters, digits and !#$%%&'*+-.^_`|~; "
-			     "RFC 9110 section 5.1)",
-			     path, q);
+	config_reader_quote(name, q);
+	if (!config_value_is_token(name)) {
+		config_reader_error(
+		    r, r->ev.start_mark,
+		    "%s: %s is not a header name (letters, digits and !#$%%&'*+-.^_`|~; "
+		    "RFC 9110 section 5.1)",
+		    path, q);
 		return false;
 	}
 	if (name.len > ROUTE_HEADER_NAME_MAX) {
-		reader_error(r, r->ev.start_mark,
-			     "%s: %s is too long for a header name (at most %d "
-			     "bytes)",
-			     path, q, ROUTE_HEADER_NAME_MAX);
+		config_reader_error(r, r->ev.start_mark,
+				    "%s: %s is too long for a header name (at most %d "
+				    "bytes)",
+				    path, q, ROUTE_HEADER_NAME_MAX);
 		return false;
 	}
 	why = header_reserved(name);
 	if (why) {
-		reader_error(r, r->ev.start_mark, "%s: %s cannot be set or removed: %s", path, q,
-			     why);
+		config_reader_error(r, r->ev.start_mark, "%s: %s cannot be set or removed: %s",
+				    path, q, why);
 		return false;
 	}
 	return true;
@@ -2051,31 +2102,32 @@ static bool header_in(struct slice name, const char (*names)[ROUTE_HEADER_NAME_M
 	return false;
 }
 
-static void read_value_env(struct reader *r, const struct key_spec *k, const char *path)
+static void read_value_env(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	struct route_header_set *h = r->header;
 	struct slice s;
 	char q[QUOTE_MAX];
 
 	r->header_sources++;
-	if (!scalar_value(r, path, "an environment variable name", &s))
+	if (!config_reader_scalar_value(r, path, "an environment variable name", &s))
 		return;
-	if (!is_env_name(s, ROUTE_HEADER_VALUE_MAX)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark,
-			     "%s: %s is not an environment variable name (letters, digits and "
-			     "'_', not starting with a digit)",
-			     path, q);
+	if (!config_value_is_env_name(s, ROUTE_HEADER_VALUE_MAX)) {
+		config_reader_quote(s, q);
+		config_reader_error(
+		    r, r->ev.start_mark,
+		    "%s: %s is not an environment variable name (letters, digits and "
+		    "'_', not starting with a digit)",
+		    path, q);
 		return;
 	}
 	h->kind = ROUTE_VALUE_ENV;
-	h->line = mark_pos(r->ev.start_mark.line);
-	h->column = mark_pos(r->ev.start_mark.column);
-	copy_text(h->source, sizeof(h->source), s);
+	h->line = config_reader_pos(r->ev.start_mark.line);
+	h->column = config_reader_pos(r->ev.start_mark.column);
+	config_value_copy(h->source, sizeof(h->source), s);
 	h->ready = false; /* the daemon reads the variable */
 }
 
-static void read_value_file(struct reader *r, const struct key_spec *k, const char *path)
+static void read_value_file(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	struct route_header_set *h = r->header;
 	struct slice s;
@@ -2083,204 +2135,217 @@ static void read_value_file(struct reader *r, const struct key_spec *k, const ch
 	char q[QUOTE_MAX];
 
 	r->header_sources++;
-	if (!scalar_value(r, path, "a file path", &s))
+	if (!config_reader_scalar_value(r, path, "a file path", &s))
 		return;
-	if (!check_file_path(s, ROUTE_HEADER_VALUE_MAX, &detail)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid file path: %s", path, q,
-			     detail);
+	if (!config_value_file_path_ok(s, ROUTE_HEADER_VALUE_MAX, &detail)) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid file path: %s",
+				    path, q, detail);
 		return;
 	}
 	h->kind = ROUTE_VALUE_FILE;
-	h->line = mark_pos(r->ev.start_mark.line);
-	h->column = mark_pos(r->ev.start_mark.column);
-	copy_text(h->source, sizeof(h->source), s);
+	h->line = config_reader_pos(r->ev.start_mark.line);
+	h->column = config_reader_pos(r->ev.start_mark.column);
+	config_value_copy(h->source, sizeof(h->source), s);
 	h->ready = false; /* the daemon reads the file */
 }
 
-static const struct key_spec value_keys[] = {
+static const struct config_key value_keys[] = {
     {.name = "env", .read = read_value_env},
     {.name = "file", .read = read_value_file},
 };
 
 /* A literal value is sent as written: RFC 9110 §5.5 field-vchar and inner SP/HTAB, kept to ASCII;
  * never CR or LF (that would be header injection). The value may be a secret, so messages never
- * quote it. */
-static void read_literal_value(struct reader *r, struct route_header_set *h, const char *path)
+ * config_reader_quote it. */
+static void read_literal_value(struct config_reader *r, struct route_header_set *h,
+			       const char *path)
 {
 	struct slice s;
 
-	if (!scalar_string(r, path, "a header value", &s))
+	if (!config_reader_scalar_string(r, path, "a header value", &s))
 		return;
 	if (s.len > ROUTE_HEADER_VALUE_MAX) {
-		reader_error(r, r->ev.start_mark, "%s: the value is too long (at most %d bytes)",
-			     path, ROUTE_HEADER_VALUE_MAX);
+		config_reader_error(r, r->ev.start_mark,
+				    "%s: the value is too long (at most %d bytes)", path,
+				    ROUTE_HEADER_VALUE_MAX);
 		return;
 	}
 	for (size_t i = 0; i < s.len; i++) {
 		unsigned char c = (unsigned char)s.ptr[i];
 		if ((c < 0x20 || c > 0x7e) && c != '\t') {
-			reader_error(r, r->ev.start_mark,
-				     "%s: byte %zu (0x%02x) of the value is not allowed (printable "
-				     "ASCII, spaces and tabs only; RFC 9110 section 5.5)",
-				     path, i + 1, c);
+			config_reader_error(
+			    r, r->ev.start_mark,
+			    "%s: byte %zu (0x%02x) of the value is not allowed (printable "
+			    "ASCII, spaces and tabs only; RFC 9110 section 5.5)",
+			    path, i + 1, c);
 			return;
 		}
 	}
 	if (s.len > 0 && (s.ptr[0] == ' ' || s.ptr[0] == '\t' || s.ptr[s.len - 1] == ' ' ||
 			  s.ptr[s.len - 1] == '\t')) {
-		reader_error(r, r->ev.start_mark,
-			     "%s: the value begins or ends with a space or tab, which would be "
-			     "stripped (RFC 9110 section 5.5)",
-			     path);
+		config_reader_error(
+		    r, r->ev.start_mark,
+		    "%s: the value begins or ends with a space or tab, which would be "
+		    "stripped (RFC 9110 section 5.5)",
+		    path);
 		return;
 	}
 	h->kind = ROUTE_VALUE_LITERAL;
-	copy_text(h->source, sizeof(h->source), s);
-	copy_text(h->value, sizeof(h->value), s);
+	config_value_copy(h->source, sizeof(h->source), s);
+	config_value_copy(h->value, sizeof(h->value), s);
 	h->ready = true;
 }
 
-static void read_header_value(struct reader *r, struct route_header_set *h, const char *path)
+static void read_header_value(struct config_reader *r, struct route_header_set *h, const char *path)
 {
 	static const char what[] = "a header value (text, {env: NAME} or {file: /path})";
 	yaml_mark_t start = r->ev.start_mark;
-	unsigned before = errors_total(r);
+	unsigned before = config_reader_errors_total(r);
 
 	if (r->ev.type == YAML_SCALAR_EVENT) {
-		if (scalar_kind(&r->ev) == SCALAR_NULL)
-			reader_error(r, start, "%s: expected %s, got an empty value", path, what);
+		if (config_reader_scalar_kind(&r->ev) == CONFIG_SCALAR_NULL)
+			config_reader_error(r, start, "%s: expected %s, got an empty value", path,
+					    what);
 		else
 			read_literal_value(r, h, path);
 		return;
 	}
 	if (r->ev.type != YAML_MAPPING_START_EVENT) {
-		reader_error(r, start, "%s: expected %s, got %s", path, what, describe(&r->ev));
-		skip_node(r);
+		config_reader_error(r, start, "%s: expected %s, got %s", path, what,
+				    config_reader_describe(&r->ev));
+		config_reader_skip(r);
 		return;
 	}
 	r->header = h;
 	r->header_sources = 0;
-	read_mapping(r, path, value_keys, ARRAY_SIZE(value_keys));
+	config_reader_mapping(r, path, value_keys, ARRAY_SIZE(value_keys));
 	r->header = NULL;
-	if (r->header_sources == 0 && errors_total(r) == before)
-		reader_error(r, start,
-			     "%s: expected {env: NAME} or {file: /path}, got an empty "
-			     "mapping",
-			     path);
+	if (r->header_sources == 0 && config_reader_errors_total(r) == before)
+		config_reader_error(r, start,
+				    "%s: expected {env: NAME} or {file: /path}, got an empty "
+				    "mapping",
+				    path);
 	else if (r->header_sources > 1)
-		reader_error(r, start, "%s: give one of env and file, not both", path);
+		config_reader_error(r, start, "%s: give one of env and file, not both", path);
 }
 
 /* One key of headers.set: the header it names, added to the route, or NULL after an error
  * (the key is consumed either way; the value is still current for the caller). */
-static struct route_header_set *header_set_key(struct reader *r, const char *path)
+static struct route_header_set *header_set_key(struct config_reader *r, const char *path)
 {
 	struct route *rt = r->route;
 	struct route_header_set *h;
 	struct slice name;
 	char q[QUOTE_MAX];
 
-	if (!node_begin(r, path))
+	if (!config_reader_node_begin(r, path))
 		return NULL;
 	if (r->ev.type != YAML_SCALAR_EVENT) {
-		reader_error(r, r->ev.start_mark, "%s: keys must be strings, got %s", path,
-			     describe(&r->ev));
-		skip_node(r);
+		config_reader_error(r, r->ev.start_mark, "%s: keys must be strings, got %s", path,
+				    config_reader_describe(&r->ev));
+		config_reader_skip(r);
 		return NULL;
 	}
-	name = scalar_text(&r->ev);
+	name = config_reader_scalar_text(&r->ev);
 	if (!header_name_ok(r, path, name))
 		return NULL;
-	quote(name, q);
+	config_reader_quote(name, q);
 	if (header_in(name, &rt->set_headers[0].name, sizeof(rt->set_headers[0]),
 		      rt->n_set_headers)) {
-		reader_error(r, r->ev.start_mark,
-			     "%s: %s is set twice (header names are case-insensitive)", path, q);
+		config_reader_error(r, r->ev.start_mark,
+				    "%s: %s is set twice (header names are case-insensitive)", path,
+				    q);
 		return NULL;
 	}
 	if (header_in(name, rt->remove_headers, sizeof(rt->remove_headers[0]),
 		      rt->n_remove_headers)) {
-		reader_error(r, r->ev.start_mark,
-			     "%s: %s is also in remove; a header the route sets already replaces "
-			     "what the agent sent",
-			     path, q);
+		config_reader_error(
+		    r, r->ev.start_mark,
+		    "%s: %s is also in remove; a header the route sets already replaces "
+		    "what the agent sent",
+		    path, q);
 		return NULL;
 	}
 	if (rt->n_set_headers == ROUTE_MAX_HEADERS) {
-		reader_error(r, r->ev.start_mark, "%s: too many headers (at most %d)", path,
-			     ROUTE_MAX_HEADERS);
+		config_reader_error(r, r->ev.start_mark, "%s: too many headers (at most %d)", path,
+				    ROUTE_MAX_HEADERS);
 		return NULL;
 	}
 	h = &rt->set_headers[rt->n_set_headers++];
 	memset(h, 0, sizeof(*h));
-	copy_text(h->name, sizeof(h->name), name);
+	config_value_copy(h->name, sizeof(h->name), name);
 	return h;
 }
 
 /* headers.set: a mapping whose keys are header names, so not a key_spec table. */
-static void read_header_set(struct reader *r, const struct key_spec *k, const char *path)
+static void read_header_set(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	char vpath[PATH_MAX_LEN + ROUTE_HEADER_NAME_MAX + 2];
 
 	if (r->ev.type != YAML_MAPPING_START_EVENT) {
-		if (r->ev.type == YAML_SCALAR_EVENT && scalar_kind(&r->ev) == SCALAR_NULL)
+		if (r->ev.type == YAML_SCALAR_EVENT &&
+		    config_reader_scalar_kind(&r->ev) == CONFIG_SCALAR_NULL)
 			return;
-		reader_error(r, r->ev.start_mark,
-			     "%s: expected a mapping of header names to values, got %s", path,
-			     describe(&r->ev));
-		skip_node(r);
+		config_reader_error(r, r->ev.start_mark,
+				    "%s: expected a mapping of header names to values, got %s",
+				    path, config_reader_describe(&r->ev));
+		config_reader_skip(r);
 		return;
 	}
-	while (reader_next(r) && r->ev.type != YAML_MAPPING_END_EVENT) {
+	while (config_reader_next(r) && r->ev.type != YAML_MAPPING_END_EVENT) {
 		struct route_header_set *h = header_set_key(r, path);
-		if (!reader_next(r))
+		if (!config_reader_next(r))
 			return;
 		if (!h) {
-			skip_node(r);
+			config_reader_skip(r);
 			continue;
 		}
 		snprintf(vpath, sizeof(vpath), "%s.%s", path, h->name);
-		if (node_begin(r, vpath))
+		if (config_reader_node_begin(r, vpath))
 			read_header_value(r, h, vpath);
 	}
 }
 
-static void remove_item(struct reader *r, const char *path, void *ctx)
+static void remove_item(struct config_reader *r, const char *path, void *ctx)
 {
 	struct route *rt = r->route;
 	struct slice s;
 	char q[QUOTE_MAX];
 
-	if (!scalar_string(r, path, "a header name", &s) || !header_name_ok(r, path, s))
+	if (!config_reader_scalar_string(r, path, "a header name", &s) ||
+	    !header_name_ok(r, path, s))
 		return;
 	if (header_in(s, &rt->set_headers[0].name, sizeof(rt->set_headers[0]), rt->n_set_headers)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark,
-			     "%s: %s is also in set; a header the route sets already replaces what "
-			     "the agent sent",
-			     path, q);
+		config_reader_quote(s, q);
+		config_reader_error(
+		    r, r->ev.start_mark,
+		    "%s: %s is also in set; a header the route sets already replaces what "
+		    "the agent sent",
+		    path, q);
 		return;
 	}
 	if (header_in(s, rt->remove_headers, sizeof(rt->remove_headers[0]), rt->n_remove_headers))
 		return; /* listed twice: harmless */
 	if (rt->n_remove_headers == ROUTE_MAX_HEADERS) {
-		reader_error(r, r->ev.start_mark, "%s: too many headers (at most %d)", path,
-			     ROUTE_MAX_HEADERS);
+		config_reader_error(r, r->ev.start_mark, "%s: too many headers (at most %d)", path,
+				    ROUTE_MAX_HEADERS);
 		return;
 	}
-	copy_text(rt->remove_headers[rt->n_remove_headers++], sizeof(rt->remove_headers[0]), s);
+	config_value_copy(rt->remove_headers[rt->n_remove_headers++], sizeof(rt->remove_headers[0]),
+			  s);
 }
 
-static const struct list_spec remove_list = {
+static const struct config_list remove_list = {
     .items = "header names", .item = "a header name", .read = remove_item};
 
-static void read_header_remove(struct reader *r, const struct key_spec *k, const char *path)
+static void read_header_remove(struct config_reader *r, const struct config_key *k,
+			       const char *path)
 {
-	read_list(r, path, &remove_list, NULL);
+	config_reader_list(r, path, &remove_list, NULL);
 }
 
-static void read_ca_file(struct reader *r, const struct key_spec *k, const char *path)
+static void read_ca_file(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	struct slice s;
 	const char *detail;
@@ -2288,115 +2353,117 @@ static void read_ca_file(struct reader *r, const struct key_spec *k, const char 
 
 	r->it.has_ca_file = true;
 	r->it.ca_mark = r->ev.start_mark;
-	if (!scalar_value(r, path, "a file path", &s))
+	if (!config_reader_scalar_value(r, path, "a file path", &s))
 		return;
-	if (!check_file_path(s, AGENT_SOURCE_MAX - 1, &detail)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid file path: %s", path, q,
-			     detail);
+	if (!config_value_file_path_ok(s, AGENT_SOURCE_MAX - 1, &detail)) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid file path: %s",
+				    path, q, detail);
 		return;
 	}
-	copy_text(r->route->ca_file, sizeof(r->route->ca_file), s);
-	r->route->ca_line = mark_pos(r->ev.start_mark.line);
-	r->route->ca_column = mark_pos(r->ev.start_mark.column);
+	config_value_copy(r->route->ca_file, sizeof(r->route->ca_file), s);
+	r->route->ca_line = config_reader_pos(r->ev.start_mark.line);
+	r->route->ca_column = config_reader_pos(r->ev.start_mark.column);
 }
 
-static const struct key_spec rewrite_keys[] = {
+static const struct config_key rewrite_keys[] = {
     {.name = "from", .read = read_rewrite_from},
     {.name = "to", .read = read_rewrite_to},
 };
-static const struct key_spec header_keys[] = {
+static const struct config_key config_headers_keys[] = {
     {.name = "set", .read = read_header_set},
     {.name = "remove", .read = read_header_remove},
 };
-static const struct key_spec route_keys[] = {
+static const struct config_key route_keys[] = {
     {.name = "host", .read = read_route_host},
     {.name = "upstream", .read = read_upstream},
     {.name = "agents", .read = read_route_agents},
     {.name = "rewrite", .read = read_rewrite, .sub = rewrite_keys, .n_sub = 2},
-    {.name = "headers", .read = read_section, .sub = header_keys, .n_sub = 2},
+    {.name = "headers", .read = config_reader_section, .sub = config_headers_keys, .n_sub = 2},
     {.name = "ca_file", .read = read_ca_file},
 };
 
-static void route_check(struct reader *r, const struct route *rt, const char *path)
+static void route_check(struct config_reader *r, const struct route *rt, const char *path)
 {
 	if (!r->it.has_host)
-		reader_error(r, r->it.start,
-			     "%s: host is required (the name agents use, e.g. search.internal)",
-			     path);
+		config_reader_error(
+		    r, r->it.start,
+		    "%s: host is required (the name agents use, e.g. search.internal)", path);
 	if (!r->it.has_upstream)
-		reader_error(r, r->it.start,
-			     "%s: upstream is required (e.g. \"http://searxng:8080\")", path);
+		config_reader_error(r, r->it.start,
+				    "%s: upstream is required (e.g. \"http://searxng:8080\")",
+				    path);
 	else if (r->it.upstream_ok && r->it.has_ca_file && !rt->tls)
-		reader_error(r, r->it.ca_mark,
-			     "%s.ca_file: only an https:// upstream uses a CA file", path);
+		config_reader_error(r, r->it.ca_mark,
+				    "%s.ca_file: only an https:// upstream uses a CA file", path);
 }
 
-static void route_item(struct reader *r, const char *path, void *ctx)
+static void route_item(struct config_reader *r, const char *path, void *ctx)
 {
 	struct config *cfg = r->cfg;
 	struct route *rt;
 
 	if (cfg->n_routes == CONFIG_MAX_ROUTES) {
-		reader_error(r, r->ev.start_mark, "%s: too many routes (at most %d)", path,
-			     CONFIG_MAX_ROUTES);
-		skip_node(r);
+		config_reader_error(r, r->ev.start_mark, "%s: too many routes (at most %d)", path,
+				    CONFIG_MAX_ROUTES);
+		config_reader_skip(r);
 		return;
 	}
-	if (!array_reserve((void **)&cfg->routes, &r->routes_cap, cfg->n_routes + 1,
-			   sizeof(*cfg->routes)) ||
-	    !array_reserve((void **)&r->route_marks, &r->route_marks_cap, cfg->n_routes + 1,
-			   sizeof(*r->route_marks))) {
-		reader_error(r, r->ev.start_mark, "%s: out of memory", path);
-		skip_node(r);
+	if (!config_reader_reserve((void **)&cfg->routes, &r->routes_cap, cfg->n_routes + 1,
+				   sizeof(*cfg->routes)) ||
+	    !config_reader_reserve((void **)&r->route_marks, &r->route_marks_cap, cfg->n_routes + 1,
+				   sizeof(*r->route_marks))) {
+		config_reader_error(r, r->ev.start_mark, "%s: out of memory", path);
+		config_reader_skip(r);
 		return;
 	}
 	rt = &cfg->routes[cfg->n_routes++];
 	memset(rt, 0, sizeof(*rt));
-	rt->line = mark_pos(r->ev.start_mark.line);
+	rt->line = config_reader_pos(r->ev.start_mark.line);
 	memset(&r->it, 0, sizeof(r->it));
 	r->it.start = r->ev.start_mark;
 	r->route = rt;
-	read_mapping(r, path, route_keys, ARRAY_SIZE(route_keys));
+	config_reader_mapping(r, path, route_keys, ARRAY_SIZE(route_keys));
 	r->route = NULL;
 	route_check(r, rt, path);
 }
 
-static const struct list_spec route_list = {.items = "routes",
-					    .item = "a route (a mapping with host and upstream)",
-					    .read = route_item,
-					    .mappings = true};
+static const struct config_list route_list = {.items = "routes",
+					      .item = "a route (a mapping with host and upstream)",
+					      .read = route_item,
+					      .mappings = true};
 
-static void read_routes(struct reader *r, const struct key_spec *k, const char *path)
+static void config_routes_read(struct config_reader *r, const struct config_key *k,
+			       const char *path)
 {
-	read_list(r, path, &route_list, NULL);
+	config_reader_list(r, path, &route_list, NULL);
 }
 
 /* ---- checks across the file ------------------------------------------------------------ */
 
 /* routes[].agents may name agents defined further down, so names are checked at the end. */
-static void routes_check_agents(struct reader *r)
+static void config_routes_finish(struct config_reader *r)
 {
 	const struct config *cfg = r->cfg;
 	char q[QUOTE_MAX];
 
 	for (unsigned i = 0; i < r->n_refs; i++) {
-		const struct agent_ref *ref = &r->refs[i];
+		const struct config_agent_ref *ref = &r->refs[i];
 		const char *name = cfg->routes[ref->route].agents[ref->index];
 		unsigned a = 0;
 		while (a < cfg->n_agents && strcmp(cfg->agents[a].name, name) != 0)
 			a++;
 		if (a < cfg->n_agents)
 			continue;
-		quote(slice_from_cstr(name), q);
-		reader_error(r, ref->mark, "%s: no agent is named %s%s", ref->path, q,
-			     r->agents_given ? ""
-					     : " (without an agents list the only agent is "
-					       "\"default\")");
+		config_reader_quote(slice_from_cstr(name), q);
+		config_reader_error(r, ref->mark, "%s: no agent is named %s%s", ref->path, q,
+				    r->agents_given ? ""
+						    : " (without an agents list the only agent is "
+						      "\"default\")");
 	}
 }
 
-static void agents_finish(struct reader *r)
+static void config_agents_finish(struct config_reader *r)
 {
 	struct config *cfg = r->cfg;
 
@@ -2434,16 +2501,17 @@ static void errors_sort(struct config_errors *errors)
 		.name = key, .read = read_duration, .field = offsetof(struct config, member)       \
 	}
 
-static const struct key_spec listen_keys[] = {
+static const struct config_key config_listen_keys[] = {
     {.name = "http", .read = read_listen_http},
     {.name = "admin", .read = read_listen_admin},
 };
-static const struct key_spec resolver_keys[] = {{.name = "servers", .read = read_resolver_servers}};
-static const struct key_spec ips_keys[] = {
+static const struct config_key config_resolver_keys[] = {
+    {.name = "servers", .read = read_resolver_servers}};
+static const struct config_key config_rules_ips_keys[] = {
     {.name = "allow", .read = read_ips_allow},
     {.name = "deny", .read = read_ips_deny},
 };
-static const struct key_spec timeout_keys[] = {
+static const struct config_key config_limits_timeout_keys[] = {
     TIMEOUT("request_head", head_timeout_ms),
     TIMEOUT("client_idle", idle_timeout_ms),
     TIMEOUT("connect", connect_timeout_ms),
@@ -2455,39 +2523,39 @@ static const struct key_spec timeout_keys[] = {
      .read = read_duration_or_zero,
      .field = offsetof(struct config, reload_revoke_ms)},
 };
-static const struct key_spec limit_keys[] = {
+static const struct config_key config_limits_keys[] = {
     {.name = "max_request_head",
-     .read = read_limit,
+     .read = config_limits_read,
      .field = offsetof(struct config, max_head_bytes),
      .min = 1024,
      .max = 1048576},
     {.name = "max_request_headers",
-     .read = read_limit,
+     .read = config_limits_read,
      .field = offsetof(struct config, max_request_headers),
      .min = 1,
      .max = HTTP1_MAX_HEADERS_CAP},
     {.name = "max_response_head",
-     .read = read_limit,
+     .read = config_limits_read,
      .field = offsetof(struct config, max_response_head),
      .min = 1024,
      .max = 1048576},
     {.name = "max_response_headers",
-     .read = read_limit,
+     .read = config_limits_read,
      .field = offsetof(struct config, max_response_headers),
      .min = 1,
      .max = HTTP1_MAX_HEADERS_CAP},
     {.name = "max_connections",
-     .read = read_limit,
+     .read = config_limits_read,
      .field = offsetof(struct config, max_connections),
      .min = 1,
      .max = 1000000},
     {.name = "max_pending_dns",
-     .read = read_limit,
+     .read = config_limits_read,
      .field = offsetof(struct config, max_pending_dns),
      .min = 0,
      .max = 1000000},
     {.name = "max_connections_per_agent",
-     .read = read_limit,
+     .read = config_limits_read,
      .field = offsetof(struct config, max_connections_per_agent),
      .min = 0,
      .max = 1000000},
@@ -2522,7 +2590,7 @@ static bool user_syntax_ok(struct slice s, const char **detail)
 	if (!digits)
 		return true;
 	unsigned long long uid;
-	if (!parse_uint(s, &uid, detail))
+	if (!config_value_parse_uint(s, &uid, detail))
 		return false;
 	/* (uid_t)-1 means "no change" to setuid(2); larger values do not fit a uid. */
 	if (uid >= 4294967295ull) {
@@ -2532,143 +2600,149 @@ static bool user_syntax_ok(struct slice s, const char **detail)
 	return true;
 }
 
-static void read_user(struct reader *r, const struct key_spec *k, const char *path)
+static void config_privileges_read_user(struct config_reader *r, const struct config_key *k,
+					const char *path)
 {
 	struct slice s;
 	const char *detail;
 	char q[QUOTE_MAX];
 
-	if (!scalar_value(r, path, "a user name or a numeric uid", &s))
+	if (!config_reader_scalar_value(r, path, "a user name or a numeric uid", &s))
 		return;
 	if (!user_syntax_ok(s, &detail)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid user: %s", path, q,
-			     detail);
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid user: %s", path, q,
+				    detail);
 		return;
 	}
-	copy_text(r->cfg->user, sizeof(r->cfg->user), s);
+	config_value_copy(r->cfg->user, sizeof(r->cfg->user), s);
 }
 
 /* A plain YAML boolean; a quoted "true" is text, and refused like any other text. */
-static void read_seccomp(struct reader *r, const struct key_spec *k, const char *path)
+static void config_privileges_read_seccomp(struct config_reader *r, const struct config_key *k,
+					   const char *path)
 {
-	if (r->ev.type != YAML_SCALAR_EVENT || scalar_kind(&r->ev) != SCALAR_BOOL) {
-		reader_error(r, r->ev.start_mark, "%s: expected true or false, got %s", path,
-			     describe(&r->ev));
-		skip_node(r);
+	if (r->ev.type != YAML_SCALAR_EVENT ||
+	    config_reader_scalar_kind(&r->ev) != CONFIG_SCALAR_BOOL) {
+		config_reader_error(r, r->ev.start_mark, "%s: expected true or false, got %s", path,
+				    config_reader_describe(&r->ev));
+		config_reader_skip(r);
 		return;
 	}
-	r->cfg->seccomp = scalar_bool(&r->ev);
+	r->cfg->seccomp = config_reader_scalar_bool(&r->ev);
 }
 
 /* ---- the decision log ------------------------------------------------------------------ */
 
-static void read_log_file(struct reader *r, const struct key_spec *k, const char *path)
+static void read_log_file(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	struct slice s;
 	const char *detail;
 	char q[QUOTE_MAX];
 
-	if (!scalar_value(r, path, "a file path", &s))
+	if (!config_reader_scalar_value(r, path, "a file path", &s))
 		return;
-	if (!check_file_path(s, CONFIG_LOG_FILE_MAX - 1, &detail)) {
-		quote(s, q);
-		reader_error(r, r->ev.start_mark, "%s: %s is not a valid file path: %s", path, q,
-			     detail);
+	if (!config_value_file_path_ok(s, CONFIG_LOG_FILE_MAX - 1, &detail)) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid file path: %s",
+				    path, q, detail);
 		return;
 	}
-	copy_text(r->cfg->log_file, sizeof(r->cfg->log_file), s);
+	config_value_copy(r->cfg->log_file, sizeof(r->cfg->log_file), s);
 }
 
 /* Query strings often carry what should not sit in a log (tokens, search terms): dropped unless
  * the operator asks for them. */
-static void read_log_query(struct reader *r, const struct key_spec *k, const char *path)
+static void read_log_query(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	struct slice s;
 	char q[QUOTE_MAX];
 
-	if (!scalar_value(r, path, "keep or drop", &s))
+	if (!config_reader_scalar_value(r, path, "keep or drop", &s))
 		return;
 	if (slice_eq(s, SLICE_LIT("keep")) || slice_eq(s, SLICE_LIT("drop"))) {
 		r->cfg->log_query = slice_eq(s, SLICE_LIT("keep"));
 		return;
 	}
-	quote(s, q);
-	reader_error(r, r->ev.start_mark, "%s: %s is not keep or drop", path, q);
+	config_reader_quote(s, q);
+	config_reader_error(r, r->ev.start_mark, "%s: %s is not keep or drop", path, q);
 }
 
-static const struct key_spec log_keys[] = {
+static const struct config_key config_log_keys[] = {
     {.name = "file", .read = read_log_file},
     {.name = "query", .read = read_log_query},
 };
 
 #define SECTION(key, keys)                                                                         \
 	{                                                                                          \
-		.name = key, .read = read_section, .sub = keys, .n_sub = ARRAY_SIZE(keys)          \
+		.name = key, .read = config_reader_section, .sub = keys, .n_sub = ARRAY_SIZE(keys) \
 	}
 
-static const struct key_spec top_keys[] = {
-    SECTION("listen", listen_keys),
-    SECTION("resolver", resolver_keys),
-    SECTION("ips", ips_keys),
-    {.name = "allow", .read = read_allow},
-    {.name = "deny", .read = read_deny},
-    {.name = "ports", .read = read_ports},
-    SECTION("timeouts", timeout_keys),
-    SECTION("limits", limit_keys),
-    SECTION("log", log_keys),
+static const struct config_key top_keys[] = {
+    SECTION("listen", config_listen_keys),
+    SECTION("resolver", config_resolver_keys),
+    SECTION("ips", config_rules_ips_keys),
+    {.name = "allow", .read = config_rules_read_allow},
+    {.name = "deny", .read = config_rules_read_deny},
+    {.name = "ports", .read = config_rules_read_ports},
+    SECTION("timeouts", config_limits_timeout_keys),
+    SECTION("limits", config_limits_keys),
+    SECTION("log", config_log_keys),
     {.name = "workers",
-     .read = read_limit,
+     .read = config_limits_read,
      .field = offsetof(struct config, workers),
      .min = 0,
      .max = CONFIG_MAX_WORKERS},
-    {.name = "user", .read = read_user},
-    {.name = "seccomp", .read = read_seccomp},
-    {.name = "mode", .read = read_mode},
-    {.name = "methods", .read = read_methods},
-    {.name = "max_request_body", .read = read_max_request_body},
-    {.name = "guidance", .read = read_guidance},
-    {.name = "agents", .read = read_agents},
-    {.name = "routes", .read = read_routes},
+    {.name = "user", .read = config_privileges_read_user},
+    {.name = "seccomp", .read = config_privileges_read_seccomp},
+    {.name = "mode", .read = config_agents_read_mode},
+    {.name = "methods", .read = config_agents_read_methods},
+    {.name = "max_request_body", .read = config_agents_read_max_request_body},
+    {.name = "guidance", .read = config_agents_read_guidance},
+    {.name = "agents", .read = config_agents_read},
+    {.name = "routes", .read = config_routes_read},
 };
 
 /* ---- documents ------------------------------------------------------------------------- */
 
-static void read_root(struct reader *r)
+static void read_root(struct config_reader *r)
 {
 	char valid[KEYS_TEXT_MAX];
 
-	if (!node_begin(r, "top level"))
+	if (!config_reader_node_begin(r, "top level"))
 		return;
 	if (r->ev.type == YAML_MAPPING_START_EVENT) {
-		read_mapping(r, "", top_keys, ARRAY_SIZE(top_keys));
+		config_reader_mapping(r, "", top_keys, ARRAY_SIZE(top_keys));
 		return;
 	}
-	if (r->ev.type == YAML_SCALAR_EVENT && scalar_kind(&r->ev) == SCALAR_NULL)
+	if (r->ev.type == YAML_SCALAR_EVENT &&
+	    config_reader_scalar_kind(&r->ev) == CONFIG_SCALAR_NULL)
 		return;
-	keys_text(top_keys, ARRAY_SIZE(top_keys), valid, sizeof(valid));
-	reader_error(r, r->ev.start_mark, "the top level must be a mapping with keys %s, got %s",
-		     valid, describe(&r->ev));
-	skip_node(r);
+	config_reader_keys_text(top_keys, ARRAY_SIZE(top_keys), valid, sizeof(valid));
+	config_reader_error(r, r->ev.start_mark,
+			    "the top level must be a mapping with keys %s, got %s", valid,
+			    config_reader_describe(&r->ev));
+	config_reader_skip(r);
 }
 
 /* stream-start (document-start root document-end)? stream-end; a second document is refused
  * (one file, one config: a stray "---" must not silently hide the rest). */
-static void read_stream(struct reader *r)
+static void read_stream(struct config_reader *r)
 {
-	if (!reader_next(r) || !reader_next(r))
+	if (!config_reader_next(r) || !config_reader_next(r))
 		return;
 	if (r->ev.type != YAML_DOCUMENT_START_EVENT)
 		return;
-	if (!reader_next(r))
+	if (!config_reader_next(r))
 		return;
-	if (event_is_node(&r->ev))
+	if (config_reader_is_node(&r->ev))
 		read_root(r);
-	if (!reader_next(r) || !reader_next(r))
+	if (!config_reader_next(r) || !config_reader_next(r))
 		return;
 	if (r->ev.type == YAML_DOCUMENT_START_EVENT)
-		reader_error(r, r->ev.start_mark,
-			     "a second YAML document starts here; a config file holds exactly one");
+		config_reader_error(
+		    r, r->ev.start_mark,
+		    "a second YAML document starts here; a config file holds exactly one");
 }
 
 /* ---- public ---------------------------------------------------------------------------- */
@@ -2743,14 +2817,14 @@ void config_free(struct config *cfg)
 struct config *config_parse(const char *text, size_t len, struct config_errors *errors)
 {
 	struct config_errors discard;
-	struct reader *r;
+	struct config_reader *r;
 
 	if (!errors)
 		errors = &discard;
 	memset(errors, 0, sizeof(*errors));
 	r = calloc(1, sizeof(*r));
 	if (!r || !yaml_parser_initialize(&r->parser)) {
-		errors_add(errors, 0, 0, "out of memory");
+		config_reader_add_error(errors, 0, 0, "out of memory");
 		free(r);
 		return NULL;
 	}
@@ -2763,15 +2837,15 @@ struct config *config_parse(const char *text, size_t len, struct config_errors *
 		/* Config files are UTF-8; positions from byte offsets then mean what they say. */
 		yaml_parser_set_encoding(&r->parser, YAML_UTF8_ENCODING);
 		read_stream(r);
-		ports_apply(r);
-		admin_finish(r);
-		agents_finish(r);
+		config_rules_finish(r);
+		config_listen_finish(r);
+		config_agents_finish(r);
 		if (!r->stop) {
-			routes_check_agents(r);
+			config_routes_finish(r);
 			errors_sort(errors);
 		}
 	} else {
-		errors_add(errors, 0, 0, "out of memory");
+		config_reader_add_error(errors, 0, 0, "out of memory");
 	}
 	if (r->have_ev)
 		yaml_event_delete(&r->ev);
