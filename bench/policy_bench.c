@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "base/buf.h"
-#include "parse/config.h"
+#include "config/config.h"
 #include "policy/policy.h"
 
 static double now_s(void)

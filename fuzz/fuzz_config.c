@@ -1,11 +1,11 @@
-/* Fuzz target for parse/config: any bytes in, a config or a list of errors out; never a crash,
+/* Fuzz target for config/config: any bytes in, a config or a list of errors out; never a crash,
  * a leak or a read past the input (the input is not NUL-terminated). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "base/bug.h"
-#include "parse/config.h"
+#include "config/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

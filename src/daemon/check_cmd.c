@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "daemon/config_file.h"
 #include "daemon/secrets.h"
 #include "io/resolver.h"
 #include "io/snapshot.h"
-#include "parse/config.h"
 
 /* The resolvers of /etc/resolv.conf are counted once, for the first file that uses them. */
 #define CHECK_CMD_NOT_COUNTED -2

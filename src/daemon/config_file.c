@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "daemon/secrets.h"
-#include "parse/config.h"
 
 /* Largest configuration file accepted. */
 #define CONFIG_FILE_MAX (16u << 20)

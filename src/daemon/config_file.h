@@ -1,6 +1,6 @@
 /* config_file: reads a configuration file, parses it and prints its errors on stderr as
  * FILE:line:column: message; config_file_load also reads the secrets it names. Does not validate
- * anything itself (parse/config and daemon/secrets do) nor start anything. */
+ * anything itself (config/config and daemon/secrets do) nor start anything. */
 #ifndef SLUICE_DAEMON_CONFIG_FILE_H
 #define SLUICE_DAEMON_CONFIG_FILE_H
 

@@ -18,11 +18,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "daemon/privs.h"
 #include "io/log_sink.h"
 #include "io/snapshot.h"
 #include "io/worker.h"
-#include "parse/config.h"
 
 /* Where CMD finds the proxy, inside its own namespace. */
 #define JAIL_PROXY_PORT 3128

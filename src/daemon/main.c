@@ -27,7 +27,7 @@
 #include "daemon/sandbox.h"
 #include "io/snapshot.h"
 #include "io/worker.h"
-#include "parse/config.h"
+#include "config/config.h"
 
 /* Reloads and the generation in force, for /metrics; only this thread writes them. */
 static struct metrics_process main_metrics;

@@ -11,7 +11,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "parse/config.h"
+#include "config/config.h"
 
 /* The account named by user: (a name, or digits for a uid that need not have a passwd
  * entry: then it keeps no supplementary groups and its group is the same number). */

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "config/config.h"
 #include "emit/report.h"
-#include "parse/config.h"
 #include "parse/log_line.h"
 
 /* The read buffer holds one longest line plus room to read the next block; memory stays fixed

@@ -9,7 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "parse/config.h"
+#include "config/config.h"
 
 #ifdef SLUICE_HAVE_SECCOMP
 #include <sched.h>

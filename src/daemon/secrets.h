@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "parse/config.h"
+#include "config/config.h"
 
 /* Fills every token_sha256 / header value the config names by file or variable. Returns the
  * number of problems, each reported on err as "path: ..." (a missing variable, an unreadable or

@@ -6,8 +6,8 @@
 
 #include <stdbool.h>
 
+#include "config/config.h"
 #include "emit/metrics.h"
-#include "parse/config.h"
 
 struct admin;
 

@@ -4,7 +4,7 @@
 #ifndef SLUICE_IO_LISTENER_H
 #define SLUICE_IO_LISTENER_H
 
-#include "parse/config.h"
+#include "config/config.h"
 
 struct worker;
 struct listener;

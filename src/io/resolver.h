@@ -5,7 +5,7 @@
 #define SLUICE_IO_RESOLVER_H
 
 #include "base/ip_addr.h"
-#include "parse/config.h"
+#include "config/config.h"
 #include "policy/reason.h"
 
 #define RESOLVER_MAX_ADDRS 16

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "parse/config.h"
+#include "config/config.h"
 
 struct tls_context;
 

@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "emit/metrics.h"
 #include "io/pipe_pool.h"
-#include "parse/config.h"
 #include <stdatomic.h>
 
 struct event_base;

@@ -1,7 +1,7 @@
 /* config: YAML text to a validated configuration. Reads libyaml events (not the document API) so
  * that aliases are seen and refused where they appear instead of being silently expanded, and so
  * that each value is checked against the schema as it streams by, with its own line:column. */
-#include "parse/config.h"
+#include "config/config.h"
 
 #include <limits.h>
 #include <stdarg.h>

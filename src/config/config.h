@@ -1,8 +1,8 @@
 /* config: YAML text (libyaml) to a validated, immutable configuration and policy snapshot.
  * Every error carries line:column. Does not open sockets, resolve names or read other files
  * than the one it is given. */
-#ifndef SLUICE_PARSE_CONFIG_H
-#define SLUICE_PARSE_CONFIG_H
+#ifndef SLUICE_CONFIG_CONFIG_H
+#define SLUICE_CONFIG_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>

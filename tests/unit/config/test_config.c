@@ -1,4 +1,4 @@
-/* Tests for parse/config: YAML text to a validated config, every refusal with its line:column. */
+/* Tests for config/config: YAML text to a validated config, every refusal with its line:column. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "parse/config.h"
+#include "config/config.h"
 #include "policy/cidr_set.h"
 #include "policy/domain_set.h"
 
