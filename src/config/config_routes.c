@@ -112,6 +112,8 @@ static bool parse_upstream(struct slice s, struct route *rt, const char **detail
 		return false;
 	if (base.len > 0 && base.ptr[base.len - 1] == '/')
 		base.len--; /* "http://h/" and "http://h" are the same upstream */
+	auth.spelled_at = auth.spelled_len = 0;
+	rt->upstream = auth;
 	config_value_copy(rt->upstream_host, sizeof(rt->upstream_host),
 			  slice_make(auth.name, auth.name_len));
 	rt->upstream_port = auth.port;

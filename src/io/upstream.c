@@ -481,17 +481,7 @@ void upstream_start(struct conn *c)
 	struct conn_request *r = &c->req;
 	struct ip_addr cached[RESOLVER_MAX_ADDRS];
 
-	if (r->route) {
-		const char *detail;
-		if (authority_parse_host(slice_from_cstr(r->route->upstream_host), &r->target,
-					 &detail) != 0) {
-			http_flow_refuse(c, REASON_INTERNAL, "route upstream host is invalid");
-			return;
-		}
-		r->target.port = r->route->upstream_port;
-	} else {
-		r->target = r->dest;
-	}
+	r->target = r->route ? r->route->upstream : r->dest;
 	if (r->target.kind != HOST_NAME) {
 		/* Literal destinations were judged by the request decision; a route's literal
 		 * upstream is judged here. */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "base/slice.h"
+#include "parse/authority.h"
 #include "policy/agent.h"
 
 #define ROUTE_HOST_MAX 253
@@ -38,8 +39,12 @@ struct route {
 	int line;
 	/* upstream, from "http://host[:port][/base]" or "https://..." */
 	bool tls;
-	char upstream_host[ROUTE_HOST_MAX + 1]; /* normalised name or canonical IP text */
-	uint16_t upstream_port;			/* default 80 / 443 */
+	/* The upstream host parsed once, at load: a name to resolve or an address, and the port.
+	 * Each request to the route connects from this (spelled_at and spelled_len are 0: the URL
+	 * text is not kept). */
+	struct authority upstream;
+	char upstream_host[ROUTE_HOST_MAX + 1]; /* upstream.name: normalised name or IP text */
+	uint16_t upstream_port;			/* upstream.port: default 80 / 443 */
 	char upstream_base[ROUTE_PREFIX_MAX +
 			   1]; /* path of the upstream URL without trailing '/'; "" */
 	/* path rewrite: a request path starting with rewrite_from has that prefix replaced by

@@ -253,3 +253,22 @@ def test_route_upstream_connection_is_pooled_under_its_own_port(sluice, monkeypa
     assert len(searx.requests) == 3, searx.requests
     assert searx.connections(8080) == 1, "a new upstream connection per request"
     assert searx.connections(80) == 0
+
+
+def test_route_to_an_ipv6_literal_upstream(sluice, origins):  # noqa: F811
+    """Regression (issue 11): a route whose upstream is an IPv6 literal, as config.md's
+    https://[fd00::5]:8443 example, was answered 500 "route upstream host is invalid": each
+    request parsed the stored host text again, and "2001:db8::10" without its brackets is not
+    an authority. The upstream is now parsed once, at load."""
+    before = origins.hits("2001:db8::10", 8080)
+    p = sluice(config={"routes": [{"host": "v6.internal",
+                                   "upstream": "http://[2001:db8::10]:8080"}]})
+    r = get_from(p.addr, "http://v6.internal/echo?x=1")
+    assert r.status == 200, r
+    doc = r.json()
+    assert doc["path"] == "/echo?x=1", doc
+    hdrs = {k.lower(): v for k, v in doc["headers"]}
+    assert hdrs.get("host") == "[2001:db8::10]:8080", hdrs
+    assert origins.hits("2001:db8::10", 8080) > before
+    [e] = p.wait_logs({"host": "v6.internal"})
+    assert_log_line(e, decision="allow", status=200, ip="2001:db8::10")

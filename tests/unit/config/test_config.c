@@ -1692,6 +1692,40 @@ static void test_route_upstream_forms(void **state)
 	assert_upstream("http://h/a%20b/~x", false, "h", 80, "/a%20b/~x");
 }
 
+/* The upstream host is parsed once, at load, into what a request connects to: a name to resolve
+ * or an address, and the port. */
+static void assert_upstream_parsed(const char *url, enum host_kind kind, const char *name,
+				   unsigned port)
+{
+	char yaml[256], text[IP_ADDR_TEXT_MAX];
+	snprintf(yaml, sizeof(yaml), "routes: [{host: r.internal, upstream: \"%s\"}]\n", url);
+	struct config *cfg = parse_ok(yaml);
+	const struct authority *up = &cfg->routes[0].upstream;
+	assert_int_equal(up->kind, kind);
+	assert_string_equal(up->name, name);
+	assert_int_equal(up->name_len, strlen(name));
+	assert_int_equal(up->port, port);
+	if (kind != HOST_NAME) {
+		ip_addr_format(&up->ip, text);
+		assert_string_equal(text, name);
+	}
+	assert_string_equal(up->name, cfg->routes[0].upstream_host);
+	assert_int_equal(up->port, cfg->routes[0].upstream_port);
+	config_free(cfg);
+}
+
+static void test_route_upstream_parsed_once(void **state)
+{
+	assert_upstream_parsed("http://SearXNG.Example.:8080/x", HOST_NAME, "searxng.example",
+			       8080);
+	assert_upstream_parsed("https://searxng", HOST_NAME, "searxng", 443);
+	assert_upstream_parsed("http://10.0.0.5", HOST_IPV4, "10.0.0.5", 80);
+	/* An IPv6 upstream: its text ("fd00::5") is not an authority any more, so it must not
+	 * have to be parsed again. */
+	assert_upstream_parsed("https://[fd00::5]:8443/wiki", HOST_IPV6, "fd00::5", 8443);
+	assert_upstream_parsed("http://[::1]", HOST_IPV6, "::1", 80);
+}
+
 static void test_route_to_implicit_default(void **state)
 {
 	struct config *cfg =
@@ -2536,6 +2570,7 @@ int main(void)
 	    cmocka_unit_test(test_too_many_agents_refused),
 	    cmocka_unit_test(test_routes_every_field),
 	    cmocka_unit_test(test_route_upstream_forms),
+	    cmocka_unit_test(test_route_upstream_parsed_once),
 	    cmocka_unit_test(test_route_to_implicit_default),
 	    cmocka_unit_test(test_routes_empty_list),
 	    cmocka_unit_test(test_route_upstream_refused),
