@@ -1,6 +1,5 @@
-/* config: YAML text (libyaml) to a validated, immutable configuration and policy snapshot.
- * Every error carries line:column. Does not open sockets, resolve names or read other files
- * than the one it is given. */
+/* config: YAML text (libyaml) to a validated, immutable configuration and policy snapshot, every
+ * error with line:column. Opens no socket, resolves no name, reads no file but the text given. */
 #ifndef SLUICE_CONFIG_CONFIG_H
 #define SLUICE_CONFIG_CONFIG_H
 

@@ -1,6 +1,5 @@
-/* url: splits an http:// or https:// URL into scheme, authority and the path with its query
- * (RFC 3986 §3): the absolute-form target of a proxied request and a route's upstream URL.
- * Does not parse the authority (parse/authority does), decode percent-escapes or allocate. */
+/* url: splits http:// and https:// URLs (a request's absolute-form target, a route's upstream) into
+ * scheme, authority and path. Does not parse the authority, decode %XX or allocate. */
 #ifndef SLUICE_PARSE_URL_H
 #define SLUICE_PARSE_URL_H
 
