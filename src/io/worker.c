@@ -14,7 +14,7 @@
 #include "io/reload_revoke.h"
 #include "io/resolver.h"
 #include "io/snapshot.h"
-#include "io/upstream.h"
+#include "io/upstream_pool.h"
 
 /* How long an idle upstream connection stays in the pool. */
 #define WORKER_POOL_IDLE_MS 30000
