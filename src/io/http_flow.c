@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "emit/http_head.h"
 #include "io/conn.h"
 #include "io/tls_client.h"
 #include "io/upstream.h"
@@ -56,45 +57,6 @@ void http_flow_refuse(struct conn *c, enum reason why, const char *detail)
 	conn_reply_error(c, why, detail, !keep);
 }
 
-/* Appends "Name: value\r\n" for each header a proxy forwards (RFC 9110 §7.6.1), leaving out
- * the header at index `skip` and, on a route, the headers the route removes or sets. */
-static bool flow_copy_headers(struct buf *out, size_t cap, const struct http1_header *h, unsigned n,
-			      const struct slice *tokens, unsigned n_tokens, int skip,
-			      const struct route *route)
-{
-	for (unsigned i = 0; i < n; i++) {
-		if ((int)i == skip || http1_header_is_hop_by_hop(h[i].name, tokens, n_tokens) ||
-		    (route && route_drops_header(route, h[i].name)))
-			continue;
-		if (!buf_append(out, h[i].name.ptr, h[i].name.len, cap) ||
-		    !buf_append(out, ": ", 2, cap) ||
-		    !buf_append(out, h[i].value.ptr, h[i].value.len, cap) ||
-		    !buf_append(out, "\r\n", 2, cap))
-			return false;
-	}
-	return true;
-}
-
-static bool flow_append_str(struct buf *out, size_t cap, const char *s)
-{
-	return buf_append(out, s, strlen(s), cap);
-}
-
-/* Appends the route's header rules: set values (resolved secrets included) replace whatever
- * the agent sent, which flow_copy_headers dropped. */
-static bool flow_append_route_headers(struct buf *out, size_t cap, const struct route *route)
-{
-	for (unsigned i = 0; i < route->n_set_headers; i++) {
-		const struct route_header_set *h = &route->set_headers[i];
-		if (!h->ready)
-			continue;
-		if (!flow_append_str(out, cap, h->name) || !flow_append_str(out, cap, ": ") ||
-		    !flow_append_str(out, cap, h->value) || !flow_append_str(out, cap, "\r\n"))
-			return false;
-	}
-	return true;
-}
-
 /* The head sent upstream: origin-form target, our Host, end-to-end headers only; on a route,
  * the rewritten path, the upstream's Host and the route's header rules. */
 static bool flow_build_request_head(struct conn *c, const struct http1_request *req,
@@ -103,43 +65,17 @@ static bool flow_build_request_head(struct conn *c, const struct http1_request *
 	size_t cap = c->cfg->max_head_bytes + 1024 + ROUTE_MAX_HEADERS * ROUTE_HEADER_VALUE_MAX;
 	const struct conn_request *r = &c->req;
 	const struct route *route = r->route;
-	char host[AUTHORITY_NAME_MAX + 16], rewritten[ROUTE_PREFIX_MAX * 2 + 8192];
-	const char *name = route ? route->upstream_host : r->dest.name;
-	uint16_t port = route ? route->upstream_port : r->dest.port;
-	bool v6 = strchr(name, ':') != NULL;
-	bool default_port = port == (route && route->tls ? 443 : 80);
+	struct http_head_request h = {
+	    .req = req,
+	    .path = path,
+	    .host = route ? route->upstream_host : r->dest.name,
+	    .port = route ? route->upstream_port : r->dest.port,
+	    .default_port = route && route->tls ? 443 : 80,
+	    .route = route,
+	    .via = c->w->via,
+	};
 
-	if (default_port)
-		snprintf(host, sizeof(host), v6 ? "[%s]" : "%s", name);
-	else
-		snprintf(host, sizeof(host), v6 ? "[%s]:%u" : "%s:%u", name, port);
-	if (route) {
-		int n = route_rewrite_path(route, path, rewritten, sizeof(rewritten));
-		if (n < 0)
-			return false;
-		path = slice_make(rewritten, (size_t)n);
-	}
-	/* An HTTP/1.0 client cannot read chunked responses: asking the upstream in 1.0 makes it
-	 * delimit the body by length or close instead (RFC 9112 §6.1), with no re-framing. */
-	const char *version =
-	    req->version_minor == 0 ? " HTTP/1.0\r\nHost: " : " HTTP/1.1\r\nHost: ";
-	/* "http://h" and "http://h?q" mean path "/" (RFC 3986 §6.2.3). */
-	const char *lead = path.len == 0 || path.ptr[0] == '?' ? " /" : " ";
-	if (!buf_append(&c->uout, req->method.ptr, req->method.len, cap) ||
-	    !flow_append_str(&c->uout, cap, lead) ||
-	    !buf_append(&c->uout, path.ptr, path.len, cap) ||
-	    !flow_append_str(&c->uout, cap, version) || !flow_append_str(&c->uout, cap, host) ||
-	    !flow_append_str(&c->uout, cap, "\r\n"))
-		return false;
-	if (!flow_copy_headers(&c->uout, cap, req->headers, req->n_headers, req->connection_tokens,
-			       req->n_connection_tokens, req->host_index, route))
-		return false;
-	return (!route || flow_append_route_headers(&c->uout, cap, route)) &&
-	       (req->framing != HTTP1_BODY_CHUNKED ||
-		flow_append_str(&c->uout, cap, "Transfer-Encoding: chunked\r\n")) &&
-	       flow_append_str(&c->uout, cap, "Via: 1.1 ") &&
-	       flow_append_str(&c->uout, cap, c->w->via) &&
-	       flow_append_str(&c->uout, cap, "\r\n\r\n");
+	return http_head_format_request(&h, &c->uout, cap);
 }
 
 /* The log's path (issue 10): the target's path as the agent sent it, in origin form ("" and
@@ -668,31 +604,13 @@ static bool flow_build_response_head(struct conn *c, const struct http1_response
 {
 	struct conn_request *r = &c->req;
 	size_t cap = (size_t)c->cfg->max_response_head + 1024;
-	char line[64];
 
-	snprintf(line, sizeof(line), "HTTP/1.1 %d ", resp->status);
-	if (!flow_append_str(&c->cout, cap, line) ||
-	    !buf_append(&c->cout, resp->reason.ptr, resp->reason.len, cap) ||
-	    !flow_append_str(&c->cout, cap, "\r\n") ||
-	    !flow_copy_headers(&c->cout, cap, resp->headers, resp->n_headers,
-			       resp->connection_tokens, resp->n_connection_tokens, -1, NULL))
-		return false;
-	if (resp->status >= 200) {
-		/* Draining (SIGTERM): this is the connection's last response; say so (RFC 9112
-		 * §9.6) rather than leave the client to find the connection closed. */
-		if (c->w->draining)
-			r->client_keep_alive = false;
-		if (resp->framing == HTTP1_BODY_CHUNKED &&
-		    !flow_append_str(&c->cout, cap, "Transfer-Encoding: chunked\r\n"))
-			return false;
-		if (!r->client_keep_alive &&
-		    !flow_append_str(&c->cout, cap, "Connection: close\r\n"))
-			return false;
-		if (r->client_keep_alive && r->client_minor == 0 &&
-		    !flow_append_str(&c->cout, cap, "Connection: keep-alive\r\n"))
-			return false;
-	}
-	return flow_append_str(&c->cout, cap, "\r\n");
+	/* Draining (SIGTERM): this is the connection's last response; say so (RFC 9112 §9.6)
+	 * rather than leave the client to find the connection closed. */
+	if (resp->status >= 200 && c->w->draining)
+		r->client_keep_alive = false;
+	return http_head_format_response(resp, r->client_keep_alive, r->client_minor, &c->cout,
+					 cap);
 }
 
 /* Parses as many response heads as are complete (1xx interim ones are relayed and skipped). */
