@@ -11,13 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/bug.h"
 #include "emit/http_reply.h"
 #include "emit/log_json.h"
-#include "io/http_flow.h"
 #include "io/log_sink.h"
 #include "io/tls_client.h"
-#include "io/tunnel.h"
-#include "io/upstream.h"
 #include "io/snapshot.h"
 #include "io/worker.h"
 
@@ -135,7 +133,7 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	case REASON_CONNECT_TIMEOUT:
 		if (c->state == CONN_RESOLVING)
 			metrics_observe_dns(&c->w->metrics, conn_now_us() - c->req.phase_start_us);
-		if (c->state == CONN_CONNECTING && upstream_try_next(c))
+		if (c->state == CONN_CONNECTING && c->setup->on_timeout(c))
 			return;
 		/* fallthrough */
 	case REASON_UPSTREAM_TIMEOUT:
@@ -150,25 +148,14 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The four socket callbacks: every event goes to the connection's protocol, except the
+ * upstream's while it is being set up. */
 static void conn_on_client_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	if (c->closed)
 		return;
-	switch (c->state) {
-	case CONN_READ_HEAD:
-	case CONN_RESOLVING:
-	case CONN_CONNECTING:
-	case CONN_FORWARDING:
-		http_flow_on_client_readable(c);
-		break;
-	case CONN_TUNNEL:
-		tunnel_on_client_readable(c);
-		break;
-	case CONN_REPLYING:
-		conn_want_client_read(c, false);
-		break;
-	}
+	c->ops->on_client_readable(c);
 }
 
 static void conn_on_client_write(evutil_socket_t fd, short what, void *arg)
@@ -176,10 +163,7 @@ static void conn_on_client_write(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	if (c->closed)
 		return;
-	if (c->state == CONN_TUNNEL)
-		tunnel_on_client_writable(c);
-	else
-		http_flow_on_client_writable(c);
+	c->ops->on_client_writable(c);
 }
 
 static void conn_on_upstream_read(evutil_socket_t fd, short what, void *arg)
@@ -187,12 +171,10 @@ static void conn_on_upstream_read(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	if (c->closed)
 		return;
-	if (c->state == CONN_TUNNEL)
-		tunnel_on_upstream_readable(c);
-	else if (c->state == CONN_CONNECTING && c->tls)
-		upstream_on_tls_event(c);
+	if (c->state == CONN_CONNECTING)
+		c->setup->on_readable(c);
 	else
-		http_flow_on_upstream_readable(c);
+		c->ops->on_upstream_readable(c);
 }
 
 static void conn_on_upstream_write(evutil_socket_t fd, short what, void *arg)
@@ -200,17 +182,13 @@ static void conn_on_upstream_write(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	if (c->closed)
 		return;
-	if (c->state == CONN_CONNECTING && c->tls)
-		upstream_on_tls_event(c);
-	else if (c->state == CONN_CONNECTING)
-		upstream_on_connect_done(c);
-	else if (c->state == CONN_TUNNEL)
-		tunnel_on_upstream_writable(c);
+	if (c->state == CONN_CONNECTING)
+		c->setup->on_writable(c);
 	else
-		http_flow_on_upstream_writable(c);
+		c->ops->on_upstream_writable(c);
 }
 
-void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
+void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const struct flow_ops *ops)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	int one = 1;
@@ -224,6 +202,7 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 	c->cfg = c->snap->cfg;
 	c->cfd = fd;
 	c->ufd = -1;
+	c->ops = ops;
 	c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
 	if (sockaddr_to_ip(peer, &c->client_ip, &c->client_port) == 0)
 		sockaddr_format(&c->client_ip, c->client_port, c->client_text);
@@ -243,7 +222,15 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 	conn_want_client_read(c, true);
 }
 
-void conn_upstream_attach(struct conn *c, int ufd)
+void conn_switch_ops(struct conn *c, const struct flow_ops *ops)
+{
+	BUG_ON(c->ops_switched || ops == c->ops);
+	c->ops->release(c);
+	c->ops = ops;
+	c->ops_switched = true;
+}
+
+void conn_upstream_attach(struct conn *c, int ufd, const struct conn_setup_ops *setup)
 {
 	if (c->closed) {
 		tls_client_free(c->tls);
@@ -252,6 +239,7 @@ void conn_upstream_attach(struct conn *c, int ufd)
 		return;
 	}
 	c->ufd = ufd;
+	c->setup = setup;
 	c->u_eof = c->u_shut_wr = false;
 	event_assign(&c->u_rd, c->w->base, ufd, EV_READ | EV_PERSIST, conn_on_upstream_read, c);
 	event_assign(&c->u_wr, c->w->base, ufd, EV_WRITE | EV_PERSIST, conn_on_upstream_write, c);
@@ -428,7 +416,7 @@ void conn_close(struct conn *c, enum reason why)
 	c->cfd = -1;
 	buf_release(&c->cin);
 	buf_release(&c->cout);
-	tunnel_release(c);
+	c->ops->release(c);
 	c->w->n_conns--;
 	if (c->agent_slot)
 		c->agent_slot->conns--;
@@ -555,7 +543,7 @@ void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool 
 	c->state = CONN_REPLYING;
 	conn_want_client_read(c, false);
 	conn_set_timeout(c, c->cfg->idle_timeout_ms, REASON_CLIENT_IDLE);
-	http_flow_on_client_writable(c);
+	c->ops->on_client_writable(c);
 }
 
 ssize_t conn_upstream_read(struct conn *c, struct buf *b, size_t max_cap)

@@ -1,6 +1,7 @@
 /* conn: one client connection and, while a request is in flight, its upstream connection —
- * events, buffers, timers, the per-request record, and the single place where it ends.
- * Does not parse requests (parse/) or decide (policy/); http_flow and tunnel drive it. */
+ * sockets, events, buffers, the timer, the agent identity, the per-request record, and the
+ * single place where it ends. Does not know any protocol: it dispatches its events through the
+ * connection's protocol table (io/flow.h), which http_flow and tunnel provide. */
 #ifndef SLUICE_IO_CONN_H
 #define SLUICE_IO_CONN_H
 
@@ -10,6 +11,7 @@
 
 #include "base/buf.h"
 #include "emit/log_json.h"
+#include "io/flow.h"
 #include "io/resolver.h"
 #include "io/sockaddr.h"
 #include "parse/authority.h"
@@ -22,6 +24,7 @@ struct snapshot;
 struct config;
 struct tls_client;
 struct worker_agent_slot;
+struct conn_setup_ops;
 
 /* One direction of a CONNECT tunnel in splice mode. */
 struct tunnel_dir {
@@ -114,6 +117,11 @@ struct conn {
 	int cfd, ufd;
 	struct tls_client *tls;		      /* upstream TLS (https routes); NULL for plain TCP */
 	struct worker_agent_slot *agent_slot; /* the agent this connection is counted for */
+	const struct flow_ops *ops;	      /* the protocol its events go to */
+	bool ops_switched;		      /* conn_switch_ops happened (it may once) */
+	/* While the upstream is being set up (state connecting), its events and the connect timer
+	 * go here instead; installed with the upstream socket (conn_upstream_attach). */
+	const struct conn_setup_ops *setup;
 	enum conn_state state;
 	struct event c_rd, c_wr, u_rd, u_wr, timer;
 	struct buf cin, cout, uin, uout;
@@ -135,7 +143,21 @@ struct conn {
 	struct conn_request req;
 };
 
-void conn_accept(struct worker *w, int fd, const struct sockaddr *peer);
+/* Who drives the upstream socket while it is being set up (io/upstream: the TCP handshake, then
+ * TLS). The protocol hears of it once it is ready or has failed (flow_ops). */
+struct conn_setup_ops {
+	void (*on_readable)(struct conn *c);
+	void (*on_writable)(struct conn *c);
+	/* The connect timer ran out: true when another attempt took over, false to let conn
+	 * reply with the timeout. */
+	bool (*on_timeout)(struct conn *c);
+};
+
+/* A new client connection, speaking the protocol `ops` (its listener's). */
+void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const struct flow_ops *ops);
+/* Hands the connection to another protocol, once (HTTP to the tunnel after a CONNECT): the old
+ * one releases what it holds, the new one gets every later event. */
+void conn_switch_ops(struct conn *c, const struct flow_ops *ops);
 /* Ends the connection: logs the request in flight (if any), closes both sockets, frees.
  * The single exit of every connection (STYLE.md §7). */
 void conn_close(struct conn *c, enum reason why);
@@ -182,7 +204,8 @@ struct conn_log_text *conn_log_text(struct conn *c);
 /* Between requests: move to the worker's current configuration (after a reload). */
 void conn_refresh_snapshot(struct conn *c);
 void conn_close_upstream(struct conn *c);
-/* Takes ownership of a connected (or connecting) upstream socket and sets up its events. */
-void conn_upstream_attach(struct conn *c, int ufd);
+/* Takes ownership of a connected (or connecting) upstream socket and sets up its events; while
+ * the connection is in state connecting they go to `setup`. */
+void conn_upstream_attach(struct conn *c, int ufd, const struct conn_setup_ops *setup);
 
 #endif

@@ -7,7 +7,9 @@
 
 #include "emit/http_head.h"
 #include "io/conn.h"
+#include "io/reload_revoke.h"
 #include "io/tls_client.h"
+#include "io/tunnel.h"
 #include "io/upstream.h"
 #include "io/worker.h"
 #include "parse/http1.h"
@@ -50,7 +52,9 @@ static enum reason flow_parse_error_reason(enum http1_error e)
 	}
 }
 
-void http_flow_refuse(struct conn *c, enum reason why, const char *detail)
+/* Refuses the current request with sluice's own reply; keeps the client connection when the
+ * request had no body and the client wants keep-alive. */
+static void flow_refuse(struct conn *c, enum reason why, const char *detail)
 {
 	/* Unread body bytes would be taken for the next request: close unless there are none. */
 	bool keep = c->req.client_keep_alive && c->req.req_done;
@@ -219,7 +223,7 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 			snprintf(r->verdict.rule, sizeof(r->verdict.rule),
 				 "agents: proxy credentials malformed (Basic expected)");
 			OPENSSL_cleanse(decoded, sizeof(decoded));
-			http_flow_refuse(c, REASON_AUTH_REQUIRED, "malformed Basic credentials");
+			flow_refuse(c, REASON_AUTH_REQUIRED, "malformed Basic credentials");
 			return false;
 		}
 		agent_credentials_set(&r->cred, user, password);
@@ -247,7 +251,7 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 		r->verdict.reason = REASON_UNKNOWN_AGENT;
 		snprintf(r->verdict.rule, sizeof(r->verdict.rule),
 			 "agents: no agent matches this client and there is no default agent");
-		http_flow_refuse(c, REASON_UNKNOWN_AGENT, NULL);
+		flow_refuse(c, REASON_UNKNOWN_AGENT, NULL);
 		return false;
 	}
 	r->verdict.reason = REASON_AUTH_REQUIRED;
@@ -259,8 +263,8 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 			 id == POLICY_IDENTITY_BAD_AUTH ? "not accepted" : "required");
 	r->auth_challenge = true;
 	r->agent = NULL;
-	http_flow_refuse(c, REASON_AUTH_REQUIRED,
-			 id == POLICY_IDENTITY_BAD_AUTH ? "credentials not accepted" : NULL);
+	flow_refuse(c, REASON_AUTH_REQUIRED,
+		    id == POLICY_IDENTITY_BAD_AUTH ? "credentials not accepted" : NULL);
 	return false;
 }
 
@@ -384,7 +388,7 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 		flow_decide(c, req);
 	}
 	if (!r->verdict.allow) {
-		http_flow_refuse(c, r->verdict.reason, NULL);
+		flow_refuse(c, r->verdict.reason, NULL);
 		return;
 	}
 	if (!r->is_connect && !flow_build_request_head(c, req, path)) {
@@ -474,7 +478,7 @@ static void flow_fail_midstream(struct conn *c, enum reason why)
 		return;
 	if (c->req.status == 0 && buf_len(&c->cout) == 0) {
 		c->req.client_keep_alive = false;
-		http_flow_refuse(c, why, NULL);
+		flow_refuse(c, why, NULL);
 		return;
 	}
 	if (c->req.result == REASON_ALLOWED)
@@ -742,7 +746,7 @@ blocked:
 	conn_want_upstream_read(c, false);
 }
 
-void http_flow_start_forwarding(struct conn *c)
+static void flow_start_forwarding(struct conn *c)
 {
 	c->state = CONN_FORWARDING;
 	conn_set_timeout(c, c->cfg->upstream_timeout_ms, REASON_UPSTREAM_TIMEOUT);
@@ -750,7 +754,7 @@ void http_flow_start_forwarding(struct conn *c)
 	flow_pump_request(c);
 }
 
-void http_flow_on_client_readable(struct conn *c)
+static void flow_on_client_readable(struct conn *c)
 {
 	if (c->state == CONN_REPLYING) {
 		conn_want_client_read(c, false);
@@ -795,7 +799,7 @@ void http_flow_on_client_readable(struct conn *c)
 	flow_pump_request(c);
 }
 
-void http_flow_on_client_writable(struct conn *c)
+static void flow_on_client_writable(struct conn *c)
 {
 	if (c->state == CONN_REPLYING) {
 		while (buf_len(&c->cout) > 0) {
@@ -820,7 +824,7 @@ void http_flow_on_client_writable(struct conn *c)
 	flow_pump_response(c);
 }
 
-void http_flow_on_upstream_readable(struct conn *c)
+static void flow_on_upstream_readable(struct conn *c)
 {
 	ssize_t n = conn_upstream_read(c, &c->uin, flow_uin_cap(c));
 
@@ -855,10 +859,42 @@ void http_flow_on_upstream_readable(struct conn *c)
 		event_active(&c->u_rd, EV_READ, 0);
 }
 
-void http_flow_on_upstream_writable(struct conn *c)
+static void flow_on_upstream_writable(struct conn *c)
 {
 	flow_pump_request(c);
 	/* A TLS read can need the socket writable (a key update reply): read on as well. */
 	if (!c->closed && c->tls && c->state == CONN_FORWARDING)
-		http_flow_on_upstream_readable(c);
+		flow_on_upstream_readable(c);
 }
+
+/* The upstream is connected (or taken from the pool). A CONNECT's tunnel opens — unless a
+ * reload since it was judged revokes it — and the tunnel protocol takes the connection over;
+ * any other request is forwarded. */
+static void flow_on_upstream_ready(struct conn *c)
+{
+	if (!c->req.is_connect) {
+		flow_start_forwarding(c);
+		return;
+	}
+	if (!reload_revoke_admit(c))
+		return;
+	conn_switch_ops(c, &tunnel_ops);
+	c->ops->on_upstream_ready(c);
+}
+
+/* A stale-connection copy of the head is the only thing HTTP holds beyond conn's buffers. */
+static void flow_release(struct conn *c)
+{
+	buf_release(&c->replay);
+}
+
+const struct flow_ops http_flow_ops = {
+    .name = "http1",
+    .on_client_readable = flow_on_client_readable,
+    .on_client_writable = flow_on_client_writable,
+    .on_upstream_readable = flow_on_upstream_readable,
+    .on_upstream_writable = flow_on_upstream_writable,
+    .on_upstream_ready = flow_on_upstream_ready,
+    .on_upstream_failed = flow_refuse,
+    .release = flow_release,
+};

@@ -23,6 +23,7 @@
 
 struct listener {
 	struct worker *w;
+	const struct flow_ops *ops; /* what its clients speak */
 	int fd;
 	struct event *accept_ev;
 	struct event *resume_ev;
@@ -82,7 +83,7 @@ static void listener_on_accept(evutil_socket_t fd, short what, void *arg)
 				listener_refuse_over_limit(cfd);
 				continue;
 			}
-			conn_accept(l->w, cfd, (struct sockaddr *)&peer);
+			conn_accept(l->w, cfd, (struct sockaddr *)&peer, l->ops);
 			continue;
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
@@ -120,7 +121,8 @@ static struct listener *listener_start(struct listener *l)
 	return l;
 }
 
-struct listener *listener_new(struct worker *w, const struct config_endpoint *at)
+struct listener *listener_new(struct worker *w, const struct config_endpoint *at,
+			      const struct flow_ops *ops)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sockaddr_from_ip(&ss, &at->addr, at->port);
@@ -130,6 +132,7 @@ struct listener *listener_new(struct worker *w, const struct config_endpoint *at
 	if (!l)
 		return NULL;
 	l->w = w;
+	l->ops = ops;
 	sockaddr_format(&at->addr, at->port, l->text);
 	l->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd < 0) {
@@ -152,7 +155,7 @@ struct listener *listener_new(struct worker *w, const struct config_endpoint *at
 	return listener_start(l);
 }
 
-struct listener *listener_adopt(struct worker *w, int fd)
+struct listener *listener_adopt(struct worker *w, int fd, const struct flow_ops *ops)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -165,6 +168,7 @@ struct listener *listener_adopt(struct worker *w, int fd)
 		return NULL;
 	}
 	l->w = w;
+	l->ops = ops;
 	l->fd = fd;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
 	    sockaddr_to_ip((struct sockaddr *)&ss, &ip, &port) == 0)

@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 
 #include "io/conn.h"
-#include "io/reload_revoke.h"
 #include "io/worker.h"
 
 /* User-space relay: read size and the most a direction buffers. */
@@ -194,11 +193,9 @@ static void tunnel_down(struct conn *c)
 	tunnel_move(c, &s);
 }
 
-void tunnel_start(struct conn *c)
+/* The CONNECT's upstream is connected: answer 200 and start relaying. */
+static void tunnel_on_upstream_ready(struct conn *c)
 {
-	/* Judged before a reload that may have revoked it: judged again before the 200. */
-	if (!reload_revoke_admit(c))
-		return;
 	c->state = CONN_TUNNEL;
 	c->req.status = 200;
 	if (!buf_append(&c->cout, tunnel_established, sizeof(tunnel_established) - 1,
@@ -213,22 +210,22 @@ void tunnel_start(struct conn *c)
 		tunnel_up(c);
 }
 
-void tunnel_on_client_readable(struct conn *c)
+static void tunnel_on_client_readable(struct conn *c)
 {
 	tunnel_up(c);
 }
 
-void tunnel_on_upstream_writable(struct conn *c)
+static void tunnel_on_upstream_writable(struct conn *c)
 {
 	tunnel_up(c);
 }
 
-void tunnel_on_upstream_readable(struct conn *c)
+static void tunnel_on_upstream_readable(struct conn *c)
 {
 	tunnel_down(c);
 }
 
-void tunnel_on_client_writable(struct conn *c)
+static void tunnel_on_client_writable(struct conn *c)
 {
 	bool had_reply = buf_len(&c->cout) > 0;
 	tunnel_down(c);
@@ -246,8 +243,25 @@ static void tunnel_release_dir(struct worker *w, struct tunnel_dir *d)
 	d->in_pipe = 0;
 }
 
-void tunnel_release(struct conn *c)
+static void tunnel_release(struct conn *c)
 {
 	tunnel_release_dir(c->w, &c->up);
 	tunnel_release_dir(c->w, &c->down);
 }
+
+/* An open tunnel never sets its upstream up again; were it asked to, it has no reply to give. */
+static void tunnel_on_upstream_failed(struct conn *c, enum reason why, const char *detail)
+{
+	conn_close(c, why);
+}
+
+const struct flow_ops tunnel_ops = {
+    .name = "tunnel",
+    .on_client_readable = tunnel_on_client_readable,
+    .on_client_writable = tunnel_on_client_writable,
+    .on_upstream_readable = tunnel_on_upstream_readable,
+    .on_upstream_writable = tunnel_on_upstream_writable,
+    .on_upstream_ready = tunnel_on_upstream_ready,
+    .on_upstream_failed = tunnel_on_upstream_failed,
+    .release = tunnel_release,
+};

@@ -1,17 +1,13 @@
-/* tunnel: the opaque two-way relay behind CONNECT — backpressure, half-close in each
- * direction, an idle timeout. Does not look at the bytes or decide anything. */
+/* tunnel: the opaque two-way relay behind CONNECT — the 200, backpressure, half-close in each
+ * direction, splice for bulk bytes, an idle timeout. Does not look at the bytes or decide
+ * anything: http_flow judged the CONNECT and hands the connection over once its upstream is
+ * ready. */
 #ifndef SLUICE_IO_TUNNEL_H
 #define SLUICE_IO_TUNNEL_H
 
-struct conn;
+#include "io/flow.h"
 
-/* The upstream is connected: answer 200 and start relaying. */
-void tunnel_start(struct conn *c);
-void tunnel_on_client_readable(struct conn *c);
-void tunnel_on_client_writable(struct conn *c);
-void tunnel_on_upstream_readable(struct conn *c);
-void tunnel_on_upstream_writable(struct conn *c);
-/* Frees tunnel-only resources (called by conn_close). */
-void tunnel_release(struct conn *c);
+/* Installed by conn_switch_ops; its on_upstream_ready sends the 200 and starts relaying. */
+extern const struct flow_ops tunnel_ops;
 
 #endif

@@ -11,12 +11,10 @@
 #include <unistd.h>
 
 #include "io/conn.h"
-#include "io/http_flow.h"
 #include "io/resolver.h"
 #include "io/snapshot.h"
 #include "io/sockaddr.h"
 #include "io/tls_client.h"
-#include "io/tunnel.h"
 #include "io/upstream_pool.h"
 #include "io/worker.h"
 #include "policy/agent.h"
@@ -84,17 +82,12 @@ static void upstream_tls_step(struct conn *c)
 		snprintf(detail, sizeof(detail), "TLS to the route upstream failed: %s",
 			 tls_client_error(c->tls));
 		conn_close_upstream(c);
-		http_flow_refuse(c, REASON_UPSTREAM_TLS, detail);
+		c->ops->on_upstream_failed(c, REASON_UPSTREAM_TLS, detail);
 		return;
 	}
 	conn_want_upstream_write(c, false);
 	conn_want_upstream_read(c, false);
-	http_flow_start_forwarding(c);
-}
-
-void upstream_on_tls_event(struct conn *c)
-{
-	upstream_tls_step(c);
+	c->ops->on_upstream_ready(c);
 }
 
 static void upstream_ready(struct conn *c)
@@ -106,18 +99,15 @@ static void upstream_ready(struct conn *c)
 		c->tls = ctx ? tls_client_new(ctx, c->ufd, c->req.route->upstream_host) : NULL;
 		if (!c->tls) {
 			conn_close_upstream(c);
-			http_flow_refuse(c, REASON_UPSTREAM_TLS,
-					 "cannot set up TLS to the route upstream");
+			c->ops->on_upstream_failed(c, REASON_UPSTREAM_TLS,
+						   "cannot set up TLS to the route upstream");
 			return;
 		}
 		c->state = CONN_CONNECTING;
 		upstream_tls_step(c);
 		return;
 	}
-	if (c->req.is_connect)
-		tunnel_start(c);
-	else
-		http_flow_start_forwarding(c);
+	c->ops->on_upstream_ready(c);
 }
 
 static enum reason upstream_errno_reason(int err)
@@ -137,6 +127,31 @@ static enum reason upstream_errno_reason(int err)
 		return REASON_CONNECT_REFUSED;
 	}
 }
+
+static void upstream_on_connect_done(struct conn *c);
+static bool upstream_on_timeout(struct conn *c);
+
+/* Socket readiness while the connection is connecting: the TCP handshake ends when the socket is
+ * writable; a TLS handshake steps on either. */
+static void upstream_on_readable(struct conn *c)
+{
+	if (c->tls)
+		upstream_tls_step(c);
+}
+
+static void upstream_on_writable(struct conn *c)
+{
+	if (c->tls)
+		upstream_tls_step(c);
+	else
+		upstream_on_connect_done(c);
+}
+
+static const struct conn_setup_ops upstream_setup = {
+    .on_readable = upstream_on_readable,
+    .on_writable = upstream_on_writable,
+    .on_timeout = upstream_on_timeout,
+};
 
 /* One TCP connect attempt ended (established, refused, timed out): its latency sample. */
 static void upstream_connect_observe(struct conn *c)
@@ -175,7 +190,7 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 						   buf_len(&c->uout), buf_len(&c->uout));
 				/* Verified for this route's name and trust: no handshake. */
 				c->tls = tls;
-				conn_upstream_attach(c, fd);
+				conn_upstream_attach(c, fd, &upstream_setup);
 				upstream_ready(c);
 				return;
 			}
@@ -189,12 +204,12 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 		r->phase_start_us = conn_now_us();
 		if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
 			upstream_connect_observe(c);
-			conn_upstream_attach(c, fd);
+			conn_upstream_attach(c, fd, &upstream_setup);
 			upstream_ready(c);
 			return;
 		}
 		if (errno == EINPROGRESS) {
-			conn_upstream_attach(c, fd);
+			conn_upstream_attach(c, fd, &upstream_setup);
 			c->state = CONN_CONNECTING;
 			conn_set_timeout(c, c->cfg->connect_timeout_ms, REASON_CONNECT_TIMEOUT);
 			conn_want_upstream_write(c, true);
@@ -204,10 +219,11 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 		upstream_connect_observe(c);
 		close(fd);
 	}
-	http_flow_refuse(c, last_failure, NULL);
+	c->ops->on_upstream_failed(c, last_failure, NULL);
 }
 
-bool upstream_try_next(struct conn *c)
+/* The connect timer ran out: the next checked address, if there is one. */
+static bool upstream_on_timeout(struct conn *c)
 {
 	if (!c->tls)
 		upstream_connect_observe(c); /* the TCP connect timed out */
@@ -237,7 +253,8 @@ bool upstream_retry_stale(struct conn *c)
 	return true;
 }
 
-void upstream_on_connect_done(struct conn *c)
+/* The non-blocking connect finished, one way or the other. */
+static void upstream_on_connect_done(struct conn *c)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);
@@ -268,7 +285,7 @@ static void upstream_on_resolved(void *arg, enum reason status, const struct ip_
 	if (c->state == CONN_RESOLVING) /* a lookup, not a cache hit or a literal */
 		metrics_observe_dns(&c->w->metrics, conn_now_us() - r->phase_start_us);
 	if (status != REASON_ALLOWED) {
-		http_flow_refuse(c, status, NULL);
+		c->ops->on_upstream_failed(c, status, NULL);
 		return;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -283,7 +300,7 @@ static void upstream_on_resolved(void *arg, enum reason status, const struct ip_
 			r->has_connected = true;
 			ip_addr_format(&addrs[i], text);
 			snprintf(detail, sizeof(detail), "%s resolved to %s", r->target.name, text);
-			http_flow_refuse(c, v.reason, detail);
+			c->ops->on_upstream_failed(c, v.reason, detail);
 			return;
 		}
 	}
@@ -320,7 +337,7 @@ void upstream_start(struct conn *c)
 	/* limits.max_pending_dns: a flood of names nobody answers must not pile up queries. */
 	unsigned limit = worker_share(c->w, c->cfg->max_pending_dns);
 	if (limit > 0 && c->w->pending_dns >= limit) {
-		http_flow_refuse(c, REASON_DNS_BUSY, NULL);
+		c->ops->on_upstream_failed(c, REASON_DNS_BUSY, NULL);
 		return;
 	}
 	c->state = CONN_RESOLVING;
@@ -328,7 +345,7 @@ void upstream_start(struct conn *c)
 	conn_set_timeout(c, c->cfg->dns_timeout_ms, REASON_DNS_TIMEOUT);
 	c->dns = resolver_lookup(c->w->resolver, r->target.name, upstream_on_resolved, c);
 	if (!c->dns) {
-		http_flow_refuse(c, REASON_INTERNAL, "could not start a DNS query");
+		c->ops->on_upstream_failed(c, REASON_INTERNAL, "could not start a DNS query");
 		return;
 	}
 	c->w->pending_dns++;

@@ -8,14 +8,10 @@
 
 struct conn;
 
-/* Starts resolve → check → connect for c->req.dest; ends in http_flow_start_forwarding or
- * tunnel_start, or in a refusal. */
+/* Starts resolve → check → connect for c->req.dest (a route's upstream on a route), and
+ * reports how it ended through the connection's protocol: on_upstream_ready, or
+ * on_upstream_failed with the reason. Drives the socket meanwhile (conn_setup_ops). */
 void upstream_start(struct conn *c);
-void upstream_on_connect_done(struct conn *c);
-/* Socket readiness while an upstream TLS handshake is in progress. */
-void upstream_on_tls_event(struct conn *c);
-/* After a failed or timed-out attempt: tries the next checked address. False when none left. */
-bool upstream_try_next(struct conn *c);
 /* A pooled connection closed before answering a replayable request (the upstream dropped it
  * just as it was reused, RFC 9112 §9.3.1): sends the request again, once, on a new connection
  * to the same address. False when that does not apply (nothing done). */

@@ -9,6 +9,7 @@
 
 #include "base/hash.h"
 #include "io/conn.h"
+#include "io/http_flow.h"
 #include "io/listener.h"
 #include "io/log_sink.h"
 #include "io/reload_revoke.h"
@@ -93,7 +94,7 @@ int worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsigne
 	if (worker_init_loop(w, snap, index, n_workers) != 0)
 		return -1;
 	for (unsigned i = 0; i < cfg->n_listen_http; i++) {
-		struct listener *l = listener_new(w, &cfg->listen_http[i]);
+		struct listener *l = listener_new(w, &cfg->listen_http[i], &http_flow_ops);
 		if (!l) {
 			worker_fini(w);
 			return -1;
@@ -110,7 +111,7 @@ int worker_init_adopt(struct worker *w, struct snapshot *snap, const int *fds, u
 	if (n_fds > WORKER_MAX_LISTENERS || worker_init_loop(w, snap, 0, 1) != 0)
 		goto fail;
 	for (; i < n_fds; i++) {
-		struct listener *l = listener_adopt(w, fds[i]);
+		struct listener *l = listener_adopt(w, fds[i], &http_flow_ops);
 		if (!l) {
 			i++; /* listener_adopt closed it */
 			worker_fini(w);

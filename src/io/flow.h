@@ -1,0 +1,30 @@
+/* flow: what a protocol gives the connection core — one table of callbacks that conn dispatches
+ * a connection's socket events through, and that upstream reports the upstream's set-up to.
+ * Does not hold state or know any protocol: http_flow and tunnel each export a table. */
+#ifndef SLUICE_IO_FLOW_H
+#define SLUICE_IO_FLOW_H
+
+#include "policy/reason.h"
+
+struct conn;
+
+/* A connection runs one protocol at a time (c->ops), chosen at accept by its listener and
+ * switched at most once (conn_switch_ops: HTTP hands a CONNECT over to the tunnel). Every slot
+ * is set; none is called on a closed connection. */
+struct flow_ops {
+	const char *name; /* "http1", "tunnel" */
+	void (*on_client_readable)(struct conn *c);
+	void (*on_client_writable)(struct conn *c);
+	void (*on_upstream_readable)(struct conn *c);
+	void (*on_upstream_writable)(struct conn *c);
+	/* The upstream is connected (TLS done), or was taken from the pool. */
+	void (*on_upstream_ready)(struct conn *c);
+	/* The upstream could not be had: why, and a detail for the reply (may be NULL). The
+	 * upstream half is already closed. */
+	void (*on_upstream_failed)(struct conn *c, enum reason why, const char *detail);
+	/* Frees what the protocol holds beyond conn's own sockets and buffers: when it is switched
+	 * away from, and when the connection closes. */
+	void (*release)(struct conn *c);
+};
+
+#endif
