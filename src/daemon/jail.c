@@ -22,7 +22,7 @@
 #include "daemon/privs.h"
 #include "io/log_sink.h"
 #include "io/snapshot.h"
-#include "io/worker.h"
+#include "io/worker_loop.h"
 
 /* Where CMD finds the proxy, inside its own namespace. */
 #define JAIL_PROXY_PORT 3128
@@ -401,7 +401,7 @@ static int jail_exit_status(int wstatus)
 
 static void *jail_worker_thread(void *arg)
 {
-	worker_run(arg);
+	worker_loop_run(arg);
 	return NULL;
 }
 
@@ -452,7 +452,7 @@ static int jail_serve(pid_t child, int sock, const int *fds, unsigned n, struct 
 	char ready = JAIL_READY;
 	int status;
 
-	if (worker_init_adopt(&worker, snap, fds, n) != 0)
+	if (worker_loop_init_adopt(&worker, snap, fds, n) != 0)
 		return -1;
 	/* no_new_privs only: this process keeps its credentials (the child's user namespace
 	 * maps them) and needs waitpid and kill on the child, which the daemon's seccomp
@@ -460,12 +460,12 @@ static int jail_serve(pid_t child, int sock, const int *fds, unsigned n, struct 
 	char err[256];
 	if (privs_no_new_privs(err, sizeof(err)) != 0) {
 		fprintf(stderr, "sluice jail: %s\n", err);
-		worker_fini(&worker);
+		worker_loop_fini(&worker);
 		return -1;
 	}
 	if (pthread_create(&thread, NULL, jail_worker_thread, &worker) != 0) {
 		fprintf(stderr, "sluice jail: cannot start the worker thread\n");
-		worker_fini(&worker);
+		worker_loop_fini(&worker);
 		return -1;
 	}
 	if (write(sock, &ready, 1) != 1)
@@ -473,9 +473,9 @@ static int jail_serve(pid_t child, int sock, const int *fds, unsigned n, struct 
 			strerror(errno));
 	close(sock);
 	status = jail_wait(child, waited);
-	worker_stop(&worker);
+	worker_loop_stop(&worker);
 	pthread_join(thread, NULL);
-	worker_fini(&worker);
+	worker_loop_fini(&worker);
 	return status;
 }
 
@@ -506,7 +506,7 @@ static int jail_parent(pid_t child, int sock, int log_fd, struct config *cfg,
 	}
 	cfg = NULL;
 	status = jail_serve(child, sock, fds, n, snap, waited);
-	n = 0; /* worker_init_adopt took them */
+	n = 0; /* worker_loop_init_adopt took them */
 	snapshot_unref(snap);
 	ares_library_cleanup();
 	if (status >= 0)

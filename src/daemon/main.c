@@ -26,7 +26,7 @@
 #include "daemon/report_cmd.h"
 #include "daemon/sandbox.h"
 #include "io/snapshot.h"
-#include "io/worker.h"
+#include "io/worker_loop.h"
 #include "config/config.h"
 
 /* Reloads and the generation in force, for /metrics; only this thread writes them. */
@@ -140,7 +140,7 @@ static atomic_uint main_workers_done;
 
 static void *main_worker_thread(void *arg)
 {
-	worker_run(arg);
+	worker_loop_run(arg);
 	atomic_fetch_add(&main_workers_done, 1);
 	return NULL;
 }
@@ -169,7 +169,7 @@ static bool main_drain_announce(struct worker *workers, unsigned n, unsigned dra
 	int left = 0;
 
 	for (unsigned i = 0; i < n; i++) {
-		int k = worker_drain_left(&workers[i]);
+		int k = worker_loop_drain_left(&workers[i]);
 		if (k < 0)
 			return false;
 		left += k;
@@ -180,7 +180,7 @@ static bool main_drain_announce(struct worker *workers, unsigned n, unsigned dra
 }
 
 /* SIGTERM or SIGINT with timeouts.drain > 0: the workers stop accepting and finish what is in
- * flight; at the deadline, or on a second SIGTERM/SIGINT, main stops them and worker_fini cuts
+ * flight; at the deadline, or on a second SIGTERM/SIGINT, main stops them and worker_loop_fini cuts
  * what is left (logged with reason "shutdown"). A SIGHUP meanwhile is ignored: nothing new
  * would run under the new policy. */
 static void main_drain(struct worker *workers, unsigned n, unsigned drain_ms,
@@ -191,7 +191,7 @@ static void main_drain(struct worker *workers, unsigned n, unsigned drain_ms,
 	int left = 0;
 
 	for (unsigned i = 0; i < n; i++)
-		worker_drain(&workers[i]);
+		worker_loop_drain(&workers[i]);
 	for (;;) {
 		if (!announced)
 			announced = main_drain_announce(workers, n, drain_ms);
@@ -219,14 +219,14 @@ static void main_drain(struct worker *workers, unsigned n, unsigned drain_ms,
 			main_log_reopen();
 	}
 	for (unsigned i = 0; i < n; i++)
-		worker_stop(&workers[i]);
+		worker_loop_stop(&workers[i]);
 	if (stopped)
 		return;
 	if (!expired) {
 		fprintf(stderr, "sluice: drained\n");
 		return;
 	}
-	/* The loops end at once; what they still hold is closed by worker_fini. */
+	/* The loops end at once; what they still hold is closed by worker_loop_fini. */
 	while (atomic_load(&main_workers_done) != n)
 		main_wait_signal(wait_set, 1);
 	left = 0;
@@ -290,7 +290,7 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
 		return;
 	}
 	for (unsigned i = 0; i < n; i++)
-		worker_post_snapshot(&workers[i], next);
+		worker_loop_post_snapshot(&workers[i], next);
 	snapshot_unref(*current);
 	*current = next;
 	metrics_process_reload(&main_metrics, true, next->generation);
@@ -341,7 +341,7 @@ static int main_serve(struct worker *workers, unsigned n, const char *config_pat
 	if (running && (*current)->cfg->drain_ms > 0)
 		main_drain(workers, n, (*current)->cfg->drain_ms, &wait_set);
 	for (unsigned i = 0; i < started; i++)
-		worker_stop(&workers[i]);
+		worker_loop_stop(&workers[i]);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 	return running ? 0 : 1;
@@ -429,7 +429,7 @@ static int main_run(const char *config_path)
 		return 1;
 	}
 	for (; ready < n; ready++)
-		if (worker_init(&workers[ready], current, ready, n) != 0)
+		if (worker_loop_init(&workers[ready], current, ready, n) != 0)
 			break;
 	metrics_process_set_generation(&main_metrics, current->generation);
 	if (ready == n) {
@@ -442,7 +442,7 @@ static int main_run(const char *config_path)
 		admin_free(admin);
 	}
 	for (unsigned i = 0; i < ready; i++)
-		worker_fini(&workers[i]);
+		worker_loop_fini(&workers[i]);
 	snapshot_unref(current);
 	ares_library_cleanup();
 	return rc;

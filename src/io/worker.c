@@ -8,17 +8,7 @@
 #include <unistd.h>
 
 #include "base/hash.h"
-#include "io/conn.h"
-#include "io/http_flow.h"
-#include "io/listener.h"
-#include "io/log_sink.h"
-#include "io/reload_revoke.h"
-#include "io/resolver.h"
 #include "io/snapshot.h"
-#include "io/upstream_pool.h"
-
-/* How long an idle upstream connection stays in the pool. */
-#define WORKER_POOL_IDLE_MS 30000
 
 /* One pseudonym per process: a looped request may come back through any worker. Workers are
  * initialised one after another by the main thread, so the lazy init needs no lock. */
@@ -34,13 +24,7 @@ static void worker_via_pseudonym(char *out, size_t size)
 	snprintf(out, size, "%s", via);
 }
 
-static void worker_on_swap(evutil_socket_t fd, short what, void *arg);
-static void worker_on_drain(evutil_socket_t fd, short what, void *arg);
-static void worker_on_revoke(evutil_socket_t fd, short what, void *arg);
-
-/* Everything but the listeners: loop, log, resolver, pool. */
-static int worker_init_loop(struct worker *w, struct snapshot *snap, unsigned index,
-			    unsigned n_workers)
+void worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsigned n_workers)
 {
 	const struct config *cfg = snap->cfg;
 
@@ -61,93 +45,11 @@ static int worker_init_loop(struct worker *w, struct snapshot *snap, unsigned in
 	w->splice_mode = !splice || strcmp(splice, "auto") == 0 ? SPLICE_AUTO
 			 : strcmp(splice, "always") == 0	? SPLICE_ALWAYS
 								: SPLICE_NEVER;
-	/* The changelist folds the add/del pairs of one loop turn (read off, write on, back) into
-	 * at most one epoll_ctl per descriptor. */
-	struct event_config *ec = event_config_new();
-	if (ec) {
-		event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-		w->base = event_base_new_with_config(ec);
-		event_config_free(ec);
-	}
-	if (!w->base) {
-		fprintf(stderr, "sluice: cannot create the event loop\n");
-		return -1;
-	}
-	w->log = log_sink_new(w->base, STDOUT_FILENO);
-	w->resolver = resolver_new(w->base, cfg);
-	w->pool = upstream_pool_new(w->base, WORKER_POOL_IDLE_MS, &w->metrics);
-	w->swap_ev = event_new(w->base, -1, 0, worker_on_swap, w);
-	w->drain_ev = event_new(w->base, -1, 0, worker_on_drain, w);
-	w->revoke_ev = evtimer_new(w->base, worker_on_revoke, w);
-	if (!w->log || !w->resolver || !w->pool || !w->swap_ev || !w->drain_ev || !w->revoke_ev) {
-		fprintf(stderr, "sluice: cannot set up the worker (resolver, pool or log)\n");
-		worker_fini(w);
-		return -1;
-	}
-	return 0;
-}
-
-int worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsigned n_workers)
-{
-	const struct config *cfg = snap->cfg;
-
-	if (worker_init_loop(w, snap, index, n_workers) != 0)
-		return -1;
-	for (unsigned i = 0; i < cfg->n_listen_http; i++) {
-		struct listener *l = listener_new(w, &cfg->listen_http[i], &http_flow_ops);
-		if (!l) {
-			worker_fini(w);
-			return -1;
-		}
-		w->listeners[w->n_listeners++] = l;
-	}
-	return 0;
-}
-
-int worker_init_adopt(struct worker *w, struct snapshot *snap, const int *fds, unsigned n_fds)
-{
-	unsigned i = 0;
-
-	if (n_fds > WORKER_MAX_LISTENERS || worker_init_loop(w, snap, 0, 1) != 0)
-		goto fail;
-	for (; i < n_fds; i++) {
-		struct listener *l = listener_adopt(w, fds[i], &http_flow_ops);
-		if (!l) {
-			i++; /* listener_adopt closed it */
-			worker_fini(w);
-			goto fail;
-		}
-		w->listeners[w->n_listeners++] = l;
-	}
-	return 0;
-fail:
-	for (; i < n_fds; i++)
-		close(fds[i]);
-	return -1;
 }
 
 void worker_fini(struct worker *w)
 {
-	/* Whatever is still open when the loop has ended is cut by the shutdown (a drain deadline,
-	 * a second SIGTERM, or no drain at all). */
-	w->draining = false;
-	while (w->conns)
-		conn_close(w->conns, REASON_SHUTDOWN);
-	/* Let the deferred frees run. A break scheduled by worker_stop may still be pending and
-	 * end the first turn before they do: turn until every closed connection is freed. */
-	for (int turn = 0; w->base && w->pending_frees > 0 && turn < 100; turn++)
-		event_base_loop(w->base, EVLOOP_NONBLOCK);
-	for (unsigned i = 0; i < w->n_listeners; i++)
-		listener_free(w->listeners[i]);
-	w->n_listeners = 0;
-	upstream_pool_free(w->pool);
 	pipe_pool_fini(&w->pipes);
-	if (w->swap_ev)
-		event_free(w->swap_ev);
-	if (w->drain_ev)
-		event_free(w->drain_ev);
-	if (w->revoke_ev)
-		event_free(w->revoke_ev);
 	snapshot_unref(atomic_exchange(&w->pending, NULL));
 	while (w->retired) {
 		struct worker_retired *r = w->retired;
@@ -162,67 +64,8 @@ void worker_fini(struct worker *w)
 			free(slot);
 		}
 	snapshot_unref(w->snap);
-	resolver_free(w->resolver);
-	log_sink_free(w->log);
-	if (w->base)
-		event_base_free(w->base);
 	metrics_fini(&w->metrics);
 	memset(w, 0, sizeof(*w));
-}
-
-int worker_run(struct worker *w)
-{
-	return event_base_dispatch(w->base) < 0 ? -1 : 0;
-}
-
-static void worker_on_stop(evutil_socket_t fd, short what, void *arg)
-{
-	event_base_loopbreak(arg);
-}
-
-void worker_stop(struct worker *w)
-{
-	static const struct timeval now = {0, 0};
-
-	/* Through an event, not event_base_loopbreak() alone: a loop that starts clears any break
-	 * asked for before, so a stop that came before the thread reached its loop was lost and
-	 * pthread_join waited for ever (`sluice jail -- CMD` whose CMD exits at once). */
-	if (event_base_once(w->base, -1, EV_TIMEOUT, worker_on_stop, w->base, &now) != 0)
-		event_base_loopbreak(w->base);
-}
-
-/* Runs on the worker's thread. */
-static void worker_on_drain(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-	struct conn *next;
-
-	if (w->draining)
-		return;
-	w->draining = true;
-	/* Closing the listening sockets (not just ignoring them) makes the kernel refuse new
-	 * connections instead of queueing them in a backlog nobody will accept from. */
-	for (unsigned i = 0; i < w->n_listeners; i++)
-		listener_free(w->listeners[i]);
-	w->n_listeners = 0;
-	/* An idle keep-alive connection has nothing in flight: nothing is lost by closing it. */
-	for (struct conn *c = w->conns; c; c = next) {
-		next = c->next;
-		if (c->state == CONN_READ_HEAD && buf_len(&c->cin) == 0 && c->req.started_ms == 0)
-			conn_close(c, REASON_SHUTDOWN);
-	}
-	atomic_store(&w->drain_left, (int)w->n_conns);
-	worker_conn_ended(w);
-}
-
-void worker_drain(struct worker *w)
-{
-	event_active(w->drain_ev, EV_TIMEOUT, 0);
-}
-
-int worker_drain_left(struct worker *w)
-{
-	return atomic_load(&w->drain_left);
 }
 
 void worker_conn_ended(struct worker *w)
@@ -256,30 +99,8 @@ void worker_release(struct worker *w, struct snapshot *snap)
 	}
 }
 
-static void worker_on_revoke(evutil_socket_t fd, short what, void *arg)
+void worker_swap_snapshot(struct worker *w, struct snapshot *next)
 {
-	reload_revoke_sweep(arg);
-}
-
-/* Open tunnels get timeouts.reload_revoke to end on their own before they are judged again.
- * A sweep already pending keeps its earlier time: it judges by the newest snapshot anyway. */
-static void worker_arm_revoke(struct worker *w)
-{
-	unsigned ms = w->cfg->reload_revoke_ms;
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-
-	if (ms > 0 && !evtimer_pending(w->revoke_ev, NULL))
-		evtimer_add(w->revoke_ev, &tv);
-}
-
-/* Runs on the worker's thread: the posted snapshot becomes current. */
-static void worker_on_swap(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-	struct snapshot *next = atomic_exchange(&w->pending, NULL);
-
-	if (!next)
-		return;
 	if (w->snap_conns == 0) {
 		snapshot_unref(w->snap);
 	} else {
@@ -297,18 +118,6 @@ static void worker_on_swap(evutil_socket_t fd, short what, void *arg)
 	w->snap = next;
 	w->cfg = next->cfg;
 	w->snap_conns = 0;
-	resolver_set_servers(w->resolver, next->cfg);
-	/* A route's upstream may have moved, and TLS sessions were verified with the CA files as
-	 * they were (the new snapshot re-read them). */
-	upstream_pool_drop_routes(w->pool);
-	worker_arm_revoke(w);
-}
-
-void worker_post_snapshot(struct worker *w, struct snapshot *snap)
-{
-	snapshot_ref(snap);
-	snapshot_unref(atomic_exchange(&w->pending, snap));
-	event_active(w->swap_ev, EV_TIMEOUT, 0);
 }
 
 unsigned worker_share(const struct worker *w, unsigned limit)

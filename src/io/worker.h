@@ -1,5 +1,6 @@
-/* worker: one event loop and everything it owns — listeners, resolver, upstream pool, log
- * sink — and the policy snapshot it serves from. Does not parse or decide. */
+/* worker: what the connections of one event loop share — the loop, the policy snapshot they
+ * hold, resolver, upstream pool, pipes, log sink, counters, per-agent connection counts.
+ * Does not start, run or stop the loop (worker_loop does), parse or decide. */
 #ifndef SLUICE_IO_WORKER_H
 #define SLUICE_IO_WORKER_H
 
@@ -78,31 +79,17 @@ struct worker {
 	struct metrics metrics;
 };
 
-/* Creates the loop and binds every listen address of cfg (SO_REUSEPORT: each of n_workers
- * has its own sockets). Returns 0, or -1 after saying why on stderr. */
-int worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsigned n_workers);
-/* Like worker_init for a lone worker, but serves fds, sockets already listening (made inside
- * another network namespace by `sluice jail`), instead of binding cfg's listen addresses. Takes
- * the fds: they are closed on failure. */
-int worker_init_adopt(struct worker *w, struct snapshot *snap, const int *fds, unsigned n_fds);
+/* Sets up the worker's own state for configuration snapshot snap (a reference is taken): its
+ * index among n_workers, limits' shares, the Via pseudonym, the pipe pool, the counters. The
+ * loop and what runs on it are worker_loop's. */
+void worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsigned n_workers);
+/* Releases what worker_init set up and every snapshot still held, once no connection is left. */
 void worker_fini(struct worker *w);
-/* Runs the loop until worker_stop; meant to be a thread's body. */
-int worker_run(struct worker *w);
-/* Thread-safe: asks the worker's loop to end. */
-void worker_stop(struct worker *w);
-/* Thread-safe: asks the worker to drain: stop accepting (its listening sockets are closed, so
- * the kernel refuses new clients), close idle keep-alive connections at once, let requests and
- * tunnels in flight finish (each keep-alive connection closes after its response), and end the
- * loop when none is left. The deadline is main's: it calls worker_stop when it passes. */
-void worker_drain(struct worker *w);
-/* Thread-safe: -1 while the drain has not started on the worker's thread yet, else how many
- * connections it had left to drain at that moment. */
-int worker_drain_left(struct worker *w);
 /* Called by conn when a connection ends: a draining worker with none left stops its loop. */
 void worker_conn_ended(struct worker *w);
-/* Thread-safe: hands the worker a new snapshot (taking a reference for it). New requests use
- * it; requests in flight finish under the one they started with. */
-void worker_post_snapshot(struct worker *w, struct snapshot *snap);
+/* next (a reference the caller gives) becomes the snapshot new requests get; the one it replaces
+ * is retired, and freed when the last connection holding it lets go (at once when none does). */
+void worker_swap_snapshot(struct worker *w, struct snapshot *next);
 /* The current snapshot, counted for one connection until worker_release. */
 struct snapshot *worker_hold(struct worker *w);
 void worker_release(struct worker *w, struct snapshot *snap);

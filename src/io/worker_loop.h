@@ -1,0 +1,34 @@
+/* worker_loop: a worker's life — creates its event loop, log sink, resolver, upstream pool and
+ * listeners (each listen address with the protocol it speaks), runs the loop on a thread, swaps
+ * in a reloaded snapshot, drains and stops. Does not serve a connection (conn and its protocol
+ * do). */
+#ifndef SLUICE_IO_WORKER_LOOP_H
+#define SLUICE_IO_WORKER_LOOP_H
+
+#include "io/worker.h"
+
+/* Creates the loop and binds every listen address of cfg (SO_REUSEPORT: each of n_workers
+ * has its own sockets). Returns 0, or -1 after saying why on stderr. */
+int worker_loop_init(struct worker *w, struct snapshot *snap, unsigned index, unsigned n_workers);
+/* Like worker_loop_init for a lone worker, but serves fds, sockets already listening (made inside
+ * another network namespace by `sluice jail`), instead of binding cfg's listen addresses. Takes
+ * the fds: they are closed on failure. */
+int worker_loop_init_adopt(struct worker *w, struct snapshot *snap, const int *fds, unsigned n_fds);
+void worker_loop_fini(struct worker *w);
+/* Runs the loop until worker_loop_stop; meant to be a thread's body. */
+int worker_loop_run(struct worker *w);
+/* Thread-safe: asks the worker's loop to end. */
+void worker_loop_stop(struct worker *w);
+/* Thread-safe: asks the worker to drain: stop accepting (its listening sockets are closed, so
+ * the kernel refuses new clients), close idle keep-alive connections at once, let requests and
+ * tunnels in flight finish (each keep-alive connection closes after its response), and end the
+ * loop when none is left. The deadline is main's: it calls worker_loop_stop when it passes. */
+void worker_loop_drain(struct worker *w);
+/* Thread-safe: -1 while the drain has not started on the worker's thread yet, else how many
+ * connections it had left to drain at that moment. */
+int worker_loop_drain_left(struct worker *w);
+/* Thread-safe: hands the worker a new snapshot (taking a reference for it). New requests use
+ * it; requests in flight finish under the one they started with. */
+void worker_loop_post_snapshot(struct worker *w, struct snapshot *snap);
+
+#endif
