@@ -19,25 +19,6 @@
 #include "io/snapshot.h"
 #include "io/worker.h"
 
-const char *conn_state_name(enum conn_state s)
-{
-	switch (s) {
-	case CONN_READ_HEAD:
-		return "read_head";
-	case CONN_RESOLVING:
-		return "resolving";
-	case CONN_CONNECTING:
-		return "connecting";
-	case CONN_FORWARDING:
-		return "forwarding";
-	case CONN_TUNNEL:
-		return "tunnel";
-	case CONN_REPLYING:
-		return "replying";
-	}
-	return "unknown";
-}
-
 uint64_t conn_now_ms(void)
 {
 	struct timespec ts;
@@ -61,7 +42,7 @@ static int64_t wall_ms(void)
 
 static void set_interest(const struct conn *c, struct event *ev, bool on)
 {
-	if (c->closed)
+	if (c->state == CONN_CLOSED)
 		return;
 	bool pending = event_pending(ev, EV_READ | EV_WRITE, NULL);
 	if (on && !pending)
@@ -100,7 +81,7 @@ void conn_touch(struct conn *c)
 void conn_set_timeout(struct conn *c, unsigned ms, enum reason why)
 {
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	if (c->closed)
+	if (c->state == CONN_CLOSED)
 		return;
 	c->timeout_ms = ms;
 	c->timeout_reason = why;
@@ -153,7 +134,7 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 static void conn_on_client_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	if (c->closed)
+	if (c->state == CONN_CLOSED)
 		return;
 	c->ops->on_client_readable(c);
 }
@@ -161,7 +142,7 @@ static void conn_on_client_read(evutil_socket_t fd, short what, void *arg)
 static void conn_on_client_write(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	if (c->closed)
+	if (c->state == CONN_CLOSED)
 		return;
 	c->ops->on_client_writable(c);
 }
@@ -169,7 +150,7 @@ static void conn_on_client_write(evutil_socket_t fd, short what, void *arg)
 static void conn_on_upstream_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	if (c->closed)
+	if (c->state == CONN_CLOSED)
 		return;
 	if (c->state == CONN_CONNECTING)
 		c->setup->on_readable(c);
@@ -180,13 +161,16 @@ static void conn_on_upstream_read(evutil_socket_t fd, short what, void *arg)
 static void conn_on_upstream_write(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	if (c->closed)
+	if (c->state == CONN_CLOSED)
 		return;
 	if (c->state == CONN_CONNECTING)
 		c->setup->on_writable(c);
 	else
 		c->ops->on_upstream_writable(c);
 }
+
+/* calloc: a new connection starts out reading a head. */
+_Static_assert(CONN_READ_HEAD == 0, "a zeroed connection is in read_head");
 
 void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const struct flow_ops *ops)
 {
@@ -217,9 +201,14 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const st
 		w->conns->prev = c;
 	w->conns = c;
 	conn_reset_request(c);
-	c->state = CONN_READ_HEAD;
 	conn_set_timeout(c, c->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
 	conn_want_client_read(c, true);
+}
+
+void conn_set_state(struct conn *c, enum conn_state next)
+{
+	BUG_ON(!conn_state_allows(c->state, next));
+	c->state = next;
 }
 
 void conn_switch_ops(struct conn *c, const struct flow_ops *ops)
@@ -232,7 +221,7 @@ void conn_switch_ops(struct conn *c, const struct flow_ops *ops)
 
 void conn_upstream_attach(struct conn *c, int ufd, const struct conn_setup_ops *setup)
 {
-	if (c->closed) {
+	if (c->state == CONN_CLOSED) {
 		tls_client_free(c->tls);
 		c->tls = NULL;
 		close(ufd);
@@ -401,7 +390,7 @@ static void conn_on_free(evutil_socket_t fd, short what, void *arg)
 
 void conn_close(struct conn *c, enum reason why)
 {
-	if (c->closed)
+	if (c->state == CONN_CLOSED)
 		return;
 	if (c->req.started_ms && !c->req.logged) {
 		if (c->req.result == REASON_ALLOWED)
@@ -430,7 +419,7 @@ void conn_close(struct conn *c, enum reason why)
 		c->next->prev = c->prev;
 	/* Callers up the stack may still hold c: it is freed on the next loop turn, and every
 	 * entry point ignores a closed connection until then (STYLE.md §7). */
-	c->closed = true;
+	conn_set_state(c, CONN_CLOSED);
 	c->w->pending_frees++;
 	event_assign(&c->timer, c->w->base, -1, 0, conn_on_free, c);
 	event_active(&c->timer, EV_TIMEOUT, 0);
@@ -509,7 +498,7 @@ ssize_t conn_write2(int fd, struct buf *a, struct buf *b, size_t b_n, size_t *b_
 void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool close_after)
 {
 	struct conn_request *r = &c->req;
-	if (c->closed)
+	if (c->state == CONN_CLOSED)
 		return;
 	char reply[HTTP_REPLY_MAX];
 	const struct reason_info *info = reason_info(why);
@@ -540,7 +529,7 @@ void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool 
 		conn_close(c, REASON_INTERNAL);
 		return;
 	}
-	c->state = CONN_REPLYING;
+	conn_set_state(c, CONN_REPLYING);
 	conn_want_client_read(c, false);
 	conn_set_timeout(c, c->cfg->idle_timeout_ms, REASON_CLIENT_IDLE);
 	c->ops->on_client_writable(c);

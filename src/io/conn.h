@@ -16,6 +16,7 @@
 #include "io/sockaddr.h"
 #include "parse/authority.h"
 #include "parse/http1_body.h"
+#include "policy/conn_state.h"
 #include "policy/policy.h"
 
 struct worker;
@@ -32,17 +33,6 @@ struct tunnel_dir {
 	uint32_t in_pipe; /* bytes spliced in and not yet out */
 	bool splicing;	  /* bulk transfer: move bytes through the pipe, not user space */
 };
-
-enum conn_state {
-	CONN_READ_HEAD,	 /* waiting for (the rest of) a request head */
-	CONN_RESOLVING,	 /* waiting for DNS */
-	CONN_CONNECTING, /* waiting for the upstream TCP handshake */
-	CONN_FORWARDING, /* HTTP request/response in flight */
-	CONN_TUNNEL,	 /* CONNECT established: opaque relay */
-	CONN_REPLYING,	 /* sending sluice's own reply, then close or next request */
-};
-
-const char *conn_state_name(enum conn_state s);
 
 /* Per-request facts, reset between keep-alive requests. */
 struct conn_request {
@@ -122,7 +112,7 @@ struct conn {
 	/* While the upstream is being set up (state connecting), its events and the connect timer
 	 * go here instead; installed with the upstream socket (conn_upstream_attach). */
 	const struct conn_setup_ops *setup;
-	enum conn_state state;
+	enum conn_state state; /* written by conn_set_state alone */
 	struct event c_rd, c_wr, u_rd, u_wr, timer;
 	struct buf cin, cout, uin, uout;
 	/* A copy of the request head of a replayable request sent on a pooled connection that may
@@ -134,7 +124,6 @@ struct conn {
 	unsigned timeout_ms;
 	enum reason timeout_reason;
 	bool c_eof, u_eof, c_shut_wr, u_shut_wr;
-	bool closed; /* ended; freed on the next loop turn */
 	uint16_t client_port;
 	struct ip_addr client_ip;
 	char client_text[SOCKADDR_TEXT_MAX];
@@ -155,6 +144,9 @@ struct conn_setup_ops {
 
 /* A new client connection, speaking the protocol `ops` (its listener's). */
 void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const struct flow_ops *ops);
+/* Moves the connection to `next`: the only writer of c->state. A move conn_state_allows refuses
+ * is a bug (BUG_ON). */
+void conn_set_state(struct conn *c, enum conn_state next);
 /* Hands the connection to another protocol, once (HTTP to the tunnel after a CONNECT): the old
  * one releases what it holds, the new one gets every later event. */
 void conn_switch_ops(struct conn *c, const struct flow_ops *ops);

@@ -448,7 +448,7 @@ static void flow_next_request(struct conn *c)
 	conn_refresh_snapshot(c);
 	if (buf_len(&c->cin) == 0)
 		buf_release(&c->cin); /* an idle keep-alive connection holds no buffer */
-	c->state = CONN_READ_HEAD;
+	conn_set_state(c, CONN_READ_HEAD);
 	if (buf_len(&c->cin) > 0) {
 		conn_set_timeout(c, c->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
 		flow_parse_head(c);
@@ -748,7 +748,7 @@ blocked:
 
 static void flow_start_forwarding(struct conn *c)
 {
-	c->state = CONN_FORWARDING;
+	conn_set_state(c, CONN_FORWARDING);
 	conn_set_timeout(c, c->cfg->upstream_timeout_ms, REASON_UPSTREAM_TIMEOUT);
 	conn_want_upstream_read(c, true);
 	flow_pump_request(c);
@@ -851,11 +851,11 @@ static void flow_on_upstream_readable(struct conn *c)
 	}
 	flow_pump_response(c);
 	/* A TLS write can wait for the socket to be readable: push the request on as well. */
-	if (!c->closed && c->tls && c->state == CONN_FORWARDING && !c->req.req_done)
+	if (c->tls && c->state == CONN_FORWARDING && !c->req.req_done)
 		flow_pump_request(c);
 	/* TLS may hold decrypted bytes that no socket event will announce. */
-	if (!c->closed && c->tls && c->state == CONN_FORWARDING && !c->u_eof &&
-	    tls_client_pending(c->tls) && buf_reserve(&c->uin, 1, flow_uin_cap(c)) > 0)
+	if (c->tls && c->state == CONN_FORWARDING && !c->u_eof && tls_client_pending(c->tls) &&
+	    buf_reserve(&c->uin, 1, flow_uin_cap(c)) > 0)
 		event_active(&c->u_rd, EV_READ, 0);
 }
 
@@ -863,7 +863,7 @@ static void flow_on_upstream_writable(struct conn *c)
 {
 	flow_pump_request(c);
 	/* A TLS read can need the socket writable (a key update reply): read on as well. */
-	if (!c->closed && c->tls && c->state == CONN_FORWARDING)
+	if (c->tls && c->state == CONN_FORWARDING)
 		flow_on_upstream_readable(c);
 }
 

@@ -196,7 +196,7 @@ static void tunnel_down(struct conn *c)
 /* The CONNECT's upstream is connected: answer 200 and start relaying. */
 static void tunnel_on_upstream_ready(struct conn *c)
 {
-	c->state = CONN_TUNNEL;
+	conn_set_state(c, CONN_TUNNEL);
 	c->req.status = 200;
 	if (!buf_append(&c->cout, tunnel_established, sizeof(tunnel_established) - 1,
 			sizeof(tunnel_established))) {
@@ -206,7 +206,7 @@ static void tunnel_on_upstream_ready(struct conn *c)
 	conn_set_timeout(c, c->cfg->tunnel_idle_ms, REASON_TUNNEL_IDLE);
 	/* Bytes the client sent right after the CONNECT head are already the tunnel's. */
 	tunnel_down(c);
-	if (!c->closed && buf_len(&c->cout) == 0)
+	if (c->state != CONN_CLOSED && buf_len(&c->cout) == 0)
 		tunnel_up(c);
 }
 
@@ -230,7 +230,7 @@ static void tunnel_on_client_writable(struct conn *c)
 	bool had_reply = buf_len(&c->cout) > 0;
 	tunnel_down(c);
 	/* Once the 200 is out, client → upstream may start too. */
-	if (had_reply && !c->closed && buf_len(&c->cout) == 0)
+	if (had_reply && c->state != CONN_CLOSED && buf_len(&c->cout) == 0)
 		tunnel_up(c);
 }
 

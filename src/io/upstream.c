@@ -103,7 +103,7 @@ static void upstream_ready(struct conn *c)
 						   "cannot set up TLS to the route upstream");
 			return;
 		}
-		c->state = CONN_CONNECTING;
+		conn_set_state(c, CONN_CONNECTING);
 		upstream_tls_step(c);
 		return;
 	}
@@ -210,7 +210,7 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 		}
 		if (errno == EINPROGRESS) {
 			conn_upstream_attach(c, fd, &upstream_setup);
-			c->state = CONN_CONNECTING;
+			conn_set_state(c, CONN_CONNECTING);
 			conn_set_timeout(c, c->cfg->connect_timeout_ms, REASON_CONNECT_TIMEOUT);
 			conn_want_upstream_write(c, true);
 			return;
@@ -340,7 +340,7 @@ void upstream_start(struct conn *c)
 		c->ops->on_upstream_failed(c, REASON_DNS_BUSY, NULL);
 		return;
 	}
-	c->state = CONN_RESOLVING;
+	conn_set_state(c, CONN_RESOLVING);
 	r->phase_start_us = conn_now_us();
 	conn_set_timeout(c, c->cfg->dns_timeout_ms, REASON_DNS_TIMEOUT);
 	c->dns = resolver_lookup(c->w->resolver, r->target.name, upstream_on_resolved, c);
