@@ -93,6 +93,7 @@ static void out_timestamp(struct out_buf *o, int64_t ts_ms)
 #define LOG_JSON_REASON_MAX 40
 #define LOG_JSON_RULE_MAX 300
 #define LOG_JSON_IP_MAX 48
+#define LOG_JSON_ENDED_MAX 32 /* "upstream/forwarding": a token, '/', a state name */
 
 /* Every capped byte escaped six-fold (\u00XX), plus 1 KiB for the names, quotes, commas, the
  * timestamp, six 20-digit numbers and "open": the line always fits, so it is never cut inside a
@@ -100,7 +101,7 @@ static void out_timestamp(struct out_buf *o, int64_t ts_ms)
 #define LOG_JSON_CAPS_SUM                                                                          \
 	(LOG_JSON_CLIENT_MAX + LOG_JSON_AGENT_MAX + LOG_JSON_METHOD_MAX + LOG_JSON_HOST_MAX +      \
 	 LOG_JSON_DECISION_MAX + LOG_JSON_REASON_MAX + LOG_JSON_RULE_MAX + LOG_JSON_IP_MAX +       \
-	 LOG_JSON_PATH_MAX + LOG_JSON_HOST_MAX + LOG_JSON_USER_MAX)
+	 LOG_JSON_PATH_MAX + LOG_JSON_HOST_MAX + LOG_JSON_USER_MAX + LOG_JSON_ENDED_MAX)
 _Static_assert(6 * LOG_JSON_CAPS_SUM + 1024 <= LOG_JSON_LINE_MAX,
 	       "a log line at its caps does not fit LOG_JSON_LINE_MAX");
 
@@ -133,6 +134,13 @@ size_t log_json_format(const struct log_record *rec, char out[LOG_JSON_LINE_MAX]
 	/* After the fourteen original fields: readers of the old order keep working. */
 	out_field_u64(&o, "id", rec->id);
 	out_cstr(&o, rec->event == LOG_EVENT_OPEN ? ",\"event\":\"open\"" : ",\"event\":\"end\"");
+	/* End lines: who ended the request, and in which state, as one field. */
+	if (rec->ended_by && rec->ended_in) {
+		char ended[LOG_JSON_ENDED_MAX + 1];
+		int n = snprintf(ended, sizeof(ended), "%s/%s", rec->ended_by, rec->ended_in);
+		size_t len = n < 0 ? 0 : (size_t)n < sizeof(ended) ? (size_t)n : sizeof(ended) - 1;
+		out_field_str(&o, "ended", slice_make(ended, len), LOG_JSON_ENDED_MAX);
+	}
 	out_optional_str(&o, "path", rec->path, LOG_JSON_PATH_MAX);
 	out_optional_str(&o, "host_raw", rec->host_raw, LOG_JSON_HOST_MAX);
 	out_optional_str(&o, "user", rec->user, LOG_JSON_USER_MAX);

@@ -34,6 +34,9 @@ struct log_record {
 	uint64_t duration_ms;
 	uint64_t id; /* unique per process; the open and end lines of a tunnel share it */
 	enum log_event event;
+	/* End lines: who ended the request (reason_by_token) and in which connection state
+	 * (conn_state_name), written as one field "ended":"<by>/<state>"; NULL: no field. */
+	const char *ended_by, *ended_in;
 	/* Written only when not empty. */
 	struct slice path;     /* plain HTTP: the target's path (query kept or not by the caller) */
 	struct slice host_raw; /* the host as the agent spelled it, when that differs from host */

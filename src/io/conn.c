@@ -287,9 +287,9 @@ static uint64_t conn_log_id(struct worker *w)
 }
 
 /* Formats and queues one line of the current request; says which decision and reason it
- * showed. */
-static void conn_log_line(struct conn *c, enum log_event event, const char **decision_out,
-			  enum reason *shown_out)
+ * showed. An end line says who ended the request (`why` ended it) and in which state. */
+static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
+			  const char **decision_out, enum reason *shown_out)
 {
 	struct conn_request *r = &c->req;
 	const struct conn_log_text *t = c->log_text;
@@ -333,6 +333,8 @@ static void conn_log_line(struct conn *c, enum log_event event, const char **dec
 	    .path = t ? slice_make(t->path, t->path_len) : SLICE_LIT(""),
 	    .host_raw = t ? slice_make(t->host_raw, t->host_raw_len) : SLICE_LIT(""),
 	    .user = t ? slice_make(t->user, t->user_len) : SLICE_LIT(""),
+	    .ended_by = event == LOG_EVENT_END ? reason_by_token(reason_info(why)->by) : NULL,
+	    .ended_in = event == LOG_EVENT_END ? conn_state_name(c->state) : NULL,
 	};
 	size_t len = log_json_format(&rec, line);
 	if (!log_sink_write(c->w->log, line, len))
@@ -341,7 +343,7 @@ static void conn_log_line(struct conn *c, enum log_event event, const char **dec
 	*shown_out = shown;
 }
 
-void conn_log_request(struct conn *c)
+void conn_log_request(struct conn *c, enum reason why)
 {
 	struct conn_request *r = &c->req;
 	const char *decision;
@@ -350,7 +352,7 @@ void conn_log_request(struct conn *c)
 	if (r->logged || r->started_ms == 0)
 		return;
 	r->logged = true;
-	conn_log_line(c, LOG_EVENT_END, &decision, &shown);
+	conn_log_line(c, LOG_EVENT_END, why, &decision, &shown);
 	struct metrics_request m = {
 	    .agent = r->agent ? r->agent->name : "",
 	    .decision = decision,
@@ -372,7 +374,7 @@ void conn_log_open(struct conn *c)
 	if (r->open_logged || r->logged || r->started_ms == 0)
 		return;
 	r->open_logged = true;
-	conn_log_line(c, LOG_EVENT_OPEN, &decision, &shown);
+	conn_log_line(c, LOG_EVENT_OPEN, REASON_ALLOWED, &decision, &shown);
 }
 
 static void conn_on_free(evutil_socket_t fd, short what, void *arg)
@@ -395,7 +397,7 @@ void conn_close(struct conn *c, enum reason why)
 	if (c->req.started_ms && !c->req.logged) {
 		if (c->req.result == REASON_ALLOWED)
 			c->req.result = why;
-		conn_log_request(c);
+		conn_log_request(c, c->req.result);
 	}
 	conn_close_upstream(c);
 	event_del(&c->c_rd);
@@ -523,7 +525,7 @@ void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool 
 	size_t len = http_reply_format(&f, reply);
 	r->status = info->status;
 	r->close_after_reply = close_after;
-	conn_log_request(c);
+	conn_log_request(c, why);
 	conn_close_upstream(c);
 	if (len == 0 || !buf_append(&c->cout, reply, len, HTTP_REPLY_MAX + buf_len(&c->cout))) {
 		conn_close(c, REASON_INTERNAL);

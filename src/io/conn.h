@@ -182,8 +182,9 @@ ssize_t conn_write2(int fd, struct buf *a, struct buf *b, size_t b_n, size_t *b_
  * response was complete. */
 ssize_t conn_upstream_read(struct conn *c, struct buf *b, size_t max_cap);
 ssize_t conn_upstream_write(struct conn *c, struct buf *b, size_t n);
-/* Writes the decision log line of the current request (once): its end line. */
-void conn_log_request(struct conn *c);
+/* Writes the decision log line of the current request (once): its end line, which says who
+ * ended it — `why` did: REASON_ALLOWED when it completed — and in which state it was. */
+void conn_log_request(struct conn *c, enum reason why);
 /* Writes a tunnel's open line, once its 200 is out; its end line repeats the id. */
 void conn_log_open(struct conn *c);
 /* Sends sluice's own reply for `why` (with Proxy-Status) and logs the request; when close is

@@ -463,7 +463,7 @@ static void flow_finish(struct conn *c)
 {
 	struct conn_request *r = &c->req;
 
-	conn_log_request(c);
+	conn_log_request(c, REASON_ALLOWED);
 	upstream_park(c);
 	if (!r->client_keep_alive || !r->req_done) {
 		conn_close(c, REASON_ALLOWED);

@@ -3,98 +3,126 @@
 #include "base/bug.h"
 
 /* One table for every reason: the token is stable (logs, metrics and Proxy-Status details all
- * use it), the error type is from the RFC 9209 §2.3 registry. */
+ * use it), the error type is from the RFC 9209 §2.3 registry, and `by` is who a request that
+ * ends for this reason was ended by (the log's "ended"). */
 static const struct reason_info reason_table[REASON__COUNT] = {
-    [REASON_ALLOWED] = {"allowed", 200, "", "The request was allowed."},
+    [REASON_ALLOWED] = {"allowed", 200, "", "The request was allowed.", REASON_BY_DONE},
     [REASON_DOMAIN_DENIED] = {"domain_denied", 403, "http_request_denied",
-			      "The destination host matches a deny rule of the egress policy."},
+			      "The destination host matches a deny rule of the egress policy.",
+			      REASON_BY_POLICY},
     [REASON_DOMAIN_NOT_ALLOWED] = {"domain_not_allowed", 403, "http_request_denied",
 				   "The destination host is not on the allow list of the "
-				   "egress policy."},
+				   "egress policy.",
+				   REASON_BY_POLICY},
     [REASON_PORT_NOT_ALLOWED] = {"port_not_allowed", 403, "http_request_denied",
-				 "The destination port is not allowed by the egress policy."},
+				 "The destination port is not allowed by the egress policy.",
+				 REASON_BY_POLICY},
     [REASON_METHOD_NOT_ALLOWED] = {"method_not_allowed", 403, "http_request_denied",
-				   "The request method is not allowed by the egress policy."},
+				   "The request method is not allowed by the egress policy.",
+				   REASON_BY_POLICY},
     [REASON_BODY_TOO_LARGE] = {"body_too_large", 413, "http_request_denied",
-			       "The request body is larger than the egress policy allows."},
+			       "The request body is larger than the egress policy allows.",
+			       REASON_BY_POLICY},
     [REASON_ROUTE_NOT_ALLOWED] = {"route_not_allowed", 403, "http_request_denied",
-				  "This agent may not use this route."},
+				  "This agent may not use this route.", REASON_BY_POLICY},
     [REASON_ROUTE_CONNECT] = {"route_needs_http", 403, "http_request_denied",
 			      "This host is an operator route, served over plain HTTP only: "
-			      "request http://host/... through the proxy instead of CONNECT."},
+			      "request http://host/... through the proxy instead of CONNECT.",
+			      REASON_BY_POLICY},
     [REASON_UNKNOWN_AGENT] = {"unknown_agent", 403, "http_request_denied",
-			      "This client is not a known agent and there is no default agent."},
+			      "This client is not a known agent and there is no default agent.",
+			      REASON_BY_POLICY},
     [REASON_AUTH_REQUIRED] = {"auth_required", 407, "http_request_denied",
 			      "Proxy credentials are required or were not accepted: send "
-			      "Proxy-Authorization: Basic with the agent name and its token."},
+			      "Proxy-Authorization: Basic with the agent name and its token.",
+			      REASON_BY_POLICY},
     [REASON_CONNECTION_LIMIT] = {"connection_limit", 429, "connection_limit_reached",
 				 "This agent already holds as many connections as the egress "
-				 "policy allows; close some or wait."},
+				 "policy allows; close some or wait.",
+				 REASON_BY_POLICY},
     [REASON_IP_NON_GLOBAL] = {"ip_non_global", 403, "destination_ip_prohibited",
 			      "The destination address is internal (not globally reachable); "
 			      "sluice never connects to internal addresses unless an operator "
-			      "re-allows them."},
+			      "re-allows them.",
+			      REASON_BY_POLICY},
     [REASON_IP_METADATA] = {"ip_metadata", 403, "destination_ip_prohibited",
 			    "The destination address is a cloud metadata endpoint, which is "
-			    "always blocked."},
+			    "always blocked.",
+			    REASON_BY_POLICY},
     [REASON_IP_DENIED] = {"ip_denied", 403, "destination_ip_prohibited",
-			  "The destination address is in a range denied by the egress policy."},
+			  "The destination address is in a range denied by the egress policy.",
+			  REASON_BY_POLICY},
     [REASON_PROXY_LOOP] = {"proxy_loop", 403, "proxy_loop_detected",
-			   "The destination is this proxy itself."},
+			   "The destination is this proxy itself.", REASON_BY_POLICY},
     [REASON_LOOPBACK_NAME] = {"loopback_name", 403, "destination_ip_prohibited",
 			      "The destination is a loopback name (localhost): it always means "
 			      "the machine it is resolved on, and sluice never connects to "
-			      "loopback, so it is refused without a DNS lookup."},
-    [REASON_BAD_REQUEST] = {"bad_request", 400, "http_request_error", "The request is malformed."},
+			      "loopback, so it is refused without a DNS lookup.",
+			      REASON_BY_POLICY},
+    [REASON_BAD_REQUEST] = {"bad_request", 400, "http_request_error", "The request is malformed.",
+			    REASON_BY_CLIENT},
     [REASON_SMUGGLING] = {"request_smuggling", 400, "http_request_error",
 			  "The request framing is ambiguous (a request smuggling shape) and "
-			  "was refused."},
+			  "was refused.",
+			  REASON_BY_CLIENT},
     [REASON_BAD_AUTHORITY] = {"bad_authority", 400, "http_request_error",
-			      "The destination host or port is malformed."},
+			      "The destination host or port is malformed.", REASON_BY_CLIENT},
     [REASON_HEAD_TOO_LARGE] = {"head_too_large", 431, "http_request_error",
-			       "The request head is larger than this proxy accepts."},
+			       "The request head is larger than this proxy accepts.",
+			       REASON_BY_CLIENT},
     [REASON_HEAD_TIMEOUT] = {"head_timeout", 408, "http_request_error",
-			     "The request head was not received in time."},
+			     "The request head was not received in time.", REASON_BY_TIMEOUT},
     [REASON_VERSION] = {"http_version", 505, "http_request_error",
-			"Only HTTP/1.0 and HTTP/1.1 are supported."},
+			"Only HTTP/1.0 and HTTP/1.1 are supported.", REASON_BY_CLIENT},
     [REASON_TE_UNSUPPORTED] = {"te_unsupported", 501, "http_request_error",
-			       "Only the chunked transfer coding is supported."},
+			       "Only the chunked transfer coding is supported.", REASON_BY_CLIENT},
     [REASON_NOT_A_PROXY_REQUEST] = {"not_a_proxy_request", 400, "http_request_error",
 				    "This is a forward proxy: send absolute-form requests "
-				    "(http://host/path) or CONNECT host:port."},
-    [REASON_CLIENT_CLOSED] = {"client_closed", 0, "", "The client closed the connection."},
+				    "(http://host/path) or CONNECT host:port.",
+				    REASON_BY_CLIENT},
+    [REASON_CLIENT_CLOSED] = {"client_closed", 0, "", "The client closed the connection.",
+			      REASON_BY_CLIENT},
     [REASON_CLIENT_BODY_MALFORMED] = {"client_body_malformed", 400, "http_request_error",
-				      "The request body framing is malformed."},
-    [REASON_CLIENT_IDLE] = {"client_idle", 0, "", "The client connection was idle too long."},
+				      "The request body framing is malformed.", REASON_BY_CLIENT},
+    [REASON_CLIENT_IDLE] = {"client_idle", 0, "", "The client connection was idle too long.",
+			    REASON_BY_TIMEOUT},
     [REASON_DNS_ERROR] = {"dns_error", 502, "dns_error",
-			  "The destination host name could not be resolved."},
+			  "The destination host name could not be resolved.", REASON_BY_UPSTREAM},
     [REASON_DNS_TIMEOUT] = {"dns_timeout", 504, "dns_timeout",
-			    "Resolving the destination host name timed out."},
+			    "Resolving the destination host name timed out.", REASON_BY_TIMEOUT},
     [REASON_DNS_BUSY] = {"dns_busy", 503, "dns_error",
-			 "Too many DNS lookups are pending in the proxy right now; retry later."},
+			 "Too many DNS lookups are pending in the proxy right now; retry later.",
+			 REASON_BY_SLUICE},
     [REASON_CONNECT_REFUSED] = {"connect_refused", 502, "connection_refused",
-				"The destination refused the connection."},
+				"The destination refused the connection.", REASON_BY_UPSTREAM},
     [REASON_CONNECT_TIMEOUT] = {"connect_timeout", 504, "connection_timeout",
-				"Connecting to the destination timed out."},
+				"Connecting to the destination timed out.", REASON_BY_TIMEOUT},
     [REASON_CONNECT_UNREACHABLE] = {"connect_unreachable", 502, "destination_ip_unroutable",
-				    "The destination address is unreachable."},
+				    "The destination address is unreachable.", REASON_BY_UPSTREAM},
     [REASON_UPSTREAM_BAD_RESPONSE] = {"upstream_bad_response", 502, "http_protocol_error",
-				      "The destination sent a malformed response."},
+				      "The destination sent a malformed response.",
+				      REASON_BY_UPSTREAM},
     [REASON_UPSTREAM_HEAD_TOO_LARGE] = {"upstream_head_too_large", 502,
 					"http_response_header_section_size",
 					"The destination's response head is larger, or has more "
-					"header fields, than this proxy accepts."},
+					"header fields, than this proxy accepts.",
+					REASON_BY_UPSTREAM},
     [REASON_UPSTREAM_CLOSED] = {"upstream_closed", 502, "http_response_incomplete",
 				"The destination closed the connection before a complete "
-				"response."},
+				"response.",
+				REASON_BY_UPSTREAM},
     [REASON_UPSTREAM_TIMEOUT] = {"upstream_timeout", 504, "http_response_timeout",
-				 "The destination did not answer in time."},
+				 "The destination did not answer in time.", REASON_BY_TIMEOUT},
     [REASON_UPSTREAM_TLS] = {"upstream_tls", 502, "tls_certificate_error",
-			     "TLS to the route's upstream failed (certificate or protocol)."},
-    [REASON_TUNNEL_IDLE] = {"tunnel_idle", 0, "", "The tunnel was idle too long."},
-    [REASON_INTERNAL] = {"internal", 500, "proxy_internal_error", "The proxy failed internally."},
+			     "TLS to the route's upstream failed (certificate or protocol).",
+			     REASON_BY_UPSTREAM},
+    [REASON_TUNNEL_IDLE] = {"tunnel_idle", 0, "", "The tunnel was idle too long.",
+			    REASON_BY_TIMEOUT},
+    [REASON_INTERNAL] = {"internal", 500, "proxy_internal_error", "The proxy failed internally.",
+			 REASON_BY_SLUICE},
     [REASON_SHUTDOWN] = {"shutdown", 0, "",
-			 "The proxy shut down and closed the connection at its drain deadline."},
+			 "The proxy shut down and closed the connection at its drain deadline.",
+			 REASON_BY_SHUTDOWN},
 };
 
 const struct reason_info *reason_info(enum reason r)
@@ -106,4 +134,16 @@ const struct reason_info *reason_info(enum reason r)
 const char *reason_token(enum reason r)
 {
 	return reason_info(r)->token;
+}
+
+const char *reason_by_token(enum reason_by by)
+{
+	static const char *const tokens[REASON_BY__COUNT] = {
+	    [REASON_BY_DONE] = "done",	       [REASON_BY_CLIENT] = "client",
+	    [REASON_BY_UPSTREAM] = "upstream", [REASON_BY_TIMEOUT] = "timeout",
+	    [REASON_BY_POLICY] = "policy",     [REASON_BY_SHUTDOWN] = "shutdown",
+	    [REASON_BY_SLUICE] = "sluice",
+	};
+	BUG_ON((unsigned)by >= REASON_BY__COUNT);
+	return tokens[by];
 }

@@ -53,14 +53,31 @@ enum reason {
 	REASON__COUNT
 };
 
+/* Who or what a request that ends for a reason was ended by: the first half of the log's "ended"
+ * field (docs/logs.md). */
+enum reason_by {
+	REASON_BY_DONE,	  /* nobody: it completed (a whole exchange; a tunnel both sides closed) */
+	REASON_BY_CLIENT, /* the client: it went away, or sent what cannot be served */
+	REASON_BY_UPSTREAM, /* the upstream: its name did not resolve, it refused, failed or broke
+			     */
+	REASON_BY_TIMEOUT,  /* one of the timeouts ran out */
+	REASON_BY_POLICY,   /* the policy refused it (also a reload's, for an open tunnel) */
+	REASON_BY_SHUTDOWN, /* sluice stopped */
+	REASON_BY_SLUICE,   /* sluice itself: a limit of its own, an internal failure */
+	REASON_BY__COUNT
+};
+
 struct reason_info {
 	const char *token;	  /* log "reason" field, metric label */
 	int status;		  /* HTTP status sent to the client when refused */
 	const char *proxy_status; /* RFC 9209 error type */
 	const char *summary;	  /* one sentence for the reply body */
+	enum reason_by by;	  /* who a request ending for this reason was ended by */
 };
 
 const struct reason_info *reason_info(enum reason r);
 const char *reason_token(enum reason r);
+/* "done", "client", "upstream", "timeout", "policy", "shutdown", "sluice". */
+const char *reason_by_token(enum reason_by by);
 
 #endif

@@ -1,7 +1,7 @@
 /* Tests src/emit/log_json.c: one line of valid JSON with the documented fields in order, whatever
  * bytes the client sent; RFC 3339 UTC timestamps with milliseconds; capped fields; the agent's
  * name right after the client, "" when none was identified; id and event after the fourteen
- * original fields; path, host_raw and user only when set. */
+ * original fields; ended on end lines; path, host_raw and user only when set. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,9 +15,9 @@
 #include "emit/log_json.h"
 
 static const char *const field_names[] = {
-    "ts",     "client", "agent", "method",   "host",	 "port",       "decision",
-    "reason", "rule",	"ip",	 "status",   "bytes_up", "bytes_down", "duration_ms",
-    "id",     "event",	"path",	 "host_raw", "user",
+    "ts",     "client", "agent", "method", "host",     "port",	     "decision",
+    "reason", "rule",	"ip",	 "status", "bytes_up", "bytes_down", "duration_ms",
+    "id",     "event",	"ended", "path",   "host_raw", "user",
 };
 #define N_FIELDS (sizeof(field_names) / sizeof(field_names[0]))
 /* Every line has the first N_ALWAYS fields; the rest only when set, in this order. */
@@ -176,6 +176,7 @@ enum {
 	F_DURATION,
 	F_ID,
 	F_EVENT,
+	F_ENDED,
 	F_PATH,
 	F_HOST_RAW,
 	F_USER,
@@ -256,6 +257,31 @@ static void test_optional_fields_in_order(void **state)
 	assert_true(parsed.present[F_PATH] && parsed.present[F_HOST_RAW] && parsed.present[F_USER]);
 }
 
+/* An end line says who ended the request and in which state, as one field after event. */
+static void test_ended_on_end_lines(void **state)
+{
+	struct log_record rec = sample();
+	rec.ended_by = "upstream";
+	rec.ended_in = "forwarding";
+	rec.path = SLICE_LIT("/");
+	size_t len = log_json_format(&rec, line);
+	static const char tail[] =
+	    ",\"id\":42,\"event\":\"end\",\"ended\":\"upstream/forwarding\",\"path\":\"/\"}\n";
+	assert_true(len > sizeof(tail));
+	assert_memory_equal(line + len - (sizeof(tail) - 1), tail, sizeof(tail) - 1);
+	format(&rec, line, &parsed);
+	assert_string_equal(parsed.value[F_ENDED], "upstream/forwarding");
+	/* The longest pair the tokens make fits whole. */
+	rec.ended_by = "shutdown";
+	rec.ended_in = "connecting";
+	format(&rec, line, &parsed);
+	assert_string_equal(parsed.value[F_ENDED], "shutdown/connecting");
+	/* Without both halves (an open line), no field. */
+	rec.ended_in = NULL;
+	format(&rec, line, &parsed);
+	assert_false(parsed.present[F_ENDED]);
+}
+
 static void test_optional_fields_absent_when_empty(void **state)
 {
 	struct log_record rec = sample();
@@ -313,10 +339,12 @@ static void test_field_order_and_types(void **state)
 {
 	struct log_record rec = sample();
 	static const bool want_string[N_FIELDS] = {
-	    [F_TS] = true,   [F_CLIENT] = true,	  [F_AGENT] = true,  [F_METHOD] = true,
-	    [F_HOST] = true, [F_DECISION] = true, [F_REASON] = true, [F_RULE] = true,
-	    [F_IP] = true,   [F_EVENT] = true,	  [F_PATH] = true,   [F_HOST_RAW] = true,
-	    [F_USER] = true};
+	    [F_TS] = true,	 [F_CLIENT] = true,   [F_AGENT] = true,	 [F_METHOD] = true,
+	    [F_HOST] = true,	 [F_DECISION] = true, [F_REASON] = true, [F_RULE] = true,
+	    [F_IP] = true,	 [F_EVENT] = true,    [F_ENDED] = true,	 [F_PATH] = true,
+	    [F_HOST_RAW] = true, [F_USER] = true};
+	rec.ended_by = "done";
+	rec.ended_in = "forwarding";
 	rec.path = SLICE_LIT("/p");
 	rec.host_raw = SLICE_LIT("Example.com");
 	rec.user = SLICE_LIT("u");
@@ -588,6 +616,7 @@ static void test_worst_case_fits(void **state)
 	rec.method = slice_make(big, sizeof(big));
 	rec.client = rec.agent = rec.decision = rec.reason = rec.rule = rec.ip = big_c;
 	rec.path = rec.host_raw = rec.user = slice_make(big, sizeof(big));
+	rec.ended_by = rec.ended_in = big_c;
 	rec.port = UINT32_MAX;
 	rec.status = INT32_MAX;
 	rec.bytes_up = rec.bytes_down = rec.duration_ms = rec.id = UINT64_MAX;
@@ -598,6 +627,7 @@ static void test_worst_case_fits(void **state)
 	assert_int_equal(parsed.value_len[F_PATH], LOG_JSON_PATH_MAX);
 	assert_int_equal(parsed.value_len[F_HOST_RAW], LOG_JSON_HOST_MAX);
 	assert_int_equal(parsed.value_len[F_USER], LOG_JSON_USER_MAX);
+	assert_true(parsed.value_len[F_ENDED] > 0 && parsed.value_len[F_ENDED] <= 32);
 	assert_string_equal(parsed.value[F_EVENT], "open");
 }
 
@@ -623,6 +653,7 @@ int main(void)
 	    cmocka_unit_test(test_worst_case_fits),
 	    cmocka_unit_test(test_open_line),
 	    cmocka_unit_test(test_optional_fields_in_order),
+	    cmocka_unit_test(test_ended_on_end_lines),
 	    cmocka_unit_test(test_optional_fields_absent_when_empty),
 	    cmocka_unit_test(test_user_escaped_and_cut),
 	    cmocka_unit_test(test_path_cut_at_cap),

@@ -215,6 +215,37 @@ static void test_upstream_failures(void **state)
 	assert_string_equal(reason_info(REASON_INTERNAL)->proxy_status, "proxy_internal_error");
 }
 
+/* The log's "ended" (docs/logs.md): every reason says who ends a request with it. */
+static void test_who_ends(void **state)
+{
+	static const char *const tokens[] = {"done",   "client",   "upstream", "timeout",
+					     "policy", "shutdown", "sluice"};
+	for (int r = 0; r < REASON__COUNT; r++) {
+		const char *by = reason_by_token(reason_info((enum reason)r)->by);
+		bool known = false;
+		for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
+			known |= strcmp(by, tokens[i]) == 0;
+		if (!known)
+			fail_msg("%s: ended by \"%s\"", reason_token((enum reason)r), by);
+	}
+	assert_int_equal(reason_info(REASON_ALLOWED)->by, REASON_BY_DONE);
+	for (int r = REASON_DOMAIN_DENIED; r <= REASON_LOOPBACK_NAME; r++)
+		assert_int_equal(reason_info((enum reason)r)->by, REASON_BY_POLICY);
+	assert_int_equal(reason_info(REASON_BAD_REQUEST)->by, REASON_BY_CLIENT);
+	assert_int_equal(reason_info(REASON_CLIENT_CLOSED)->by, REASON_BY_CLIENT);
+	assert_int_equal(reason_info(REASON_DNS_ERROR)->by, REASON_BY_UPSTREAM);
+	assert_int_equal(reason_info(REASON_UPSTREAM_CLOSED)->by, REASON_BY_UPSTREAM);
+	assert_int_equal(reason_info(REASON_UPSTREAM_TLS)->by, REASON_BY_UPSTREAM);
+	assert_int_equal(reason_info(REASON_HEAD_TIMEOUT)->by, REASON_BY_TIMEOUT);
+	assert_int_equal(reason_info(REASON_DNS_TIMEOUT)->by, REASON_BY_TIMEOUT);
+	assert_int_equal(reason_info(REASON_CONNECT_TIMEOUT)->by, REASON_BY_TIMEOUT);
+	assert_int_equal(reason_info(REASON_UPSTREAM_TIMEOUT)->by, REASON_BY_TIMEOUT);
+	assert_int_equal(reason_info(REASON_TUNNEL_IDLE)->by, REASON_BY_TIMEOUT);
+	assert_int_equal(reason_info(REASON_SHUTDOWN)->by, REASON_BY_SHUTDOWN);
+	assert_int_equal(reason_info(REASON_INTERNAL)->by, REASON_BY_SLUICE);
+	assert_int_equal(reason_info(REASON_DNS_BUSY)->by, REASON_BY_SLUICE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +258,7 @@ int main(void)
 	    cmocka_unit_test(test_allowed),
 	    cmocka_unit_test(test_silent_endings),
 	    cmocka_unit_test(test_shutdown),
+	    cmocka_unit_test(test_who_ends),
 	    cmocka_unit_test(test_policy_reasons_are_403),
 	    cmocka_unit_test(test_address_refusals_are_ip_prohibited),
 	    cmocka_unit_test(test_name_refusals_are_request_denied),
