@@ -253,6 +253,20 @@ void conn_close_upstream(struct conn *c)
 	buf_release(&c->uout);
 }
 
+int conn_upstream_detach(struct conn *c, struct tls_client **tls)
+{
+	int fd = c->ufd;
+
+	event_del(&c->u_rd);
+	event_del(&c->u_wr);
+	*tls = c->tls;
+	c->tls = NULL;
+	c->ufd = -1;
+	buf_release(&c->uin);
+	buf_release(&c->uout);
+	return fd;
+}
+
 void conn_refresh_snapshot(struct conn *c)
 {
 	if (c->snap == c->w->snap)

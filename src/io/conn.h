@@ -200,5 +200,8 @@ void conn_close_upstream(struct conn *c);
 /* Takes ownership of a connected (or connecting) upstream socket and sets up its events; while
  * the connection is in state connecting they go to `setup`. */
 void conn_upstream_attach(struct conn *c, int ufd, const struct conn_setup_ops *setup);
+/* Gives the upstream socket up without closing it (to the pool): its events are removed and the
+ * upstream buffers released. Returns it, and its TLS session in *tls (NULL for plain TCP). */
+int conn_upstream_detach(struct conn *c, struct tls_client **tls);
 
 #endif

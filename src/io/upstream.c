@@ -1,7 +1,6 @@
 #include "io/upstream.h"
 
 #include <errno.h>
-#include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -52,14 +51,8 @@ void upstream_park(struct conn *c)
 		conn_close_upstream(c);
 		return;
 	}
-	int fd = c->ufd;
-	struct tls_client *tls = c->tls;
-	event_del(&c->u_rd);
-	event_del(&c->u_wr);
-	c->ufd = -1;
-	c->tls = NULL;
-	buf_release(&c->uin);
-	buf_release(&c->uout);
+	struct tls_client *tls;
+	int fd = conn_upstream_detach(c, &tls);
 	/* The key is the port connected to (a route's upstream port, not the one the agent
 	 * named), so that the connection is only ever reused for where it really goes. */
 	upstream_pool_put(c->w->pool, fd, tls, upstream_route_id(c, id, sizeof(id)), &r->connected,
