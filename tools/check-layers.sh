@@ -161,4 +161,21 @@ if [ $fail -ne 0 ]; then
 	echo "layering violations (tier order: $TIERS; see docs/internals/layers.md)" >&2
 	exit 1
 fi
+# Inside io/, files use each other in one direction only: the way back is the protocol table
+# (io/flow.h) a connection dispatches through (docs/internals/layers.md). Each include of
+# "io/b.h" in io/a.c or io/a.h is an edge a -> b; tsort names a loop when there is one.
+edges=$(for f in "$src"/io/*.[ch]; do
+	from=$(basename "$f")
+	from=${from%.*}
+	sed -nE 's/^#[[:space:]]*include[[:space:]]*"io\/([a-z0-9_]+)\.h".*/\1/p' "$f" |
+		while read -r to; do
+			[ "$to" = "$from" ] || echo "$from $to"
+		done
+done)
+loop=$(printf '%s\n' "$edges" | tsort 2>&1 >/dev/null)
+if [ -n "$loop" ]; then
+	echo "layering violation: io/ files include each other in a cycle:" >&2
+	echo "$loop" >&2
+	exit 1
+fi
 echo "layering ok"
