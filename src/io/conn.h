@@ -101,9 +101,9 @@ struct conn_log_text {
 
 struct conn {
 	struct worker *w;
-	struct conn *prev, *next;
-	struct snapshot *snap; /* the configuration this connection's request runs under */
-	const struct config *cfg; /* snap->cfg */ /* worker's list of live connections */
+	struct conn *prev, *next; /* worker's list of live connections */
+	struct snapshot *snap;	  /* the configuration this connection's request runs under */
+	const struct config *cfg; /* snap->cfg */
 	int cfd, ufd;
 	struct tls_client *tls;		      /* upstream TLS (https routes); NULL for plain TCP */
 	struct worker_agent_slot *agent_slot; /* the agent this connection is counted for */
@@ -117,7 +117,8 @@ struct conn {
 	struct buf cin, cout, uin, uout;
 	/* A copy of the request head of a replayable request sent on a pooled connection that may
 	 * turn out stale (closed by the upstream just as it was reused), kept until the first byte
-	 * of answer; empty otherwise. Non-empty is what allows upstream_retry_stale. */
+	 * of answer; empty otherwise. Non-empty is what allows upstream_retry_stale. HTTP's: its
+	 * release frees it. */
 	struct buf replay;
 	struct resolver_query *dns;
 	uint64_t last_activity_ms;
@@ -127,7 +128,7 @@ struct conn {
 	uint16_t client_port;
 	struct ip_addr client_ip;
 	char client_text[SOCKADDR_TEXT_MAX];
-	struct tunnel_dir up, down;	/* client → upstream, upstream → client */
+	struct tunnel_dir up, down; /* the tunnel's: client → upstream, upstream → client */
 	struct conn_log_text *log_text; /* NULL until a request has some (conn_log_text) */
 	struct conn_request req;
 };
