@@ -128,7 +128,7 @@ struct conn {
 	uint16_t client_port;
 	struct ip_addr client_ip;
 	char client_text[SOCKADDR_TEXT_MAX];
-	struct tunnel_dir up, down; /* the tunnel's: client → upstream, upstream → client */
+	struct tunnel_dir up, down;	/* the tunnel's: client → upstream, upstream → client */
 	struct conn_log_text *log_text; /* NULL until a request has some (conn_log_text) */
 	struct conn_request req;
 };
