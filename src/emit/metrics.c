@@ -50,9 +50,9 @@ void metrics_fini(struct metrics *m)
 
 /* ---- writer ---------------------------------------------------------------------------- */
 
-static uint32_t series_hash(const char *agent, const char *decision, enum reason reason)
+static uint32_t series_hash(const char *agent, enum outcome decision, enum reason reason)
 {
-	uint32_t h = hash_fnv_str(hash_fnv_str(HASH_FNV_BASIS, agent), decision);
+	uint32_t h = hash_fnv_byte(hash_fnv_str(HASH_FNV_BASIS, agent), (unsigned char)decision);
 	return hash_fnv_byte(h, (unsigned char)reason);
 }
 
@@ -61,16 +61,16 @@ static struct metrics_series *series_at(const struct metrics *m, uint32_t i)
 	return &m->chunks[i / METRICS_SERIES_CHUNK][i % METRICS_SERIES_CHUNK];
 }
 
-static bool series_is(const struct metrics_series *s, const char *agent, const char *decision,
+static bool series_is(const struct metrics_series *s, const char *agent, enum outcome decision,
 		      enum reason reason)
 {
-	return s->reason == reason && strcmp(s->decision, decision) == 0 &&
+	return s->reason == reason && s->decision == decision &&
 	       strncmp(s->agent, agent, sizeof(s->agent) - 1) == 0;
 }
 
 /* Appends a series; the release store of n_series publishes it whole to readers. */
-static struct metrics_series *series_add(struct metrics *m, const char *agent, const char *decision,
-					 enum reason reason)
+static struct metrics_series *series_add(struct metrics *m, const char *agent,
+					 enum outcome decision, enum reason reason)
 {
 	uint32_t n = m->n_series;
 	struct metrics_series **chunk = &m->chunks[n / METRICS_SERIES_CHUNK];
@@ -92,7 +92,7 @@ static struct metrics_series *series_add(struct metrics *m, const char *agent, c
 }
 
 static struct metrics_series *series_find(struct metrics *m, const char *agent,
-					  const char *decision, enum reason reason)
+					  enum outcome decision, enum reason reason)
 {
 	uint32_t slot = series_hash(agent, decision, reason) % METRICS_INDEX_SLOTS;
 
@@ -245,7 +245,7 @@ static int series_cmp(const void *pa, const void *pb)
 	const struct metrics_series *a = pa, *b = pb;
 	int d = strcmp(a->agent, b->agent);
 	if (d == 0)
-		d = strcmp(a->decision, b->decision);
+		d = strcmp(outcome_name(a->decision), outcome_name(b->decision));
 	if (d == 0)
 		d = strcmp(reason_token(a->reason), reason_token(b->reason));
 	return d;
@@ -309,7 +309,7 @@ static void format_series(struct out *o, const struct metrics_series *all, size_
 		label_escape(all[i].agent, agent, sizeof(agent));
 		out_printf(
 		    o, "sluice_requests_total{agent=\"%s\",decision=\"%s\",reason=\"%s\"} %llu\n",
-		    agent, all[i].decision, reason_token(all[i].reason),
+		    agent, outcome_name(all[i].decision), reason_token(all[i].reason),
 		    (unsigned long long)all[i].requests);
 	}
 	out_header(o, "sluice_tunnels_total", "counter",
@@ -320,7 +320,7 @@ static void format_series(struct out *o, const struct metrics_series *all, size_
 		label_escape(all[i].agent, agent, sizeof(agent));
 		out_printf(
 		    o, "sluice_tunnels_total{agent=\"%s\",decision=\"%s\",reason=\"%s\"} %llu\n",
-		    agent, all[i].decision, reason_token(all[i].reason),
+		    agent, outcome_name(all[i].decision), reason_token(all[i].reason),
 		    (unsigned long long)all[i].tunnels);
 	}
 }

@@ -11,6 +11,7 @@
 
 #include "base/buf.h"
 #include "policy/agent.h"
+#include "policy/outcome.h"
 #include "policy/reason.h"
 
 /* Distinct (agent, decision, reason) series one worker keeps; requests beyond are counted in
@@ -23,7 +24,7 @@
 
 struct metrics_series {
 	char agent[AGENT_NAME_MAX + 1]; /* "" when no agent was identified */
-	const char *decision;		/* "allow", "deny", "report", "error": static storage */
+	enum outcome decision;
 	enum reason reason;
 	uint64_t requests, tunnels, bytes_up, bytes_down;
 };
@@ -57,8 +58,8 @@ struct metrics_process {
 
 /* One finished request, as its log line records it. */
 struct metrics_request {
-	const char *agent;    /* NULL or "" when none */
-	const char *decision; /* static storage */
+	const char *agent; /* NULL or "" when none */
+	enum outcome decision;
 	enum reason reason;
 	bool tunnel; /* a CONNECT request */
 	uint64_t bytes_up, bytes_down;

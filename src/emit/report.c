@@ -165,7 +165,7 @@ static enum use_kind classify_report(struct slice reason)
 	return USE_UNSUGGESTABLE;
 }
 
-/* The line says itself that a route served or refused it (io/http_flow.c, flow_decide_route).
+/* The line says itself that a route served or refused it (policy_decide_route, src/policy/policy.c).
  * No other rule text starts with "route: ". A methods or max_request_body verdict on a route
  * replaces the rule, so such a line is known only by its host (route_host_known). */
 static bool line_names_route(const struct log_line *line)

@@ -1,3 +1,4 @@
+#include "policy/outcome.h"
 #include "io/conn.h"
 
 #include <errno.h>
@@ -303,30 +304,18 @@ static uint64_t conn_log_id(struct worker *w)
 /* Formats and queues one line of the current request; says which decision and reason it
  * showed. An end line says who ended the request (`why` ended it) and in which state. */
 static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
-			  const char **decision_out, enum reason *shown_out)
+			  enum outcome *decision_out, enum reason *shown_out)
 {
 	struct conn_request *r = &c->req;
 	const struct conn_log_text *t = c->log_text;
 	char line[LOG_JSON_LINE_MAX], ip[IP_ADDR_TEXT_MAX] = "";
-	const char *decision;
+	enum outcome decision = outcome_classify(&r->verdict, r->result);
+	enum reason shown = outcome_reason(&r->verdict, r->result);
 
 	if (r->log_id == 0)
 		r->log_id = conn_log_id(c->w);
 	if (r->has_connected)
 		ip_addr_format(&r->connected, ip);
-	if (r->verdict.report)
-		decision = "report";
-	else if (!r->verdict.allow && r->verdict.reason != REASON_ALLOWED)
-		decision = "deny";
-	else if (r->result == REASON_ALLOWED || r->result == REASON_CLIENT_CLOSED ||
-		 r->result == REASON_TUNNEL_IDLE || r->result == REASON_CLIENT_IDLE ||
-		 r->result == REASON_SHUTDOWN)
-		decision = r->verdict.allow ? "allow" : "error";
-	else
-		decision = "error";
-	enum reason shown = r->verdict.allow && !r->verdict.report ? r->result : r->verdict.reason;
-	if (!r->verdict.allow && r->verdict.reason == REASON_ALLOWED)
-		shown = r->result; /* refused before any decision: a protocol error */
 	struct log_record rec = {
 	    .ts_ms = wall_ms(),
 	    .client = c->client_text,
@@ -334,7 +323,7 @@ static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
 	    .method = slice_from_cstr(r->method),
 	    .host = slice_make(r->dest.name, r->dest.name_len),
 	    .port = r->dest.port,
-	    .decision = decision,
+	    .decision = outcome_name(decision),
 	    .reason = reason_token(shown),
 	    .rule = r->verdict.rule,
 	    .ip = ip,
@@ -360,7 +349,7 @@ static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
 void conn_log_request(struct conn *c, enum reason why)
 {
 	struct conn_request *r = &c->req;
-	const char *decision;
+	enum outcome decision;
 	enum reason shown;
 
 	if (r->logged || r->started_ms == 0)
@@ -382,7 +371,7 @@ void conn_log_request(struct conn *c, enum reason why)
 void conn_log_open(struct conn *c)
 {
 	struct conn_request *r = &c->req;
-	const char *decision;
+	enum outcome decision;
 	enum reason shown;
 
 	if (r->open_logged || r->logged || r->started_ms == 0)

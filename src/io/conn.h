@@ -45,7 +45,6 @@ struct conn_request {
 	const struct route *route; /* operator route serving this request, if any */
 	bool auth_challenge;	   /* a 407 carries Proxy-Authenticate */
 	uint64_t max_body;	   /* the agent's request body limit; 0 = none */
-	bool report_body;	   /* report mode: an over-limit body is reported, not cut */
 	uint64_t body_seen;	   /* chunked request body bytes seen so far */
 	bool is_connect, is_head;
 	struct authority dest;	 /* what the agent asked for */

@@ -13,6 +13,7 @@
 #include "io/upstream.h"
 #include "io/worker.h"
 #include "parse/http1.h"
+#include "parse/http1_proxy.h"
 #include "parse/proxy_auth.h"
 #include "parse/url.h"
 #include "policy/route.h"
@@ -119,21 +120,6 @@ static void flow_note_host_raw(struct conn *c, struct slice authority)
 	t->host_raw_len = (uint16_t)spelled.len;
 }
 
-/* RFC 9112 §3.2.2 lets a proxy ignore Host for absolute-form; two parsers reading two hosts is
- * exactly the ambiguity we refuse instead (ARCHITECTURE.md property 4). */
-static bool flow_host_agrees(const struct http1_request *req, const struct authority *dest)
-{
-	struct authority host;
-	const char *detail;
-
-	if (req->host_index < 0)
-		return req->version_minor == 0;
-	if (authority_parse(req->headers[req->host_index].value, dest->port, &host, &detail) != 0)
-		return false;
-	return host.kind == dest->kind && host.port == dest->port &&
-	       host.name_len == dest->name_len && memcmp(host.name, dest->name, host.name_len) == 0;
-}
-
 static void flow_set_body_framing(struct conn *c, const struct http1_request *req)
 {
 	c->req.req_framing = req->framing;
@@ -143,36 +129,10 @@ static void flow_set_body_framing(struct conn *c, const struct http1_request *re
 			  (req->framing == HTTP1_BODY_LENGTH && req->content_length == 0);
 }
 
-/* True when a Via header carries our own pseudonym: the request went round through us. */
-static bool flow_via_loops(const struct conn *c, const struct http1_request *req)
-{
-	size_t token_len = strlen(c->w->via);
-	for (unsigned i = 0; i < req->n_headers; i++) {
-		struct slice v = req->headers[i].value;
-		if (!slice_eq_cstr_nocase(req->headers[i].name, "via") || v.len < token_len)
-			continue;
-		for (size_t at = 0; at + token_len <= v.len; at++)
-			if (memcmp(v.ptr + at, c->w->via, token_len) == 0)
-				return true;
-	}
-	return false;
-}
-
 static struct policy_scope flow_scope(const struct conn *c)
 {
 	struct policy_scope scope = {&c->cfg->rules, &c->cfg->base, c->req.agent};
 	return scope;
-}
-
-static const struct route *flow_find_route(const struct conn *c)
-{
-	const struct authority *d = &c->req.dest;
-	if (d->kind != HOST_NAME)
-		return NULL;
-	for (unsigned i = 0; i < c->cfg->n_routes; i++)
-		if (strcmp(c->cfg->routes[i].host, d->name) == 0)
-			return &c->cfg->routes[i];
-	return NULL;
 }
 
 /* limits.max_connections_per_agent: the connection counts for the agent of its latest request
@@ -188,12 +148,8 @@ static bool flow_count_agent(struct conn *c)
 	struct worker_agent_slot *slot = worker_agent_slot(c->w, r->agent->name);
 	if (!slot || slot == c->agent_slot)
 		return true;
-	if (slot->conns >= limit) {
-		r->verdict.allow = false;
-		r->verdict.report = false;
-		r->verdict.reason = REASON_CONNECTION_LIMIT;
-		snprintf(r->verdict.rule, sizeof(r->verdict.rule),
-			 "limits.max_connections_per_agent: %u", c->cfg->max_connections_per_agent);
+	if (!policy_check_connections(slot->conns, limit, c->cfg->max_connections_per_agent,
+				      &r->verdict)) {
 		conn_reply_error(c, REASON_CONNECTION_LIMIT, NULL, true);
 		return false;
 	}
@@ -218,10 +174,7 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 		if (proxy_auth_parse_basic(req->headers[at].value, decoded, sizeof(decoded), &user,
 					   &password) != 0) {
 			r->auth_challenge = true;
-			r->verdict.allow = false;
-			r->verdict.reason = REASON_AUTH_REQUIRED;
-			snprintf(r->verdict.rule, sizeof(r->verdict.rule),
-				 "agents: proxy credentials malformed (Basic expected)");
+			policy_identity_refusal(POLICY_IDENTITY_MALFORMED, NULL, &r->verdict);
 			OPENSSL_cleanse(decoded, sizeof(decoded));
 			flow_refuse(c, REASON_AUTH_REQUIRED, "malformed Basic credentials");
 			return false;
@@ -245,22 +198,11 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 		t->user_len = (uint16_t)tried_len;
 	}
 	/* Identity is a policy decision: logged as a denial, with the rule that asked for it. */
-	r->verdict.allow = false;
-	r->verdict.report = false;
+	policy_identity_refusal(id, id == POLICY_IDENTITY_NEED_AUTH ? r->agent : NULL, &r->verdict);
 	if (id == POLICY_IDENTITY_UNKNOWN) {
-		r->verdict.reason = REASON_UNKNOWN_AGENT;
-		snprintf(r->verdict.rule, sizeof(r->verdict.rule),
-			 "agents: no agent matches this client and there is no default agent");
 		flow_refuse(c, REASON_UNKNOWN_AGENT, NULL);
 		return false;
 	}
-	r->verdict.reason = REASON_AUTH_REQUIRED;
-	if (r->agent && id == POLICY_IDENTITY_NEED_AUTH)
-		snprintf(r->verdict.rule, sizeof(r->verdict.rule), "agents: %.64s requires a token",
-			 r->agent->name);
-	else
-		snprintf(r->verdict.rule, sizeof(r->verdict.rule), "agents: proxy credentials %s",
-			 id == POLICY_IDENTITY_BAD_AUTH ? "not accepted" : "required");
 	r->auth_challenge = true;
 	r->agent = NULL;
 	flow_refuse(c, REASON_AUTH_REQUIRED,
@@ -271,41 +213,12 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 /* Operator routes skip the name rules (the operator granted the host) but keep the agent
  * restriction, which no mode relaxes: it is what stands between agents and an internal
  * service. */
-static void flow_decide_route(struct conn *c, const struct http1_request *req,
-			      const struct route *route)
-{
-	struct conn_request *r = &c->req;
-	struct policy_scope scope = flow_scope(c);
-	const char *who = r->agent ? r->agent->name : "";
-
-	r->route = route;
-	if (r->is_connect) {
-		r->verdict.allow = false;
-		r->verdict.reason = REASON_ROUTE_CONNECT;
-		snprintf(r->verdict.rule, sizeof(r->verdict.rule), "route: %s", route->host);
-		return;
-	}
-	if (!route_allows_agent(route, who)) {
-		r->verdict.allow = false;
-		r->verdict.reason = REASON_ROUTE_NOT_ALLOWED;
-		snprintf(r->verdict.rule, sizeof(r->verdict.rule),
-			 "route: %.150s (agent %.64s not listed)", route->host, who);
-		return;
-	}
-	r->verdict.allow = true;
-	r->verdict.reason = REASON_ALLOWED;
-	snprintf(r->verdict.rule, sizeof(r->verdict.rule), "route: %.100s -> %s://%.100s:%u%.60s",
-		 route->host, route->tls ? "https" : "http", route->upstream_host,
-		 (unsigned)route->upstream_port, route->upstream_base);
-	policy_check_method(&scope, req->method, &r->verdict);
-}
-
 static void flow_decide(struct conn *c, const struct http1_request *req)
 {
 	struct conn_request *r = &c->req;
 	const struct authority *d = &r->dest;
 	struct policy_scope scope = flow_scope(c);
-	const struct route *route = flow_find_route(c);
+	const struct route *route = route_find(c->cfg->routes, c->cfg->n_routes, d);
 	struct request_facts facts = {
 	    .host = slice_make(d->name, d->name_len),
 	    .host_is_ip = d->kind != HOST_NAME,
@@ -314,14 +227,17 @@ static void flow_decide(struct conn *c, const struct http1_request *req)
 	    .method = r->is_connect ? SLICE_LIT("") : req->method,
 	};
 
+	/* Operator routes skip the name rules (the operator granted the host) but keep the agent
+	 * restriction, which no mode relaxes: it is what stands between agents and an internal
+	 * service. */
+	r->route = route;
 	if (route)
-		flow_decide_route(c, req, route);
+		policy_decide_route(&scope, route, r->is_connect, facts.method, &r->verdict);
 	else
 		policy_decide(&scope, &facts, &r->verdict);
 	if (r->verdict.allow && req->framing == HTTP1_BODY_LENGTH)
 		policy_check_body(&scope, req->content_length, &r->verdict);
 	r->max_body = policy_scope_max_body(&scope);
-	r->report_body = policy_scope_mode(&scope) == AGENT_REPORT;
 }
 
 /* A complete head is at the front of cin: check it, decide, and start the upstream side. */
@@ -368,7 +284,7 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 		conn_reply_error(c, REASON_BAD_AUTHORITY, "CONNECT needs host:port", true);
 		return;
 	}
-	if (!flow_host_agrees(req, &r->dest)) {
+	if (!http1_proxy_host_agrees(req, &r->dest)) {
 		conn_reply_error(c, REASON_BAD_REQUEST,
 				 "the Host header is missing or disagrees with the request target",
 				 true);
@@ -378,10 +294,8 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 	 * keep-alive connection for the next request. The parsed slices stay valid: consuming
 	 * only moves the read offset. */
 	buf_consume_keep(&c->cin, head_len);
-	if (flow_via_loops(c, req)) {
-		r->verdict.allow = false;
-		r->verdict.reason = REASON_PROXY_LOOP;
-		snprintf(r->verdict.rule, sizeof(r->verdict.rule), "builtin: Via names this proxy");
+	if (http1_proxy_via_names(req, slice_from_cstr(c->w->via))) {
+		policy_via_loop(&r->verdict);
 	} else {
 		if (!flow_identify(c, req))
 			return;
@@ -527,21 +441,9 @@ static bool flow_body_within_limit(struct conn *c)
 
 	if (r->max_body == 0 || r->req_framing != HTTP1_BODY_CHUNKED)
 		return true;
-	if (r->body_seen + r->req_approved <= r->max_body)
+	struct policy_scope scope = flow_scope(c);
+	if (policy_check_body_stream(&scope, r->body_seen + r->req_approved, &r->verdict))
 		return true;
-	if (r->report_body) {
-		if (!r->verdict.report) {
-			r->verdict.report = true;
-			r->verdict.reason = REASON_BODY_TOO_LARGE;
-			snprintf(r->verdict.rule, sizeof(r->verdict.rule),
-				 "max_request_body: %llu bytes", (unsigned long long)r->max_body);
-		}
-		return true;
-	}
-	r->verdict.allow = false;
-	r->verdict.reason = REASON_BODY_TOO_LARGE;
-	snprintf(r->verdict.rule, sizeof(r->verdict.rule), "max_request_body: %llu bytes",
-		 (unsigned long long)r->max_body);
 	r->client_keep_alive = false;
 	r->upstream_keep_alive = false;
 	flow_fail_midstream(c, REASON_BODY_TOO_LARGE);

@@ -19,20 +19,7 @@ static bool revoke_identify(const struct conn *c, const struct config *cfg,
 
 	if (id == POLICY_IDENTITY_OK)
 		return true;
-	v->allow = false;
-	v->reason = id == POLICY_IDENTITY_UNKNOWN ? REASON_UNKNOWN_AGENT : REASON_AUTH_REQUIRED;
-	snprintf(v->rule, sizeof(v->rule), "%s",
-		 id == POLICY_IDENTITY_UNKNOWN
-		     ? "agents: no agent matches this client and there is no default agent"
-		     : "agents: the credentials this tunnel was opened with are not accepted");
-	return false;
-}
-
-static bool revoke_is_route(const struct config *cfg, const struct authority *d)
-{
-	for (unsigned i = 0; d->kind == HOST_NAME && i < cfg->n_routes; i++)
-		if (strcmp(cfg->routes[i].host, d->name) == 0)
-			return true;
+	policy_identity_refusal(id, id == POLICY_IDENTITY_NEED_AUTH ? *agent : NULL, v);
 	return false;
 }
 
@@ -47,12 +34,12 @@ static void revoke_judge(const struct conn *c, const struct config *cfg, const s
 	memset(v, 0, sizeof(*v));
 	if (!revoke_identify(c, cfg, agent, v))
 		return;
-	if (revoke_is_route(cfg, d)) {
-		v->reason = REASON_ROUTE_CONNECT;
-		snprintf(v->rule, sizeof(v->rule), "route: %s", d->name);
+	struct policy_scope scope = {&cfg->rules, &cfg->base, *agent};
+	const struct route *route = route_find(cfg->routes, cfg->n_routes, d);
+	if (route) {
+		policy_decide_route(&scope, route, true, SLICE_LIT(""), v);
 		return;
 	}
-	struct policy_scope scope = {&cfg->rules, &cfg->base, *agent};
 	struct request_facts facts = {
 	    .host = slice_make(d->name, d->name_len),
 	    .host_is_ip = d->kind != HOST_NAME,
@@ -67,18 +54,6 @@ static void revoke_judge(const struct conn *c, const struct config *cfg, const s
 		if (!by_addr.allow)
 			*v = by_addr;
 	}
-}
-
-/* The verdict that revokes the tunnel, marked as a reload's so the log tells it from a
- * refusal at CONNECT time. */
-static void revoke_set_verdict(struct conn *c, const struct verdict *v)
-{
-	struct conn_request *r = &c->req;
-
-	r->verdict = *v;
-	r->verdict.allow = false;
-	r->verdict.report = false;
-	snprintf(r->verdict.rule, sizeof(r->verdict.rule), "reload: %.290s", v->rule);
 }
 
 /* Still allowed: the tunnel moves to the current snapshot, with its agent as that snapshot
@@ -101,7 +76,7 @@ bool reload_revoke_admit(struct conn *c)
 		revoke_keep(c, agent);
 		return true;
 	}
-	revoke_set_verdict(c, &v);
+	policy_revoke(&v, &c->req.verdict);
 	metrics_count_tunnel_revoked(&c->w->metrics);
 	conn_reply_error(c, v.reason, "the egress policy was reloaded while the tunnel was opening",
 			 true);
@@ -124,7 +99,7 @@ void reload_revoke_sweep(struct worker *w)
 			revoke_keep(c, agent);
 			continue;
 		}
-		revoke_set_verdict(c, &v);
+		policy_revoke(&v, &c->req.verdict);
 		metrics_count_tunnel_revoked(&w->metrics);
 		conn_close(c, v.reason);
 	}

@@ -369,6 +369,11 @@ void policy_decide_route(const struct policy_scope *s, const struct route *route
 	policy_check_method(s, method, v);
 }
 
+void policy_revoke(const struct verdict *denial, struct verdict *v)
+{
+	verdict_set(v, false, denial->reason, "reload: %.290s", denial->rule);
+}
+
 /* Unlike a Content-Length body (policy_check_body), only report mode lets a streaming body past
  * its limit; open mode cuts it. Kept as it was (docs/config.md, max_request_body). */
 bool policy_check_body_stream(const struct policy_scope *s, uint64_t received, struct verdict *v)

@@ -115,6 +115,10 @@ bool policy_check_connections(unsigned held, unsigned share, unsigned configured
  * address rules do not apply: the operator named the upstream. */
 void policy_decide_route(const struct policy_scope *scope, const struct route *route,
 			 bool is_connect, struct slice method, struct verdict *v);
+/* An open tunnel that the policy in force after a reload denies (denial): its verdict becomes
+ * that denial, enforced whatever the mode said, with the rule prefixed "reload: " so the log
+ * tells it from a refusal at CONNECT time. */
+void policy_revoke(const struct verdict *denial, struct verdict *v);
 /* A chunked request body's limit, counted as it streams (bytes received, framing included):
  * true while within it, or over it in report mode (v then reports it, the first time); false,
  * with v set, when the body must be cut. */

@@ -2,6 +2,16 @@
 
 #include <string.h>
 
+const struct route *route_find(const struct route *routes, unsigned n, const struct authority *dest)
+{
+	if (dest->kind != HOST_NAME)
+		return NULL;
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(routes[i].host, dest->name) == 0)
+			return &routes[i];
+	return NULL;
+}
+
 bool route_allows_agent(const struct route *r, const char *agent_name)
 {
 	if (r->n_agents == 0)

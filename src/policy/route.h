@@ -61,6 +61,9 @@ struct route {
 	int ca_line, ca_column;		/* where ca_file is named, for messages */
 };
 
+/* The route whose host is dest (a name; literals are never routes), or NULL. */
+const struct route *route_find(const struct route *routes, unsigned n,
+			       const struct authority *dest);
 /* True when the named agent may use the route. */
 bool route_allows_agent(const struct route *r, const char *agent_name);
 /* Writes the upstream path for a request path (origin-form, starting with '/' or '?'):

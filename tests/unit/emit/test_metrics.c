@@ -60,10 +60,19 @@ static void assert_no_line_starting(const char *t, const char *prefix)
 			fail_msg("unexpected line starting \"%s\" in:\n%s", prefix, t);
 }
 
+static enum outcome outcome_named(const char *name)
+{
+	for (int o = 0; o < OUTCOME__COUNT; o++)
+		if (strcmp(outcome_name((enum outcome)o), name) == 0)
+			return (enum outcome)o;
+	fail_msg("no outcome named %s", name);
+	return OUTCOME_ERROR;
+}
+
 static void count(struct metrics *m, const char *agent, const char *decision, enum reason why,
 		  bool tunnel, uint64_t up, uint64_t down)
 {
-	struct metrics_request r = {agent, decision, why, tunnel, up, down};
+	struct metrics_request r = {agent, outcome_named(decision), why, tunnel, up, down};
 	metrics_count_request(m, &r);
 }
 

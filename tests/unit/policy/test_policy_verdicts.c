@@ -138,6 +138,16 @@ static void test_routes(void **state)
 		       "route: search.internal -> https://10.0.0.5:443/searx");
 }
 
+static void test_revoked_by_reload(void **state)
+{
+	struct verdict denial = {.allow = false, .reason = REASON_DOMAIN_NOT_ALLOWED};
+	struct verdict v = {.allow = true, .report = true, .reason = REASON_ALLOWED};
+	strcpy(denial.rule, "allow: no pattern matches");
+	policy_revoke(&denial, &v);
+	assert_false(v.report);
+	assert_verdict(v, false, REASON_DOMAIN_NOT_ALLOWED, "reload: allow: no pattern matches");
+}
+
 static void test_streaming_body(void **state)
 {
 	struct policy_scope scope = {NULL, &base, &agent};
@@ -174,6 +184,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_via_loop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_revoked_by_reload, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_streaming_body, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
