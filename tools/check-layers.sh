@@ -1,5 +1,5 @@
 #!/bin/sh
-# Checks the layering of src/ (docs/internals/layers.md, STYLE.md "Folders are layers"):
+# Checks the layering of src/ (docs/internals/layers.md, the tier order):
 #  - every folder under src/ is a tier, and a file includes only headers of its own tier or of
 #    tiers below it in TIERS, so no two tiers use each other (a cycle is named as well);
 #  - a quoted include names its tier ("parse/http1.h", not "http1.h"), so it can be checked;

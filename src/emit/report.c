@@ -144,7 +144,7 @@ enum use_kind {
 	USE_ROUTE_CONNECT,
 };
 
-/* The built-in block (ARCHITECTURE.md, "Non-negotiable security properties") and requests that
+/* The built-in block (docs/security.md, "What sluice guarantees") and requests that
  * could not be parsed are never relaxed by any policy, so suggesting them would be a lie. */
 static bool reason_is_builtin(struct slice reason)
 {
@@ -165,9 +165,10 @@ static enum use_kind classify_report(struct slice reason)
 	return USE_UNSUGGESTABLE;
 }
 
-/* The line says itself that a route served or refused it (policy_decide_route, src/policy/policy.c).
- * No other rule text starts with "route: ". A methods or max_request_body verdict on a route
- * replaces the rule, so such a line is known only by its host (route_host_known). */
+/* The line says itself that a route served or refused it (policy_decide_route,
+ * src/policy/policy.c). No other rule text starts with "route: ". A methods or max_request_body
+ * verdict on a route replaces the rule, so such a line is known only by its host
+ * (route_host_known). */
 static bool line_names_route(const struct log_line *line)
 {
 	struct slice reason = log_line_slice(&line->reason);

@@ -423,7 +423,8 @@ void conn_close(struct conn *c, enum reason why)
 	if (c->next)
 		c->next->prev = c->prev;
 	/* Callers up the stack may still hold c: it is freed on the next loop turn, and every
-	 * entry point ignores a closed connection until then (STYLE.md §7). */
+	 * entry point ignores a closed connection until then (docs/internals/connections.md, "Who
+	 * ends a connection"). */
 	conn_set_state(c, CONN_CLOSED);
 	c->w->pending_frees++;
 	event_assign(&c->timer, c->w->base, -1, 0, conn_on_free, c);

@@ -151,7 +151,7 @@ void conn_set_state(struct conn *c, enum conn_state next);
  * one releases what it holds, the new one gets every later event. */
 void conn_switch_ops(struct conn *c, const struct flow_ops *ops);
 /* Ends the connection: logs the request in flight (if any), closes both sockets, frees.
- * The single exit of every connection (STYLE.md §7). */
+ * The single exit of every connection (docs/internals/connections.md, "Who ends a connection"). */
 void conn_close(struct conn *c, enum reason why);
 
 /* Event interest: each toggles one libevent event. */

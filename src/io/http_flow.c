@@ -160,8 +160,8 @@ static bool flow_count_agent(struct conn *c)
 	return true;
 }
 
-/* ARCHITECTURE.md: identify the agent (source address, proxy credentials). Returns false when
- * the request was answered (407 or 403). */
+/* docs/policy.md, "The agent": identify the agent (source address, proxy credentials). Returns
+ * false when the request was answered (407 or 403). */
 static bool flow_identify(struct conn *c, const struct http1_request *req)
 {
 	struct conn_request *r = &c->req;

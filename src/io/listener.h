@@ -20,7 +20,7 @@ struct listener *listener_adopt(struct worker *w, int fd, const struct flow_ops 
 void listener_free(struct listener *l);
 /* A wildcard listener (0.0.0.0 or ::) is reachable at every local address: adds each interface
  * address with the listener's port to rules->listeners, so that proxy-loop detection sees them
- * (ARCHITECTURE.md: a request aimed at sluice itself is refused). */
+ * (docs/security.md guarantee 7: a request aimed at sluice itself is refused). */
 void listener_expand_wildcards(struct policy_rules *rules);
 void listener_resume(struct listener *l);
 

@@ -263,7 +263,7 @@ static void upstream_on_connect_done(struct conn *c)
 	upstream_connect_next(c, upstream_errno_reason(err));
 }
 
-/* ARCHITECTURE.md property 2: every answer is judged; one prohibited answer denies the name
+/* docs/security.md guarantee 2: every answer is judged; one prohibited answer denies the name
  * (mixed answers are a rebinding trick), and only judged addresses are ever connected to. */
 static void upstream_on_resolved(void *arg, enum reason status, const struct ip_addr *addrs,
 				 unsigned n)

@@ -1,7 +1,7 @@
 /* http1: strict, bounded, non-allocating parser for HTTP/1.1 request and response heads
  * (RFC 9110, RFC 9112). Header bytes are referenced in place as slices into the caller's buffer.
  * Does not read bodies (http1_body does), decide policy, or repair anything ambiguous: every
- * ambiguity is refused (ARCHITECTURE.md, property 4). */
+ * ambiguity is refused (docs/security.md, guarantee 4). */
 #ifndef SLUICE_PARSE_HTTP1_H
 #define SLUICE_PARSE_HTTP1_H
 

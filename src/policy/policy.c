@@ -157,7 +157,7 @@ void policy_decide_addr(const struct policy_rules *rules, const struct ip_addr *
 
 	if (policy_refuse_loop(rules, addr, port, v) || !policy_judge_one(rules, addr, v))
 		return;
-	/* ARCHITECTURE.md property 1: IPv6 forms that embed IPv4 are judged by the embedded
+	/* docs/security.md guarantee 1: IPv6 forms that embed IPv4 are judged by the embedded
 	 * address as well; both must pass. */
 	if (special_ranges_embedded_v4(addr, &embedded)) {
 		if (policy_refuse_loop(rules, &embedded, port, v) ||

@@ -80,14 +80,14 @@ void policy_decide_request(const struct policy_rules *rules, const struct reques
 			   struct verdict *v);
 
 /* Decision by address (every resolved answer, and IP literals): proxy loop (one of our own
- * listeners), then ips.deny, then the built-in non-global and metadata block (ARCHITECTURE.md
- * property 1) unless re-allowed by ips.allow. An IPv6 address that embeds IPv4 must pass as
+ * listeners), then ips.deny, then the built-in non-global and metadata block (docs/security.md
+ * guarantee 1) unless re-allowed by ips.allow. An IPv6 address that embeds IPv4 must pass as
  * itself and as the embedded address; re-allowing 10.0.0.0/8 does not re-allow
  * ::ffff:10.0.0.1 (fail closed: list the IPv6 form too). */
 void policy_decide_addr(const struct policy_rules *rules, const struct ip_addr *addr, uint16_t port,
 			struct verdict *v);
 
-/* The agent a request belongs to (ARCHITECTURE.md "identify the agent"). With credentials
+/* The agent a request belongs to (docs/policy.md, "The agent"). With credentials
  * (cred, NULL when none were sent) naming an agent that has a token (user = agent name,
  * password = token): that agent if the
  * token matches and, when it has match.source, the client is in it; else BAD_AUTH. Otherwise

@@ -13,7 +13,7 @@
 		.family = IP_V6, .bytes = { __VA_ARGS__ }                                          \
 	}
 
-/* ARCHITECTURE.md property 1: the IANA IPv4 and IPv6 Special-Purpose Address Registries
+/* docs/security.md guarantee 1: the IANA IPv4 and IPv6 Special-Purpose Address Registries
  * (RFC 6890 and updates), every entry whose "Globally Reachable" is False or N/A, plus:
  * - ::/96, deprecated IPv4-compatible addresses (RFC 4291 §2.5.5.1), denied whole;
  * - 64:ff9b:1::/48, local-use IPv4/IPv6 translation (RFC 8215), not global by definition;

@@ -364,8 +364,8 @@ static void test_returned_text_survives_growth(void **state)
 	domain_set_free(s);
 }
 
-/* ARCHITECTURE.md: domain sets are hash lookups, not scans. 100,000 patterns in well under a
- * second, half exact and half wildcards, every one found, near misses not found. */
+/* docs/internals/layers.md, policy/: domain sets are hash lookups, not scans. 100,000 patterns in
+ * well under a second, half exact and half wildcards, every one found, near misses not found. */
 static void test_scale_100k(void **state)
 {
 	enum { N = 100000 };
