@@ -13,7 +13,7 @@ import time
 from agents_util import config_text, reload
 from checks import assert_log_line
 from client import RawConn, connect_req, get, request
-from sluice_proc import TIME_FACTOR, free_port
+from sluice_proc import TIME_FACTOR, VALGRIND, free_port
 
 
 def test_allowed_request_log_line(proxy):
@@ -226,7 +226,8 @@ def test_407_line_names_the_user_that_was_tried(sluice):
                     "Proxy-Authorization: Basic %s\r\n\r\n" % cred).encode())
             assert c.read_response().status == 407
     lines = p.wait_logs({"host": "public.test"}, count=3)
-    assert [e["user"] for e in lines] == ["coder", "nobody", 'e"vil\xe9'], lines
+    # Workers write their lines independently: the order of arrival is not the order sent.
+    assert sorted(e["user"] for e in lines) == sorted(["coder", "nobody", 'e"vil\xe9']), lines
     for e in lines:
         assert_log_line(e, agent="", decision="deny", reason="auth_required", status=407)
     # No credentials: no user field.
@@ -265,7 +266,8 @@ def test_log_file_is_reopened_on_sigusr1_under_seccomp(sluice, tmp_path):
     _wait_for(lambda: len(_file_lines(log)) == 1, "first line in the log file")
     assert p.proc.stdout_bytes() == b""
     status = open("/proc/%d/status" % p.proc.proc.pid).read()
-    assert "Seccomp:\t2" in status, status
+    # Under valgrind the filter is off (sluice_proc.BASE_CONFIG); the reopen is still tested.
+    assert VALGRIND or "Seccomp:\t2" in status, status
     os.rename(log, str(log) + ".1")
     p.proc.proc.send_signal(signal.SIGUSR1)
     _wait_for(lambda: "reopened" in p.proc.stderr(), "the reopen message")
