@@ -41,37 +41,47 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void set_interest(const struct conn *c, struct event *ev, bool on)
+void conn_want_client_read(struct conn *c, bool on)
 {
 	if (c->state == CONN_CLOSED)
 		return;
-	bool pending = event_pending(ev, EV_READ | EV_WRITE, NULL);
-	if (on && !pending)
-		event_add(ev, NULL);
-	else if (!on && pending)
-		event_del(ev);
-}
-
-void conn_want_client_read(struct conn *c, bool on)
-{
-	set_interest(c, &c->c_rd, on);
+	c->c_want_read = on;
+	if (on && !event_pending(&c->c_rd, EV_READ, NULL))
+		event_add(&c->c_rd, NULL);
 }
 
 void conn_want_client_write(struct conn *c, bool on)
 {
-	set_interest(c, &c->c_wr, on);
+	if (c->state == CONN_CLOSED)
+		return;
+	bool pending = event_pending(&c->c_wr, EV_WRITE, NULL);
+	if (on && !pending)
+		event_add(&c->c_wr, NULL);
+	else if (!on && pending)
+		event_del(&c->c_wr);
 }
 
+/* Reading switched back on with decrypted bytes already in TLS: no socket event would say so. */
 void conn_want_upstream_read(struct conn *c, bool on)
 {
-	if (c->ufd >= 0)
-		set_interest(c, &c->u_rd, on);
+	if (c->state == CONN_CLOSED || !c->us)
+		return;
+	bool was = c->us->want_read;
+	upstream_sock_want_read(c->us, on);
+	if (on && !was && c->us->tls && tls_client_pending(c->us->tls))
+		upstream_sock_read_again(c->us);
 }
 
 void conn_want_upstream_write(struct conn *c, bool on)
 {
-	if (c->ufd >= 0)
-		set_interest(c, &c->u_wr, on);
+	if (c->state != CONN_CLOSED && c->us)
+		upstream_sock_want_write(c->us, on);
+}
+
+void conn_upstream_read_again(struct conn *c)
+{
+	if (c->state != CONN_CLOSED && c->us)
+		upstream_sock_read_again(c->us);
 }
 
 void conn_touch(struct conn *c)
@@ -137,6 +147,11 @@ static void conn_on_client_read(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	if (c->state == CONN_CLOSED)
 		return;
+	/* Unwanted since it was last readable: only now is the interest really dropped. */
+	if (!c->c_want_read) {
+		event_del(&c->c_rd);
+		return;
+	}
 	c->ops->on_client_readable(c);
 }
 
@@ -148,26 +163,15 @@ static void conn_on_client_write(evutil_socket_t fd, short what, void *arg)
 	c->ops->on_client_writable(c);
 }
 
-static void conn_on_upstream_read(evutil_socket_t fd, short what, void *arg)
+static void conn_on_upstream_event(struct upstream_sock *us, short what, void *arg)
 {
 	struct conn *c = arg;
 	if (c->state == CONN_CLOSED)
 		return;
 	if (c->state == CONN_CONNECTING)
-		c->setup->on_readable(c);
+		(what & EV_READ ? c->setup->on_readable : c->setup->on_writable)(c);
 	else
-		c->ops->on_upstream_readable(c);
-}
-
-static void conn_on_upstream_write(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-	if (c->state == CONN_CLOSED)
-		return;
-	if (c->state == CONN_CONNECTING)
-		c->setup->on_writable(c);
-	else
-		c->ops->on_upstream_writable(c);
+		(what & EV_READ ? c->ops->on_upstream_readable : c->ops->on_upstream_writable)(c);
 }
 
 /* calloc: a new connection starts out reading a head. */
@@ -186,7 +190,6 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const st
 	c->snap = worker_hold(w);
 	c->cfg = c->snap->cfg;
 	c->cfd = fd;
-	c->ufd = -1;
 	c->ops = ops;
 	c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
 	if (sockaddr_to_ip(peer, &c->client_ip, &c->client_port) == 0)
@@ -220,19 +223,17 @@ void conn_switch_ops(struct conn *c, const struct flow_ops *ops)
 	c->ops_switched = true;
 }
 
-void conn_upstream_attach(struct conn *c, int ufd, const struct conn_setup_ops *setup)
+void conn_upstream_attach(struct conn *c, struct upstream_sock *us,
+			  const struct conn_setup_ops *setup)
 {
 	if (c->state == CONN_CLOSED) {
-		tls_client_free(c->tls);
-		c->tls = NULL;
-		close(ufd);
+		upstream_sock_free(us);
 		return;
 	}
-	c->ufd = ufd;
+	c->us = us;
 	c->setup = setup;
 	c->u_eof = c->u_shut_wr = false;
-	event_assign(&c->u_rd, c->w->base, ufd, EV_READ | EV_PERSIST, conn_on_upstream_read, c);
-	event_assign(&c->u_wr, c->w->base, ufd, EV_WRITE | EV_PERSIST, conn_on_upstream_write, c);
+	upstream_sock_hand(us, conn_on_upstream_event, c);
 }
 
 void conn_close_upstream(struct conn *c)
@@ -242,30 +243,22 @@ void conn_close_upstream(struct conn *c)
 		c->dns = NULL;
 		c->w->pending_dns--;
 	}
-	if (c->ufd < 0)
+	if (!c->us)
 		return;
-	event_del(&c->u_rd);
-	event_del(&c->u_wr);
-	tls_client_free(c->tls);
-	c->tls = NULL;
-	close(c->ufd);
-	c->ufd = -1;
+	upstream_sock_free(c->us);
+	c->us = NULL;
 	buf_release(&c->uin);
 	buf_release(&c->uout);
 }
 
-int conn_upstream_detach(struct conn *c, struct tls_client **tls)
+struct upstream_sock *conn_upstream_detach(struct conn *c)
 {
-	int fd = c->ufd;
+	struct upstream_sock *us = c->us;
 
-	event_del(&c->u_rd);
-	event_del(&c->u_wr);
-	*tls = c->tls;
-	c->tls = NULL;
-	c->ufd = -1;
+	c->us = NULL;
 	buf_release(&c->uin);
 	buf_release(&c->uout);
-	return fd;
+	return us;
 }
 
 void conn_refresh_snapshot(struct conn *c)
@@ -543,17 +536,19 @@ void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool 
 
 ssize_t conn_upstream_read(struct conn *c, struct buf *b, size_t max_cap)
 {
-	if (!c->tls)
-		return conn_read_into(c->ufd, b, max_cap);
-	ssize_t n = tls_client_read_into(c->tls, b, max_cap);
-	if (n == -2 && tls_client_truncated(c->tls))
+	struct tls_client *tls = c->us->tls;
+
+	if (!tls)
+		return conn_read_into(c->us->fd, b, max_cap);
+	ssize_t n = tls_client_read_into(tls, b, max_cap);
+	if (n == -2 && tls_client_truncated(tls))
 		return 0;
 	return n;
 }
 
 ssize_t conn_upstream_write(struct conn *c, struct buf *b, size_t n)
 {
-	if (!c->tls)
-		return conn_write_from(c->ufd, b, n);
-	return tls_client_write_from(c->tls, b, n);
+	if (!c->us->tls)
+		return conn_write_from(c->us->fd, b, n);
+	return tls_client_write_from(c->us->tls, b, n);
 }

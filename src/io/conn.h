@@ -14,6 +14,7 @@
 #include "io/flow.h"
 #include "io/resolver.h"
 #include "io/sockaddr.h"
+#include "io/upstream_sock.h"
 #include "parse/authority.h"
 #include "parse/http1_body.h"
 #include "policy/conn_state.h"
@@ -103,8 +104,10 @@ struct conn {
 	struct conn *prev, *next; /* worker's list of live connections */
 	struct snapshot *snap;	  /* the configuration this connection's request runs under */
 	const struct config *cfg; /* snap->cfg */
-	int cfd, ufd;
-	struct tls_client *tls;		      /* upstream TLS (https routes); NULL for plain TCP */
+	int cfd;
+	/* The upstream connection while a request is in flight (or a tunnel open), with its TLS
+	 * session for an https route; NULL otherwise. */
+	struct upstream_sock *us;
 	struct worker_agent_slot *agent_slot; /* the agent this connection is counted for */
 	const struct flow_ops *ops;	      /* the protocol its events go to */
 	bool ops_switched;		      /* conn_switch_ops happened (it may once) */
@@ -112,7 +115,8 @@ struct conn {
 	 * go here instead; installed with the upstream socket (conn_upstream_attach). */
 	const struct conn_setup_ops *setup;
 	enum conn_state state; /* written by conn_set_state alone */
-	struct event c_rd, c_wr, u_rd, u_wr, timer;
+	struct event c_rd, c_wr, timer;
+	bool c_want_read; /* c_rd stays registered while set (see conn_want_client_read) */
 	struct buf cin, cout, uin, uout;
 	/* A copy of the request head of a replayable request sent on a pooled connection that may
 	 * turn out stale (closed by the upstream just as it was reused), kept until the first byte
@@ -154,7 +158,10 @@ void conn_switch_ops(struct conn *c, const struct flow_ops *ops);
  * The single exit of every connection (docs/internals/connections.md, "Who ends a connection"). */
 void conn_close(struct conn *c, enum reason why);
 
-/* Event interest: each toggles one libevent event. */
+/* Event interest. Read interest stays registered for as long as it is wanted and is dropped
+ * lazily — the event is removed only once the socket turns readable while unwanted — so that
+ * reading switched off and on again costs no epoll_ctl; write interest is registered only while
+ * a write would block. */
 void conn_want_client_read(struct conn *c, bool on);
 void conn_want_client_write(struct conn *c, bool on);
 void conn_want_upstream_read(struct conn *c, bool on);
@@ -177,6 +184,14 @@ ssize_t conn_write_from(int fd, struct buf *b, size_t n);
  * sets *b_written. Returns the total written, -1 when it would block with nothing written,
  * -2 on error. */
 ssize_t conn_write2(int fd, struct buf *a, struct buf *b, size_t b_n, size_t *b_written);
+/* The upstream's TLS session, NULL for plain TCP or no upstream. */
+static inline struct tls_client *conn_upstream_tls(const struct conn *c)
+{
+	return c->us ? c->us->tls : NULL;
+}
+/* The upstream read callback runs once more on the next loop turn, if reading is wanted: TLS
+ * holds decrypted bytes that no socket event will announce. */
+void conn_upstream_read_again(struct conn *c);
 /* Upstream I/O, through TLS when the upstream speaks it; same returns as above. A TLS read
  * that ends without close_notify counts as an end of stream: HTTP framing decides whether the
  * response was complete. */
@@ -197,11 +212,13 @@ struct conn_log_text *conn_log_text(struct conn *c);
 /* Between requests: move to the worker's current configuration (after a reload). */
 void conn_refresh_snapshot(struct conn *c);
 void conn_close_upstream(struct conn *c);
-/* Takes ownership of a connected (or connecting) upstream socket and sets up its events; while
- * the connection is in state connecting they go to `setup`. */
-void conn_upstream_attach(struct conn *c, int ufd, const struct conn_setup_ops *setup);
-/* Gives the upstream socket up without closing it (to the pool): its events are removed and the
- * upstream buffers released. Returns it, and its TLS session in *tls (NULL for plain TCP). */
-int conn_upstream_detach(struct conn *c, struct tls_client **tls);
+/* Takes ownership of a connected (or connecting) upstream connection, new or from the pool, and
+ * takes its events; while the connection is in state connecting they go to `setup`. Its interest
+ * is left as it is (a pooled one is still registered for reading). */
+void conn_upstream_attach(struct conn *c, struct upstream_sock *us,
+			  const struct conn_setup_ops *setup);
+/* Gives the upstream connection up without closing it (to the pool), interest unchanged, and
+ * releases the upstream buffers. */
+struct upstream_sock *conn_upstream_detach(struct conn *c);
 
 #endif

@@ -1,6 +1,5 @@
 #include "io/http_flow.h"
 
-#include <event2/event.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
@@ -632,7 +631,7 @@ static void flow_pump_response(struct conn *c)
 		conn_want_upstream_read(c, false);
 		if (r->req_done)
 			flow_finish(c);
-		else if (c->ufd >= 0)
+		else if (c->us)
 			/* The upstream answered before taking the whole body: stop sending it. */
 			conn_close(c, REASON_ALLOWED);
 		return;
@@ -753,19 +752,20 @@ static void flow_on_upstream_readable(struct conn *c)
 	}
 	flow_pump_response(c);
 	/* A TLS write can wait for the socket to be readable: push the request on as well. */
-	if (c->tls && c->state == CONN_FORWARDING && !c->req.req_done)
+	if (conn_upstream_tls(c) && c->state == CONN_FORWARDING && !c->req.req_done)
 		flow_pump_request(c);
 	/* TLS may hold decrypted bytes that no socket event will announce. */
-	if (c->tls && c->state == CONN_FORWARDING && !c->u_eof && tls_client_pending(c->tls) &&
+	if (conn_upstream_tls(c) && c->state == CONN_FORWARDING && !c->u_eof &&
+	    tls_client_pending(conn_upstream_tls(c)) &&
 	    buf_reserve(&c->uin, 1, flow_uin_cap(c)) > 0)
-		event_active(&c->u_rd, EV_READ, 0);
+		conn_upstream_read_again(c);
 }
 
 static void flow_on_upstream_writable(struct conn *c)
 {
 	flow_pump_request(c);
 	/* A TLS read can need the socket writable (a key update reply): read on as well. */
-	if (c->tls && c->state == CONN_FORWARDING)
+	if (conn_upstream_tls(c) && c->state == CONN_FORWARDING)
 		flow_on_upstream_readable(c);
 }
 

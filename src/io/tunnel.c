@@ -166,15 +166,15 @@ static bool tunnel_move(struct conn *c, const struct tunnel_side *s)
 
 static void tunnel_up(struct conn *c)
 {
-	struct tunnel_side s = {c->cfd,	       c->ufd,		 &c->cin, &c->c_eof,
+	struct tunnel_side s = {c->cfd,	       c->us->fd,	 &c->cin, &c->c_eof,
 				&c->u_shut_wr, &c->req.bytes_up, &c->up,  false};
 	tunnel_move(c, &s);
 }
 
 static void tunnel_down(struct conn *c)
 {
-	struct tunnel_side s = {
-	    c->ufd, c->cfd, &c->uin, &c->u_eof, &c->c_shut_wr, &c->req.bytes_down, &c->down, true};
+	struct tunnel_side s = {c->us->fd,	    c->cfd,   &c->uin, &c->u_eof, &c->c_shut_wr,
+				&c->req.bytes_down, &c->down, true};
 
 	/* The 200 goes out before any upstream byte. */
 	while (buf_len(&c->cout) > 0) {

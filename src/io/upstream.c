@@ -15,6 +15,7 @@
 #include "io/sockaddr.h"
 #include "io/tls_client.h"
 #include "io/upstream_pool.h"
+#include "io/upstream_sock.h"
 #include "io/worker.h"
 #include "policy/agent.h"
 #include "policy/route.h"
@@ -44,26 +45,21 @@ static const char *upstream_route_id(const struct conn *c, char *out, size_t siz
 void upstream_park(struct conn *c)
 {
 	struct conn_request *r = &c->req;
-	char id[UPSTREAM_ROUTE_ID_MAX];
 
-	if (!r->upstream_keep_alive || !r->req_done || buf_len(&c->uin) > 0 || c->u_eof ||
-	    c->ufd < 0 || (c->tls && tls_client_pending(c->tls))) {
+	if (!r->upstream_keep_alive || !r->req_done || buf_len(&c->uin) > 0 || c->u_eof || !c->us ||
+	    (c->us->tls && tls_client_pending(c->us->tls))) {
 		conn_close_upstream(c);
 		return;
 	}
-	struct tls_client *tls;
-	int fd = conn_upstream_detach(c, &tls);
-	/* The key is the port connected to (a route's upstream port, not the one the agent
-	 * named), so that the connection is only ever reused for where it really goes. */
-	upstream_pool_put(c->w->pool, fd, tls, upstream_route_id(c, id, sizeof(id)), &r->connected,
-			  r->target.port);
+	upstream_pool_put(c->w->pool, conn_upstream_detach(c));
 }
 
 /* Drives the TLS handshake of an https route; the connect timer keeps running. */
 static void upstream_tls_step(struct conn *c)
 {
 	bool want_write = false;
-	int rc = tls_client_handshake(c->tls, &want_write);
+	struct tls_client *tls = c->us->tls;
+	int rc = tls_client_handshake(tls, &want_write);
 
 	if (rc == 0) {
 		conn_want_upstream_write(c, want_write);
@@ -73,7 +69,7 @@ static void upstream_tls_step(struct conn *c)
 	if (rc < 0) {
 		char detail[256];
 		snprintf(detail, sizeof(detail), "TLS to the route upstream failed: %s",
-			 tls_client_error(c->tls));
+			 tls_client_error(tls));
 		conn_close_upstream(c);
 		c->ops->on_upstream_failed(c, REASON_UPSTREAM_TLS, detail);
 		return;
@@ -87,10 +83,11 @@ static void upstream_ready(struct conn *c)
 {
 	c->req.has_connected = true;
 	conn_want_upstream_write(c, false);
-	if (c->req.route && c->req.route->tls && !c->tls) {
+	if (c->req.route && c->req.route->tls && !c->us->tls) {
 		struct tls_context *ctx = snapshot_tls_context(c->snap, c->req.route->ca_file);
-		c->tls = ctx ? tls_client_new(ctx, c->ufd, c->req.route->upstream_host) : NULL;
-		if (!c->tls) {
+		c->us->tls =
+		    ctx ? tls_client_new(ctx, c->us->fd, c->req.route->upstream_host) : NULL;
+		if (!c->us->tls) {
 			conn_close_upstream(c);
 			c->ops->on_upstream_failed(c, REASON_UPSTREAM_TLS,
 						   "cannot set up TLS to the route upstream");
@@ -128,13 +125,13 @@ static bool upstream_on_timeout(struct conn *c);
  * writable; a TLS handshake steps on either. */
 static void upstream_on_readable(struct conn *c)
 {
-	if (c->tls)
+	if (c->us->tls)
 		upstream_tls_step(c);
 }
 
 static void upstream_on_writable(struct conn *c)
 {
-	if (c->tls)
+	if (c->us->tls)
 		upstream_tls_step(c);
 	else
 		upstream_on_connect_done(c);
@@ -164,15 +161,17 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 		socklen_t len = sockaddr_from_ip(&ss, ip, r->target.port);
 		int one = 1;
 
+		char id[UPSTREAM_ROUTE_ID_MAX];
+		/* The key is the port connected to (a route's upstream port, not the one the agent
+		 * named), so that the connection is only ever reused for where it really goes. */
+		const char *route_id = upstream_route_id(c, id, sizeof(id));
+
 		r->connected = *ip;
 		r->has_connected = true;
 		if (!r->is_connect && !r->upstream_retried) {
-			char id[UPSTREAM_ROUTE_ID_MAX];
-			struct tls_client *tls;
-			int fd =
-			    upstream_pool_take(c->w->pool, upstream_route_id(c, id, sizeof(id)), ip,
-					       r->target.port, &tls);
-			if (fd >= 0) {
+			struct upstream_sock *us =
+			    upstream_pool_take(c->w->pool, route_id, ip, r->target.port);
+			if (us) {
 				r->upstream_reused = true;
 				metrics_count_upstream_reused(&c->w->metrics);
 				/* Kept until the upstream answers; without it (out of memory) a
@@ -182,8 +181,7 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 					buf_append(&c->replay, buf_head(&c->uout),
 						   buf_len(&c->uout), buf_len(&c->uout));
 				/* Verified for this route's name and trust: no handshake. */
-				c->tls = tls;
-				conn_upstream_attach(c, fd, &upstream_setup);
+				conn_upstream_attach(c, us, &upstream_setup);
 				upstream_ready(c);
 				return;
 			}
@@ -194,15 +192,21 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		struct upstream_sock *us =
+		    upstream_sock_new(c->w->base, fd, route_id, ip, r->target.port);
+		if (!us) {
+			last_failure = REASON_INTERNAL;
+			continue;
+		}
 		r->phase_start_us = conn_now_us();
 		if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
 			upstream_connect_observe(c);
-			conn_upstream_attach(c, fd, &upstream_setup);
+			conn_upstream_attach(c, us, &upstream_setup);
 			upstream_ready(c);
 			return;
 		}
 		if (errno == EINPROGRESS) {
-			conn_upstream_attach(c, fd, &upstream_setup);
+			conn_upstream_attach(c, us, &upstream_setup);
 			conn_set_state(c, CONN_CONNECTING);
 			conn_set_timeout(c, c->cfg->connect_timeout_ms, REASON_CONNECT_TIMEOUT);
 			conn_want_upstream_write(c, true);
@@ -210,7 +214,7 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 		}
 		last_failure = upstream_errno_reason(errno);
 		upstream_connect_observe(c);
-		close(fd);
+		upstream_sock_free(us);
 	}
 	c->ops->on_upstream_failed(c, last_failure, NULL);
 }
@@ -218,7 +222,7 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 /* The connect timer ran out: the next checked address, if there is one. */
 static bool upstream_on_timeout(struct conn *c)
 {
-	if (!c->tls)
+	if (!c->us->tls)
 		upstream_connect_observe(c); /* the TCP connect timed out */
 	if (c->req.next_addr >= c->req.n_addrs)
 		return false;
@@ -252,7 +256,7 @@ static void upstream_on_connect_done(struct conn *c)
 	int err = 0;
 	socklen_t len = sizeof(err);
 
-	if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+	if (getsockopt(c->us->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
 	upstream_connect_observe(c);
 	if (err == 0) {

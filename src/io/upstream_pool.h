@@ -10,24 +10,25 @@
 
 struct event_base;
 struct metrics;
-struct tls_client;
 struct upstream_pool;
+struct upstream_sock;
 
-/* metrics: the worker's counters, where parked connections are kept as a gauge. */
+/* metrics: the worker's counters, where parked connections are kept as a gauge. NULL when out
+ * of memory. */
 struct upstream_pool *upstream_pool_new(struct event_base *base, unsigned idle_ms,
 					struct metrics *metrics);
 void upstream_pool_free(struct upstream_pool *pool);
-/* Parks a clean keep-alive connection, with its TLS session when tls is not NULL, for reuse (or
- * closes it when the pool is full). route_id: the route upstream it was opened for, and under
- * which configuration ("" when not on a route); the pool owns fd and tls from here. */
-void upstream_pool_put(struct upstream_pool *pool, int fd, struct tls_client *tls,
-		       const char *route_id, const struct ip_addr *ip, uint16_t port);
+/* Parks a clean keep-alive connection, with its TLS session if it has one, under the key it was
+ * opened for (s->ip, s->port, s->route_id), or closes it when the pool is full; the pool owns s
+ * from here. Its read interest stays registered: readable while parked means closed or junk (or,
+ * with TLS, records that carry no data). */
+void upstream_pool_put(struct upstream_pool *pool, struct upstream_sock *s);
 /* Closes every parked route connection, plain and TLS (after a reload: an upstream may have
  * moved, CA files were re-read). */
 void upstream_pool_drop_routes(struct upstream_pool *pool);
-/* A live idle connection to exactly ip:port with the same route_id, or -1; *tls gets its TLS
- * session (NULL for plain TCP). The caller owns both. */
-int upstream_pool_take(struct upstream_pool *pool, const char *route_id, const struct ip_addr *ip,
-		       uint16_t port, struct tls_client **tls);
+/* A live idle connection to exactly ip:port with the same route_id, or NULL. The caller owns it
+ * and hands its events on (upstream_sock_hand); its read interest is still registered. */
+struct upstream_sock *upstream_pool_take(struct upstream_pool *pool, const char *route_id,
+					 const struct ip_addr *ip, uint16_t port);
 
 #endif
