@@ -1,6 +1,7 @@
 /* buf: a byte buffer with a read and a write offset, allocated when data arrives and released
- * when drained, so that an idle connection holds no user-space buffer.
- * Does not grow past the capacity its owner asks for, and does no I/O. */
+ * when drained (into a bounded cache of spare blocks, when it has one), so that an idle
+ * connection holds no user-space buffer. Does not grow past the capacity its owner asks for,
+ * and does no I/O. */
 #ifndef SLUICE_BASE_BUF_H
 #define SLUICE_BASE_BUF_H
 
@@ -8,12 +9,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Spare blocks of the sizes buffers take most (4, 16 and 64 KiB): what a drained buffer gives
+ * back and the next one takes, so that a buffer filled and drained on every request costs no
+ * malloc or free. One per worker, used by that thread alone; each size holds at most a few
+ * blocks (BUF_CACHE_MAX_BYTES in all), beyond which memory goes back to malloc. */
+#define BUF_CACHE_SIZES 3
+#define BUF_CACHE_MAX_BYTES (768u * 1024)
+struct buf_cache {
+	void *spare[BUF_CACHE_SIZES]; /* each spare block's first bytes point to the next */
+	unsigned n[BUF_CACHE_SIZES];
+	uint64_t taken, missed; /* blocks taken from the cache, and allocated because it had none */
+};
+
 struct buf {
 	char *data;
+	struct buf_cache *cache; /* where its memory comes from and goes; NULL: malloc and free */
 	uint32_t cap;
 	uint32_t start; /* first unread byte */
 	uint32_t end;	/* one past the last written byte */
 };
+
+/* An empty buffer whose memory comes from cache (NULL: none). A zeroed struct buf is an empty
+ * buffer without a cache. */
+static inline void buf_init(struct buf *b, struct buf_cache *cache)
+{
+	*b = (struct buf){.cache = cache};
+}
+/* Frees the spare blocks; the buffers that used the cache must hold no memory by then. */
+void buf_cache_fini(struct buf_cache *cache);
 
 static inline size_t buf_len(const struct buf *b)
 {
@@ -53,6 +76,9 @@ static inline void buf_consume_keep(struct buf *b, size_t n)
 }
 /* Appends bytes (reserving up to max_cap). Returns false when they do not fit. */
 bool buf_append(struct buf *b, const void *p, size_t n, size_t max_cap);
+/* Gives the memory back (to the cache, when it has room for it); the buffer is empty after. */
 void buf_release(struct buf *b);
+/* Hands from's bytes and memory to `to` (which is released first); from is left empty. */
+void buf_move(struct buf *to, struct buf *from);
 
 #endif

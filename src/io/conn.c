@@ -190,6 +190,11 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const st
 	c->snap = worker_hold(w);
 	c->cfg = c->snap->cfg;
 	c->cfd = fd;
+	buf_init(&c->cin, &w->bufs);
+	buf_init(&c->cout, &w->bufs);
+	buf_init(&c->uin, &w->bufs);
+	buf_init(&c->uout, &w->bufs);
+	buf_init(&c->replay, &w->bufs);
 	c->ops = ops;
 	c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
 	if (sockaddr_to_ip(peer, &c->client_ip, &c->client_port) == 0)

@@ -348,6 +348,10 @@ static void flow_parse_head(struct conn *c)
 	 * request, and what a client sends meanwhile (body, pipelined requests) is buffered up
 	 * to cin's capacity. */
 	flow_handle_head(c, &req, (size_t)rc);
+	/* The head is handled and nothing follows it: cin's block goes back to the worker's cache
+	 * while the upstream answers, rather than sit idle in every request in flight. */
+	if (buf_len(&c->cin) == 0)
+		buf_release(&c->cin);
 }
 
 static void flow_next_request(struct conn *c)

@@ -73,7 +73,7 @@ int log_sink_prepare_output(int fd)
 	return 0;
 }
 
-struct log_sink *log_sink_new(struct event_base *base, int fd)
+struct log_sink *log_sink_new(struct event_base *base, int fd, struct buf_cache *cache)
 {
 	struct log_sink *sink = calloc(1, sizeof(*sink));
 	struct stat st;
@@ -81,6 +81,7 @@ struct log_sink *log_sink_new(struct event_base *base, int fd)
 	if (!sink)
 		return NULL;
 	sink->fd = fd;
+	buf_init(&sink->pending, cache);
 	sink->chunk_lines = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
 	sink->flush_ev = event_new(base, -1, 0, log_sink_on_flush, sink);
 	if (sink->chunk_lines)

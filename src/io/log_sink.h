@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct buf_cache;
 struct event_base;
 struct log_sink;
 
@@ -15,7 +16,9 @@ struct log_sink;
  * terminal is reopened as a new open file description, so the caller's shell or collector keeps
  * its blocking one; a regular file is left alone. Returns 0, or -1 (fd unchanged). */
 int log_sink_prepare_output(int fd);
-struct log_sink *log_sink_new(struct event_base *base, int fd);
+/* The batch's memory comes from cache (the worker's: a batch written out every loop turn then
+ * costs no malloc), which must outlive the sink. */
+struct log_sink *log_sink_new(struct event_base *base, int fd, struct buf_cache *cache);
 /* Flushes what is pending while the output takes it (giving up after 200 ms of no progress, so
  * a stuck reader cannot hold up a stop) and frees. */
 void log_sink_free(struct log_sink *sink);

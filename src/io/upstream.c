@@ -179,7 +179,7 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 				buf_release(&c->replay);
 				if (r->replayable)
 					buf_append(&c->replay, buf_head(&c->uout),
-						   buf_len(&c->uout), buf_len(&c->uout));
+						   buf_len(&c->uout), c->uout.cap);
 				/* Verified for this route's name and trust: no handshake. */
 				conn_upstream_attach(c, us, &upstream_setup);
 				upstream_ready(c);
@@ -240,8 +240,7 @@ bool upstream_retry_stale(struct conn *c)
 	if (buf_len(&c->replay) == 0)
 		return false;
 	conn_close_upstream(c);
-	c->uout = c->replay; /* the head again, as first sent */
-	memset(&c->replay, 0, sizeof(c->replay));
+	buf_move(&c->uout, &c->replay); /* the head again, as first sent */
 	r->upstream_reused = false;
 	r->upstream_retried = true;
 	r->next_addr--; /* the same address, on a new connection */

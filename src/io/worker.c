@@ -50,6 +50,7 @@ void worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsign
 void worker_fini(struct worker *w)
 {
 	pipe_pool_fini(&w->pipes);
+	buf_cache_fini(&w->bufs);
 	snapshot_unref(atomic_exchange(&w->pending, NULL));
 	while (w->retired) {
 		struct worker_retired *r = w->retired;

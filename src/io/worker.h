@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "config/config.h"
 #include "emit/metrics.h"
 #include "io/pipe_pool.h"
@@ -73,6 +74,9 @@ struct worker {
 	 * back to us (RFC 9110 §7.6.3). */
 	char via[24];
 	struct pipe_pool pipes;
+	/* Spare buffer blocks for this worker's connections and log batch (base/buf.h), freed
+	 * last, by worker_fini. */
+	struct buf_cache bufs;
 	enum { SPLICE_AUTO, SPLICE_ALWAYS, SPLICE_NEVER } splice_mode;
 	/* This worker's counters: written only here, summed by the admin thread (issue 3: no
 	 * shared counter on the request path). */

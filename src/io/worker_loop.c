@@ -39,7 +39,7 @@ static int worker_loop_init_base(struct worker *w, struct snapshot *snap, unsign
 		fprintf(stderr, "sluice: cannot create the event loop\n");
 		return -1;
 	}
-	w->log = log_sink_new(w->base, STDOUT_FILENO);
+	w->log = log_sink_new(w->base, STDOUT_FILENO, &w->bufs);
 	w->resolver = resolver_new(w->base, cfg);
 	w->pool = upstream_pool_new(w->base, WORKER_LOOP_POOL_IDLE_MS, &w->metrics);
 	w->swap_ev = event_new(w->base, -1, 0, worker_loop_on_swap, w);

@@ -1,5 +1,6 @@
 /* Tests src/base/buf.c: allocation on demand, compaction before growth, growth up to the owner's
- * cap and never past it, order kept through all of it, and memory released once drained. */
+ * cap and never past it, order kept through all of it, memory released once drained, and the
+ * bounded cache of spare blocks a drained buffer gives its memory to. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -239,6 +240,122 @@ static void test_stream_through_small_buffer(void **state)
 	buf_release(&b);
 }
 
+/* A drained buffer's block goes to the cache and the next buffer gets that very block. */
+static void test_cache_reuses_drained_block(void **state)
+{
+	struct buf_cache cache = {0};
+	struct buf a, b;
+	buf_init(&a, &cache);
+	buf_init(&b, &cache);
+	append_pattern(&a, 0, 100, 65536);
+	assert_int_equal(a.cap, 4096);
+	const char *block = a.data;
+	buf_consume(&a, 100);
+	assert_null(a.data);
+	assert_int_equal(cache.n[0], 1);
+	append_pattern(&b, 0, 10, 65536);
+	assert_ptr_equal(b.data, block);
+	assert_int_equal(cache.n[0], 0);
+	assert_int_equal(cache.taken, 1);
+	assert_int_equal(cache.missed, 1);
+	buf_release(&b);
+	buf_cache_fini(&cache);
+	assert_null(cache.spare[0]);
+}
+
+/* A socket read reserves 16 KiB: one block of that size, not a 4 KiB one grown. */
+static void test_cache_read_reservation_is_one_block(void **state)
+{
+	struct buf_cache cache = {0};
+	struct buf b;
+	buf_init(&b, &cache);
+	assert_int_equal(buf_reserve(&b, 16384, 65536), 16384);
+	assert_int_equal(b.cap, 16384);
+	buf_release(&b);
+	assert_int_equal(cache.n[1], 1);
+	buf_cache_fini(&cache);
+}
+
+/* Growth moves the bytes to the next block size (4 → 16 → 64 KiB) and gives the old block back. */
+static void test_cache_growth_by_block_size_keeps_data(void **state)
+{
+	struct buf_cache cache = {0};
+	struct buf b;
+	buf_init(&b, &cache);
+	append_pattern(&b, 0, 4096, 65536);
+	append_pattern(&b, 4096, 1, 65536);
+	assert_int_equal(b.cap, 16384);
+	assert_int_equal(cache.n[0], 1);
+	assert_pattern(&b, 0);
+	buf_consume(&b, 96);
+	append_pattern(&b, 4097, 20000, 65536);
+	assert_int_equal(b.cap, 65536);
+	assert_int_equal(cache.n[1], 1);
+	assert_pattern(&b, 96);
+	assert_int_equal(buf_len(&b), 4001 + 20000);
+	buf_release(&b);
+	assert_int_equal(cache.n[2], 1);
+	buf_cache_fini(&cache);
+}
+
+/* A capacity that is no block size (a small owner's cap) is malloc'd and freed as before. */
+static void test_cache_keeps_only_block_sizes(void **state)
+{
+	struct buf_cache cache = {0};
+	struct buf b;
+	buf_init(&b, &cache);
+	append_pattern(&b, 0, 4096, 6000);
+	buf_reserve(&b, 4096, 6000);
+	assert_int_equal(b.cap, 6000);
+	buf_release(&b);
+	buf_init(&b, &cache);
+	append_pattern(&b, 0, 100, 512);
+	assert_true(b.cap <= 512);
+	buf_release(&b);
+	assert_int_equal(cache.n[0] + cache.n[1] + cache.n[2], 0);
+	buf_cache_fini(&cache);
+}
+
+/* However many buffers drain at once, the cache keeps at most its bound; the rest is freed. */
+static void test_cache_is_bounded(void **state)
+{
+	enum { N = 300 };
+	static struct buf many[N];
+	struct buf_cache cache = {0};
+	for (int i = 0; i < N; i++) {
+		buf_init(&many[i], &cache);
+		assert_int_equal(buf_reserve(&many[i], 16384, 65536), 16384);
+	}
+	for (int i = 0; i < N; i++)
+		buf_release(&many[i]);
+	assert_int_equal(cache.n[1], BUF_CACHE_MAX_BYTES / BUF_CACHE_SIZES / 16384);
+	assert_true(cache.n[1] < N);
+	buf_cache_fini(&cache);
+	assert_int_equal(cache.n[1], 0);
+}
+
+/* buf_move hands bytes and memory over without a copy; the source is left empty. */
+static void test_move_hands_memory_over(void **state)
+{
+	struct buf_cache cache = {0};
+	struct buf from, to;
+	buf_init(&from, &cache);
+	buf_init(&to, &cache);
+	append_pattern(&from, 0, 500, 65536);
+	append_pattern(&to, 0, 10, 65536);
+	const char *block = from.data;
+	buf_move(&to, &from);
+	assert_ptr_equal(to.data, block);
+	assert_int_equal(buf_len(&to), 500);
+	assert_pattern(&to, 0);
+	assert_null(from.data);
+	assert_int_equal(buf_len(&from), 0);
+	assert_ptr_equal(to.cache, &cache);
+	assert_int_equal(cache.n[0], 1); /* to's own block, given back */
+	buf_release(&to);
+	buf_cache_fini(&cache);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +375,12 @@ int main(void)
 	    cmocka_unit_test(test_append_larger_than_cap_on_empty_fails),
 	    cmocka_unit_test(test_append_after_consume_reuses_front),
 	    cmocka_unit_test(test_stream_through_small_buffer),
+	    cmocka_unit_test(test_cache_reuses_drained_block),
+	    cmocka_unit_test(test_cache_read_reservation_is_one_block),
+	    cmocka_unit_test(test_cache_growth_by_block_size_keeps_data),
+	    cmocka_unit_test(test_cache_keeps_only_block_sizes),
+	    cmocka_unit_test(test_cache_is_bounded),
+	    cmocka_unit_test(test_move_hands_memory_over),
 	};
 	return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
 }
