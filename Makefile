@@ -11,7 +11,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libevent-dev libc-ares-dev
 	libyaml-dev libssl-dev libcmocka-dev python3-pytest curl iproute2 util-linux \
 	openssl ca-certificates libclang-rt-14-dev libseccomp-dev clang-format strace
 
-.PHONY: all deps build run test test-unit test-integration test-sanitize test-valgrind test-fuzz fuzz-build fuzz bench bench-route-tls bench-profile bench-policy format clean
+.PHONY: all deps build run test test-unit test-integration test-sanitize test-valgrind test-fuzz fuzz-build fuzz bench bench-route-tls bench-profile bench-allocs bench-policy format clean
 
 all: build
 
@@ -92,6 +92,10 @@ bench-route-tls: build
 # System calls and CPU per keep-alive request: sluice, nginx and HAProxy in one run (bench/README.md).
 bench-profile: build
 	SLUICE_BIN=$(abspath $(BUILD))/sluice bench/profile.sh
+
+# Allocator calls per keep-alive request, with an LD_PRELOAD counter (bench/README.md).
+bench-allocs: build
+	SLUICE_BIN=$(abspath $(BUILD))/sluice bench/allocs.sh
 
 # Decision speed with 100,000 domain patterns and 10,000 CIDRs (prints one table).
 bench-policy: build
