@@ -374,14 +374,19 @@ void policy_revoke(const struct verdict *denial, struct verdict *v)
 	verdict_set(v, false, denial->reason, "reload: %.290s", denial->rule);
 }
 
-/* Unlike a Content-Length body (policy_check_body), only report mode lets a streaming body past
- * its limit; open mode cuts it. Kept as it was (docs/config.md, max_request_body). */
+/* The modes relax it as they relax a Content-Length body (policy_check_body): report forwards
+ * and reports it, open forwards it. */
 bool policy_check_body_stream(const struct policy_scope *s, uint64_t received, struct verdict *v)
 {
 	uint64_t max = policy_scope_max_body(s);
 
 	if (max == 0 || received <= max)
 		return true;
+	if (policy_scope_mode(s) == AGENT_OPEN) {
+		if (!v->allow || v->reason != REASON_ALLOWED || strcmp(v->rule, "mode: open") != 0)
+			verdict_set(v, true, REASON_ALLOWED, "mode: open");
+		return true;
+	}
 	if (policy_scope_mode(s) == AGENT_REPORT) {
 		if (!v->report) {
 			verdict_set(v, true, REASON_BODY_TOO_LARGE, "max_request_body: %llu bytes",

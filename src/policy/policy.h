@@ -120,8 +120,8 @@ void policy_decide_route(const struct policy_scope *scope, const struct route *r
  * tells it from a refusal at CONNECT time. */
 void policy_revoke(const struct verdict *denial, struct verdict *v);
 /* A chunked request body's limit, counted as it streams (bytes received, framing included):
- * true while within it, or over it in report mode (v then reports it, the first time); false,
- * with v set, when the body must be cut. */
+ * true while within it, or over it in report mode (v then reports it, the first time) or open
+ * mode (v then says "mode: open"); false, with v set, when the body must be cut. */
 bool policy_check_body_stream(const struct policy_scope *scope, uint64_t received,
 			      struct verdict *v);
 
