@@ -130,16 +130,14 @@ void config_agents_read_guidance(struct config_reader *r, const struct config_ke
 				    path, s.len, AGENT_GUIDANCE_MAX - 1);
 		return;
 	}
-	for (size_t i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)s.ptr[i];
-		if ((c < 0x20 || c > 0x7e) && c != '\n') {
-			config_reader_error(
-			    r, r->ev.start_mark,
-			    "%s: byte %zu (0x%02x) is not printable ASCII; write plain text "
-			    "(newlines are fine)",
-			    path, i + 1, c);
-			return;
-		}
+	size_t bad = config_value_unprintable(s, '\n');
+	if (bad < s.len) {
+		config_reader_error(
+		    r, r->ev.start_mark,
+		    "%s: byte %zu (0x%02x) is not printable ASCII; write plain text "
+		    "(newlines are fine)",
+		    path, bad + 1, (unsigned char)s.ptr[bad]);
+		return;
 	}
 	config_value_copy(a->guidance, sizeof(a->guidance), s);
 	a->has_guidance = true;

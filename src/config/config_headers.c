@@ -151,16 +151,13 @@ static void read_literal_value(struct config_reader *r, struct route_header_set 
 				    ROUTE_HEADER_VALUE_MAX);
 		return;
 	}
-	for (size_t i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)s.ptr[i];
-		if ((c < 0x20 || c > 0x7e) && c != '\t') {
-			config_reader_error(
-			    r, r->ev.start_mark,
-			    "%s: byte %zu (0x%02x) of the value is not allowed (printable "
-			    "ASCII, spaces and tabs only; RFC 9110 section 5.5)",
-			    path, i + 1, c);
-			return;
-		}
+	size_t bad = config_value_unprintable(s, '\t');
+	if (bad < s.len) {
+		config_reader_error(r, r->ev.start_mark,
+				    "%s: byte %zu (0x%02x) of the value is not allowed (printable "
+				    "ASCII, spaces and tabs only; RFC 9110 section 5.5)",
+				    path, bad + 1, (unsigned char)s.ptr[bad]);
+		return;
 	}
 	if (s.len > 0 && (s.ptr[0] == ' ' || s.ptr[0] == '\t' || s.ptr[s.len - 1] == ' ' ||
 			  s.ptr[s.len - 1] == '\t')) {

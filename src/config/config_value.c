@@ -295,6 +295,16 @@ bool config_value_file_path_ok(struct slice s, size_t max, const char **detail)
 	return true;
 }
 
+size_t config_value_unprintable(struct slice s, char also)
+{
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if ((c < 0x20 || c > 0x7e) && c != (unsigned char)also)
+			return i;
+	}
+	return s.len;
+}
+
 void config_value_copy(char *dst, size_t size, struct slice s)
 {
 	BUG_ON(s.len >= size);

@@ -45,5 +45,8 @@ bool config_value_is_env_name(struct slice s, size_t max);
 bool config_value_file_path_ok(struct slice s, size_t max, const char **detail);
 /* Copies a slice whose length the caller has checked against the destination. */
 void config_value_copy(char *dst, size_t size, struct slice s);
+/* The index of the first byte of s that is neither printable ASCII (0x20-0x7e) nor `also` (one
+ * more byte the value may hold: '\n' in guidance, '\t' in a header value); s.len when none. */
+size_t config_value_unprintable(struct slice s, char also);
 
 #endif

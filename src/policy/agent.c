@@ -50,16 +50,3 @@ bool agent_token_matches(const struct agent *a, const struct agent_credentials *
 	/* Constant time: the comparison must not tell an attacker how much of a guess was right. */
 	return CRYPTO_memcmp(cr->token_sha256, a->token_sha256, sizeof(a->token_sha256)) == 0;
 }
-
-const char *agent_mode_name(enum agent_mode m)
-{
-	switch (m) {
-	case AGENT_ENFORCE:
-		return "enforce";
-	case AGENT_REPORT:
-		return "report";
-	case AGENT_OPEN:
-		return "open";
-	}
-	return "enforce";
-}

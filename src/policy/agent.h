@@ -74,6 +74,5 @@ bool agent_requires_token(const struct agent *a);
 void agent_credentials_set(struct agent_credentials *cr, struct slice user, struct slice token);
 /* Constant-time comparison of the credentials' token hash with the agent's stored hash. */
 bool agent_token_matches(const struct agent *a, const struct agent_credentials *cr);
-const char *agent_mode_name(enum agent_mode m);
 
 #endif
