@@ -557,3 +557,12 @@ ssize_t conn_upstream_write(struct conn *c, struct buf *b, size_t n)
 		return conn_write_from(c->us->fd, b, n);
 	return tls_client_write_from(c->us->tls, b, n);
 }
+
+ssize_t conn_upstream_write2(struct conn *c, struct buf *a, struct buf *b, size_t b_n,
+			     size_t *b_written)
+{
+	if (!c->us->tls)
+		return conn_write2(c->us->fd, a, b, b_n, b_written);
+	*b_written = 0;
+	return tls_client_write_from(c->us->tls, a, buf_len(a));
+}

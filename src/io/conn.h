@@ -197,6 +197,11 @@ void conn_upstream_read_again(struct conn *c);
  * response was complete. */
 ssize_t conn_upstream_read(struct conn *c, struct buf *b, size_t max_cap);
 ssize_t conn_upstream_write(struct conn *c, struct buf *b, size_t n);
+/* conn_write2 toward the upstream: a and the first b_n bytes of b in one sendmsg. Through TLS
+ * only a is written (*b_written 0): each SSL_write is its own record and its own send, so
+ * there is no call to save. */
+ssize_t conn_upstream_write2(struct conn *c, struct buf *a, struct buf *b, size_t b_n,
+			     size_t *b_written);
 /* Writes the decision log line of the current request (once): its end line, which says who
  * ended it — `why` did: REASON_ALLOWED when it completed — and in which state it was. */
 void conn_log_request(struct conn *c, enum reason why);

@@ -5,6 +5,7 @@ within a request is never removed. No brk, mmap, munmap or madvise: buffers come
 worker's cache. Counted with strace attached to every thread of a one-worker sluice."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -29,11 +30,20 @@ def all_threads_traced(pid):
     return True
 
 
-def exchange(c, n):
+BODY = b"b" * 300
+POST = (b"POST http://192.0.2.10/upload HTTP/1.1\r\nHost: 192.0.2.10\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(BODY)) + BODY
+
+
+def exchange(c, n, req=REQ):
     for _ in range(n):
-        c.send(REQ)
+        c.send(req)
         r = c.read_response()
-        assert r.status == 200 and len(r.body) == 100, r
+        assert r.status == 200, r
+        if req is REQ:
+            assert len(r.body) == 100, r
+        else:
+            assert b'"length": 300' in r.body, r
 
 
 def calls(path):
@@ -48,11 +58,10 @@ def calls(path):
     return counts
 
 
-def test_keepalive_requests_change_no_interest_and_allocate_nothing(sluice, tmp_path):
-    p = sluice({"workers": 1})
-    out = str(tmp_path / "strace.out")
+def traced_exchange(p, out, req):
+    """strace's counts over N requests on one warm keep-alive connection."""
     with RawConn(p.addr) as c:
-        exchange(c, 3)  # the upstream connection is pooled, the worker's cache warm
+        exchange(c, 3, req)  # the upstream connection is pooled, the worker's cache warm
         tracer = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=" + TRACED, "-o", out,
                                    "-p", str(p.proc.proc.pid)], stderr=subprocess.DEVNULL)
         try:
@@ -60,13 +69,34 @@ def test_keepalive_requests_change_no_interest_and_allocate_nothing(sluice, tmp_
             while not all_threads_traced(p.proc.proc.pid):
                 assert time.monotonic() < deadline, "strace did not attach"
                 time.sleep(0.05)
-            exchange(c, N)
+            exchange(c, N, req)
             time.sleep(0.1)  # the last log batch
         finally:
             tracer.send_signal(signal.SIGINT)
             tracer.wait(5)
-    n = calls(out)
+    return out
+
+
+def test_keepalive_requests_change_no_interest_and_allocate_nothing(sluice, tmp_path):
+    p = sluice({"workers": 1})
+    n = calls(traced_exchange(p, str(tmp_path / "strace.out"), REQ))
     assert n.get("epoll_ctl", 0) == 0, n
     assert sum(n.get(k, 0) for k in ("brk", "mmap", "munmap", "madvise")) == 0, n
     # Both reads and both writes happened on every request, so the trace saw them all.
     assert n.get("recvfrom", 0) >= 2 * N and n.get("sendto", 0) + n.get("sendmsg", 0) >= 2 * N, n
+
+
+def test_small_body_leaves_with_its_head_in_one_send(sluice, tmp_path):
+    """A POST whose head and 300-byte body arrive together goes upstream in one sendmsg: one
+    send per request on the upstream connection, where head then body would make two."""
+    p = sluice({"workers": 1})
+    out = traced_exchange(p, str(tmp_path / "strace.out"), POST)
+    sends = {}  # fd -> [send calls]
+    with open(out) as f:
+        for line in f:
+            m = re.match(r"\d+\s+(sendto|sendmsg)\((\d+),", line)
+            if m:
+                sends.setdefault(int(m.group(2)), []).append(line)
+    [upstream] = [fd for fd, ls in sends.items() if any("POST /upload" in l for l in ls)]
+    assert len(sends[upstream]) == N, sends[upstream][:4]
+    assert all(BODY[:16].decode() in l or "sendmsg" in l for l in sends[upstream])
