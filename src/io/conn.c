@@ -9,36 +9,25 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/bug.h"
 #include "emit/http_reply.h"
 #include "emit/log_json.h"
 #include "io/log_sink.h"
+#include "io/loop_clock.h"
 #include "io/tls_client.h"
 #include "io/snapshot.h"
 #include "io/worker.h"
 
 uint64_t conn_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return loop_clock_ms();
 }
 
 uint64_t conn_now_us(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return loop_clock_us();
 }
 
 void conn_want_client_read(struct conn *c, bool on)
@@ -306,7 +295,7 @@ static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
 {
 	struct conn_request *r = &c->req;
 	const struct conn_log_text *t = c->log_text;
-	char line[LOG_JSON_LINE_MAX], ip[IP_ADDR_TEXT_MAX] = "";
+	char ip[IP_ADDR_TEXT_MAX] = "";
 	enum outcome decision = outcome_classify(&r->verdict, r->result);
 	enum reason shown = outcome_reason(&r->verdict, r->result);
 
@@ -315,7 +304,7 @@ static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
 	if (r->has_connected)
 		ip_addr_format(&r->connected, ip);
 	struct log_record rec = {
-	    .ts_ms = wall_ms(),
+	    .ts_ms = loop_clock_wall_ms(),
 	    .client = c->client_text,
 	    .agent = r->agent ? r->agent->name : "",
 	    .method = slice_from_cstr(r->method),
@@ -337,8 +326,10 @@ static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
 	    .ended_by = event == LOG_EVENT_END ? reason_by_token(reason_info(why)->by) : NULL,
 	    .ended_in = event == LOG_EVENT_END ? conn_state_name(c->state) : NULL,
 	};
-	size_t len = log_json_format(&rec, line);
-	if (!log_sink_write(c->w->log, line, len))
+	char *line = log_sink_line_begin(c->w->log, LOG_JSON_LINE_MAX);
+	if (line)
+		log_sink_line_end(c->w->log, log_json_format(&rec, line));
+	else
 		metrics_count_log_dropped(&c->w->metrics);
 	*decision_out = decision;
 	*shown_out = shown;

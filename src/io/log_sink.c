@@ -19,6 +19,10 @@
  * letting a stalled stdout consumer grow sluice's memory without bound. */
 #define LOG_SINK_MAX_PENDING (4u << 20)
 
+/* A busy turn's lines go out in writes of this much (the batch block holds one more line). */
+#define LOG_SINK_FLUSH_AT (32u * 1024)
+#define LOG_SINK_BLOCK (64u * 1024)
+
 /* At exit, how long the consumer may take nothing before the rest of the log is lost. */
 #define LOG_SINK_STUCK_MS 200
 
@@ -129,10 +133,20 @@ void log_sink_free(struct log_sink *sink)
 	free(sink);
 }
 
-bool log_sink_write(struct log_sink *sink, const char *line, size_t len)
+char *log_sink_line_begin(struct log_sink *sink, size_t max)
 {
-	if (!buf_append(&sink->pending, line, len, LOG_SINK_MAX_PENDING))
-		return false;
+	/* An empty batch takes a 64 KiB block: with the flush at LOG_SINK_FLUSH_AT, a batch
+	 * that keeps up never has to grow (and copy) within a turn. */
+	size_t want = buf_len(&sink->pending) == 0 ? LOG_SINK_BLOCK : max;
+	if (buf_len(&sink->pending) + max > LOG_SINK_MAX_PENDING ||
+	    buf_reserve(&sink->pending, want, LOG_SINK_MAX_PENDING) < max)
+		return NULL;
+	return buf_tail(&sink->pending);
+}
+
+void log_sink_line_end(struct log_sink *sink, size_t len)
+{
+	buf_commit(&sink->pending, len);
 	/* Activate once: the flush runs after the callbacks of this loop turn. While the output
 	 * is full, the writable event does it instead. */
 	bool output_full = sink->writable_ev && event_pending(sink->writable_ev, EV_WRITE, NULL);
@@ -140,9 +154,8 @@ bool log_sink_write(struct log_sink *sink, const char *line, size_t len)
 		sink->scheduled = true;
 		event_active(sink->flush_ev, EV_TIMEOUT, 0);
 	}
-	if (buf_len(&sink->pending) >= 64 * 1024)
+	if (buf_len(&sink->pending) >= LOG_SINK_FLUSH_AT && !output_full)
 		log_sink_flush(sink);
-	return true;
 }
 
 /* How many pending bytes the next write() may carry without splitting a line. */

@@ -22,9 +22,12 @@ struct log_sink *log_sink_new(struct event_base *base, int fd, struct buf_cache 
 /* Flushes what is pending while the output takes it (giving up after 200 ms of no progress, so
  * a stuck reader cannot hold up a stop) and frees. */
 void log_sink_free(struct log_sink *sink);
-/* Queues one line. Returns false when the line was dropped because the output has not kept up
- * (over 4 MiB already pending): the caller counts it (sluice_log_lines_dropped_total). */
-bool log_sink_write(struct log_sink *sink, const char *line, size_t len);
+/* Room for one line of at most max bytes at the end of the batch, for the caller to format in
+ * place (no copy). NULL when the line is to be dropped because the output has not kept up (over
+ * 4 MiB already pending): the caller counts it (sluice_log_lines_dropped_total). */
+char *log_sink_line_begin(struct log_sink *sink, size_t max);
+/* Queues the len bytes formatted where log_sink_line_begin said. */
+void log_sink_line_end(struct log_sink *sink, size_t len);
 void log_sink_flush(struct log_sink *sink);
 
 #endif

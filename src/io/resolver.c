@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/hash.h"
+#include "io/loop_clock.h"
 #include "parse/authority.h"
 
 #define RESOLVER_CACHE_BUCKETS 1024
@@ -56,9 +56,7 @@ struct resolver_query {
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return loop_clock_ms();
 }
 
 static unsigned name_hash(const char *name)

@@ -4,11 +4,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/buf.h"
 #include "base/hash.h"
 #include "emit/metrics.h"
+#include "io/loop_clock.h"
 #include "io/tls_client.h"
 #include "io/upstream_sock.h"
 
@@ -34,9 +34,7 @@ struct upstream_pool {
 
 static uint64_t pool_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return loop_clock_ms();
 }
 
 static unsigned pool_bucket(const struct ip_addr *ip, uint16_t port)

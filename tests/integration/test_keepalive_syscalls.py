@@ -100,3 +100,42 @@ def test_small_body_leaves_with_its_head_in_one_send(sluice, tmp_path):
     [upstream] = [fd for fd, ls in sends.items() if any("POST /upload" in l for l in ls)]
     assert len(sends[upstream]) == N, sends[upstream][:4]
     assert all(BODY[:16].decode() in l or "sendmsg" in l for l in sends[upstream])
+
+
+SANITIZED = "ASAN_OPTIONS" in os.environ or os.environ.get("SLUICE_VALGRIND")
+
+
+@pytest.mark.skipif(SANITIZED or shutil.which("cc") is None,
+                    reason="an LD_PRELOAD shim cannot go before ASan or under valgrind")
+def test_clock_is_read_once_per_loop_turn(sluice, tmp_path, monkeypatch):
+    """The stamps a request takes (activity, start, pool age, the log line's duration and
+    time) share one clock reading per loop turn. libevent itself reads its clock twice a turn,
+    so a turn costs at most three reads; each stamp once read the clock itself (13 reads per
+    keep-alive request in three turns)."""
+    shim = str(tmp_path / "clock_count.so")
+    src = os.path.join(os.path.dirname(__file__), "shims", "clock_count.c")
+    subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim, src, "-ldl"], check=True)
+    counts_path = str(tmp_path / "clock.counts")
+    monkeypatch.setenv("LD_PRELOAD", shim)
+    monkeypatch.setenv("CLOCK_COUNT_FILE", counts_path)
+    p = sluice({"workers": 1, "seccomp": False})
+    monkeypatch.delenv("LD_PRELOAD")
+
+    def snapshot():
+        """(clock reads, loop turns) so far."""
+        with open(counts_path, "rb") as f:
+            data = f.read(16 * 8)
+        slots = [int.from_bytes(data[i:i + 8], "little") for i in range(0, 16 * 8, 8)]
+        return sum(slots[:15]), slots[15]
+
+    n = 200
+    with RawConn(p.addr) as c:
+        exchange(c, 3)
+        time.sleep(0.2)
+        reads0, turns0 = snapshot()
+        exchange(c, n)
+        reads1, turns1 = snapshot()
+    reads, turns = reads1 - reads0, turns1 - turns0
+    assert turns >= 2 * n, (reads, turns)  # the shim saw the loop
+    # Slack for the wall clock's offset, re-taken once a second.
+    assert reads <= 3 * turns + n // 20, (reads / n, turns / n)
