@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -169,7 +168,6 @@ _Static_assert(CONN_READ_HEAD == 0, "a zeroed connection is in read_head");
 void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const struct flow_ops *ops)
 {
 	struct conn *c = calloc(1, sizeof(*c));
-	int one = 1;
 
 	if (!c) {
 		close(fd);
@@ -188,7 +186,6 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const st
 	c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
 	if (sockaddr_to_ip(peer, &c->client_ip, &c->client_port) == 0)
 		sockaddr_format(&c->client_ip, c->client_port, c->client_text);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	event_assign(&c->c_rd, w->base, fd, EV_READ | EV_PERSIST, conn_on_client_read, c);
 	event_assign(&c->c_wr, w->base, fd, EV_WRITE | EV_PERSIST, conn_on_client_write, c);
 	event_assign(&c->timer, w->base, -1, 0, conn_on_timer, c);

@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,9 @@ struct listener {
 	struct event *accept_ev;
 	struct event *resume_ev;
 	char text[SOCKADDR_TEXT_MAX];
+	/* TCP_NODELAY is set on the listening socket, and Linux gives it to every accepted one:
+	 * one setsockopt per listener instead of one per connection. */
+	bool nodelay_inherited;
 	uint64_t warned_ms;  /* when the last "pausing accepts" line was written; 0 = never */
 	unsigned unreported; /* pauses since then */
 };
@@ -83,6 +89,10 @@ static void listener_on_accept(evutil_socket_t fd, short what, void *arg)
 				listener_refuse_over_limit(cfd);
 				continue;
 			}
+			if (!l->nodelay_inherited) {
+				int one = 1;
+				setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			}
 			conn_accept(l->w, cfd, (struct sockaddr *)&peer, l->ops);
 			continue;
 		}
@@ -108,7 +118,9 @@ static void listener_on_resume(evutil_socket_t fd, short what, void *arg)
 static struct listener *listener_start(struct listener *l)
 {
 	struct worker *w = l->w;
+	int one = 1;
 
+	l->nodelay_inherited = setsockopt(l->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
 	l->accept_ev = event_new(w->base, l->fd, EV_READ | EV_PERSIST, listener_on_accept, l);
 	l->resume_ev = event_new(w->base, -1, 0, listener_on_resume, l);
 	if (!l->accept_ev || !l->resume_ev) {

@@ -72,8 +72,8 @@ static int tunnel_flush(struct conn *c, const struct tunnel_side *s)
 }
 
 /* Reads the next bytes of the direction, into the pipe (bulk) or the buffer. Returns 1 when
- * something was read, 0 when the source has nothing now, -1 at end of stream, -2 when the
- * connection was closed. */
+ * something was read, 2 when that emptied the source, 0 when the source has nothing now, -1
+ * at end of stream, -2 when the connection was closed. */
 static int tunnel_fill(struct conn *c, const struct tunnel_side *s)
 {
 	struct worker *w = c->w;
@@ -117,13 +117,26 @@ static int tunnel_fill(struct conn *c, const struct tunnel_side *s)
 	/* A full read means a bulk transfer: move the rest through a pipe, without copies. */
 	if (w->splice_mode == SPLICE_ALWAYS || (w->splice_mode == SPLICE_AUTO && n >= TUNNEL_READ))
 		d->splicing = true;
-	return 1;
+	/* A short read took all the socket had: asking again would only hear EAGAIN, and the
+	 * read event (level-triggered) says when more comes. */
+	return n < TUNNEL_READ ? 2 : 1;
 }
 
-/* Moves one direction as far as it goes. Each direction half-closes on its own (RFC 9110
- * §9.3.6: a tunnel ends when both sides have closed). Returns false once closed. */
-static bool tunnel_move(struct conn *c, const struct tunnel_side *s)
+/* Both sides have closed and nothing is left to deliver. */
+static bool tunnel_done(const struct conn *c)
 {
+	return c->c_eof && c->u_eof && buf_len(&c->cin) == 0 && buf_len(&c->uin) == 0 &&
+	       c->up.in_pipe == 0 && c->down.in_pipe == 0;
+}
+
+/* Moves one direction as far as it goes; reads only when may_read (not when the tunnel has
+ * just opened: the source has said nothing yet that its read event would not announce). Each
+ * direction half-closes on its own (RFC 9110 §9.3.6: a tunnel ends when both sides have
+ * closed). Returns false once closed. */
+static bool tunnel_move(struct conn *c, const struct tunnel_side *s, bool may_read)
+{
+	bool drained = !may_read;
+
 	for (;;) {
 		int flushed = tunnel_flush(c, s);
 		if (flushed < 0)
@@ -132,7 +145,7 @@ static bool tunnel_move(struct conn *c, const struct tunnel_side *s)
 			tunnel_block_on_write(c, s);
 			return true;
 		}
-		if (*s->from_eof)
+		if (*s->from_eof || drained)
 			break;
 		int filled = tunnel_fill(c, s);
 		if (filled == -2)
@@ -143,11 +156,17 @@ static bool tunnel_move(struct conn *c, const struct tunnel_side *s)
 			*s->from_eof = true;
 			break;
 		}
+		drained = filled == 2;
 	}
 	if (s->to_is_client)
 		conn_want_client_write(c, false);
 	else
 		conn_want_upstream_write(c, false);
+	/* The last side to finish needs no half-close: close() sends the same FIN. */
+	if (tunnel_done(c)) {
+		conn_close(c, REASON_ALLOWED);
+		return false;
+	}
 	if (*s->from_eof && !*s->to_shut) {
 		shutdown(s->to_fd, SHUT_WR);
 		*s->to_shut = true;
@@ -156,22 +175,17 @@ static bool tunnel_move(struct conn *c, const struct tunnel_side *s)
 		conn_want_upstream_read(c, !*s->from_eof);
 	else
 		conn_want_client_read(c, !*s->from_eof);
-	if (c->c_eof && c->u_eof && buf_len(&c->cin) == 0 && buf_len(&c->uin) == 0 &&
-	    c->up.in_pipe == 0 && c->down.in_pipe == 0) {
-		conn_close(c, REASON_ALLOWED);
-		return false;
-	}
 	return true;
 }
 
-static void tunnel_up(struct conn *c)
+static void tunnel_up(struct conn *c, bool may_read)
 {
 	struct tunnel_side s = {c->cfd,	       c->us->fd,	 &c->cin, &c->c_eof,
 				&c->u_shut_wr, &c->req.bytes_up, &c->up,  false};
-	tunnel_move(c, &s);
+	tunnel_move(c, &s, may_read);
 }
 
-static void tunnel_down(struct conn *c)
+static void tunnel_down(struct conn *c, bool may_read)
 {
 	struct tunnel_side s = {c->us->fd,	    c->cfd,   &c->uin, &c->u_eof, &c->c_shut_wr,
 				&c->req.bytes_down, &c->down, true};
@@ -190,7 +204,7 @@ static void tunnel_down(struct conn *c)
 		}
 	}
 	conn_log_open(c); /* once: the 200 is out, the tunnel is open */
-	tunnel_move(c, &s);
+	tunnel_move(c, &s, may_read);
 }
 
 /* The CONNECT's upstream is connected: answer 200 and start relaying. */
@@ -204,34 +218,36 @@ static void tunnel_on_upstream_ready(struct conn *c)
 		return;
 	}
 	conn_set_timeout(c, c->cfg->tunnel_idle_ms, REASON_TUNNEL_IDLE);
-	/* Bytes the client sent right after the CONNECT head are already the tunnel's. */
-	tunnel_down(c);
+	/* Bytes the client sent right after the CONNECT head are already the tunnel's; neither
+	 * side is read before its read event says it has something (a client waits for the 200,
+	 * and what a server sends first comes with its event). */
+	tunnel_down(c, false);
 	if (c->state != CONN_CLOSED && buf_len(&c->cout) == 0)
-		tunnel_up(c);
+		tunnel_up(c, false);
 }
 
 static void tunnel_on_client_readable(struct conn *c)
 {
-	tunnel_up(c);
+	tunnel_up(c, true);
 }
 
 static void tunnel_on_upstream_writable(struct conn *c)
 {
-	tunnel_up(c);
+	tunnel_up(c, true);
 }
 
 static void tunnel_on_upstream_readable(struct conn *c)
 {
-	tunnel_down(c);
+	tunnel_down(c, true);
 }
 
 static void tunnel_on_client_writable(struct conn *c)
 {
 	bool had_reply = buf_len(&c->cout) > 0;
-	tunnel_down(c);
+	tunnel_down(c, true);
 	/* Once the 200 is out, client → upstream may start too. */
 	if (had_reply && c->state != CONN_CLOSED && buf_len(&c->cout) == 0)
-		tunnel_up(c);
+		tunnel_up(c, true);
 }
 
 static void tunnel_release_dir(struct worker *w, struct tunnel_dir *d)

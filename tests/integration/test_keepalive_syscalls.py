@@ -7,29 +7,19 @@ worker's cache. Counted with strace attached to every thread of a one-worker slu
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 
 import pytest
 
 from client import RawConn
+from strace_util import Trace
 
 pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
 
 N = 40
 REQ = b"GET http://192.0.2.10/bytes/100 HTTP/1.1\r\nHost: 192.0.2.10\r\n\r\n"
 TRACED = "epoll_ctl,brk,mmap,munmap,madvise,recvfrom,sendto,sendmsg"
-
-
-def all_threads_traced(pid):
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-            if not any(l.startswith("TracerPid:") and l.split()[1] != "0" for l in f):
-                return False
-    return True
-
-
 BODY = b"b" * 300
 POST = (b"POST http://192.0.2.10/upload HTTP/1.1\r\nHost: 192.0.2.10\r\n"
         b"Content-Length: %d\r\n\r\n" % len(BODY)) + BODY
@@ -46,40 +36,18 @@ def exchange(c, n, req=REQ):
             assert b'"length": 300' in r.body, r
 
 
-def calls(path):
-    """System call name -> count, from strace -o output."""
-    counts = {}
-    with open(path) as f:
-        for line in f:
-            parts = line.split(None, 1)
-            if len(parts) == 2 and "(" in parts[1]:
-                name = parts[1].split("(", 1)[0]
-                counts[name] = counts.get(name, 0) + 1
-    return counts
-
-
-def traced_exchange(p, out, req):
-    """strace's counts over N requests on one warm keep-alive connection."""
+def traced_exchange(p, path, req):
+    """strace over N requests on one warm keep-alive connection."""
     with RawConn(p.addr) as c:
         exchange(c, 3, req)  # the upstream connection is pooled, the worker's cache warm
-        tracer = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=" + TRACED, "-o", out,
-                                   "-p", str(p.proc.proc.pid)], stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 5
-            while not all_threads_traced(p.proc.proc.pid):
-                assert time.monotonic() < deadline, "strace did not attach"
-                time.sleep(0.05)
+        with Trace(p.proc.proc.pid, TRACED, path) as t:
             exchange(c, N, req)
-            time.sleep(0.1)  # the last log batch
-        finally:
-            tracer.send_signal(signal.SIGINT)
-            tracer.wait(5)
-    return out
+    return t
 
 
 def test_keepalive_requests_change_no_interest_and_allocate_nothing(sluice, tmp_path):
     p = sluice({"workers": 1})
-    n = calls(traced_exchange(p, str(tmp_path / "strace.out"), REQ))
+    n = traced_exchange(p, str(tmp_path / "strace.out"), REQ).calls()
     assert n.get("epoll_ctl", 0) == 0, n
     assert sum(n.get(k, 0) for k in ("brk", "mmap", "munmap", "madvise")) == 0, n
     # Both reads and both writes happened on every request, so the trace saw them all.
@@ -90,13 +58,12 @@ def test_small_body_leaves_with_its_head_in_one_send(sluice, tmp_path):
     """A POST whose head and 300-byte body arrive together goes upstream in one sendmsg: one
     send per request on the upstream connection, where head then body would make two."""
     p = sluice({"workers": 1})
-    out = traced_exchange(p, str(tmp_path / "strace.out"), POST)
+    t = traced_exchange(p, str(tmp_path / "strace.out"), POST)
     sends = {}  # fd -> [send calls]
-    with open(out) as f:
-        for line in f:
-            m = re.match(r"\d+\s+(sendto|sendmsg)\((\d+),", line)
-            if m:
-                sends.setdefault(int(m.group(2)), []).append(line)
+    for line in t.lines():
+        m = re.match(r"\d+\s+(sendto|sendmsg)\((\d+),", line)
+        if m:
+            sends.setdefault(int(m.group(2)), []).append(line)
     [upstream] = [fd for fd, ls in sends.items() if any("POST /upload" in l for l in ls)]
     assert len(sends[upstream]) == N, sends[upstream][:4]
     assert all(BODY[:16].decode() in l or "sendmsg" in l for l in sends[upstream])
