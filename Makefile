@@ -80,7 +80,7 @@ test-fuzz: fuzz-build
 fuzz: fuzz-build
 	tools/fuzz-run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# Side-by-side comparison with Squid, tinyproxy and the HAProxy/nginx references (loopback only).
+# Side-by-side comparison with Squid, tinyproxy, privoxy and the HAProxy/nginx references (loopback only).
 bench: build
 	SLUICE_BIN=$(abspath $(BUILD))/sluice bench/run.sh
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh - sluice's loopback benchmark (`make bench`). See bench/README.md.
 #
-# Starts an nginx origin, sluice, the peers (squid, tinyproxy) and the reference
+# Starts an nginx origin, sluice, the peers (squid, tinyproxy, privoxy) and the reference
 # relays (HAProxy TCP relay with splice, nginx reverse proxy) on fixed 127.0.0.1
 # ports inside a mktemp dir, measures them and "direct to origin", prints one
 # markdown results table (plus the ratios of sluice to the best peer, the best
@@ -16,7 +16,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # The exact command, with every knob that was set in the environment.
 KNOBS=(QUICK PROFILE PROFILE_SECS PROFILE_CONC ROUNDS SLUICE_BIN BASELINE_BIN PEERS REFS BENCH_SLUICE_LOG WRK_SECS WRK_THREADS RATE_SECS
-       RATE_CONC HOLD_COUNTS HOLD_SETUP_CONC BULK_MAX_S NOFILE INSTALL KEEP_WORK)
+       RATE_CONC HOLD_COUNTS HOLD_SETUP_CONC BULK_MAX_S NOFILE INSTALL KEEP_WORK ORIGIN_PORT)
 CMDLINE=""
 for k in "${KNOBS[@]}"; do
     [[ -n ${!k+x} ]] && CMDLINE+="$k=${!k@Q} "
@@ -31,7 +31,7 @@ PROFILE_CONC=${PROFILE_CONC:-50}
 ROUNDS=${ROUNDS:-3}
 SLUICE_BIN=${SLUICE_BIN:-build/sluice}
 BASELINE_BIN=${BASELINE_BIN:-}               # another sluice build, measured in the same run
-PEERS=${PEERS-"squid tinyproxy"}
+PEERS=${PEERS-"squid tinyproxy privoxy"}
 REFS=${REFS-"haproxy nginx"}
 BENCH_SLUICE_LOG=${BENCH_SLUICE_LOG:-file}   # file: JSON log lines to a file; null: /dev/null
 WRK_SECS=${WRK_SECS:-10}
@@ -51,16 +51,17 @@ fi
 
 # Fixed ports, all below the ephemeral range (32768-60999 on Debian): a listener
 # inside it can fail to bind while TIME_WAIT sockets of an earlier run linger.
-ORIGIN_PORT=18080
+ORIGIN_PORT=${ORIGIN_PORT:-18080}   # a knob only for a machine where something else holds 18080
+[[ $ORIGIN_PORT =~ ^[1-9][0-9]*$ ]] || { echo "ORIGIN_PORT must be a port number" >&2; exit 1; }
 declare -A PORT=([direct]=$ORIGIN_PORT [sluice]=18090 [baseline]=18091 [squid]=13128 [tinyproxy]=18888
-                 [haproxy]=18085 [nginx]=18083)
+                 [privoxy]=18118 [haproxy]=18085 [nginx]=18083)
 # kind: direct | fwd (forward proxy: absolute-URI GET and CONNECT) |
 # relay (TCP relay: origin-form, no CONNECT step) | rp (reverse proxy: origin-form)
-declare -A KIND=([direct]=direct [sluice]=fwd [baseline]=fwd [squid]=fwd [tinyproxy]=fwd [haproxy]=relay
-                 [nginx]=rp)
+declare -A KIND=([direct]=direct [sluice]=fwd [baseline]=fwd [squid]=fwd [tinyproxy]=fwd [privoxy]=fwd
+                 [haproxy]=relay [nginx]=rp)
 declare -A LABEL=([direct]="direct to origin (no proxy)" [sluice]="**sluice**"
                   [baseline]="sluice baseline (BASELINE_BIN)" [squid]="squid"
-                  [tinyproxy]="tinyproxy" [haproxy]="ref: HAProxy TCP relay (splice)"
+                  [tinyproxy]="tinyproxy" [privoxy]="privoxy" [haproxy]="ref: HAProxy TCP relay (splice)"
                   [nginx]="ref: nginx reverse proxy")
 
 LO=127.0.0.1
@@ -71,7 +72,9 @@ DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for p in $PEERS; do [[ $p == squid || $p == tinyproxy ]] || die "unknown peer '$p' (squid, tinyproxy)"; done
+for p in $PEERS; do
+    [[ $p == squid || $p == tinyproxy || $p == privoxy ]] || die "unknown peer '$p' (squid, tinyproxy, privoxy)"
+done
 for r in $REFS; do [[ $r == haproxy || $r == nginx ]] || die "unknown reference '$r' (haproxy, nginx)"; done
 [[ $BENCH_SLUICE_LOG == file || $BENCH_SLUICE_LOG == null ]] || die "BENCH_SLUICE_LOG must be file or null"
 [[ $ROUNDS =~ ^[1-9][0-9]?$ ]] || die "ROUNDS must be 1-99"
@@ -135,9 +138,18 @@ done
 ((HOLD_FIT >= 500)) || die "open-file limit $NOFILE is too low for the idle tunnel test"
 ((EPH_HI - EPH_LO + 1 >= HOLD_MAX + 2000)) ||
     log "warning: ephemeral port range $EPH_LO-$EPH_HI is small for $HOLD_MAX tunnels on one address"
+# tinyproxy and privoxy run one thread per connection: N idle tunnels are N threads (tasks,
+# under pid_max and threads-max); a proxy that cannot make one refuses or drops the tunnel,
+# and the hold test notes "only M held" for it.
 PID_MAX=$(cat /proc/sys/kernel/pid_max)
-[[ " $PEERS " == *" tinyproxy "* ]] && ((PID_MAX < HOLD_MAX + 4000)) &&
-    log "warning: kernel.pid_max=$PID_MAX; tinyproxy needs one thread per tunnel"
+THREADS_MAX=$(cat /proc/sys/kernel/threads-max)
+for p in $PEERS; do
+    [[ $p == tinyproxy || $p == privoxy ]] || continue
+    ((PID_MAX < HOLD_MAX + 4000)) &&
+        log "warning: kernel.pid_max=$PID_MAX; $p needs one thread per tunnel ($HOLD_MAX tunnels)"
+    ((THREADS_MAX < HOLD_MAX + 4000)) &&
+        log "warning: kernel.threads-max=$THREADS_MAX; $p needs one thread per tunnel ($HOLD_MAX tunnels)"
+done
 CLK_TCK=$(getconf CLK_TCK)
 
 # ------------------------------------------------------ process handling ---
@@ -383,6 +395,33 @@ PidFile "$WORK/run/tinyproxy.pid"
 Allow 127.0.0.1
 EOF
     start_proc tinyproxy "$WORK/logs/tinyproxy.out" tinyproxy -d -c "$WORK/conf/tinyproxy.conf"
+}
+
+start_privoxy() { # one thread per connection; no actions or filter files: nothing is rewritten
+    # or blocked, and with no limit-connect action privoxy allows CONNECT to every port
+    mkdir -p "$WORK/privoxy"
+    cat >"$WORK/conf/privoxy.conf" <<EOF
+confdir $WORK/privoxy
+logdir $WORK/logs
+listen-address $LO:${PORT[privoxy]}
+hostname sluice-bench.invalid
+toggle 0
+enable-remote-toggle 0
+enable-remote-http-toggle 0
+enable-edit-actions 0
+enforce-blocks 0
+buffer-limit 4096
+forwarded-connect-retries 0
+accept-intercepted-requests 0
+keep-alive-timeout 5
+default-server-timeout 5
+connection-sharing 1
+tolerate-pipelining 1
+socket-timeout 300
+max-client-connections $((HOLD_MAX + 1000))
+listen-backlog 4096
+EOF
+    start_proc privoxy "$WORK/logs/privoxy.out" privoxy --no-daemon --user privoxy "$WORK/conf/privoxy.conf"
 }
 
 # HAProxy: 2 fds per connection plus 2 per splice pipe; with the pipes capped at 1000 its
@@ -806,6 +845,7 @@ echo "* sluice: \`$SLUICE_BIN\` ($(ver "$SLUICE_BIN" --version)), JSON log lines
 vers="$(ver nginx -v | sed 's/^nginx version: //'); $(ver wrk -v | cut -d' ' -f1-2); $(ver curl -V | cut -d' ' -f1-2)"
 [[ " $PEERS " == *" squid "* ]] && vers+="; $(ver squid -v | sed 's/ Cache: Version//')"
 [[ " $PEERS " == *" tinyproxy "* ]] && vers+="; $(ver tinyproxy -v)"
+[[ " $PEERS " == *" privoxy "* ]] && vers+="; $(ver privoxy --version | sed 's/ version//; s/ (.*//')"
 [[ " $REFS " == *" haproxy "* ]] && vers+="; $(ver haproxy -v | cut -d' ' -f1-3)"
 echo "* Versions: $vers."
 echo "* Limits: open files $NOFILE (hard limit $(ulimit -Hn), fs.nr_open $NR_OPEN); ephemeral ports $EPH_LO-$EPH_HI; net.ipv4.tcp_tw_reuse=$(sysctl -n net.ipv4.tcp_tw_reuse 2>/dev/null || echo '?'); $ROUNDS round(s), medians."
