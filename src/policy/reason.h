@@ -48,6 +48,13 @@ enum reason {
 	REASON_UPSTREAM_TLS,
 	REASON_TUNNEL_IDLE,
 	REASON_INTERNAL,
+	/* the DNS listener (listen.dns) */
+	REASON_DNS_BAD_NAME,	    /* the question's name is no host name (odd bytes, a literal) */
+	REASON_DNS_TYPE,	    /* a query type the agent may not ask (dns.types, ANY, meta) */
+	REASON_DNS_RATE_LIMITED,    /* the agent's dns.rate token bucket is empty */
+	REASON_DNS_INTERNAL_ANSWER, /* an answer address is internal or denied (rebinding) */
+	REASON_DNS_UPSTREAM_FAILED, /* the upstream servers failed or timed out: SERVFAIL */
+	REASON_DNS_MALFORMED,	    /* the query is not a DNS query sluice can read: FORMERR */
 	/* lifecycle */
 	REASON_SHUTDOWN, /* still open at the end of a drain (SIGTERM) */
 	REASON__COUNT
@@ -67,12 +74,24 @@ enum reason_by {
 	REASON_BY__COUNT
 };
 
+/* What a DNS query that ends for a reason is answered with: the io layer turns it into the RFC
+ * 1035 §4.1.1 code (dns_policy_rcode does it for a verdict). Reasons no query can end with carry
+ * SERVFAIL, the answer that promises nothing. */
+enum reason_rcode {
+	REASON_RCODE_SERVFAIL, /* 2: sluice could not answer */
+	REASON_RCODE_NOERROR,  /* 0: the answer (it may hold no record: NODATA) */
+	REASON_RCODE_DENIED,   /* the agent's dns.denied: NXDOMAIN (3, default) or REFUSED (5) */
+	REASON_RCODE_REFUSED,  /* 5: refused whatever dns.denied says */
+	REASON_RCODE_FORMERR,  /* 1: the query could not be read */
+};
+
 struct reason_info {
 	const char *token;	  /* log "reason" field, metric label */
 	int status;		  /* HTTP status sent to the client when refused */
 	const char *proxy_status; /* RFC 9209 error type */
 	const char *summary;	  /* one sentence for the reply body */
 	enum reason_by by;	  /* who a request ending for this reason was ended by */
+	enum reason_rcode rcode;  /* the DNS answer for a query refused or failed so */
 };
 
 const struct reason_info *reason_info(enum reason r);

@@ -246,6 +246,56 @@ static void test_who_ends(void **state)
 	assert_int_equal(reason_info(REASON_DNS_BUSY)->by, REASON_BY_SLUICE);
 }
 
+/* The DNS listener's reasons: their tokens, who ends a query with them, and the DNS answer each
+ * means (dns_policy_rcode turns DENIED into the agent's dns.denied). */
+static void test_dns_reasons(void **state)
+{
+	static const struct {
+		enum reason r;
+		const char *token;
+		enum reason_by by;
+		enum reason_rcode rcode;
+	} rows[] = {
+	    {REASON_DNS_BAD_NAME, "dns_bad_name", REASON_BY_CLIENT, REASON_RCODE_DENIED},
+	    {REASON_DNS_TYPE, "dns_type", REASON_BY_POLICY, REASON_RCODE_REFUSED},
+	    {REASON_DNS_RATE_LIMITED, "dns_rate_limited", REASON_BY_POLICY, REASON_RCODE_REFUSED},
+	    {REASON_DNS_INTERNAL_ANSWER, "dns_internal_answer", REASON_BY_POLICY,
+	     REASON_RCODE_REFUSED},
+	    {REASON_DNS_UPSTREAM_FAILED, "dns_upstream_failed", REASON_BY_UPSTREAM,
+	     REASON_RCODE_SERVFAIL},
+	    {REASON_DNS_MALFORMED, "dns_malformed", REASON_BY_CLIENT, REASON_RCODE_FORMERR},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct reason_info *info = reason_info(rows[i].r);
+		assert_string_equal(info->token, rows[i].token);
+		assert_int_equal(info->by, rows[i].by);
+		assert_int_equal(info->rcode, rows[i].rcode);
+	}
+	assert_int_equal(reason_info(REASON_DNS_RATE_LIMITED)->status, 429);
+	assert_string_equal(reason_info(REASON_DNS_INTERNAL_ANSWER)->proxy_status,
+			    "destination_ip_prohibited");
+	assert_string_equal(reason_info(REASON_DNS_UPSTREAM_FAILED)->proxy_status, "dns_error");
+}
+
+/* A name the policy refuses gets the agent's dns.denied; what sluice cannot answer, SERVFAIL. */
+static void test_rcodes(void **state)
+{
+	assert_int_equal(reason_info(REASON_ALLOWED)->rcode, REASON_RCODE_NOERROR);
+	assert_int_equal(reason_info(REASON_DOMAIN_DENIED)->rcode, REASON_RCODE_DENIED);
+	assert_int_equal(reason_info(REASON_DOMAIN_NOT_ALLOWED)->rcode, REASON_RCODE_DENIED);
+	assert_int_equal(reason_info(REASON_LOOPBACK_NAME)->rcode, REASON_RCODE_DENIED);
+	assert_int_equal(reason_info(REASON_ROUTE_NOT_ALLOWED)->rcode, REASON_RCODE_DENIED);
+	assert_int_equal(reason_info(REASON_UNKNOWN_AGENT)->rcode, REASON_RCODE_REFUSED);
+	assert_int_equal(reason_info(REASON_IP_NON_GLOBAL)->rcode, REASON_RCODE_REFUSED);
+	assert_int_equal(reason_info(REASON_DNS_ERROR)->rcode, REASON_RCODE_SERVFAIL);
+	assert_int_equal(reason_info(REASON_DNS_TIMEOUT)->rcode, REASON_RCODE_SERVFAIL);
+	assert_int_equal(reason_info(REASON_DNS_BUSY)->rcode, REASON_RCODE_SERVFAIL);
+	assert_int_equal(reason_info(REASON_INTERNAL)->rcode, REASON_RCODE_SERVFAIL);
+	/* Only allowed answers NOERROR: a refusal never looks like an empty answer. */
+	for (int r = 1; r < REASON__COUNT; r++)
+		assert_int_not_equal(reason_info((enum reason)r)->rcode, REASON_RCODE_NOERROR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +315,8 @@ int main(void)
 	    cmocka_unit_test(test_proxy_loop),
 	    cmocka_unit_test(test_client_protocol_errors_are_4xx_or_50x),
 	    cmocka_unit_test(test_upstream_failures),
+	    cmocka_unit_test(test_dns_reasons),
+	    cmocka_unit_test(test_rcodes),
 	};
 	return cmocka_run_group_tests_name("reason", tests, NULL, NULL);
 }
