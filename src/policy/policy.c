@@ -52,8 +52,7 @@ bool policy_rules_port_allowed(const struct policy_rules *rules, uint16_t port)
 	return (rules->ports[port >> 3] >> (port & 7)) & 1;
 }
 
-__attribute__((format(printf, 4, 5))) static void
-verdict_set(struct verdict *v, bool allow, enum reason reason, const char *fmt, ...)
+void policy_verdict_set(struct verdict *v, bool allow, enum reason reason, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -105,7 +104,7 @@ static bool policy_refuse_loop(const struct policy_rules *rules, const struct ip
 	if (!policy_is_loop(rules, addr, port))
 		return false;
 	ip_addr_format(addr, text);
-	verdict_set(v, false, REASON_PROXY_LOOP, "builtin: own listener %s", text);
+	policy_verdict_set(v, false, REASON_PROXY_LOOP, "builtin: own listener %s", text);
 	return true;
 }
 
@@ -117,7 +116,7 @@ static bool policy_refuse_denied(const struct policy_rules *rules, const struct 
 
 	if (!cidr_set_match_text(rules->ips_deny, addr, cidr, sizeof(cidr)))
 		return false;
-	verdict_set(v, false, REASON_IP_DENIED, "ips.deny: %s", cidr);
+	policy_verdict_set(v, false, REASON_IP_DENIED, "ips.deny: %s", cidr);
 	return true;
 }
 
@@ -138,13 +137,14 @@ static bool policy_judge_one(const struct policy_rules *rules, const struct ip_a
 		if (reallowed && allowed_len == ip_addr_bits(addr))
 			return true;
 		ip_addr_format(addr, text);
-		verdict_set(v, false, REASON_IP_METADATA, "builtin: cloud-metadata %s", text);
+		policy_verdict_set(v, false, REASON_IP_METADATA, "builtin: cloud-metadata %s",
+				   text);
 		return false;
 	}
 	const struct special_range *range = special_ranges_match(addr);
 	if (range && !reallowed) {
-		verdict_set(v, false, REASON_IP_NON_GLOBAL, "builtin: %s %s", range->name,
-			    range->cidr);
+		policy_verdict_set(v, false, REASON_IP_NON_GLOBAL, "builtin: %s %s", range->name,
+				   range->cidr);
 		return false;
 	}
 	return true;
@@ -164,7 +164,7 @@ void policy_decide_addr(const struct policy_rules *rules, const struct ip_addr *
 		    !policy_judge_one(rules, &embedded, v))
 			return;
 	}
-	verdict_set(v, true, REASON_ALLOWED, "builtin: global address");
+	policy_verdict_set(v, true, REASON_ALLOWED, "builtin: global address");
 }
 
 static const struct domain_set *scope_allow(const struct policy_scope *s)
@@ -239,20 +239,22 @@ static void policy_decide_rules(const struct policy_scope *s, const struct reque
 
 	if (pattern) {
 		if (pinned)
-			verdict_set(v, false, REASON_DOMAIN_DENIED, "deny: %s:%u", pattern, pinned);
+			policy_verdict_set(v, false, REASON_DOMAIN_DENIED, "deny: %s:%u", pattern,
+					   pinned);
 		else
-			verdict_set(v, false, REASON_DOMAIN_DENIED, "deny: %s", pattern);
+			policy_verdict_set(v, false, REASON_DOMAIN_DENIED, "deny: %s", pattern);
 		return;
 	}
 	pattern = domain_set_match_port(scope_allow(s), f->host, f->port, &pinned);
 	/* A pattern pinned to this port allows it whatever the ports list says. */
 	if (!pinned && !scope_port_allowed(s, f->port)) {
-		verdict_set(v, false, REASON_PORT_NOT_ALLOWED, "ports: %u not listed",
-			    (unsigned)f->port);
+		policy_verdict_set(v, false, REASON_PORT_NOT_ALLOWED, "ports: %u not listed",
+				   (unsigned)f->port);
 		return;
 	}
 	if (!pattern) {
-		verdict_set(v, false, REASON_DOMAIN_NOT_ALLOWED, "allow: no pattern matches");
+		policy_verdict_set(v, false, REASON_DOMAIN_NOT_ALLOWED,
+				   "allow: no pattern matches");
 		return;
 	}
 	const struct agent *m = scope_methods(s);
@@ -263,9 +265,9 @@ static void policy_decide_rules(const struct policy_scope *s, const struct reque
 		return;
 	}
 	if (pinned)
-		verdict_set(v, true, REASON_ALLOWED, "allow: %s:%u", pattern, pinned);
+		policy_verdict_set(v, true, REASON_ALLOWED, "allow: %s:%u", pattern, pinned);
 	else
-		verdict_set(v, true, REASON_ALLOWED, "allow: %s", pattern);
+		policy_verdict_set(v, true, REASON_ALLOWED, "allow: %s", pattern);
 }
 
 /* Report and open modes relax name, port, method and body rules; never the address checks. */
@@ -280,7 +282,7 @@ static void policy_apply_mode(const struct policy_scope *s, struct verdict *v)
 		v->report = true;
 		return;
 	case AGENT_OPEN:
-		verdict_set(v, true, REASON_ALLOWED, "mode: open");
+		policy_verdict_set(v, true, REASON_ALLOWED, "mode: open");
 		return;
 	}
 }
@@ -301,8 +303,8 @@ void policy_check_body(const struct policy_scope *s, uint64_t body_len, struct v
 	uint64_t max = policy_scope_max_body(s);
 	if (max == 0 || body_len <= max)
 		return;
-	verdict_set(v, false, REASON_BODY_TOO_LARGE, "max_request_body: %llu bytes",
-		    (unsigned long long)max);
+	policy_verdict_set(v, false, REASON_BODY_TOO_LARGE, "max_request_body: %llu bytes",
+			   (unsigned long long)max);
 	policy_apply_mode(s, v);
 }
 
@@ -313,39 +315,41 @@ void policy_identity_refusal(enum policy_identity id, const struct agent *agent,
 	case POLICY_IDENTITY_OK:
 		return;
 	case POLICY_IDENTITY_UNKNOWN:
-		verdict_set(v, false, REASON_UNKNOWN_AGENT,
-			    "agents: no agent matches this client and there is no default agent");
+		policy_verdict_set(
+		    v, false, REASON_UNKNOWN_AGENT,
+		    "agents: no agent matches this client and there is no default agent");
 		return;
 	case POLICY_IDENTITY_MALFORMED:
-		verdict_set(v, false, REASON_AUTH_REQUIRED,
-			    "agents: proxy credentials malformed (Basic expected)");
+		policy_verdict_set(v, false, REASON_AUTH_REQUIRED,
+				   "agents: proxy credentials malformed (Basic expected)");
 		return;
 	case POLICY_IDENTITY_NEED_AUTH:
 		if (agent) {
-			verdict_set(v, false, REASON_AUTH_REQUIRED,
-				    "agents: %.64s requires a token", agent->name);
+			policy_verdict_set(v, false, REASON_AUTH_REQUIRED,
+					   "agents: %.64s requires a token", agent->name);
 			return;
 		}
-		verdict_set(v, false, REASON_AUTH_REQUIRED, "agents: proxy credentials required");
+		policy_verdict_set(v, false, REASON_AUTH_REQUIRED,
+				   "agents: proxy credentials required");
 		return;
 	case POLICY_IDENTITY_BAD_AUTH:
-		verdict_set(v, false, REASON_AUTH_REQUIRED,
-			    "agents: proxy credentials not accepted");
+		policy_verdict_set(v, false, REASON_AUTH_REQUIRED,
+				   "agents: proxy credentials not accepted");
 		return;
 	}
 }
 
 void policy_via_loop(struct verdict *v)
 {
-	verdict_set(v, false, REASON_PROXY_LOOP, "builtin: Via names this proxy");
+	policy_verdict_set(v, false, REASON_PROXY_LOOP, "builtin: Via names this proxy");
 }
 
 bool policy_check_connections(unsigned held, unsigned share, unsigned configured, struct verdict *v)
 {
 	if (share == 0 || held < share)
 		return true;
-	verdict_set(v, false, REASON_CONNECTION_LIMIT, "limits.max_connections_per_agent: %u",
-		    configured);
+	policy_verdict_set(v, false, REASON_CONNECTION_LIMIT,
+			   "limits.max_connections_per_agent: %u", configured);
 	return false;
 }
 
@@ -355,23 +359,23 @@ void policy_decide_route(const struct policy_scope *s, const struct route *route
 	const char *who = s->agent ? s->agent->name : "";
 
 	if (is_connect) {
-		verdict_set(v, false, REASON_ROUTE_CONNECT, "route: %s", route->host);
+		policy_verdict_set(v, false, REASON_ROUTE_CONNECT, "route: %s", route->host);
 		return;
 	}
 	if (!route_allows_agent(route, who)) {
-		verdict_set(v, false, REASON_ROUTE_NOT_ALLOWED,
-			    "route: %.150s (agent %.64s not listed)", route->host, who);
+		policy_verdict_set(v, false, REASON_ROUTE_NOT_ALLOWED,
+				   "route: %.150s (agent %.64s not listed)", route->host, who);
 		return;
 	}
-	verdict_set(v, true, REASON_ALLOWED, "route: %.100s -> %s://%.100s:%u%.60s", route->host,
-		    route->tls ? "https" : "http", route->upstream_host,
-		    (unsigned)route->upstream_port, route->upstream_base);
+	policy_verdict_set(v, true, REASON_ALLOWED, "route: %.100s -> %s://%.100s:%u%.60s",
+			   route->host, route->tls ? "https" : "http", route->upstream_host,
+			   (unsigned)route->upstream_port, route->upstream_base);
 	policy_check_method(s, method, v);
 }
 
 void policy_revoke(const struct verdict *denial, struct verdict *v)
 {
-	verdict_set(v, false, denial->reason, "reload: %.290s", denial->rule);
+	policy_verdict_set(v, false, denial->reason, "reload: %.290s", denial->rule);
 }
 
 /* The modes relax it as they relax a Content-Length body (policy_check_body): report forwards
@@ -384,19 +388,19 @@ bool policy_check_body_stream(const struct policy_scope *s, uint64_t received, s
 		return true;
 	if (policy_scope_mode(s) == AGENT_OPEN) {
 		if (!v->allow || v->reason != REASON_ALLOWED || strcmp(v->rule, "mode: open") != 0)
-			verdict_set(v, true, REASON_ALLOWED, "mode: open");
+			policy_verdict_set(v, true, REASON_ALLOWED, "mode: open");
 		return true;
 	}
 	if (policy_scope_mode(s) == AGENT_REPORT) {
 		if (!v->report) {
-			verdict_set(v, true, REASON_BODY_TOO_LARGE, "max_request_body: %llu bytes",
-				    (unsigned long long)max);
+			policy_verdict_set(v, true, REASON_BODY_TOO_LARGE,
+					   "max_request_body: %llu bytes", (unsigned long long)max);
 			v->report = true;
 		}
 		return true;
 	}
-	verdict_set(v, false, REASON_BODY_TOO_LARGE, "max_request_body: %llu bytes",
-		    (unsigned long long)max);
+	policy_verdict_set(v, false, REASON_BODY_TOO_LARGE, "max_request_body: %llu bytes",
+			   (unsigned long long)max);
 	return false;
 }
 

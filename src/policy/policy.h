@@ -68,6 +68,11 @@ enum policy_identity {
 
 struct route;
 
+/* Fills v: allowed or not, the reason, the rule text (printf, cut at POLICY_RULE_MAX - 1
+ * bytes); report cleared. Every verdict of policy/ is made through it. */
+__attribute__((format(printf, 4, 5))) void
+policy_verdict_set(struct verdict *v, bool allow, enum reason reason, const char *fmt, ...);
+
 /* Allocates the sets and sets the defaults: allow "*", ports 80 and 443. Returns 0 or -1. */
 int policy_rules_init(struct policy_rules *rules);
 void policy_rules_fini(struct policy_rules *rules);
