@@ -18,6 +18,9 @@ struct cidr_set;
 #define AGENT_METHOD_MAX 24
 #define AGENT_GUIDANCE_MAX 1024
 #define AGENT_SOURCE_MAX 512
+#define AGENT_DNS_MAX_TYPES 16	      /* dns.types: extra query types an agent may ask */
+#define AGENT_DNS_DEFAULT_MAX_TTL 300 /* dns.max_ttl, seconds */
+#define AGENT_DNS_DEFAULT_RATE 100    /* dns.rate, queries per second */
 
 enum agent_mode {
 	AGENT_ENFORCE, /* denials are enforced (default) */
@@ -31,6 +34,32 @@ enum agent_token_kind {
 	AGENT_TOKEN_FILE,   /* match.token_file: a file whose content (trailing newline dropped) is
 			       the token */
 	AGENT_TOKEN_ENV,    /* match.token_env: an environment variable holding the token */
+};
+
+/* dns.answer: what an allowed name is answered with. */
+enum agent_dns_answer {
+	AGENT_DNS_REAL,	 /* the judged global addresses from upstream (default) */
+	AGENT_DNS_PROXY, /* sluice's own address, for its transparent listeners */
+};
+
+/* dns.denied: the response code of a name the policy refuses. */
+enum agent_dns_denied {
+	AGENT_DNS_NXDOMAIN, /* "no such name" (default): resolvers cache it and stop asking */
+	AGENT_DNS_REFUSED,  /* "not for you": tells the agent a policy is in the way */
+};
+
+/* The keys of one dns: section (an agent's, or the top level's in config.base); a has_* false
+ * means "inherit". policy_scope_dns gives the effective values. */
+struct agent_dns {
+	enum agent_dns_answer answer;
+	enum agent_dns_denied denied;
+	/* query types answered from upstream beyond A, AAAA, CNAME, HTTPS and SVCB, each once */
+	uint16_t types[AGENT_DNS_MAX_TYPES];
+	unsigned n_types;
+	uint32_t max_ttl; /* seconds, 1..86400: the longest TTL an answer carries */
+	uint32_t rate;	  /* queries per second (token bucket); 0 = unlimited */
+	uint32_t burst;	  /* bucket size, >= 1; unset = twice the effective rate */
+	bool has_answer, has_denied, has_types, has_max_ttl, has_rate, has_burst;
 };
 
 struct agent {
@@ -56,6 +85,7 @@ struct agent {
 	bool has_max_request_body;
 	char guidance[AGENT_GUIDANCE_MAX]; /* appended to every denial body; "" = none */
 	bool has_guidance;
+	struct agent_dns dns; /* the agent's dns: keys (the DNS listener) */
 };
 
 /* Proxy credentials as sluice keeps them once read: the user name and the SHA-256 of the token,

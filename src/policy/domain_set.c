@@ -284,3 +284,17 @@ const char *domain_set_match_port(const struct domain_set *set, struct slice nam
 		*pinned_port = text ? port : 0;
 	return text ? text : domain_set_match(set, name);
 }
+
+const char *domain_set_match_pinned(const struct domain_set *set, struct slice name,
+				    unsigned *cursor, uint16_t *port)
+{
+	while (*cursor < set->n_pinned) {
+		const struct pinned_set *p = &set->pinned[(*cursor)++];
+		const char *text = domain_set_match(p->set, name);
+		if (text) {
+			*port = p->port;
+			return text;
+		}
+	}
+	return NULL;
+}

@@ -31,5 +31,10 @@ int domain_set_add_port(struct domain_set *set, struct slice pattern, uint16_t p
  * portless match (then *pinned_port = 0). pinned_port may be NULL. */
 const char *domain_set_match_port(const struct domain_set *set, struct slice name, uint16_t port,
 				  uint16_t *pinned_port);
+/* The port-pinned patterns that match name, one port at a time (for a name judged without a
+ * port, a DNS question): start with *cursor = 0 and call again while it returns a pattern;
+ * *port is the port that pattern is pinned to. The portless patterns are not looked at. */
+const char *domain_set_match_pinned(const struct domain_set *set, struct slice name,
+				    unsigned *cursor, uint16_t *port);
 
 #endif

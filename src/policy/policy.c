@@ -214,6 +214,35 @@ const char *policy_scope_guidance(const struct policy_scope *s)
 	return s->base && s->base->has_guidance ? s->base->guidance : "";
 }
 
+/* The dns: section that sets a key: the agent's, else the top level's, else NULL (default). */
+#define SCOPE_DNS(s, key)                                                                          \
+	((s)->agent && (s)->agent->dns.has_##key ? &(s)->agent->dns                                \
+	 : (s)->base && (s)->base->dns.has_##key ? &(s)->base->dns                                 \
+						 : NULL)
+
+void policy_scope_dns(const struct policy_scope *s, struct policy_dns *out)
+{
+	const struct agent_dns *d;
+
+	d = SCOPE_DNS(s, answer);
+	out->answer = d ? d->answer : AGENT_DNS_REAL;
+	d = SCOPE_DNS(s, denied);
+	out->denied = d ? d->denied : AGENT_DNS_NXDOMAIN;
+	d = SCOPE_DNS(s, types);
+	out->types = d ? d->types : NULL;
+	out->n_types = d ? d->n_types : 0;
+	d = SCOPE_DNS(s, max_ttl);
+	out->max_ttl = d ? d->max_ttl : AGENT_DNS_DEFAULT_MAX_TTL;
+	d = SCOPE_DNS(s, rate);
+	out->rate = d ? d->rate : AGENT_DNS_DEFAULT_RATE;
+	d = SCOPE_DNS(s, burst);
+	/* Set nowhere: twice the effective rate (an agent with a rate of its own, twice that). */
+	out->burst = d ? d->burst : 2 * out->rate;
+	if (out->rate == 0)
+		out->burst = 0;
+}
+#undef SCOPE_DNS
+
 static bool method_listed(const struct agent *a, struct slice method)
 {
 	for (unsigned i = 0; i < a->n_methods; i++)
@@ -271,7 +300,7 @@ static void policy_decide_rules(const struct policy_scope *s, const struct reque
 }
 
 /* Report and open modes relax name, port, method and body rules; never the address checks. */
-static void policy_apply_mode(const struct policy_scope *s, struct verdict *v)
+void policy_apply_mode(const struct policy_scope *s, struct verdict *v)
 {
 	switch (policy_scope_mode(s)) {
 	case AGENT_ENFORCE:
@@ -425,17 +454,22 @@ static bool policy_is_loopback_name(struct slice host)
 	       memcmp(host.ptr + host.len - zone.len, zone.ptr, zone.len) == 0;
 }
 
+/* Like the built-in address block, and before any DNS: no rule or mode relaxes it. */
+static bool policy_refuse_loopback_name(struct slice host, struct verdict *v)
+{
+	if (!policy_is_loopback_name(host))
+		return false;
+	policy_verdict_set(v, false, REASON_LOOPBACK_NAME,
+			   "builtin: loopback name %slocalhost (RFC 6761)",
+			   host.len > sizeof("localhost") - 1 ? "*." : "");
+	return true;
+}
+
 void policy_decide(const struct policy_scope *s, const struct request_facts *f, struct verdict *v)
 {
 	v->report = false;
-	/* Like the built-in address block, and before any DNS: no rule or mode relaxes it. */
-	if (!f->host_is_ip && policy_is_loopback_name(f->host)) {
-		v->allow = false;
-		v->reason = REASON_LOOPBACK_NAME;
-		snprintf(v->rule, sizeof(v->rule), "builtin: loopback name %slocalhost (RFC 6761)",
-			 f->host.len > sizeof("localhost") - 1 ? "*." : "");
+	if (!f->host_is_ip && policy_refuse_loopback_name(f->host, v))
 		return;
-	}
 	/* The built-in block speaks first for literal addresses: it is the reason that matters
 	 * and no rule or mode can relax it. */
 	if (f->host_is_ip) {
@@ -444,6 +478,51 @@ void policy_decide(const struct policy_scope *s, const struct request_facts *f, 
 			return;
 	}
 	policy_decide_rules(s, f, v);
+	if (!v->allow)
+		policy_apply_mode(s, v);
+}
+
+/* A pattern pinned to some port allows the name on that port unless deny is pinned to the same
+ * port; the first such denial is the reason when no port is left. */
+static void policy_decide_name_pinned(const struct policy_scope *s, struct slice host,
+				      struct verdict *v)
+{
+	const char *pattern, *denied = NULL;
+	uint16_t port, denied_port = 0, pinned;
+	unsigned cursor = 0;
+
+	while ((pattern = domain_set_match_pinned(scope_allow(s), host, &cursor, &port))) {
+		const char *d = domain_set_match_port(scope_deny(s), host, port, &pinned);
+		if (!d) {
+			policy_verdict_set(v, true, REASON_ALLOWED, "allow: %s:%u", pattern, port);
+			return;
+		}
+		if (!denied) {
+			denied = d;
+			denied_port = port;
+		}
+	}
+	if (denied)
+		policy_verdict_set(v, false, REASON_DOMAIN_DENIED, "deny: %s:%u", denied,
+				   denied_port);
+	else
+		policy_verdict_set(v, false, REASON_DOMAIN_NOT_ALLOWED,
+				   "allow: no pattern matches");
+}
+
+void policy_decide_name(const struct policy_scope *s, struct slice host, struct verdict *v)
+{
+	const char *pattern;
+
+	v->report = false;
+	if (policy_refuse_loopback_name(host, v))
+		return;
+	if ((pattern = domain_set_match(scope_deny(s), host)))
+		policy_verdict_set(v, false, REASON_DOMAIN_DENIED, "deny: %s", pattern);
+	else if ((pattern = domain_set_match(scope_allow(s), host)))
+		policy_verdict_set(v, true, REASON_ALLOWED, "allow: %s", pattern);
+	else
+		policy_decide_name_pinned(s, host, v);
 	if (!v->allow)
 		policy_apply_mode(s, v);
 }

@@ -144,6 +144,29 @@ void policy_decide_route_addr(const struct policy_rules *rules, const struct ip_
 void policy_check_method(const struct policy_scope *scope, struct slice method, struct verdict *v);
 /* The request body limit, with the agent's mode applied: sets v when body_len exceeds it. */
 void policy_check_body(const struct policy_scope *scope, uint64_t body_len, struct verdict *v);
+/* The name rules for a name that comes with no port (a DNS question): the loopback names
+ * refused first, in every mode; then deny, then allow, as policy_decide applies them on the
+ * port that would allow the name: a pattern pinned to a port allows the name (unless deny is
+ * pinned to that same port), and a deny pinned to a port does not refuse it, since the name is
+ * still reachable on the others. `ports` is not consulted. Then the agent's mode. host is
+ * normalised (parse/authority) and no IP text. */
+void policy_decide_name(const struct policy_scope *scope, struct slice host, struct verdict *v);
+/* Report and open modes relax a refusal of a name, port, method or body rule (or of another
+ * rule of the agent's that no built-in check stands behind, such as dns.types). */
+void policy_apply_mode(const struct policy_scope *scope, struct verdict *v);
+
+/* An agent's effective dns: settings, each its own, else the top level's, else the default. */
+struct policy_dns {
+	enum agent_dns_answer answer; /* default real */
+	enum agent_dns_denied denied; /* default nxdomain */
+	const uint16_t *types;	      /* dns.types (beyond A, AAAA, CNAME, HTTPS, SVCB) */
+	unsigned n_types;	      /* default none */
+	uint32_t max_ttl;	      /* seconds, default 300 */
+	uint32_t rate;		      /* queries per second, default 100; 0 = unlimited */
+	uint32_t burst;		      /* default twice rate (0 when rate is 0) */
+};
+
+void policy_scope_dns(const struct policy_scope *scope, struct policy_dns *out);
 enum agent_mode policy_scope_mode(const struct policy_scope *scope);
 uint64_t policy_scope_max_body(const struct policy_scope *scope);
 const char *policy_scope_guidance(const struct policy_scope *scope);
