@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config/config_agents.h"
+#include "config/config_dns.h"
 #include "config/config_limits.h"
 #include "config/config_listen.h"
 #include "config/config_log.h"
@@ -65,6 +66,7 @@ static const struct config_key top_keys[] = {
     {.name = "methods", .read = config_agents_read_methods},
     {.name = "max_request_body", .read = config_agents_read_max_request_body},
     {.name = "guidance", .read = config_agents_read_guidance},
+    SECTION("dns", config_dns_keys),
     {.name = "agents", .read = config_agents_read},
     {.name = "routes", .read = config_routes_read},
 };
@@ -205,6 +207,7 @@ struct config *config_parse(const char *text, size_t len, struct config_errors *
 		read_stream(r);
 		config_rules_finish(r);
 		config_listen_finish(r);
+		config_dns_finish(r);
 		config_agents_finish(r);
 		if (!r->stop) {
 			config_routes_finish(r);

@@ -19,8 +19,9 @@
 #define CONFIG_MAX_RESOLVERS 8
 #define CONFIG_MAX_ERRORS 32
 #define CONFIG_ERROR_MAX 256
-#define CONFIG_USER_MAX 32	/* useradd's limit on a user name */
-#define CONFIG_LOG_FILE_MAX 512 /* log.file, with its NUL */
+#define CONFIG_USER_MAX 32	     /* useradd's limit on a user name */
+#define CONFIG_LOG_FILE_MAX 512	     /* log.file, with its NUL */
+#define CONFIG_MAX_DNS_PROXY_ADDRS 8 /* dns.proxy_addresses */
 
 struct config_endpoint {
 	struct ip_addr addr;
@@ -43,6 +44,16 @@ struct config {
 	unsigned n_listen_http;
 	bool has_admin; /* listen.admin given: health and metrics listener */
 	struct config_endpoint admin;
+	/* listen.dns: the DNS listener for agents, UDP and TCP on each address; default none */
+	struct config_endpoint listen_dns[CONFIG_MAX_LISTEN];
+	unsigned n_listen_dns;
+	/* listen.transparent_http and listen.transparent_tls: where agents that were answered with
+	 * sluice's own address (dns.answer: proxy) connect, the destination named by the Host
+	 * header or the TLS SNI; default none */
+	struct config_endpoint listen_transparent_http[CONFIG_MAX_LISTEN];
+	unsigned n_listen_transparent_http;
+	struct config_endpoint listen_transparent_tls[CONFIG_MAX_LISTEN];
+	unsigned n_listen_transparent_tls;
 	struct config_endpoint resolvers[CONFIG_MAX_RESOLVERS]; /* empty: use /etc/resolv.conf */
 	unsigned n_resolvers;
 	/* timeouts, milliseconds */
@@ -76,9 +87,16 @@ struct config {
 	 * reopened on SIGUSR1; empty = stdout (default). Opened by the daemon, not here. */
 	char log_file[CONFIG_LOG_FILE_MAX];
 	bool log_query; /* log.query: keep (true) or drop (default) the ?query of a logged path */
-	struct policy_rules rules; /* allow, deny, ips.allow, ips.deny, ports, listeners */
-	/* Top-level mode, methods, max_request_body, guidance (has_* set when given): what every
-	 * agent inherits along with rules. Its name, match and sets stay empty. */
+	/* dns.proxy_addresses: what dns.answer: proxy answers with, A records for the IPv4 ones and
+	 * AAAA for the IPv6 ones; empty (default) = the address of the listener the query arrived
+	 * on. Literal addresses, none unspecified. */
+	struct ip_addr dns_proxy_addrs[CONFIG_MAX_DNS_PROXY_ADDRS];
+	unsigned n_dns_proxy_addrs;
+	/* allow, deny, ips.allow, ips.deny, ports, and listeners: every TCP address sluice listens
+	 * on (listen.http, listen.admin, listen.dns, listen.transparent_*) */
+	struct policy_rules rules;
+	/* Top-level mode, methods, max_request_body, guidance and dns (has_* set when given): what
+	 * every agent inherits along with rules. Its name, match and sets stay empty. */
 	struct agent base;
 	/* The agents list in file order; without one, a single implicit agent "default" (line 0,
 	 * everything inherited). */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/hex.h"
+#include "config/config_dns.h"
 #include "config/config_reader.h"
 #include "config/config_rules.h"
 #include "config/config_value.h"
@@ -349,6 +350,10 @@ static const struct config_key agent_keys[] = {
     {.name = "methods", .read = config_agents_read_methods},
     {.name = "max_request_body", .read = config_agents_read_max_request_body},
     {.name = "guidance", .read = config_agents_read_guidance},
+    {.name = "dns",
+     .read = config_reader_section,
+     .sub = config_dns_agent_keys,
+     .n_sub = ARRAY_SIZE(config_dns_agent_keys)},
 };
 
 static void agent_item(struct config_reader *r, const char *path, void *ctx)

@@ -1,43 +1,79 @@
 #include "config/config_listen.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "config/config_reader.h"
 #include "config/config_value.h"
 
-_Static_assert(CONFIG_MAX_LISTEN + 1 <= POLICY_MAX_LISTENERS,
+_Static_assert(CONFIG_LISTEN_KINDS *CONFIG_MAX_LISTEN + 1 <= POLICY_MAX_LISTENERS,
 	       "every listen address and the admin address is a listener");
 
-static void listen_add(struct config_reader *r, const char *path, const struct config_endpoint *ep)
+static const char *const kind_key[CONFIG_LISTEN_KINDS] = {
+    [CONFIG_LISTEN_HTTP] = "listen.http",
+    [CONFIG_LISTEN_DNS] = "listen.dns",
+    [CONFIG_LISTEN_TRANSPARENT_HTTP] = "listen.transparent_http",
+    [CONFIG_LISTEN_TRANSPARENT_TLS] = "listen.transparent_tls",
+};
+
+/* The addresses of one kind in cfg, and their count. */
+static struct config_endpoint *kind_endpoints(struct config *cfg, enum config_listen_kind kind,
+					      unsigned **n)
+{
+	switch (kind) {
+	case CONFIG_LISTEN_DNS:
+		*n = &cfg->n_listen_dns;
+		return cfg->listen_dns;
+	case CONFIG_LISTEN_TRANSPARENT_HTTP:
+		*n = &cfg->n_listen_transparent_http;
+		return cfg->listen_transparent_http;
+	case CONFIG_LISTEN_TRANSPARENT_TLS:
+		*n = &cfg->n_listen_transparent_tls;
+		return cfg->listen_transparent_tls;
+	case CONFIG_LISTEN_HTTP:
+	case CONFIG_LISTEN_KINDS:
+		break;
+	}
+	*n = &cfg->n_listen_http;
+	return cfg->listen_http;
+}
+
+static void listen_add(struct config_reader *r, enum config_listen_kind kind, const char *path,
+		       const struct config_endpoint *ep)
 {
 	struct config *cfg = r->cfg;
+	unsigned *n;
+	struct config_endpoint *eps = kind_endpoints(cfg, kind, &n);
+	yaml_mark_t *marks = r->listen_marks[kind];
 	char q[QUOTE_MAX];
 
 	config_reader_quote(config_reader_scalar_text(&r->ev), q);
-	for (unsigned i = 0; i < cfg->n_listen_http; i++) {
-		const struct config_endpoint *old = &cfg->listen_http[i];
-		if (old->port == ep->port && ip_addr_eq(&old->addr, &ep->addr)) {
-			config_reader_error(r, r->ev.start_mark,
-					    "%s: %s is listed twice (first at %d:%d)", path, q,
-					    config_reader_pos(r->listen_marks[i].line),
-					    config_reader_pos(r->listen_marks[i].column));
+	for (unsigned i = 0; i < *n; i++) {
+		if (eps[i].port == ep->port && ip_addr_eq(&eps[i].addr, &ep->addr)) {
+			config_reader_error(
+			    r, r->ev.start_mark, "%s: %s is listed twice (first at %d:%d)", path, q,
+			    config_reader_pos(marks[i].line), config_reader_pos(marks[i].column));
 			return;
 		}
 	}
-	if (cfg->n_listen_http == CONFIG_MAX_LISTEN) {
+	if (*n == CONFIG_MAX_LISTEN) {
 		config_reader_error(r, r->ev.start_mark,
 				    "%s: too many listen addresses (at most %d)", path,
 				    CONFIG_MAX_LISTEN);
 		return;
 	}
-	r->listen_marks[cfg->n_listen_http] = r->ev.start_mark;
-	cfg->listen_http[cfg->n_listen_http++] = *ep;
-	cfg->rules.listeners[cfg->rules.n_listeners].addr = ep->addr;
-	cfg->rules.listeners[cfg->rules.n_listeners++].port = ep->port;
+	marks[*n] = r->ev.start_mark;
+	eps[(*n)++] = *ep;
+	/* The other kinds join the listeners at the end, once they are known not to overlap. */
+	if (kind == CONFIG_LISTEN_HTTP) {
+		cfg->rules.listeners[cfg->rules.n_listeners].addr = ep->addr;
+		cfg->rules.listeners[cfg->rules.n_listeners++].port = ep->port;
+	}
 }
 
 static void listen_item(struct config_reader *r, const char *path, void *ctx)
 {
+	const enum config_listen_kind *kind = ctx;
 	struct config_endpoint ep = {0};
 	struct slice s;
 	const char *detail;
@@ -51,27 +87,59 @@ static void listen_item(struct config_reader *r, const char *path, void *ctx)
 				    path, q, detail);
 		return;
 	}
-	listen_add(r, path, &ep);
+	listen_add(r, *kind, path, &ep);
 }
 
 static const struct config_list listen_list = {
     .items = "addresses", .item = "an address", .read = listen_item};
 
-/* listen.http: one address or a list; either replaces the default. */
-static void read_listen_http(struct config_reader *r, const struct config_key *k, const char *path)
+/* One address or a list; either replaces the default (listen.http's; the others have none). */
+static void read_listen_kind(struct config_reader *r, enum config_listen_kind kind,
+			     const char *path)
 {
 	yaml_mark_t start = r->ev.start_mark;
+	unsigned *n;
 
-	r->cfg->n_listen_http = 0;
-	r->cfg->rules.n_listeners = 0;
-	r->listen_given = true;
+	kind_endpoints(r->cfg, kind, &n);
+	*n = 0;
 	if (r->ev.type == YAML_SCALAR_EVENT) {
-		listen_item(r, path, NULL);
+		listen_item(r, path, &kind);
 		return;
 	}
-	if (config_reader_list(r, path, &listen_list, NULL) == 0)
+	r->listen_list[kind] = true;
+	if (config_reader_list(r, path, &listen_list, &kind) != 0)
+		return;
+	if (kind == CONFIG_LISTEN_HTTP)
 		config_reader_error(r, start, "%s: the list is empty; give at least one address",
 				    path);
+	else
+		config_reader_error(
+		    r, start, "%s: the list is empty; give at least one address or leave it out",
+		    path);
+}
+
+static void read_listen_http(struct config_reader *r, const struct config_key *k, const char *path)
+{
+	r->cfg->rules.n_listeners = 0;
+	r->listen_given = true;
+	read_listen_kind(r, CONFIG_LISTEN_HTTP, path);
+}
+
+static void read_listen_dns(struct config_reader *r, const struct config_key *k, const char *path)
+{
+	read_listen_kind(r, CONFIG_LISTEN_DNS, path);
+}
+
+static void read_listen_transparent_http(struct config_reader *r, const struct config_key *k,
+					 const char *path)
+{
+	read_listen_kind(r, CONFIG_LISTEN_TRANSPARENT_HTTP, path);
+}
+
+static void read_listen_transparent_tls(struct config_reader *r, const struct config_key *k,
+					const char *path)
+{
+	read_listen_kind(r, CONFIG_LISTEN_TRANSPARENT_TLS, path);
 }
 
 /* listen.admin: one address, no default (no admin listener unless asked for). Checked against
@@ -104,7 +172,7 @@ static bool endpoint_is_wildcard(const struct config_endpoint *ep)
 }
 
 /* Two sockets that would both receive the connections of one address:port (the http listeners
- * use SO_REUSEPORT; the admin listener must not share their port). */
+ * use SO_REUSEPORT; no other listener may share their port, nor one another's). */
 static bool endpoint_overlaps(const struct config_endpoint *a, const struct config_endpoint *b)
 {
 	if (a->port != b->port || a->addr.family != b->addr.family)
@@ -112,12 +180,10 @@ static bool endpoint_overlaps(const struct config_endpoint *a, const struct conf
 	return ip_addr_eq(&a->addr, &b->addr) || endpoint_is_wildcard(a) || endpoint_is_wildcard(b);
 }
 
-void config_listen_finish(struct config_reader *r)
+static void listen_admin_finish(struct config_reader *r)
 {
 	struct config *cfg = r->cfg;
 
-	if (!cfg->has_admin)
-		return;
 	for (unsigned i = 0; i < cfg->n_listen_http; i++) {
 		if (!endpoint_overlaps(&cfg->admin, &cfg->listen_http[i]))
 			continue;
@@ -126,8 +192,9 @@ void config_listen_finish(struct config_reader *r)
 			    r, r->admin_mark,
 			    "listen.admin: %s overlaps the listen.http address at %d:%d; the "
 			    "admin listener needs an address and port of its own",
-			    r->admin_text, config_reader_pos(r->listen_marks[i].line),
-			    config_reader_pos(r->listen_marks[i].column));
+			    r->admin_text,
+			    config_reader_pos(r->listen_marks[CONFIG_LISTEN_HTTP][i].line),
+			    config_reader_pos(r->listen_marks[CONFIG_LISTEN_HTTP][i].column));
 		else
 			config_reader_error(
 			    r, r->admin_mark,
@@ -137,11 +204,100 @@ void config_listen_finish(struct config_reader *r)
 			    r->admin_text);
 		return;
 	}
-	cfg->rules.listeners[cfg->rules.n_listeners].addr = cfg->admin.addr;
-	cfg->rules.listeners[cfg->rules.n_listeners++].port = cfg->admin.port;
+}
+
+/* "listen.dns[1]" for an item of a list, "listen.dns" for a single address. */
+static void kind_path(const struct config_reader *r, enum config_listen_kind kind, unsigned i,
+		      char *out, size_t size)
+{
+	if (r->listen_list[kind])
+		snprintf(out, size, "%s[%u]", kind_key[kind], i);
+	else
+		snprintf(out, size, "%s", kind_key[kind]);
+}
+
+/* Where an address already taken is: "the listen.http address at 3:9", "the listen.admin
+ * address at 4:10", "the default listen.http address 127.0.0.1:3128". */
+static bool overlap_other(const struct config_reader *r, enum config_listen_kind kind,
+			  const struct config_endpoint *ep, char *out, size_t size)
+{
+	const struct config *cfg = r->cfg;
+
+	for (int k = 0; k < (int)kind; k++) {
+		unsigned *n;
+		const struct config_endpoint *eps = kind_endpoints(r->cfg, k, &n);
+		for (unsigned i = 0; i < *n; i++) {
+			if (!endpoint_overlaps(ep, &eps[i]))
+				continue;
+			if (k == CONFIG_LISTEN_HTTP && !r->listen_given)
+				snprintf(out, size,
+					 "the default listen.http address 127.0.0.1:3128");
+			else
+				snprintf(out, size, "the %s address at %d:%d", kind_key[k],
+					 config_reader_pos(r->listen_marks[k][i].line),
+					 config_reader_pos(r->listen_marks[k][i].column));
+			return true;
+		}
+		if (k == CONFIG_LISTEN_HTTP && cfg->has_admin &&
+		    endpoint_overlaps(ep, &cfg->admin)) {
+			snprintf(out, size, "the listen.admin address at %d:%d",
+				 config_reader_pos(r->admin_mark.line),
+				 config_reader_pos(r->admin_mark.column));
+			return true;
+		}
+	}
+	return false;
+}
+
+/* listen.dns and the transparent listeners: no address of theirs may be one that an earlier
+ * key (in the order http, admin, dns, transparent_http, transparent_tls) listens on. */
+static void listen_kind_finish(struct config_reader *r, enum config_listen_kind kind)
+{
+	unsigned *n;
+	const struct config_endpoint *eps = kind_endpoints(r->cfg, kind, &n);
+	char path[PATH_MAX_LEN], other[96], text[IP_ADDR_TEXT_MAX];
+
+	for (unsigned i = 0; i < *n; i++) {
+		if (!overlap_other(r, kind, &eps[i], other, sizeof(other)))
+			continue;
+		kind_path(r, kind, i, path, sizeof(path));
+		ip_addr_format(&eps[i].addr, text);
+		config_reader_error(r, r->listen_marks[kind][i],
+				    "%s: \"%s%s%s:%u\" overlaps %s; each listener needs an address "
+				    "and port of its own",
+				    path, eps[i].addr.family == IP_V6 ? "[" : "", text,
+				    eps[i].addr.family == IP_V6 ? "]" : "", (unsigned)eps[i].port,
+				    other);
+	}
+}
+
+static void listeners_add(struct policy_rules *rules, const struct config_endpoint *eps, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		rules->listeners[rules->n_listeners].addr = eps[i].addr;
+		rules->listeners[rules->n_listeners++].port = eps[i].port;
+	}
+}
+
+void config_listen_finish(struct config_reader *r)
+{
+	struct config *cfg = r->cfg;
+
+	if (cfg->has_admin)
+		listen_admin_finish(r);
+	for (int k = CONFIG_LISTEN_DNS; k < CONFIG_LISTEN_KINDS; k++)
+		listen_kind_finish(r, k);
+	if (cfg->has_admin)
+		listeners_add(&cfg->rules, &cfg->admin, 1);
+	listeners_add(&cfg->rules, cfg->listen_dns, cfg->n_listen_dns);
+	listeners_add(&cfg->rules, cfg->listen_transparent_http, cfg->n_listen_transparent_http);
+	listeners_add(&cfg->rules, cfg->listen_transparent_tls, cfg->n_listen_transparent_tls);
 }
 
 const struct config_key config_listen_keys[] = {
     {.name = "http", .read = read_listen_http},
     {.name = "admin", .read = read_listen_admin},
+    {.name = "dns", .read = read_listen_dns},
+    {.name = "transparent_http", .read = read_listen_transparent_http},
+    {.name = "transparent_tls", .read = read_listen_transparent_tls},
 };

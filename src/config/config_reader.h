@@ -18,6 +18,15 @@
 #define PATH_MAX_LEN 96
 #define KEYS_TEXT_MAX 192
 
+/* The listen keys that take one address or a list (listen.admin takes one). */
+enum config_listen_kind {
+	CONFIG_LISTEN_HTTP,
+	CONFIG_LISTEN_DNS,
+	CONFIG_LISTEN_TRANSPARENT_HTTP,
+	CONFIG_LISTEN_TRANSPARENT_TLS,
+	CONFIG_LISTEN_KINDS
+};
+
 /* What one agents[] or routes[] item has shown so far, for the checks at its end (keys may come
  * in any order). */
 struct config_item_state {
@@ -49,10 +58,16 @@ struct config_reader {
 	struct config *cfg;
 	struct config_errors *errors;
 	/* config_listen */
-	yaml_mark_t listen_marks[CONFIG_MAX_LISTEN];
+	yaml_mark_t listen_marks[CONFIG_LISTEN_KINDS][CONFIG_MAX_LISTEN];
+	bool listen_list[CONFIG_LISTEN_KINDS]; /* given as a list: its paths have [i] */
 	bool listen_given; /* listen.http was read: listen_marks hold its positions */
 	yaml_mark_t admin_mark;
 	char admin_text[QUOTE_MAX];
+	/* config_dns */
+	yaml_mark_t dns_proxy_marks[CONFIG_MAX_DNS_PROXY_ADDRS];
+	bool dns_proxy_answer; /* some dns.answer is proxy: the first is here */
+	yaml_mark_t dns_proxy_answer_mark;
+	char dns_proxy_answer_path[PATH_MAX_LEN];
 	/* config_rules */
 	bool ports_given;
 	uint8_t ports[65536 / 8]; /* collected here, applied to the rules once at the end */

@@ -300,6 +300,34 @@ static void test_example_search_route(void **state)
 	config_free(cfg);
 }
 
+/* ---- examples of issue 13 ---------------------------------------------------------------- */
+
+static void test_example_dns(void **state)
+{
+	struct config *cfg = parse_example("dns.yaml");
+	struct policy_scope scope = {&cfg->rules, &cfg->base, NULL};
+	struct policy_dns d;
+
+	assert_int_equal(cfg->n_listen_http, 1);
+	assert_int_equal(cfg->n_listen_dns, 1);
+	assert_int_equal(cfg->n_listen_transparent_http, 1);
+	assert_int_equal(cfg->n_listen_transparent_tls, 1);
+	assert_int_equal(cfg->n_agents, 3);
+	/* builder: the top-level proxy answers, its own extra type. */
+	scope.agent = &cfg->agents[0];
+	policy_scope_dns(&scope, &d);
+	assert_int_equal(d.answer, AGENT_DNS_PROXY);
+	assert_int_equal(d.n_types, 1);
+	assert_int_equal(d.max_ttl, 60);
+	/* ci: real answers. */
+	scope.agent = &cfg->agents[1];
+	policy_scope_dns(&scope, &d);
+	assert_int_equal(d.answer, AGENT_DNS_REAL);
+	assert_int_equal(d.denied, AGENT_DNS_REFUSED);
+	assert_int_equal(d.rate, 50);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +345,7 @@ int main(void)
 	    cmocka_unit_test(test_late_checks_keep_document_order),
 	    cmocka_unit_test(test_syntax_error_skips_agent_checks),
 	    cmocka_unit_test(test_example_agents),
+	    cmocka_unit_test(test_example_dns),
 	    cmocka_unit_test(test_example_search_route),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
