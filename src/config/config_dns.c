@@ -6,6 +6,7 @@
 #include "config/config_reader.h"
 #include "config/config_value.h"
 #include "parse/authority.h"
+#include "parse/dns_type.h"
 #include "policy/dns_policy.h"
 
 #define DNS_MAX_RATE 1000000u
@@ -82,7 +83,7 @@ static void type_item(struct config_reader *r, const char *path, void *ctx)
 	if (!config_reader_scalar_string(r, path, "a DNS type like MX", &s))
 		return;
 	config_reader_quote(s, q);
-	type = dns_policy_type_parse(s);
+	type = dns_type_from_name(s);
 	if (type < 0) {
 		config_reader_error(r, r->ev.start_mark,
 				    "%s: %s is not a DNS type (write a name like MX, SRV or TXT, "
@@ -90,7 +91,7 @@ static void type_item(struct config_reader *r, const char *path, void *ctx)
 				    path, q);
 		return;
 	}
-	if (type == DNS_QTYPE_ANY) {
+	if (type == DNS_TYPE_ANY) {
 		config_reader_error(
 		    r, r->ev.start_mark,
 		    "%s: %s is never answered: a resolver may refuse ANY (RFC 8482), "

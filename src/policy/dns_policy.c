@@ -6,75 +6,22 @@
 #include "parse/authority.h"
 #include "policy/route.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Mnemonics from the IANA registry: the record types a dns.types list may name, and the meta
- * types, so that naming one gets the error that says why it is never answered. */
-static const struct {
-	const char *name;
-	uint16_t type;
-} type_names[] = {
-    {"A", 1},	    {"NS", 2},	      {"CNAME", 5},	  {"SOA", 6},	      {"PTR", 12},
-    {"HINFO", 13},  {"MX", 15},	      {"TXT", 16},	  {"RP", 17},	      {"AFSDB", 18},
-    {"AAAA", 28},   {"LOC", 29},      {"SRV", 33},	  {"NAPTR", 35},      {"KX", 36},
-    {"CERT", 37},   {"DNAME", 39},    {"OPT", 41},	  {"APL", 42},	      {"DS", 43},
-    {"SSHFP", 44},  {"IPSECKEY", 45}, {"RRSIG", 46},	  {"NSEC", 47},	      {"DNSKEY", 48},
-    {"DHCID", 49},  {"NSEC3", 50},    {"NSEC3PARAM", 51}, {"TLSA", 52},	      {"SMIMEA", 53},
-    {"HIP", 55},    {"CDS", 59},      {"CDNSKEY", 60},	  {"OPENPGPKEY", 61}, {"CSYNC", 62},
-    {"ZONEMD", 63}, {"SVCB", 64},     {"HTTPS", 65},	  {"SPF", 99},	      {"EUI48", 108},
-    {"EUI64", 109}, {"TKEY", 249},    {"TSIG", 250},	  {"IXFR", 251},      {"AXFR", 252},
-    {"MAILB", 253}, {"MAILA", 254},   {"ANY", 255},	  {"URI", 256},	      {"CAA", 257},
-};
-
 bool dns_policy_type_always(uint16_t qtype)
 {
-	return qtype == DNS_QTYPE_A || qtype == DNS_QTYPE_AAAA || qtype == DNS_QTYPE_CNAME ||
-	       qtype == DNS_QTYPE_HTTPS || qtype == DNS_QTYPE_SVCB;
+	return qtype == DNS_TYPE_A || qtype == DNS_TYPE_AAAA || qtype == DNS_TYPE_CNAME ||
+	       qtype == DNS_TYPE_HTTPS || qtype == DNS_TYPE_SVCB;
 }
 
 bool dns_policy_type_never(uint16_t qtype)
 {
-	return qtype == 0 || qtype == 65535 || qtype == DNS_QTYPE_OPT ||
+	return qtype == 0 || qtype == 65535 || qtype == DNS_TYPE_OPT ||
 	       (qtype >= 128 && qtype <= 255);
-}
-
-const char *dns_policy_type_name(uint16_t qtype)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(type_names); i++)
-		if (type_names[i].type == qtype)
-			return type_names[i].name;
-	return NULL;
-}
-
-/* RFC 3597 §5: "TYPE" and the number in decimal. */
-static int type_parse_generic(struct slice text)
-{
-	unsigned v = 0;
-
-	if (text.len < 5 || text.len > 9 || !slice_eq_cstr_nocase(slice_make(text.ptr, 4), "TYPE"))
-		return -1;
-	if (text.ptr[4] == '0')
-		return -1;
-	for (size_t i = 4; i < text.len; i++) {
-		if (text.ptr[i] < '0' || text.ptr[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned)(text.ptr[i] - '0');
-	}
-	return v >= 1 && v <= 65535 ? (int)v : -1;
-}
-
-int dns_policy_type_parse(struct slice text)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(type_names); i++)
-		if (slice_eq_cstr_nocase(text, type_names[i].name))
-			return type_names[i].type;
-	return type_parse_generic(text);
 }
 
 /* "MX", or "TYPE64000" for a number without a mnemonic: rule texts name types as dig does. */
 static void type_text(uint16_t qtype, char out[16])
 {
-	const char *name = dns_policy_type_name(qtype);
+	const char *name = dns_type_name(qtype);
 
 	if (name)
 		snprintf(out, 16, "%s", name);
@@ -157,7 +104,7 @@ const struct route *dns_policy_decide_name(const struct policy_scope *scope,
 	if (dns_policy_type_never(qtype)) {
 		policy_verdict_set(
 		    v, false, REASON_DNS_TYPE, "builtin: %s is never answered (%s)", t,
-		    qtype == DNS_QTYPE_ANY ? "RFC 8482" : "a meta or reserved type, RFC 6895");
+		    qtype == DNS_TYPE_ANY ? "RFC 8482" : "a meta or reserved type, RFC 6895");
 		return NULL;
 	}
 	const struct route *route = route_find(routes, n_routes, &a);

@@ -10,27 +10,11 @@
 
 #include "base/ip_addr.h"
 #include "base/slice.h"
+#include "parse/dns_type.h"
 #include "policy/policy.h"
 #include "policy/rate_limit.h"
 
 struct route;
-
-/* The DNS type numbers the policy names (IANA "Resource Record (RR) TYPEs"). */
-enum dns_qtype {
-	DNS_QTYPE_A = 1,
-	DNS_QTYPE_NS = 2,
-	DNS_QTYPE_CNAME = 5,
-	DNS_QTYPE_SOA = 6,
-	DNS_QTYPE_PTR = 12,
-	DNS_QTYPE_MX = 15,
-	DNS_QTYPE_TXT = 16,
-	DNS_QTYPE_AAAA = 28,
-	DNS_QTYPE_SRV = 33,
-	DNS_QTYPE_OPT = 41,
-	DNS_QTYPE_SVCB = 64,
-	DNS_QTYPE_HTTPS = 65,
-	DNS_QTYPE_ANY = 255,
-};
 
 /* Types answered to every agent: A, AAAA, CNAME, HTTPS, SVCB. */
 bool dns_policy_type_always(uint16_t qtype);
@@ -38,11 +22,6 @@ bool dns_policy_type_always(uint16_t qtype);
  * pseudo-record) and 128-255, the question-only and meta types (RFC 6895 §3.1: AXFR, IXFR,
  * TSIG, ..., and ANY, which RFC 8482 lets a resolver refuse). */
 bool dns_policy_type_never(uint16_t qtype);
-/* The mnemonic of a type ("MX"), or NULL for a number without one in sluice's table. */
-const char *dns_policy_type_name(uint16_t qtype);
-/* A type by its mnemonic, ASCII case-insensitively, or in the RFC 3597 §5 form "TYPE<n>"
- * (1..65535, no leading zero): the type, or -1. */
-int dns_policy_type_parse(struct slice text);
 
 /* The question: name (as parse/dns_msg writes it: dotted text, no trailing dot) and qtype, for
  * the agent of scope. In order, the first that refuses decides:

@@ -189,9 +189,9 @@ static void test_dns_every_key(void **state)
 	assert_int_equal(d.denied, AGENT_DNS_REFUSED);
 	/* HTTPS (TYPE65) is always answered and not stored; MX listed twice counts once. */
 	assert_int_equal(d.n_types, 5);
-	assert_int_equal(d.types[0], DNS_QTYPE_MX);
-	assert_int_equal(d.types[1], DNS_QTYPE_SRV);
-	assert_int_equal(d.types[2], DNS_QTYPE_TXT);
+	assert_int_equal(d.types[0], DNS_TYPE_MX);
+	assert_int_equal(d.types[1], DNS_TYPE_SRV);
+	assert_int_equal(d.types[2], DNS_TYPE_TXT);
 	assert_int_equal(d.types[3], 99);
 	assert_int_equal(d.types[4], 257);
 	assert_int_equal(d.max_ttl, 90);
@@ -265,8 +265,8 @@ static void test_dns_agents_inherit(void **state)
 	assert_int_equal(d.answer, AGENT_DNS_REAL);
 	assert_int_equal(d.denied, AGENT_DNS_NXDOMAIN);
 	assert_int_equal(d.n_types, 2);
-	assert_int_equal(d.types[0], DNS_QTYPE_TXT);
-	assert_int_equal(d.types[1], DNS_QTYPE_SRV);
+	assert_int_equal(d.types[0], DNS_TYPE_TXT);
+	assert_int_equal(d.types[1], DNS_TYPE_SRV);
 	assert_int_equal(d.max_ttl, 7200);
 	assert_int_equal(d.rate, 10);
 	assert_int_equal(d.burst, 9);
@@ -277,7 +277,7 @@ static void test_dns_agents_inherit(void **state)
 	assert_int_equal(d.answer, AGENT_DNS_REAL);
 	assert_int_equal(d.denied, AGENT_DNS_REFUSED);
 	assert_int_equal(d.n_types, 1);
-	assert_int_equal(d.types[0], DNS_QTYPE_MX);
+	assert_int_equal(d.types[0], DNS_TYPE_MX);
 	assert_int_equal(d.max_ttl, 60);
 	assert_int_equal(d.rate, 10);
 	assert_int_equal(d.burst, 20);
