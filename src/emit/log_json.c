@@ -181,3 +181,47 @@ size_t log_json_format(const struct log_record *rec, char out[LOG_JSON_LINE_MAX]
 	out_raw(&o, "}\n", 2);
 	return o.len;
 }
+
+#define LOG_JSON_TYPE_MAX 16 /* "TYPE65535" */
+#define LOG_JSON_RCODE_MAX 16
+
+/* Every DNS field fully escaped (6 bytes a byte), and 256 bytes of names and punctuation. */
+_Static_assert(6 * (LOG_JSON_CLIENT_MAX + LOG_JSON_AGENT_MAX + LOG_JSON_HOST_MAX +
+		    LOG_JSON_TYPE_MAX + 2 * LOG_JSON_DECISION_MAX + LOG_JSON_REASON_MAX +
+		    LOG_JSON_RULE_MAX + LOG_JSON_RCODE_MAX +
+		    LOG_JSON_DNS_ANSWERS_MAX * LOG_JSON_IP_MAX) +
+		       256 + LOG_JSON_DNS_ANSWERS_MAX * 3 <
+		   LOG_JSON_LINE_MAX,
+	       "a DNS line may not fit LOG_JSON_LINE_MAX");
+
+size_t log_json_format_dns(const struct log_dns_record *rec, char out[LOG_JSON_LINE_MAX])
+{
+	struct out_buf o = {out, 0, LOG_JSON_LINE_MAX - 2};
+
+	out_timestamp(&o, rec->ts_ms);
+	out_field_str(&o, "client", slice_from_cstr(rec->client), LOG_JSON_CLIENT_MAX);
+	out_field_str(&o, "agent", slice_from_cstr(rec->agent ? rec->agent : ""),
+		      LOG_JSON_AGENT_MAX);
+	out_cstr(&o, ",\"kind\":\"dns\"");
+	out_field_str(&o, "name", rec->name, LOG_JSON_HOST_MAX);
+	out_field_str(&o, "type", slice_from_cstr(rec->type), LOG_JSON_TYPE_MAX);
+	out_field_str(&o, "decision", slice_from_cstr(rec->decision), LOG_JSON_DECISION_MAX);
+	out_field_str(&o, "reason", slice_from_cstr(rec->reason), LOG_JSON_REASON_MAX);
+	out_field_str(&o, "rule", slice_from_cstr(rec->rule), LOG_JSON_RULE_MAX);
+	out_field_str(&o, "rcode", slice_from_cstr(rec->rcode), LOG_JSON_RCODE_MAX);
+	out_cstr(&o, ",\"answers\":[");
+	for (unsigned i = 0; i < rec->n_answers && i < LOG_JSON_DNS_ANSWERS_MAX; i++) {
+		if (i > 0)
+			out_raw(&o, ",", 1);
+		out_json_string(&o, slice_from_cstr(rec->answers[i]), LOG_JSON_IP_MAX);
+	}
+	out_raw(&o, "]", 1);
+	if (rec->truncated)
+		out_cstr(&o, ",\"truncated\":true");
+	out_field_str(&o, "transport", slice_from_cstr(rec->transport), LOG_JSON_DECISION_MAX);
+	out_field_u64(&o, "duration_ms", rec->duration_ms);
+	out_field_u64(&o, "id", rec->id);
+	o.cap += 2;
+	out_raw(&o, "}\n", 2);
+	return o.len;
+}

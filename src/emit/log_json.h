@@ -3,6 +3,7 @@
 #ifndef SLUICE_EMIT_LOG_JSON_H
 #define SLUICE_EMIT_LOG_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,5 +52,26 @@ struct log_record {
  * RFC 8259 (control bytes and every byte from 0x7f up as \u00XX, so the line is ASCII); over-long
  * fields are cut. */
 size_t log_json_format(const struct log_record *rec, char out[LOG_JSON_LINE_MAX]);
+
+/* One DNS query (docs/logs.md, "DNS lines"), written by io/dns_server: kind "dns", and the
+ * fields a request line has where they mean the same (client, agent, decision, reason, rule,
+ * duration_ms, id). */
+#define LOG_JSON_DNS_ANSWERS_MAX 16 /* RESOLVER_MAX_ADDRS */
+struct log_dns_record {
+	int64_t ts_ms;
+	const char *client, *agent; /* agent "" (or NULL) when none */
+	struct slice name;	    /* the question's name as text; may be empty */
+	const char *type;	    /* "A", "TYPE99"; "" when no question was read */
+	const char *decision, *reason, *rule;
+	const char *rcode;     /* "NOERROR", "NXDOMAIN", ...; "" when nothing was answered */
+	const char *transport; /* "udp" or "tcp" */
+	const char *answers[LOG_JSON_DNS_ANSWERS_MAX]; /* the addresses answered, as text */
+	unsigned n_answers;
+	bool truncated; /* TC was set: the answers did not fit */
+	uint64_t duration_ms, id;
+};
+
+/* As log_json_format, for a DNS query. */
+size_t log_json_format_dns(const struct log_dns_record *rec, char out[LOG_JSON_LINE_MAX]);
 
 #endif

@@ -178,6 +178,24 @@ void metrics_observe_dns(struct metrics *m, uint64_t us)
 	hist_observe(&m->dns, us);
 }
 
+/* The types a dashboard tells apart; every other is "other", so the label set stays fixed. */
+static const struct {
+	uint16_t type;
+	const char *name;
+} metrics_dns_types[METRICS_DNS_TYPES - 1] = {
+    {1, "A"}, {28, "AAAA"}, {5, "CNAME"}, {65, "HTTPS"}, {64, "SVCB"}, {16, "TXT"}, {15, "MX"},
+};
+
+void metrics_count_dns_query(struct metrics *m, enum outcome decision, uint16_t qtype)
+{
+	unsigned t = METRICS_DNS_TYPES - 1;
+	for (unsigned i = 0; i < METRICS_DNS_TYPES - 1; i++)
+		if (metrics_dns_types[i].type == qtype)
+			t = i;
+	if ((unsigned)decision < OUTCOME__COUNT)
+		counter_add(&m->dns_queries[decision][t], 1);
+}
+
 void metrics_observe_connect(struct metrics *m, uint64_t us)
 {
 	hist_observe(&m->connect, us);
@@ -440,6 +458,22 @@ static void format_process(struct out *o, struct metrics *const *workers, unsign
 		   workers, n, offsetof(struct metrics, tunnels_revoked));
 }
 
+static void format_dns(struct out *o, struct metrics *const *workers, unsigned n)
+{
+	out_header(o, "sluice_dns_queries_total", "counter",
+		   "Queries to the DNS listener (listen.dns), by decision and query type.");
+	for (unsigned d = 0; d < OUTCOME__COUNT; d++)
+		for (unsigned t = 0; t < METRICS_DNS_TYPES; t++) {
+			size_t field = offsetof(struct metrics, dns_queries) +
+				       (d * METRICS_DNS_TYPES + t) * sizeof(uint64_t);
+			out_printf(o,
+				   "sluice_dns_queries_total{decision=\"%s\",type=\"%s\"} %llu\n",
+				   outcome_name((enum outcome)d),
+				   t < METRICS_DNS_TYPES - 1 ? metrics_dns_types[t].name : "other",
+				   (unsigned long long)workers_sum(workers, n, field));
+		}
+}
+
 bool metrics_format(struct metrics *const *workers, unsigned n, const struct metrics_process *p,
 		    struct buf *out, size_t max)
 {
@@ -454,6 +488,7 @@ bool metrics_format(struct metrics *const *workers, unsigned n, const struct met
 	format_bytes(&o, all, (size_t)n_series, false);
 	free(all);
 	format_conns(&o, workers, n);
+	format_dns(&o, workers, n);
 	format_hist(&o, workers, n, true);
 	format_hist(&o, workers, n, false);
 	format_process(&o, workers, n, p);

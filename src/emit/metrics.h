@@ -34,6 +34,8 @@ struct metrics_hist {
 	uint64_t sum_us;
 };
 
+#define METRICS_DNS_TYPES 8
+
 /* One worker's counters. Only the owning thread writes; series are appended, never moved or
  * removed, and published by a release store of n_series, so a reader sees whole series. */
 struct metrics {
@@ -48,6 +50,9 @@ struct metrics {
 	uint64_t upstream_idle;	    /* upstream connections parked now */
 	uint64_t connections_total, connections_open;
 	struct metrics_hist dns, connect;
+	/* DNS listener queries by decision and type (METRICS_DNS_TYPES: A, AAAA, CNAME, HTTPS,
+	 * SVCB, TXT, MX, other) */
+	uint64_t dns_queries[OUTCOME__COUNT][METRICS_DNS_TYPES];
 };
 
 /* Process-wide values, written by the main thread. */
@@ -78,6 +83,8 @@ void metrics_count_tunnel_revoked(struct metrics *m);
 /* An upstream connection was parked (true) or left the pool (false). */
 void metrics_upstream_idle(struct metrics *m, bool parked);
 void metrics_observe_dns(struct metrics *m, uint64_t us);
+/* One query to the DNS listener, as its log line records it. */
+void metrics_count_dns_query(struct metrics *m, enum outcome decision, uint16_t qtype);
 void metrics_observe_connect(struct metrics *m, uint64_t us);
 /* Main thread only. */
 void metrics_process_reload(struct metrics_process *p, bool ok, uint64_t generation);

@@ -277,14 +277,6 @@ void conn_reset_request(struct conn *c)
 	buf_release(&c->replay); /* left by a request that ended before any answer */
 }
 
-/* Log ids are unique per process: worker i of n numbers its requests i+1, i+1+n, i+1+2n, ...,
- * so the workers never hand out the same id and no counter is shared. */
-static uint64_t conn_log_id(struct worker *w)
-{
-	uint64_t n = w->n_workers ? w->n_workers : 1;
-	return w->log_seq++ * n + w->index + 1;
-}
-
 /* Formats and queues one line of the current request; says which decision and reason it
  * showed. An end line says who ended the request (`why` ended it) and in which state. */
 static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
@@ -297,7 +289,7 @@ static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
 	enum reason shown = outcome_reason(&r->verdict, r->result);
 
 	if (r->log_id == 0)
-		r->log_id = conn_log_id(c->w);
+		r->log_id = worker_next_log_id(c->w);
 	if (r->has_connected)
 		ip_addr_format(&r->connected, ip);
 	struct log_record rec = {

@@ -124,6 +124,7 @@ struct conn {
 	 * release frees it. */
 	struct buf replay;
 	struct resolver_query *dns;
+	void *proto; /* the protocol's own state, its release frees it (dns_tcp: the lookup) */
 	uint64_t last_activity_ms;
 	unsigned timeout_ms;
 	enum reason timeout_reason;

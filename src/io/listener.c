@@ -129,7 +129,8 @@ static struct listener *listener_start(struct listener *l)
 	}
 	event_add(l->accept_ev, NULL);
 	if (w->index == 0)
-		fprintf(stderr, "sluice: listening on http://%s\n", l->text);
+		fprintf(stderr, "sluice: listening on %s%s\n",
+			strcmp(l->ops->name, "dns") == 0 ? "dns (tcp) " : "http://", l->text);
 	return l;
 }
 

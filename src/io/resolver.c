@@ -237,6 +237,12 @@ void resolver_free(struct resolver *r)
 
 int resolver_cache_get(struct resolver *r, const char *name, struct ip_addr *out, unsigned max)
 {
+	return resolver_cache_get_ttl(r, name, out, max, NULL);
+}
+
+int resolver_cache_get_ttl(struct resolver *r, const char *name, struct ip_addr *out, unsigned max,
+			   unsigned *ttl_s)
+{
 	struct cache_entry **link = &r->buckets[name_hash(name)];
 	uint64_t now = now_ms();
 
@@ -251,6 +257,8 @@ int resolver_cache_get(struct resolver *r, const char *name, struct ip_addr *out
 		if (strcmp(e->name, name) == 0) {
 			unsigned n = e->n_addrs < max ? e->n_addrs : max;
 			memcpy(out, e->addrs, n * sizeof(*out));
+			if (ttl_s)
+				*ttl_s = (unsigned)((e->expires_ms - now + 999) / 1000);
 			return (int)n;
 		}
 		link = &e->next;

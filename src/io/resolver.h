@@ -29,6 +29,10 @@ int resolver_set_servers(struct resolver *r, const struct config *cfg);
 int resolver_system_servers(char *text, size_t size);
 /* Answers from the cache: returns the number of addresses copied, or -1 on a miss. */
 int resolver_cache_get(struct resolver *r, const char *name, struct ip_addr *out, unsigned max);
+/* The same, and the seconds the entry has left (rounded up) in *ttl_s: what a DNS answer from
+ * this entry may say, so that an agent never caches a name longer than sluice does. */
+int resolver_cache_get_ttl(struct resolver *r, const char *name, struct ip_addr *out, unsigned max,
+			   unsigned *ttl_s);
 /* Starts a lookup; on_done is called later from the event loop, never from within this call.
  * Returns NULL when the query could not be started. */
 struct resolver_query *resolver_lookup(struct resolver *r, const char *name, resolver_on_done cb,

@@ -69,6 +69,14 @@ void worker_fini(struct worker *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* Worker i of n numbers its lines i+1, i+1+n, i+1+2n, ..., so the workers never hand out the
+ * same id and no counter is shared. */
+uint64_t worker_next_log_id(struct worker *w)
+{
+	uint64_t n = w->n_workers ? w->n_workers : 1;
+	return w->log_seq++ * n + w->index + 1;
+}
+
 void worker_conn_ended(struct worker *w)
 {
 	if (w->draining && !w->conns)

@@ -18,6 +18,7 @@ struct resolver;
 struct upstream_pool;
 struct log_sink;
 struct listener;
+struct dns_server;
 struct conn;
 struct snapshot;
 struct event;
@@ -39,7 +40,8 @@ struct worker_retired {
 	unsigned conns;
 };
 
-#define WORKER_MAX_LISTENERS CONFIG_MAX_LISTEN
+/* listen.http and listen.dns (its TCP side) */
+#define WORKER_MAX_LISTENERS (2 * CONFIG_MAX_LISTEN)
 
 struct worker {
 	struct event_base *base;
@@ -53,6 +55,7 @@ struct worker {
 	struct resolver *resolver;
 	struct upstream_pool *pool;
 	struct log_sink *log;
+	struct dns_server *dns; /* listen.dns; NULL once drained */
 	struct listener *listeners[WORKER_MAX_LISTENERS];
 	unsigned n_listeners;
 	unsigned index; /* 0 .. n-1 */
@@ -91,6 +94,8 @@ void worker_init(struct worker *w, struct snapshot *snap, unsigned index, unsign
 void worker_fini(struct worker *w);
 /* Called by conn when a connection ends: a draining worker with none left stops its loop. */
 void worker_conn_ended(struct worker *w);
+/* The next log line's id (the "id" field): unique in the process. */
+uint64_t worker_next_log_id(struct worker *w);
 /* next (a reference the caller gives) becomes the snapshot new requests get; the one it replaces
  * is retired, and freed when the last connection holding it lets go (at once when none does). */
 void worker_swap_snapshot(struct worker *w, struct snapshot *next);

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "io/conn.h"
+#include "io/dns_server.h"
+#include "io/dns_tcp.h"
 #include "io/http_flow.h"
 #include "io/listener.h"
 #include "io/log_sink.h"
@@ -68,6 +70,19 @@ int worker_loop_init(struct worker *w, struct snapshot *snap, unsigned index, un
 		}
 		w->listeners[w->n_listeners++] = l;
 	}
+	for (unsigned i = 0; i < cfg->n_listen_dns; i++) {
+		struct listener *l = listener_new(w, &cfg->listen_dns[i], &dns_tcp_ops);
+		if (!l) {
+			worker_loop_fini(w);
+			return -1;
+		}
+		w->listeners[w->n_listeners++] = l;
+	}
+	w->dns = dns_server_new(w);
+	if (!w->dns) {
+		worker_loop_fini(w);
+		return -1;
+	}
 	return 0;
 }
 
@@ -107,6 +122,8 @@ void worker_loop_fini(struct worker *w)
 	for (unsigned i = 0; i < w->n_listeners; i++)
 		listener_free(w->listeners[i]);
 	w->n_listeners = 0;
+	dns_server_free(w->dns);
+	w->dns = NULL;
 	upstream_pool_free(w->pool);
 	if (w->swap_ev)
 		event_free(w->swap_ev);
@@ -166,6 +183,10 @@ static void worker_loop_on_drain(evutil_socket_t fd, short what, void *arg)
 	for (unsigned i = 0; i < w->n_listeners; i++)
 		listener_free(w->listeners[i]);
 	w->n_listeners = 0;
+	/* Likewise the DNS sockets; a lookup still in flight goes unanswered (the client asks
+	 * again, elsewhere). */
+	dns_server_free(w->dns);
+	w->dns = NULL;
 	/* An idle keep-alive connection has nothing in flight: nothing is lost by closing it. */
 	for (struct conn *c = w->conns; c; c = next) {
 		next = c->next;

@@ -1,0 +1,673 @@
+#include "io/dns_server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "emit/dns_reply.h"
+#include "emit/log_json.h"
+#include "io/conn.h"
+#include "io/log_sink.h"
+#include "io/loop_clock.h"
+#include "io/resolver.h"
+#include "io/snapshot.h"
+#include "io/sockaddr.h"
+#include "io/worker.h"
+#include "parse/dns_msg.h"
+#include "parse/dns_type.h"
+#include "policy/dns_policy.h"
+#include "policy/outcome.h"
+#include "policy/rate_limit.h"
+
+/* The largest query read: a question of 255 bytes and an OPT with a cookie take under 300; a
+ * bigger datagram is cut here and then refused as malformed. */
+#define DNS_SERVER_MSG_MAX 1536
+/* Datagrams read per wakeup, so that a flood on one socket cannot starve the connections. */
+#define DNS_SERVER_BATCH 32
+#define DNS_SERVER_RATE_BUCKETS 64
+/* The largest reply built: RESOLVER_MAX_ADDRS addresses after a 255-byte question take under
+ * 800 bytes, so this is never the limit over TCP; over UDP the client's size is. */
+#define DNS_SERVER_REPLY_MAX 4096
+
+struct dns_sock {
+	struct dns_server *srv;
+	int fd;
+	struct event *ev;
+	struct ip_addr local; /* the bound address; unspecified when bound to every address */
+	bool wildcard;
+};
+
+/* One agent's query budget on this worker, kept by name so that it survives a reload. */
+struct dns_rate {
+	struct dns_rate *next;
+	struct token_bucket tb;
+	uint32_t rate, burst; /* what tb was set up with: a reload that changes them starts anew */
+	char name[];
+};
+
+/* A query waiting for the resolver. Owns a copy of the message (q's slices point into it) and
+ * a reference to the configuration it was judged under. */
+struct dns_ask {
+	struct dns_ask *next, *prev;
+	struct dns_server *srv;
+	struct conn *conn; /* TCP: the connection it answers on; it cancels the ask if it closes */
+	const struct dns_stream_ops *stream;
+	struct dns_sock *sock;
+	struct snapshot *snap;
+	const struct agent *agent;
+	struct resolver_query *rq;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	struct ip_addr client_ip, local;
+	uint16_t client_port;
+	uint64_t started_us;
+	struct verdict verdict;
+	struct dns_query q;
+	size_t msg_len;
+	uint8_t msg[];
+};
+
+struct dns_server {
+	struct worker *w;
+	struct dns_sock socks[CONFIG_MAX_LISTEN];
+	unsigned n_socks;
+	struct dns_ask *asks; /* waiting for the resolver */
+	struct dns_rate *rates[DNS_SERVER_RATE_BUCKETS];
+};
+
+/* What one query came with and how it is answered (the transport's half): a UDP socket and the
+ * peer's address, or a TCP connection (conn). */
+struct dns_from {
+	struct conn *conn;
+	const struct dns_stream_ops *stream; /* with conn */
+	struct dns_sock *sock;
+	const struct sockaddr_storage *peer;
+	socklen_t peer_len;
+	struct ip_addr client_ip, local;
+	uint16_t client_port;
+};
+
+static unsigned dns_rate_hash(const char *name)
+{
+	unsigned h = 5381;
+	while (*name)
+		h = h * 33 + (unsigned char)*name++;
+	return h % DNS_SERVER_RATE_BUCKETS;
+}
+
+/* The agent's bucket on this worker: a share of dns.rate and dns.burst (the kernel spreads
+ * queries over the workers' sockets), so that all workers together allow about the rate. */
+static struct token_bucket *dns_rate_for(struct dns_server *s, const struct agent *agent,
+					 const struct policy_dns *dns)
+{
+	const char *name = agent ? agent->name : "";
+	unsigned n = s->w->n_workers ? s->w->n_workers : 1;
+	uint32_t rate = dns->rate == 0 ? 0 : (dns->rate + n - 1) / n;
+	uint32_t burst = dns->burst == 0 ? 0 : (dns->burst + n - 1) / n;
+	struct dns_rate **link = &s->rates[dns_rate_hash(name)];
+
+	for (struct dns_rate *r = *link; r; r = r->next)
+		if (strcmp(r->name, name) == 0) {
+			if (r->rate != rate || r->burst != burst) {
+				token_bucket_init(&r->tb, rate, burst, loop_clock_ms());
+				r->rate = rate;
+				r->burst = burst;
+			}
+			return &r->tb;
+		}
+	size_t len = strlen(name);
+	struct dns_rate *r = calloc(1, sizeof(*r) + len + 1);
+	if (!r)
+		return NULL;
+	memcpy(r->name, name, len + 1);
+	token_bucket_init(&r->tb, rate, burst, loop_clock_ms());
+	r->rate = rate;
+	r->burst = burst;
+	r->next = *link;
+	*link = r;
+	return &r->tb;
+}
+
+/* Sends from the address the query came to: a reply from another address of a wildcard socket
+ * is one the client would not take. */
+static void dns_send(const struct dns_from *from, const uint8_t *buf, size_t len)
+{
+	if (from->conn) {
+		from->stream->send(from->conn, buf, len);
+		return;
+	}
+	struct iovec iov = {(void *)buf, len};
+	struct msghdr msg = {.msg_name = (void *)from->peer,
+			     .msg_namelen = from->peer_len,
+			     .msg_iov = &iov,
+			     .msg_iovlen = 1};
+	union {
+		char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} control;
+
+	if (from->sock->wildcard) {
+		memset(&control, 0, sizeof(control));
+		msg.msg_control = &control;
+		struct cmsghdr *cm;
+		if (from->local.family == IP_V4) {
+			msg.msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
+			cm = CMSG_FIRSTHDR(&msg);
+			cm->cmsg_level = IPPROTO_IP;
+			cm->cmsg_type = IP_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+			struct in_pktinfo pi = {0};
+			memcpy(&pi.ipi_spec_dst, from->local.bytes, 4);
+			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		} else {
+			msg.msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
+			cm = CMSG_FIRSTHDR(&msg);
+			cm->cmsg_level = IPPROTO_IPV6;
+			cm->cmsg_type = IPV6_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+			struct in6_pktinfo pi = {0};
+			memcpy(&pi.ipi6_addr, from->local.bytes, 16);
+			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		}
+	}
+	/* A full socket buffer drops the reply, as a lost datagram would: the client asks again. */
+	ssize_t ignored = sendmsg(from->sock->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)ignored;
+}
+
+/* The largest message the query's transport takes (RFC 1035 §4.2, RFC 6891 §6.2.5). */
+static size_t dns_limit(const struct dns_from *from, const struct dns_query *q)
+{
+	return from->conn ? DNS_SERVER_REPLY_MAX : dns_reply_udp_limit(q, DNS_REPLY_EDNS_SIZE);
+}
+
+struct dns_answer {
+	int rcode;
+	enum reason result; /* REASON_ALLOWED, or what went wrong upstream */
+	const struct ip_addr *addrs;
+	unsigned n_addrs;
+	uint32_t ttl;
+};
+
+static void dns_log(struct dns_server *s, const struct dns_from *from, const struct agent *agent,
+		    const struct dns_query *q, bool has_question, const struct verdict *v,
+		    const struct dns_answer *ans, const struct ip_addr *answered,
+		    unsigned n_answered, bool truncated, uint64_t started_us)
+{
+	struct worker *w = s->w;
+	char client[SOCKADDR_TEXT_MAX], type[16] = "";
+	char texts[LOG_JSON_DNS_ANSWERS_MAX][IP_ADDR_TEXT_MAX];
+	enum outcome decision = outcome_classify(v, ans->result);
+	struct log_dns_record rec = {
+	    .ts_ms = loop_clock_wall_ms(),
+	    .client = client,
+	    .agent = agent ? agent->name : "",
+	    .name = has_question ? slice_make(q->name.text, q->name.len) : SLICE_LIT(""),
+	    .type = type,
+	    .decision = outcome_name(decision),
+	    .reason = reason_token(outcome_reason(v, ans->result)),
+	    .rule = v->rule,
+	    .rcode = ans->rcode >= 0 ? dns_rcode_name(ans->rcode) : "",
+	    .transport = from->conn ? "tcp" : "udp",
+	    .truncated = truncated,
+	    .duration_ms = (loop_clock_us() - started_us) / 1000,
+	    .id = worker_next_log_id(w),
+	};
+
+	sockaddr_format(&from->client_ip, from->client_port, client);
+	if (has_question) {
+		const char *name = dns_type_name(q->qtype);
+		if (name)
+			snprintf(type, sizeof(type), "%s", name);
+		else
+			snprintf(type, sizeof(type), "TYPE%u", (unsigned)q->qtype);
+	}
+	if (!rec.rcode)
+		rec.rcode = "";
+	for (unsigned i = 0; i < n_answered && i < LOG_JSON_DNS_ANSWERS_MAX; i++) {
+		ip_addr_format(&answered[i], texts[i]);
+		rec.answers[rec.n_answers++] = texts[i];
+	}
+	char *line = log_sink_line_begin(w->log, LOG_JSON_LINE_MAX);
+	if (line)
+		log_sink_line_end(w->log, log_json_format_dns(&rec, line));
+	else
+		metrics_count_log_dropped(&w->metrics);
+	metrics_count_dns_query(&w->metrics, decision, q->qtype);
+}
+
+/* Answers q: the addresses of the family its type asks for, each with ttl. */
+static void dns_reply(struct dns_server *s, const struct dns_from *from, const struct agent *agent,
+		      const struct dns_query *q, const struct verdict *v,
+		      const struct dns_answer *ans, uint64_t started_us)
+{
+	uint8_t buf[DNS_SERVER_REPLY_MAX];
+	struct ip_addr answered[RESOLVER_MAX_ADDRS];
+	unsigned n_answered = 0;
+	struct dns_reply r;
+
+	dns_reply_init(&r, buf, sizeof(buf), dns_limit(from, q), q, ans->rcode);
+	for (unsigned i = 0; ans->rcode == DNS_RCODE_NOERROR && i < ans->n_addrs; i++) {
+		const struct ip_addr *a = &ans->addrs[i];
+		bool ok = false;
+		if (q->qtype == DNS_TYPE_A && a->family == IP_V4)
+			ok = dns_reply_add_a(&r, DNS_REPLY_QNAME, ans->ttl, a->bytes);
+		else if (q->qtype == DNS_TYPE_AAAA && a->family == IP_V6)
+			ok = dns_reply_add_aaaa(&r, DNS_REPLY_QNAME, ans->ttl, a->bytes);
+		if (ok)
+			answered[n_answered++] = *a;
+	}
+	size_t len = dns_reply_finish(&r);
+	if (r.truncated)
+		n_answered = 0;
+	dns_send(from, buf, len);
+	dns_log(s, from, agent, q, true, v, ans, answered, n_answered, r.truncated, started_us);
+}
+
+/* The addresses dns.answer: proxy gives: dns.proxy_addresses, else the one the query came to. */
+static unsigned dns_proxy_addrs(const struct config *cfg, const struct dns_from *from,
+				const struct ip_addr **out)
+{
+	if (cfg->n_dns_proxy_addrs > 0) {
+		*out = cfg->dns_proxy_addrs;
+		return cfg->n_dns_proxy_addrs;
+	}
+	*out = &from->local;
+	return 1;
+}
+
+/* The answer's addresses judged after the name: a refusal replaces the name's verdict; an
+ * allowed answer keeps it (its rule, and report mode's would-be denial). */
+static void dns_judge_answers(const struct config *cfg, const struct ip_addr *addrs, unsigned n,
+			      struct verdict *v)
+{
+	struct verdict answers;
+	dns_policy_judge_answers(&cfg->rules, addrs, n, &answers);
+	if (!answers.allow)
+		*v = answers;
+}
+
+static void dns_ask_free(struct dns_ask *a)
+{
+	struct dns_server *s = a->srv;
+
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		s->asks = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	s->w->pending_dns--;
+	struct conn *c = a->conn;
+	const struct dns_stream_ops *stream = a->stream;
+	worker_release(s->w, a->snap);
+	free(a);
+	if (c)
+		stream->ask_done(c, true); /* last: it may take the connection's next query */
+}
+
+static void dns_ask_from(const struct dns_ask *a, struct dns_from *from)
+{
+	*from = (struct dns_from){.conn = a->conn,
+				  .stream = a->stream,
+				  .sock = a->sock,
+				  .peer = &a->peer,
+				  .peer_len = a->peer_len,
+				  .client_ip = a->client_ip,
+				  .local = a->local,
+				  .client_port = a->client_port};
+}
+
+static void dns_on_resolved(void *arg, enum reason status, const struct ip_addr *addrs,
+			    unsigned n_addrs)
+{
+	struct dns_ask *a = arg;
+	const struct config *cfg = a->snap->cfg;
+	struct policy_scope scope = {&cfg->rules, &cfg->base, a->agent};
+	struct dns_from from;
+	struct ip_addr cached[RESOLVER_MAX_ADDRS];
+	unsigned ttl_s = 0;
+	struct dns_answer ans = {.rcode = DNS_RCODE_NOERROR, .result = REASON_ALLOWED};
+
+	a->rq = NULL;
+	dns_ask_from(a, &from);
+	metrics_observe_dns(&a->srv->w->metrics, loop_clock_us() - a->started_us);
+	if (status == REASON_ALLOWED) {
+		/* The entry just cached says how long the answer holds. */
+		int n = resolver_cache_get_ttl(a->srv->w->resolver, a->q.name.text, cached,
+					       RESOLVER_MAX_ADDRS, &ttl_s);
+		if (n > 0) {
+			addrs = cached;
+			n_addrs = (unsigned)n;
+		}
+		dns_judge_answers(cfg, addrs, n_addrs, &a->verdict);
+		ans.addrs = addrs;
+		ans.n_addrs = n_addrs;
+		ans.ttl = dns_policy_ttl(&scope, ttl_s);
+		ans.rcode = dns_policy_rcode(&scope, &a->verdict);
+	} else {
+		/* c-ares says "not found" and "no such record" alike: NXDOMAIN would be cached by
+		 * the client as a fact about the name, so an answer that cannot be had is
+		 * SERVFAIL (RFC 2308 §7.1: not cached for long). */
+		ans.rcode = DNS_RCODE_SERVFAIL;
+		ans.result = status;
+	}
+	dns_reply(a->srv, &from, a->agent, &a->q, &a->verdict, &ans, a->started_us);
+	dns_ask_free(a);
+}
+
+/* Resolves through the worker's resolver (its cache first), then answers. */
+static void dns_resolve(struct dns_server *s, const struct dns_from *from,
+			const struct agent *agent, const struct dns_query *q,
+			const struct verdict *v, struct slice msg, uint64_t started_us)
+{
+	struct worker *w = s->w;
+	const struct config *cfg = w->cfg;
+	struct policy_scope scope = {&cfg->rules, &cfg->base, agent};
+	struct ip_addr addrs[RESOLVER_MAX_ADDRS];
+	unsigned ttl_s = 0;
+	int n =
+	    resolver_cache_get_ttl(w->resolver, q->name.text, addrs, RESOLVER_MAX_ADDRS, &ttl_s);
+
+	if (n >= 0) {
+		struct verdict judged = *v;
+		dns_judge_answers(cfg, addrs, (unsigned)n, &judged);
+		struct dns_answer ans = {dns_policy_rcode(&scope, &judged), REASON_ALLOWED, addrs,
+					 (unsigned)n, dns_policy_ttl(&scope, ttl_s)};
+		dns_reply(s, from, agent, q, &judged, &ans, started_us);
+		return;
+	}
+	if (cfg->max_pending_dns && w->pending_dns >= cfg->max_pending_dns) {
+		struct verdict busy = *v;
+		struct dns_answer ans = {DNS_RCODE_SERVFAIL, REASON_DNS_BUSY, NULL, 0, 0};
+		dns_reply(s, from, agent, q, &busy, &ans, started_us);
+		return;
+	}
+	struct dns_ask *a = calloc(1, sizeof(*a) + msg.len);
+	if (!a)
+		return; /* dropped, as a lost datagram: the client asks again */
+	a->srv = s;
+	a->conn = from->conn;
+	a->stream = from->stream;
+	a->sock = from->sock;
+	a->snap = worker_hold(w);
+	a->agent = agent;
+	memcpy(&a->peer, from->peer, from->peer_len);
+	a->peer_len = from->peer_len;
+	a->client_ip = from->client_ip;
+	a->client_port = from->client_port;
+	a->local = from->local;
+	a->started_us = started_us;
+	a->verdict = *v;
+	a->msg_len = msg.len;
+	memcpy(a->msg, msg.ptr, msg.len);
+	/* q's slices must point into the copy, which outlives this call. */
+	dns_msg_parse(slice_make((const char *)a->msg, a->msg_len), &a->q);
+	a->next = s->asks;
+	if (s->asks)
+		s->asks->prev = a;
+	s->asks = a;
+	w->pending_dns++;
+	if (a->conn)
+		a->stream->ask_started(a->conn, a);
+	a->rq = resolver_lookup(w->resolver, a->q.name.text, dns_on_resolved, a);
+	if (!a->rq) {
+		struct dns_answer ans = {DNS_RCODE_SERVFAIL, REASON_DNS_ERROR, NULL, 0, 0};
+		dns_reply(s, from, agent, &a->q, &a->verdict, &ans, started_us);
+		dns_ask_free(a);
+	}
+}
+
+/* One query, as it came: judged in the order docs/dns.md gives, answered or handed to the
+ * resolver. */
+static void dns_on_query(struct dns_server *s, const struct dns_from *from, struct slice msg)
+{
+	struct worker *w = s->w;
+	const struct config *cfg = w->cfg;
+	uint64_t started_us = loop_clock_us();
+	struct dns_query q;
+	struct verdict v = {.allow = true, .reason = REASON_ALLOWED};
+	struct dns_answer ans = {.rcode = DNS_RCODE_NOERROR, .result = REASON_ALLOWED};
+	const struct agent *agent = NULL;
+	enum dns_msg_status st = dns_msg_parse(msg, &q);
+
+	if (st == DNS_MSG_DROP)
+		return;
+	if (st == DNS_MSG_HEADER_ONLY || q.rcode != DNS_RCODE_NOERROR) {
+		uint8_t buf[DNS_SERVER_REPLY_MAX];
+		size_t len;
+		v.allow = false;
+		v.reason = REASON_DNS_MALFORMED;
+		snprintf(v.rule, sizeof(v.rule), "%s", dns_msg_error_name(q.error));
+		ans.rcode = q.rcode;
+		if (st == DNS_MSG_HEADER_ONLY) {
+			len = dns_reply_error(buf, sizeof(buf), msg, q.rcode);
+		} else {
+			struct dns_reply r;
+			dns_reply_init(&r, buf, sizeof(buf), dns_limit(from, &q), &q, q.rcode);
+			len = dns_reply_finish(&r);
+		}
+		if (len > 0)
+			dns_send(from, buf, len);
+		dns_log(s, from, NULL, &q, st == DNS_MSG_QUESTION, &v, &ans, NULL, 0, false,
+			started_us);
+		return;
+	}
+	/* DNS carries no credentials: an agent is known by its source address alone. */
+	enum policy_identity id = policy_identify(cfg->agents, cfg->n_agents, cfg->default_agent,
+						  &from->client_ip, NULL, &agent);
+	if (id != POLICY_IDENTITY_OK) {
+		policy_identity_refusal(id, id == POLICY_IDENTITY_NEED_AUTH ? agent : NULL, &v);
+		agent = NULL;
+		ans.rcode = DNS_RCODE_REFUSED;
+		dns_reply(s, from, NULL, &q, &v, &ans, started_us);
+		return;
+	}
+	struct policy_scope scope = {&cfg->rules, &cfg->base, agent};
+	struct policy_dns dns;
+	policy_scope_dns(&scope, &dns);
+	struct token_bucket *tb = dns_rate_for(s, agent, &dns);
+	if (tb && !dns_policy_check_rate(&scope, tb, loop_clock_ms(), &v)) {
+		ans.rcode = dns_policy_rcode(&scope, &v);
+		dns_reply(s, from, agent, &q, &v, &ans, started_us);
+		return;
+	}
+	const struct route *route = dns_policy_decide_name(&scope, cfg->routes, cfg->n_routes,
+							   q.name.text, q.name.len, q.qtype, &v);
+	ans.rcode = dns_policy_rcode(&scope, &v);
+	if (ans.rcode != DNS_RCODE_NOERROR) {
+		dns_reply(s, from, agent, &q, &v, &ans, started_us);
+		return;
+	}
+	/* Only addresses are answered: a CNAME, HTTPS or SVCB question (and a type dns.types
+	 * allows) gets NOERROR with no record, after which clients ask for A and AAAA. */
+	if (q.qtype != DNS_TYPE_A && q.qtype != DNS_TYPE_AAAA) {
+		dns_reply(s, from, agent, &q, &v, &ans, started_us);
+		return;
+	}
+	/* A route's host, and every name for an agent answered by proxy, points at sluice: no
+	 * query leaves for it. */
+	if (route || dns.answer == AGENT_DNS_PROXY) {
+		ans.n_addrs = dns_proxy_addrs(cfg, from, &ans.addrs);
+		ans.ttl = dns_policy_ttl(&scope, dns.max_ttl);
+		dns_reply(s, from, agent, &q, &v, &ans, started_us);
+		return;
+	}
+	dns_resolve(s, from, agent, &q, &v, msg, started_us);
+}
+
+void dns_server_query_stream(struct dns_server *s, struct conn *c, const struct dns_stream_ops *ops,
+			     struct slice msg)
+{
+	struct dns_from from = {
+	    .conn = c, .stream = ops, .client_ip = c->client_ip, .client_port = c->client_port};
+	dns_on_query(s, &from, msg);
+}
+
+void dns_server_cancel(struct dns_ask *a)
+{
+	if (a->rq)
+		resolver_cancel(a->rq);
+	a->conn = NULL; /* closing: nothing to tell it */
+	dns_ask_free(a);
+}
+
+/* The address a datagram came to, from IP_PKTINFO / IPV6_PKTINFO. */
+static void dns_local_from_cmsg(struct msghdr *msg, struct ip_addr *local)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			local->family = IP_V4;
+			memcpy(local->bytes, &pi.ipi_addr, 4);
+		} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			local->family = IP_V6;
+			memcpy(local->bytes, &pi.ipi6_addr, 16);
+		}
+	}
+}
+
+static void dns_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_sock *sock = arg;
+	uint8_t buf[DNS_SERVER_MSG_MAX];
+	char control[256];
+
+	for (int i = 0; i < DNS_SERVER_BATCH; i++) {
+		struct sockaddr_storage peer;
+		struct iovec iov = {buf, sizeof(buf)};
+		struct msghdr msg = {.msg_name = &peer,
+				     .msg_namelen = sizeof(peer),
+				     .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = control,
+				     .msg_controllen = sizeof(control)};
+		ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* EAGAIN, or an ICMP error from an earlier reply: nothing to do */
+		}
+		struct dns_from from = {.sock = sock, .peer = &peer, .peer_len = msg.msg_namelen};
+		if (sockaddr_to_ip((struct sockaddr *)&peer, &from.client_ip, &from.client_port) !=
+		    0)
+			continue;
+		from.local = sock->local;
+		if (sock->wildcard)
+			dns_local_from_cmsg(&msg, &from.local);
+		/* A datagram cut at our buffer is no query we would answer right. */
+		size_t len = (msg.msg_flags & MSG_TRUNC) ? 0 : (size_t)n;
+		dns_on_query(sock->srv, &from, slice_make((const char *)buf, len));
+	}
+}
+
+static int dns_sock_open(struct dns_server *s, struct dns_sock *sock,
+			 const struct config_endpoint *at)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_from_ip(&ss, &at->addr, at->port);
+	char text[SOCKADDR_TEXT_MAX];
+	int one = 1;
+
+	sockaddr_format(&at->addr, at->port, text);
+	sock->srv = s;
+	sock->local = at->addr;
+	static const uint8_t zero[16];
+	sock->wildcard = memcmp(at->addr.bytes, zero, at->addr.family == IP_V4 ? 4 : 16) == 0;
+	sock->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sock->fd < 0) {
+		fprintf(stderr, "sluice: socket for dns %s: %s\n", text, strerror(errno));
+		return -1;
+	}
+	setsockopt(sock->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(sock->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6) {
+		setsockopt(sock->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(sock->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	} else {
+		setsockopt(sock->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	}
+	if (bind(sock->fd, (struct sockaddr *)&ss, len) != 0) {
+		fprintf(stderr, "sluice: cannot listen on dns %s (udp): %s\n", text,
+			strerror(errno));
+		close(sock->fd);
+		sock->fd = -1;
+		return -1;
+	}
+	sock->ev = event_new(s->w->base, sock->fd, EV_READ | EV_PERSIST, dns_on_readable, sock);
+	if (!sock->ev || event_add(sock->ev, NULL) != 0) {
+		if (sock->ev)
+			event_free(sock->ev);
+		sock->ev = NULL;
+		close(sock->fd);
+		sock->fd = -1;
+		return -1;
+	}
+	if (s->w->index == 0)
+		fprintf(stderr, "sluice: listening on dns %s (udp)\n", text);
+	return 0;
+}
+
+struct dns_server *dns_server_new(struct worker *w)
+{
+	const struct config *cfg = w->cfg;
+	struct dns_server *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->w = w;
+	for (unsigned i = 0; i < cfg->n_listen_dns; i++) {
+		if (dns_sock_open(s, &s->socks[i], &cfg->listen_dns[i]) != 0) {
+			dns_server_free(s);
+			return NULL;
+		}
+		s->n_socks++;
+	}
+	return s;
+}
+
+void dns_server_stop(struct dns_server *s)
+{
+	if (!s)
+		return;
+	for (unsigned i = 0; i < s->n_socks; i++)
+		if (s->socks[i].ev)
+			event_del(s->socks[i].ev);
+}
+
+void dns_server_free(struct dns_server *s)
+{
+	if (!s)
+		return;
+	while (s->asks) {
+		struct dns_ask *a = s->asks;
+		if (a->rq)
+			resolver_cancel(a->rq);
+		if (a->conn)
+			a->stream->ask_done(a->conn, false);
+		a->conn = NULL;
+		dns_ask_free(a);
+	}
+	for (unsigned i = 0; i < s->n_socks; i++) {
+		if (s->socks[i].ev)
+			event_free(s->socks[i].ev);
+		if (s->socks[i].fd >= 0)
+			close(s->socks[i].fd);
+	}
+	for (unsigned b = 0; b < DNS_SERVER_RATE_BUCKETS; b++)
+		while (s->rates[b]) {
+			struct dns_rate *r = s->rates[b];
+			s->rates[b] = r->next;
+			free(r);
+		}
+	free(s);
+}
