@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import time
 
@@ -131,3 +132,43 @@ def test_the_readme_shows_literal_spellings_that_get_the_same_answer(made_run, c
         assert time.monotonic() < deadline, lines
         time.sleep(0.02)
     canaries.assert_unchanged(before)
+
+
+def dns_section():
+    text = open(README, encoding="utf-8").read()
+    m = re.search(r"^### DNS for agents\n(.*?)^## ", text, re.S | re.M)
+    assert m, "README has no '### DNS for agents' section"
+    return m.group(1)
+
+
+@pytest.mark.skipif(shutil.which("dig") is None, reason="dig (bind9-dnsutils) is not installed")
+def test_the_readme_dns_example_shows_what_a_user_sees(sluice_bin, harness, dns, tmp_path):
+    """The README's DNS example, run as it is written (its config on 127.0.0.1:3128 and :5300,
+    resolving through the test's DNS server, which holds the README's name): what dig prints
+    is what the README prints, but the message id; the refused name is never asked upstream."""
+    section = dns_section()
+    config = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "readme-dns.yaml").write_text(
+        config + 'resolver:\n  servers: ["127.0.0.1:5353"]\nseccomp: false\n')
+    dns.set("pypi.org", a=["151.101.0.223"])  # an answer only: nothing connects to it
+    err = open(tmp_path / "stderr", "wb")
+    proc = subprocess.Popen([sluice_bin, "-c", str(tmp_path / "readme-dns.yaml")],
+                            stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 5 * TIME_FACTOR
+        while b"listening on dns 127.0.0.1:5300" not in (tmp_path / "stderr").read_bytes():
+            assert proc.poll() is None, (tmp_path / "stderr").read_text()
+            assert time.monotonic() < deadline, "sluice did not listen on 127.0.0.1:5300"
+            time.sleep(0.02)
+        for cmd, want in shell_examples(section):
+            r = subprocess.run(cmd, shell=True, capture_output=True, timeout=20)
+            got = r.stdout.decode().rstrip("\n")
+            norm = lambda t: re.sub(r"id: \d+", "id: N", t)
+            assert norm(got) == norm(want.rstrip("\n")), \
+                "README shows:\n%s\n\nsluice answers:\n%s" % (want, got)
+        assert dns.queries("c2VjcmV0.attacker.example") == 0
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        err.close()
+        dns.reset()
