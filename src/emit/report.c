@@ -463,7 +463,8 @@ enum report_use report_add(struct report *r, const struct log_line *line)
 		return REPORT_FILTERED;
 	if (suggest) {
 		kind = host_kind;
-		if (kind < 0 || port == 0)
+		/* A DNS line names no port: its name is suggested alone. */
+		if (kind < 0 || (port == 0 && !log_line_is_dns(line)))
 			return REPORT_BAD_HOST;
 		port = suggestion_port(line);
 	} else if (host_kind < 0 || (entry_is_route(kind) && host_kind != ENTRY_NAME)) {

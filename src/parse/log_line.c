@@ -30,16 +30,20 @@ enum field {
 	F_EVENT,
 	F_PORT,
 	F_STATUS,
+	F_KIND,
+	F_NAME,
 	F__COUNT
 };
 
 static const char *const field_names[F__COUNT] = {
-    [F_AGENT] = "agent",       [F_METHOD] = "method", [F_HOST] = "host",
-    [F_DECISION] = "decision", [F_REASON] = "reason", [F_RULE] = "rule",
-    [F_EVENT] = "event",       [F_PORT] = "port",     [F_STATUS] = "status",
+    [F_AGENT] = "agent",   [F_METHOD] = "method", [F_HOST] = "host",   [F_DECISION] = "decision",
+    [F_REASON] = "reason", [F_RULE] = "rule",	  [F_EVENT] = "event", [F_PORT] = "port",
+    [F_STATUS] = "status", [F_KIND] = "kind",	  [F_NAME] = "name",
 };
 
 #define REQUIRED ((1u << F_HOST) | (1u << F_PORT) | (1u << F_DECISION) | (1u << F_REASON))
+/* A DNS line ("kind":"dns") names its question instead of a host and port. */
+#define REQUIRED_DNS ((1u << F_NAME) | (1u << F_DECISION) | (1u << F_REASON))
 
 static int malformed(struct cursor *c, const char *why)
 {
@@ -269,6 +273,46 @@ static int literal(struct cursor *c)
 	return malformed(c, "a value that is not a string, integer, true, false or null");
 }
 
+/* An array of strings, numbers and literals (a DNS line's "answers"), skipped; an array
+ * holding an object or another array is not a line of ours. */
+static int scalar_array(struct cursor *c)
+{
+	struct sink discard = {0};
+	unsigned long long unused;
+
+	c->p++;
+	skip_ws(c);
+	if (peek(c) == ']') {
+		c->p++;
+		return PARSED;
+	}
+	for (;;) {
+		int ch = peek(c), rc;
+		if (ch < 0)
+			return NEED_MORE;
+		if (ch == '"')
+			rc = string(c, &discard);
+		else if (ch == '-' || is_digit(ch))
+			rc = number(c, &unused);
+		else if (ch == '{' || ch == '[')
+			return malformed(c, "a nested object or array");
+		else
+			rc = literal(c);
+		if (rc != PARSED)
+			return rc;
+		skip_ws(c);
+		ch = peek(c);
+		if (ch < 0)
+			return NEED_MORE;
+		c->p++;
+		if (ch == ']')
+			return PARSED;
+		if (ch != ',')
+			return malformed(c, "no ',' or ']' after an array element");
+		skip_ws(c);
+	}
+}
+
 static int unknown_value(struct cursor *c)
 {
 	struct sink discard = {0};
@@ -279,8 +323,10 @@ static int unknown_value(struct cursor *c)
 		return string(c, &discard);
 	if (ch == '-' || is_digit(ch))
 		return number(c, &unused);
-	if (ch == '{' || ch == '[')
-		return malformed(c, "a nested object or array");
+	if (ch == '[')
+		return scalar_array(c);
+	if (ch == '{')
+		return malformed(c, "a nested object");
 	return literal(c);
 }
 
@@ -338,6 +384,10 @@ static int field_value(struct cursor *c, enum field f, struct log_line *out)
 		return number_value(c, &out->port, 65535);
 	case F_STATUS:
 		return number_value(c, &out->status, 999);
+	case F_KIND:
+		return text_value(c, &out->kind, false);
+	case F_NAME:
+		return text_value(c, &out->name, false);
 	default:
 		return unknown_value(c);
 	}
@@ -437,7 +487,11 @@ int log_line_parse(struct slice line, struct log_line *out, const char **detail)
 		skip_ws(&c);
 		if (c.p != c.end)
 			rc = malformed(&c, "text after the object");
-		else if ((seen & REQUIRED) != REQUIRED)
+		else if (log_line_is_dns(out) && (seen & REQUIRED_DNS) != REQUIRED_DNS)
+			rc =
+			    malformed(&c, "a required field of a DNS line (name, decision, reason) "
+					  "is missing");
+		else if (!log_line_is_dns(out) && (seen & REQUIRED) != REQUIRED)
 			rc = malformed(
 			    &c, "a required field (host, port, decision, reason) is missing");
 	}
@@ -445,6 +499,11 @@ int log_line_parse(struct slice line, struct log_line *out, const char **detail)
 		memset(out, 0, sizeof(*out));
 		*detail = rc == NEED_MORE ? "the line ends inside the object" : c.detail;
 		return rc;
+	}
+	/* A DNS question is about the name alone: read as a line for that host, on no port. */
+	if (log_line_is_dns(out)) {
+		out->host = out->name;
+		out->port = 0;
 	}
 	*detail = NULL;
 	return (int)line.len;

@@ -1,6 +1,7 @@
 /* log_line: parses one line of sluice's decision log (docs/logs.md) — a flat JSON object (RFC
- * 8259) — into the fields `sluice report` needs: agent, method, host, port, decision, reason,
- * rule (its start), status, event. Does not allocate, keep a pointer into the line, or judge
+ * 8259; an array of scalars, a DNS line's "answers", is skipped) — into the fields `sluice
+ * report` needs: agent, method, host, port, decision, reason, rule (its start), status, event,
+ * and a DNS line's kind and name. Does not allocate, keep a pointer into the line, or judge
  * what the values mean (emit/report does). */
 #ifndef SLUICE_PARSE_LOG_LINE_H
 #define SLUICE_PARSE_LOG_LINE_H
@@ -35,7 +36,16 @@ struct log_line {
 	unsigned port;		    /* 0..65535 */
 	unsigned status;	    /* 0..999; 0 when absent */
 	bool has_agent;
+	/* "dns" on a DNS listener's line, whose question "name" is then also host (port 0) */
+	struct log_line_text kind;
+	struct log_line_text name;
 };
+
+static inline bool log_line_is_dns(const struct log_line *l)
+{
+	return l->kind.len == 3 && l->kind.bytes[0] == 'd' && l->kind.bytes[1] == 'n' &&
+	       l->kind.bytes[2] == 's';
+}
 
 static inline struct slice log_line_slice(const struct log_line_text *t)
 {

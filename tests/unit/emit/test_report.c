@@ -331,6 +331,26 @@ static void test_tunnel_open_line_is_not_counted(void **state)
 	report_free(r);
 }
 
+/* Issue 13: a DNS listener's line (no port) suggests its name, and meets the HTTP lines of the
+ * same name in one entry. */
+static void test_dns_lines_suggest_their_names(void **state)
+{
+	struct report *r = new_report(false, NULL);
+	struct log_line q = make_line("coder", "pypi.org", 0, "allow", "allowed");
+	q.kind.len = (size_t)snprintf(q.kind.bytes, sizeof(q.kind.bytes), "dns");
+	struct log_line plain = make_line("coder", "pypi.org", 0, "allow", "allowed");
+	assert_int_equal(report_add(r, &q), REPORT_SUGGESTED);
+	assert_int_equal(add(r, "coder", "pypi.org", 443, "allow", "allowed"), REPORT_SUGGESTED);
+	/* A request line without a port is still not one the report can place. */
+	assert_int_equal(report_add(r, &plain), REPORT_BAD_HOST);
+	assert_output(r, HEADER("2 log lines") "agents:\n"
+					       "  - name: coder\n"
+					       "    mode: enforce\n"
+					       "    allow:\n"
+					       "      - pypi.org  # 2 requests\n");
+	report_free(r);
+}
+
 static void test_nothing_usable(void **state)
 {
 	struct report *r = new_report(false, NULL);
@@ -874,6 +894,7 @@ int main(void)
 	    cmocka_unit_test(test_default_agent_and_unidentified_clients),
 	    cmocka_unit_test(test_nothing_usable),
 	    cmocka_unit_test(test_tunnel_open_line_is_not_counted),
+	    cmocka_unit_test(test_dns_lines_suggest_their_names),
 	    cmocka_unit_test(test_two_names_do_not_collapse),
 	    cmocka_unit_test(test_three_names_collapse_and_keep_the_bare_name),
 	    cmocka_unit_test(test_collapse_at_the_shortest_suffix),

@@ -296,12 +296,44 @@ static void test_refuses_what_is_not_one_flat_object(void **state)
 	assert_malformed("{'host':'x'}");
 	assert_malformed("{\"a\" 1," BASE_FIELDS "}");
 	assert_malformed("{\"a\":{}," BASE_FIELDS "}");
-	assert_malformed("{\"a\":[]," BASE_FIELDS "}");
+	assert_malformed("{\"a\":[[]]," BASE_FIELDS "}");
+	assert_malformed("{\"a\":[{}]," BASE_FIELDS "}");
+	assert_malformed("{\"a\":[1,]," BASE_FIELDS "}");
+	assert_malformed("{\"a\":[1 2]," BASE_FIELDS "}");
+	assert_malformed("{\"a\":[," BASE_FIELDS "}");
 	assert_malformed("{\"a\":tru," BASE_FIELDS "}");
 	assert_malformed("{\"a\":True," BASE_FIELDS "}");
 	assert_malformed("{\"a\":nulls," BASE_FIELDS "}");
 	assert_malformed("{\"a\":," BASE_FIELDS "}");
 	assert_malformed("{}");
+}
+
+/* A DNS listener's line: its name is the host, on no port; its answers array is skipped. */
+static void test_reads_a_dns_line_as_its_name(void **state)
+{
+	static const char line[] =
+	    "{\"ts\":\"2026-12-02T14:30:01.234Z\",\"client\":\"10.1.0.7:53211\",\"agent\":"
+	    "\"research\",\"kind\":\"dns\",\"name\":\"pypi.org\",\"type\":\"A\",\"decision\":"
+	    "\"allow\",\"reason\":\"allowed\",\"rule\":\"allow: pypi.org\",\"rcode\":\"NOERROR\","
+	    "\"answers\":[\"151.101.0.223\",\"151.101.64.223\"],\"transport\":\"udp\","
+	    "\"duration_ms\":0,\"id\":1842}";
+	const char *detail = NULL;
+
+	assert_int_equal(parse_n(line, strlen(line), &detail), (int)strlen(line));
+	assert_true(log_line_is_dns(&parsed));
+	assert_text(&parsed.host, "pypi.org");
+	assert_text(&parsed.agent, "research");
+	assert_text(&parsed.decision, "allow");
+	assert_int_equal(parsed.port, 0);
+	/* Without its name, a DNS line is not one of ours; nor is a request line without host. */
+	static const char no_name[] = "{\"kind\":\"dns\",\"decision\":\"deny\",\"reason\":\"x\"}";
+	assert_malformed(no_name);
+	static const char empty_answers[] =
+	    "{\"kind\":\"dns\",\"name\":\"a.test\",\"decision\":\"deny\",\"reason\":\"x\","
+	    "\"answers\":[]}";
+	assert_int_equal(parse_n(empty_answers, strlen(empty_answers), &detail),
+			 (int)strlen(empty_answers));
+	assert_text(&parsed.host, "a.test");
 }
 
 static void test_refuses_numbers_other_than_non_negative_integers(void **state)
@@ -441,6 +473,7 @@ int main(void)
 	    cmocka_unit_test(test_raw_utf8_is_kept),
 	    cmocka_unit_test(test_limits_are_inclusive),
 	    cmocka_unit_test(test_refuses_what_is_not_one_flat_object),
+	    cmocka_unit_test(test_reads_a_dns_line_as_its_name),
 	    cmocka_unit_test(test_refuses_numbers_other_than_non_negative_integers),
 	    cmocka_unit_test(test_refuses_out_of_range_port_and_status),
 	    cmocka_unit_test(test_refuses_kept_fields_of_the_wrong_type),
