@@ -236,19 +236,31 @@ static void main_drain(struct worker *workers, unsigned n, unsigned drain_ms,
 		left == 1 ? "" : "s");
 }
 
+static bool main_same_list(const struct config_endpoint *a, unsigned na,
+			   const struct config_endpoint *b, unsigned nb)
+{
+	if (na != nb)
+		return false;
+	for (unsigned i = 0; i < na; i++)
+		if (a[i].port != b[i].port || !ip_addr_eq(&a[i].addr, &b[i].addr))
+			return false;
+	return true;
+}
+
+/* The listening sockets and threads a reload cannot change (they are set up at start). */
 static bool main_same_endpoints(const struct config *a, const struct config *b)
 {
-	if (a->n_listen_http != b->n_listen_http || a->workers != b->workers ||
-	    a->has_admin != b->has_admin)
+	if (a->workers != b->workers || a->has_admin != b->has_admin)
 		return false;
 	if (a->has_admin &&
 	    (a->admin.port != b->admin.port || !ip_addr_eq(&a->admin.addr, &b->admin.addr)))
 		return false;
-	for (unsigned i = 0; i < a->n_listen_http; i++)
-		if (a->listen_http[i].port != b->listen_http[i].port ||
-		    !ip_addr_eq(&a->listen_http[i].addr, &b->listen_http[i].addr))
-			return false;
-	return true;
+	return main_same_list(a->listen_http, a->n_listen_http, b->listen_http, b->n_listen_http) &&
+	       main_same_list(a->listen_dns, a->n_listen_dns, b->listen_dns, b->n_listen_dns) &&
+	       main_same_list(a->listen_transparent_http, a->n_listen_transparent_http,
+			      b->listen_transparent_http, b->n_listen_transparent_http) &&
+	       main_same_list(a->listen_transparent_tls, a->n_listen_transparent_tls,
+			      b->listen_transparent_tls, b->n_listen_transparent_tls);
 }
 
 /* SIGHUP: a valid file replaces the policy for new requests on every worker; an invalid one
@@ -271,8 +283,8 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
 		return;
 	}
 	if (!main_same_endpoints(cfg, (*current)->cfg))
-		fprintf(stderr, "sluice: reload: listen addresses (http and admin) and workers "
-				"change only on restart; the running ones stay\n");
+		fprintf(stderr, "sluice: reload: listen addresses (http, admin, dns, transparent) and "
+				"workers change only on restart; the running ones stay\n");
 	if (strcmp(cfg->log_file, main_log_path) != 0)
 		fprintf(stderr,
 			"sluice: reload: log.file changes only on restart; the log stays on %s\n",

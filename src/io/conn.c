@@ -140,7 +140,9 @@ static void conn_on_client_read(evutil_socket_t fd, short what, void *arg)
 		event_del(&c->c_rd);
 		return;
 	}
+	loop_clock_enter();
 	c->ops->on_client_readable(c);
+	loop_clock_leave();
 }
 
 static void conn_on_client_write(evutil_socket_t fd, short what, void *arg)
@@ -148,7 +150,9 @@ static void conn_on_client_write(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	if (c->state == CONN_CLOSED)
 		return;
+	loop_clock_enter();
 	c->ops->on_client_writable(c);
+	loop_clock_leave();
 }
 
 static void conn_on_upstream_event(struct upstream_sock *us, short what, void *arg)

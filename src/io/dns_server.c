@@ -566,7 +566,9 @@ static void dns_on_readable(evutil_socket_t fd, short what, void *arg)
 			dns_local_from_cmsg(&msg, &from.local);
 		/* A datagram cut at our buffer is no query we would answer right. */
 		size_t len = (msg.msg_flags & MSG_TRUNC) ? 0 : (size_t)n;
+		loop_clock_enter();
 		dns_on_query(sock->srv, &from, slice_make((const char *)buf, len));
+		loop_clock_leave();
 	}
 }
 

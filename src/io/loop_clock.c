@@ -6,8 +6,8 @@
 #define LOOP_CLOCK_WALL_SYNC_US 1000000
 
 struct loop_clock {
-	bool in_loop; /* a worker turns this thread's loop: readings may be reused */
-	bool fresh;   /* now_us was read during this turn */
+	bool in_event; /* inside loop_clock_enter/leave: readings may be reused */
+	bool fresh;    /* now_us was read during this event */
 	uint64_t now_us;
 	uint64_t wall_synced_us; /* when wall_offset_ms was last taken (0: never) */
 	int64_t wall_offset_ms;	 /* wall clock minus monotonic clock */
@@ -22,18 +22,23 @@ static uint64_t loop_clock_read_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-void loop_clock_turn(void)
+void loop_clock_enter(void)
 {
-	clk.in_loop = true;
+	clk.in_event = true;
 	clk.fresh = false;
+}
+
+void loop_clock_leave(void)
+{
+	clk.in_event = false;
 }
 
 uint64_t loop_clock_us(void)
 {
-	if (clk.in_loop && clk.fresh)
+	if (clk.in_event && clk.fresh)
 		return clk.now_us;
 	clk.now_us = loop_clock_read_us();
-	clk.fresh = clk.in_loop;
+	clk.fresh = clk.in_event;
 	return clk.now_us;
 }
 
@@ -49,7 +54,7 @@ int64_t loop_clock_wall_ms(void)
 	/* A wall clock stepped by NTP shows in the log within a second; durations never see it,
 	 * since they are taken from the monotonic clock. */
 	if (clk.wall_synced_us == 0 || mono_us - clk.wall_synced_us >= LOOP_CLOCK_WALL_SYNC_US ||
-	    !clk.in_loop) {
+	    !clk.in_event) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		int64_t wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/loop_clock.h"
 #include "io/tls_client.h"
 
 static void upstream_sock_on_read(evutil_socket_t fd, short what, void *arg)
@@ -16,13 +17,17 @@ static void upstream_sock_on_read(evutil_socket_t fd, short what, void *arg)
 		event_del(&s->rd);
 		return;
 	}
+	loop_clock_enter();
 	s->on_event(s, EV_READ, s->arg);
+	loop_clock_leave();
 }
 
 static void upstream_sock_on_write(evutil_socket_t fd, short what, void *arg)
 {
 	struct upstream_sock *s = arg;
+	loop_clock_enter();
 	s->on_event(s, EV_WRITE, s->arg);
+	loop_clock_leave();
 }
 
 /* Until it is handed to someone, nothing listens. */

@@ -10,7 +10,6 @@
 #include "io/http_flow.h"
 #include "io/listener.h"
 #include "io/log_sink.h"
-#include "io/loop_clock.h"
 #include "io/reload_revoke.h"
 #include "io/resolver.h"
 #include "io/snapshot.h"
@@ -138,19 +137,9 @@ void worker_loop_fini(struct worker *w)
 	worker_fini(w);
 }
 
-/* One turn at a time, so that the clock is read afresh at most once per turn (loop_clock). A
- * break (a stop, the end of a drain) is asked for from inside a callback of the turn, and is
- * seen here before the next turn would clear it. */
 int worker_loop_run(struct worker *w)
 {
-	for (;;) {
-		loop_clock_turn();
-		int rc = event_base_loop(w->base, EVLOOP_ONCE);
-		if (rc < 0)
-			return -1;
-		if (rc == 1 || event_base_got_break(w->base) || event_base_got_exit(w->base))
-			return 0;
-	}
+	return event_base_dispatch(w->base) < 0 ? -1 : 0;
 }
 
 static void worker_loop_on_stop(evutil_socket_t fd, short what, void *arg)

@@ -74,11 +74,12 @@ SANITIZED = "ASAN_OPTIONS" in os.environ or os.environ.get("SLUICE_VALGRIND")
 
 @pytest.mark.skipif(SANITIZED or shutil.which("cc") is None,
                     reason="an LD_PRELOAD shim cannot go before ASan or under valgrind")
-def test_clock_is_read_once_per_loop_turn(sluice, tmp_path, monkeypatch):
+def test_clock_is_read_once_per_event(sluice, tmp_path, monkeypatch):
     """The stamps a request takes (activity, start, pool age, the log line's duration and
-    time) share one clock reading per loop turn. libevent itself reads its clock twice a turn,
-    so a turn costs at most three reads; each stamp once read the clock itself (13 reads per
-    keep-alive request in three turns)."""
+    time) share one clock reading per socket event. On one keep-alive connection a loop turn
+    handles one event, and libevent itself reads its clock twice a turn, so a turn costs at
+    most three reads; each stamp once read the clock itself (13 reads per keep-alive request
+    in three turns)."""
     shim = str(tmp_path / "clock_count.so")
     src = os.path.join(os.path.dirname(__file__), "shims", "clock_count.c")
     subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim, src, "-ldl"], check=True)
