@@ -107,7 +107,7 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 			conn_close(c, REASON_CLIENT_IDLE);
 			return;
 		}
-		conn_reply_error(c, REASON_HEAD_TIMEOUT, NULL, true);
+		c->ops->refuse(c, REASON_HEAD_TIMEOUT, NULL);
 		return;
 	case REASON_DNS_TIMEOUT:
 	case REASON_CONNECT_TIMEOUT:
@@ -119,7 +119,7 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	case REASON_UPSTREAM_TIMEOUT:
 		if (c->state != CONN_TUNNEL && c->req.status == 0) {
 			conn_close_upstream(c);
-			conn_reply_error(c, c->timeout_reason, NULL, true);
+			c->ops->refuse(c, c->timeout_reason, NULL);
 			return;
 		}
 		/* fallthrough */
@@ -254,6 +254,19 @@ struct upstream_sock *conn_upstream_detach(struct conn *c)
 	buf_release(&c->uin);
 	buf_release(&c->uout);
 	return us;
+}
+
+uint16_t conn_local_port(const struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct ip_addr ip;
+	uint16_t port = 0;
+
+	if (getsockname(c->cfd, (struct sockaddr *)&ss, &len) != 0 ||
+	    sockaddr_to_ip((struct sockaddr *)&ss, &ip, &port) != 0)
+		return 0;
+	return port;
 }
 
 void conn_refresh_snapshot(struct conn *c)

@@ -48,6 +48,9 @@ struct conn_request {
 	uint64_t max_body;	   /* the agent's request body limit; 0 = none */
 	uint64_t body_seen;	   /* chunked request body bytes seen so far */
 	bool is_connect, is_head;
+	/* A tunnel from the transparent TLS listener: opened without a 200, the client's
+	 * ClientHello (kept in cin) relayed upstream first. */
+	bool tunnel_silent;
 	struct authority dest;	 /* what the agent asked for */
 	struct authority target; /* what sluice connects to: dest, or a route's upstream */
 	struct verdict verdict;
@@ -215,6 +218,9 @@ void conn_reset_request(struct conn *c);
 /* The connection's log text, allocated on first use; NULL when out of memory (the line then
  * goes without it). */
 struct conn_log_text *conn_log_text(struct conn *c);
+/* The port the client connected to (getsockname on its socket), 0 when it cannot be had: the
+ * destination port of a transparent listener's request that names none. */
+uint16_t conn_local_port(const struct conn *c);
 /* Between requests: move to the worker's current configuration (after a reload). */
 void conn_refresh_snapshot(struct conn *c);
 void conn_close_upstream(struct conn *c);

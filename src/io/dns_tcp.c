@@ -171,6 +171,12 @@ static void dns_tcp_no_upstream_failed(struct conn *c, enum reason why, const ch
 	BUG_ON(1);
 }
 
+/* A DNS connection has no request that a timer or a reload could refuse: it just ends. */
+static void dns_tcp_refuse(struct conn *c, enum reason why, const char *detail)
+{
+	conn_close(c, why);
+}
+
 const struct flow_ops dns_tcp_ops = {
     .name = "dns",
     .on_client_readable = dns_tcp_on_readable,
@@ -179,5 +185,6 @@ const struct flow_ops dns_tcp_ops = {
     .on_upstream_writable = dns_tcp_no_upstream,
     .on_upstream_ready = dns_tcp_no_upstream,
     .on_upstream_failed = dns_tcp_no_upstream_failed,
+    .refuse = dns_tcp_refuse,
     .release = dns_tcp_release,
 };

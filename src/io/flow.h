@@ -9,10 +9,11 @@
 struct conn;
 
 /* A connection runs one protocol at a time (c->ops), chosen at accept by its listener and
- * switched at most once (conn_switch_ops: HTTP hands a CONNECT over to the tunnel). Every slot
+ * switched at most once (conn_switch_ops: HTTP hands a CONNECT, and the transparent TLS listener
+ * a judged ClientHello, over to the tunnel). Every slot
  * is set; none is called on a closed connection. */
 struct flow_ops {
-	const char *name; /* "http1", "tunnel" */
+	const char *name; /* "http1", "transparent_http", "transparent_tls", "tunnel", "dns" */
 	void (*on_client_readable)(struct conn *c);
 	void (*on_client_writable)(struct conn *c);
 	void (*on_upstream_readable)(struct conn *c);
@@ -22,6 +23,11 @@ struct flow_ops {
 	/* The upstream could not be had: why, and a detail for the reply (may be NULL). The
 	 * upstream half is already closed. */
 	void (*on_upstream_failed)(struct conn *c, enum reason why, const char *detail);
+	/* Refuses the request in flight in the protocol's own bytes and closes once that is
+	 * written: what conn's timer does when a head, DNS, connect or upstream timeout runs out,
+	 * and what reload_revoke does to a tunnel a reload denies before it opens. HTTP's is an
+	 * HTTP reply (conn_reply_error), the transparent TLS listener's a TLS alert. */
+	void (*refuse)(struct conn *c, enum reason why, const char *detail);
 	/* Frees what the protocol holds beyond conn's own sockets and buffers: when it is switched
 	 * away from, and when the connection closes. */
 	void (*release)(struct conn *c);

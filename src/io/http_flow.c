@@ -36,6 +36,13 @@ static size_t flow_uin_cap(const struct conn *c)
 	return flow_buf_cap(c->cfg->max_response_head);
 }
 
+/* The connection came in on a listen.transparent_http address: its client does not know a
+ * proxy is there (docs/dns.md, "Without proxy variables"). */
+static bool flow_transparent(const struct conn *c)
+{
+	return c->ops == &transparent_http_ops;
+}
+
 static enum reason flow_parse_error_reason(enum http1_error e)
 {
 	switch (e) {
@@ -167,7 +174,11 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 	char decoded[PROXY_AUTH_MAX], tried[LOG_JSON_USER_MAX];
 	size_t tried_len = 0;
 	struct slice user, password;
-	int at = http1_header_find(req->headers, req->n_headers, "proxy-authorization");
+	/* A transparent client sends no proxy credentials: a Proxy-Authorization it carries is
+	 * meant for someone else, and identity is by source address alone. */
+	int at = flow_transparent(c)
+		     ? -1
+		     : http1_header_find(req->headers, req->n_headers, "proxy-authorization");
 
 	if (at >= 0) {
 		if (proxy_auth_parse_basic(req->headers[at].value, decoded, sizeof(decoded), &user,
@@ -245,6 +256,7 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 	struct conn_request *r = &c->req;
 	struct slice authority = {0}, path = {0};
 	const char *detail = NULL;
+	uint16_t default_port = 80;
 
 	r->is_connect = slice_eq_cstr_nocase(req->method, "CONNECT");
 	r->is_head = slice_eq_cstr_nocase(req->method, "HEAD");
@@ -252,20 +264,35 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 	r->client_keep_alive = req->keep_alive;
 	flow_set_body_framing(c, req);
 	r->replayable = !r->is_connect && r->req_done && http1_method_is_idempotent(req->method);
+	if (r->is_connect && flow_transparent(c)) {
+		conn_reply_error(c, REASON_BAD_REQUEST, "CONNECT on a transparent listener", true);
+		return;
+	}
 	if (r->is_connect) {
 		if (req->framing != HTTP1_BODY_NONE) {
 			conn_reply_error(c, REASON_BAD_REQUEST, "CONNECT with a body", true);
 			return;
 		}
 		authority = req->target;
+		default_port = 0;
 	} else {
 		struct url url;
 		enum url_result split = url_split_target(req->target, &url);
-		if (split == URL_ORIGIN_FORM) {
+		if (split == URL_ORIGIN_FORM && flow_transparent(c)) {
+			/* Judged as http://Host/path would be; Host's port, else the one dialled.
+			 */
+			if (req->host_index < 0) {
+				conn_reply_error(c, REASON_BAD_AUTHORITY,
+						 "a transparent request needs a Host header", true);
+				return;
+			}
+			url.authority = req->headers[req->host_index].value;
+			url.path = req->target;
+			default_port = conn_local_port(c);
+		} else if (split == URL_ORIGIN_FORM) {
 			conn_reply_error(c, REASON_NOT_A_PROXY_REQUEST, NULL, true);
 			return;
-		}
-		if (split != URL_OK) {
+		} else if (split != URL_OK) {
 			conn_reply_error(c, REASON_BAD_REQUEST, url_target_detail(split), true);
 			return;
 		}
@@ -273,7 +300,7 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 		path = url.path;
 		flow_note_path(c, path);
 	}
-	if (authority_parse(authority, r->is_connect ? 0 : 80, &r->dest, &detail) != 0) {
+	if (authority_parse(authority, default_port, &r->dest, &detail) != 0) {
 		memset(&r->dest, 0, sizeof(r->dest));
 		conn_reply_error(c, REASON_BAD_AUTHORITY, detail, true);
 		return;
@@ -810,6 +837,12 @@ static void flow_release(struct conn *c)
 	buf_release(&c->replay);
 }
 
+/* Timers and reloads refuse with an HTTP reply, and close. */
+static void flow_refuse_close(struct conn *c, enum reason why, const char *detail)
+{
+	conn_reply_error(c, why, detail, true);
+}
+
 const struct flow_ops http_flow_ops = {
     .name = "http1",
     .on_client_readable = flow_on_client_readable,
@@ -818,5 +851,20 @@ const struct flow_ops http_flow_ops = {
     .on_upstream_writable = flow_on_upstream_writable,
     .on_upstream_ready = flow_on_upstream_ready,
     .on_upstream_failed = flow_refuse,
+    .refuse = flow_refuse_close,
+    .release = flow_release,
+};
+
+/* The same protocol on a listen.transparent_http address: flow_transparent tells them apart
+ * (origin-form requests named by Host, no CONNECT, no proxy credentials). */
+const struct flow_ops transparent_http_ops = {
+    .name = "transparent_http",
+    .on_client_readable = flow_on_client_readable,
+    .on_client_writable = flow_on_client_writable,
+    .on_upstream_readable = flow_on_upstream_readable,
+    .on_upstream_writable = flow_on_upstream_writable,
+    .on_upstream_ready = flow_on_upstream_ready,
+    .on_upstream_failed = flow_refuse,
+    .refuse = flow_refuse_close,
     .release = flow_release,
 };

@@ -9,5 +9,10 @@
 
 /* What a connection accepted on a listen.http address speaks first. */
 extern const struct flow_ops http_flow_ops;
+/* What a connection accepted on a listen.transparent_http address speaks: the same protocol,
+ * for clients that do not know a proxy is there — origin-form requests whose Host header
+ * names the destination (port: Host's, else the one the client dialled), no CONNECT, identity
+ * by source address only. */
+extern const struct flow_ops transparent_http_ops;
 
 #endif

@@ -114,6 +114,18 @@ static void listener_on_resume(evutil_socket_t fd, short what, void *arg)
 	listener_resume(arg);
 }
 
+/* The startup line's words for what a listener serves, by its protocol's name. */
+static const char *listener_label(const struct flow_ops *ops)
+{
+	if (strcmp(ops->name, "dns") == 0)
+		return "dns (tcp) ";
+	if (strcmp(ops->name, "transparent_tls") == 0)
+		return "transparent_tls ";
+	if (strcmp(ops->name, "transparent_http") == 0)
+		return "transparent_http ";
+	return "http://";
+}
+
 /* Puts a listening socket on the worker's loop; frees it on failure. */
 static struct listener *listener_start(struct listener *l)
 {
@@ -129,8 +141,7 @@ static struct listener *listener_start(struct listener *l)
 	}
 	event_add(l->accept_ev, NULL);
 	if (w->index == 0)
-		fprintf(stderr, "sluice: listening on %s%s\n",
-			strcmp(l->ops->name, "dns") == 0 ? "dns (tcp) " : "http://", l->text);
+		fprintf(stderr, "sluice: listening on %s%s\n", listener_label(l->ops), l->text);
 	return l;
 }
 

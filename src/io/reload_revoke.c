@@ -78,8 +78,7 @@ bool reload_revoke_admit(struct conn *c)
 	}
 	policy_revoke(&v, &c->req.verdict);
 	metrics_count_tunnel_revoked(&c->w->metrics);
-	conn_reply_error(c, v.reason, "the egress policy was reloaded while the tunnel was opening",
-			 true);
+	c->ops->refuse(c, v.reason, "the egress policy was reloaded while the tunnel was opening");
 	return false;
 }
 

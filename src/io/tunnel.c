@@ -207,12 +207,16 @@ static void tunnel_down(struct conn *c, bool may_read)
 	tunnel_move(c, &s, may_read);
 }
 
-/* The CONNECT's upstream is connected: answer 200 and start relaying. */
+/* The CONNECT's upstream is connected: answer 200 and start relaying. A transparent TLS
+ * client (req.tunnel_silent) asked nothing of a proxy: it gets no 200, and the ClientHello it
+ * sent, still in cin, is the first thing relayed upstream. */
 static void tunnel_on_upstream_ready(struct conn *c)
 {
 	conn_set_state(c, CONN_TUNNEL);
-	c->req.status = 200;
-	if (!buf_append(&c->cout, tunnel_established, sizeof(tunnel_established) - 1,
+	if (!c->req.tunnel_silent)
+		c->req.status = 200;
+	if (!c->req.tunnel_silent &&
+	    !buf_append(&c->cout, tunnel_established, sizeof(tunnel_established) - 1,
 			sizeof(tunnel_established))) {
 		conn_close(c, REASON_INTERNAL);
 		return;
@@ -265,7 +269,8 @@ static void tunnel_release(struct conn *c)
 	tunnel_release_dir(c->w, &c->down);
 }
 
-/* An open tunnel never sets its upstream up again; were it asked to, it has no reply to give. */
+/* An open tunnel never sets its upstream up again, and has no reply to give: were it asked to
+ * (or to refuse), it just ends. */
 static void tunnel_on_upstream_failed(struct conn *c, enum reason why, const char *detail)
 {
 	conn_close(c, why);
@@ -279,5 +284,6 @@ const struct flow_ops tunnel_ops = {
     .on_upstream_writable = tunnel_on_upstream_writable,
     .on_upstream_ready = tunnel_on_upstream_ready,
     .on_upstream_failed = tunnel_on_upstream_failed,
+    .refuse = tunnel_on_upstream_failed,
     .release = tunnel_release,
 };

@@ -41,7 +41,7 @@ struct worker_retired {
 };
 
 /* listen.http and listen.dns (its TCP side) */
-#define WORKER_MAX_LISTENERS (2 * CONFIG_MAX_LISTEN)
+#define WORKER_MAX_LISTENERS (4 * CONFIG_MAX_LISTEN)
 
 struct worker {
 	struct event_base *base;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "base/bug.h"
 #include "io/conn.h"
 #include "io/dns_server.h"
 #include "io/dns_tcp.h"
@@ -12,6 +13,7 @@
 #include "io/log_sink.h"
 #include "io/reload_revoke.h"
 #include "io/resolver.h"
+#include "io/sni_flow.h"
 #include "io/snapshot.h"
 #include "io/upstream_pool.h"
 
@@ -55,27 +57,34 @@ static int worker_loop_init_base(struct worker *w, struct snapshot *snap, unsign
 	return 0;
 }
 
+/* One listener per address, its clients speaking ops. */
+static int worker_loop_listen(struct worker *w, const struct config_endpoint *at, unsigned n,
+			      const struct flow_ops *ops)
+{
+	for (unsigned i = 0; i < n; i++) {
+		BUG_ON(w->n_listeners >= WORKER_MAX_LISTENERS);
+		struct listener *l = listener_new(w, &at[i], ops);
+		if (!l)
+			return -1;
+		w->listeners[w->n_listeners++] = l;
+	}
+	return 0;
+}
+
 int worker_loop_init(struct worker *w, struct snapshot *snap, unsigned index, unsigned n_workers)
 {
 	const struct config *cfg = snap->cfg;
 
 	if (worker_loop_init_base(w, snap, index, n_workers) != 0)
 		return -1;
-	for (unsigned i = 0; i < cfg->n_listen_http; i++) {
-		struct listener *l = listener_new(w, &cfg->listen_http[i], &http_flow_ops);
-		if (!l) {
-			worker_loop_fini(w);
-			return -1;
-		}
-		w->listeners[w->n_listeners++] = l;
-	}
-	for (unsigned i = 0; i < cfg->n_listen_dns; i++) {
-		struct listener *l = listener_new(w, &cfg->listen_dns[i], &dns_tcp_ops);
-		if (!l) {
-			worker_loop_fini(w);
-			return -1;
-		}
-		w->listeners[w->n_listeners++] = l;
+	if (worker_loop_listen(w, cfg->listen_http, cfg->n_listen_http, &http_flow_ops) != 0 ||
+	    worker_loop_listen(w, cfg->listen_dns, cfg->n_listen_dns, &dns_tcp_ops) != 0 ||
+	    worker_loop_listen(w, cfg->listen_transparent_http, cfg->n_listen_transparent_http,
+			       &transparent_http_ops) != 0 ||
+	    worker_loop_listen(w, cfg->listen_transparent_tls, cfg->n_listen_transparent_tls,
+			       &sni_flow_ops) != 0) {
+		worker_loop_fini(w);
+		return -1;
 	}
 	w->dns = dns_server_new(w);
 	if (!w->dns) {

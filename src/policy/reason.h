@@ -34,6 +34,12 @@ enum reason {
 	REASON_CLIENT_CLOSED,
 	REASON_CLIENT_BODY_MALFORMED,
 	REASON_CLIENT_IDLE,
+	/* the transparent TLS listener (listen.transparent_tls): what its ClientHello lacked */
+	REASON_NOT_TLS,		/* the first bytes are not a TLS record ("GET / HTTP/1.1") */
+	REASON_TLS_MALFORMED,	/* TLS records, but no well-formed ClientHello */
+	REASON_TLS_TOO_LARGE,	/* the ClientHello exceeds TLS_HELLO_MAX / TLS_HELLO_INPUT_MAX */
+	REASON_TLS_NO_SNI,	/* no server_name: nothing names the destination */
+	REASON_TLS_SNI_LITERAL, /* an IP address as SNI (RFC 6066 §3 forbids it) */
 	/* upstream */
 	REASON_DNS_ERROR,
 	REASON_DNS_TIMEOUT,
