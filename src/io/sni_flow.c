@@ -67,6 +67,8 @@ static void sni_refuse(struct conn *c, enum reason why, const char *detail)
 		return;
 	if (r->started_ms == 0)
 		r->started_ms = conn_now_ms();
+	/* Every line of this listener says TLS, also one refused before the hello was read. */
+	memcpy(r->method, "TLS", sizeof("TLS"));
 	if (r->verdict.allow || r->verdict.reason == REASON_ALLOWED)
 		r->result = why;
 	r->close_after_reply = true;

@@ -103,6 +103,32 @@ def test_tls_hello_split_over_writes_and_records(tsluice):
         assert recv_exact(s, 15) == b"after the hello"
 
 
+def test_tls_client_half_closes_after_hello(tsluice):
+    """A client that sends its hello and shuts down its side before the upstream is even
+    connected: the hello still goes upstream, then the half-close."""
+    hello = client_hello("public.test")
+    with connect() as s:
+        s.sendall(hello)
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            part = s.recv(65536)
+            if not part:
+                break
+            got += part
+    assert got == hello
+
+
+def test_tls_hello_timeout_gets_alert(sluice):
+    p = sluice(config(timeouts={"request_head": "500ms"}))
+    mark = p.log_mark()
+    with connect() as s:
+        s.sendall(client_hello("public.test")[:20])
+        assert recv_exact(s, 64) == bytes([21, 3, 3, 0, 2, 2, 80])
+    (line,) = p.wait_logs(since=mark, match={"method": "TLS"})
+    assert line["reason"] == "head_timeout"
+
+
 def test_tls_openssl_s_client(tsluice, origins):
     """A real TLS client: the echo server is no TLS server, so the handshake fails, but the
     hello reached it through sluice, judged by its SNI."""
@@ -140,6 +166,7 @@ def test_tls_sni_to_metadata_refused(tsluice, canaries):
     ("literal", "tls_sni_literal", ALERT_UNRECOGNIZED_NAME),
     ("http", "not_tls", ALERT_DECODE_ERROR),
     ("malformed", "tls_malformed", ALERT_DECODE_ERROR),
+    ("too_large", "tls_hello_too_large", ALERT_DECODE_ERROR),
 ])
 def test_tls_refusals_have_a_reason(tsluice, canaries, case, reason, alert):
     if case == "no_sni":
@@ -149,6 +176,8 @@ def test_tls_refusals_have_a_reason(tsluice, canaries, case, reason, alert):
         data = client_hello("public.test").replace(b"public.test", b"192.0.2.101")
     elif case == "http":
         data = b"GET / HTTP/1.1\r\nHost: public.test\r\n\r\n"
+    elif case == "too_large":
+        data = b"\x16\x03\x01\x40\x00\x01\x01\x00\x00" + b"\x00" * 100  # a 64 KiB hello
     else:
         data = b"\x16\x03\x01\x00\x05\x02\x00\x00\x01\x00"  # a ServerHello type
     before = canaries.snapshot()
