@@ -190,6 +190,19 @@ def test_tls_refusals_have_a_reason(tsluice, canaries, case, reason, alert):
     canaries.assert_unchanged(before, also=[("192.0.2.10", 443)])
 
 
+def test_tls_port_is_the_one_dialled(sluice, canaries):
+    """The destination port is the listener's: 8443 is not in ports, whatever the SNI."""
+    p = sluice(config(listen={"transparent_tls": "%s:8443" % T_ADDR}))
+    before = canaries.snapshot()
+    mark = p.log_mark()
+    with socket.create_connection((T_ADDR, 8443), timeout=3) as s:
+        s.sendall(client_hello("public.test"))
+        assert recv_exact(s, 64) == bytes([21, 3, 3, 0, 2, 2, ALERT_ACCESS_DENIED])
+    (line,) = p.wait_logs(since=mark, match={"method": "TLS"})
+    assert (line["port"], line["reason"]) == (8443, "port_not_allowed")
+    canaries.assert_unchanged(before, also=[("192.0.2.10", 443)])
+
+
 def test_tls_unknown_agent_refused(sluice, canaries):
     p = sluice(config(agents=[{"name": "other", "match": {"source": ["10.9.9.9/32"]}}]))
     before = canaries.snapshot()
@@ -225,6 +238,8 @@ def test_http_denied_host_refused(tsluice, canaries):
     assert out.startswith("HTTP/1.1 403"), out
     assert "Proxy-Status: sluice; error=http_request_denied" in out
     out = curl("http://%s/latest/meta-data/" % T_ADDR, "-H", "Host: meta.test")
+    assert out.startswith("HTTP/1.1 403"), out
+    out = curl("http://%s/latest/meta-data/" % T_ADDR, "-H", "Host: 169.254.169.254")
     assert out.startswith("HTTP/1.1 403"), out
     canaries.assert_unchanged(before)
 
