@@ -283,8 +283,9 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
 		return;
 	}
 	if (!main_same_endpoints(cfg, (*current)->cfg))
-		fprintf(stderr, "sluice: reload: listen addresses (http, admin, dns, transparent) and "
-				"workers change only on restart; the running ones stay\n");
+		fprintf(stderr,
+			"sluice: reload: listen addresses (http, admin, dns, transparent) and "
+			"workers change only on restart; the running ones stay\n");
 	if (strcmp(cfg->log_file, main_log_path) != 0)
 		fprintf(stderr,
 			"sluice: reload: log.file changes only on restart; the log stays on %s\n",
