@@ -398,7 +398,8 @@ static void dns_resolve(struct dns_server *s, const struct dns_from *from,
 	a->sock = from->sock;
 	a->snap = worker_hold(w);
 	a->agent = agent;
-	memcpy(&a->peer, from->peer, from->peer_len);
+	if (from->peer) /* UDP: where to answer; over TCP the connection says */
+		memcpy(&a->peer, from->peer, from->peer_len);
 	a->peer_len = from->peer_len;
 	a->client_ip = from->client_ip;
 	a->client_port = from->client_port;
