@@ -91,23 +91,62 @@ static void out_field_u64(struct out_buf *o, const char *name, uint64_t value)
 /* 9999-12-31T23:59:59.999Z, the last instant RFC 3339 §5.6 can write. */
 #define LOG_JSON_TS_MAX_MS INT64_C(253402300799999)
 
+/* The civil date of a day count since 1970-01-01 (days >= 0), by Howard Hinnant's
+ * days-to-civil algorithm: no gmtime_r, no locale, no table. */
+static void civil_from_days(int64_t days, unsigned *year, unsigned *month, unsigned *day)
+{
+	int64_t z = days + 719468; /* days since 0000-03-01 */
+	int64_t era = z / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);			      /* [0, 146096] */
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);		      /* [0, 365] */
+	unsigned mp = (5 * doy + 2) / 153;				      /* [0, 11] */
+
+	*day = doy - (153 * mp + 2) / 5 + 1;
+	*month = mp < 10 ? mp + 3 : mp - 9;
+	*year = (unsigned)(yoe + era * 400) + (*month <= 2);
+}
+
+static char *put_digits(char *p, unsigned value, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + value % 10);
+		value /= 10;
+	}
+	return p + width;
+}
+
+/* Written by hand: snprintf and gmtime_r took a tenth of a request's instructions. */
 static void out_timestamp(struct out_buf *o, int64_t ts_ms)
 {
-	char ts[40];
-	struct tm tm;
+	char ts[40], *p = ts;
+	unsigned year, month, day;
 
 	/* RFC 3339 §5.6: a four-digit year and no sign. A clock outside 1970..9999 is clamped so
-	 * that the line stays valid and gmtime_r cannot fail. */
+	 * that the line stays valid. */
 	if (ts_ms < 0)
 		ts_ms = 0;
 	else if (ts_ms > LOG_JSON_TS_MAX_MS)
 		ts_ms = LOG_JSON_TS_MAX_MS;
-	time_t secs = (time_t)(ts_ms / 1000);
-	gmtime_r(&secs, &tm);
-	int n = snprintf(ts, sizeof(ts), "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, (int)(ts_ms % 1000));
-	out_raw(o, ts, (size_t)n);
+	int64_t secs = ts_ms / 1000;
+	unsigned sod = (unsigned)(secs % 86400);
+	civil_from_days(secs / 86400, &year, &month, &day);
+	memcpy(p, "{\"ts\":\"", 7);
+	p = put_digits(p + 7, year, 4);
+	*p++ = '-';
+	p = put_digits(p, month, 2);
+	*p++ = '-';
+	p = put_digits(p, day, 2);
+	*p++ = 'T';
+	p = put_digits(p, sod / 3600, 2);
+	*p++ = ':';
+	p = put_digits(p, sod / 60 % 60, 2);
+	*p++ = ':';
+	p = put_digits(p, sod % 60, 2);
+	*p++ = '.';
+	p = put_digits(p, (unsigned)(ts_ms % 1000), 3);
+	memcpy(p, "Z\"", 2);
+	out_raw(o, ts, (size_t)(p + 2 - ts));
 }
 
 /* Caps of the other string fields. */

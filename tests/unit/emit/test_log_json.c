@@ -9,7 +9,9 @@
 #include <cmocka.h>
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/hex.h"
 #include "emit/log_json.h"
@@ -373,6 +375,42 @@ static void test_ts_rfc3339_utc_millis(void **state)
 	assert_ts(4102444800000, "2100-01-01T00:00:00.000Z");
 }
 
+/* The hand-written date agrees with gmtime_r across the whole range: every day boundary of the
+ * years around each leap rule (1970-1973, 1999-2001, 2099-2101, 2399-2401, 9996-9999), and a
+ * spread of instants between. */
+static void test_ts_agrees_with_gmtime(void **state)
+{
+	static const int years[][2] = {
+	    {1970, 1974}, {1999, 2002}, {2099, 2102}, {2399, 2402}, {9996, 9999}};
+	char want[32];
+	uint64_t x = 88172645463325252ull;
+
+	for (size_t r = 0; r < sizeof(years) / sizeof(years[0]); r++) {
+		struct tm start = {.tm_year = years[r][0] - 1900, .tm_mday = 1};
+		int64_t day0 = (int64_t)timegm(&start) / 86400;
+		struct tm end = {.tm_year = years[r][1] - 1900, .tm_mday = 1};
+		int64_t day1 = (int64_t)timegm(&end) / 86400;
+		for (int64_t d = day0; d <= day1 && d * 86400000 <= 253402300799999; d++) {
+			int64_t ms = d * 86400000 + 86399999; /* the last millisecond of the day */
+			time_t secs = (time_t)(ms / 1000);
+			struct tm tm;
+			gmtime_r(&secs, &tm);
+			strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S.999Z", &tm);
+			assert_ts(ms, want);
+		}
+	}
+	for (int i = 0; i < 20000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		int64_t ms = (int64_t)(x % 253402300800000ull);
+		time_t secs = (time_t)(ms / 1000);
+		struct tm tm;
+		gmtime_r(&secs, &tm);
+		size_t n = strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want + n, sizeof(want) - n, ".%03dZ", (int)(ms % 1000));
+		assert_ts(ms, want);
+	}
+}
+
 /* A clock outside RFC 3339's years (RFC 3339 §5.6: four-digit year, no sign) still gives a
  * valid, parseable timestamp rather than garbage. */
 static void test_ts_out_of_range_clock(void **state)
@@ -637,6 +675,7 @@ int main(void)
 	    cmocka_unit_test(test_exact_line),
 	    cmocka_unit_test(test_field_order_and_types),
 	    cmocka_unit_test(test_ts_rfc3339_utc_millis),
+	    cmocka_unit_test(test_ts_agrees_with_gmtime),
 	    cmocka_unit_test(test_ts_out_of_range_clock),
 	    cmocka_unit_test(test_escapes_quote_and_backslash),
 	    cmocka_unit_test(test_escapes_control_bytes),
