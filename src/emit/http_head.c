@@ -44,6 +44,42 @@ static bool head_append_route_headers(struct buf *out, size_t cap, const struct 
 	return true;
 }
 
+/* The decimal digits of v (at most 65535) at out; returns how many. */
+static size_t head_u16(char *out, unsigned v)
+{
+	char digits[5];
+	size_t n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 && n < sizeof(digits));
+	for (size_t i = 0; i < n; i++)
+		out[i] = digits[n - 1 - i];
+	return n;
+}
+
+/* The Host value: the name (an IPv6 literal in brackets) and ":port" unless port is 0. Written
+ * by hand: snprintf cost a tenth of the head's assembly, on every request. */
+static void head_host(char *out, size_t size, const char *name, bool v6, unsigned port)
+{
+	size_t len = strlen(name), n = 0;
+
+	if (len > size - 9) /* room for brackets, ":65535" and the NUL */
+		len = size - 9;
+	if (v6)
+		out[n++] = '[';
+	memcpy(out + n, name, len);
+	n += len;
+	if (v6)
+		out[n++] = ']';
+	if (port) {
+		out[n++] = ':';
+		n += head_u16(out + n, port);
+	}
+	out[n] = '\0';
+}
+
 bool http_head_format_request(const struct http_head_request *h, struct buf *out, size_t cap)
 {
 	const struct http1_request *req = h->req;
@@ -52,10 +88,7 @@ bool http_head_format_request(const struct http_head_request *h, struct buf *out
 	struct slice path = h->path;
 	bool v6 = strchr(h->host, ':') != NULL;
 
-	if (h->port == h->default_port)
-		snprintf(host, sizeof(host), v6 ? "[%s]" : "%s", h->host);
-	else
-		snprintf(host, sizeof(host), v6 ? "[%s]:%u" : "%s:%u", h->host, h->port);
+	head_host(host, sizeof(host), h->host, v6, h->port == h->default_port ? 0 : h->port);
 	if (route) {
 		int n = route_rewrite_path(route, path, rewritten, sizeof(rewritten));
 		if (n < 0)
@@ -88,7 +121,13 @@ bool http_head_format_response(const struct http1_response *resp, bool keep_aliv
 {
 	char line[64];
 
-	snprintf(line, sizeof(line), "HTTP/1.1 %d ", resp->status);
+	/* By hand: snprintf cost as much as the rest of the head's assembly. */
+	memcpy(line, "HTTP/1.1 ", 9);
+	size_t n =
+	    9 + head_u16(line + 9,
+			 (unsigned)(resp->status > 0 && resp->status < 1000 ? resp->status : 0));
+	line[n++] = ' ';
+	line[n] = '\0';
 	if (!head_append_str(out, cap, line) ||
 	    !buf_append(out, resp->reason.ptr, resp->reason.len, cap) ||
 	    !head_append_str(out, cap, "\r\n") ||

@@ -525,11 +525,14 @@ bool http1_header_is_hop_by_hop(struct slice name, const struct slice *connectio
 	    {"proxy-authenticate", 18},
 	};
 
+	/* Lengths first: this runs for every header of every request and response, and most
+	 * names match no entry's length. */
 	for (size_t i = 0; i < sizeof(hop_by_hop) / sizeof(hop_by_hop[0]); i++)
-		if (slice_eq_nocase(name, hop_by_hop[i]))
+		if (name.len == hop_by_hop[i].len && slice_eq_nocase(name, hop_by_hop[i]))
 			return true;
 	for (unsigned i = 0; i < n_connection_tokens; i++)
-		if (slice_eq_nocase(name, connection_tokens[i]))
+		if (name.len == connection_tokens[i].len &&
+		    slice_eq_nocase(name, connection_tokens[i]))
 			return true;
 	return false;
 }
