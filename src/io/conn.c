@@ -469,6 +469,23 @@ ssize_t conn_write_from(int fd, struct buf *b, size_t n)
 	}
 }
 
+int conn_flush_client(struct conn *c)
+{
+	while (buf_len(&c->cout) > 0) {
+		ssize_t n = conn_write_from(c->cfd, &c->cout, buf_len(&c->cout));
+		if (n == -1) {
+			conn_want_client_write(c, true);
+			return 0;
+		}
+		if (n < 0) {
+			conn_close(c, REASON_CLIENT_CLOSED);
+			return -1;
+		}
+		conn_touch(c);
+	}
+	return 1;
+}
+
 ssize_t conn_write2(int fd, struct buf *a, struct buf *b, size_t b_n, size_t *b_written)
 {
 	struct iovec iov[2] = {{(void *)buf_head(a), buf_len(a)}, {(void *)buf_head(b), 0}};

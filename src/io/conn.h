@@ -184,6 +184,10 @@ ssize_t conn_read_into(int fd, struct buf *b, size_t max_cap);
  * -1 when it would block with nothing written, -2 on error. */
 ssize_t conn_write_from(int fd, struct buf *b, size_t n);
 
+/* Writes what cout holds to the client. Returns 1 once cout is empty, 0 when the socket is full
+ * (write interest is then registered), -1 when the connection was closed (write error). */
+int conn_flush_client(struct conn *c);
+
 /* Writes all of a then up to b_n bytes of b in one sendmsg; consumes what was written and
  * sets *b_written. Returns the total written, -1 when it would block with nothing written,
  * -2 on error. */

@@ -33,19 +33,8 @@ static struct dns_tcp *dns_tcp_state(struct conn *c)
 
 static void dns_tcp_flush(struct conn *c)
 {
-	while (buf_len(&c->cout) > 0) {
-		ssize_t n = conn_write_from(c->cfd, &c->cout, buf_len(&c->cout));
-		if (n == -1) {
-			conn_want_client_write(c, true);
-			return;
-		}
-		if (n < 0) {
-			conn_close(c, REASON_CLIENT_CLOSED);
-			return;
-		}
-		conn_touch(c);
-	}
-	conn_want_client_write(c, false);
+	if (conn_flush_client(c) == 1)
+		conn_want_client_write(c, false);
 }
 
 static const struct dns_stream_ops dns_tcp_stream;

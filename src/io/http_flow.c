@@ -750,17 +750,8 @@ static void flow_on_client_readable(struct conn *c)
 static void flow_on_client_writable(struct conn *c)
 {
 	if (c->state == CONN_REPLYING) {
-		while (buf_len(&c->cout) > 0) {
-			ssize_t n = conn_write_from(c->cfd, &c->cout, buf_len(&c->cout));
-			if (n == -1) {
-				conn_want_client_write(c, true);
-				return;
-			}
-			if (n < 0) {
-				conn_close(c, REASON_CLIENT_CLOSED);
-				return;
-			}
-		}
+		if (conn_flush_client(c) != 1)
+			return;
 		conn_want_client_write(c, false);
 		if (c->req.close_after_reply) {
 			conn_close(c, c->req.result);

@@ -40,18 +40,8 @@ static void sni_on_client_writable(struct conn *c)
 		conn_want_client_write(c, false);
 		return;
 	}
-	while (buf_len(&c->cout) > 0) {
-		ssize_t n = conn_write_from(c->cfd, &c->cout, buf_len(&c->cout));
-		if (n == -1) {
-			conn_want_client_write(c, true);
-			return;
-		}
-		if (n < 0) {
-			conn_close(c, REASON_CLIENT_CLOSED);
-			return;
-		}
-	}
-	conn_close(c, c->req.result);
+	if (conn_flush_client(c) == 1)
+		conn_close(c, c->req.result);
 }
 
 /* Refuses the connection: logs it, sends one fatal alert record (RFC 8446 §6: level 2, a
