@@ -271,6 +271,46 @@ static void listen_kind_finish(struct config_reader *r, enum config_listen_kind 
 	}
 }
 
+/* 127.0.0.1 or ::1: where a wildcard listener surely answers. Other loopback addresses
+ * (127.0.0.53, systemd-resolved's stub) may be another server's own socket. */
+static bool addr_is_loopback(const struct ip_addr *a)
+{
+	static const uint8_t v4[4] = {127, 0, 0, 1}, v6[16] = {[15] = 1};
+	return a->family == IP_V4 ? memcmp(a->bytes, v4, 4) == 0 : memcmp(a->bytes, v6, 16) == 0;
+}
+
+/* A resolver that is one of sluice's own DNS listeners: every lookup would come back to sluice
+ * as a query, until limits.max_pending_dns or timeouts.dns ended it. */
+static void listen_dns_not_a_resolver(struct config_reader *r)
+{
+	const struct config *cfg = r->cfg;
+	char path[PATH_MAX_LEN], text[IP_ADDR_TEXT_MAX];
+
+	for (unsigned i = 0; i < cfg->n_listen_dns; i++) {
+		const struct config_endpoint *dns = &cfg->listen_dns[i];
+		for (unsigned j = 0; j < cfg->n_resolvers; j++) {
+			const struct config_endpoint *res = &cfg->resolvers[j];
+			if (res->port != dns->port || res->addr.family != dns->addr.family)
+				continue;
+			/* A wildcard listener answers on every local address, loopback included. */
+			if (!ip_addr_eq(&res->addr, &dns->addr) &&
+			    !(endpoint_is_wildcard(dns) &&
+			      (endpoint_is_wildcard(res) || addr_is_loopback(&res->addr))))
+				continue;
+			kind_path(r, CONFIG_LISTEN_DNS, i, path, sizeof(path));
+			ip_addr_format(&res->addr, text);
+			config_reader_error(
+			    r, r->listen_marks[CONFIG_LISTEN_DNS][i],
+			    "%s: resolver.servers[%u] (%s%s%s:%u) is this listener: "
+			    "sluice would ask itself; name the upstream DNS servers "
+			    "in resolver.servers",
+			    path, j, res->addr.family == IP_V6 ? "[" : "", text,
+			    res->addr.family == IP_V6 ? "]" : "", (unsigned)res->port);
+			break;
+		}
+	}
+}
+
 static void listeners_add(struct policy_rules *rules, const struct config_endpoint *eps, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -287,6 +327,7 @@ void config_listen_finish(struct config_reader *r)
 		listen_admin_finish(r);
 	for (int k = CONFIG_LISTEN_DNS; k < CONFIG_LISTEN_KINDS; k++)
 		listen_kind_finish(r, k);
+	listen_dns_not_a_resolver(r);
 	if (cfg->has_admin)
 		listeners_add(&cfg->rules, &cfg->admin, 1);
 	listeners_add(&cfg->rules, cfg->listen_dns, cfg->n_listen_dns);

@@ -102,6 +102,32 @@ static void test_listen_dns_port_required(void **state)
 		"127.0.0.1:3128 or [::1]:3128");
 }
 
+/* sluice would ask itself: the same address, or a wildcard listener and its loopback. */
+static void test_listen_dns_is_not_its_own_resolver(void **state)
+{
+	refused("listen:\n  dns: \"127.0.0.1:5300\"\nresolver:\n  servers: [\"127.0.0.1:5300\"]\n",
+		2, 8,
+		"listen.dns: resolver.servers[0] (127.0.0.1:5300) is this listener: sluice would "
+		"ask itself; name the upstream DNS servers in resolver.servers");
+	refused(
+	    "listen:\n  dns: [\"10.0.0.5:53\", \"[::]:53\"]\nresolver:\n  servers: [\"10.0.0.2\", "
+	    "\"[::1]\"]\n",
+	    2, 24,
+	    "listen.dns[1]: resolver.servers[1] ([::1]:53) is this listener: sluice would ask "
+	    "itself; name the upstream DNS servers in resolver.servers");
+	/* Another port, another address, or systemd-resolved's stub beside a wildcard: fine. */
+	const char *ok[] = {
+	    "listen:\n  dns: \"127.0.0.1:5300\"\nresolver:\n  servers: [\"127.0.0.1:5353\"]\n",
+	    "listen:\n  dns: \"10.0.0.5:53\"\nresolver:\n  servers: [\"10.0.0.2\"]\n",
+	    "listen:\n  dns: \"0.0.0.0:53\"\nresolver:\n  servers: [\"127.0.0.53\"]\n",
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct config *cfg = config_parse(ok[i], strlen(ok[i]), &errs);
+		assert_non_null(cfg);
+		config_free(cfg);
+	}
+}
+
 static void test_listen_transparent_refusals(void **state)
 {
 	refused("listen:\n  transparent_tls: [\"10.0.0.5:443\", \"10.0.0.5:443\"]\n", 2, 37,
@@ -473,6 +499,7 @@ int main(void)
 	    cmocka_unit_test(test_listen_dns_before_http),
 	    cmocka_unit_test(test_listen_neighbours_do_not_overlap),
 	    cmocka_unit_test(test_listen_dns_port_required),
+	    cmocka_unit_test(test_listen_dns_is_not_its_own_resolver),
 	    cmocka_unit_test(test_listen_transparent_refusals),
 	    cmocka_unit_test(test_listen_dns_overlaps_http),
 	    cmocka_unit_test(test_listen_kinds_overlap_each_other),
