@@ -11,7 +11,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libevent-dev libc-ares-dev
 	libyaml-dev libssl-dev libcmocka-dev python3-pytest curl iproute2 util-linux \
 	openssl ca-certificates libclang-rt-14-dev libseccomp-dev clang-format strace bind9-dnsutils
 
-.PHONY: all deps build run test test-unit test-integration test-sanitize test-valgrind test-fuzz fuzz-build fuzz bench bench-route-tls bench-profile bench-allocs bench-policy format clean
+.PHONY: all deps build run test test-unit test-integration test-sanitize test-valgrind test-fuzz fuzz-build fuzz bench bench-route-tls bench-profile bench-allocs bench-policy bench-dns format clean
 
 all: build
 
@@ -98,6 +98,10 @@ bench-allocs: build
 	SLUICE_BIN=$(abspath $(BUILD))/sluice bench/allocs.sh
 
 # Decision speed with 100,000 domain patterns and 10,000 CIDRs (prints one table).
+# sluice's DNS listener against dnsmasq and unbound as caching forwarders (bench/README.md).
+bench-dns: build
+	SLUICE_BIN=$(abspath $(BUILD))/sluice bench/dns.sh
+
 bench-policy: build
 	cmake --build $(BUILD) --target policy_bench -j$(JOBS)
 	./$(BUILD)/policy_bench
