@@ -61,8 +61,10 @@ static size_t build(unsigned char *buf, uint16_t id)
 	buf[n++] = id & 0xff;
 	buf[n++] = 0x01; /* RD */
 	buf[n++] = 0x00;
-	buf[n++] = 0; buf[n++] = 1; /* QDCOUNT */
-	memset(buf + n, 0, 6); n += 6;
+	buf[n++] = 0;
+	buf[n++] = 1; /* QDCOUNT */
+	memset(buf + n, 0, 6);
+	n += 6;
 	const char *p = name;
 	while (*p) {
 		const char *dot = strchr(p, '.');
@@ -71,11 +73,14 @@ static size_t build(unsigned char *buf, uint16_t id)
 		memcpy(buf + n, p, l);
 		n += l;
 		p += l;
-		if (*p == '.') p++;
+		if (*p == '.')
+			p++;
 	}
 	buf[n++] = 0;
-	buf[n++] = 0; buf[n++] = 1; /* A */
-	buf[n++] = 0; buf[n++] = 1; /* IN */
+	buf[n++] = 0;
+	buf[n++] = 1; /* A */
+	buf[n++] = 0;
+	buf[n++] = 1; /* IN */
 	return n;
 }
 
@@ -83,9 +88,16 @@ static int skip_name(const unsigned char *m, size_t len, size_t *off)
 {
 	while (*off < len) {
 		unsigned c = m[*off];
-		if (c == 0) { (*off)++; return 0; }
-		if ((c & 0xc0) == 0xc0) { *off += 2; return *off <= len ? 0 : -1; }
-		if (c & 0xc0) return -1;
+		if (c == 0) {
+			(*off)++;
+			return 0;
+		}
+		if ((c & 0xc0) == 0xc0) {
+			*off += 2;
+			return *off <= len ? 0 : -1;
+		}
+		if (c & 0xc0)
+			return -1;
 		*off += 1 + c;
 	}
 	return -1;
@@ -94,20 +106,26 @@ static int skip_name(const unsigned char *m, size_t len, size_t *off)
 /* 1 = rcode 0 with an A record, 0 = other answer, -1 = not parseable */
 static int judge(const unsigned char *m, size_t len)
 {
-	if (len < 12 || !(m[2] & 0x80)) return -1;
-	if ((m[3] & 0x0f) != 0) return 0;
+	if (len < 12 || !(m[2] & 0x80))
+		return -1;
+	if ((m[3] & 0x0f) != 0)
+		return 0;
 	unsigned qd = m[4] << 8 | m[5], an = m[6] << 8 | m[7];
 	size_t off = 12;
 	for (unsigned i = 0; i < qd; i++) {
-		if (skip_name(m, len, &off)) return -1;
+		if (skip_name(m, len, &off))
+			return -1;
 		off += 4;
 	}
 	for (unsigned i = 0; i < an; i++) {
-		if (skip_name(m, len, &off) || off + 10 > len) return -1;
+		if (skip_name(m, len, &off) || off + 10 > len)
+			return -1;
 		unsigned type = m[off] << 8 | m[off + 1], rdlen = m[off + 8] << 8 | m[off + 9];
 		off += 10;
-		if (off + rdlen > len) return -1;
-		if (type == 1 && rdlen == 4) return 1;
+		if (off + rdlen > len)
+			return -1;
+		if (type == 1 && rdlen == 4)
+			return 1;
 		off += rdlen;
 	}
 	return 0;
@@ -120,30 +138,51 @@ int main(int argc, char **argv)
 	unsigned long maxq = 0;
 	while ((opt = getopt(argc, argv, "p:c:d:m:n:t:q:s:")) != -1) {
 		switch (opt) {
-		case 'p': port = atoi(optarg); break;
-		case 'c': conc = atoi(optarg); break;
-		case 'd': dur = atof(optarg); break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 'c':
+			conc = atoi(optarg);
+			break;
+		case 'd':
+			dur = atof(optarg);
+			break;
 		case 'm':
 			mode_fixed = !strcmp(optarg, "fixed");
 			mode_seq = !strcmp(optarg, "seq");
-			if (!mode_fixed && !mode_seq && strcmp(optarg, "unique")) { fprintf(stderr, "bad -m\n"); return 2; }
+			if (!mode_fixed && !mode_seq && strcmp(optarg, "unique")) {
+				fprintf(stderr, "bad -m\n");
+				return 2;
+			}
 			break;
-		case 'n': nnames = strtoul(optarg, NULL, 10); break;
-		case 't': tag = optarg; break;
-		case 'q': maxq = strtoul(optarg, NULL, 10); break;
-		case 's': nsocks = atoi(optarg); break;
+		case 'n':
+			nnames = strtoul(optarg, NULL, 10);
+			break;
+		case 't':
+			tag = optarg;
+			break;
+		case 'q':
+			maxq = strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			nsocks = atoi(optarg);
+			break;
 		default:
-			fprintf(stderr, "usage: dnsload -p PORT [-c CONC] [-d SECS] [-m fixed|unique|seq] [-n K] [-t TAG] [-q MAXQ] [-s SOCKS]\n");
+			fprintf(stderr, "usage: dnsload -p PORT [-c CONC] [-d SECS] [-m "
+					"fixed|unique|seq] [-n K] [-t TAG] [-q MAXQ] [-s SOCKS]\n");
 			return 2;
 		}
 	}
-	if (port <= 0 || port > 65535 || conc < 1 || conc > MAXCONC || nsocks < 1 || nsocks > MAXSOCKS ||
-	    dur <= 0 || dur > 600 || nnames < 1) {
-		fprintf(stderr, "dnsload: bad arguments (127.0.0.1 only; conc <= %d, socks <= %d, secs <= 600)\n", MAXCONC,
-			MAXSOCKS);
+	if (port <= 0 || port > 65535 || conc < 1 || conc > MAXCONC || nsocks < 1 ||
+	    nsocks > MAXSOCKS || dur <= 0 || dur > 600 || nnames < 1) {
+		fprintf(stderr,
+			"dnsload: bad arguments (127.0.0.1 only; conc <= %d, socks <= %d, secs <= "
+			"600)\n",
+			MAXCONC, MAXSOCKS);
 		return 2;
 	}
-	if (nsocks > conc) nsocks = conc;
+	if (nsocks > conc)
+		nsocks = conc;
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	int fds[MAXSOCKS];
@@ -152,7 +191,10 @@ int main(int argc, char **argv)
 		fds[i] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 		int big = 4 << 20;
 		setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-		if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&sa, sizeof sa)) { perror("dnsload: socket"); return 1; }
+		if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&sa, sizeof sa)) {
+			perror("dnsload: socket");
+			return 1;
+		}
 		pfd[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
 	}
 	static struct slot slots[MAXCONC];
@@ -162,42 +204,60 @@ int main(int argc, char **argv)
 	uint64_t last_answer = 0;
 	uint64_t start = now_us(), end = start + (uint64_t)(dur * 1e6), last_sweep = start;
 
-#define SEND(i)                                                                                   \
-	do {                                                                                      \
-		slots[i].gen = (slots[i].gen + 1) & 63;                                           \
+#define SEND(i)                                                                                    \
+	do {                                                                                       \
+		slots[i].gen = (slots[i].gen + 1) & 63;                                            \
 		size_t qn = build(buf, (uint16_t)((slots[i].gen << 10) | (unsigned)(i)));          \
-		slots[i].sent_us = now_us();                                                      \
-		slots[i].active = 1;                                                              \
-		if (send(fds[(i) % nsocks], buf, qn, 0) < 0 && errno != EAGAIN) perror("send");  \
-		sent++;                                                                           \
+		slots[i].sent_us = now_us();                                                       \
+		slots[i].active = 1;                                                               \
+		if (send(fds[(i) % nsocks], buf, qn, 0) < 0 && errno != EAGAIN)                    \
+			perror("send");                                                            \
+		sent++;                                                                            \
 	} while (0)
 #define CAN_SEND() (now_us() < end && (!maxq || sent < maxq))
 
-	for (int i = 0; i < conc && CAN_SEND(); i++) SEND(i);
+	for (int i = 0; i < conc && CAN_SEND(); i++)
+		SEND(i);
 	for (;;) {
 		int active = 0;
-		for (int i = 0; i < conc; i++) active += slots[i].active;
-		if (!active) break;
-		if (now_us() > end + 2 * TIMEOUT_US) break; /* hard bound */
+		for (int i = 0; i < conc; i++)
+			active += slots[i].active;
+		if (!active)
+			break;
+		if (now_us() > end + 2 * TIMEOUT_US)
+			break; /* hard bound */
 		int r = poll(pfd, (nfds_t)nsocks, 50);
-		if (r < 0 && errno != EINTR) { perror("poll"); return 1; }
+		if (r < 0 && errno != EINTR) {
+			perror("poll");
+			return 1;
+		}
 		for (int s = 0; s < nsocks && r > 0; s++) {
-			if (!(pfd[s].revents & POLLIN)) continue;
+			if (!(pfd[s].revents & POLLIN))
+				continue;
 			for (int k = 0; k < 256; k++) {
 				ssize_t n = recv(fds[s], buf, sizeof buf, 0);
-				if (n < 0) break;
-				if (n < 12) { bad++; continue; }
+				if (n < 0)
+					break;
+				if (n < 12) {
+					bad++;
+					continue;
+				}
 				unsigned id = buf[0] << 8 | buf[1], i = id & 1023, gen = id >> 10;
-				if ((int)i >= conc || !slots[i].active || slots[i].gen != gen || (int)(i % nsocks) != s)
+				if ((int)i >= conc || !slots[i].active || slots[i].gen != gen ||
+				    (int)(i % nsocks) != s)
 					continue; /* late answer to a query counted lost */
 				uint64_t lat = now_us() - slots[i].sent_us;
 				last_answer = now_us();
 				slots[i].active = 0;
 				answered++;
 				int j = judge(buf, (size_t)n);
-				if (j == 1) { ok++; hist[lat > HIST_MAX ? HIST_MAX : lat]++; }
-				else bad++;
-				if (CAN_SEND()) SEND(i);
+				if (j == 1) {
+					ok++;
+					hist[lat > HIST_MAX ? HIST_MAX : lat]++;
+				} else
+					bad++;
+				if (CAN_SEND())
+					SEND(i);
 			}
 		}
 		uint64_t t = now_us();
@@ -207,7 +267,8 @@ int main(int argc, char **argv)
 				if (slots[i].active && t - slots[i].sent_us >= TIMEOUT_US) {
 					slots[i].active = 0;
 					lost++;
-					if (CAN_SEND()) SEND(i);
+					if (CAN_SEND())
+						SEND(i);
 				}
 			}
 		}
@@ -217,10 +278,18 @@ int main(int argc, char **argv)
 	int got50 = 0;
 	for (uint64_t l = 0; l <= HIST_MAX && ok; l++) {
 		acc += hist[l];
-		if (!got50 && acc * 2 >= ok) { p50 = l; got50 = 1; }
-		if (acc * 100 >= ok * 99) { p99 = l; break; }
+		if (!got50 && acc * 2 >= ok) {
+			p50 = l;
+			got50 = 1;
+		}
+		if (acc * 100 >= ok * 99) {
+			p99 = l;
+			break;
+		}
 	}
-	printf("RESULT qps=%.0f ok=%lu lost=%lu bad=%lu sent=%lu answered=%lu secs=%.2f p50_us=%llu p99_us=%llu\n",
-	       (double)ok / secs, ok, lost, bad, sent, answered, secs, (unsigned long long)p50, (unsigned long long)p99);
+	printf("RESULT qps=%.0f ok=%lu lost=%lu bad=%lu sent=%lu answered=%lu secs=%.2f "
+	       "p50_us=%llu p99_us=%llu\n",
+	       (double)ok / secs, ok, lost, bad, sent, answered, secs, (unsigned long long)p50,
+	       (unsigned long long)p99);
 	return 0;
 }
