@@ -266,3 +266,18 @@ def test_metrics_count_queries_by_decision_and_type(dns_sluice):
     text = text.decode()
     assert 'sluice_dns_queries_total{decision="allow",type="A"} 1' in text, text
     assert 'sluice_dns_queries_total{decision="deny",type="AAAA"} 1' in text, text
+
+
+def test_repeated_name_is_answered_from_the_cache(dns_sluice, dns):
+    """The answer comes from the resolver cache the HTTP side uses: asked again within its
+    TTL, the name is not asked upstream again, and the TTL sent counts down."""
+    dns.set("cached.public.test", a=["192.0.2.10"], ttl=300)
+    p = dns_sluice(allow=["*.public.test"])
+    first = ask(p.dns_port, "cached.public.test")
+    n = dns.queries("cached.public.test")
+    assert n >= 1 and values(first, "A") == ["192.0.2.10"], first
+    for _ in range(5):
+        again = ask(p.dns_port, "cached.public.test")
+        assert values(again, "A") == ["192.0.2.10"], again
+    assert dns.queries("cached.public.test") == n
+    assert all(ttl <= 300 for (_, _, ttl, _) in again["answers"]), again
