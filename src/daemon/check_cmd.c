@@ -114,8 +114,19 @@ static void check_cmd_summary(const struct config *cfg, const char *path, struct
 			snprintf(unread + len, sizeof(unread) - len, "%u CA file%s", ca_unread,
 				 check_cmd_plural(ca_unread, "s"));
 	}
-	printf("%s: ok: %u listen address%s, %s, %s, %u route%s%s\n", path, cfg->n_listen_http,
-	       check_cmd_plural(cfg->n_listen_http, "es"), resolvers, agents, cfg->n_routes,
+	/* The other listeners only when there are some: an HTTP-only summary reads as before. */
+	char others[96] = "";
+	unsigned n_transparent = cfg->n_listen_transparent_http + cfg->n_listen_transparent_tls;
+	size_t olen = 0;
+	if (cfg->n_listen_dns > 0)
+		olen +=
+		    (size_t)snprintf(others + olen, sizeof(others) - olen, ", %u DNS listener%s",
+				     cfg->n_listen_dns, check_cmd_plural(cfg->n_listen_dns, "s"));
+	if (n_transparent > 0)
+		snprintf(others + olen, sizeof(others) - olen, ", %u transparent listener%s",
+			 n_transparent, check_cmd_plural(n_transparent, "s"));
+	printf("%s: ok: %u listen address%s%s, %s, %s, %u route%s%s\n", path, cfg->n_listen_http,
+	       check_cmd_plural(cfg->n_listen_http, "es"), others, resolvers, agents, cfg->n_routes,
 	       check_cmd_plural(cfg->n_routes, "s"), unread);
 }
 

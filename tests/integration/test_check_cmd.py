@@ -135,6 +135,17 @@ def test_check_summary_counts_agents_and_routes(sluice_bin, tmp_path):
     assert re.search(r"\b1 route\b", out), "summary does not count the routes: %r" % out
 
 
+def test_check_summary_counts_dns_and_transparent_listeners(sluice_bin, tmp_path):
+    path = tmp_path / "dns.yaml"
+    path.write_text('listen:\n  http: "127.0.0.3:3128"\n  dns: "127.0.0.3:5300"\n'
+                    '  transparent_http: "127.0.0.3:8080"\n'
+                    '  transparent_tls: ["127.0.0.3:8443", "127.0.0.4:8443"]\n'
+                    'resolver:\n  servers: ["127.0.0.1:5353"]\ndns:\n  answer: proxy\n')
+    rc, out = _check(sluice_bin, path)
+    assert rc == 0, out
+    assert "ok: 1 listen address, 1 DNS listener, 3 transparent listeners, 1 resolver" in out, out
+
+
 def test_check_broken_policy_file_reports_every_error(sluice_bin, tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(BROKEN)
