@@ -469,6 +469,28 @@ ssize_t conn_write_from(int fd, struct buf *b, size_t n)
 	}
 }
 
+bool conn_count_agent(struct conn *c)
+{
+	struct conn_request *r = &c->req;
+	unsigned limit = worker_share(c->w, c->cfg->max_connections_per_agent);
+
+	if (limit == 0 || !r->agent)
+		return true;
+	struct worker_agent_slot *slot = worker_agent_slot(c->w, r->agent->name);
+	if (!slot || slot == c->agent_slot)
+		return true;
+	if (!policy_check_connections(slot->conns, limit, c->cfg->max_connections_per_agent,
+				      &r->verdict)) {
+		c->ops->refuse(c, REASON_CONNECTION_LIMIT, NULL);
+		return false;
+	}
+	if (c->agent_slot)
+		c->agent_slot->conns--;
+	slot->conns++;
+	c->agent_slot = slot;
+	return true;
+}
+
 int conn_flush_client(struct conn *c)
 {
 	while (buf_len(&c->cout) > 0) {

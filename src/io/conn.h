@@ -184,6 +184,11 @@ ssize_t conn_read_into(int fd, struct buf *b, size_t max_cap);
  * -1 when it would block with nothing written, -2 on error. */
 ssize_t conn_write_from(int fd, struct buf *b, size_t n);
 
+/* limits.max_connections_per_agent: the connection counts for the agent of its latest request
+ * (credentials may name another agent on the next one); each worker enforces its share. Over
+ * the limit the request is refused in the protocol's bytes (ops->refuse): returns false. */
+bool conn_count_agent(struct conn *c);
+
 /* Writes what cout holds to the client. Returns 1 once cout is empty, 0 when the socket is full
  * (write interest is then registered), -1 when the connection was closed (write error). */
 int conn_flush_client(struct conn *c);

@@ -141,31 +141,6 @@ static struct policy_scope flow_scope(const struct conn *c)
 	return scope;
 }
 
-/* limits.max_connections_per_agent: the connection counts for the agent of its latest request
- * (credentials may name another agent on the next one). Each worker enforces its share.
- * Returns false when the request was refused. */
-static bool flow_count_agent(struct conn *c)
-{
-	struct conn_request *r = &c->req;
-	unsigned limit = worker_share(c->w, c->cfg->max_connections_per_agent);
-
-	if (limit == 0 || !r->agent)
-		return true;
-	struct worker_agent_slot *slot = worker_agent_slot(c->w, r->agent->name);
-	if (!slot || slot == c->agent_slot)
-		return true;
-	if (!policy_check_connections(slot->conns, limit, c->cfg->max_connections_per_agent,
-				      &r->verdict)) {
-		conn_reply_error(c, REASON_CONNECTION_LIMIT, NULL, true);
-		return false;
-	}
-	if (c->agent_slot)
-		c->agent_slot->conns--;
-	slot->conns++;
-	c->agent_slot = slot;
-	return true;
-}
-
 /* docs/policy.md, "The agent": identify the agent (source address, proxy credentials). Returns
  * false when the request was answered (407 or 403). */
 static bool flow_identify(struct conn *c, const struct http1_request *req)
@@ -201,7 +176,7 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 	    policy_identify(c->cfg->agents, c->cfg->n_agents, c->cfg->default_agent, &c->client_ip,
 			    r->has_cred ? &r->cred : NULL, &r->agent);
 	if (id == POLICY_IDENTITY_OK)
-		return flow_count_agent(c); /* the agent field says who */
+		return conn_count_agent(c); /* the agent field says who */
 	struct conn_log_text *t = tried_len ? conn_log_text(c) : NULL;
 	if (t) {
 		memcpy(t->user, tried, tried_len);

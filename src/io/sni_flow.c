@@ -74,27 +74,6 @@ static void sni_refuse(struct conn *c, enum reason why, const char *detail)
 	sni_on_client_writable(c);
 }
 
-/* limits.max_connections_per_agent, as http_flow counts it. Returns false when refused. */
-static bool sni_count_agent(struct conn *c)
-{
-	struct conn_request *r = &c->req;
-	unsigned limit = worker_share(c->w, c->cfg->max_connections_per_agent);
-
-	if (limit == 0 || !r->agent)
-		return true;
-	struct worker_agent_slot *slot = worker_agent_slot(c->w, r->agent->name);
-	if (!slot)
-		return true;
-	if (!policy_check_connections(slot->conns, limit, c->cfg->max_connections_per_agent,
-				      &r->verdict)) {
-		sni_refuse(c, REASON_CONNECTION_LIMIT, NULL);
-		return false;
-	}
-	slot->conns++;
-	c->agent_slot = slot;
-	return true;
-}
-
 /* docs/policy.md, "The agent", by source address alone: a TLS client sends sluice no
  * credentials, so an agent that needs a token cannot be told here. Returns false when
  * refused. */
@@ -106,7 +85,7 @@ static bool sni_identify(struct conn *c)
 			    NULL, &r->agent);
 
 	if (id == POLICY_IDENTITY_OK)
-		return sni_count_agent(c);
+		return conn_count_agent(c);
 	policy_identity_refusal(id, id == POLICY_IDENTITY_NEED_AUTH ? r->agent : NULL, &r->verdict);
 	r->agent = NULL;
 	sni_refuse(c, id == POLICY_IDENTITY_UNKNOWN ? REASON_UNKNOWN_AGENT : REASON_AUTH_REQUIRED,
