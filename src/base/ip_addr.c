@@ -24,6 +24,12 @@ bool ip_addr_eq(const struct ip_addr *a, const struct ip_addr *b)
 	return a->family == b->family && memcmp(a->bytes, b->bytes, ip_addr_bits(a) / 8) == 0;
 }
 
+bool ip_addr_is_unspecified(const struct ip_addr *a)
+{
+	static const uint8_t zero[16];
+	return memcmp(a->bytes, zero, ip_addr_bits(a) / 8) == 0;
+}
+
 static size_t put_dec(char *out, unsigned v)
 {
 	char tmp[10];

@@ -211,7 +211,6 @@ static void read_burst(struct config_reader *r, const struct config_key *k, cons
  * brackets (no port goes with them), not the unspecified address. */
 static void proxy_address_item(struct config_reader *r, const char *path, void *ctx)
 {
-	static const uint8_t zero[16];
 	struct config *cfg = r->cfg;
 	struct ip_addr a;
 	struct slice s;
@@ -227,7 +226,7 @@ static void proxy_address_item(struct config_reader *r, const char *path, void *
 				    path, q);
 		return;
 	}
-	if (memcmp(a.bytes, zero, a.family == IP_V4 ? 4 : 16) == 0) {
+	if (ip_addr_is_unspecified(&a)) {
 		config_reader_error(r, r->ev.start_mark,
 				    "%s: %s is the unspecified address, which no agent can connect "
 				    "to; give the address agents reach sluice at",

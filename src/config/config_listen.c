@@ -167,8 +167,7 @@ static void read_listen_admin(struct config_reader *r, const struct config_key *
 
 static bool endpoint_is_wildcard(const struct config_endpoint *ep)
 {
-	static const uint8_t zero[16];
-	return memcmp(ep->addr.bytes, zero, sizeof(zero)) == 0;
+	return ip_addr_is_unspecified(&ep->addr);
 }
 
 /* Two sockets that would both receive the connections of one address:port (the http listeners

@@ -11,6 +11,7 @@
 
 #include "base/bug.h"
 #include "base/hash.h"
+#include "parse/dns_type.h"
 
 _Static_assert(METRICS_MAX_SERIES % METRICS_SERIES_CHUNK == 0, "whole chunks");
 _Static_assert(METRICS_INDEX_SLOTS >= 2 * METRICS_MAX_SERIES, "index at most half full");
@@ -178,19 +179,18 @@ void metrics_observe_dns(struct metrics *m, uint64_t us)
 	hist_observe(&m->dns, us);
 }
 
-/* The types a dashboard tells apart; every other is "other", so the label set stays fixed. */
-static const struct {
-	uint16_t type;
-	const char *name;
-} metrics_dns_types[METRICS_DNS_TYPES - 1] = {
-    {1, "A"}, {28, "AAAA"}, {5, "CNAME"}, {65, "HTTPS"}, {64, "SVCB"}, {16, "TXT"}, {15, "MX"},
+/* The types a dashboard tells apart (names from parse/dns_type); every other is "other", so
+ * the label set stays fixed. */
+static const uint16_t metrics_dns_types[METRICS_DNS_TYPES - 1] = {
+    DNS_TYPE_A,	   DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_HTTPS,
+    DNS_TYPE_SVCB, DNS_TYPE_TXT,  DNS_TYPE_MX,
 };
 
 void metrics_count_dns_query(struct metrics *m, enum outcome decision, uint16_t qtype)
 {
 	unsigned t = METRICS_DNS_TYPES - 1;
 	for (unsigned i = 0; i < METRICS_DNS_TYPES - 1; i++)
-		if (metrics_dns_types[i].type == qtype)
+		if (metrics_dns_types[i] == qtype)
 			t = i;
 	if ((unsigned)decision < OUTCOME__COUNT)
 		counter_add(&m->dns_queries[decision][t], 1);
@@ -469,7 +469,8 @@ static void format_dns(struct out *o, struct metrics *const *workers, unsigned n
 			out_printf(o,
 				   "sluice_dns_queries_total{decision=\"%s\",type=\"%s\"} %llu\n",
 				   outcome_name((enum outcome)d),
-				   t < METRICS_DNS_TYPES - 1 ? metrics_dns_types[t].name : "other",
+				   t < METRICS_DNS_TYPES - 1 ? dns_type_name(metrics_dns_types[t])
+							     : "other",
 				   (unsigned long long)workers_sum(workers, n, field));
 		}
 }

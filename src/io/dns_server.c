@@ -30,7 +30,6 @@
 #define DNS_SERVER_MSG_MAX 1536
 /* Datagrams read per wakeup, so that a flood on one socket cannot starve the connections. */
 #define DNS_SERVER_BATCH 32
-#define DNS_SERVER_RATE_BUCKETS 64
 /* The largest reply built: RESOLVER_MAX_ADDRS addresses after a 255-byte question take under
  * 800 bytes, so this is never the limit over TCP; over UDP the client's size is. */
 #define DNS_SERVER_REPLY_MAX 4096
@@ -41,14 +40,6 @@ struct dns_sock {
 	struct event *ev;
 	struct ip_addr local; /* the bound address; unspecified when bound to every address */
 	bool wildcard;
-};
-
-/* One agent's query budget on this worker, kept by name so that it survives a reload. */
-struct dns_rate {
-	struct dns_rate *next;
-	struct token_bucket tb;
-	uint32_t rate, burst; /* what tb was set up with: a reload that changes them starts anew */
-	char name[];
 };
 
 /* A query waiting for the resolver. Owns a copy of the message (q's slices point into it) and
@@ -78,7 +69,6 @@ struct dns_server {
 	struct dns_sock socks[CONFIG_MAX_LISTEN];
 	unsigned n_socks;
 	struct dns_ask *asks; /* waiting for the resolver */
-	struct dns_rate *rates[DNS_SERVER_RATE_BUCKETS];
 };
 
 /* What one query came with and how it is answered (the transport's half): a UDP socket and the
@@ -93,45 +83,24 @@ struct dns_from {
 	uint16_t client_port;
 };
 
-static unsigned dns_rate_hash(const char *name)
-{
-	unsigned h = 5381;
-	while (*name)
-		h = h * 33 + (unsigned char)*name++;
-	return h % DNS_SERVER_RATE_BUCKETS;
-}
-
-/* The agent's bucket on this worker: a share of dns.rate and dns.burst (the kernel spreads
- * queries over the workers' sockets), so that all workers together allow about the rate. */
+/* The agent's bucket on this worker (its agent slot): a share of dns.rate and dns.burst (the
+ * kernel spreads queries over the workers' sockets), so that all workers together allow about
+ * the rate. A reload that changes them starts the bucket anew. */
 static struct token_bucket *dns_rate_for(struct dns_server *s, const struct agent *agent,
 					 const struct policy_dns *dns)
 {
-	const char *name = agent ? agent->name : "";
-	unsigned n = s->w->n_workers ? s->w->n_workers : 1;
-	uint32_t rate = dns->rate == 0 ? 0 : (dns->rate + n - 1) / n;
-	uint32_t burst = dns->burst == 0 ? 0 : (dns->burst + n - 1) / n;
-	struct dns_rate **link = &s->rates[dns_rate_hash(name)];
+	struct worker_agent_slot *slot = worker_agent_slot(s->w, agent ? agent->name : "");
+	uint32_t rate = worker_share(s->w, dns->rate), burst = worker_share(s->w, dns->burst);
 
-	for (struct dns_rate *r = *link; r; r = r->next)
-		if (strcmp(r->name, name) == 0) {
-			if (r->rate != rate || r->burst != burst) {
-				token_bucket_init(&r->tb, rate, burst, loop_clock_ms());
-				r->rate = rate;
-				r->burst = burst;
-			}
-			return &r->tb;
-		}
-	size_t len = strlen(name);
-	struct dns_rate *r = calloc(1, sizeof(*r) + len + 1);
-	if (!r)
+	if (!slot)
 		return NULL;
-	memcpy(r->name, name, len + 1);
-	token_bucket_init(&r->tb, rate, burst, loop_clock_ms());
-	r->rate = rate;
-	r->burst = burst;
-	r->next = *link;
-	*link = r;
-	return &r->tb;
+	if (!slot->dns_set || slot->dns_rate != rate || slot->dns_burst != burst) {
+		token_bucket_init(&slot->dns, rate, burst, loop_clock_ms());
+		slot->dns_rate = rate;
+		slot->dns_burst = burst;
+		slot->dns_set = true;
+	}
+	return &slot->dns;
 }
 
 /* Sends from the address the query came to: a reply from another address of a wildcard socket
@@ -584,8 +553,7 @@ static int dns_sock_open(struct dns_server *s, struct dns_sock *sock,
 	sockaddr_format(&at->addr, at->port, text);
 	sock->srv = s;
 	sock->local = at->addr;
-	static const uint8_t zero[16];
-	sock->wildcard = memcmp(at->addr.bytes, zero, at->addr.family == IP_V4 ? 4 : 16) == 0;
+	sock->wildcard = ip_addr_is_unspecified(&at->addr);
 	sock->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (sock->fd < 0) {
 		fprintf(stderr, "sluice: socket for dns %s: %s\n", text, strerror(errno));
@@ -666,11 +634,5 @@ void dns_server_free(struct dns_server *s)
 		if (s->socks[i].fd >= 0)
 			close(s->socks[i].fd);
 	}
-	for (unsigned b = 0; b < DNS_SERVER_RATE_BUCKETS; b++)
-		while (s->rates[b]) {
-			struct dns_rate *r = s->rates[b];
-			s->rates[b] = r->next;
-			free(r);
-		}
 	free(s);
 }

@@ -143,10 +143,9 @@ struct worker_agent_slot *worker_agent_slot(struct worker *w, const char *name)
 		if (strcmp(s->name, name) == 0)
 			return s;
 	size_t len = strlen(name);
-	struct worker_agent_slot *s = malloc(sizeof(*s) + len + 1);
+	struct worker_agent_slot *s = calloc(1, sizeof(*s) + len + 1);
 	if (!s)
 		return NULL;
-	s->conns = 0;
 	memcpy(s->name, name, len + 1);
 	s->next = *bucket;
 	*bucket = s;

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "emit/metrics.h"
 #include "io/pipe_pool.h"
+#include "policy/rate_limit.h"
 #include <stdatomic.h>
 
 struct event_base;
@@ -23,11 +24,15 @@ struct conn;
 struct snapshot;
 struct event;
 
-/* Client connections one agent holds on this worker (limits.max_connections_per_agent).
- * Keyed by name, so counts survive a reload; slots live until the worker ends. */
+/* What one agent holds on this worker: its client connections
+ * (limits.max_connections_per_agent) and its DNS query budget (dns.rate, io/dns_server). Keyed
+ * by name, so both survive a reload; slots live until the worker ends. */
 struct worker_agent_slot {
 	struct worker_agent_slot *next;
 	unsigned conns;
+	struct token_bucket dns;
+	uint32_t dns_rate, dns_burst; /* this worker's share the bucket was set up with */
+	bool dns_set;
 	char name[];
 };
 

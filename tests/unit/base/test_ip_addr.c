@@ -131,12 +131,26 @@ static void test_eq(void **state)
 	assert_false(ip_addr_eq(&a, &z));
 }
 
+static void test_unspecified(void **state)
+{
+	struct ip_addr a;
+	ip_addr_v4(&a, 0);
+	assert_true(ip_addr_is_unspecified(&a));
+	ip_addr_v4(&a, 0x7f000001);
+	assert_false(ip_addr_is_unspecified(&a));
+	a = v6(0, 0, 0, 0, 0, 0, 0, 0);
+	assert_true(ip_addr_is_unspecified(&a));
+	a = v6(0, 0, 0, 0, 0, 0, 0, 1);
+	assert_false(ip_addr_is_unspecified(&a));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_v4_bytes_are_network_order),
 	    cmocka_unit_test(test_v4_format),
 	    cmocka_unit_test(test_v6_unspecified_and_loopback),
+	    cmocka_unit_test(test_unspecified),
 	    cmocka_unit_test(test_v6_lowercase_no_leading_zeros),
 	    cmocka_unit_test(test_v6_compress_longest_run),
 	    cmocka_unit_test(test_v6_single_zero_group_not_compressed),
