@@ -19,7 +19,9 @@
 #include "io/snapshot.h"
 #include "io/sockaddr.h"
 #include "io/worker.h"
+#include "parse/dns_answer.h"
 #include "parse/dns_msg.h"
+#include "parse/dns_svcb.h"
 #include "parse/dns_type.h"
 #include "policy/dns_policy.h"
 #include "policy/outcome.h"
@@ -166,12 +168,11 @@ struct dns_answer {
 
 static void dns_log(struct dns_server *s, const struct dns_from *from, const struct agent *agent,
 		    const struct dns_query *q, bool has_question, const struct verdict *v,
-		    const struct dns_answer *ans, const struct ip_addr *answered,
-		    unsigned n_answered, bool truncated, uint64_t started_us)
+		    const struct dns_answer *ans, const char *const *answered, unsigned n_answered,
+		    bool truncated, uint64_t started_us)
 {
 	struct worker *w = s->w;
 	char client[SOCKADDR_TEXT_MAX], type[16] = "";
-	char texts[LOG_JSON_DNS_ANSWERS_MAX][IP_ADDR_TEXT_MAX];
 	enum outcome decision = outcome_classify(v, ans->result);
 	struct log_dns_record rec = {
 	    .ts_ms = loop_clock_wall_ms(),
@@ -199,10 +200,8 @@ static void dns_log(struct dns_server *s, const struct dns_from *from, const str
 	}
 	if (!rec.rcode)
 		rec.rcode = "";
-	for (unsigned i = 0; i < n_answered && i < LOG_JSON_DNS_ANSWERS_MAX; i++) {
-		ip_addr_format(&answered[i], texts[i]);
-		rec.answers[rec.n_answers++] = texts[i];
-	}
+	for (unsigned i = 0; i < n_answered && i < LOG_JSON_DNS_ANSWERS_MAX; i++)
+		rec.answers[rec.n_answers++] = answered[i];
 	char *line = log_sink_line_begin(w->log, LOG_JSON_LINE_MAX);
 	if (line)
 		log_sink_line_end(w->log, log_json_format_dns(&rec, line));
@@ -217,7 +216,8 @@ static void dns_reply(struct dns_server *s, const struct dns_from *from, const s
 		      const struct dns_answer *ans, uint64_t started_us)
 {
 	uint8_t buf[DNS_SERVER_REPLY_MAX];
-	struct ip_addr answered[RESOLVER_MAX_ADDRS];
+	char texts[RESOLVER_MAX_ADDRS][IP_ADDR_TEXT_MAX];
+	const char *answered[RESOLVER_MAX_ADDRS];
 	unsigned n_answered = 0;
 	struct dns_reply r;
 
@@ -229,8 +229,11 @@ static void dns_reply(struct dns_server *s, const struct dns_from *from, const s
 			ok = dns_reply_add_a(&r, DNS_REPLY_QNAME, ans->ttl, a->bytes);
 		else if (q->qtype == DNS_TYPE_AAAA && a->family == IP_V6)
 			ok = dns_reply_add_aaaa(&r, DNS_REPLY_QNAME, ans->ttl, a->bytes);
-		if (ok)
-			answered[n_answered++] = *a;
+		if (ok) {
+			ip_addr_format(a, texts[n_answered]);
+			answered[n_answered] = texts[n_answered];
+			n_answered++;
+		}
 	}
 	size_t len = dns_reply_finish(&r);
 	if (r.truncated)
@@ -293,6 +296,56 @@ static void dns_ask_from(const struct dns_ask *a, struct dns_from *from)
 				  .client_port = a->client_port};
 }
 
+/* A query handed to the resolver: a copy of it, the configuration it was judged under held. */
+static struct dns_ask *dns_ask_new(struct dns_server *s, const struct dns_from *from,
+				   const struct agent *agent, const struct verdict *v,
+				   struct slice msg, uint64_t started_us)
+{
+	struct worker *w = s->w;
+	struct dns_ask *a = calloc(1, sizeof(*a) + msg.len);
+
+	if (!a)
+		return NULL;
+	a->srv = s;
+	a->conn = from->conn;
+	a->stream = from->stream;
+	a->sock = from->sock;
+	a->snap = worker_hold(w);
+	a->agent = agent;
+	if (from->peer) /* UDP: where to answer; over TCP the connection says */
+		memcpy(&a->peer, from->peer, from->peer_len);
+	a->peer_len = from->peer_len;
+	a->client_ip = from->client_ip;
+	a->client_port = from->client_port;
+	a->local = from->local;
+	a->started_us = started_us;
+	a->verdict = *v;
+	a->msg_len = msg.len;
+	memcpy(a->msg, msg.ptr, msg.len);
+	/* q's slices must point into the copy, which outlives this call. */
+	dns_msg_parse(slice_make((const char *)a->msg, a->msg_len), &a->q);
+	a->next = s->asks;
+	if (s->asks)
+		s->asks->prev = a;
+	s->asks = a;
+	w->pending_dns++;
+	if (a->conn)
+		a->stream->ask_started(a->conn, a);
+	return a;
+}
+
+/* After the resolver was asked: a query it could not even start is answered SERVFAIL. */
+static void dns_ask_started(struct dns_ask *a)
+{
+	if (a->rq)
+		return;
+	struct dns_from from;
+	struct dns_answer ans = {DNS_RCODE_SERVFAIL, REASON_DNS_ERROR, NULL, 0, 0};
+	dns_ask_from(a, &from);
+	dns_reply(a->srv, &from, a->agent, &a->q, &a->verdict, &ans, a->started_us);
+	dns_ask_free(a);
+}
+
 static void dns_on_resolved(void *arg, enum reason status, const struct ip_addr *addrs,
 			    unsigned n_addrs)
 {
@@ -331,6 +384,172 @@ static void dns_on_resolved(void *arg, enum reason status, const struct ip_addr 
 	dns_ask_free(a);
 }
 
+/* limits.max_pending_dns: past it, a query that needs the upstream is answered SERVFAIL. */
+static bool dns_too_busy(struct dns_server *s, const struct dns_from *from,
+			 const struct agent *agent, const struct dns_query *q,
+			 const struct verdict *v, uint64_t started_us)
+{
+	const struct config *cfg = s->w->cfg;
+
+	if (!cfg->max_pending_dns || s->w->pending_dns < cfg->max_pending_dns)
+		return false;
+	struct verdict busy = *v;
+	struct dns_answer ans = {DNS_RCODE_SERVFAIL, REASON_DNS_BUSY, NULL, 0, 0};
+	dns_reply(s, from, agent, q, &busy, &ans, started_us);
+	return true;
+}
+
+/* The names an upstream answer leads to, judged: each CNAME's target (the steps of the chain,
+ * and the records answering a CNAME question), each HTTPS or SVCB TargetName, each hint
+ * address. False, with v set, at the first refusal. */
+static bool dns_judge_records(const struct policy_scope *scope, const struct dns_response *resp,
+			      const struct dns_chain *chain, struct verdict *v)
+{
+	for (unsigned i = 0; i < chain->n_steps; i++)
+		if (!dns_policy_judge_alias(scope, "cname", chain->alias[i].text,
+					    chain->alias[i].len, v))
+			return false;
+	for (unsigned i = 0; i < chain->n_final; i++) {
+		const struct dns_rr *rr = &resp->rr[chain->final[i]];
+		struct dns_name target;
+		struct dns_svcb svcb;
+		if (rr->type == DNS_TYPE_CNAME) {
+			if (dns_answer_rdata_name(resp, rr, 0, &target) != 0 ||
+			    !dns_policy_judge_alias(scope, "cname", target.text, target.len, v))
+				return false;
+			continue;
+		}
+		if (rr->type != DNS_TYPE_HTTPS && rr->type != DNS_TYPE_SVCB)
+			continue;
+		if (dns_svcb_parse(dns_rr_rdata(resp, rr), &svcb, NULL) != 0)
+			continue; /* not sent on */
+		/* The root is the owner itself (ServiceMode), judged already. */
+		if (svcb.target.len > 0 &&
+		    !dns_policy_judge_alias(scope, "target", svcb.target.text, svcb.target.len, v))
+			return false;
+		struct ip_addr hints[RESOLVER_MAX_ADDRS];
+		unsigned n = 0;
+		size_t pos = 0;
+		for (;;) {
+			bool more = dns_svcb_hint_next(&svcb, &pos, &hints[n]);
+			n += more;
+			if (n > 0 && (n == RESOLVER_MAX_ADDRS || !more)) {
+				struct verdict judged;
+				dns_policy_judge_answers(scope->rules, hints, n, &judged);
+				if (!judged.allow) {
+					*v = judged;
+					return false;
+				}
+				n = 0;
+			}
+			if (!more)
+				break;
+		}
+	}
+	return true;
+}
+
+/* One record of an upstream answer as sluice sends it on: names uncompressed, ech stripped from
+ * HTTPS and SVCB (a record whose mandatory keys name ech is left out: its owner said not to use
+ * it without). Returns the RDATA's length, or -1 when the record is not sent on. */
+static int dns_record_rdata(const struct dns_response *resp, const struct dns_rr *rr, uint8_t *out,
+			    size_t cap)
+{
+	struct dns_svcb svcb;
+
+	if (rr->type != DNS_TYPE_HTTPS && rr->type != DNS_TYPE_SVCB)
+		return dns_answer_rdata(resp, rr, out, cap);
+	if (dns_svcb_parse(dns_rr_rdata(resp, rr), &svcb, NULL) != 0 ||
+	    dns_svcb_mandatory_lists(&svcb, DNS_SVCB_ECH))
+		return -1;
+	return dns_svcb_strip(&svcb, DNS_SVCB_KEY_BIT(DNS_SVCB_ECH), out, cap);
+}
+
+/* Answers with the chain and the records at its end, each TTL capped; the log lists the CNAME
+ * targets and the final records' types. */
+static void dns_reply_records(struct dns_ask *a, const struct dns_from *from,
+			      const struct policy_scope *scope, const struct dns_response *resp,
+			      const struct dns_chain *chain, const struct verdict *v)
+{
+	size_t limit = dns_limit(from, &a->q);
+	uint8_t *buf = malloc(limit), rdata[DNS_REPLY_TCP_MAX];
+	const char *answered[LOG_JSON_DNS_ANSWERS_MAX];
+	unsigned n_answered = 0;
+	struct dns_answer ans = {.rcode = resp->rcode, .result = REASON_ALLOWED};
+	struct dns_reply r;
+
+	if (!buf)
+		return; /* dropped: the client asks again */
+	dns_reply_init(&r, buf, limit, limit, &a->q, resp->rcode);
+	struct slice owner = DNS_REPLY_QNAME;
+	for (unsigned i = 0; i < chain->n_steps; i++) {
+		const struct dns_rr *rr = &resp->rr[chain->step[i]];
+		struct slice target = slice_make(chain->alias[i].text, chain->alias[i].len);
+		dns_reply_add_cname(&r, owner, dns_policy_ttl(scope, rr->ttl), target);
+		if (n_answered < LOG_JSON_DNS_ANSWERS_MAX)
+			answered[n_answered++] = chain->alias[i].text;
+		owner = target;
+	}
+	for (unsigned i = 0; i < chain->n_final; i++) {
+		const struct dns_rr *rr = &resp->rr[chain->final[i]];
+		int n = dns_record_rdata(resp, rr, rdata, sizeof(rdata));
+		if (n < 0)
+			continue;
+		if (dns_reply_add_rdata(&r, owner, rr->type, dns_policy_ttl(scope, rr->ttl), rdata,
+					(size_t)n) &&
+		    n_answered < LOG_JSON_DNS_ANSWERS_MAX) {
+			const char *type = dns_type_name(rr->type);
+			answered[n_answered++] = type ? type : "other";
+		}
+	}
+	size_t len = dns_reply_finish(&r);
+	if (r.truncated)
+		n_answered = 0;
+	dns_send(from, buf, len);
+	dns_log(a->srv, from, a->agent, &a->q, true, v, &ans, answered, n_answered, r.truncated,
+		a->started_us);
+	free(buf);
+}
+
+/* The upstream's response to a query of another type than A and AAAA: read strictly, its
+ * chain followed and judged, then sent on. A response sluice cannot read, or one that is
+ * neither an answer nor NXDOMAIN, is SERVFAIL. */
+static void dns_on_message(void *arg, enum reason status, const uint8_t *msg, size_t len)
+{
+	struct dns_ask *a = arg;
+	const struct config *cfg = a->snap->cfg;
+	struct policy_scope scope = {&cfg->rules, &cfg->base, a->agent};
+	struct dns_from from;
+	struct dns_response resp;
+	struct dns_chain chain;
+	struct verdict v = a->verdict;
+	struct dns_answer ans = {.rcode = DNS_RCODE_SERVFAIL, .result = status};
+
+	a->rq = NULL;
+	dns_ask_from(a, &from);
+	metrics_observe_dns(&a->srv->w->metrics, loop_clock_us() - a->started_us);
+	if (status == REASON_ALLOWED) {
+		ans.result = REASON_DNS_ERROR;
+		if (dns_answer_parse(slice_make((const char *)msg, len), &resp, NULL) == 0 &&
+		    resp.qtype == a->q.qtype && resp.qname.len == a->q.name.len &&
+		    memcmp(resp.qname.text, a->q.name.text, resp.qname.len) == 0 &&
+		    (resp.rcode == DNS_RCODE_NOERROR || resp.rcode == DNS_RCODE_NXDOMAIN) &&
+		    dns_answer_chain(&resp, &a->q.name, a->q.qtype, &chain, NULL) == 0) {
+			if (dns_judge_records(&scope, &resp, &chain, &v))
+				dns_reply_records(a, &from, &scope, &resp, &chain, &v);
+			else {
+				ans.rcode = dns_policy_rcode(&scope, &v);
+				ans.result = REASON_ALLOWED;
+				dns_reply(a->srv, &from, a->agent, &a->q, &v, &ans, a->started_us);
+			}
+			dns_ask_free(a);
+			return;
+		}
+	}
+	dns_reply(a->srv, &from, a->agent, &a->q, &v, &ans, a->started_us);
+	dns_ask_free(a);
+}
+
 /* Resolves through the worker's resolver (its cache first), then answers. */
 static void dns_resolve(struct dns_server *s, const struct dns_from *from,
 			const struct agent *agent, const struct dns_query *q,
@@ -352,46 +571,29 @@ static void dns_resolve(struct dns_server *s, const struct dns_from *from,
 		dns_reply(s, from, agent, q, &judged, &ans, started_us);
 		return;
 	}
-	if (cfg->max_pending_dns && w->pending_dns >= cfg->max_pending_dns) {
-		struct verdict busy = *v;
-		struct dns_answer ans = {DNS_RCODE_SERVFAIL, REASON_DNS_BUSY, NULL, 0, 0};
-		dns_reply(s, from, agent, q, &busy, &ans, started_us);
+	if (dns_too_busy(s, from, agent, q, v, started_us))
 		return;
-	}
-	struct dns_ask *a = calloc(1, sizeof(*a) + msg.len);
+	struct dns_ask *a = dns_ask_new(s, from, agent, v, msg, started_us);
 	if (!a)
 		return; /* dropped, as a lost datagram: the client asks again */
-	a->srv = s;
-	a->conn = from->conn;
-	a->stream = from->stream;
-	a->sock = from->sock;
-	a->snap = worker_hold(w);
-	a->agent = agent;
-	if (from->peer) /* UDP: where to answer; over TCP the connection says */
-		memcpy(&a->peer, from->peer, from->peer_len);
-	a->peer_len = from->peer_len;
-	a->client_ip = from->client_ip;
-	a->client_port = from->client_port;
-	a->local = from->local;
-	a->started_us = started_us;
-	a->verdict = *v;
-	a->msg_len = msg.len;
-	memcpy(a->msg, msg.ptr, msg.len);
-	/* q's slices must point into the copy, which outlives this call. */
-	dns_msg_parse(slice_make((const char *)a->msg, a->msg_len), &a->q);
-	a->next = s->asks;
-	if (s->asks)
-		s->asks->prev = a;
-	s->asks = a;
-	w->pending_dns++;
-	if (a->conn)
-		a->stream->ask_started(a->conn, a);
 	a->rq = resolver_lookup(w->resolver, a->q.name.text, dns_on_resolved, a);
-	if (!a->rq) {
-		struct dns_answer ans = {DNS_RCODE_SERVFAIL, REASON_DNS_ERROR, NULL, 0, 0};
-		dns_reply(s, from, agent, &a->q, &a->verdict, &ans, started_us);
-		dns_ask_free(a);
-	}
+	dns_ask_started(a);
+}
+
+/* Asks the upstream for the question's own type and answers with what it said, judged. */
+static void dns_forward(struct dns_server *s, const struct dns_from *from,
+			const struct agent *agent, const struct dns_query *q,
+			const struct verdict *v, struct slice msg, uint64_t started_us)
+{
+	struct worker *w = s->w;
+
+	if (dns_too_busy(s, from, agent, q, v, started_us))
+		return;
+	struct dns_ask *a = dns_ask_new(s, from, agent, v, msg, started_us);
+	if (!a)
+		return;
+	a->rq = resolver_query_type(w->resolver, a->q.name.text, a->q.qtype, dns_on_message, a);
+	dns_ask_started(a);
 }
 
 /* One query, as it came: judged in the order docs/dns.md gives, answered or handed to the
@@ -455,15 +657,20 @@ static void dns_on_query(struct dns_server *s, const struct dns_from *from, stru
 		dns_reply(s, from, agent, &q, &v, &ans, started_us);
 		return;
 	}
-	/* Only addresses are answered: a CNAME, HTTPS or SVCB question (and a type dns.types
-	 * allows) gets NOERROR with no record, after which clients ask for A and AAAA. */
+	bool proxied = route || dns.answer == AGENT_DNS_PROXY;
 	if (q.qtype != DNS_TYPE_A && q.qtype != DNS_TYPE_AAAA) {
-		dns_reply(s, from, agent, &q, &v, &ans, started_us);
+		/* A name that points at sluice has no CNAME, HTTPS or SVCB record: clients then
+		 * ask for A and AAAA, and no record can give them a hint or an ECH key that leads
+		 * around sluice. The types of dns.types are the upstream's to answer. */
+		if (proxied && dns_policy_type_always(q.qtype))
+			dns_reply(s, from, agent, &q, &v, &ans, started_us);
+		else
+			dns_forward(s, from, agent, &q, &v, msg, started_us);
 		return;
 	}
 	/* A route's host, and every name for an agent answered by proxy, points at sluice: no
 	 * query leaves for it. */
-	if (route || dns.answer == AGENT_DNS_PROXY) {
+	if (proxied) {
 		ans.n_addrs = dns_proxy_addrs(cfg, from, &ans.addrs);
 		ans.ttl = dns_policy_ttl(&scope, dns.max_ttl);
 		dns_reply(s, from, agent, &q, &v, &ans, started_us);

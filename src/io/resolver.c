@@ -42,8 +42,11 @@ struct resolver {
 
 struct resolver_query {
 	struct resolver *r;
-	resolver_on_done cb; /* NULL once cancelled */
+	resolver_on_done cb; /* NULL once cancelled; resolver_query_type's have on_msg instead */
+	resolver_on_message on_msg;
 	void *arg;
+	uint8_t *msg; /* an answer parked by resolver_query_type, with msg_len */
+	size_t msg_len;
 	/* c-ares may answer from within ares_getaddrinfo; such an answer is parked here and
 	 * delivered from the loop, so that callers never see a callback before the lookup call
 	 * has returned. */
@@ -369,7 +372,17 @@ static void resolver_on_parked(evutil_socket_t fd, short what, void *arg)
 	struct resolver_query *q = arg;
 	if (q->cb)
 		q->cb(q->arg, q->result, q->addrs, q->n_addrs);
+	else if (q->on_msg)
+		q->on_msg(q->arg, q->result, q->msg, q->msg_len);
+	free(q->msg);
 	free(q);
+}
+
+/* Delivers a query's result from the loop, never from within the call that started it. */
+static int resolver_park(struct resolver *r, struct resolver_query *q)
+{
+	struct timeval now = {0, 0};
+	return event_base_once(r->base, -1, EV_TIMEOUT, resolver_on_parked, q, &now);
 }
 
 struct resolver_query *resolver_lookup(struct resolver *r, const char *name, resolver_on_done cb,
@@ -383,7 +396,10 @@ struct resolver_query *resolver_lookup(struct resolver *r, const char *name, res
 		return NULL;
 	q->r = r;
 	q->cb = cb;
+	q->on_msg = NULL;
 	q->arg = arg;
+	q->msg = NULL;
+	q->msg_len = 0;
 	memcpy(q->name, name, len + 1);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -392,12 +408,64 @@ struct resolver_query *resolver_lookup(struct resolver *r, const char *name, res
 	q->answered = false;
 	ares_getaddrinfo(r->channel, q->name, NULL, &hints, resolver_on_answer, q);
 	q->starting = false;
-	if (q->answered) {
-		struct timeval now = {0, 0};
-		if (event_base_once(r->base, -1, EV_TIMEOUT, resolver_on_parked, q, &now) != 0) {
-			free(q);
-			return NULL;
-		}
+	if (q->answered && resolver_park(r, q) != 0) {
+		free(q);
+		return NULL;
+	}
+	resolver_arm_timer(r);
+	return q;
+}
+
+static void resolver_on_message_answer(void *arg, int status, int timeouts, unsigned char *abuf,
+				       int alen)
+{
+	struct resolver_query *q = arg;
+	/* An answer with any rcode is the caller's to read: NXDOMAIN and NODATA are answers. */
+	bool answered = abuf && alen >= 12 && status != ARES_ETIMEOUT;
+	enum reason result = answered		       ? REASON_ALLOWED
+			     : status == ARES_ETIMEOUT ? REASON_DNS_TIMEOUT
+						       : REASON_DNS_ERROR;
+	size_t len = answered ? (size_t)alen : 0;
+
+	if (status == ARES_EDESTRUCTION) {
+		free(q);
+		return;
+	}
+	if (q->starting) {
+		q->answered = true;
+		q->result = result;
+		q->msg = len ? malloc(len) : NULL;
+		if (q->msg)
+			memcpy(q->msg, abuf, len);
+		else if (len)
+			q->result = REASON_DNS_ERROR;
+		q->msg_len = q->msg ? len : 0;
+		return;
+	}
+	if (q->on_msg)
+		q->on_msg(q->arg, result, answered ? abuf : NULL, len);
+	free(q);
+}
+
+struct resolver_query *resolver_query_type(struct resolver *r, const char *name, uint16_t qtype,
+					   resolver_on_message cb, void *arg)
+{
+	size_t len = strlen(name);
+	struct resolver_query *q = calloc(1, sizeof(*q) + len + 1);
+
+	if (!q)
+		return NULL;
+	q->r = r;
+	q->on_msg = cb;
+	q->arg = arg;
+	memcpy(q->name, name, len + 1);
+	q->starting = true;
+	ares_query(r->channel, q->name, 1 /* class IN */, qtype, resolver_on_message_answer, q);
+	q->starting = false;
+	if (q->answered && resolver_park(r, q) != 0) {
+		free(q->msg);
+		free(q);
+		return NULL;
 	}
 	resolver_arm_timer(r);
 	return q;
@@ -406,4 +474,5 @@ struct resolver_query *resolver_lookup(struct resolver *r, const char *name, res
 void resolver_cancel(struct resolver_query *q)
 {
 	q->cb = NULL;
+	q->on_msg = NULL;
 }

@@ -4,6 +4,9 @@
 #ifndef SLUICE_IO_RESOLVER_H
 #define SLUICE_IO_RESOLVER_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "base/ip_addr.h"
 #include "config/config.h"
 #include "policy/reason.h"
@@ -37,6 +40,14 @@ int resolver_cache_get_ttl(struct resolver *r, const char *name, struct ip_addr 
  * Returns NULL when the query could not be started. */
 struct resolver_query *resolver_lookup(struct resolver *r, const char *name, resolver_on_done cb,
 				       void *arg);
+/* The upstream's whole response (msg, len) to a query of name and qtype, class IN, for the DNS
+ * listener's records that are not addresses: not cached, and delivered as for resolver_lookup.
+ * status is REASON_ALLOWED when a response came, whatever its rcode (msg is then a message of
+ * at least a header, valid during the call only), else REASON_DNS_ERROR or REASON_DNS_TIMEOUT
+ * with msg NULL. */
+typedef void (*resolver_on_message)(void *arg, enum reason status, const uint8_t *msg, size_t len);
+struct resolver_query *resolver_query_type(struct resolver *r, const char *name, uint16_t qtype,
+					   resolver_on_message cb, void *arg);
 /* The callback will not be called; the query is freed when c-ares lets go of it. */
 void resolver_cancel(struct resolver_query *q);
 

@@ -38,6 +38,17 @@ static bool label_text(const uint8_t *label, size_t len, char *out)
 	return host;
 }
 
+void dns_name_add_label(struct dns_name *name, const uint8_t *label, size_t len)
+{
+	if (name->labels > 0)
+		name->text[name->len++] = '.';
+	if (!label_text(label, len, name->text + name->len))
+		name->is_hostname = false;
+	name->len += len;
+	name->labels++;
+	name->text[name->len] = '\0';
+}
+
 int dns_msg_name_parse(struct slice wire, struct dns_name *out, enum dns_msg_error *error)
 {
 	const uint8_t *p = bytes(wire);
@@ -71,12 +82,7 @@ int dns_msg_name_parse(struct slice wire, struct dns_name *out, enum dns_msg_err
 			*error = DNS_MSG_ERR_NAME_TRUNCATED;
 			return -1;
 		}
-		if (out->labels > 0)
-			out->text[out->len++] = '.';
-		if (!label_text(p + at + 1, n, out->text + out->len))
-			out->is_hostname = false;
-		out->len += n;
-		out->labels++;
+		dns_name_add_label(out, p + at + 1, n);
 		at += 1 + (size_t)n;
 	}
 	out->text[out->len] = '\0';

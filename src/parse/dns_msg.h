@@ -1,7 +1,7 @@
 /* dns_msg: strict parsing of a DNS query from an untrusted client (RFC 1035 §4.1, EDNS0 RFC
  * 6891): the header, exactly one question with its name as lower-case dotted text, at most one
  * OPT record; and the RFC 7766 §8 length prefix of DNS over TCP.
- * Does not parse responses (c-ares does, upstream), build replies (emit/dns_reply does) or
+ * Does not parse responses (parse/dns_answer does), build replies (emit/dns_reply does) or
  * judge the name or type (policy does). */
 #ifndef SLUICE_PARSE_DNS_MSG_H
 #define SLUICE_PARSE_DNS_MSG_H
@@ -103,6 +103,11 @@ struct dns_query {
  * and are ignored (RFC 6891 §6.1.4). The type is not judged. *q is filled as far as the
  * message was read; q->question points into msg. */
 enum dns_msg_status dns_msg_parse(struct slice msg, struct dns_query *q);
+
+/* Appends one label of len (1..63) bytes to name, written as struct dns_name says. The caller
+ * has checked that the wire name stays within DNS_NAME_WIRE_MAX; start from a name zeroed with
+ * is_hostname true, and set is_hostname false when it ends with no label (the root). */
+void dns_name_add_label(struct dns_name *name, const uint8_t *label, size_t len);
 
 /* Reads an uncompressed wire name at the start of wire (pointers and extended labels refused).
  * Returns the wire bytes it took (1 for the root), or -1 with *error set. */

@@ -131,6 +131,8 @@ static int parse_params(struct dns_svcb *out, const char **detail)
 			return -1;
 		if (key == DNS_SVCB_MANDATORY)
 			mandatory = v;
+		else if (key == DNS_SVCB_ECH)
+			out->has_ech = true;
 		else if (key == DNS_SVCB_IPV4HINT)
 			out->ipv4hint = v;
 		else if (key == DNS_SVCB_IPV6HINT)
@@ -141,6 +143,7 @@ static int parse_params(struct dns_svcb *out, const char **detail)
 		*detail = "a mandatory SvcParamKey is missing";
 		return -1;
 	}
+	out->mandatory = mandatory;
 	return 0;
 }
 
@@ -195,18 +198,26 @@ bool dns_svcb_hint_next(const struct dns_svcb *s, size_t *pos, struct ip_addr *o
 	return false;
 }
 
-static bool is_hint(uint16_t key)
+static bool in_mask(uint32_t keys, uint16_t key)
 {
-	return key == DNS_SVCB_IPV4HINT || key == DNS_SVCB_IPV6HINT;
+	return key < 32 && (keys >> key & 1u);
 }
 
-/* mandatory without the hint keys: written at out[*len] (key, length, keys), or nothing when
- * no key is left. */
-static bool put_mandatory(struct slice v, uint8_t *out, size_t cap, size_t *len)
+bool dns_svcb_mandatory_lists(const struct dns_svcb *s, uint16_t key)
+{
+	for (size_t i = 0; i + 1 < s->mandatory.len; i += 2)
+		if (get16(s->mandatory.ptr + i) == key)
+			return true;
+	return false;
+}
+
+/* mandatory without the keys stripped: written at out[*len] (key, length, keys), or nothing
+ * when no key is left. */
+static bool put_mandatory(struct slice v, uint32_t keys, uint8_t *out, size_t cap, size_t *len)
 {
 	size_t keep = 0;
 	for (size_t i = 0; i < v.len; i += 2)
-		keep += is_hint(get16(v.ptr + i)) ? 0 : 2;
+		keep += in_mask(keys, get16(v.ptr + i)) ? 0 : 2;
 	if (keep == 0)
 		return true;
 	if (cap - *len < 4 + keep)
@@ -215,7 +226,7 @@ static bool put_mandatory(struct slice v, uint8_t *out, size_t cap, size_t *len)
 	put16(out + *len + 2, (unsigned)keep);
 	*len += 4;
 	for (size_t i = 0; i < v.len; i += 2) {
-		if (is_hint(get16(v.ptr + i)))
+		if (in_mask(keys, get16(v.ptr + i)))
 			continue;
 		memcpy(out + *len, v.ptr + i, 2);
 		*len += 2;
@@ -223,7 +234,7 @@ static bool put_mandatory(struct slice v, uint8_t *out, size_t cap, size_t *len)
 	return true;
 }
 
-int dns_svcb_strip_hints(const struct dns_svcb *s, uint8_t *out, size_t cap)
+int dns_svcb_strip(const struct dns_svcb *s, uint32_t keys, uint8_t *out, size_t cap)
 {
 	size_t len = s->params_at, at = s->params_at;
 	uint16_t key;
@@ -233,10 +244,10 @@ int dns_svcb_strip_hints(const struct dns_svcb *s, uint8_t *out, size_t cap)
 		return -1;
 	memcpy(out, s->rdata.ptr, len);
 	while (param_next(s->rdata, &at, &key, &v)) {
-		if (is_hint(key))
+		if (in_mask(keys, key))
 			continue;
 		if (key == DNS_SVCB_MANDATORY) {
-			if (!put_mandatory(v, out, cap, &len))
+			if (!put_mandatory(v, keys, out, cap, &len))
 				return -1;
 			continue;
 		}
@@ -246,4 +257,9 @@ int dns_svcb_strip_hints(const struct dns_svcb *s, uint8_t *out, size_t cap)
 		len += 4 + v.len;
 	}
 	return (int)len;
+}
+
+int dns_svcb_strip_hints(const struct dns_svcb *s, uint8_t *out, size_t cap)
+{
+	return dns_svcb_strip(s, DNS_SVCB_HINT_KEYS, out, cap);
 }

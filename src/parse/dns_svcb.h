@@ -32,9 +32,16 @@ struct dns_svcb {
 	struct dns_name target; /* "" is the root: the owner itself in ServiceMode */
 	size_t params_at;	/* where the SvcParams begin in rdata */
 	unsigned n_params;
-	struct slice ipv4hint; /* the value: 4 bytes an address; empty when absent */
-	struct slice ipv6hint; /* 16 bytes an address */
+	struct slice ipv4hint;	/* the value: 4 bytes an address; empty when absent */
+	struct slice ipv6hint;	/* 16 bytes an address */
+	struct slice mandatory; /* its value: two bytes a key; empty when absent */
+	bool has_ech;		/* an ech key (RFC 9460 §7.3, the ECHConfigList) */
 };
+
+/* Key sets for dns_svcb_strip: bit k stands for key k (keys 0..31). */
+#define DNS_SVCB_KEY_BIT(k) (1u << (k))
+#define DNS_SVCB_HINT_KEYS                                                                         \
+	(DNS_SVCB_KEY_BIT(DNS_SVCB_IPV4HINT) | DNS_SVCB_KEY_BIT(DNS_SVCB_IPV6HINT))
 
 /* Reads SvcPriority, an uncompressed TargetName and the SvcParams. Refuses (returns -1, *detail
  * set to a static reason; detail may be NULL) what RFC 9460 §2.2 calls malformed: RDATA ending
@@ -55,5 +62,12 @@ bool dns_svcb_hint_next(const struct dns_svcb *s, size_t *pos, struct ip_addr *o
  * The result is never longer than s->rdata and parses again. Returns its length, or -1 when cap is
  * too small. */
 int dns_svcb_strip_hints(const struct dns_svcb *s, uint8_t *out, size_t cap);
+/* The same for any set of keys below 32 (DNS_SVCB_KEY_BIT), mandatory rewritten alike: sluice
+ * strips ech so that a client never hides the name it connects to (an encrypted ClientHello's
+ * outer SNI names another host). */
+int dns_svcb_strip(const struct dns_svcb *s, uint32_t keys, uint8_t *out, size_t cap);
+/* Whether s's mandatory lists key: such a record stripped of key would be one its owner told
+ * clients not to use without it. */
+bool dns_svcb_mandatory_lists(const struct dns_svcb *s, uint16_t key);
 
 #endif

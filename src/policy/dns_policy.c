@@ -122,6 +122,26 @@ const struct route *dns_policy_decide_name(const struct policy_scope *scope,
 	return NULL;
 }
 
+bool dns_policy_judge_alias(const struct policy_scope *scope, const char *what, const char *name,
+			    size_t len, struct verdict *v)
+{
+	struct authority a;
+	const char *detail = "";
+	struct verdict one;
+
+	if (!dns_name_is_host(name, len, &a, &detail)) {
+		policy_verdict_set(v, false, REASON_DNS_BAD_NAME, "%s %.200s: not a host name (%s)",
+				   what, name, detail);
+		return false;
+	}
+	policy_decide_alias(scope, slice_make(a.name, a.name_len), &one);
+	if (one.allow && !one.report)
+		return true;
+	policy_verdict_set(v, one.allow, one.reason, "%s %.150s: %.140s", what, a.name, one.rule);
+	v->report = one.report;
+	return one.allow;
+}
+
 void dns_policy_judge_answers(const struct policy_rules *rules, const struct ip_addr *addrs,
 			      size_t n, struct verdict *v)
 {

@@ -49,6 +49,14 @@ const struct route *dns_policy_decide_name(const struct policy_scope *scope,
 void dns_policy_judge_answers(const struct policy_rules *rules, const struct ip_addr *addrs,
 			      size_t n, struct verdict *v);
 
+/* A name an upstream answer leads to (what: "cname" for a CNAME's target, "target" for an HTTPS
+ * or SVCB TargetName), as parse/dns_answer writes it: a host name (else dns_bad_name), then
+ * policy_decide_alias. True when it passes; then v is untouched, unless the agent's mode let a
+ * refusal pass: v is then that report (rule "cname NAME: deny: PATTERN"), and true. False with
+ * v set to the refusal. */
+bool dns_policy_judge_alias(const struct policy_scope *scope, const char *what, const char *name,
+			    size_t len, struct verdict *v);
+
 /* The TTL to answer with: the upstream's, at most the effective dns.max_ttl (0 stays 0). */
 uint32_t dns_policy_ttl(const struct policy_scope *scope, uint32_t upstream_ttl);
 

@@ -543,6 +543,21 @@ void policy_decide_name(const struct policy_scope *s, struct slice host, struct 
 		policy_apply_mode(s, v);
 }
 
+void policy_decide_alias(const struct policy_scope *s, struct slice host, struct verdict *v)
+{
+	const char *pattern;
+
+	v->report = false;
+	if (policy_refuse_loopback_name(host, v))
+		return;
+	if ((pattern = domain_set_match(scope_deny(s), host))) {
+		policy_verdict_set(v, false, REASON_DOMAIN_DENIED, "deny: %s", pattern);
+		policy_apply_mode(s, v);
+		return;
+	}
+	policy_verdict_set(v, true, REASON_ALLOWED, "no deny pattern");
+}
+
 void policy_decide_request(const struct policy_rules *rules, const struct request_facts *facts,
 			   struct verdict *v)
 {

@@ -151,6 +151,12 @@ void policy_check_body(const struct policy_scope *scope, uint64_t body_len, stru
  * still reachable on the others. `ports` is not consulted. Then the agent's mode. host is
  * normalised (parse/authority) and no IP text. */
 void policy_decide_name(const struct policy_scope *scope, struct slice host, struct verdict *v);
+/* A name an answer leads to rather than the one asked for (a CNAME's target, an HTTPS or SVCB
+ * record's TargetName): the loopback names refused first, in every mode; then the deny
+ * patterns that are not pinned to a port, then the agent's mode. Allow patterns are not
+ * consulted: an allowed name may point wherever its owner sends it (a CDN's name), and what
+ * the agent reaches at the end is judged by its addresses. host as for policy_decide_name. */
+void policy_decide_alias(const struct policy_scope *scope, struct slice host, struct verdict *v);
 /* Report and open modes relax a refusal of a name, port, method or body rule (or of another
  * rule of the agent's that no built-in check stands behind, such as dns.types). */
 void policy_apply_mode(const struct policy_scope *scope, struct verdict *v);

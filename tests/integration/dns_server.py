@@ -19,8 +19,13 @@ TYPE_A = 1
 TYPE_NS = 2
 TYPE_CNAME = 5
 TYPE_SOA = 6
+TYPE_MX = 15
+TYPE_TXT = 16
 TYPE_AAAA = 28
-TYPE_NAMES = {TYPE_A: "A", TYPE_CNAME: "CNAME", TYPE_SOA: "SOA", TYPE_AAAA: "AAAA"}
+TYPE_SVCB = 64
+TYPE_HTTPS = 65
+TYPE_NAMES = {TYPE_A: "A", TYPE_CNAME: "CNAME", TYPE_SOA: "SOA", TYPE_MX: "MX", TYPE_TXT: "TXT",
+              TYPE_AAAA: "AAAA", TYPE_SVCB: "SVCB", TYPE_HTTPS: "HTTPS"}
 
 RCODE_NOERROR = 0
 RCODE_FORMERR = 1
@@ -108,10 +113,12 @@ def _rr(name, rtype, ttl, rdata):
 class Record:
     """One table entry. a/aaaa: address lists; cname: target; ttl: seconds for every answer;
     rcode: NXDOMAIN/SERVFAIL instead of data; drop: never answer; rotate_a: a list of A lists,
-    the n-th A query gets rotate_a[n % len]; delay: seconds to wait before answering."""
+    the n-th A query gets rotate_a[n % len]; delay: seconds to wait before answering;
+    records: {type number: [RDATA bytes, ...]} for the other types (TXT, MX, HTTPS...);
+    corrupt: the response claims one answer record more than it holds."""
 
     def __init__(self, a=(), aaaa=(), cname=None, ttl=60, rcode=RCODE_NOERROR, drop=False,
-                 rotate_a=None, delay=0.0):
+                 rotate_a=None, delay=0.0, records=None, corrupt=False):
         self.a = [str(ipaddress.IPv4Address(x)) for x in a]
         self.aaaa = [str(ipaddress.IPv6Address(x)) for x in aaaa]
         self.cname = cname.lower().rstrip(".") if cname else None
@@ -121,6 +128,8 @@ class Record:
         self.rotate_a = [[str(ipaddress.IPv4Address(x)) for x in lst] for lst in rotate_a] \
             if rotate_a else None
         self.delay = delay
+        self.records = {int(k): list(v) for k, v in (records or {}).items()}
+        self.corrupt = corrupt
 
 
 class DNSServer(StubServer):
@@ -167,18 +176,18 @@ class DNSServer(StubServer):
     # ---- answering --------------------------------------------------------------------
 
     def _lookup(self, qname, qtype):
-        """Returns (rcode, answer RRs, drop, delay) for one question."""
+        """Returns (rcode, answer RRs, drop, delay, corrupt) for one question."""
         key = qname.lower().rstrip(".")
         tname = TYPE_NAMES.get(qtype, str(qtype))
         with self._lock:
             self._counts[(key, tname)] = self._counts.get((key, tname), 0) + 1
             rec = self._table.get(key)
             if rec is None:
-                return RCODE_NXDOMAIN, [], False, 0.0
+                return RCODE_NXDOMAIN, [], False, 0.0, False
             if rec.drop:
-                return RCODE_NOERROR, [], True, 0.0
+                return RCODE_NOERROR, [], True, 0.0, False
             if rec.rcode != RCODE_NOERROR:
-                return rec.rcode, [], False, rec.delay
+                return rec.rcode, [], False, rec.delay, False
             answers = []
             owner = qname.rstrip(".")
             hops = 0
@@ -188,7 +197,7 @@ class DNSServer(StubServer):
                 nxt = self._table.get(rec.cname)
                 hops += 1
                 if nxt is None or hops > 8:
-                    return RCODE_NOERROR, answers, False, rec.delay
+                    return RCODE_NOERROR, answers, False, rec.delay, False
                 self._counts[(owner, tname)] = self._counts.get((owner, tname), 0) + 1
                 rec = nxt
             if qtype == TYPE_A:
@@ -205,7 +214,9 @@ class DNSServer(StubServer):
                                        socket.inet_pton(socket.AF_INET6, a)))
             elif qtype == TYPE_CNAME and rec.cname:
                 answers.append(_rr(owner, TYPE_CNAME, rec.ttl, encode_name(rec.cname)))
-            return RCODE_NOERROR, answers, False, rec.delay
+            for rdata in rec.records.get(qtype, ()):
+                answers.append(_rr(owner, qtype, rec.ttl, rdata))
+            return RCODE_NOERROR, answers, False, rec.delay, rec.corrupt
 
     @staticmethod
     def _soa():
@@ -233,13 +244,13 @@ class DNSServer(StubServer):
             hdr = struct.pack("!HHHHHH", qid, 0x8000 | (opcode << 11) | rd | RCODE_FORMERR,
                               0, 0, 0, 0)
             return hdr, 0.0
-        rcode, answers, drop, delay = self._lookup(qname, qtype)
+        rcode, answers, drop, delay, corrupt = self._lookup(qname, qtype)
         if drop:
             return None, 0.0
         authority = [self._soa()] if rcode == RCODE_NXDOMAIN or (rcode == 0 and not answers) \
             else []
         rflags = 0x8000 | 0x0400 | rd | 0x0080 | rcode
-        hdr = struct.pack("!HHHHHH", qid, rflags, 1, len(answers), len(authority), 0)
+        hdr = struct.pack("!HHHHHH", qid, rflags, 1, len(answers) + corrupt, len(authority), 0)
         return hdr + question + b"".join(answers) + b"".join(authority), delay
 
     # ---- sockets ----------------------------------------------------------------------

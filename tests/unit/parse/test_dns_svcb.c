@@ -34,6 +34,31 @@ static void assert_refused_rdata(const uint8_t *p, size_t n)
 }
 #define REFUSED(...) assert_refused_rdata(RDATA(__VA_ARGS__), LEN(__VA_ARGS__))
 
+/* ech stripped (and from mandatory); mandatory_lists tells that it was mandatory. */
+static void test_strip_ech(void **state)
+{
+	struct dns_svcb s;
+	uint8_t out[64];
+	assert_int_equal(PARSE(&s, 0, 1, 0, 0, 0, 0, 4, 0, 1, 0, 5, 0, 1, 0, 3, 2, 'h', '2', 0, 5,
+			       0, 3, 'e', 'c', 'h'),
+			 0);
+	assert_true(s.has_ech);
+	assert_true(dns_svcb_mandatory_lists(&s, DNS_SVCB_ECH));
+	assert_true(dns_svcb_mandatory_lists(&s, DNS_SVCB_ALPN));
+	assert_false(dns_svcb_mandatory_lists(&s, DNS_SVCB_PORT));
+	int n = dns_svcb_strip(&s, DNS_SVCB_KEY_BIT(DNS_SVCB_ECH), out, sizeof(out));
+	const uint8_t want[] = {0, 1, 0, 0, 0, 0, 2, 0, 1, 0, 1, 0, 3, 2, 'h', '2'};
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(out, want, sizeof(want));
+	struct dns_svcb t;
+	assert_int_equal(dns_svcb_parse(slice_make((const char *)out, (size_t)n), &t, &detail), 0);
+	assert_false(t.has_ech);
+
+	assert_int_equal(PARSE(&s, 0, 1, 0, 0, 1, 0, 3, 2, 'h', '2'), 0);
+	assert_false(s.has_ech);
+	assert_false(dns_svcb_mandatory_lists(&s, DNS_SVCB_ECH));
+}
+
 /* ---- accepted ---- */
 
 /* D.1: example.com. HTTPS 0 foo.example.com. */
@@ -262,6 +287,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_alias_mode),
+	    cmocka_unit_test(test_strip_ech),
 	    cmocka_unit_test(test_root_target),
 	    cmocka_unit_test(test_port),
 	    cmocka_unit_test(test_unknown_keys_opaque),
