@@ -434,6 +434,45 @@ static void test_modes(void **state)
 			"dns.types: TXT not listed");
 }
 
+/* ---- names an answer leads to ------------------------------------------------------------ */
+
+static bool alias(const struct agent *a, const char *name, struct verdict *v)
+{
+	struct policy_scope s = scope_of(a);
+	memset(v, 0xa5, sizeof(*v));
+	v->allow = true;
+	v->report = false;
+	strcpy(v->rule, "untouched");
+	return dns_policy_judge_alias(&s, "cname", name, strlen(name), v);
+}
+
+static void test_alias_judged_by_deny_and_loopback_only(void **state)
+{
+	struct verdict v;
+	add_domain(&research.allow, "example.com");
+	add_domain(&research.deny, "*.blocked.example");
+	add_domain(&research.deny, "pinned.example:443");
+	/* Not in allow, and still passes: v is left as it was. */
+	assert_true(alias(&research, "edge.cdn.example", &v));
+	assert_string_equal(v.rule, "untouched");
+	assert_true(alias(&research, "pinned.example", &v)); /* reachable on other ports */
+	assert_false(alias(&research, "x.blocked.example", &v));
+	assert_refused(v, REASON_DOMAIN_DENIED, "cname x.blocked.example: deny: *.blocked.example");
+	assert_false(alias(&research, "db.localhost", &v));
+	assert_refused(v, REASON_LOOPBACK_NAME,
+		       "cname db.localhost: builtin: loopback name *.localhost (RFC 6761)");
+	assert_false(alias(&research, "a?b.example", &v));
+	assert_string_equal(reason_token(v.reason), reason_token(REASON_DNS_BAD_NAME));
+	assert_false(alias(&research, "192.0.2.1", &v));
+	/* Report mode reports a denial and lets it pass; never the loopback names. */
+	research.mode = AGENT_REPORT;
+	research.has_mode = true;
+	assert_true(alias(&research, "x.blocked.example", &v));
+	assert_reported(v, REASON_DOMAIN_DENIED,
+			"cname x.blocked.example: deny: *.blocked.example");
+	assert_false(alias(&research, "localhost", &v));
+}
+
 /* ---- answers ----------------------------------------------------------------------------- */
 
 static struct verdict judge(const char *const *texts, size_t n)
@@ -655,6 +694,7 @@ int main(void)
 	    T(test_meta_types_never_answered),
 	    T(test_name_refusal_before_type),
 	    T(test_modes),
+	    T(test_alias_judged_by_deny_and_loopback_only),
 	    T(test_answers_global_and_empty),
 	    T(test_answers_internal_refused),
 	    T(test_answers_mixed_refused),
