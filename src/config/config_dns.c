@@ -19,34 +19,11 @@ static struct agent_dns *reader_dns(struct config_reader *r)
 	return r->agent ? &r->agent->dns : &r->cfg->base.dns;
 }
 
-/* One word of a closed set (lower case, as written): its index, or -1 after an error naming
- * the valid words. */
-static int read_word(struct config_reader *r, const char *path, const char *what,
-		     const char *const *words, size_t n)
-{
-	struct slice s;
-	char q[QUOTE_MAX], valid[64];
-	size_t o = 0;
-
-	if (!config_reader_scalar_value(r, path, what, &s))
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (slice_eq(s, slice_from_cstr(words[i])))
-			return (int)i;
-	for (size_t i = 0; i < n && o < sizeof(valid); i++)
-		o +=
-		    (size_t)snprintf(valid + o, sizeof(valid) - o, "%s%s", i ? ", " : "", words[i]);
-	config_reader_quote(s, q);
-	config_reader_error(r, r->ev.start_mark, "%s: %s is not %s (valid: %s)", path, q, what,
-			    valid);
-	return -1;
-}
-
 static void read_answer(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	static const char *const words[] = {"real", "proxy"};
 	struct agent_dns *d = reader_dns(r);
-	int i = read_word(r, path, "an answer mode", words, ARRAY_SIZE(words));
+	int i = config_reader_word(r, path, "an answer mode", words, ARRAY_SIZE(words));
 
 	if (i < 0)
 		return;
@@ -63,7 +40,7 @@ static void read_denied(struct config_reader *r, const struct config_key *k, con
 {
 	static const char *const words[] = {"nxdomain", "refused"};
 	struct agent_dns *d = reader_dns(r);
-	int i = read_word(r, path, "a denial answer", words, ARRAY_SIZE(words));
+	int i = config_reader_word(r, path, "a denial answer", words, ARRAY_SIZE(words));
 
 	if (i < 0)
 		return;

@@ -481,3 +481,26 @@ void config_reader_section(struct config_reader *r, const struct config_key *k, 
 			    path, valid, config_reader_describe(&r->ev));
 	config_reader_skip(r);
 }
+
+/* One word of a closed set (lower case, as written): its index, or -1 after an error naming
+ * the valid words. */
+int config_reader_word(struct config_reader *r, const char *path, const char *what,
+		       const char *const *words, size_t n)
+{
+	struct slice s;
+	char q[QUOTE_MAX], valid[64];
+	size_t o = 0;
+
+	if (!config_reader_scalar_value(r, path, what, &s))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (slice_eq(s, slice_from_cstr(words[i])))
+			return (int)i;
+	for (size_t i = 0; i < n && o < sizeof(valid); i++)
+		o +=
+		    (size_t)snprintf(valid + o, sizeof(valid) - o, "%s%s", i ? ", " : "", words[i]);
+	config_reader_quote(s, q);
+	config_reader_error(r, r->ev.start_mark, "%s: %s is not %s (valid: %s)", path, q, what,
+			    valid);
+	return -1;
+}

@@ -182,4 +182,9 @@ void config_reader_mapping(struct config_reader *r, const char *section,
 /* A section (listen, resolver, ips, timeouts, limits): a mapping, or empty (all defaults). */
 void config_reader_section(struct config_reader *r, const struct config_key *k, const char *path);
 
+/* One word of a closed set (lower case, as written): its index, or -1 after an error naming
+ * the valid words. */
+int config_reader_word(struct config_reader *r, const char *path, const char *what,
+		       const char *const *words, size_t n);
+
 #endif

@@ -9,6 +9,7 @@
 #include "io/reload_revoke.h"
 #include "io/tls_client.h"
 #include "io/tunnel.h"
+#include "io/tunnel_check.h"
 #include "io/upstream.h"
 #include "io/worker.h"
 #include "parse/http1.h"
@@ -16,6 +17,7 @@
 #include "parse/proxy_auth.h"
 #include "parse/url.h"
 #include "policy/route.h"
+#include "policy/tunnel_policy.h"
 
 /* Bytes buffered per direction while streaming bodies. */
 #define FLOW_BODY_BUF (64 * 1024)
@@ -34,6 +36,20 @@ static size_t flow_cin_cap(const struct conn *c)
 static size_t flow_uin_cap(const struct conn *c)
 {
 	return flow_buf_cap(c->cfg->max_response_head);
+}
+
+/* What HTTP carried inside a CONNECT tunnel is bound to (c->proto): the tunnel's target, and
+ * the credentials the CONNECT came with, which identify the agent of every request inside. */
+struct tunnel_bind {
+	struct authority dest;
+	struct agent_credentials cred;
+	bool has_cred;
+};
+
+/* The connection is HTTP inside a CONNECT tunnel (tunnel_check found a request line). */
+static bool flow_in_tunnel(const struct conn *c)
+{
+	return c->ops == &tunnel_http_ops;
 }
 
 /* The connection came in on a listen.transparent_http address: its client does not know a
@@ -151,9 +167,15 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 	struct slice user, password;
 	/* A transparent client sends no proxy credentials: a Proxy-Authorization it carries is
 	 * meant for someone else, and identity is by source address alone. */
-	int at = flow_transparent(c)
+	int at = flow_transparent(c) || flow_in_tunnel(c)
 		     ? -1
 		     : http1_header_find(req->headers, req->n_headers, "proxy-authorization");
+
+	/* Inside a tunnel, the CONNECT's credentials speak for every request. */
+	if (flow_in_tunnel(c) && ((const struct tunnel_bind *)c->proto)->has_cred) {
+		r->cred = ((const struct tunnel_bind *)c->proto)->cred;
+		r->has_cred = true;
+	}
 
 	if (at >= 0) {
 		if (proxy_auth_parse_basic(req->headers[at].value, decoded, sizeof(decoded), &user,
@@ -226,6 +248,17 @@ static void flow_decide(struct conn *c, const struct http1_request *req)
 }
 
 /* A complete head is at the front of cin: check it, decide, and start the upstream side. */
+/* dest (a request inside a tunnel) names the tunnel's target: the same host and port. */
+static bool flow_names_tunnel(const struct conn *c, const struct authority *dest)
+{
+	const struct authority *t = &((const struct tunnel_bind *)c->proto)->dest;
+	if (dest->port != t->port || (dest->kind == HOST_NAME) != (t->kind == HOST_NAME))
+		return false;
+	if (t->kind != HOST_NAME)
+		return ip_addr_eq(&dest->ip, &t->ip);
+	return dest->name_len == t->name_len && memcmp(dest->name, t->name, t->name_len) == 0;
+}
+
 static void flow_handle_head(struct conn *c, const struct http1_request *req, size_t head_len)
 {
 	struct conn_request *r = &c->req;
@@ -243,6 +276,10 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 		conn_reply_error(c, REASON_BAD_REQUEST, "CONNECT on a transparent listener", true);
 		return;
 	}
+	if (r->is_connect && flow_in_tunnel(c)) {
+		conn_reply_error(c, REASON_BAD_REQUEST, "CONNECT inside a tunnel", true);
+		return;
+	}
 	if (r->is_connect) {
 		if (req->framing != HTTP1_BODY_NONE) {
 			conn_reply_error(c, REASON_BAD_REQUEST, "CONNECT with a body", true);
@@ -253,17 +290,23 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 	} else {
 		struct url url;
 		enum url_result split = url_split_target(req->target, &url);
-		if (split == URL_ORIGIN_FORM && flow_transparent(c)) {
-			/* Judged as http://Host/path would be; Host's port, else the one dialled.
-			 */
+		if (split == URL_ORIGIN_FORM && (flow_transparent(c) || flow_in_tunnel(c))) {
+			/* Judged as http://Host/path would be; Host's port, else the one dialled
+			 * (the tunnel's, inside one). */
 			if (req->host_index < 0) {
-				conn_reply_error(c, REASON_BAD_AUTHORITY,
-						 "a transparent request needs a Host header", true);
+				conn_reply_error(
+				    c, REASON_BAD_AUTHORITY,
+				    flow_in_tunnel(c)
+					? "a request inside a tunnel needs a Host header"
+					: "a transparent request needs a Host header",
+				    true);
 				return;
 			}
 			url.authority = req->headers[req->host_index].value;
 			url.path = req->target;
-			default_port = conn_local_port(c);
+			default_port = flow_in_tunnel(c)
+					   ? ((const struct tunnel_bind *)c->proto)->dest.port
+					   : conn_local_port(c);
 		} else if (split == URL_ORIGIN_FORM) {
 			conn_reply_error(c, REASON_NOT_A_PROXY_REQUEST, NULL, true);
 			return;
@@ -283,6 +326,14 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 	flow_note_host_raw(c, authority);
 	if (r->is_connect && !r->dest.has_port) {
 		conn_reply_error(c, REASON_BAD_AUTHORITY, "CONNECT needs host:port", true);
+		return;
+	}
+	if (flow_in_tunnel(c) && !flow_names_tunnel(c, &r->dest)) {
+		const struct authority *t = &((const struct tunnel_bind *)c->proto)->dest;
+		policy_verdict_set(&r->verdict, false, REASON_TUNNEL_HOST_MISMATCH,
+				   "tunnel: CONNECT %.120s:%u", t->name, (unsigned)t->port);
+		buf_consume_keep(&c->cin, head_len);
+		flow_refuse(c, REASON_TUNNEL_HOST_MISMATCH, NULL);
 		return;
 	}
 	if (!http1_proxy_host_agrees(req, &r->dest)) {
@@ -782,6 +833,25 @@ static void flow_on_upstream_writable(struct conn *c)
 		flow_on_upstream_readable(c);
 }
 
+/* A checked tunnel whose first bytes are an HTTP request: tunnel_http_ops reads it from cin.
+ * Returns -1 when out of memory (nothing changed). */
+static int flow_carry(struct conn *c)
+{
+	struct tunnel_bind *b = malloc(sizeof(*b));
+
+	if (!b)
+		return -1;
+	b->dest = c->req.dest;
+	b->cred = c->req.cred;
+	b->has_cred = c->req.has_cred;
+	conn_switch_ops(c, &tunnel_http_ops);
+	c->proto = b;
+	flow_next_request(c);
+	return 0;
+}
+
+static struct tunnel_check_exit flow_check_exit = {.carry_http = flow_carry};
+
 /* The upstream is connected (or taken from the pool). A CONNECT's tunnel opens — unless a
  * reload since it was judged revokes it — and the tunnel protocol takes the connection over;
  * any other request is forwarded. */
@@ -793,7 +863,12 @@ static void flow_on_upstream_ready(struct conn *c)
 	}
 	if (!reload_revoke_admit(c))
 		return;
-	conn_switch_ops(c, &tunnel_ops);
+	if (tunnel_policy_inspects(&c->cfg->rules.tunnel, c->req.dest.port)) {
+		conn_switch_ops(c, &tunnel_check_ops);
+		c->proto = &flow_check_exit;
+	} else {
+		conn_switch_ops(c, &tunnel_ops);
+	}
 	c->ops->on_upstream_ready(c);
 }
 
@@ -819,6 +894,31 @@ const struct flow_ops http_flow_ops = {
     .on_upstream_failed = flow_refuse,
     .refuse = flow_refuse_close,
     .release = flow_release,
+};
+
+static void flow_tunnel_release(struct conn *c)
+{
+	struct tunnel_bind *b = c->proto;
+
+	flow_release(c);
+	if (b) {
+		OPENSSL_cleanse(b, sizeof(*b));
+		free(b);
+	}
+	c->proto = NULL;
+}
+
+/* HTTP inside a CONNECT tunnel: requests bound to the tunnel's target (flow_in_tunnel). */
+const struct flow_ops tunnel_http_ops = {
+    .name = "tunnel_http",
+    .on_client_readable = flow_on_client_readable,
+    .on_client_writable = flow_on_client_writable,
+    .on_upstream_readable = flow_on_upstream_readable,
+    .on_upstream_writable = flow_on_upstream_writable,
+    .on_upstream_ready = flow_on_upstream_ready,
+    .on_upstream_failed = flow_refuse,
+    .refuse = flow_refuse_close,
+    .release = flow_tunnel_release,
 };
 
 /* The same protocol on a listen.transparent_http address: flow_transparent tells them apart

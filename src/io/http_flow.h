@@ -15,4 +15,9 @@ extern const struct flow_ops http_flow_ops;
  * by source address only. */
 extern const struct flow_ops transparent_http_ops;
 
+/* HTTP carried inside a CONNECT tunnel (tunnel_check saw a request line): each request judged
+ * as one sent to the proxy, its Host bound to the tunnel's target (else tunnel_host_mismatch),
+ * its agent the CONNECT's. */
+extern const struct flow_ops tunnel_http_ops;
+
 #endif

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "emit/tls_alert.h"
 #include "io/conn.h"
 #include "io/reload_revoke.h"
 #include "io/tunnel.h"
@@ -9,30 +10,6 @@
 #include "io/worker.h"
 #include "parse/tls_hello.h"
 #include "policy/route.h"
-
-/* RFC 8446 §6.2 alert descriptions sluice refuses with (docs/logs.md, "Transparent TLS"). */
-enum sni_alert {
-	SNI_ALERT_ACCESS_DENIED = 49,	  /* the policy refused the destination or the agent */
-	SNI_ALERT_DECODE_ERROR = 50,	  /* not TLS, or no ClientHello sluice can read */
-	SNI_ALERT_INTERNAL_ERROR = 80,	  /* a timeout, DNS, the upstream, sluice itself */
-	SNI_ALERT_UNRECOGNIZED_NAME = 112 /* no SNI, or an IP literal as SNI */
-};
-
-static enum sni_alert sni_alert_for(enum reason why)
-{
-	switch (why) {
-	case REASON_NOT_TLS:
-	case REASON_TLS_MALFORMED:
-	case REASON_TLS_TOO_LARGE:
-		return SNI_ALERT_DECODE_ERROR;
-	case REASON_TLS_NO_SNI:
-	case REASON_TLS_SNI_LITERAL:
-		return SNI_ALERT_UNRECOGNIZED_NAME;
-	default:
-		return reason_info(why)->by == REASON_BY_POLICY ? SNI_ALERT_ACCESS_DENIED
-								: SNI_ALERT_INTERNAL_ERROR;
-	}
-}
 
 static void sni_on_client_writable(struct conn *c)
 {
@@ -44,13 +21,12 @@ static void sni_on_client_writable(struct conn *c)
 		conn_close(c, c->req.result);
 }
 
-/* Refuses the connection: logs it, sends one fatal alert record (RFC 8446 §6: level 2, a
- * TLS 1.2 record version as every version accepts) and closes once it is out. The alert says
- * no more than its description; the log line has the reason. */
+/* Refuses the connection: logs it, sends one fatal alert record (emit/tls_alert) and closes
+ * once it is out. */
 static void sni_refuse(struct conn *c, enum reason why, const char *detail)
 {
 	struct conn_request *r = &c->req;
-	const unsigned char alert[7] = {21, 3, 3, 0, 2, 2, (unsigned char)sni_alert_for(why)};
+	unsigned char alert[TLS_ALERT_RECORD_LEN];
 
 	(void)detail;
 	if (c->state == CONN_CLOSED)
@@ -62,6 +38,7 @@ static void sni_refuse(struct conn *c, enum reason why, const char *detail)
 	if (r->verdict.allow || r->verdict.reason == REASON_ALLOWED)
 		r->result = why;
 	r->close_after_reply = true;
+	tls_alert_record(why, alert);
 	conn_log_request(c, why);
 	conn_close_upstream(c);
 	if (!buf_append(&c->cout, alert, sizeof(alert), sizeof(alert) + buf_len(&c->cout))) {

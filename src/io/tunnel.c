@@ -13,8 +13,6 @@
 /* Most bytes one splice() moves into the pipe (the pipe's capacity bounds it anyway). */
 #define TUNNEL_SPLICE_CHUNK (1 << 20)
 
-static const char tunnel_established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
-
 struct tunnel_side {
 	int from_fd, to_fd;
 	struct buf *from_buf;
@@ -216,8 +214,8 @@ static void tunnel_on_upstream_ready(struct conn *c)
 	if (!c->req.tunnel_silent)
 		c->req.status = 200;
 	if (!c->req.tunnel_silent &&
-	    !buf_append(&c->cout, tunnel_established, sizeof(tunnel_established) - 1,
-			sizeof(tunnel_established))) {
+	    !buf_append(&c->cout, TUNNEL_ESTABLISHED, TUNNEL_ESTABLISHED_LEN,
+			TUNNEL_ESTABLISHED_LEN + 1)) {
 		conn_close(c, REASON_INTERNAL);
 		return;
 	}

@@ -7,6 +7,10 @@
 
 #include "io/flow.h"
 
+/* The CONNECT's answer once its upstream is connected. */
+#define TUNNEL_ESTABLISHED "HTTP/1.1 200 Connection established\r\n\r\n"
+#define TUNNEL_ESTABLISHED_LEN (sizeof(TUNNEL_ESTABLISHED) - 1)
+
 /* Installed by conn_switch_ops; its on_upstream_ready sends the 200 and starts relaying. */
 extern const struct flow_ops tunnel_ops;
 

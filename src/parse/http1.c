@@ -448,6 +448,20 @@ static int head_parse(struct head *h, void *start_line, const char *buf, size_t 
 	return rc > 0 ? (int)(p - buf) : rc;
 }
 
+int http1_request_prefix(const char *buf, size_t len)
+{
+	size_t n = len < HTTP1_PREFIX_METHOD_MAX + 1 ? len : HTTP1_PREFIX_METHOD_MAX + 1;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		if (c == ' ')
+			return i > 0;
+		if (!((c >= 'A' && c <= 'Z') || c == '-'))
+			return 0;
+	}
+	return len > HTTP1_PREFIX_METHOD_MAX ? 0 : -1;
+}
+
 int http1_request_parse(const char *buf, size_t len, unsigned max_headers,
 			struct http1_request *req)
 {

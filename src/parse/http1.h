@@ -75,6 +75,15 @@ struct http1_response {
 	const char *error_detail;
 };
 
+/* The most bytes of method http1_request_prefix looks at: longer is no method a client sends. */
+#define HTTP1_PREFIX_METHOD_MAX 24
+
+/* Whether buf[0..len), the first bytes of a stream, begin as an HTTP/1 request line does: a
+ * method of 1..HTTP1_PREFIX_METHOD_MAX upper-case letters and '-' (every registered method is
+ * so; a looser tchar would take "SSH-2.0-OpenSSH_9.2p1 Debian" for one) and a space. 1 when
+ * they do, 0 when they do not, -1 when every byte so far could still begin one. */
+int http1_request_prefix(const char *buf, size_t len);
+
 /* Parses one request head from buf[0..len), accepting at most max_headers field lines (clamped
  * to 1..HTTP1_MAX_HEADERS_CAP; one more is HTTP1_ERR_TOO_MANY_HEADERS).
  * Returns the head length (through the blank line) when complete, 0 when more bytes are

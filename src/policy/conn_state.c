@@ -3,9 +3,13 @@
 #include "base/bug.h"
 
 static const char *const conn_state_names[CONN_STATE__COUNT] = {
-    [CONN_READ_HEAD] = "read_head",   [CONN_RESOLVING] = "resolving",
-    [CONN_CONNECTING] = "connecting", [CONN_FORWARDING] = "forwarding",
-    [CONN_TUNNEL] = "tunnel",	      [CONN_REPLYING] = "replying",
+    [CONN_READ_HEAD] = "read_head",
+    [CONN_RESOLVING] = "resolving",
+    [CONN_CONNECTING] = "connecting",
+    [CONN_FORWARDING] = "forwarding",
+    [CONN_TUNNEL] = "tunnel",
+    [CONN_REPLYING] = "replying",
+    [CONN_TUNNEL_CHECK] = "tunnel_check",
     [CONN_CLOSED] = "closed",
 };
 
@@ -17,14 +21,19 @@ static const char *const conn_state_names[CONN_STATE__COUNT] = {
  * (connected at once, or a pooled connection); any of those may end in sluice's own reply.
  * connecting stays connecting from one judged address to the next, and from TCP to TLS. A
  * stale pooled connection sends the request again from forwarding, on a new connection. An
- * exchange or a reply done, the connection reads the next head. A tunnel only ends. */
+ * exchange or a reply done, the connection reads the next head. A tunnel whose first bytes
+ * are judged (tunnel_check) opens, or carries HTTP (read_head), or is refused (replying: a TLS
+ * alert). A tunnel only ends. */
 static const unsigned conn_state_moves[CONN_STATE__COUNT] = {
     [CONN_READ_HEAD] = TO(CONN_RESOLVING) | TO(CONN_CONNECTING) | TO(CONN_FORWARDING) |
+		       TO(CONN_TUNNEL_CHECK) | TO(CONN_TUNNEL) | TO(CONN_REPLYING) |
+		       TO(CONN_CLOSED),
+    [CONN_RESOLVING] = TO(CONN_CONNECTING) | TO(CONN_FORWARDING) | TO(CONN_TUNNEL_CHECK) |
 		       TO(CONN_TUNNEL) | TO(CONN_REPLYING) | TO(CONN_CLOSED),
-    [CONN_RESOLVING] = TO(CONN_CONNECTING) | TO(CONN_FORWARDING) | TO(CONN_TUNNEL) |
-		       TO(CONN_REPLYING) | TO(CONN_CLOSED),
-    [CONN_CONNECTING] = TO(CONN_CONNECTING) | TO(CONN_FORWARDING) | TO(CONN_TUNNEL) |
-			TO(CONN_REPLYING) | TO(CONN_CLOSED),
+    [CONN_CONNECTING] = TO(CONN_CONNECTING) | TO(CONN_FORWARDING) | TO(CONN_TUNNEL_CHECK) |
+			TO(CONN_TUNNEL) | TO(CONN_REPLYING) | TO(CONN_CLOSED),
+    [CONN_TUNNEL_CHECK] =
+	TO(CONN_TUNNEL) | TO(CONN_READ_HEAD) | TO(CONN_REPLYING) | TO(CONN_CLOSED),
     [CONN_FORWARDING] = TO(CONN_READ_HEAD) | TO(CONN_CONNECTING) | TO(CONN_FORWARDING) |
 			TO(CONN_REPLYING) | TO(CONN_CLOSED),
     [CONN_TUNNEL] = TO(CONN_CLOSED),

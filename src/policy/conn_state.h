@@ -7,13 +7,14 @@
 #include <stdbool.h>
 
 enum conn_state {
-	CONN_READ_HEAD,	 /* waiting for (the rest of) a request head */
-	CONN_RESOLVING,	 /* waiting for DNS */
-	CONN_CONNECTING, /* waiting for the upstream TCP (then TLS) handshake */
-	CONN_FORWARDING, /* HTTP request/response in flight */
-	CONN_TUNNEL,	 /* CONNECT established: opaque relay */
-	CONN_REPLYING,	 /* sending sluice's own reply, then close or next request */
-	CONN_CLOSED,	 /* ended (conn_close); freed on the next loop turn */
+	CONN_READ_HEAD,	   /* waiting for (the rest of) a request head */
+	CONN_RESOLVING,	   /* waiting for DNS */
+	CONN_CONNECTING,   /* waiting for the upstream TCP (then TLS) handshake */
+	CONN_FORWARDING,   /* HTTP request/response in flight */
+	CONN_TUNNEL_CHECK, /* CONNECT answered 200: its first bytes are read and judged */
+	CONN_TUNNEL,	   /* CONNECT established: opaque relay */
+	CONN_REPLYING,	   /* sending sluice's own reply, then close or next request */
+	CONN_CLOSED,	   /* ended (conn_close); freed on the next loop turn */
 	CONN_STATE__COUNT
 };
 

@@ -26,6 +26,8 @@ int policy_rules_init(struct policy_rules *rules)
 	}
 	policy_rules_set_port(rules, 80, true);
 	policy_rules_set_port(rules, 443, true);
+	rules->tunnel.inspect = true;
+	rules->tunnel.missing_sni_allow = true;
 	return 0;
 }
 

@@ -23,6 +23,15 @@ struct policy_listener {
 	uint16_t port;
 };
 
+/* tunnel: what a CONNECT tunnel may carry (policy/tunnel_policy). */
+struct policy_tunnel {
+	bool inspect;		/* read a tunnel's first bytes before it opens (default true) */
+	bool missing_sni_allow; /* a ClientHello without SNI passes (default true) */
+	bool ip_sni_allow;	/* an IP literal as SNI passes when it is the tunnel's address */
+	bool ech_deny; /* an encrypted ClientHello is refused (default: outer SNI judged) */
+	uint8_t opaque_ports[65536 / 8]; /* tunnels to these ports are relayed unread */
+};
+
 struct policy_rules {
 	struct domain_set *allow; /* default: "*" */
 	struct domain_set *deny;
@@ -32,6 +41,7 @@ struct policy_rules {
 	/* sluice's own listeners, for proxy-loop detection */
 	struct policy_listener listeners[POLICY_MAX_LISTENERS];
 	unsigned n_listeners;
+	struct policy_tunnel tunnel;
 };
 
 struct request_facts {

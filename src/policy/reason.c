@@ -112,6 +112,22 @@ static const struct reason_info reason_table[REASON__COUNT] = {
 				"The TLS ClientHello's SNI is an IP address, which SNI may not be "
 				"(RFC 6066 section 3).",
 				REASON_BY_CLIENT, REASON_RCODE_SERVFAIL},
+    [REASON_SNI_MISMATCH] = {"sni_mismatch", 403, "http_request_denied",
+			     "The TLS ClientHello names another server than the tunnel's, one this "
+			     "agent may not reach.",
+			     REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
+    [REASON_TLS_ECH] = {"tls_ech", 403, "http_request_denied",
+			"The TLS ClientHello is encrypted (ECH), and the policy refuses tunnels "
+			"whose server name is hidden.",
+			REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
+    [REASON_TUNNEL_NOT_TLS] = {"tunnel_not_tls", 403, "http_request_denied",
+			       "The tunnel carries neither TLS nor HTTP, and the policy lets no "
+			       "other protocol through to this port.",
+			       REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
+    [REASON_TUNNEL_HOST_MISMATCH] = {"tunnel_host_mismatch", 403, "http_request_denied",
+				     "A request inside the tunnel names another host than the "
+				     "tunnel's.",
+				     REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
     [REASON_DNS_ERROR] = {"dns_error", 502, "dns_error",
 			  "The destination host name could not be resolved.", REASON_BY_UPSTREAM,
 			  REASON_RCODE_SERVFAIL},

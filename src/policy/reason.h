@@ -40,6 +40,11 @@ enum reason {
 	REASON_TLS_TOO_LARGE,	/* the ClientHello exceeds TLS_HELLO_MAX / TLS_HELLO_INPUT_MAX */
 	REASON_TLS_NO_SNI,	/* no server_name: nothing names the destination */
 	REASON_TLS_SNI_LITERAL, /* an IP address as SNI (RFC 6066 §3 forbids it) */
+	/* what a CONNECT tunnel carries (tunnel:, policy/tunnel_policy) */
+	REASON_SNI_MISMATCH,	     /* the SNI names another host, one the agent may not reach */
+	REASON_TLS_ECH,		     /* an encrypted ClientHello, and tunnel.ech is deny */
+	REASON_TUNNEL_NOT_TLS,	     /* neither TLS nor HTTP, to a port not in opaque_ports */
+	REASON_TUNNEL_HOST_MISMATCH, /* HTTP inside the tunnel names another host than it */
 	/* upstream */
 	REASON_DNS_ERROR,
 	REASON_DNS_TIMEOUT,

@@ -27,6 +27,10 @@ BASE_CONFIG = {
     "ports": [80, 443],
     # A short drain: a test that leaves a tunnel open must not make teardown wait 30 s.
     "timeouts": {"request_head": "2s", "drain": "2s"},
+    # The harness's TCP services on 443 (echo) and 22 speak raw bytes through their tunnels,
+    # which sluice refuses by default (tunnel.inspect): tests of the relay open those ports.
+    # test_tunnel_check.py tests the default, with opaque_ports: [].
+    "tunnel": {"opaque_ports": [443, 22]},
 }
 if VALGRIND:
     # sluice's seccomp allow-list is for sluice's system calls, not valgrind's: under the filter

@@ -702,9 +702,27 @@ static void test_idempotent_methods(void **state)
 
 #define T(fn) cmocka_unit_test_teardown(fn, teardown)
 
+/* The first bytes of a tunnel: an HTTP request line begins so, anything else does not. */
+static void test_request_prefix(void **state)
+{
+	assert_int_equal(http1_request_prefix("GET / HTTP/1.1\r\n", 16), 1);
+	assert_int_equal(http1_request_prefix("PROPFIND /", 10), 1);
+	assert_int_equal(http1_request_prefix("GE", 2), -1);
+	assert_int_equal(http1_request_prefix("", 0), -1);
+	assert_int_equal(http1_request_prefix(" GET", 4), 0);
+	assert_int_equal(http1_request_prefix("SSH-2.0-OpenSSH\r\n", 17), 0); /* '-' then '.' */
+	assert_int_equal(http1_request_prefix("\x16\x03\x01", 3), 0);
+	assert_int_equal(http1_request_prefix("AAAAAAAAAAAAAAAAAAAAAAAAA", 25), 0); /* too long */
+	assert_int_equal(http1_request_prefix("AAAAAAAAAAAAAAAAAAAAAAAA", 24), -1);
+	assert_int_equal(http1_request_prefix("SSH-2.0-OpenSSH_9.2p1 Debian", 28), 0);
+	assert_int_equal(http1_request_prefix("get / HTTP/1.1", 14), 0);
+	assert_int_equal(http1_request_prefix("VERSION-CONTROL /", 17), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_request_prefix),
 	    T(test_idempotent_methods),
 	    T(test_te_chunked_trailing_comma),
 	    T(test_te_chunked_capitalised),
