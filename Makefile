@@ -9,7 +9,8 @@ PYTEST_ARGS  ?=
 
 DEB_PACKAGES = build-essential cmake pkg-config clang libevent-dev libc-ares-dev \
 	libyaml-dev libssl-dev libcmocka-dev python3-pytest curl iproute2 util-linux \
-	openssl ca-certificates libclang-rt-14-dev libseccomp-dev clang-format strace bind9-dnsutils
+	openssl ca-certificates libclang-rt-14-dev libseccomp-dev clang-format strace bind9-dnsutils \
+	nodejs
 
 .PHONY: all deps build run test test-unit test-integration test-sanitize test-valgrind test-fuzz fuzz-build fuzz bench bench-route-tls bench-profile bench-allocs bench-policy bench-dns format clean
 
@@ -31,8 +32,15 @@ define install_debs
 	fi
 endef
 
+# Node clients the integration tests drive (undici), pinned by tests/clients/package-lock.json.
+CLIENTS = tests/clients
+
 deps:
 	$(call install_debs,$(DEB_PACKAGES))
+	@if [ ! -d $(CLIENTS)/node_modules ] || [ $(CLIENTS)/package-lock.json -nt $(CLIENTS)/node_modules ]; then \
+		echo "deps: npm ci in $(CLIENTS)"; \
+		npm ci --prefix $(CLIENTS) --no-audit --no-fund --loglevel=error && touch $(CLIENTS)/node_modules; \
+	fi
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -9,7 +9,9 @@ suite's network namespace."""
 
 import base64
 import hashlib
+import os
 import socket
+import subprocess
 import ssl
 import urllib.request
 import struct
@@ -360,3 +362,123 @@ def test_http_inside_a_tunnel_keeps_the_connect_agent(sluice, dns):
     s.close()
     [get] = p.wait_logs({"method": "GET", "event": "end"})
     assert get["agent"] == "coder" and get["decision"] == "allow", get
+
+
+# ---- real clients ---------------------------------------------------------------------------
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+NODE_MODULES = os.path.join(ROOT, "tests", "clients", "node_modules")
+
+
+class TlsOrigin:
+    """An HTTPS origin on TARGET_IP with a self-signed certificate for public.test; it records
+    the SNI of every handshake."""
+
+    def __init__(self, tmp_path):
+        self.cert, self.key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=public.test",
+                        "-addext", "subjectAltName=DNS:public.test", "-days", "1",
+                        "-keyout", self.key, "-out", self.cert],
+                       check=True, capture_output=True)
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(self.cert, self.key)
+        self.snis = []
+        self.ctx.sni_callback = lambda obj, name, ctx: self.snis.append(name) and None
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((TARGET_IP, 0))
+        self.port = self.sock.getsockname()[1]
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.stop = False
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            threading.Thread(target=self._conn, args=(conn,), daemon=True).start()
+
+    def _conn(self, conn):
+        try:
+            conn.settimeout(3)
+            with self.ctx.wrap_socket(conn, server_side=True) as tls:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = tls.recv(4096)
+                    if not chunk:
+                        return
+                    data += chunk
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n"
+                            b"\r\nsecret")
+        except (OSError, ssl.SSLError):
+            pass
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+
+
+@pytest.fixture
+def tls_origin(tmp_path):
+    o = TlsOrigin(tmp_path)
+    yield o
+    o.close()
+
+
+def curl(proxy_port, url, *extra):
+    return subprocess.run(["curl", "-sS", "--max-time", "5", "--proxy",
+                           "http://127.0.0.1:%d" % proxy_port, *extra, url],
+                          capture_output=True, text=True, timeout=15)
+
+
+def test_curl_https_through_a_checked_tunnel(tunnel_sluice, tls_origin):
+    p = tunnel_sluice()
+    r = curl(p.port, "https://public.test:%d/" % tls_origin.port, "--cacert", tls_origin.cert)
+    assert r.returncode == 0 and r.stdout == "secret", r
+    assert tls_origin.snis == ["public.test"]
+
+
+def test_curl_fronting_with_connect_to_is_refused(tunnel_sluice, tls_origin):
+    """curl asks the proxy for public.test (allowed) while its TLS names blocked.test."""
+    p = tunnel_sluice()
+    port = tls_origin.port
+    r = curl(p.port, "https://blocked.test:%d/" % port, "--cacert", tls_origin.cert,
+             "--connect-to", "blocked.test:%d:public.test:%d" % (port, port))
+    assert r.returncode != 0 and "secret" not in r.stdout, r
+    assert tls_origin.snis == []  # the origin saw no handshake at all
+    [line] = p.wait_logs({"method": "CONNECT", "event": "end"})
+    assert line["host"] == "public.test" and line["reason"] == "sni_mismatch", line
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(NODE_MODULES, "undici")),
+                    reason="undici is not installed (make deps)")
+def test_undici_http_url_through_connect_80(tunnel_sluice, origins):
+    """undici's ProxyAgent sends http:// URLs as CONNECT host:80 and HTTP inside."""
+    p = tunnel_sluice()
+    script = """
+const { ProxyAgent, request } = require('undici');
+(async () => {
+  const dispatcher = new ProxyAgent('http://127.0.0.1:%d');
+  for (const url of ['http://public.test/echo', 'http://public.test/echo']) {
+    const r = await request(url, { dispatcher });
+    console.log(r.statusCode, (await r.body.text()).length > 0);
+  }
+  try {
+    const r = await request('http://public2.test/echo', { dispatcher });
+    console.log(r.statusCode);
+  } catch (e) { console.log('refused', e.code || e.name); }
+  await dispatcher.close();
+})();
+""" % p.port
+    before = origins.hits("198.51.100.10")
+    r = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30,
+                       env={"NODE_PATH": NODE_MODULES, "PATH": "/usr/bin:/bin"})
+    lines = r.stdout.split("\n")
+    assert lines[:2] == ["200 true", "200 true"], r
+    assert lines[2].startswith("refused") or lines[2] == "403", r
+    assert origins.hits("198.51.100.10") == before
+    gets = p.wait_logs({"method": "GET", "event": "end"}, count=2)
+    assert [g["decision"] for g in gets] == ["allow", "allow"], gets
