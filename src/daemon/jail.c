@@ -20,7 +20,9 @@
 
 #include "config/config.h"
 #include "daemon/privs.h"
+#include "io/addr_cache.h"
 #include "io/log_sink.h"
+#include "io/resolver.h"
 #include "io/snapshot.h"
 #include "io/worker_loop.h"
 
@@ -445,14 +447,14 @@ static int jail_open_log(const char *path)
 
 /* Serves fds until the child exits; returns jail's exit status. */
 static int jail_serve(pid_t child, int sock, const int *fds, unsigned n, struct snapshot *snap,
-		      const sigset_t *waited)
+		      struct addr_cache *cache, const sigset_t *waited)
 {
 	static struct worker worker;
 	pthread_t thread;
 	char ready = JAIL_READY;
 	int status;
 
-	if (worker_loop_init_adopt(&worker, snap, fds, n) != 0)
+	if (worker_loop_init_adopt(&worker, snap, cache, fds, n) != 0)
 		return -1;
 	/* no_new_privs only: this process keeps its credentials (the child's user namespace
 	 * maps them) and needs waitpid and kill on the child, which the daemon's seccomp
@@ -486,6 +488,7 @@ static int jail_parent(pid_t child, int sock, int log_fd, struct config *cfg,
 	int fds[JAIL_MAX_FDS];
 	unsigned n = jail_recv_fds(sock, fds);
 	struct snapshot *snap = NULL;
+	struct addr_cache *cache;
 	int status = -1;
 
 	if (n == 0 || dup2(log_fd, STDOUT_FILENO) < 0)
@@ -505,8 +508,15 @@ static int jail_parent(pid_t child, int sock, int log_fd, struct config *cfg,
 		goto fail;
 	}
 	cfg = NULL;
-	status = jail_serve(child, sock, fds, n, snap, waited);
+	cache = addr_cache_new(ADDR_CACHE_DEFAULT_MAX, resolver_servers_key(snap->cfg));
+	if (!cache) {
+		fprintf(stderr, "sluice jail: cannot allocate the DNS cache\n");
+		snapshot_unref(snap);
+		goto fail;
+	}
+	status = jail_serve(child, sock, fds, n, snap, cache, waited);
 	n = 0; /* worker_loop_init_adopt took them */
+	addr_cache_free(cache);
 	snapshot_unref(snap);
 	ares_library_cleanup();
 	if (status >= 0)

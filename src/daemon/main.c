@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "emit/metrics.h"
+#include "io/addr_cache.h"
 #include "io/admin.h"
 #include "io/listener.h"
 #include "io/log_sink.h"
+#include "io/resolver.h"
 #include "daemon/check_cmd.h"
 #include "daemon/config_file.h"
 #include "daemon/jail.h"
@@ -441,8 +443,16 @@ static int main_run(const char *config_path)
 		config_free(cfg);
 		return 1;
 	}
+	/* One cache for every worker, so that a name resolves alike on all of them. */
+	struct addr_cache *cache =
+	    addr_cache_new(ADDR_CACHE_DEFAULT_MAX, resolver_servers_key(current->cfg));
+	if (!cache) {
+		fprintf(stderr, "sluice: cannot allocate the DNS cache\n");
+		snapshot_unref(current);
+		return 1;
+	}
 	for (; ready < n; ready++)
-		if (worker_loop_init(&workers[ready], current, ready, n) != 0)
+		if (worker_loop_init(&workers[ready], current, cache, ready, n) != 0)
 			break;
 	metrics_process_set_generation(&main_metrics, current->generation);
 	if (ready == n) {
@@ -456,6 +466,7 @@ static int main_run(const char *config_path)
 	}
 	for (unsigned i = 0; i < ready; i++)
 		worker_loop_fini(&workers[i]);
+	addr_cache_free(cache);
 	snapshot_unref(current);
 	ares_library_cleanup();
 	return rc;

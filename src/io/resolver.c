@@ -10,44 +10,38 @@
 #include <string.h>
 
 #include "base/hash.h"
+#include "io/addr_cache.h"
 #include "io/loop_clock.h"
-#include "parse/authority.h"
 
-#define RESOLVER_CACHE_BUCKETS 1024
-#define RESOLVER_CACHE_MAX 8192
-#define RESOLVER_TTL_MAX_S 3600
 #define RESOLVER_MAX_SOCKS 16
+/* Names being resolved on one worker: a few, up to limits.max_pending_dns. */
+#define RESOLVER_INFLIGHT_BUCKETS 256
 
-struct cache_entry {
-	struct cache_entry *next;
-	uint64_t expires_ms;
-	unsigned n_addrs;
-	struct ip_addr addrs[RESOLVER_MAX_ADDRS];
-	char name[];
-};
+_Static_assert(RESOLVER_MAX_ADDRS == ADDR_CACHE_MAX_ADDRS, "one bound for the addresses of a name");
 
 struct resolver_sock {
 	ares_socket_t fd;
 	struct event *ev;
 };
 
-struct resolver {
-	struct event_base *base;
-	ares_channel channel;
-	struct event *timer;
-	struct resolver_sock socks[RESOLVER_MAX_SOCKS];
-	struct cache_entry *buckets[RESOLVER_CACHE_BUCKETS];
-	unsigned cache_size;
+struct resolver_lookup;
+
+/* What c-ares holds for one question asked. Apart from the lookup because c-ares may hold it
+ * after the lookup let go of it (a reload asks again at the new servers): then l is NULL. */
+struct resolver_ask {
+	struct resolver_lookup *l;
 };
 
-struct resolver_query {
+/* One name being resolved on this resolver, and every caller waiting for it: concurrent
+ * lookups of a name on a worker share one upstream query. */
+struct resolver_lookup {
+	struct resolver_lookup *next; /* in its in-flight bucket, then in the parked list */
 	struct resolver *r;
-	resolver_on_done cb; /* NULL once cancelled; resolver_query_type's have on_msg instead */
-	resolver_on_message on_msg;
-	void *arg;
-	uint8_t *msg; /* an answer parked by resolver_query_type, with msg_len */
-	size_t msg_len;
-	/* c-ares may answer from within ares_getaddrinfo; such an answer is parked here and
+	struct resolver_ask *ask; /* NULL once answered */
+	struct resolver_query *waiters, **waiters_tail;
+	uint64_t source; /* resolver_servers_key of the servers asked */
+	uint32_t hash;
+	/* c-ares may answer from within ares_getaddrinfo; such an answer is parked and
 	 * delivered from the loop, so that callers never see a callback before the lookup call
 	 * has returned. */
 	bool starting, answered;
@@ -57,14 +51,48 @@ struct resolver_query {
 	char name[];
 };
 
+struct resolver_query {
+	struct resolver_query *next; /* the lookup's waiters, in the order they came */
+	resolver_on_done cb;	     /* NULL once cancelled */
+	resolver_on_message on_msg;  /* resolver_query_type's, instead of cb */
+	void *arg;
+};
+
+/* A query of resolver_query_type: asked as it comes, never shared or cached. */
+struct resolver_typed {
+	struct resolver_typed *next; /* in the parked list */
+	struct resolver *r;
+	struct resolver_query q; /* the caller's handle */
+	uint16_t qtype;
+	bool starting, answered; /* as for a lookup */
+	enum reason result;
+	uint8_t *msg; /* a parked answer's copy, msg_len bytes */
+	size_t msg_len;
+	char name[];
+};
+
+struct resolver {
+	struct event_base *base;
+	ares_channel channel;
+	struct event *timer;
+	struct event *parked_ev;
+	struct resolver_sock socks[RESOLVER_MAX_SOCKS];
+	struct addr_cache *cache; /* the process's; not ours to free */
+	uint64_t servers_key;	  /* resolver_servers_key of the servers asked */
+	struct resolver_lookup *inflight[RESOLVER_INFLIGHT_BUCKETS];
+	unsigned n_inflight;
+	struct resolver_lookup *parked;
+	struct resolver_typed *parked_typed;
+};
+
 static uint64_t now_ms(void)
 {
 	return loop_clock_ms();
 }
 
-static unsigned name_hash(const char *name)
+static uint32_t name_hash(const char *name)
 {
-	return hash_fnv_str(HASH_FNV_BASIS, name) % RESOLVER_CACHE_BUCKETS;
+	return hash_mix(hash_fnv_str(HASH_FNV_BASIS, name));
 }
 
 static void resolver_arm_timer(struct resolver *r)
@@ -120,22 +148,49 @@ static void resolver_on_sock_state(void *data, ares_socket_t fd, int readable, i
 		event_add(slot->ev, NULL);
 }
 
-int resolver_set_servers(struct resolver *r, const struct config *cfg)
+/* 64-bit FNV-1a over the servers in order (a reordered list is another list: c-ares asks them
+ * in order). Two lists that hash alike are taken for one: at worst, answers cached from the
+ * one are kept for the other. */
+uint64_t resolver_servers_key(const struct config *cfg)
 {
-	char csv[CONFIG_MAX_RESOLVERS * (IP_ADDR_TEXT_MAX + 10)];
+	uint64_t h = 14695981039346656037ull;
+
+	for (unsigned i = 0; i < cfg->n_resolvers; i++) {
+		const struct config_endpoint *e = &cfg->resolvers[i];
+		uint8_t bytes[1 + 16 + 2];
+		size_t len = 1 + ip_addr_bits(&e->addr) / 8;
+		bytes[0] = e->addr.family;
+		memcpy(bytes + 1, e->addr.bytes, len - 1);
+		bytes[len++] = (uint8_t)(e->port >> 8);
+		bytes[len++] = (uint8_t)e->port;
+		for (size_t k = 0; k < len; k++)
+			h = (h ^ bytes[k]) * 1099511628211ull;
+	}
+	return h;
+}
+
+static void resolver_format_csv(const struct config *cfg, char *csv, size_t size)
+{
 	size_t len = 0;
 
-	if (cfg->n_resolvers == 0)
-		return 0;
 	csv[0] = '\0';
-	for (unsigned i = 0; i < cfg->n_resolvers; i++) {
+	for (unsigned i = 0; i < cfg->n_resolvers && len < size; i++) {
 		char text[IP_ADDR_TEXT_MAX];
 		const struct config_endpoint *e = &cfg->resolvers[i];
 		ip_addr_format(&e->addr, text);
-		len += (size_t)snprintf(csv + len, sizeof(csv) - len,
+		len += (size_t)snprintf(csv + len, size - len,
 					e->addr.family == IP_V6 ? "%s[%s]:%u" : "%s%s:%u",
 					i ? "," : "", text, (unsigned)e->port);
 	}
+}
+
+int resolver_set_servers(struct resolver *r, const struct config *cfg)
+{
+	char csv[CONFIG_MAX_RESOLVERS * (IP_ADDR_TEXT_MAX + 10)];
+
+	if (cfg->n_resolvers == 0)
+		return 0;
+	resolver_format_csv(cfg, csv, sizeof(csv));
 	return ares_set_servers_ports_csv(r->channel, csv) == ARES_SUCCESS ? 0 : -1;
 }
 
@@ -183,7 +238,10 @@ int resolver_system_servers(char *text, size_t size)
 	return n;
 }
 
-struct resolver *resolver_new(struct event_base *base, const struct config *cfg)
+static void resolver_on_parked(evutil_socket_t fd, short what, void *arg);
+
+struct resolver *resolver_new(struct event_base *base, const struct config *cfg,
+			      struct addr_cache *cache)
 {
 	struct resolver *r = calloc(1, sizeof(*r));
 	struct ares_options opts;
@@ -193,6 +251,7 @@ struct resolver *resolver_new(struct event_base *base, const struct config *cfg)
 	if (!r)
 		return NULL;
 	r->base = base;
+	r->cache = cache;
 	memset(&opts, 0, sizeof(opts));
 	opts.sock_state_cb = resolver_on_sock_state;
 	opts.sock_state_cb_data = r;
@@ -204,12 +263,17 @@ struct resolver *resolver_new(struct event_base *base, const struct config *cfg)
 	/* Names are fully qualified: never try search-list suffixes. */
 	opts.flags = ARES_FLAG_NOSEARCH;
 	r->timer = event_new(base, -1, 0, resolver_on_timer, r);
-	if (!r->timer || ares_init_options(&r->channel, &opts, mask) != ARES_SUCCESS) {
+	r->parked_ev = event_new(base, -1, 0, resolver_on_parked, r);
+	if (!r->timer || !r->parked_ev ||
+	    ares_init_options(&r->channel, &opts, mask) != ARES_SUCCESS) {
 		if (r->timer)
 			event_free(r->timer);
+		if (r->parked_ev)
+			event_free(r->parked_ev);
 		free(r);
 		return NULL;
 	}
+	r->servers_key = resolver_servers_key(cfg);
 	if (resolver_set_servers(r, cfg) != 0) {
 		fprintf(stderr, "sluice: resolver: could not set the configured servers\n");
 		resolver_free(r);
@@ -218,22 +282,50 @@ struct resolver *resolver_new(struct event_base *base, const struct config *cfg)
 	return r;
 }
 
+static void lookup_free(struct resolver_lookup *l)
+{
+	struct resolver_query *q = l->waiters, *next;
+
+	for (; q; q = next) {
+		next = q->next;
+		free(q);
+	}
+	free(l);
+}
+
+/* Lookups nobody will answer now (parked ones, and any c-ares did not end): their waiters are
+ * not called. */
+static void resolver_free_list(struct resolver_lookup *l)
+{
+	struct resolver_lookup *next;
+
+	for (; l; l = next) {
+		next = l->next;
+		if (l->ask)
+			l->ask->l = NULL;
+		lookup_free(l);
+	}
+}
+
 void resolver_free(struct resolver *r)
 {
 	if (!r)
 		return;
-	/* Calls every pending callback with ARES_EDESTRUCTION; cancelled queries just free. */
+	/* Answers every question with ARES_EDESTRUCTION: each lookup is freed without calling
+	 * its waiters. */
 	ares_destroy(r->channel);
+	for (unsigned b = 0; b < RESOLVER_INFLIGHT_BUCKETS; b++)
+		resolver_free_list(r->inflight[b]);
+	resolver_free_list(r->parked);
+	for (struct resolver_typed *t = r->parked_typed, *next; t; t = next) {
+		next = t->next;
+		free(t->msg);
+		free(t);
+	}
 	for (unsigned i = 0; i < RESOLVER_MAX_SOCKS; i++)
 		if (r->socks[i].ev)
 			event_free(r->socks[i].ev);
-	for (unsigned b = 0; b < RESOLVER_CACHE_BUCKETS; b++) {
-		struct cache_entry *e = r->buckets[b], *next;
-		for (; e; e = next) {
-			next = e->next;
-			free(e);
-		}
-	}
+	event_free(r->parked_ev);
 	event_free(r->timer);
 	free(r);
 }
@@ -246,67 +338,14 @@ int resolver_cache_get(struct resolver *r, const char *name, struct ip_addr *out
 int resolver_cache_get_ttl(struct resolver *r, const char *name, struct ip_addr *out, unsigned max,
 			   unsigned *ttl_s)
 {
-	struct cache_entry **link = &r->buckets[name_hash(name)];
-	uint64_t now = now_ms();
-
-	while (*link) {
-		struct cache_entry *e = *link;
-		if (e->expires_ms <= now) {
-			*link = e->next;
-			free(e);
-			r->cache_size--;
-			continue;
-		}
-		if (strcmp(e->name, name) == 0) {
-			unsigned n = e->n_addrs < max ? e->n_addrs : max;
-			memcpy(out, e->addrs, n * sizeof(*out));
-			if (ttl_s)
-				*ttl_s = (unsigned)((e->expires_ms - now + 999) / 1000);
-			return (int)n;
-		}
-		link = &e->next;
-	}
-	return -1;
-}
-
-static void resolver_cache_put(struct resolver *r, const char *name, const struct ip_addr *addrs,
-			       unsigned n, unsigned ttl_s)
-{
-	unsigned b = name_hash(name);
-	size_t name_len = strlen(name);
-
-	/* TTL 0 means "do not cache" (RFC 1035 §3.2.1); that is what defeats rebinding by
-	 * short TTLs on our side too. */
-	if (ttl_s == 0 || n == 0)
-		return;
-	if (r->cache_size >= RESOLVER_CACHE_MAX) {
-		/* Crude but bounded: drop one bucket's chain. */
-		struct cache_entry *e = r->buckets[b], *next;
-		for (; e; e = next) {
-			next = e->next;
-			free(e);
-			r->cache_size--;
-		}
-		r->buckets[b] = NULL;
-	}
-	struct cache_entry *e = malloc(sizeof(*e) + name_len + 1);
-	if (!e)
-		return;
-	e->expires_ms =
-	    now_ms() + (uint64_t)(ttl_s > RESOLVER_TTL_MAX_S ? RESOLVER_TTL_MAX_S : ttl_s) * 1000;
-	e->n_addrs = n;
-	memcpy(e->addrs, addrs, n * sizeof(*addrs));
-	memcpy(e->name, name, name_len + 1);
-	e->next = r->buckets[b];
-	r->buckets[b] = e;
-	r->cache_size++;
+	return addr_cache_get(r->cache, name, now_ms(), out, max, ttl_s);
 }
 
 static unsigned addrinfo_collect(const struct ares_addrinfo *ai, struct ip_addr *addrs,
 				 unsigned *ttl_s)
 {
 	unsigned n = 0;
-	int ttl = RESOLVER_TTL_MAX_S;
+	int ttl = ADDR_CACHE_TTL_MAX_S;
 
 	for (const struct ares_addrinfo_cname *c = ai->cnames; c; c = c->next)
 		if (c->ttl < ttl)
@@ -337,81 +376,202 @@ static unsigned addrinfo_collect(const struct ares_addrinfo *ai, struct ip_addr 
 	return n;
 }
 
-static void resolver_on_answer(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
+static struct resolver_lookup **inflight_bucket(struct resolver *r, uint32_t h)
 {
-	struct resolver_query *q = arg;
-	struct ip_addr addrs[RESOLVER_MAX_ADDRS];
-	unsigned n = 0, ttl_s = 0;
-	enum reason result = REASON_DNS_ERROR;
+	return &r->inflight[h % RESOLVER_INFLIGHT_BUCKETS];
+}
 
-	if (status == ARES_SUCCESS && ai) {
-		n = addrinfo_collect(ai, addrs, &ttl_s);
-		if (n > 0) {
-			result = REASON_ALLOWED;
-			resolver_cache_put(q->r, q->name, addrs, n, ttl_s);
-		}
-	} else if (status == ARES_ETIMEOUT) {
-		result = REASON_DNS_TIMEOUT;
-	}
-	if (ai)
-		ares_freeaddrinfo(ai);
-	if (q->starting && status != ARES_EDESTRUCTION) {
-		q->answered = true;
-		q->result = result;
-		q->n_addrs = n;
-		memcpy(q->addrs, addrs, n * sizeof(*addrs));
+static struct resolver_lookup *inflight_find(struct resolver *r, const char *name, uint32_t h)
+{
+	for (struct resolver_lookup *l = *inflight_bucket(r, h); l; l = l->next)
+		if (l->hash == h && strcmp(l->name, name) == 0)
+			return l;
+	return NULL;
+}
+
+static void inflight_remove(struct resolver_lookup *l)
+{
+	struct resolver_lookup **link = inflight_bucket(l->r, l->hash);
+
+	while (*link != l)
+		link = &(*link)->next;
+	*link = l->next;
+	l->next = NULL;
+	l->r->n_inflight--;
+}
+
+/* Calls every waiter still waiting, then frees the lookup. A callback may cancel another
+ * waiter (its cb turns NULL before its turn) or start a lookup of the same name (a new one:
+ * this one has left the in-flight table). */
+static void lookup_deliver(struct resolver_lookup *l)
+{
+	for (struct resolver_query *q = l->waiters; q; q = q->next)
+		if (q->cb)
+			q->cb(q->arg, l->result, l->addrs, l->n_addrs);
+	lookup_free(l);
+}
+
+static void lookup_finish(struct resolver_lookup *l, enum reason result,
+			  const struct ip_addr *addrs, unsigned n)
+{
+	inflight_remove(l);
+	l->result = result;
+	l->n_addrs = n;
+	memmove(l->addrs, addrs, n * sizeof(*addrs));
+	if (l->starting) {
+		l->answered = true;
 		return;
 	}
-	if (q->cb && status != ARES_EDESTRUCTION)
-		q->cb(q->arg, result, addrs, n);
-	free(q);
+	lookup_deliver(l);
+}
+
+static void typed_deliver(struct resolver_typed *t, const uint8_t *msg, size_t len)
+{
+	if (t->q.on_msg)
+		t->q.on_msg(t->q.arg, t->result, msg, len);
+	free(t->msg);
+	free(t);
 }
 
 static void resolver_on_parked(evutil_socket_t fd, short what, void *arg)
 {
-	struct resolver_query *q = arg;
-	if (q->cb)
-		q->cb(q->arg, q->result, q->addrs, q->n_addrs);
-	else if (q->on_msg)
-		q->on_msg(q->arg, q->result, q->msg, q->msg_len);
-	free(q->msg);
-	free(q);
+	struct resolver *r = arg;
+	struct resolver_lookup *l = r->parked, *next;
+	struct resolver_typed *t = r->parked_typed, *tnext;
+
+	/* Taken whole: a callback that parks another query re-arms the event for it. */
+	r->parked = NULL;
+	r->parked_typed = NULL;
+	for (; l; l = next) {
+		next = l->next;
+		lookup_deliver(l);
+	}
+	for (; t; t = tnext) {
+		tnext = t->next;
+		typed_deliver(t, t->msg, t->msg_len);
+	}
 }
 
-/* Delivers a query's result from the loop, never from within the call that started it. */
-static int resolver_park(struct resolver *r, struct resolver_query *q)
+/* The consistency rule (docs/dns.md): within an entry's lifetime every user of the name gets
+ * the entry's addresses, whichever worker asks and whatever a later answer says. So a fresh
+ * answer loses to an entry another worker made meanwhile, and a failed lookup takes such an
+ * entry when there is one. */
+static unsigned lookup_settle(struct resolver_lookup *l, int status, struct ares_addrinfo *ai,
+			      struct ip_addr *out, enum reason *result)
 {
-	struct timeval now = {0, 0};
-	return event_base_once(r->base, -1, EV_TIMEOUT, resolver_on_parked, q, &now);
+	struct addr_cache *cache = l->r->cache;
+	struct ip_addr addrs[RESOLVER_MAX_ADDRS];
+	unsigned n = 0, ttl_s = 0;
+
+	*result = status == ARES_ETIMEOUT ? REASON_DNS_TIMEOUT : REASON_DNS_ERROR;
+	if (status == ARES_SUCCESS && ai)
+		n = addrinfo_collect(ai, addrs, &ttl_s);
+	if (n > 0) {
+		*result = REASON_ALLOWED;
+		return addr_cache_put(cache, l->name, addrs, n, ttl_s, l->source, now_ms(), out,
+				      RESOLVER_MAX_ADDRS);
+	}
+	int cached = addr_cache_get(cache, l->name, now_ms(), out, RESOLVER_MAX_ADDRS, NULL);
+	if (cached <= 0)
+		return 0;
+	*result = REASON_ALLOWED;
+	return (unsigned)cached;
+}
+
+static void resolver_on_answer(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
+{
+	struct resolver_ask *a = arg;
+	struct resolver_lookup *l = a->l;
+	struct ip_addr addrs[RESOLVER_MAX_ADDRS];
+	enum reason result;
+
+	free(a);
+	if (l)
+		l->ask = NULL;
+	if (l && status == ARES_EDESTRUCTION) {
+		inflight_remove(l);
+		lookup_free(l);
+	} else if (l) {
+		unsigned n = lookup_settle(l, status, ai, addrs, &result);
+		lookup_finish(l, result, addrs, n);
+	}
+	if (ai)
+		ares_freeaddrinfo(ai);
+}
+
+/* Asks c-ares for l's name at the servers set now. False when out of memory. */
+static bool lookup_ask(struct resolver_lookup *l)
+{
+	struct resolver *r = l->r;
+	struct resolver_ask *a = malloc(sizeof(*a));
+	struct ares_addrinfo_hints hints;
+
+	if (!a)
+		return false;
+	a->l = l;
+	l->ask = a;
+	l->source = r->servers_key;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_flags = ARES_AI_NOSORT;
+	l->starting = true;
+	ares_getaddrinfo(r->channel, l->name, NULL, &hints, resolver_on_answer, a);
+	l->starting = false;
+	if (l->answered) {
+		l->next = r->parked;
+		r->parked = l;
+		event_active(r->parked_ev, EV_TIMEOUT, 0);
+	}
+	return true;
+}
+
+static struct resolver_lookup *lookup_new(struct resolver *r, const char *name, uint32_t h)
+{
+	size_t len = strlen(name);
+	struct resolver_lookup *l = calloc(1, sizeof(*l) + len + 1);
+
+	if (!l)
+		return NULL;
+	l->r = r;
+	l->hash = h;
+	l->waiters_tail = &l->waiters;
+	memcpy(l->name, name, len + 1);
+	struct resolver_lookup **bucket = inflight_bucket(r, h);
+	l->next = *bucket;
+	*bucket = l;
+	r->n_inflight++;
+	return l;
 }
 
 struct resolver_query *resolver_lookup(struct resolver *r, const char *name, resolver_on_done cb,
 				       void *arg)
 {
-	size_t len = strlen(name);
-	struct resolver_query *q = malloc(sizeof(*q) + len + 1);
-	struct ares_addrinfo_hints hints;
+	uint32_t h = name_hash(name);
+	struct resolver_query *q = malloc(sizeof(*q));
+	struct resolver_lookup *l;
 
 	if (!q)
 		return NULL;
-	q->r = r;
+	q->next = NULL;
 	q->cb = cb;
 	q->on_msg = NULL;
 	q->arg = arg;
-	q->msg = NULL;
-	q->msg_len = 0;
-	memcpy(q->name, name, len + 1);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_flags = ARES_AI_NOSORT;
-	q->starting = true;
-	q->answered = false;
-	ares_getaddrinfo(r->channel, q->name, NULL, &hints, resolver_on_answer, q);
-	q->starting = false;
-	if (q->answered && resolver_park(r, q) != 0) {
-		free(q);
-		return NULL;
+	l = inflight_find(r, name, h);
+	if (!l) {
+		l = lookup_new(r, name, h);
+		if (!l) {
+			free(q);
+			return NULL;
+		}
+		if (!lookup_ask(l)) {
+			inflight_remove(l);
+			free(l);
+			free(q);
+			return NULL;
+		}
 	}
+	*l->waiters_tail = q;
+	l->waiters_tail = &q->next;
 	resolver_arm_timer(r);
 	return q;
 }
@@ -419,56 +579,62 @@ struct resolver_query *resolver_lookup(struct resolver *r, const char *name, res
 static void resolver_on_message_answer(void *arg, int status, int timeouts, unsigned char *abuf,
 				       int alen)
 {
-	struct resolver_query *q = arg;
+	struct resolver_typed *t = arg;
 	/* An answer with any rcode is the caller's to read: NXDOMAIN and NODATA are answers. */
 	bool answered = abuf && alen >= 12 && status != ARES_ETIMEOUT;
-	enum reason result = answered		       ? REASON_ALLOWED
-			     : status == ARES_ETIMEOUT ? REASON_DNS_TIMEOUT
-						       : REASON_DNS_ERROR;
 	size_t len = answered ? (size_t)alen : 0;
 
 	if (status == ARES_EDESTRUCTION) {
-		free(q);
+		free(t);
 		return;
 	}
-	if (q->starting) {
-		q->answered = true;
-		q->result = result;
-		q->msg = len ? malloc(len) : NULL;
-		if (q->msg)
-			memcpy(q->msg, abuf, len);
-		else if (len)
-			q->result = REASON_DNS_ERROR;
-		q->msg_len = q->msg ? len : 0;
+	t->result = answered		      ? REASON_ALLOWED
+		    : status == ARES_ETIMEOUT ? REASON_DNS_TIMEOUT
+					      : REASON_DNS_ERROR;
+	if (!t->starting) {
+		typed_deliver(t, answered ? abuf : NULL, len);
 		return;
 	}
-	if (q->on_msg)
-		q->on_msg(q->arg, result, answered ? abuf : NULL, len);
-	free(q);
+	/* Parked: the answer outlives c-ares's buffer. */
+	t->answered = true;
+	t->msg = len ? malloc(len) : NULL;
+	if (t->msg)
+		memcpy(t->msg, abuf, len);
+	else if (len)
+		t->result = REASON_DNS_ERROR;
+	t->msg_len = t->msg ? len : 0;
+}
+
+static void typed_ask(struct resolver_typed *t)
+{
+	struct resolver *r = t->r;
+
+	t->starting = true;
+	ares_query(r->channel, t->name, 1 /* class IN */, t->qtype, resolver_on_message_answer, t);
+	t->starting = false;
+	if (t->answered) {
+		t->next = r->parked_typed;
+		r->parked_typed = t;
+		event_active(r->parked_ev, EV_TIMEOUT, 0);
+	}
 }
 
 struct resolver_query *resolver_query_type(struct resolver *r, const char *name, uint16_t qtype,
 					   resolver_on_message cb, void *arg)
 {
 	size_t len = strlen(name);
-	struct resolver_query *q = calloc(1, sizeof(*q) + len + 1);
+	struct resolver_typed *t = calloc(1, sizeof(*t) + len + 1);
 
-	if (!q)
+	if (!t)
 		return NULL;
-	q->r = r;
-	q->on_msg = cb;
-	q->arg = arg;
-	memcpy(q->name, name, len + 1);
-	q->starting = true;
-	ares_query(r->channel, q->name, 1 /* class IN */, qtype, resolver_on_message_answer, q);
-	q->starting = false;
-	if (q->answered && resolver_park(r, q) != 0) {
-		free(q->msg);
-		free(q);
-		return NULL;
-	}
+	t->r = r;
+	t->q.on_msg = cb;
+	t->q.arg = arg;
+	t->qtype = qtype;
+	memcpy(t->name, name, len + 1);
+	typed_ask(t);
 	resolver_arm_timer(r);
-	return q;
+	return &t->q;
 }
 
 void resolver_cancel(struct resolver_query *q)

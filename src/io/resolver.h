@@ -1,5 +1,7 @@
-/* resolver: asynchronous DNS with c-ares on the worker's event loop, A and AAAA together, with
- * a cache that honours TTLs. Returns every address so that policy can judge each one.
+/* resolver: asynchronous DNS with c-ares on the worker's event loop, A and AAAA together,
+ * through the process's one cache (io/addr_cache, TTLs honoured), so that every worker hands
+ * out the same addresses for a name while its entry lives; concurrent lookups of one name on a
+ * worker share one query. Returns every address so that policy can judge each one.
  * Does not decide anything and never connects. */
 #ifndef SLUICE_IO_RESOLVER_H
 #define SLUICE_IO_RESOLVER_H
@@ -14,6 +16,7 @@
 #define RESOLVER_MAX_ADDRS 16
 
 struct event_base;
+struct addr_cache;
 struct resolver;
 struct resolver_query;
 
@@ -21,10 +24,15 @@ struct resolver_query;
 typedef void (*resolver_on_done)(void *arg, enum reason status, const struct ip_addr *addrs,
 				 unsigned n_addrs);
 
-struct resolver *resolver_new(struct event_base *base, const struct config *cfg);
+/* cache is the process's, shared with the other workers' resolvers; it must outlive r. */
+struct resolver *resolver_new(struct event_base *base, const struct config *cfg,
+			      struct addr_cache *cache);
 void resolver_free(struct resolver *r);
 /* Points the resolver at cfg's servers (or leaves the system ones when cfg names none). */
 int resolver_set_servers(struct resolver *r, const struct config *cfg);
+/* Tells cfg's resolver.servers apart from another config's: what the cache's answers are from
+ * (addr_cache_new, addr_cache_flush). */
+uint64_t resolver_servers_key(const struct config *cfg);
 /* The name servers a resolver asks when the config names none: those of /etc/resolv.conf as
  * c-ares reads them (127.0.0.1 when the file names none). Writes their addresses to text
  * ("10.0.0.2, [fd00::53]:5353", cut with "..." when it is too small). Needs ares_library_init.

@@ -25,8 +25,8 @@ static void worker_loop_on_drain(evutil_socket_t fd, short what, void *arg);
 static void worker_loop_on_revoke(evutil_socket_t fd, short what, void *arg);
 
 /* Everything but the listeners: loop, log, resolver, pool. */
-static int worker_loop_init_base(struct worker *w, struct snapshot *snap, unsigned index,
-				 unsigned n_workers)
+static int worker_loop_init_base(struct worker *w, struct snapshot *snap, struct addr_cache *cache,
+				 unsigned index, unsigned n_workers)
 {
 	const struct config *cfg = snap->cfg;
 
@@ -44,7 +44,7 @@ static int worker_loop_init_base(struct worker *w, struct snapshot *snap, unsign
 		return -1;
 	}
 	w->log = log_sink_new(w->base, STDOUT_FILENO, &w->bufs);
-	w->resolver = resolver_new(w->base, cfg);
+	w->resolver = resolver_new(w->base, cfg, cache);
 	w->pool = upstream_pool_new(w->base, WORKER_LOOP_POOL_IDLE_MS, &w->metrics);
 	w->swap_ev = event_new(w->base, -1, 0, worker_loop_on_swap, w);
 	w->drain_ev = event_new(w->base, -1, 0, worker_loop_on_drain, w);
@@ -71,11 +71,12 @@ static int worker_loop_listen(struct worker *w, const struct config_endpoint *at
 	return 0;
 }
 
-int worker_loop_init(struct worker *w, struct snapshot *snap, unsigned index, unsigned n_workers)
+int worker_loop_init(struct worker *w, struct snapshot *snap, struct addr_cache *cache,
+		     unsigned index, unsigned n_workers)
 {
 	const struct config *cfg = snap->cfg;
 
-	if (worker_loop_init_base(w, snap, index, n_workers) != 0)
+	if (worker_loop_init_base(w, snap, cache, index, n_workers) != 0)
 		return -1;
 	if (worker_loop_listen(w, cfg->listen_http, cfg->n_listen_http, &http_flow_ops) != 0 ||
 	    worker_loop_listen(w, cfg->listen_dns, cfg->n_listen_dns, &dns_tcp_ops) != 0 ||
@@ -94,11 +95,12 @@ int worker_loop_init(struct worker *w, struct snapshot *snap, unsigned index, un
 	return 0;
 }
 
-int worker_loop_init_adopt(struct worker *w, struct snapshot *snap, const int *fds, unsigned n_fds)
+int worker_loop_init_adopt(struct worker *w, struct snapshot *snap, struct addr_cache *cache,
+			   const int *fds, unsigned n_fds)
 {
 	unsigned i = 0;
 
-	if (n_fds > WORKER_MAX_LISTENERS || worker_loop_init_base(w, snap, 0, 1) != 0)
+	if (n_fds > WORKER_MAX_LISTENERS || worker_loop_init_base(w, snap, cache, 0, 1) != 0)
 		goto fail;
 	for (; i < n_fds; i++) {
 		struct listener *l = listener_adopt(w, fds[i], &http_flow_ops);

@@ -7,13 +7,18 @@
 
 #include "io/worker.h"
 
+struct addr_cache;
+
 /* Creates the loop and binds every listen address of cfg (SO_REUSEPORT: each of n_workers
- * has its own sockets). Returns 0, or -1 after saying why on stderr. */
-int worker_loop_init(struct worker *w, struct snapshot *snap, unsigned index, unsigned n_workers);
+ * has its own sockets). The worker's resolver uses cache, the process's, which must outlive
+ * the worker. Returns 0, or -1 after saying why on stderr. */
+int worker_loop_init(struct worker *w, struct snapshot *snap, struct addr_cache *cache,
+		     unsigned index, unsigned n_workers);
 /* Like worker_loop_init for a lone worker, but serves fds, sockets already listening (made inside
  * another network namespace by `sluice jail`), instead of binding cfg's listen addresses. Takes
  * the fds: they are closed on failure. */
-int worker_loop_init_adopt(struct worker *w, struct snapshot *snap, const int *fds, unsigned n_fds);
+int worker_loop_init_adopt(struct worker *w, struct snapshot *snap, struct addr_cache *cache,
+			   const int *fds, unsigned n_fds);
 void worker_loop_fini(struct worker *w);
 /* Runs the loop until worker_loop_stop; meant to be a thread's body. */
 int worker_loop_run(struct worker *w);

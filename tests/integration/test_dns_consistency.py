@@ -1,0 +1,86 @@
+"""Issue 13, item 4: DNS and HTTP never disagree on where a name points. Every worker resolves
+through one cache for the process, and the first answer for a name is the one every worker
+hands out while it lives: the address sluice's DNS listener gave an agent is the one sluice
+connects to for that name, whichever worker takes the connection, and the upstream DNS server
+is asked once.
+
+The test's DNS server answers the rotating names with another address on every query, so
+two workers resolving on their own would disagree. The log line's id tells the worker that
+wrote it ((id - 1) % workers, io/worker.c)."""
+
+import pytest
+
+from client import get
+from dns_server import query
+from sluice_proc import free_port
+
+A, B = "192.0.2.10", "198.51.100.10"  # two origins on port 80 (conftest.py)
+WORKERS = 2
+
+
+def ask(port, name):
+    """The A addresses sluice's DNS listener answers for name."""
+    r = query(name, server=("127.0.0.1", port), timeout=3.0)
+    assert r["rcode"] == 0, r
+    return sorted(v for (_, t, _, v) in r["answers"] if t == "A")
+
+
+def worker_of(line):
+    return (line["id"] - 1) % WORKERS
+
+
+@pytest.fixture
+def dns_port():
+    return free_port()
+
+
+def start(sluice, dns_port, allow, **extra):
+    cfg = {"workers": WORKERS, "listen": {"dns": "127.0.0.1:%d" % dns_port}, "allow": allow}
+    cfg.update(extra)
+    return sluice(config=cfg)
+
+
+def fetch_many(p, name, n=24):
+    """n requests for http://name/echo, each on a new client connection (the kernel spreads
+    them over the workers' listening sockets)."""
+    mark = p.log_mark()
+    statuses = [get(p.addr, "http://%s/echo" % name).status for _ in range(n)]
+    assert statuses == [200] * n, statuses
+    return p.wait_logs({"host": name, "decision": "allow"}, count=n, since=mark)
+
+
+def test_dns_answer_is_where_every_worker_connects(sluice, dns, origins, dns_port):
+    name = "rotating.test"
+    dns.set(name, rotate_a=[[A], [B]], ttl=300)
+    p = start(sluice, dns_port, [name])
+    [answered] = ask(dns_port, name)
+    other = B if answered == A else A
+    [dns_line] = p.wait_logs({"kind": "dns", "name": name})
+    before = {ip: origins.requests(ip) for ip in (A, B)}
+    lines = fetch_many(p, name)
+    assert {l["ip"] for l in lines} == {answered}, [(l["ip"], worker_of(l)) for l in lines]
+    # The point of the test: connections on the worker that did not answer the query too.
+    assert worker_of(dns_line) in {worker_of(l) for l in lines}
+    assert {worker_of(l) for l in lines} == set(range(WORKERS)), [l["id"] for l in lines]
+    assert origins.requests(answered) - before[answered] == len(lines)
+    assert origins.requests(other) == before[other]
+    assert dns.queries(name, "A") == 1
+    # And the DNS listener keeps answering the same, from any worker.
+    for _ in range(8):
+        assert ask(dns_port, name) == [answered]
+    assert dns.queries(name, "A") == 1
+
+
+def test_http_first_then_dns_agree(sluice, dns, dns_port):
+    """The other way round: HTTP resolves first (on whichever workers), the DNS listener
+    answers what they connect to."""
+    name = "rotating2.test"
+    dns.set(name, rotate_a=[[A], [B]], ttl=300)
+    p = start(sluice, dns_port, [name])
+    lines = fetch_many(p, name, n=12)
+    ips = {l["ip"] for l in lines}
+    assert len(ips) == 1, [(l["ip"], worker_of(l)) for l in lines]
+    [connected] = ips
+    for _ in range(6):
+        assert ask(dns_port, name) == [connected]
+    assert dns.queries(name, "A") == 1
