@@ -268,7 +268,7 @@ static bool main_same_endpoints(const struct config *a, const struct config *b)
 /* SIGHUP: a valid file replaces the policy for new requests on every worker; an invalid one
  * is refused with its errors and the running policy stays. */
 static void main_reload(const char *config_path, struct snapshot **current, struct worker *workers,
-			unsigned n)
+			unsigned n, struct addr_cache *cache)
 {
 	if (!config_path) {
 		fprintf(stderr, "sluice: reload: running the embedded default config, nothing to "
@@ -304,6 +304,14 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
 		metrics_process_reload(&main_metrics, false, (*current)->generation);
 		return;
 	}
+	/* Before the workers see the new servers: from here on the cache keeps only their
+	 * answers, so a lookup still in flight at the old ones is not kept. */
+	uint64_t servers = resolver_servers_key(cfg);
+	if (servers != resolver_servers_key((*current)->cfg)) {
+		addr_cache_flush(cache, servers);
+		fprintf(stderr, "sluice: reload: resolver.servers changed; the DNS cache is "
+				"emptied\n");
+	}
 	for (unsigned i = 0; i < n; i++)
 		worker_loop_post_snapshot(&workers[i], next);
 	snapshot_unref(*current);
@@ -318,7 +326,7 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
  * interrupts a worker's loop. The admin listener (if any) turns ready once every worker runs,
  * and stops before them: it reads their counters. */
 static int main_serve(struct worker *workers, unsigned n, const char *config_path,
-		      struct snapshot **current, struct admin *admin)
+		      struct snapshot **current, struct admin *admin, struct addr_cache *cache)
 {
 	pthread_t threads[CONFIG_MAX_WORKERS];
 	sigset_t wait_set;
@@ -347,7 +355,7 @@ static int main_serve(struct worker *workers, unsigned n, const char *config_pat
 		}
 		if (sig != SIGHUP)
 			break;
-		main_reload(config_path, current, workers, n);
+		main_reload(config_path, current, workers, n, cache);
 	}
 	if (running)
 		fprintf(stderr, "sluice: signal %d, stopping\n", sig);
@@ -460,7 +468,7 @@ static int main_run(const char *config_path)
 		struct admin *admin = main_admin_new(current->cfg, workers, n);
 		if ((!current->cfg->has_admin || admin) && main_confine(current->cfg) == 0) {
 			fprintf(stderr, "sluice: %u worker%s running\n", n, n == 1 ? "" : "s");
-			rc = main_serve(workers, n, config_path, &current, admin);
+			rc = main_serve(workers, n, config_path, &current, admin, cache);
 		}
 		admin_free(admin);
 	}

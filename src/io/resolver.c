@@ -78,7 +78,12 @@ struct resolver {
 	struct event *parked_ev;
 	struct resolver_sock socks[RESOLVER_MAX_SOCKS];
 	struct addr_cache *cache; /* the process's; not ours to free */
-	uint64_t servers_key;	  /* resolver_servers_key of the servers asked */
+	/* The servers asked (servers_key) and those a reload asked for (want_*); they differ
+	 * while c-ares could not take the new ones yet. */
+	uint64_t servers_key, want_key;
+	bool servers_set, want_system;
+	char want_csv[CONFIG_MAX_RESOLVERS * (IP_ADDR_TEXT_MAX + 10)];
+	struct ares_addr_port_node *system_servers; /* /etc/resolv.conf's, read at start */
 	struct resolver_lookup *inflight[RESOLVER_INFLIGHT_BUCKETS];
 	unsigned n_inflight;
 	struct resolver_lookup *parked;
@@ -184,14 +189,55 @@ static void resolver_format_csv(const struct config *cfg, char *csv, size_t size
 	}
 }
 
+static bool lookup_ask(struct resolver_lookup *l);
+static void lookup_finish(struct resolver_lookup *l, enum reason result,
+			  const struct ip_addr *addrs, unsigned n);
+
+/* Gives c-ares the wanted servers. c-ares (before 1.22) refuses new servers while a query is
+ * pending, and a busy worker always has one: the lookups in flight are let go at the old
+ * servers and asked again at the new ones, so their callers only wait a little longer. What
+ * they would have got from the old servers is never cached (addr_cache_flush). */
+static int resolver_apply_servers(struct resolver *r)
+{
+	int rc;
+
+	for (unsigned b = 0; b < RESOLVER_INFLIGHT_BUCKETS; b++)
+		for (struct resolver_lookup *l = r->inflight[b]; l; l = l->next)
+			if (l->ask) {
+				l->ask->l = NULL;
+				l->ask = NULL;
+			}
+	ares_cancel(r->channel);
+	if (r->want_system)
+		rc = ares_set_servers_ports(r->channel, r->system_servers);
+	else
+		rc = ares_set_servers_ports_csv(r->channel, r->want_csv);
+	if (rc == ARES_SUCCESS) {
+		r->servers_key = r->want_key;
+		r->servers_set = true;
+	}
+	for (unsigned b = 0; b < RESOLVER_INFLIGHT_BUCKETS; b++) {
+		struct resolver_lookup *l = r->inflight[b], *next;
+		for (; l; l = next) {
+			next = l->next; /* a lookup that cannot be asked again leaves the list */
+			if (!l->ask && !lookup_ask(l))
+				lookup_finish(l, REASON_DNS_ERROR, NULL, 0);
+		}
+	}
+	resolver_arm_timer(r);
+	return rc == ARES_SUCCESS ? 0 : -1;
+}
+
 int resolver_set_servers(struct resolver *r, const struct config *cfg)
 {
-	char csv[CONFIG_MAX_RESOLVERS * (IP_ADDR_TEXT_MAX + 10)];
+	uint64_t key = resolver_servers_key(cfg);
 
-	if (cfg->n_resolvers == 0)
+	if (r->servers_set && key == r->servers_key && key == r->want_key)
 		return 0;
-	resolver_format_csv(cfg, csv, sizeof(csv));
-	return ares_set_servers_ports_csv(r->channel, csv) == ARES_SUCCESS ? 0 : -1;
+	r->want_key = key;
+	r->want_system = cfg->n_resolvers == 0;
+	resolver_format_csv(cfg, r->want_csv, sizeof(r->want_csv));
+	return resolver_apply_servers(r);
 }
 
 #define RESOLVER_DNS_PORT 53
@@ -273,8 +319,10 @@ struct resolver *resolver_new(struct event_base *base, const struct config *cfg,
 		free(r);
 		return NULL;
 	}
-	r->servers_key = resolver_servers_key(cfg);
-	if (resolver_set_servers(r, cfg) != 0) {
+	/* Kept for a reload that drops resolver.servers: the file is not read again then (the
+	 * process may no longer be allowed to). */
+	if (ares_get_servers_ports(r->channel, &r->system_servers) != ARES_SUCCESS ||
+	    resolver_set_servers(r, cfg) != 0) {
 		fprintf(stderr, "sluice: resolver: could not set the configured servers\n");
 		resolver_free(r);
 		return NULL;
@@ -325,6 +373,7 @@ void resolver_free(struct resolver *r)
 	for (unsigned i = 0; i < RESOLVER_MAX_SOCKS; i++)
 		if (r->socks[i].ev)
 			event_free(r->socks[i].ev);
+	ares_free_data(r->system_servers);
 	event_free(r->parked_ev);
 	event_free(r->timer);
 	free(r);
@@ -556,6 +605,9 @@ struct resolver_query *resolver_lookup(struct resolver *r, const char *name, res
 	q->cb = cb;
 	q->on_msg = NULL;
 	q->arg = arg;
+	/* New servers that c-ares could not take yet: an idle channel takes them. */
+	if (r->servers_key != r->want_key && r->n_inflight == 0)
+		resolver_apply_servers(r);
 	l = inflight_find(r, name, h);
 	if (!l) {
 		l = lookup_new(r, name, h);

@@ -28,7 +28,9 @@ typedef void (*resolver_on_done)(void *arg, enum reason status, const struct ip_
 struct resolver *resolver_new(struct event_base *base, const struct config *cfg,
 			      struct addr_cache *cache);
 void resolver_free(struct resolver *r);
-/* Points the resolver at cfg's servers (or leaves the system ones when cfg names none). */
+/* Points the resolver at cfg's servers (or at /etc/resolv.conf's, as read at start, when cfg
+ * names none). Lookups in flight are asked again at the new servers. Returns -1 when c-ares
+ * refused them; the next lookup that finds the resolver idle tries again. */
 int resolver_set_servers(struct resolver *r, const struct config *cfg);
 /* Tells cfg's resolver.servers apart from another config's: what the cache's answers are from
  * (addr_cache_new, addr_cache_flush). */

@@ -232,7 +232,12 @@ static void worker_loop_on_swap(evutil_socket_t fd, short what, void *arg)
 	if (!next)
 		return;
 	worker_swap_snapshot(w, next);
-	resolver_set_servers(w->resolver, next->cfg);
+	/* Changed servers: main has flushed the shared cache already, once for every worker. */
+	if (resolver_set_servers(w->resolver, next->cfg) != 0)
+		fprintf(stderr,
+			"sluice: reload: worker %u: the resolver did not take the new "
+			"resolver.servers yet; it tries again when idle\n",
+			w->index);
 	/* A route's upstream may have moved, and TLS sessions were verified with the CA files as
 	 * they were (the new snapshot re-read them). */
 	upstream_pool_drop_routes(w->pool);

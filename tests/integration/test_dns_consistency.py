@@ -2,16 +2,21 @@
 through one cache for the process, and the first answer for a name is the one every worker
 hands out while it lives: the address sluice's DNS listener gave an agent is the one sluice
 connects to for that name, whichever worker takes the connection, and the upstream DNS server
-is asked once.
+is asked once. A reload that changes resolver.servers empties that cache, so nothing the old
+servers said is handed out after it, not even by a lookup that was in flight.
 
 The test's DNS server answers the rotating names with another address on every query, so
 two workers resolving on their own would disagree. The log line's id tells the worker that
 wrote it ((id - 1) % workers, io/worker.c)."""
 
+import threading
+import time
+
 import pytest
 
+from agents_util import config_text, reload
 from client import get
-from dns_server import query
+from dns_server import DNSServer, query
 from sluice_proc import free_port
 
 A, B = "192.0.2.10", "198.51.100.10"  # two origins on port 80 (conftest.py)
@@ -84,3 +89,69 @@ def test_http_first_then_dns_agree(sluice, dns, dns_port):
     for _ in range(6):
         assert ask(dns_port, name) == [connected]
     assert dns.queries(name, "A") == 1
+
+
+@pytest.fixture
+def second_dns():
+    """Another upstream DNS server, the one a reload moves sluice to."""
+    srv = DNSServer(host="127.0.0.1", port=free_port()).start()
+    yield srv
+    srv.stop()
+
+
+def servers(port):
+    return {"resolver": {"servers": ["127.0.0.1:%d" % port]}}
+
+
+def test_reload_to_other_servers_drops_their_answers(sluice, dns, second_dns, dns_port):
+    name = "moved.test"
+    dns.set(name, a=[A], ttl=300)
+    second_dns.set(name, a=[B], ttl=300)
+    p = start(sluice, dns_port, [name])
+    assert ask(dns_port, name) == [A]
+    assert {l["ip"] for l in fetch_many(p, name, n=8)} == {A}
+    # A reload that leaves the servers alone keeps the cache.
+    reload(p, config_text(p, {"dns": {"max_ttl": "200s"}}))
+    assert ask(dns_port, name) == [A]
+    assert dns.queries(name, "A") == 1
+    out = reload(p, config_text(p, servers(second_dns.port)))
+    assert "DNS cache is emptied" in out, out
+    assert ask(dns_port, name) == [B]
+    lines = fetch_many(p, name, n=12)
+    assert {l["ip"] for l in lines} == {B}, lines
+    assert {worker_of(l) for l in lines} == set(range(WORKERS))
+    assert second_dns.queries(name, "A") == 1
+    assert dns.queries(name, "A") == 1
+
+
+def test_reload_asks_a_lookup_in_flight_again_at_the_new_servers(sluice, dns, second_dns,
+                                                                 dns_port):
+    """c-ares refuses new servers while a query is pending: the lookup in flight is asked
+    again at the new servers, and what the old ones answer late is neither used nor kept."""
+    name = "slow-moved.test"
+    dns.set(name, a=[A], ttl=300, delay=1.5)
+    second_dns.set(name, a=[B], ttl=300)
+    p = start(sluice, dns_port, [name, "public.test"], workers=1, timeouts={"dns": "5s"})
+    got = {}
+
+    def fetch():
+        got["r"] = get(p.addr, "http://%s/echo" % name)
+
+    t = threading.Thread(target=fetch)
+    t.start()
+    deadline = time.monotonic() + 3
+    while dns.queries(name, "A") == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert dns.queries(name, "A") == 1
+    reload(p, config_text(p, servers(second_dns.port)))
+    t.join(10)
+    assert got["r"].status == 200, got["r"]
+    [line] = p.wait_logs({"host": name, "decision": "allow"})
+    assert line["ip"] == B, line
+    time.sleep(1.6)  # the old server's late answer has come and gone
+    assert ask(dns_port, name) == [B]
+    assert second_dns.queries(name, "A") == 1
+    # The new servers answer everything from now on.
+    assert ask(dns_port, "public.test") == ["192.0.2.10"]
+    assert second_dns.queries("public.test", "A") == 1
+    assert dns.queries("public.test", "A") == 0
