@@ -60,7 +60,7 @@ struct resolver_query {
 
 /* A query of resolver_query_type: asked as it comes, never shared or cached. */
 struct resolver_typed {
-	struct resolver_typed *next; /* in the parked list */
+	struct resolver_typed *next; /* in the parked or the re-ask list */
 	struct resolver *r;
 	struct resolver_query q; /* the caller's handle */
 	uint16_t qtype;
@@ -88,6 +88,10 @@ struct resolver {
 	unsigned n_inflight;
 	struct resolver_lookup *parked;
 	struct resolver_typed *parked_typed;
+	/* Inside resolver_apply_servers' ares_cancel: the typed queries it ends are kept here,
+	 * to be asked again at the new servers. */
+	bool cancelling;
+	struct resolver_typed *reask;
 };
 
 static uint64_t now_ms(void)
@@ -190,13 +194,14 @@ static void resolver_format_csv(const struct config *cfg, char *csv, size_t size
 }
 
 static bool lookup_ask(struct resolver_lookup *l);
+static void typed_ask(struct resolver_typed *t);
 static void lookup_finish(struct resolver_lookup *l, enum reason result,
 			  const struct ip_addr *addrs, unsigned n);
 
 /* Gives c-ares the wanted servers. c-ares (before 1.22) refuses new servers while a query is
- * pending, and a busy worker always has one: the lookups in flight are let go at the old
- * servers and asked again at the new ones, so their callers only wait a little longer. What
- * they would have got from the old servers is never cached (addr_cache_flush). */
+ * pending, and a busy worker always has one: the lookups and typed queries in flight are let
+ * go at the old servers and asked again at the new ones, so their callers only wait a little
+ * longer. What they would have got from the old servers is never cached (addr_cache_flush). */
 static int resolver_apply_servers(struct resolver *r)
 {
 	int rc;
@@ -207,7 +212,9 @@ static int resolver_apply_servers(struct resolver *r)
 				l->ask->l = NULL;
 				l->ask = NULL;
 			}
+	r->cancelling = true;
 	ares_cancel(r->channel);
+	r->cancelling = false;
 	if (r->want_system)
 		rc = ares_set_servers_ports(r->channel, r->system_servers);
 	else
@@ -223,6 +230,16 @@ static int resolver_apply_servers(struct resolver *r)
 			if (!l->ask && !lookup_ask(l))
 				lookup_finish(l, REASON_DNS_ERROR, NULL, 0);
 		}
+	}
+	struct resolver_typed *t = r->reask, *tnext;
+	r->reask = NULL;
+	for (; t; t = tnext) {
+		tnext = t->next;
+		t->next = NULL;
+		if (t->q.on_msg)
+			typed_ask(t);
+		else
+			free(t);
 	}
 	resolver_arm_timer(r);
 	return rc == ARES_SUCCESS ? 0 : -1;
@@ -638,6 +655,11 @@ static void resolver_on_message_answer(void *arg, int status, int timeouts, unsi
 
 	if (status == ARES_EDESTRUCTION) {
 		free(t);
+		return;
+	}
+	if (status == ARES_ECANCELLED && t->r->cancelling) {
+		t->next = t->r->reask;
+		t->r->reask = t;
 		return;
 	}
 	t->result = answered		      ? REASON_ALLOWED

@@ -155,3 +155,30 @@ def test_reload_asks_a_lookup_in_flight_again_at_the_new_servers(sluice, dns, se
     assert ask(dns_port, "public.test") == ["192.0.2.10"]
     assert second_dns.queries("public.test", "A") == 1
     assert dns.queries("public.test", "A") == 0
+
+
+def test_reload_asks_a_typed_query_in_flight_again_at_the_new_servers(sluice, dns, second_dns,
+                                                                      dns_port):
+    """The same for a query the DNS listener passes on by type (CNAME here), which is not
+    cached: it is answered by the new servers, not failed."""
+    name = "slow-alias.test"
+    dns.set(name, cname="public.test", delay=1.5)
+    second_dns.set(name, cname="public2.test")
+    p = start(sluice, dns_port, [name], workers=1, timeouts={"dns": "5s"})
+    got = {}
+
+    def resolve():
+        got["r"] = query(name, "CNAME", server=("127.0.0.1", dns_port), timeout=5.0)
+
+    t = threading.Thread(target=resolve)
+    t.start()
+    deadline = time.monotonic() + 3
+    while dns.queries(name, "CNAME") == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert dns.queries(name, "CNAME") == 1
+    reload(p, config_text(p, servers(second_dns.port)))
+    t.join(10)
+    r = got["r"]
+    assert r["rcode"] == 0, r
+    assert [(t, v) for (_, t, _, v) in r["answers"]] == [("CNAME", "public2.test")], r
+    assert second_dns.queries(name, "CNAME") == 1
