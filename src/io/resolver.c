@@ -39,7 +39,8 @@ struct resolver_lookup {
 	struct resolver *r;
 	struct resolver_ask *ask; /* NULL once answered */
 	struct resolver_query *waiters, **waiters_tail;
-	uint64_t source; /* resolver_servers_key of the servers asked */
+	uint64_t source;   /* resolver_servers_key of the servers asked */
+	uint64_t asked_ms; /* when they were asked */
 	uint32_t hash;
 	/* c-ares may answer from within ares_getaddrinfo; such an answer is parked and
 	 * delivered from the loop, so that callers never see a callback before the lookup call
@@ -56,6 +57,7 @@ struct resolver_query {
 	resolver_on_done cb;	     /* NULL once cancelled */
 	resolver_on_message on_msg;  /* resolver_query_type's, instead of cb */
 	void *arg;
+	uint64_t joined_ms; /* when it started waiting for its lookup */
 };
 
 /* A query of resolver_query_type: asked as it comes, never shared or cached. */
@@ -544,6 +546,45 @@ static unsigned lookup_settle(struct resolver_lookup *l, int status, struct ares
 	return (unsigned)cached;
 }
 
+static struct resolver_lookup *lookup_new(struct resolver *r, const char *name, uint32_t h);
+
+/* A timeout belongs to the waiters that were there when the question was asked: one that
+ * joined later has waited less than timeouts.dns, so its share of the lookup is asked again,
+ * once (it is there from the start of the new question). The HTTP side's own timer still ends
+ * its wait at its deadline; the DNS listener has no other. */
+static void lookup_ask_late_again(struct resolver_lookup *l)
+{
+	struct resolver_query **link = &l->waiters, *late = NULL, **late_tail = &late;
+	struct resolver_lookup *again;
+
+	while (*link) {
+		struct resolver_query *q = *link;
+		if (q->cb && q->joined_ms > l->asked_ms) {
+			*link = q->next;
+			q->next = NULL;
+			*late_tail = q;
+			late_tail = &q->next;
+		} else {
+			link = &q->next;
+		}
+	}
+	l->waiters_tail = link;
+	if (!late)
+		return;
+	again = lookup_new(l->r, l->name, l->hash);
+	if (again) {
+		again->waiters = late;
+		again->waiters_tail = late_tail;
+		if (lookup_ask(again))
+			return;
+		inflight_remove(again);
+		free(again);
+	}
+	/* Out of memory: they share the timeout after all. */
+	*l->waiters_tail = late;
+	l->waiters_tail = late_tail;
+}
+
 static void resolver_on_answer(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 {
 	struct resolver_ask *a = arg;
@@ -559,6 +600,8 @@ static void resolver_on_answer(void *arg, int status, int timeouts, struct ares_
 		lookup_free(l);
 	} else if (l) {
 		unsigned n = lookup_settle(l, status, ai, addrs, &result);
+		if (result == REASON_DNS_TIMEOUT)
+			lookup_ask_late_again(l);
 		lookup_finish(l, result, addrs, n);
 	}
 	if (ai)
@@ -577,6 +620,7 @@ static bool lookup_ask(struct resolver_lookup *l)
 	a->l = l;
 	l->ask = a;
 	l->source = r->servers_key;
+	l->asked_ms = now_ms();
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_flags = ARES_AI_NOSORT;
@@ -622,6 +666,7 @@ struct resolver_query *resolver_lookup(struct resolver *r, const char *name, res
 	q->cb = cb;
 	q->on_msg = NULL;
 	q->arg = arg;
+	q->joined_ms = now_ms();
 	/* New servers that c-ares could not take yet: an idle channel takes them. */
 	if (r->servers_key != r->want_key && r->n_inflight == 0)
 		resolver_apply_servers(r);

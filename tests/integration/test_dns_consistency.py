@@ -91,6 +91,23 @@ def test_http_first_then_dns_agree(sluice, dns, dns_port):
     assert dns.queries(name, "A") == 1
 
 
+def test_concurrent_lookups_of_a_name_share_one_query(sluice, dns, dns_port):
+    """Requests for a name nobody has resolved yet, arriving together on one worker, wait for
+    one upstream query, not one each."""
+    name = "burst.test"
+    dns.set(name, a=[A], ttl=300, delay=0.5)
+    p = start(sluice, dns_port, [name], workers=1)
+    statuses = []
+    threads = [threading.Thread(target=lambda: statuses.append(
+        get(p.addr, "http://%s/echo" % name).status)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert statuses == [200] * 6, statuses
+    assert dns.queries(name, "A") == 1
+
+
 @pytest.fixture
 def second_dns():
     """Another upstream DNS server, the one a reload moves sluice to."""
