@@ -9,6 +9,7 @@
 
 #include "config/config_agents.h"
 #include "config/config_dns.h"
+#include "config/config_request_rules.h"
 #include "config/config_tunnel.h"
 #include "config/config_limits.h"
 #include "config/config_listen.h"
@@ -69,6 +70,7 @@ static const struct config_key top_keys[] = {
     {.name = "guidance", .read = config_agents_read_guidance},
     SECTION("dns", config_dns_keys),
     SECTION("tunnel", config_tunnel_keys),
+    {.name = "rules", .read = config_request_rules_read},
     {.name = "agents", .read = config_agents_read},
     {.name = "routes", .read = config_routes_read},
 };

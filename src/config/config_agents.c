@@ -5,6 +5,7 @@
 
 #include "base/hex.h"
 #include "config/config_dns.h"
+#include "config/config_request_rules.h"
 #include "config/config_reader.h"
 #include "config/config_rules.h"
 #include "config/config_value.h"
@@ -350,6 +351,7 @@ static const struct config_key agent_keys[] = {
     {.name = "methods", .read = config_agents_read_methods},
     {.name = "max_request_body", .read = config_agents_read_max_request_body},
     {.name = "guidance", .read = config_agents_read_guidance},
+    {.name = "rules", .read = config_request_rules_read},
     {.name = "dns",
      .read = config_reader_section,
      .sub = config_dns_agent_keys,

@@ -16,6 +16,7 @@
 #include "parse/http1_proxy.h"
 #include "parse/proxy_auth.h"
 #include "parse/url.h"
+#include "parse/url_path.h"
 #include "policy/route.h"
 #include "policy/tunnel_policy.h"
 
@@ -220,12 +221,14 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 /* Operator routes skip the name rules (the operator granted the host) but keep the agent
  * restriction, which no mode relaxes: it is what stands between agents and an internal
  * service. */
-static void flow_decide(struct conn *c, const struct http1_request *req)
+static void flow_decide(struct conn *c, const struct http1_request *req,
+			const struct url_path *norm)
 {
 	struct conn_request *r = &c->req;
 	const struct authority *d = &r->dest;
 	struct policy_scope scope = flow_scope(c);
 	const struct route *route = route_find(c->cfg->routes, c->cfg->n_routes, d);
+	struct slice names[HTTP1_MAX_HEADERS_CAP];
 	struct request_facts facts = {
 	    .host = slice_make(d->name, d->name_len),
 	    .host_is_ip = d->kind != HOST_NAME,
@@ -233,6 +236,15 @@ static void flow_decide(struct conn *c, const struct http1_request *req)
 	    .port = d->port,
 	    .method = r->is_connect ? SLICE_LIT("") : req->method,
 	};
+
+	/* Only a host that rules: cover is judged by path and header names. */
+	if (norm) {
+		facts.path = slice_make(norm->text, norm->path_len);
+		for (unsigned i = 0; i < req->n_headers && i < HTTP1_MAX_HEADERS_CAP; i++)
+			names[i] = req->headers[i].name;
+		facts.header_names = names;
+		facts.n_headers = req->n_headers;
+	}
 
 	/* Operator routes skip the name rules (the operator granted the host) but keep the agent
 	 * restriction, which no mode relaxes: it is what stands between agents and an internal
@@ -248,6 +260,15 @@ static void flow_decide(struct conn *c, const struct http1_request *req)
 }
 
 /* A complete head is at the front of cin: check it, decide, and start the upstream side. */
+/* dest's host is one that rules: judge request by request (its path must be normalised). */
+static bool flow_ruled(const struct conn *c, const struct authority *dest)
+{
+	struct policy_scope scope = flow_scope(c);
+	const struct request_rules *rules = policy_scope_request_rules(&scope);
+	return rules && rules->n > 0 && dest->kind == HOST_NAME &&
+	       request_rules_cover(rules, slice_make(dest->name, dest->name_len));
+}
+
 /* dest (a request inside a tunnel) names the tunnel's target: the same host and port. */
 static bool flow_names_tunnel(const struct conn *c, const struct authority *dest)
 {
@@ -346,12 +367,24 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 	 * keep-alive connection for the next request. The parsed slices stay valid: consuming
 	 * only moves the read offset. */
 	buf_consume_keep(&c->cin, head_len);
+	/* 8 KiB: not on the stack of every request, only of one that rules judge. */
+	static _Thread_local struct url_path norm;
+	bool ruled = false;
 	if (http1_proxy_via_names(req, slice_from_cstr(c->w->via))) {
 		policy_via_loop(&r->verdict);
 	} else {
 		if (!flow_identify(c, req))
 			return;
-		flow_decide(c, req);
+		if (!r->is_connect && flow_ruled(c, &r->dest)) {
+			/* Judged, and sent on, in the form the rules see (parse/url_path). */
+			if (url_path_normalize(path, &norm, &detail) != 0) {
+				conn_reply_error(c, REASON_BAD_REQUEST, detail, true);
+				return;
+			}
+			ruled = true;
+			path = slice_make(norm.text, norm.len);
+		}
+		flow_decide(c, req, ruled ? &norm : NULL);
 	}
 	if (!r->verdict.allow) {
 		flow_refuse(c, r->verdict.reason, NULL);

@@ -4,6 +4,7 @@
 #ifndef SLUICE_POLICY_AGENT_H
 #define SLUICE_POLICY_AGENT_H
 
+#include "policy/request_rules.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -85,7 +86,9 @@ struct agent {
 	bool has_max_request_body;
 	char guidance[AGENT_GUIDANCE_MAX]; /* appended to every denial body; "" = none */
 	bool has_guidance;
-	struct agent_dns dns; /* the agent's dns: keys (the DNS listener) */
+	struct agent_dns dns;	    /* the agent's dns: keys (the DNS listener) */
+	struct request_rules rules; /* rules: the top level's unless has_rules */
+	bool has_rules;
 };
 
 /* Proxy credentials as sluice keeps them once read: the user name and the SHA-256 of the token,

@@ -483,6 +483,55 @@ static bool policy_refuse_loopback_name(struct slice host, struct verdict *v)
 	return true;
 }
 
+const struct request_rules *policy_scope_request_rules(const struct policy_scope *s)
+{
+	if (s->agent && s->agent->has_rules)
+		return &s->agent->rules;
+	return s->base ? &s->base->rules : NULL;
+}
+
+/* rules: once the host passed. A tunnel (no method) to a host they cover is refused: its
+ * requests could not be seen. The rule text names the rule that decided. */
+static void policy_decide_request_rules(const struct policy_scope *s, const struct request_facts *f,
+					struct verdict *v)
+{
+	const struct request_rules *rules = policy_scope_request_rules(s);
+	const struct request_rule *which;
+	const char *header;
+
+	if (!rules || rules->n == 0 || f->host_is_ip)
+		return;
+	if (f->method.len == 0) {
+		if (request_rules_cover(rules, f->host))
+			policy_verdict_set(v, false, REASON_REQUEST_RULES_TUNNEL,
+					   "rules: %.*s is judged request by request",
+					   (int)(f->host.len < 200 ? f->host.len : 200),
+					   f->host.ptr);
+		return;
+	}
+	switch (request_rules_match(rules, f->host, f->method, f->path, f->header_names,
+				    f->n_headers, &which, &header)) {
+	case REQUEST_RULES_NONE:
+		return;
+	case REQUEST_RULES_ALLOW:
+		policy_verdict_set(v, true, REASON_ALLOWED, "%s: allow", which->label);
+		return;
+	case REQUEST_RULES_DENY:
+		policy_verdict_set(v, false, REASON_REQUEST_DENIED, "%s: deny", which->label);
+		return;
+	case REQUEST_RULES_HEADER:
+		policy_verdict_set(v, false, REASON_REQUEST_DENIED, "%s: header %s denied",
+				   which->label, header);
+		return;
+	case REQUEST_RULES_NO_MATCH:
+		policy_verdict_set(v, false, REASON_REQUEST_NOT_ALLOWED,
+				   "rules: none allows %.*s %.*s", (int)f->method.len,
+				   f->method.ptr, (int)(f->path.len < 200 ? f->path.len : 200),
+				   f->path.ptr ? f->path.ptr : "");
+		return;
+	}
+}
+
 void policy_decide(const struct policy_scope *s, const struct request_facts *f, struct verdict *v)
 {
 	v->report = false;
@@ -496,6 +545,8 @@ void policy_decide(const struct policy_scope *s, const struct request_facts *f, 
 			return;
 	}
 	policy_decide_rules(s, f, v);
+	if (v->allow)
+		policy_decide_request_rules(s, f, v);
 	if (!v->allow)
 		policy_apply_mode(s, v);
 }

@@ -50,6 +50,11 @@ struct request_facts {
 	struct ip_addr ip; /* when host_is_ip */
 	uint16_t port;
 	struct slice method; /* plain HTTP; empty for CONNECT (methods rules do not apply) */
+	/* For rules: (plain HTTP, a host request_rules cover): the path as parse/url_path left
+	 * it, without the query, and the names of the header fields sent. */
+	struct slice path;
+	const struct slice *header_names;
+	unsigned n_headers;
 };
 
 struct verdict {
@@ -184,6 +189,8 @@ struct policy_dns {
 
 void policy_scope_dns(const struct policy_scope *scope, struct policy_dns *out);
 enum agent_mode policy_scope_mode(const struct policy_scope *scope);
+/* The rules: in force: the agent's own list, else the top level's. */
+const struct request_rules *policy_scope_request_rules(const struct policy_scope *scope);
 uint64_t policy_scope_max_body(const struct policy_scope *scope);
 const char *policy_scope_guidance(const struct policy_scope *scope);
 

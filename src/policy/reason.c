@@ -128,6 +128,17 @@ static const struct reason_info reason_table[REASON__COUNT] = {
 				     "A request inside the tunnel names another host than the "
 				     "tunnel's.",
 				     REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
+    [REASON_REQUEST_DENIED] = {"request_denied", 403, "http_request_denied",
+			       "A rule of the egress policy refuses this request.",
+			       REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
+    [REASON_REQUEST_NOT_ALLOWED] = {"request_not_allowed", 403, "http_request_denied",
+				    "No rule of the egress policy allows this method and path on "
+				    "this host.",
+				    REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
+    [REASON_REQUEST_RULES_TUNNEL] = {"request_rules_tunnel", 403, "http_request_denied",
+				     "The egress policy judges this host's requests one by one, "
+				     "which a tunnel would hide; use http:// for it.",
+				     REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
     [REASON_DNS_ERROR] = {"dns_error", 502, "dns_error",
 			  "The destination host name could not be resolved.", REASON_BY_UPSTREAM,
 			  REASON_RCODE_SERVFAIL},

@@ -45,6 +45,10 @@ enum reason {
 	REASON_TLS_ECH,		     /* an encrypted ClientHello, and tunnel.ech is deny */
 	REASON_TUNNEL_NOT_TLS,	     /* neither TLS nor HTTP, to a port not in opaque_ports */
 	REASON_TUNNEL_HOST_MISMATCH, /* HTTP inside the tunnel names another host than it */
+	/* rules: (policy/request_rules) */
+	REASON_REQUEST_DENIED,	     /* a rule with action deny matched, or a header it denies */
+	REASON_REQUEST_NOT_ALLOWED,  /* rules name the host, none allows this method and path */
+	REASON_REQUEST_RULES_TUNNEL, /* CONNECT to a host whose requests rules judge */
 	/* upstream */
 	REASON_DNS_ERROR,
 	REASON_DNS_TIMEOUT,
