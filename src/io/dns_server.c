@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -749,6 +750,34 @@ static void dns_on_readable(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* IP_PKTINFO / IPV6_PKTINFO tell a wildcard socket which address each query came to. */
+static void dns_sock_want_pktinfo(int fd, int family)
+{
+	int one = 1;
+
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+}
+
+/* Puts a bound socket on the worker's loop; closes it on failure. */
+static int dns_sock_start(struct dns_server *s, struct dns_sock *sock, const char *text)
+{
+	sock->ev = event_new(s->w->base, sock->fd, EV_READ | EV_PERSIST, dns_on_readable, sock);
+	if (!sock->ev || event_add(sock->ev, NULL) != 0) {
+		if (sock->ev)
+			event_free(sock->ev);
+		sock->ev = NULL;
+		close(sock->fd);
+		sock->fd = -1;
+		return -1;
+	}
+	if (s->w->index == 0)
+		fprintf(stderr, "sluice: listening on dns %s (udp)\n", text);
+	return 0;
+}
+
 static int dns_sock_open(struct dns_server *s, struct dns_sock *sock,
 			 const struct config_endpoint *at)
 {
@@ -768,12 +797,9 @@ static int dns_sock_open(struct dns_server *s, struct dns_sock *sock,
 	}
 	setsockopt(sock->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(sock->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6) {
+	if (ss.ss_family == AF_INET6)
 		setsockopt(sock->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		setsockopt(sock->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
-	} else {
-		setsockopt(sock->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-	}
+	dns_sock_want_pktinfo(sock->fd, ss.ss_family);
 	if (bind(sock->fd, (struct sockaddr *)&ss, len) != 0) {
 		fprintf(stderr, "sluice: cannot listen on dns %s (udp): %s\n", text,
 			strerror(errno));
@@ -781,18 +807,34 @@ static int dns_sock_open(struct dns_server *s, struct dns_sock *sock,
 		sock->fd = -1;
 		return -1;
 	}
-	sock->ev = event_new(s->w->base, sock->fd, EV_READ | EV_PERSIST, dns_on_readable, sock);
-	if (!sock->ev || event_add(sock->ev, NULL) != 0) {
-		if (sock->ev)
-			event_free(sock->ev);
-		sock->ev = NULL;
-		close(sock->fd);
+	return dns_sock_start(s, sock, text);
+}
+
+/* A UDP socket bound elsewhere: the address it answers from is read back from it (dns_sock_open
+ * has it from the config). Closes it on failure. */
+static int dns_sock_adopt(struct dns_server *s, struct dns_sock *sock, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char text[SOCKADDR_TEXT_MAX];
+	uint16_t port = 0;
+	int flags;
+
+	sock->srv = s;
+	sock->fd = fd;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    sockaddr_to_ip((struct sockaddr *)&ss, &sock->local, &port) != 0 ||
+	    (flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+		fprintf(stderr, "sluice: cannot adopt dns socket fd %d: %s\n", fd, strerror(errno));
+		close(fd);
 		sock->fd = -1;
 		return -1;
 	}
-	if (s->w->index == 0)
-		fprintf(stderr, "sluice: listening on dns %s (udp)\n", text);
-	return 0;
+	sock->wildcard = ip_addr_is_unspecified(&sock->local);
+	dns_sock_want_pktinfo(fd, ss.ss_family);
+	sockaddr_format(&sock->local, port, text);
+	return dns_sock_start(s, sock, text);
 }
 
 struct dns_server *dns_server_new(struct worker *w)
@@ -811,6 +853,29 @@ struct dns_server *dns_server_new(struct worker *w)
 		s->n_socks++;
 	}
 	return s;
+}
+
+struct dns_server *dns_server_adopt(struct worker *w, const int *fds, unsigned n)
+{
+	struct dns_server *s = n <= CONFIG_MAX_LISTEN ? calloc(1, sizeof(*s)) : NULL;
+	unsigned i = 0;
+
+	if (!s)
+		goto fail;
+	s->w = w;
+	for (; i < n; i++) {
+		if (dns_sock_adopt(s, &s->socks[i], fds[i]) != 0) {
+			i++; /* dns_sock_adopt closed it */
+			dns_server_free(s);
+			goto fail;
+		}
+		s->n_socks++;
+	}
+	return s;
+fail:
+	for (; i < n; i++)
+		close(fds[i]);
+	return NULL;
 }
 
 void dns_server_stop(struct dns_server *s)

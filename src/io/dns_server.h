@@ -21,6 +21,10 @@ struct dns_server;
  * worker binds its own). Returns NULL (having said why on stderr) when one cannot be bound; a
  * configuration without listen.dns gets a server with no socket. */
 struct dns_server *dns_server_new(struct worker *w);
+/* Like dns_server_new, but serves fds, UDP sockets already bound (made inside another network
+ * namespace by `sluice jail`), instead of binding listen.dns; each answers from the address it
+ * is bound to. Takes the fds: they are closed on failure. */
+struct dns_server *dns_server_adopt(struct worker *w, const int *fds, unsigned n);
 /* Stops taking queries (a drain); the lookups in flight are still answered. */
 void dns_server_stop(struct dns_server *s);
 /* How a stream transport (io/dns_tcp) takes its answers: send queues one answer; a query that
