@@ -454,7 +454,10 @@ static int jail_serve(pid_t child, int sock, const int *fds, unsigned n, struct 
 	char ready = JAIL_READY;
 	int status;
 
-	if (worker_loop_init_adopt(&worker, snap, cache, fds, n) != 0)
+	struct worker_loop_fd adopt[JAIL_MAX_FDS];
+	for (unsigned i = 0; i < n; i++)
+		adopt[i] = (struct worker_loop_fd){fds[i], WORKER_LOOP_HTTP};
+	if (worker_loop_init_adopt(&worker, snap, cache, adopt, n) != 0)
 		return -1;
 	/* no_new_privs only: this process keeps its credentials (the child's user namespace
 	 * maps them) and needs waitpid and kill on the child, which the daemon's seccomp

@@ -95,27 +95,69 @@ int worker_loop_init(struct worker *w, struct snapshot *snap, struct addr_cache 
 	return 0;
 }
 
-int worker_loop_init_adopt(struct worker *w, struct snapshot *snap, struct addr_cache *cache,
-			   const int *fds, unsigned n_fds)
+/* Closes the fds from index `from` on that are (udp) or are not (!udp) DNS over UDP. */
+static void worker_loop_close_fds(const struct worker_loop_fd *fds, unsigned from, unsigned n,
+				  bool udp)
 {
-	unsigned i = 0;
+	for (unsigned i = from; i < n; i++)
+		if ((fds[i].serves == WORKER_LOOP_DNS_UDP) == udp)
+			close(fds[i].fd);
+}
 
-	if (n_fds > WORKER_MAX_LISTENERS || worker_loop_init_base(w, snap, cache, 0, 1) != 0)
-		goto fail;
-	for (; i < n_fds; i++) {
-		struct listener *l = listener_adopt(w, fds[i], &http_flow_ops);
+/* The DNS server takes the UDP sockets; every other one is a listener with its protocol. */
+static int worker_loop_adopt(struct worker *w, const struct worker_loop_fd *fds, unsigned n)
+{
+	static const struct flow_ops *const ops[WORKER_LOOP_N_SERVES] = {
+	    [WORKER_LOOP_HTTP] = &http_flow_ops,
+	    [WORKER_LOOP_DNS_TCP] = &dns_tcp_ops,
+	    [WORKER_LOOP_TRANSPARENT_HTTP] = &transparent_http_ops,
+	    [WORKER_LOOP_TRANSPARENT_TLS] = &sni_flow_ops,
+	};
+	int udp[CONFIG_MAX_LISTEN];
+	unsigned n_udp = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i].serves == WORKER_LOOP_DNS_UDP)
+			udp[n_udp++] = fds[i].fd;
+	w->dns = dns_server_adopt(w, udp, n_udp);
+	if (!w->dns) {
+		worker_loop_close_fds(fds, 0, n, false);
+		return -1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (fds[i].serves == WORKER_LOOP_DNS_UDP)
+			continue;
+		struct listener *l = listener_adopt(w, fds[i].fd, ops[fds[i].serves]);
 		if (!l) {
-			i++; /* listener_adopt closed it */
-			worker_loop_fini(w);
-			goto fail;
+			/* listener_adopt closed fds[i]; the rest are still ours */
+			worker_loop_close_fds(fds, i + 1, n, false);
+			return -1;
 		}
 		w->listeners[w->n_listeners++] = l;
 	}
 	return 0;
-fail:
-	for (; i < n_fds; i++)
-		close(fds[i]);
-	return -1;
+}
+
+int worker_loop_init_adopt(struct worker *w, struct snapshot *snap, struct addr_cache *cache,
+			   const struct worker_loop_fd *fds, unsigned n_fds)
+{
+	unsigned n_udp = 0;
+
+	for (unsigned i = 0; i < n_fds; i++) {
+		BUG_ON(fds[i].serves >= WORKER_LOOP_N_SERVES);
+		n_udp += fds[i].serves == WORKER_LOOP_DNS_UDP;
+	}
+	if (n_udp > CONFIG_MAX_LISTEN || n_fds - n_udp > WORKER_MAX_LISTENERS ||
+	    worker_loop_init_base(w, snap, cache, 0, 1) != 0) {
+		worker_loop_close_fds(fds, 0, n_fds, true);
+		worker_loop_close_fds(fds, 0, n_fds, false);
+		return -1;
+	}
+	if (worker_loop_adopt(w, fds, n_fds) != 0) {
+		worker_loop_fini(w);
+		return -1;
+	}
+	return 0;
 }
 
 void worker_loop_fini(struct worker *w)

@@ -14,11 +14,26 @@ struct addr_cache;
  * the worker. Returns 0, or -1 after saying why on stderr. */
 int worker_loop_init(struct worker *w, struct snapshot *snap, struct addr_cache *cache,
 		     unsigned index, unsigned n_workers);
-/* Like worker_loop_init for a lone worker, but serves fds, sockets already listening (made inside
- * another network namespace by `sluice jail`), instead of binding cfg's listen addresses. Takes
- * the fds: they are closed on failure. */
+/* What a socket handed to worker_loop_init_adopt serves: the protocol of one of the listen keys. */
+enum worker_loop_serves {
+	WORKER_LOOP_HTTP,	      /* listen.http (TCP, listening) */
+	WORKER_LOOP_DNS_UDP,	      /* listen.dns over UDP (bound) */
+	WORKER_LOOP_DNS_TCP,	      /* listen.dns over TCP (listening) */
+	WORKER_LOOP_TRANSPARENT_HTTP, /* listen.transparent_http (TCP, listening) */
+	WORKER_LOOP_TRANSPARENT_TLS,  /* listen.transparent_tls (TCP, listening) */
+	WORKER_LOOP_N_SERVES
+};
+
+struct worker_loop_fd {
+	int fd;
+	enum worker_loop_serves serves;
+};
+
+/* Like worker_loop_init for a lone worker, but serves fds, sockets already bound (made inside
+ * another network namespace by `sluice jail`), each with the protocol it is given, instead of
+ * binding cfg's listen addresses. Takes the fds: they are closed on failure. */
 int worker_loop_init_adopt(struct worker *w, struct snapshot *snap, struct addr_cache *cache,
-			   const int *fds, unsigned n_fds);
+			   const struct worker_loop_fd *fds, unsigned n_fds);
 void worker_loop_fini(struct worker *w);
 /* Runs the loop until worker_loop_stop; meant to be a thread's body. */
 int worker_loop_run(struct worker *w);
