@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/bug.h"
 #include "config/config.h"
 #include "daemon/privs.h"
 #include "io/addr_cache.h"
@@ -26,10 +27,10 @@
 #include "io/snapshot.h"
 #include "io/worker_loop.h"
 
-/* Where CMD finds the proxy, inside its own namespace. */
+/* Where CMD finds sluice, inside its own namespace. */
 #define JAIL_PROXY_PORT 3128
 #define JAIL_PROXY_URL "http://127.0.0.1:3128"
-#define JAIL_MAX_FDS 2
+#define JAIL_DNS_PORT 53
 /* The byte the parent sends once its worker serves the listeners. */
 #define JAIL_READY 'R'
 
@@ -39,13 +40,29 @@ struct jail_opts {
 	char **cmd;
 };
 
+/* The sockets made inside the jail, in this order: the proxy and the DNS listener. The IPv6
+ * ones only where the namespace has IPv6, for clients that resolve "localhost" to ::1. */
+static const struct jail_socket {
+	int family, type;
+	uint16_t port;
+	enum worker_loop_serves serves;
+} jail_sockets[] = {
+    {AF_INET, SOCK_STREAM, JAIL_PROXY_PORT, WORKER_LOOP_HTTP},
+    {AF_INET, SOCK_DGRAM, JAIL_DNS_PORT, WORKER_LOOP_DNS_UDP},
+    {AF_INET, SOCK_STREAM, JAIL_DNS_PORT, WORKER_LOOP_DNS_TCP},
+    {AF_INET6, SOCK_STREAM, JAIL_PROXY_PORT, WORKER_LOOP_HTTP},
+    {AF_INET6, SOCK_DGRAM, JAIL_DNS_PORT, WORKER_LOOP_DNS_UDP},
+    {AF_INET6, SOCK_STREAM, JAIL_DNS_PORT, WORKER_LOOP_DNS_TCP},
+};
+#define JAIL_MAX_FDS (sizeof(jail_sockets) / sizeof(jail_sockets[0]))
+
 static void jail_usage(FILE *out)
 {
 	fputs("usage: sluice jail [-c FILE] [--log FILE] -- CMD [ARGS...]\n"
 	      "Runs CMD in a new network namespace whose only way out is sluice, reachable there "
-	      "at\n" JAIL_PROXY_URL " (HTTP_PROXY and HTTPS_PROXY are set). Decision lines go to\n"
-	      "stderr, or to --log FILE. The exit status is CMD's (128+N if signal N killed it),\n"
-	      "or 125 if the jail could not be set up.\n",
+	      "at\n" JAIL_PROXY_URL " (HTTP_PROXY and HTTPS_PROXY are set) and as its resolver at\n"
+	      "127.0.0.1:53. Decision lines go to stderr, or to --log FILE. The exit status is\n"
+	      "CMD's (128+N if signal N killed it), or 125 if the jail could not be set up.\n",
 	      out);
 }
 
@@ -228,8 +245,9 @@ out:
 	return rc;
 }
 
-/* The proxy's socket, bound and listening inside the jail; -1 when the family is missing. */
-static int jail_listen(int family)
+/* One of jail_sockets, bound (and listening, for TCP) on loopback inside the jail; -1 with errno
+ * set when it cannot be (the family is missing, say). */
+static int jail_listen(const struct jail_socket *js)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -237,42 +255,54 @@ static int jail_listen(int family)
 	int fd;
 
 	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
+	if (js->family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
 		in->sin_family = AF_INET;
-		in->sin_port = htons(JAIL_PROXY_PORT);
+		in->sin_port = htons(js->port);
 		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		len = sizeof(*in);
 	} else {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(JAIL_PROXY_PORT);
+		in6->sin6_port = htons(js->port);
 		in6->sin6_addr = in6addr_loopback;
 		len = sizeof(*in6);
 	}
-	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(js->family, js->type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (family == AF_INET6)
+	if (js->family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
+	    (js->type == SOCK_STREAM && listen(fd, 1024) != 0)) {
+		int err = errno;
 		close(fd);
+		errno = err;
 		return -1;
 	}
 	return fd;
 }
 
-static int jail_send_fds(int sock, const int *fds, unsigned n)
+/* One message: a byte with the count, one byte per socket saying what it serves (an enum
+ * worker_loop_serves), and the sockets themselves. */
+static int jail_send_fds(int sock, const struct worker_loop_fd *socks, unsigned n)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * JAIL_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
-	unsigned char count = (unsigned char)n;
-	struct iovec iov = {.iov_base = &count, .iov_len = 1};
+	unsigned char head[1 + JAIL_MAX_FDS];
+	int fds[JAIL_MAX_FDS];
+	struct iovec iov = {.iov_base = head, .iov_len = 1 + n};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	struct cmsghdr *c;
 
+	BUG_ON(n == 0 || n > JAIL_MAX_FDS);
+	head[0] = (unsigned char)n;
+	for (unsigned i = 0; i < n; i++) {
+		head[1 + i] = (unsigned char)socks[i].serves;
+		fds[i] = socks[i].fd;
+	}
 	memset(&ctl, 0, sizeof(ctl));
 	msg.msg_control = ctl.buf;
 	msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
@@ -281,34 +311,42 @@ static int jail_send_fds(int sock, const int *fds, unsigned n)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int) * n);
 	memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)(1 + n) ? 0 : -1;
+}
+
+static void jail_say_socket(const struct jail_socket *js)
+{
+	fprintf(stderr, "sluice jail: cannot listen on %s:%u (%s) in the namespace: %s\n",
+		js->family == AF_INET ? "127.0.0.1" : "[::1]", (unsigned)js->port,
+		js->type == SOCK_DGRAM ? "udp" : "tcp", strerror(errno));
 }
 
 /* Makes the namespace and its listeners, hands them to the parent. Returns 0 or -1. */
 static int jail_child_setup(int sock)
 {
-	int fds[JAIL_MAX_FDS];
+	struct worker_loop_fd fds[JAIL_MAX_FDS];
 	unsigned n = 0;
-	int rc;
+	int rc = -1;
 
 	if (jail_unshare() != 0 || jail_lo_up() != 0)
 		return -1;
-	fds[n] = jail_listen(AF_INET);
-	if (fds[n] < 0) {
-		fprintf(stderr, "sluice jail: cannot listen on 127.0.0.1:%d in the namespace: %s\n",
-			JAIL_PROXY_PORT, strerror(errno));
-		return -1;
+	for (size_t i = 0; i < JAIL_MAX_FDS; i++) {
+		const struct jail_socket *js = &jail_sockets[i];
+		int fd = jail_listen(js);
+		if (fd < 0 && js->family == AF_INET6)
+			continue; /* no IPv6 in the namespace: IPv4 is enough */
+		if (fd < 0) {
+			jail_say_socket(js);
+			goto out;
+		}
+		fds[n++] = (struct worker_loop_fd){fd, js->serves};
 	}
-	n++;
-	/* [::1] too when the namespace has IPv6, for clients that resolve "localhost" to it. */
-	fds[n] = jail_listen(AF_INET6);
-	if (fds[n] >= 0)
-		n++;
 	rc = jail_send_fds(sock, fds, n);
 	if (rc != 0)
 		fprintf(stderr, "sluice jail: cannot pass the listeners on: %s\n", strerror(errno));
+out:
 	for (unsigned i = 0; i < n; i++)
-		close(fds[i]);
+		close(fds[i].fd);
 	return rc;
 }
 
@@ -356,17 +394,20 @@ jail_child(pid_t parent, int sock, char **cmd, const sigset_t *old_mask)
 
 /* ---- the parent: serves the jail's listeners from outside ------------------------------- */
 
-/* Returns how many descriptors arrived (stored in fds), 0 when the child sent none. */
-static unsigned jail_recv_fds(int sock, int *fds)
+/* Returns how many sockets arrived (stored in fds, with what each serves), 0 when the child sent
+ * none or a message jail_send_fds does not make (every descriptor in it closed). */
+static unsigned jail_recv_fds(int sock, struct worker_loop_fd *fds)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * JAIL_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
-	unsigned char count = 0;
-	struct iovec iov = {.iov_base = &count, .iov_len = 1};
+	unsigned char head[1 + JAIL_MAX_FDS];
+	struct iovec iov = {.iov_base = head, .iov_len = sizeof(head)};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	int got_fds[JAIL_MAX_FDS];
 	unsigned n = 0;
+	bool bad;
 	ssize_t got;
 
 	msg.msg_control = ctl.buf;
@@ -374,7 +415,7 @@ static unsigned jail_recv_fds(int sock, int *fds)
 	do
 		got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	while (got < 0 && errno == EINTR);
-	if (got != 1)
+	if (got < 1)
 		return 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
@@ -384,12 +425,21 @@ static unsigned jail_recv_fds(int sock, int *fds)
 			int fd;
 			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
 			if (n < JAIL_MAX_FDS)
-				fds[n++] = fd;
+				got_fds[n++] = fd;
 			else
 				close(fd);
 		}
 	}
-	return n;
+	bad = (msg.msg_flags & MSG_CTRUNC) || got != (ssize_t)(1 + n) || head[0] != n;
+	for (unsigned i = 0; !bad && i < n; i++) {
+		bad = head[1 + i] >= WORKER_LOOP_N_SERVES;
+		fds[i] = (struct worker_loop_fd){got_fds[i], (enum worker_loop_serves)head[1 + i]};
+	}
+	if (!bad)
+		return n;
+	for (unsigned i = 0; i < n; i++)
+		close(got_fds[i]);
+	return 0;
 }
 
 static int jail_exit_status(int wstatus)
@@ -446,18 +496,15 @@ static int jail_open_log(const char *path)
 }
 
 /* Serves fds until the child exits; returns jail's exit status. */
-static int jail_serve(pid_t child, int sock, const int *fds, unsigned n, struct snapshot *snap,
-		      struct addr_cache *cache, const sigset_t *waited)
+static int jail_serve(pid_t child, int sock, const struct worker_loop_fd *fds, unsigned n,
+		      struct snapshot *snap, struct addr_cache *cache, const sigset_t *waited)
 {
 	static struct worker worker;
 	pthread_t thread;
 	char ready = JAIL_READY;
 	int status;
 
-	struct worker_loop_fd adopt[JAIL_MAX_FDS];
-	for (unsigned i = 0; i < n; i++)
-		adopt[i] = (struct worker_loop_fd){fds[i], WORKER_LOOP_HTTP};
-	if (worker_loop_init_adopt(&worker, snap, cache, adopt, n) != 0)
+	if (worker_loop_init_adopt(&worker, snap, cache, fds, n) != 0)
 		return -1;
 	/* no_new_privs only: this process keeps its credentials (the child's user namespace
 	 * maps them) and needs waitpid and kill on the child, which the daemon's seccomp
@@ -488,7 +535,7 @@ static int jail_serve(pid_t child, int sock, const int *fds, unsigned n, struct 
 static int jail_parent(pid_t child, int sock, int log_fd, struct config *cfg,
 		       const sigset_t *waited)
 {
-	int fds[JAIL_MAX_FDS];
+	struct worker_loop_fd fds[JAIL_MAX_FDS];
 	unsigned n = jail_recv_fds(sock, fds);
 	struct snapshot *snap = NULL;
 	struct addr_cache *cache;
@@ -526,7 +573,7 @@ static int jail_parent(pid_t child, int sock, int log_fd, struct config *cfg,
 		return status;
 fail:
 	for (unsigned i = 0; i < n; i++)
-		close(fds[i]);
+		close(fds[i].fd);
 	config_free(cfg);
 	/* Closing our end tells a child still waiting for "ready" to give up. */
 	close(sock);

