@@ -20,6 +20,7 @@
 
 #include "base/bug.h"
 #include "config/config.h"
+#include "daemon/jail_resolv.h"
 #include "daemon/privs.h"
 #include "io/addr_cache.h"
 #include "io/log_sink.h"
@@ -61,8 +62,9 @@ static void jail_usage(FILE *out)
 	fputs("usage: sluice jail [-c FILE] [--log FILE] -- CMD [ARGS...]\n"
 	      "Runs CMD in a new network namespace whose only way out is sluice, reachable there "
 	      "at\n" JAIL_PROXY_URL " (HTTP_PROXY and HTTPS_PROXY are set) and as its resolver at\n"
-	      "127.0.0.1:53. Decision lines go to stderr, or to --log FILE. The exit status is\n"
-	      "CMD's (128+N if signal N killed it), or 125 if the jail could not be set up.\n",
+	      "127.0.0.1:53 (/etc/resolv.conf shows it). Decision lines go to stderr, or to\n"
+	      "--log FILE. The exit status is CMD's (128+N if signal N killed it), or 125 if the\n"
+	      "jail could not be set up.\n",
 	      out);
 }
 
@@ -321,7 +323,8 @@ static void jail_say_socket(const struct jail_socket *js)
 		js->type == SOCK_DGRAM ? "udp" : "tcp", strerror(errno));
 }
 
-/* Makes the namespace and its listeners, hands them to the parent. Returns 0 or -1. */
+/* Makes the namespace and its listeners, points resolv.conf at sluice, hands the listeners to
+ * the parent. Returns 0 or -1. */
 static int jail_child_setup(int sock)
 {
 	struct worker_loop_fd fds[JAIL_MAX_FDS];
@@ -341,6 +344,8 @@ static int jail_child_setup(int sock)
 		}
 		fds[n++] = (struct worker_loop_fd){fd, js->serves};
 	}
+	/* Whether or not it works, CMD is confined: DNS is served at 127.0.0.1:53 either way. */
+	(void)jail_resolv_init();
 	rc = jail_send_fds(sock, fds, n);
 	if (rc != 0)
 		fprintf(stderr, "sluice jail: cannot pass the listeners on: %s\n", strerror(errno));

@@ -4,10 +4,12 @@ this (the test) namespace, where the harness's DNS server and origins are; the j
 its own loopback. Through the proxy variables allowed sites work and internal ones are refused;
 a client that ignores the variables reaches nothing; CMD's exit status is jail's.
 
-Issue 13, item 6: sluice is the jail's resolver too (127.0.0.1:53), under the same policy."""
+Issue 13, item 6: sluice is the jail's resolver too (127.0.0.1:53, named by the jail's own
+/etc/resolv.conf, the host's untouched), under the same policy."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -231,6 +233,9 @@ def test_as_an_ordinary_user(sluice_bin, jail_cfg, origins):
     script = ("curl -sS -o /dev/null --max-time 10 http://public.test/echo || exit 90; "
               "curl -s --noproxy '*' --connect-timeout 2 http://192.0.2.10/echo && exit 91; "
               "ip link set lo down 2>/dev/null && exit 92; "
+              # sluice is the resolver, named by the jail's own resolv.conf (issue 13).
+              "grep -qx 'nameserver 127.0.0.1' /etc/resolv.conf || exit 93; "
+              "[ \"$(getent hosts public.test)\" = '192.0.2.10      public.test' ] || exit 94; "
               "id -u")
     r = jail(sluice_bin, jail_cfg, ["sh", "-c", script], prefix=prefix)
     if r.returncode == JAIL_FAILED:
@@ -339,22 +344,27 @@ def jail_steps(sluice_bin, cfg, steps, **kw):
     return r, dict(zip(steps, out))
 
 
+def nameservers(text):
+    return re.findall(r"(?m)^\s*nameserver\s+(\S+)", text)
+
+
 @needs_dig
 def test_dig_in_the_jail_asks_sluice_under_the_policy(sluice_bin, jail_policy, dns, tmp_path):
     """An allowed name resolves through sluice (and so the test's upstream server), over UDP
-    and TCP; a denied one gets NXDOMAIN and never leaves."""
+    and TCP and through /etc/resolv.conf; a denied one gets NXDOMAIN and never leaves."""
     cfg = jail_policy(allow=["public.test"])
     log = str(tmp_path / "decisions.jsonl")
     r, out = jail_steps(sluice_bin, cfg, {
         "udp": "%s +short @127.0.0.1 public.test A" % DIG,
         "tcp": "%s +short +tcp @127.0.0.1 public.test A" % DIG,
+        "resolv.conf": "%s +short public.test A" % DIG,  # the server /etc/resolv.conf names
         # [::1]:53 too, where the jail has IPv6 (as [::1]:3128 is).
         "ipv6": "if grep -q . /proc/net/if_inet6; then %s +short @::1 public.test A; "
                 "else echo 192.0.2.10; fi" % DIG,
         "denied": "%s @127.0.0.1 %s A" % (DIG, EXFIL),
         "denied_tcp": "%s +tcp @127.0.0.1 %s AAAA" % (DIG, EXFIL),
     }, log=log)
-    for step in ("udp", "tcp", "ipv6"):
+    for step in ("udp", "tcp", "resolv.conf", "ipv6"):
         assert out[step] == "192.0.2.10", (step, r.stdout)
     for step in ("denied", "denied_tcp"):
         assert "status: NXDOMAIN" in out[step], (step, r.stdout)
@@ -364,3 +374,136 @@ def test_dig_in_the_jail_asks_sluice_under_the_policy(sluice_bin, jail_policy, d
         lines = [e for e in decisions(f.read()) if e.get("kind") == "dns"]
     assert {(e["name"], e["decision"], e["client"].rsplit(":", 1)[0]) for e in lines} >= {
         ("public.test", "allow", "127.0.0.1"), (EXFIL.lower(), "deny", "127.0.0.1")}, lines
+
+
+def test_resolv_conf_in_the_jail_names_sluice_and_the_hosts_is_unchanged(sluice_bin, jail_cfg):
+    with open("/etc/resolv.conf", "rb") as f:
+        before = f.read()
+    st = os.stat("/etc/resolv.conf")
+    with open("/proc/self/mountinfo") as f:
+        mounts = f.read()
+    marker = tempfile.NamedTemporaryFile(prefix="sluice-jail-tmp-", dir="/tmp")
+    with marker:
+        r = jail(sluice_bin, jail_cfg, ["sh", "-c", "cat /etc/resolv.conf; echo ==; "
+                                        "test -e %s && echo host-tmp" % marker.name])
+    assert r.returncode == 0, r.stderr
+    resolv, tmp = sections(r.stdout)
+    assert nameservers(resolv) == ["127.0.0.1"], resolv
+    assert not re.search(r"(?m)^\s*(search|domain)\b", resolv), resolv
+    # The file was staged on a tmpfs over /tmp, gone before CMD ran: CMD sees the host's /tmp.
+    assert tmp == "host-tmp", r.stdout
+    assert "sluice jail:" not in r.stderr, r.stderr
+    with open("/etc/resolv.conf", "rb") as f:
+        assert f.read() == before
+    after = os.stat("/etc/resolv.conf")
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == \
+        (st.st_ino, st.st_mtime_ns, st.st_size)
+    with open("/proc/self/mountinfo") as f:
+        assert f.read() == mounts  # nothing was mounted here, and nothing propagated
+
+
+def test_resolv_conf_mount_stays_in_the_jail_where_mounts_are_shared(sluice_bin, jail_cfg):
+    """Where / is a shared mount (systemd makes it so), a mount namespace copied from it gets
+    its mounts back and forth unless jail makes it private. Shown in a mount namespace of the
+    test's own, cut from the machine's and made shared inside: after the jail, its resolv.conf
+    is still the host's, with nothing mounted over it, and its /tmp is as it was."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("no unshare(1) to make the test's own mount namespace")
+    with open("/etc/resolv.conf") as f:
+        host = f.read()
+    script = ('mount --make-rshared / && "$@" && echo == && cat /etc/resolv.conf && echo == && '
+              'grep -E " (/etc/resolv.conf|/tmp) " /proc/self/mountinfo | grep -c sluice-jail')
+    r = subprocess.run([unshare, "-m", "--propagation", "private", "sh", "-c", script, "rig",
+                        sluice_bin, "jail", "-c", jail_cfg, "--", "cat", "/etc/resolv.conf"],
+                       capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+                       env=_env())
+    _clean(r.stderr)
+    inside, after, mounted = sections(r.stdout)
+    assert nameservers(inside) == ["127.0.0.1"], r.stdout
+    assert after == host.strip(), r.stdout
+    assert mounted == "0", r.stdout
+
+
+# Runs CMD with a private copy of the mount table in which /etc/resolv.conf is a symlink into a
+# directory of its own (as systemd-resolved's stub link is, into /run), to the file STUB or, with
+# STUB=missing, to nothing. The real /etc stays untouched: its entries are linked from a stand-in
+# /etc mounted over it in this namespace only. Prints the stub file after the jail has exited.
+_SYMLINK_RIG = r"""
+set -e
+mount -t tmpfs sluice-test /mnt
+mkdir /mnt/real-etc /mnt/etc /mnt/resolve
+mount --bind /etc /mnt/real-etc
+for e in /mnt/real-etc/* /mnt/real-etc/.[!.]*; do [ -e "$e" ] && ln -s "$e" /mnt/etc/; done
+rm -f /mnt/etc/resolv.conf
+if [ "$STUB" != missing ]; then echo "nameserver 192.0.2.53" > /mnt/resolve/stub-resolv.conf; fi
+ln -s /mnt/resolve/stub-resolv.conf /mnt/etc/resolv.conf
+mount --bind /mnt/etc /etc
+set +e
+"$@"
+rc=$?
+echo ==
+cat /mnt/resolve/stub-resolv.conf 2>/dev/null || echo no-stub
+exit $rc
+"""
+
+
+def in_symlink_rig(argv, stub=True):
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("no unshare(1) to make the test's own mount namespace")
+    r = subprocess.run([unshare, "-m", "--propagation", "private", "sh", "-c", _SYMLINK_RIG,
+                        "rig"] + argv, capture_output=True, text=True, timeout=30,
+                       stdin=subprocess.DEVNULL, env=_env({"STUB": "stub" if stub else "missing"}))
+    _clean(r.stderr)
+    return r
+
+
+def test_resolv_conf_that_is_a_symlink_is_followed(sluice_bin, jail_cfg):
+    r = in_symlink_rig([sluice_bin, "jail", "-c", jail_cfg, "--", "sh", "-c",
+                        "readlink /etc/resolv.conf; cat /etc/resolv.conf"])
+    assert r.returncode == 0, r.stderr
+    inside, stub = sections(r.stdout)
+    link, _, resolv = inside.partition("\n")
+    assert link == "/mnt/resolve/stub-resolv.conf", inside  # still the link, read through it
+    assert nameservers(resolv) == ["127.0.0.1"], inside
+    assert nameservers(stub) == ["192.0.2.53"], stub  # the file behind the link is unchanged
+    assert "sluice jail:" not in r.stderr, r.stderr
+
+
+@needs_dig
+def test_resolv_conf_that_leads_nowhere_is_left_alone(sluice_bin, jail_cfg, dns):
+    """A link to nothing (systemd-resolved not running, say) cannot be mounted over without
+    making its target on the host: jail says so and runs CMD, whose resolver then asks
+    127.0.0.1 by default, where sluice answers."""
+    script = "getent hosts public.test; echo ==; %s +short @127.0.0.1 public.test" % DIG
+    r = in_symlink_rig([sluice_bin, "jail", "-c", jail_cfg, "--", "sh", "-c", script],
+                       stub=False)
+    assert r.returncode == 0, r.stderr
+    getent, dig, stub = sections(r.stdout)
+    assert getent.split() == ["192.0.2.10", "public.test"], r.stdout
+    assert dig == "192.0.2.10", r.stdout
+    assert stub == "no-stub", r.stdout  # nothing was made at the link's target
+    assert "sluice jail: no /etc/resolv.conf" in r.stderr, r.stderr
+
+
+@needs_dig
+def test_without_a_mount_namespace_jail_says_so_and_still_serves_dns(sluice_bin, jail_cfg, dns):
+    """user.max_mnt_namespaces=0 (in a user namespace of the test's own): no mount namespace,
+    so CMD keeps the host's resolv.conf, is told why, and sluice still answers at 127.0.0.1:53."""
+    with open("/etc/resolv.conf") as f:
+        host = f.read()
+    script = ("echo 0 > /proc/sys/user/max_mnt_namespaces && exec %s jail -c %s -- sh -c "
+              "'cat /etc/resolv.conf; echo ==; %s +short @127.0.0.1 public.test'"
+              % (sluice_bin, jail_cfg, DIG))
+    r = subprocess.run(["python3", "-c", _USERNS_RUNNER, "sh", "-c", script], capture_output=True,
+                       text=True, timeout=30, env=_env())
+    _clean(r.stderr)
+    if r.returncode == 99:
+        pytest.skip("cannot make a user namespace to lower the limits in")
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    resolv, dig = sections(r.stdout)
+    assert resolv == host.strip(), r.stdout
+    assert dig == "192.0.2.10", r.stdout
+    assert "sluice jail: cannot make a mount namespace" in r.stderr, r.stderr
+    assert "sluice still answers DNS at 127.0.0.1:53" in r.stderr, r.stderr
