@@ -27,11 +27,14 @@
 #include "io/resolver.h"
 #include "io/snapshot.h"
 #include "io/worker_loop.h"
+#include "policy/policy.h"
 
 /* Where CMD finds sluice, inside its own namespace. */
 #define JAIL_PROXY_PORT 3128
 #define JAIL_PROXY_URL "http://127.0.0.1:3128"
 #define JAIL_DNS_PORT 53
+#define JAIL_TRANSPARENT_HTTP_PORT 80
+#define JAIL_TRANSPARENT_TLS_PORT 443
 /* The byte the parent sends once its worker serves the listeners. */
 #define JAIL_READY 'R'
 
@@ -41,19 +44,25 @@ struct jail_opts {
 	char **cmd;
 };
 
-/* The sockets made inside the jail, in this order: the proxy and the DNS listener. The IPv6
- * ones only where the namespace has IPv6, for clients that resolve "localhost" to ::1. */
+/* The sockets made inside the jail, in this order: the proxy and the DNS listener always, the
+ * transparent listeners when the policy answers 127.0.0.1 by proxy (dns.answer: proxy), so that
+ * a client that ignores the proxy variables reaches sluice at the address its DNS gave. The
+ * IPv6 ones only where the namespace has IPv6, for clients that resolve "localhost" to ::1;
+ * proxy answers are 127.0.0.1 only, so the transparent listeners need no [::1]. */
 static const struct jail_socket {
 	int family, type;
 	uint16_t port;
 	enum worker_loop_serves serves;
+	bool by_proxy; /* only when the policy answers by proxy */
 } jail_sockets[] = {
-    {AF_INET, SOCK_STREAM, JAIL_PROXY_PORT, WORKER_LOOP_HTTP},
-    {AF_INET, SOCK_DGRAM, JAIL_DNS_PORT, WORKER_LOOP_DNS_UDP},
-    {AF_INET, SOCK_STREAM, JAIL_DNS_PORT, WORKER_LOOP_DNS_TCP},
-    {AF_INET6, SOCK_STREAM, JAIL_PROXY_PORT, WORKER_LOOP_HTTP},
-    {AF_INET6, SOCK_DGRAM, JAIL_DNS_PORT, WORKER_LOOP_DNS_UDP},
-    {AF_INET6, SOCK_STREAM, JAIL_DNS_PORT, WORKER_LOOP_DNS_TCP},
+    {AF_INET, SOCK_STREAM, JAIL_PROXY_PORT, WORKER_LOOP_HTTP, false},
+    {AF_INET, SOCK_DGRAM, JAIL_DNS_PORT, WORKER_LOOP_DNS_UDP, false},
+    {AF_INET, SOCK_STREAM, JAIL_DNS_PORT, WORKER_LOOP_DNS_TCP, false},
+    {AF_INET, SOCK_STREAM, JAIL_TRANSPARENT_HTTP_PORT, WORKER_LOOP_TRANSPARENT_HTTP, true},
+    {AF_INET, SOCK_STREAM, JAIL_TRANSPARENT_TLS_PORT, WORKER_LOOP_TRANSPARENT_TLS, true},
+    {AF_INET6, SOCK_STREAM, JAIL_PROXY_PORT, WORKER_LOOP_HTTP, false},
+    {AF_INET6, SOCK_DGRAM, JAIL_DNS_PORT, WORKER_LOOP_DNS_UDP, false},
+    {AF_INET6, SOCK_STREAM, JAIL_DNS_PORT, WORKER_LOOP_DNS_TCP, false},
 };
 #define JAIL_MAX_FDS (sizeof(jail_sockets) / sizeof(jail_sockets[0]))
 
@@ -325,7 +334,7 @@ static void jail_say_socket(const struct jail_socket *js)
 
 /* Makes the namespace and its listeners, points resolv.conf at sluice, hands the listeners to
  * the parent. Returns 0 or -1. */
-static int jail_child_setup(int sock)
+static int jail_child_setup(int sock, bool by_proxy)
 {
 	struct worker_loop_fd fds[JAIL_MAX_FDS];
 	unsigned n = 0;
@@ -335,6 +344,8 @@ static int jail_child_setup(int sock)
 		return -1;
 	for (size_t i = 0; i < JAIL_MAX_FDS; i++) {
 		const struct jail_socket *js = &jail_sockets[i];
+		if (js->by_proxy && !by_proxy)
+			continue;
 		int fd = jail_listen(js);
 		if (fd < 0 && js->family == AF_INET6)
 			continue; /* no IPv6 in the namespace: IPv4 is enough */
@@ -375,14 +386,14 @@ static void jail_set_env(void)
 }
 
 static void __attribute__((noreturn))
-jail_child(pid_t parent, int sock, char **cmd, const sigset_t *old_mask)
+jail_child(pid_t parent, int sock, bool by_proxy, char **cmd, const sigset_t *old_mask)
 {
 	char ready = 0;
 
 	/* CMD loses its only way out when the parent dies; end it rather than leave it hanging. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 		_exit(JAIL_EXIT_FAILED);
-	if (jail_child_setup(sock) != 0)
+	if (jail_child_setup(sock, by_proxy) != 0)
 		_exit(JAIL_EXIT_FAILED);
 	/* End of file: the parent could not start the proxy and has said why. */
 	if (read(sock, &ready, 1) != 1 || ready != JAIL_READY)
@@ -588,6 +599,31 @@ fail:
 	return JAIL_EXIT_FAILED;
 }
 
+/* Whether queries from the jail (source 127.0.0.1) are answered by proxy: the dns.answer in
+ * force for the agent 127.0.0.1 is (its own, else the top level's). */
+static bool jail_answers_by_proxy(const struct config *cfg)
+{
+	struct ip_addr loopback;
+	const struct agent *agent = NULL;
+	struct policy_dns dns;
+
+	ip_addr_v4(&loopback, INADDR_LOOPBACK);
+	if (policy_identify(cfg->agents, cfg->n_agents, cfg->default_agent, &loopback, NULL,
+			    &agent) != POLICY_IDENTITY_OK)
+		agent = NULL;
+	struct policy_scope scope = {&cfg->rules, &cfg->base, agent};
+	policy_scope_dns(&scope, &dns);
+	return dns.answer == AGENT_DNS_PROXY;
+}
+
+/* Inside the jail sluice's one address is 127.0.0.1, whatever dns.proxy_addresses names for
+ * the policy's own network: proxy answers, and a route's host, point there. */
+static void jail_proxy_addresses(struct config *cfg)
+{
+	ip_addr_v4(&cfg->dns_proxy_addrs[0], INADDR_LOOPBACK);
+	cfg->n_dns_proxy_addrs = 1;
+}
+
 int jail_main(int argc, char **argv, struct config *(*load_config)(const char *path))
 {
 	struct jail_opts o;
@@ -602,6 +638,8 @@ int jail_main(int argc, char **argv, struct config *(*load_config)(const char *p
 	cfg = load_config(o.config_path);
 	if (!cfg)
 		return JAIL_EXIT_FAILED;
+	bool by_proxy = jail_answers_by_proxy(cfg);
+	jail_proxy_addresses(cfg);
 	log_fd = jail_open_log(o.log_path ? o.log_path : cfg->log_file[0] ? cfg->log_file : NULL);
 	if (log_fd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
 		if (log_fd >= 0)
@@ -628,7 +666,7 @@ int jail_main(int argc, char **argv, struct config *(*load_config)(const char *p
 	if (child == 0) {
 		close(pair[0]);
 		close(log_fd);
-		jail_child(parent, pair[1], o.cmd, &old_mask);
+		jail_child(parent, pair[1], by_proxy, o.cmd, &old_mask);
 	}
 	close(pair[1]);
 	/* Nothing in the jail may trace this process and use its sockets from outside. */

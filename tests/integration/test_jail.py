@@ -5,7 +5,8 @@ its own loopback. Through the proxy variables allowed sites work and internal on
 a client that ignores the variables reaches nothing; CMD's exit status is jail's.
 
 Issue 13, item 6: sluice is the jail's resolver too (127.0.0.1:53, named by the jail's own
-/etc/resolv.conf, the host's untouched), under the same policy."""
+/etc/resolv.conf, the host's untouched), under the same policy; with dns.answer: proxy the
+transparent listeners at 127.0.0.1:80 and :443 take a client that ignores the variables."""
 
 import json
 import os
@@ -312,6 +313,10 @@ def test_jail_as_root_prints_no_root_warning(sluice_bin, jail_cfg):
 needs_dig = pytest.mark.skipif(shutil.which("dig") is None,
                                reason="dig (bind9-dnsutils) is not installed")
 DIG = "dig +tries=1 +time=3"
+NO_PROXY_VARS = "env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy"
+# What sluice is in the policies below: the transparent listeners are what dns.answer: proxy
+# needs to pass `sluice check`; the jail serves its own at 127.0.0.1:80 and :443 instead.
+TRANSPARENT = {"transparent_http": "127.0.0.1:18080", "transparent_tls": "127.0.0.1:18443"}
 # A name that carries data, as an exfiltration through DNS would.
 EXFIL = "c2VjcmV0IGRhdGE.attacker.test"
 
@@ -507,3 +512,91 @@ def test_without_a_mount_namespace_jail_says_so_and_still_serves_dns(sluice_bin,
     assert dig == "192.0.2.10", r.stdout
     assert "sluice jail: cannot make a mount namespace" in r.stderr, r.stderr
     assert "sluice still answers DNS at 127.0.0.1:53" in r.stderr, r.stderr
+
+
+def test_without_proxy_answers_there_is_no_transparent_listener(sluice_bin, jail_policy, dns):
+    """dns.answer: real (the default): names resolve to their real addresses, which the jail
+    cannot reach, and nothing listens on 127.0.0.1:80 or :443."""
+    cfg = jail_policy(allow=["public.test"])
+    r, out = jail_steps(sluice_bin, cfg, {
+        "by_name": "%s curl -s --connect-timeout 3 -o /dev/null http://public.test/echo; "
+                   "echo $?" % NO_PROXY_VARS,
+        "http": "%s curl -s --connect-timeout 3 -o /dev/null --resolve "
+                "public.test:80:127.0.0.1 http://public.test/echo; echo $?" % NO_PROXY_VARS,
+        "https": "%s curl -s --connect-timeout 3 -o /dev/null --resolve "
+                 "public.test:443:127.0.0.1 https://public.test/; echo $?" % NO_PROXY_VARS,
+    })
+    assert out == {"by_name": "7", "http": "7", "https": "7"}, r.stdout  # could not connect
+
+
+# Answered by proxy at the top level, or for the agent 127.0.0.1 is; proxy_addresses name
+# sluice on the policy's own network, which in the jail is 127.0.0.1 whatever they say.
+PROXY_POLICIES = {
+    "top_level": {"allow": ["public.test"], "dns": {"answer": "proxy"}, "listen": TRANSPARENT},
+    "proxy_addresses": {"allow": ["public.test"], "listen": TRANSPARENT, "dns": {
+        "answer": "proxy", "proxy_addresses": ["192.0.2.10", "2001:db8::10"]}},
+    "agent": {"listen": TRANSPARENT, "agents": [
+        {"name": "jailed", "match": {"source": ["127.0.0.1/32"]}, "allow": ["public.test"],
+         "dns": {"answer": "proxy"}},
+        {"name": "default", "allow": []}]},
+}
+
+
+@pytest.mark.parametrize("policy", sorted(PROXY_POLICIES))
+def test_proxy_answers_let_a_client_without_proxy_variables_through(
+        sluice_bin, jail_policy, origins, dns, tmp_path, policy):
+    cfg = jail_policy(**PROXY_POLICIES[policy])
+    log = str(tmp_path / "decisions.jsonl")
+    http_before = origins.requests("192.0.2.10")
+    tls_before = origins.count("192.0.2.10", 443)
+    r, out = jail_steps(sluice_bin, cfg, {
+        "answer": "getent hosts public.test",
+        "body": "%s curl -sS --max-time 10 http://public.test/echo" % NO_PROXY_VARS,
+        "status": "curl -sS --noproxy '*' --max-time 10 -o /dev/null "
+                  "-w '%{http_code} %{remote_ip}' http://public.test/echo",
+        # 192.0.2.10:443 is a TCP echo server: the ClientHello relayed to it comes back, and
+        # curl's TLS fails; the connection counted there is what shows it got through.
+        "tls": "curl -s --noproxy '*' --max-time 5 -o /dev/null https://public.test/; echo $?",
+    }, log=log)
+    assert out["answer"].split() == ["127.0.0.1", "public.test"], r.stdout
+    assert json.loads(out["body"])["path"] == "/echo", r.stdout
+    assert out["status"] == "200 127.0.0.1", r.stdout
+    assert out["tls"] not in ("0", "7"), r.stdout  # connected, then TLS failed
+    assert origins.requests("192.0.2.10") == http_before + 2
+    assert origins.count("192.0.2.10", 443) == tls_before + 1
+    with open(log) as f:
+        lines = decisions(f.read())
+    ends = [(e["host"], e["method"], e["port"], e["decision"]) for e in lines
+            if e.get("kind") != "dns" and e.get("event") == "end"]
+    assert ends == [("public.test", "GET", 80, "allow")] * 2 + \
+        [("public.test", "TLS", 443, "allow")], lines
+    assert {tuple(e["answers"]) for e in lines if e.get("kind") == "dns" and
+            e["type"] == "A"} == {("127.0.0.1",)}, lines
+
+
+@pytest.mark.parametrize("policy", sorted(PROXY_POLICIES))
+def test_proxy_answers_refuse_a_denied_name_without_proxy_variables(
+        sluice_bin, jail_policy, origins, canaries, dns, policy):
+    """blocked.test (192.0.2.10, the allowed origin's address) is not resolved, and a
+    connection to the transparent listeners for it anyway is refused by name: nothing
+    reaches 192.0.2.10, and no query for it leaves."""
+    cfg = jail_policy(**PROXY_POLICIES[policy])
+    before = canaries.snapshot()
+    hits, tls = origins.hits("192.0.2.10"), origins.count("192.0.2.10", 443)
+    r, out = jail_steps(sluice_bin, cfg, {
+        "by_name": "curl -s --noproxy '*' --max-time 5 http://blocked.test/echo; echo $?",
+        "http": "curl -s --noproxy '*' --max-time 5 -o /dev/null -w '%{http_code}' "
+                "--resolve blocked.test:80:127.0.0.1 http://blocked.test/echo",
+        "https": "curl -s --noproxy '*' --max-time 5 -o /dev/null "
+                 "--resolve blocked.test:443:127.0.0.1 https://blocked.test/; echo $?",
+    })
+    assert out["by_name"] == "6", r.stdout  # could not resolve: NXDOMAIN
+    assert out["http"] == "403", r.stdout
+    assert out["https"] not in ("0", "7"), r.stdout  # reached sluice, refused with an alert
+    assert dns.queries("blocked.test") == 0
+    assert origins.hits("192.0.2.10") == hits
+    assert origins.count("192.0.2.10", 443) == tls
+    canaries.assert_unchanged(before)
+    denied = {(e.get("kind", e.get("method")), e.get("type")) for e in decisions(r.stderr)
+              if e["decision"] == "deny"}
+    assert denied == {("dns", "A"), ("dns", "AAAA"), ("GET", None), ("TLS", None)}, r.stderr
