@@ -10,6 +10,7 @@ commands are run against a stand-in admin listener."""
 import fnmatch
 import glob
 import http.server
+import ipaddress
 import json
 import os
 import re
@@ -202,6 +203,29 @@ def test_compose_sluice_runs_unprivileged(compose):
     assert "no-new-privileges:true" in sluice["security_opt"]
     assert not sluice.get("privileged", False)
     assert "user" not in sluice  # the image's uid 10001
+    # Port 53 without a capability: the container's own network namespace lets an
+    # unprivileged process bind from 53 up. Nothing else is set there.
+    assert sluice["sysctls"] == {"net.ipv4.ip_unprivileged_port_start": 53}
+
+
+def sluice_agents_address(compose):
+    return compose["services"]["sluice"]["networks"]["agents"]["ipv4_address"]
+
+
+def test_compose_agents_resolve_only_through_sluice(compose):
+    """sluice has a fixed address on `agents`, outside the range Docker hands out, and listens
+    for DNS there (not on `egress`); every agent names it as its resolver."""
+    address = sluice_agents_address(compose)
+    [ipam] = compose["networks"]["agents"]["ipam"]["config"]
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(ipam["subnet"])
+    assert ipaddress.ip_address(address) not in ipaddress.ip_network(ipam["ip_range"])
+    assert ipaddress.ip_network(ipam["ip_range"]).subnet_of(ipaddress.ip_network(ipam["subnet"]))
+    assert load("sluice.yaml")["listen"]["dns"] == "%s:53" % address
+    agents = agent_services(compose)
+    assert agents
+    for name, svc in agents.items():
+        assert svc["dns"] == [address], name
+        assert "dns_opt" not in svc and "dns_search" not in svc, name
 
 
 def test_compose_sluice_healthcheck_asks_readyz(compose):
@@ -233,6 +257,8 @@ def test_compose_sluice_policy_matches_the_topology(compose):
     service for that agent."""
     policy = load("sluice.yaml")
     assert policy["listen"]["http"] in ("0.0.0.0:3128", ["0.0.0.0:3128"])
+    # DNS answers by the same agents: a query's source is the agent's address.
+    assert "dns" not in policy or policy["dns"].get("answer", "real") == "real"
     subnets = [c["subnet"] for c in compose["networks"]["agents"]["ipam"]["config"]]
     matched = [a["name"] for a in policy["agents"]
                if set(subnets) & set(a.get("match", {}).get("source", []))]
