@@ -1,11 +1,12 @@
 """The deployment files (issue 6) hold the properties the sealed agent network depends on.
 Docker and Kubernetes are not on the test machines, so the files are read (yaml_subset, the
 standard library only) and checked for what matters: agents sit on a network with no way out
-but sluice, with the proxy variables pointing at it; sluice runs unprivileged with a read-only,
+but sluice, with the proxy variables pointing at it and sluice as their only resolver (issue
+13: compose `dns:`, a pod's `dnsPolicy: None`); sluice runs unprivileged with a read-only,
 valid policy; the health checks ask the admin endpoints; the Kubernetes NetworkPolicy lets
-agents reach sluice's proxy port and nothing else, DNS included; the systemd unit is sandboxed
-and reloads with SIGHUP. The policies themselves pass `sluice check`, and the health-check
-commands are run against a stand-in admin listener."""
+agents reach sluice's proxy port and DNS ports and nothing else, DNS to no one but sluice; the
+systemd unit is sandboxed and reloads with SIGHUP. The policies themselves pass `sluice check`,
+and the health-check commands are run against a stand-in admin listener."""
 
 import fnmatch
 import glob
@@ -429,6 +430,11 @@ def agents_policy():
     return yaml_subset.load(os.path.join(K8S, "agents", "networkpolicy.yaml"))
 
 
+@pytest.fixture(scope="module")
+def example_agent():
+    return yaml_subset.load(os.path.join(K8S, "agents", "example", "pod.yaml"))
+
+
 def pod_spec(k8s):
     return k8s["Deployment"]["spec"]["template"]["spec"]
 
@@ -448,16 +454,28 @@ def selects(selector, labels):
     return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
 
 
-def container_port(k8s, port):
-    """A probe's or Service's port (a number or a port name) as a number."""
+def container_port(k8s, port, protocol="TCP"):
+    """A probe's or Service's port (a number or a port name) as a number, checking that the
+    named port is of that protocol."""
     if isinstance(port, int):
         return port
-    named = {p["name"]: p["containerPort"] for p in container(k8s)["ports"]}
-    return named[port]
+    [named] = [p for p in container(k8s)["ports"] if p["name"] == port]
+    assert named.get("protocol", "TCP") == protocol, named
+    return named["containerPort"]
 
 
-@pytest.mark.parametrize("directory", [K8S, os.path.join(K8S, "agents")],
-                         ids=["sluice", "agents"])
+# What agents reach sluice on: the proxy, and DNS over UDP and TCP.
+SLUICE_PORTS = [{"protocol": "TCP", "port": 3128}, {"protocol": "UDP", "port": 53},
+                {"protocol": "TCP", "port": 53}]
+
+
+def service_ip(k8s):
+    return k8s["Service"]["spec"]["clusterIP"]
+
+
+@pytest.mark.parametrize("directory", [K8S, os.path.join(K8S, "agents"),
+                                       os.path.join(K8S, "agents", "example")],
+                         ids=["sluice", "agents", "example_agent"])
 def test_k8s_kustomization_lists_every_manifest(directory):
     kust = yaml_subset.load(os.path.join(directory, "kustomization.yaml"))
     files = {os.path.basename(p) for p in glob.glob(os.path.join(directory, "*.yaml"))}
@@ -465,8 +483,8 @@ def test_k8s_kustomization_lists_every_manifest(directory):
     assert "namespace" not in kust
 
 
-def test_k8s_manifests_name_no_namespace(k8s, agents_policy):
-    for doc in list(k8s.values()) + [agents_policy]:
+def test_k8s_manifests_name_no_namespace(k8s, agents_policy, example_agent):
+    for doc in list(k8s.values()) + [agents_policy, example_agent]:
         assert "namespace" not in doc["metadata"], doc["kind"]
 
 
@@ -491,6 +509,7 @@ def test_k8s_admin_listens_on_the_pod_ip(k8s):
     policy = yaml_subset.loads(k8s["ConfigMap"]["data"]["sluice.yaml"])
     assert policy["listen"]["admin"] == "0.0.0.0:%d" % ADMIN_PORT
     assert policy["listen"]["http"] in ("0.0.0.0:3128", ["0.0.0.0:3128"])
+    assert policy["listen"]["dns"] in ("0.0.0.0:53", ["0.0.0.0:53"])
 
 
 def test_k8s_resources_are_requested_and_limited(k8s):
@@ -513,6 +532,8 @@ def test_k8s_security_context_is_hardened(k8s):
     assert pod["automountServiceAccountToken"] is False
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         assert not pod.get(key, False), key
+    # Port 53 without a capability: a namespaced (safe) sysctl of the pod's own network.
+    assert psc["sysctls"] == [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "53"}]
 
 
 def test_k8s_config_comes_from_the_configmap_read_only(k8s):
@@ -531,13 +552,21 @@ def test_k8s_config_comes_from_the_configmap_read_only(k8s):
     assert os.path.basename(CONFIG_PATH) in k8s["ConfigMap"]["data"]
 
 
-def test_k8s_service_sends_3128_to_the_proxy_port(k8s):
+def test_k8s_service_has_a_fixed_address_for_the_proxy_and_dns(k8s):
+    """Agents name the Service by address (a resolver cannot be a name): a clusterIP the
+    operator picks, and the proxy port and DNS over UDP and TCP, each to the container port
+    sluice listens on."""
     svc = k8s["Service"]
     assert selects({"matchLabels": svc["spec"]["selector"]}, pod_labels(k8s))
+    assert svc["spec"]["type"] == "ClusterIP"
+    assert ipaddress.ip_address(service_ip(k8s)).version == 4  # not "None" or ""
     ports = svc["spec"]["ports"]
-    assert [p["port"] for p in ports] == [3128]
-    assert container_port(k8s, ports[0]["targetPort"]) == 3128
-    assert ports[0].get("protocol", "TCP") == "TCP"
+    assert [{"protocol": p.get("protocol", "TCP"), "port": p["port"]} for p in ports] == \
+        SLUICE_PORTS
+    for p in ports:
+        assert container_port(k8s, p["targetPort"], p.get("protocol", "TCP")) == p["port"]
+    assert "# Pick a free address of YOUR cluster's Service CIDR" in read(
+        "deploy", "kubernetes", "service.yaml")
 
 
 def test_k8s_pod_disruption_budget_keeps_one(k8s):
@@ -548,9 +577,9 @@ def test_k8s_pod_disruption_budget_keeps_one(k8s):
     assert selects(pdb["spec"]["selector"], pod_labels(k8s))
 
 
-def test_k8s_agents_may_reach_only_sluice_on_3128(k8s, agents_policy):
+def test_k8s_agents_may_reach_only_sluice_for_proxy_and_dns(k8s, agents_policy):
     """Every pod of the agents' namespace; egress only; one rule, one peer that is sluice's
-    pods (namespace AND pod selector), one port: TCP 3128. No DNS, no ipBlock."""
+    pods (namespace AND pod selector), three ports: TCP 3128, UDP and TCP 53. No ipBlock."""
     spec = agents_policy["spec"]
     assert agents_policy["kind"] == "NetworkPolicy"
     assert spec["podSelector"] == {}
@@ -564,26 +593,55 @@ def test_k8s_agents_may_reach_only_sluice_on_3128(k8s, agents_policy):
     assert peer["namespaceSelector"]["matchLabels"]
     assert peer["podSelector"]["matchLabels"]
     assert selects(peer["podSelector"], pod_labels(k8s))
-    assert rule["ports"] == [{"protocol": "TCP", "port": 3128}]
+    assert rule["ports"] == SLUICE_PORTS
 
 
-def test_k8s_agents_policy_allows_no_dns(agents_policy):
-    text = json.dumps(agents_policy)
-    assert "53" not in re.findall(r"\d+", text)
-    assert "UDP" not in text
+def test_k8s_agents_dns_goes_only_to_sluice(k8s, agents_policy):
+    """DNS is a way out when any resolver answers: every egress rule that opens port 53 (or
+    every port, by naming none) leads to sluice's pods alone, and no rule names an address
+    block (the cluster's DNS Service, or anything else, by address)."""
+    assert "ipBlock" not in json.dumps(agents_policy)
+    dns_rules = [r for r in agents_policy["spec"]["egress"]
+                 if "ports" not in r or any(p.get("port") in (53, "dns", "dns-tcp")
+                                            for p in r["ports"])]
+    assert dns_rules
+    for rule in dns_rules:
+        assert "to" in rule, rule  # no `to`: every destination
+        for peer in rule["to"]:
+            assert set(peer) == {"namespaceSelector", "podSelector"}, peer
+            assert selects(peer["podSelector"], pod_labels(k8s)), peer
 
 
-def test_k8s_sluice_admits_only_agents_on_3128(k8s, agents_policy):
+def test_k8s_sluice_admits_only_agents_for_proxy_and_dns(k8s, agents_policy):
     pol = k8s["NetworkPolicy"]["spec"]
     assert selects(pol["podSelector"], pod_labels(k8s))
     assert pol["policyTypes"] == ["Ingress"]
     assert len(pol["ingress"]) == 1
     rule = pol["ingress"][0]
-    assert rule["ports"] == [{"protocol": "TCP", "port": 3128}]
+    assert rule["ports"] == SLUICE_PORTS
     assert len(rule["from"]) == 1
     agents_ns = rule["from"][0]["namespaceSelector"]["matchLabels"]
     proxy_ns = agents_policy["spec"]["egress"][0]["to"][0]["namespaceSelector"]["matchLabels"]
     assert agents_ns and agents_ns != proxy_ns
+
+
+def test_k8s_example_agent_resolves_only_through_sluice(k8s, example_agent):
+    """The example agent pod: sluice's Service address as its one nameserver (no cluster DNS,
+    no search domains) and in its proxy variables; nothing that leaves the pod network."""
+    spec = example_agent["spec"]
+    assert example_agent["kind"] == "Pod"
+    assert spec["dnsPolicy"] == "None"
+    assert spec["dnsConfig"]["nameservers"] == [service_ip(k8s)]
+    assert spec["dnsConfig"].get("searches", []) == []
+    for key in ("hostNetwork", "hostPID", "hostIPC", "hostAliases"):
+        assert not spec.get(key), key
+    [c] = spec["containers"]
+    env = {e["name"]: e["value"] for e in c["env"]}
+    for var in PROXY_VARS:
+        assert env[var] == "http://%s:3128" % service_ip(k8s), var
+    for var in NO_PROXY_VARS:
+        assert env[var] == "", var
+    assert "ports" not in c
 
 
 def test_k8s_configmap_policy_passes_check_without_admin(sluice_bin, k8s, tmp_path):
