@@ -6,7 +6,8 @@ but sluice, with the proxy variables pointing at it and sluice as their only res
 valid policy; the health checks ask the admin endpoints; the Kubernetes NetworkPolicy lets
 agents reach sluice's proxy port and DNS ports and nothing else, DNS to no one but sluice; the
 systemd unit is sandboxed and reloads with SIGHUP. The policies themselves pass `sluice check`,
-and the health-check commands are run against a stand-in admin listener."""
+those of docs/deploy.md's proxy-variable-free set-up too, and the health-check commands are run
+against a stand-in admin listener."""
 
 import fnmatch
 import glob
@@ -848,6 +849,32 @@ def test_dockerignore_keeps_the_sources_and_drops_the_rest(stages):
 
 
 # ---- the docs and the reader --------------------------------------------------------------
+
+def deploy_doc_section(title):
+    doc = read("docs", "deploy.md")
+    start = doc.index("\n## %s\n" % title)
+    end = doc.find("\n## ", start + 1)
+    return doc[start:end if end >= 0 else len(doc)]
+
+
+def test_deploy_doc_proxy_variable_free_policies_pass_check(sluice_bin, compose, k8s, tmp_path):
+    """The policies of "Without proxy variables" (issue 13): valid, answering by proxy with the
+    transparent listeners on the address agents are given, which is sluice's on `agents` for
+    Compose and the Service's cluster IP for Kubernetes."""
+    section = deploy_doc_section("Without proxy variables")
+    blocks = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    assert len(blocks) == 2, blocks
+    for i, (text, address, bind) in enumerate([
+            (blocks[0], sluice_agents_address(compose), sluice_agents_address(compose)),
+            (blocks[1], service_ip(k8s), "0.0.0.0")]):
+        r = sluice_check(sluice_bin, text, tmp_path, name="doc%d.yaml" % i)
+        assert r.returncode == 0, text + r.stdout + r.stderr
+        policy = yaml_subset.loads(text)
+        assert policy["dns"] == {"answer": "proxy", "proxy_addresses": [address]}, text
+        assert policy["listen"]["transparent_http"] == "%s:80" % bind, text
+        assert policy["listen"]["transparent_tls"] == "%s:443" % bind, text
+        assert policy["listen"]["dns"] == "%s:53" % bind, text
+
 
 def test_deploy_doc_gives_the_one_command():
     doc = read("docs", "deploy.md")
