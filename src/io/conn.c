@@ -256,17 +256,23 @@ struct upstream_sock *conn_upstream_detach(struct conn *c)
 	return us;
 }
 
-uint16_t conn_local_port(const struct conn *c)
+int conn_local_addr(const struct conn *c, struct ip_addr *ip, uint16_t *port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+
+	if (getsockname(c->cfd, (struct sockaddr *)&ss, &len) != 0 ||
+	    sockaddr_to_ip((struct sockaddr *)&ss, ip, port) != 0)
+		return -1;
+	return 0;
+}
+
+uint16_t conn_local_port(const struct conn *c)
+{
 	struct ip_addr ip;
 	uint16_t port = 0;
 
-	if (getsockname(c->cfd, (struct sockaddr *)&ss, &len) != 0 ||
-	    sockaddr_to_ip((struct sockaddr *)&ss, &ip, &port) != 0)
-		return 0;
-	return port;
+	return conn_local_addr(c, &ip, &port) == 0 ? port : 0;
 }
 
 void conn_refresh_snapshot(struct conn *c)

@@ -228,6 +228,8 @@ void conn_reset_request(struct conn *c);
 /* The connection's log text, allocated on first use; NULL when out of memory (the line then
  * goes without it). */
 struct conn_log_text *conn_log_text(struct conn *c);
+/* The address and port the client connected to (getsockname). -1 when it cannot be read. */
+int conn_local_addr(const struct conn *c, struct ip_addr *ip, uint16_t *port);
 /* The port the client connected to (getsockname on its socket), 0 when it cannot be had: the
  * destination port of a transparent listener's request that names none. */
 uint16_t conn_local_port(const struct conn *c);

@@ -685,6 +685,10 @@ void dns_server_query_stream(struct dns_server *s, struct conn *c, const struct 
 {
 	struct dns_from from = {
 	    .conn = c, .stream = ops, .client_ip = c->client_ip, .client_port = c->client_port};
+	uint16_t port;
+	/* What dns.answer: proxy answers with when no proxy_addresses are set. */
+	if (conn_local_addr(c, &from.local, &port) != 0)
+		memset(&from.local, 0, sizeof(from.local));
 	dns_on_query(s, &from, msg);
 }
 

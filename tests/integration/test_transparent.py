@@ -312,3 +312,16 @@ def test_dns_proxy_answer_points_at_transparent_listener(sluice):
         s.sendall(hello)
         assert recv_exact(s, len(hello)) == hello
     assert p.alive()
+
+
+def test_dns_proxy_answer_without_proxy_addresses_is_the_listeners_own(sluice):
+    """Without dns.proxy_addresses the answer is the address the query came to, over UDP and
+    over TCP alike."""
+    port = free_port()
+    p = sluice(config(listen={"dns": "127.0.0.1:%d" % port,
+                              "transparent_http": "%s:80" % T_ADDR},
+                      dns={"answer": "proxy"}))
+    for tcp in (False, True):
+        r = ask(port, "public.test", tcp=tcp)
+        assert values(r, "A") == ["127.0.0.1"], (tcp, r)
+    assert p.alive()
