@@ -5,14 +5,14 @@
 # the temp dir) measures cached and uncached queries per second, p99 latency, CPU per 100k
 # queries and RSS per cached name. Prints a markdown table on stdout, progress on stderr.
 # Knobs: ROUNDS (3, medians), DURATION (5 s), CONC (64), BENCH_SLUICE_LOG (file|null),
-# SLUICE_BIN (build/sluice), INSTALL (1), KEEP_WORK (0), FILL (50000). See bench/README.md.
+# SLUICE_BIN (build/sluice), INSTALL (1), KEEP_WORK (0), FILL (8000: below every cache's cap). See bench/README.md.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SLUICE_BIN=${SLUICE_BIN:-build/sluice}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
 CONC=${CONC:-64}
-FILL=${FILL:-50000}
+FILL=${FILL:-8000}
 BENCH_SLUICE_LOG=${BENCH_SLUICE_LOG:-file}
 INSTALL=${INSTALL:-1}
 KEEP_WORK=${KEEP_WORK:-0}
@@ -64,8 +64,11 @@ wait_dns() {
 }
 
 # --- origin ---
+# --local-ttl: dnsmasq answers --address names with TTL 0 by default, which no cache keeps: every
+# "cached" query would be forwarded.
 dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --listen-address=$LO --bind-interfaces \
-    --port=$ORIGIN_PORT --address=/bench.test/192.0.2.10 --cache-size=10000 --user="$(id -un)" \
+    --port=$ORIGIN_PORT --address=/bench.test/192.0.2.10 --local-ttl=300 --cache-size=10000 \
+    --user="$(id -un)" \
     --pid-file= --log-facility="$WORK/origin.log" 2>"$WORK/origin.err" &
 ORIGIN_PID=$!
 wait_dns $ORIGIN_PORT || die "origin dnsmasq does not answer (see $WORK/origin.err)"
@@ -187,7 +190,7 @@ done
 echo
 echo "$CONC queries outstanding, $ROUNDS round(s) of $DURATION s, medians; cached = 100 names, uncached = a new name per query."
 echo "RSS per cached name = (RSS after $FILL distinct names - before) / $FILL. Caps below $FILL:"\
-     "dnsmasq --cache-size=10000; sluice's resolver cache holds at most 8192 names per worker (2 workers)."\
+     "dnsmasq --cache-size=10000; sluice's one resolver cache (every worker's) holds at most 16384 names."\
      "unbound: msg-cache 64m, rrset-cache 128m (no cap at $FILL). dnsmasq allocates its whole cache at start, so its delta is about 0."
 [[ $BENCH_SLUICE_LOG == file && -f $WORK/sluice.jsonl ]] &&
     echo "sluice logged to a file: $(wc -l <"$WORK/sluice.jsonl") JSON lines."

@@ -19,6 +19,7 @@
 #include "io/resolver.h"
 #include "io/snapshot.h"
 #include "io/sockaddr.h"
+#include "io/udp_batch.h"
 #include "io/worker.h"
 #include "parse/dns_answer.h"
 #include "parse/dns_msg.h"
@@ -28,11 +29,8 @@
 #include "policy/outcome.h"
 #include "policy/rate_limit.h"
 
-/* The largest query read: a question of 255 bytes and an OPT with a cookie take under 300; a
- * bigger datagram is cut here and then refused as malformed. */
-#define DNS_SERVER_MSG_MAX 1536
-/* Datagrams read per wakeup, so that a flood on one socket cannot starve the connections. */
-#define DNS_SERVER_BATCH 32
+/* A query is read into UDP_BATCH_IN_MAX bytes (io/udp_batch): a question of 255 bytes and an
+ * OPT with a cookie take under 300; a bigger datagram is cut there and refused as malformed. */
 /* The largest reply built: RESOLVER_MAX_ADDRS addresses after a 255-byte question take under
  * 800 bytes, so this is never the limit over TCP; over UDP the client's size is. */
 #define DNS_SERVER_REPLY_MAX 4096
@@ -72,6 +70,8 @@ struct dns_server {
 	struct dns_sock socks[CONFIG_MAX_LISTEN];
 	unsigned n_socks;
 	struct dns_ask *asks; /* waiting for the resolver */
+	struct udp_batch *udp;
+	struct dns_sock *batching; /* the socket whose read batch is being answered, or NULL */
 };
 
 /* What one query came with and how it is answered (the transport's half): a UDP socket and the
@@ -114,43 +114,13 @@ static void dns_send(const struct dns_from *from, const uint8_t *buf, size_t len
 		from->stream->send(from->conn, buf, len);
 		return;
 	}
-	struct iovec iov = {(void *)buf, len};
-	struct msghdr msg = {.msg_name = (void *)from->peer,
-			     .msg_namelen = from->peer_len,
-			     .msg_iov = &iov,
-			     .msg_iovlen = 1};
-	union {
-		char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} control;
-
-	if (from->sock->wildcard) {
-		memset(&control, 0, sizeof(control));
-		msg.msg_control = &control;
-		struct cmsghdr *cm;
-		if (from->local.family == IP_V4) {
-			msg.msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
-			cm = CMSG_FIRSTHDR(&msg);
-			cm->cmsg_level = IPPROTO_IP;
-			cm->cmsg_type = IP_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-			struct in_pktinfo pi = {0};
-			memcpy(&pi.ipi_spec_dst, from->local.bytes, 4);
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		} else {
-			msg.msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
-			cm = CMSG_FIRSTHDR(&msg);
-			cm->cmsg_level = IPPROTO_IPV6;
-			cm->cmsg_type = IPV6_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
-			struct in6_pktinfo pi = {0};
-			memcpy(&pi.ipi6_addr, from->local.bytes, 16);
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		}
-	}
-	/* A full socket buffer drops the reply, as a lost datagram would: the client asks again. */
-	ssize_t ignored = sendmsg(from->sock->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-	(void)ignored;
+	const struct ip_addr *local = from->sock->wildcard ? &from->local : NULL;
+	struct dns_server *srv = from->sock->srv;
+	/* Within a read batch, replies leave together (sendmmsg) once it is done. */
+	if (srv->batching == from->sock &&
+	    udp_batch_queue(srv->udp, buf, len, from->peer, from->peer_len, local))
+		return;
+	udp_send_one(from->sock->fd, buf, len, from->peer, from->peer_len, local);
 }
 
 /* The largest message the query's transport takes (RFC 1035 §4.2, RFC 6891 §6.2.5). */
@@ -700,58 +670,31 @@ void dns_server_cancel(struct dns_ask *a)
 	dns_ask_free(a);
 }
 
-/* The address a datagram came to, from IP_PKTINFO / IPV6_PKTINFO. */
-static void dns_local_from_cmsg(struct msghdr *msg, struct ip_addr *local)
-{
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
-		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-			local->family = IP_V4;
-			memcpy(local->bytes, &pi.ipi_addr, 4);
-		} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi;
-			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-			local->family = IP_V6;
-			memcpy(local->bytes, &pi.ipi6_addr, 16);
-		}
-	}
-}
-
 static void dns_on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct dns_sock *sock = arg;
-	uint8_t buf[DNS_SERVER_MSG_MAX];
-	char control[256];
+	struct dns_server *srv = sock->srv;
+	unsigned n = udp_batch_recv(srv->udp, fd);
 
-	for (int i = 0; i < DNS_SERVER_BATCH; i++) {
-		struct sockaddr_storage peer;
-		struct iovec iov = {buf, sizeof(buf)};
-		struct msghdr msg = {.msg_name = &peer,
-				     .msg_namelen = sizeof(peer),
-				     .msg_iov = &iov,
-				     .msg_iovlen = 1,
-				     .msg_control = control,
-				     .msg_controllen = sizeof(control)};
-		ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return; /* EAGAIN, or an ICMP error from an earlier reply: nothing to do */
-		}
-		struct dns_from from = {.sock = sock, .peer = &peer, .peer_len = msg.msg_namelen};
-		if (sockaddr_to_ip((struct sockaddr *)&peer, &from.client_ip, &from.client_port) !=
-		    0)
+	/* One batch per wakeup: a socket still readable after it calls again. */
+	loop_clock_enter();
+	srv->batching = sock;
+	for (unsigned i = 0; i < n; i++) {
+		struct udp_datagram d;
+		udp_batch_get(srv->udp, i, &d);
+		struct dns_from from = {.sock = sock, .peer = d.peer, .peer_len = d.peer_len};
+		if (sockaddr_to_ip((const struct sockaddr *)d.peer, &from.client_ip,
+				   &from.client_port) != 0)
 			continue;
 		from.local = sock->local;
 		if (sock->wildcard)
-			dns_local_from_cmsg(&msg, &from.local);
-		/* A datagram cut at our buffer is no query we would answer right. */
-		size_t len = (msg.msg_flags & MSG_TRUNC) ? 0 : (size_t)n;
-		loop_clock_enter();
-		dns_on_query(sock->srv, &from, slice_make((const char *)buf, len));
-		loop_clock_leave();
+			from.local = d.local;
+		/* A datagram cut at our buffer is no query we would answer right: len 0. */
+		dns_on_query(srv, &from, slice_make((const char *)d.data, d.len));
 	}
+	srv->batching = NULL;
+	udp_batch_flush(srv->udp, fd);
+	loop_clock_leave();
 }
 
 /* IP_PKTINFO / IPV6_PKTINFO tell a wildcard socket which address each query came to. */
@@ -849,6 +792,11 @@ struct dns_server *dns_server_new(struct worker *w)
 	if (!s)
 		return NULL;
 	s->w = w;
+	s->udp = udp_batch_new();
+	if (!s->udp) {
+		dns_server_free(s);
+		return NULL;
+	}
 	for (unsigned i = 0; i < cfg->n_listen_dns; i++) {
 		if (dns_sock_open(s, &s->socks[i], &cfg->listen_dns[i]) != 0) {
 			dns_server_free(s);
@@ -867,6 +815,12 @@ struct dns_server *dns_server_adopt(struct worker *w, const int *fds, unsigned n
 	if (!s)
 		goto fail;
 	s->w = w;
+	s->udp = udp_batch_new();
+	if (!s->udp) {
+		dns_server_free(s);
+		s = NULL;
+		goto fail;
+	}
 	for (; i < n; i++) {
 		if (dns_sock_adopt(s, &s->socks[i], fds[i]) != 0) {
 			i++; /* dns_sock_adopt closed it */
@@ -910,5 +864,6 @@ void dns_server_free(struct dns_server *s)
 		if (s->socks[i].fd >= 0)
 			close(s->socks[i].fd);
 	}
+	udp_batch_free(s->udp);
 	free(s);
 }
