@@ -83,6 +83,7 @@ sluice_conf() {
 listen: {http: "$LO:$SLUICE_PORT"}
 ips: {allow: ["$LO/32"]}
 ports: [$ORIGIN_PORT]
+tunnel: {opaque_ports: [$ORIGIN_PORT]}
 limits: {max_connections: 20000}
 ${2:-}
 CFG

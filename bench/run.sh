@@ -338,6 +338,8 @@ resolver:
 ips:
   allow: ["127.0.0.1/32"]     # the origin is on loopback; re-allow exactly that
 ports: [$ORIGIN_PORT]
+tunnel:
+  opaque_ports: [$ORIGIN_PORT] # the load sends raw bytes through its tunnels, as to every peer
 timeouts:
   tunnel_idle: 600s
   client_idle: 600s

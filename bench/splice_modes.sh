@@ -36,6 +36,7 @@ cat >"$WORK/sluice.yaml" <<CFG
 listen: {http: "$LO:$SLUICE_PORT"}
 ips: {allow: ["$LO/32"]}
 ports: [$ORIGIN_PORT]
+tunnel: {opaque_ports: [$ORIGIN_PORT]}
 workers: 1
 CFG
 sleep 0.5
