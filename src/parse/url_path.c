@@ -69,6 +69,12 @@ static int decode(struct slice path, char *out, size_t cap, size_t *len, const c
 		}
 		i += 2;
 	}
+	/* An escaped '%' must not be followed by two hex digits once the rest is decoded
+	 * either ("%25%35a" is "%255a"): an origin that decodes twice would read another byte. */
+	for (size_t i = 0; i + 4 < n; i++)
+		if (out[i] == '%' && out[i + 1] == '2' && out[i + 2] == '5' &&
+		    hex_value(out[i + 3]) >= 0 && hex_value(out[i + 4]) >= 0)
+			return fail(detail, "a double-encoded byte in the path");
 	*len = n;
 	return 0;
 }

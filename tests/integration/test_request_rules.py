@@ -86,6 +86,7 @@ def test_method_and_path_no_rule_allows_are_refused(ruled, origins, method, path
 @pytest.mark.parametrize("path", [
     "/repos/our-org%2f..%2fother-org/x",     # encoded slash
     "/repos/our-org/%252e%252e/other-org",   # double encoding
+    "/repos/our-org/%25%32%65%25%32%65/x",   # double encoding, split across escapes
     "/repos/our-org/%00/x",                  # encoded NUL
     "/repos/our-org/../../../etc/passwd",    # above the root
     "/repos/our-org/%2",                     # malformed escape

@@ -75,6 +75,8 @@ static void test_refusals(void **state)
 	refused("/a\\b", "a backslash in the path");
 	refused("/a%00b", "an encoded NUL in the path");
 	refused("/%252e%252e/secret", "a double-encoded byte in the path");
+	refused("/%25%35a", "a double-encoded byte in the path"); /* "%255a" once decoded */
+	refused("/%25%32%65", "a double-encoded byte in the path");
 	refused("/a%2", "a malformed %-escape in the path");
 	refused("/a%zz", "a malformed %-escape in the path");
 	refused("/a%", "a malformed %-escape in the path");
