@@ -112,27 +112,41 @@ bool http_head_format_request(const struct http_head_request *h, struct buf *out
 	return (!route || head_append_route_headers(out, cap, route)) &&
 	       (req->framing != HTTP1_BODY_CHUNKED ||
 		head_append_str(out, cap, "Transfer-Encoding: chunked\r\n")) &&
+	       (!h->websocket ||
+		head_append_str(out, cap, "Connection: Upgrade\r\nUpgrade: websocket\r\n")) &&
 	       head_append_str(out, cap, "Via: 1.1 ") && head_append_str(out, cap, h->via) &&
 	       head_append_str(out, cap, "\r\n\r\n");
 }
 
-bool http_head_format_response(const struct http1_response *resp, bool keep_alive, int client_minor,
-			       struct buf *out, size_t cap)
+/* "HTTP/1.1 NNN reason\r\n" and the end-to-end headers; by hand: snprintf cost as much as the
+ * rest of the head's assembly. */
+static bool head_status_and_headers(const struct http1_response *resp, struct buf *out, size_t cap)
 {
 	char line[64];
 
-	/* By hand: snprintf cost as much as the rest of the head's assembly. */
 	memcpy(line, "HTTP/1.1 ", 9);
 	size_t n =
 	    9 + head_u16(line + 9,
 			 (unsigned)(resp->status > 0 && resp->status < 1000 ? resp->status : 0));
 	line[n++] = ' ';
 	line[n] = '\0';
-	if (!head_append_str(out, cap, line) ||
-	    !buf_append(out, resp->reason.ptr, resp->reason.len, cap) ||
-	    !head_append_str(out, cap, "\r\n") ||
-	    !head_copy_headers(out, cap, resp->headers, resp->n_headers, resp->connection_tokens,
-			       resp->n_connection_tokens, -1, NULL))
+	return head_append_str(out, cap, line) &&
+	       buf_append(out, resp->reason.ptr, resp->reason.len, cap) &&
+	       head_append_str(out, cap, "\r\n") &&
+	       head_copy_headers(out, cap, resp->headers, resp->n_headers, resp->connection_tokens,
+				 resp->n_connection_tokens, -1, NULL);
+}
+
+bool http_head_format_switch(const struct http1_response *resp, struct buf *out, size_t cap)
+{
+	return head_status_and_headers(resp, out, cap) &&
+	       head_append_str(out, cap, "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+}
+
+bool http_head_format_response(const struct http1_response *resp, bool keep_alive, int client_minor,
+			       struct buf *out, size_t cap)
+{
+	if (!head_status_and_headers(resp, out, cap))
 		return false;
 	if (resp->status >= 200) {
 		if (resp->framing == HTTP1_BODY_CHUNKED &&

@@ -23,6 +23,7 @@ struct http_head_request {
 	uint16_t default_port;	   /* the scheme's (80, or 443 for https): left out of Host */
 	const struct route *route; /* its path rewrite and header rules; NULL when none */
 	const char *via;	   /* our pseudonym: "Via: 1.1 <via>" */
+	bool websocket; /* a WebSocket handshake: Connection: Upgrade and Upgrade: websocket kept */
 };
 
 /* Appends the request head to out, which never grows past cap: the method, the origin-form
@@ -38,6 +39,9 @@ bool http_head_format_request(const struct http_head_request *h, struct buf *out
  * Transfer-Encoding: chunked when its body is chunked, and Connection: close when the client
  * connection is not kept (or Connection: keep-alive when it is, for an HTTP/1.0 client).
  * Returns false when it does not fit. */
+/* The head of a 101 that accepts a WebSocket handshake: the status line, the end-to-end headers,
+ * Connection: Upgrade and Upgrade: websocket. False when it does not fit. */
+bool http_head_format_switch(const struct http1_response *resp, struct buf *out, size_t cap);
 bool http_head_format_response(const struct http1_response *resp, bool keep_alive, int client_minor,
 			       struct buf *out, size_t cap);
 

@@ -212,7 +212,7 @@ void conn_set_state(struct conn *c, enum conn_state next)
 
 void conn_switch_ops(struct conn *c, const struct flow_ops *ops)
 {
-	BUG_ON(c->ops_switches >= 2 || ops == c->ops);
+	BUG_ON(c->ops_switches >= 3 || ops == c->ops);
 	c->ops->release(c);
 	c->ops = ops;
 	c->ops_switches++;

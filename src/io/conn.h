@@ -51,6 +51,7 @@ struct conn_request {
 	/* A tunnel from the transparent TLS listener: opened without a 200, the client's
 	 * ClientHello (kept in cin) relayed upstream first. */
 	bool tunnel_silent;
+	bool websocket; /* a WebSocket handshake went upstream: a 101 turns it into a tunnel */
 	struct authority dest;	 /* what the agent asked for */
 	struct authority target; /* what sluice connects to: dest, or a route's upstream */
 	struct verdict verdict;
@@ -113,7 +114,7 @@ struct conn {
 	struct upstream_sock *us;
 	struct worker_agent_slot *agent_slot; /* the agent this connection is counted for */
 	const struct flow_ops *ops;	      /* the protocol its events go to */
-	uint8_t ops_switches;		      /* conn_switch_ops calls (at most two) */
+	uint8_t ops_switches;		      /* conn_switch_ops calls (at most three) */
 	/* While the upstream is being set up (state connecting), its events and the connect timer
 	 * go here instead; installed with the upstream socket (conn_upstream_attach). */
 	const struct conn_setup_ops *setup;
@@ -155,9 +156,10 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const st
 /* Moves the connection to `next`: the only writer of c->state. A move conn_state_allows refuses
  * is a bug (BUG_ON). */
 void conn_set_state(struct conn *c, enum conn_state next);
-/* Hands the connection to another protocol, at most twice (HTTP to the tunnel after a CONNECT,
- * or to tunnel_check and from it to the tunnel or to HTTP inside it): the old one releases what
- * it holds, the new one gets every later event. */
+/* Hands the connection to another protocol, at most three times (HTTP to the tunnel after a
+ * CONNECT or a WebSocket 101, or to tunnel_check and from it to the tunnel or to HTTP inside it,
+ * which a 101 hands to the tunnel again): the old one releases what it holds, the new one gets
+ * every later event. */
 void conn_switch_ops(struct conn *c, const struct flow_ops *ops);
 /* Ends the connection: logs the request in flight (if any), closes both sockets, frees.
  * The single exit of every connection (docs/internals/connections.md, "Who ends a connection"). */

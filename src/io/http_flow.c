@@ -101,6 +101,7 @@ static bool flow_build_request_head(struct conn *c, const struct http1_request *
 	    .default_port = route && route->tls ? 443 : 80,
 	    .route = route,
 	    .via = c->w->via,
+	    .websocket = r->websocket,
 	};
 
 	return http_head_format_request(&h, &c->uout, cap);
@@ -390,6 +391,9 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 		flow_refuse(c, r->verdict.reason, NULL);
 		return;
 	}
+	/* Over TLS to an https route the tunnel could not relay raw bytes: no upgrade there. */
+	r->websocket =
+	    !r->is_connect && http1_proxy_websocket_request(req) && !(r->route && r->route->tls);
 	if (!r->is_connect && !flow_build_request_head(c, req, path)) {
 		conn_reply_error(c, REASON_HEAD_TOO_LARGE, NULL, true);
 		return;
@@ -624,6 +628,28 @@ static bool flow_build_response_head(struct conn *c, const struct http1_response
 					 cap);
 }
 
+/* The upstream accepted a WebSocket handshake: its 101 goes to the client, and from there on
+ * the connection is a tunnel between the two (what either side sent after its head already
+ * waits in cin and uin, relayed first). The request's line is the tunnel's: an open line once
+ * the 101 is out, an end line when both sides have closed. */
+static void flow_switch_protocols(struct conn *c, const struct http1_response *resp,
+				  size_t head_len)
+{
+	struct conn_request *r = &c->req;
+
+	if (!http_head_format_switch(resp, &c->cout, (size_t)c->cfg->max_response_head + 1024)) {
+		flow_fail_midstream(c, REASON_UPSTREAM_HEAD_TOO_LARGE);
+		return;
+	}
+	buf_consume(&c->uin, head_len);
+	r->status = 101;
+	r->tunnel_silent = true; /* the 101 is its answer: no 200 */
+	r->client_keep_alive = false;
+	r->upstream_keep_alive = false;
+	conn_switch_ops(c, &tunnel_ops);
+	c->ops->on_upstream_ready(c);
+}
+
 /* Parses as many response heads as are complete (1xx interim ones are relayed and skipped). */
 static bool flow_parse_response_head(struct conn *c)
 {
@@ -646,6 +672,10 @@ static bool flow_parse_response_head(struct conn *c)
 		    (rc > 0 && (size_t)rc > c->cfg->max_response_head)) {
 			c->req.upstream_keep_alive = false;
 			flow_fail_midstream(c, REASON_UPSTREAM_HEAD_TOO_LARGE);
+			return false;
+		}
+		if (rc > 0 && r->websocket && http1_proxy_websocket_accepted(&resp)) {
+			flow_switch_protocols(c, &resp, (size_t)rc);
 			return false;
 		}
 		if (rc < 0 || resp.status == 101) {

@@ -23,7 +23,7 @@ static const char *const conn_state_names[CONN_STATE__COUNT] = {
  * stale pooled connection sends the request again from forwarding, on a new connection. An
  * exchange or a reply done, the connection reads the next head. A tunnel whose first bytes
  * are judged (tunnel_check) opens, or carries HTTP (read_head), or is refused (replying: a TLS
- * alert). A tunnel only ends. */
+ * alert). A WebSocket handshake's 101 makes forwarding a tunnel. A tunnel only ends. */
 static const unsigned conn_state_moves[CONN_STATE__COUNT] = {
     [CONN_READ_HEAD] = TO(CONN_RESOLVING) | TO(CONN_CONNECTING) | TO(CONN_FORWARDING) |
 		       TO(CONN_TUNNEL_CHECK) | TO(CONN_TUNNEL) | TO(CONN_REPLYING) |
@@ -35,7 +35,7 @@ static const unsigned conn_state_moves[CONN_STATE__COUNT] = {
     [CONN_TUNNEL_CHECK] =
 	TO(CONN_TUNNEL) | TO(CONN_READ_HEAD) | TO(CONN_REPLYING) | TO(CONN_CLOSED),
     [CONN_FORWARDING] = TO(CONN_READ_HEAD) | TO(CONN_CONNECTING) | TO(CONN_FORWARDING) |
-			TO(CONN_REPLYING) | TO(CONN_CLOSED),
+			TO(CONN_TUNNEL) | TO(CONN_REPLYING) | TO(CONN_CLOSED),
     [CONN_TUNNEL] = TO(CONN_CLOSED),
     [CONN_REPLYING] = TO(CONN_READ_HEAD) | TO(CONN_CLOSED),
     [CONN_CLOSED] = 0,

@@ -76,10 +76,54 @@ static void test_host_agrees_with_the_target(void **state)
 	assert_true(http1_proxy_host_agrees(&req, &t));
 }
 
+#define WS_HEAD(method, version, extra)                                                            \
+	method " http://a.test/chat HTTP/" version "\r\nHost: a.test\r\n" extra "\r\n"
+
+static void test_websocket_request(void **state)
+{
+	parse(WS_HEAD("GET", "1.1", "Connection: Upgrade\r\nUpgrade: websocket\r\n"));
+	assert_true(http1_proxy_websocket_request(&req));
+	parse(WS_HEAD("GET", "1.1", "Connection: keep-alive, upgrade\r\nUpgrade:  WebSocket \r\n"));
+	assert_true(http1_proxy_websocket_request(&req));
+	/* Not one: another protocol, a list, two fields, no Connection token, not GET, 1.0, a body.
+	 */
+	parse(WS_HEAD("GET", "1.1", "Connection: Upgrade\r\nUpgrade: h2c\r\n"));
+	assert_false(http1_proxy_websocket_request(&req));
+	parse(WS_HEAD("GET", "1.1", "Connection: Upgrade\r\nUpgrade: websocket, h2c\r\n"));
+	assert_false(http1_proxy_websocket_request(&req));
+	parse(WS_HEAD("GET", "1.1",
+		      "Connection: Upgrade\r\nUpgrade: websocket\r\nUpgrade: websocket\r\n"));
+	assert_false(http1_proxy_websocket_request(&req));
+	parse(WS_HEAD("GET", "1.1", "Upgrade: websocket\r\n"));
+	assert_false(http1_proxy_websocket_request(&req));
+	parse(WS_HEAD("POST", "1.1", "Connection: Upgrade\r\nUpgrade: websocket\r\n"));
+	assert_false(http1_proxy_websocket_request(&req));
+	parse(WS_HEAD("GET", "1.0", "Connection: Upgrade\r\nUpgrade: websocket\r\n"));
+	assert_false(http1_proxy_websocket_request(&req));
+	parse(WS_HEAD("GET", "1.1",
+		      "Connection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 1\r\n"));
+	assert_false(http1_proxy_websocket_request(&req));
+}
+
+static void test_websocket_accepted(void **state)
+{
+	static struct http1_response resp;
+	static const char ok[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+				 "Connection: Upgrade\r\n\r\n";
+	static const char other[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n"
+				    "Connection: Upgrade\r\n\r\n";
+	assert_true(http1_response_parse(ok, strlen(ok), 100, false, false, &resp) > 0);
+	assert_true(http1_proxy_websocket_accepted(&resp));
+	assert_true(http1_response_parse(other, strlen(other), 100, false, false, &resp) > 0);
+	assert_false(http1_proxy_websocket_accepted(&resp));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_via_names_the_pseudonym),
+	    cmocka_unit_test(test_websocket_request),
+	    cmocka_unit_test(test_websocket_accepted),
 	    cmocka_unit_test(test_host_agrees_with_the_target),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,7 +29,7 @@ static void test_moves(void **state)
 	    [CONN_READ_HEAD] = {0, 1, 1, 1, 1, 1, 1, 1},
 	    [CONN_RESOLVING] = {0, 0, 1, 1, 1, 1, 1, 1},
 	    [CONN_CONNECTING] = {0, 0, 1, 1, 1, 1, 1, 1},
-	    [CONN_FORWARDING] = {1, 0, 1, 1, 0, 0, 1, 1},
+	    [CONN_FORWARDING] = {1, 0, 1, 1, 0, 1, 1, 1},
 	    [CONN_TUNNEL_CHECK] = {1, 0, 0, 0, 0, 1, 1, 1},
 	    [CONN_TUNNEL] = {0, 0, 0, 0, 0, 0, 0, 1},
 	    [CONN_REPLYING] = {1, 0, 0, 0, 0, 0, 0, 1},
@@ -55,7 +55,8 @@ static void test_rules(void **state)
 		 * may (HTTP inside a CONNECT, each request judged). */
 		assert_true(s == CONN_CLOSED || !conn_state_allows(CONN_TUNNEL, s));
 	}
-	assert_false(conn_state_allows(CONN_FORWARDING, CONN_TUNNEL));
+	assert_true(conn_state_allows(CONN_FORWARDING, CONN_TUNNEL)); /* a WebSocket's 101 */
+	assert_false(conn_state_allows(CONN_FORWARDING, CONN_TUNNEL_CHECK));
 	assert_false(conn_state_allows(CONN_REPLYING, CONN_REPLYING));
 	assert_false(conn_state_allows(CONN_READ_HEAD, CONN_READ_HEAD));
 }
