@@ -61,12 +61,5 @@ void config_privileges_read_user(struct config_reader *r, const struct config_ke
 void config_privileges_read_seccomp(struct config_reader *r, const struct config_key *k,
 				    const char *path)
 {
-	if (r->ev.type != YAML_SCALAR_EVENT ||
-	    config_reader_scalar_kind(&r->ev) != CONFIG_SCALAR_BOOL) {
-		config_reader_error(r, r->ev.start_mark, "%s: expected true or false, got %s", path,
-				    config_reader_describe(&r->ev));
-		config_reader_skip(r);
-		return;
-	}
-	r->cfg->seccomp = config_reader_scalar_bool(&r->ev);
+	config_reader_read_bool(r, path, &r->cfg->seccomp);
 }

@@ -504,3 +504,16 @@ int config_reader_word(struct config_reader *r, const char *path, const char *wh
 			    valid);
 	return -1;
 }
+
+bool config_reader_read_bool(struct config_reader *r, const char *path, bool *out)
+{
+	if (r->ev.type != YAML_SCALAR_EVENT ||
+	    config_reader_scalar_kind(&r->ev) != CONFIG_SCALAR_BOOL) {
+		config_reader_error(r, r->ev.start_mark, "%s: expected true or false, got %s", path,
+				    config_reader_describe(&r->ev));
+		config_reader_skip(r);
+		return false;
+	}
+	*out = config_reader_scalar_bool(&r->ev);
+	return true;
+}

@@ -182,6 +182,9 @@ void config_reader_mapping(struct config_reader *r, const char *section,
 /* A section (listen, resolver, ips, timeouts, limits): a mapping, or empty (all defaults). */
 void config_reader_section(struct config_reader *r, const struct config_key *k, const char *path);
 
+/* A true or false scalar at path into *out; false (after an error) for anything else. */
+bool config_reader_read_bool(struct config_reader *r, const char *path, bool *out);
+
 /* One word of a closed set (lower case, as written): its index, or -1 after an error naming
  * the valid words. */
 int config_reader_word(struct config_reader *r, const char *path, const char *what,

@@ -160,6 +160,11 @@ static void port_item(struct config_reader *r, const char *path, void *ctx)
 static const struct config_list port_list = {
     .items = "ports", .item = "a port, a range \"low-high\" or \"*\"", .read = port_item};
 
+int config_rules_read_port_bitmap(struct config_reader *r, const char *path, uint8_t *bitmap)
+{
+	return config_reader_list(r, path, &port_list, bitmap);
+}
+
 void config_rules_read_ports(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	yaml_mark_t start = r->ev.start_mark;

@@ -11,6 +11,9 @@ void config_rules_read_allow(struct config_reader *r, const struct config_key *k
 void config_rules_read_deny(struct config_reader *r, const struct config_key *k, const char *path);
 /* Returns what config_reader_list returns (-1 also when out of memory). */
 int config_rules_read_cidrs(struct config_reader *r, const char *path, struct cidr_set **slot);
+/* A list of ports, "low-high" ranges and "*" at path, marked in bitmap (bit p for port p), as
+ * ports: reads them; returns how many items, or -1. */
+int config_rules_read_port_bitmap(struct config_reader *r, const char *path, uint8_t *bitmap);
 /* At the top level collected into r->ports (applied to the rules at the end); in an agents[]
  * item straight into that agent's bitmap. */
 void config_rules_read_ports(struct config_reader *r, const struct config_key *k, const char *path);

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "config/config_rules.h"
 #include "config/config_value.h"
 #include "policy/tunnel_policy.h"
 
@@ -12,14 +13,7 @@ static struct policy_tunnel *reader_tunnel(struct config_reader *r)
 
 static void read_inspect(struct config_reader *r, const struct config_key *k, const char *path)
 {
-	if (r->ev.type != YAML_SCALAR_EVENT ||
-	    config_reader_scalar_kind(&r->ev) != CONFIG_SCALAR_BOOL) {
-		config_reader_error(r, r->ev.start_mark, "%s: expected true or false, got %s", path,
-				    config_reader_describe(&r->ev));
-		config_reader_skip(r);
-		return;
-	}
-	reader_tunnel(r)->inspect = config_reader_scalar_bool(&r->ev);
+	config_reader_read_bool(r, path, &reader_tunnel(r)->inspect);
 }
 
 /* allow or deny: true for allow, false for deny; -1 after an error. */
@@ -53,33 +47,11 @@ static void read_ech(struct config_reader *r, const struct config_key *k, const 
 		reader_tunnel(r)->ech_deny = i == 1;
 }
 
-static void opaque_port_item(struct config_reader *r, const char *path, void *ctx)
-{
-	struct slice s;
-	unsigned lo, hi;
-	const char *detail;
-	char q[QUOTE_MAX];
-
-	if (!config_reader_scalar_string(r, path, "a port or a range \"low-high\"", &s))
-		return;
-	if (!config_value_parse_port_range(s, &lo, &hi, &detail)) {
-		config_reader_quote(s, q);
-		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid port: %s", path, q,
-				    detail);
-		return;
-	}
-	for (unsigned p = lo; p <= hi; p++)
-		tunnel_policy_set_opaque(ctx, (uint16_t)p, true);
-}
-
-static const struct config_list opaque_port_list = {
-    .items = "ports", .item = "a port or a range \"low-high\"", .read = opaque_port_item};
-
 static void read_opaque_ports(struct config_reader *r, const struct config_key *k, const char *path)
 {
 	struct policy_tunnel *t = reader_tunnel(r);
 	memset(t->opaque_ports, 0, sizeof(t->opaque_ports));
-	config_reader_list(r, path, &opaque_port_list, t);
+	config_rules_read_port_bitmap(r, path, t->opaque_ports);
 }
 
 const struct config_key config_tunnel_keys[5] = {

@@ -15,71 +15,49 @@ import subprocess
 import ssl
 import urllib.request
 import struct
-import threading
 import time
 
 import pytest
 
 from sluice_proc import free_port
+from stub_server import StubServer, conversation, listen_socket, spawn
 
 TARGET_IP = "192.0.2.10"  # public.test, and what every name of this file resolves to
 ALERT_ACCESS_DENIED, ALERT_UNRECOGNIZED_NAME = 49, 112
 
 
-class Recorder:
-    """A TCP server on TARGET_IP:port that keeps every byte each connection sent and answers
-    the first bytes with b"SERVER-HELLO"."""
+class Recorder(StubServer):
+    """A TCP server on TARGET_IP (a free port) that keeps every byte each connection sent and
+    answers the first bytes with b"SERVER-HELLO"."""
 
     def __init__(self):
+        super().__init__()
         self.received = []
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind((TARGET_IP, 0))
-        self.port = self.sock.getsockname()[1]
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.stop = False
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except (socket.timeout, OSError):
-                continue
-            threading.Thread(target=self._conn, args=(conn,), daemon=True).start()
+        sock = self.own(listen_socket(TARGET_IP, 0))
+        self.port = sock.getsockname()[1]
+        self.serve_stream(sock, lambda conn: spawn(self._conn, conn), "recorder")
 
     def _conn(self, conn):
         got = bytearray()
         self.received.append(got)
-        conn.settimeout(3)
-        answered = False
-        try:
+        with conversation(conn, 3):
             while True:
                 data = conn.recv(65536)
                 if not data:
                     break
-                got += data
-                if not answered:
+                if not got:
                     conn.sendall(b"SERVER-HELLO")
-                    answered = True
-        except OSError:
-            pass
-        conn.close()
+                got += data
 
     def bytes_received(self):
         return sum(len(g) for g in self.received)
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
 
 
 @pytest.fixture
 def recorder():
     r = Recorder()
     yield r
-    r.close()
+    r.stop()
 
 
 def target(recorder):
@@ -370,11 +348,12 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NODE_MODULES = os.path.join(ROOT, "tests", "clients", "node_modules")
 
 
-class TlsOrigin:
+class TlsOrigin(StubServer):
     """An HTTPS origin on TARGET_IP with a self-signed certificate for public.test; it records
     the SNI of every handshake."""
 
     def __init__(self, tmp_path):
+        super().__init__()
         self.cert, self.key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                         "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=public.test",
@@ -385,47 +364,31 @@ class TlsOrigin:
         self.ctx.load_cert_chain(self.cert, self.key)
         self.snis = []
         self.ctx.sni_callback = lambda obj, name, ctx: self.snis.append(name) and None
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind((TARGET_IP, 0))
-        self.port = self.sock.getsockname()[1]
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.stop = False
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except (socket.timeout, OSError):
-                continue
-            threading.Thread(target=self._conn, args=(conn,), daemon=True).start()
+        sock = self.own(listen_socket(TARGET_IP, 0))
+        self.port = sock.getsockname()[1]
+        self.serve_stream(sock, lambda conn: spawn(self._conn, conn), "tls-origin")
 
     def _conn(self, conn):
-        try:
-            conn.settimeout(3)
-            with self.ctx.wrap_socket(conn, server_side=True) as tls:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = tls.recv(4096)
-                    if not chunk:
-                        return
-                    data += chunk
-                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n"
-                            b"\r\nsecret")
-        except (OSError, ssl.SSLError):
-            pass
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
+        with conversation(conn, 3):
+            try:
+                with self.ctx.wrap_socket(conn, server_side=True) as tls:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        chunk = tls.recv(4096)
+                        if not chunk:
+                            return
+                        data += chunk
+                    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n"
+                                b"Connection: close\r\n\r\nsecret")
+            except ssl.SSLError:
+                pass
 
 
 @pytest.fixture
 def tls_origin(tmp_path):
     o = TlsOrigin(tmp_path)
     yield o
-    o.close()
+    o.stop()
 
 
 def curl(proxy_port, url, *extra):

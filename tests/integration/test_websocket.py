@@ -7,41 +7,30 @@ network namespace."""
 import base64
 import hashlib
 import socket
-import threading
 import time
 
 import pytest
+
+from stub_server import StubServer, conversation, listen_socket, spawn
 
 TARGET_IP = "192.0.2.10"  # public.test
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-class WsOrigin:
-    """Answers a WebSocket handshake with 101 (or 200 when `decline`), then echoes raw bytes;
-    keeps every request head it read."""
+class WsOrigin(StubServer):
+    """Answers a WebSocket handshake with 101 (or 200 when `decline`, or when the Upgrade it
+    got is not websocket), then echoes raw bytes; keeps every request head it read."""
 
     def __init__(self, decline=False):
+        super().__init__()
         self.decline = decline
         self.heads = []
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind((TARGET_IP, 0))
-        self.port = self.sock.getsockname()[1]
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.stop = False
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except (socket.timeout, OSError):
-                continue
-            threading.Thread(target=self._conn, args=(conn,), daemon=True).start()
+        sock = self.own(listen_socket(TARGET_IP, 0))
+        self.port = sock.getsockname()[1]
+        self.serve_stream(sock, lambda conn: spawn(self._conn, conn), "ws-origin")
 
     def _conn(self, conn):
-        conn.settimeout(5)
-        try:
+        with conversation(conn, 5):
             data = b""
             while b"\r\n\r\n" not in data:
                 chunk = conn.recv(4096)
@@ -69,21 +58,13 @@ class WsOrigin:
                 if not chunk:
                     break
                 conn.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
 
 
 @pytest.fixture
 def ws_origin():
     o = WsOrigin()
     yield o
-    o.close()
+    o.stop()
 
 
 KEY = base64.b64encode(b"0123456789abcdef")
@@ -153,7 +134,7 @@ def test_an_origin_that_declines_answers_as_usual(ws_sluice):
         [end] = p.wait_logs({"event": "end"})
         assert end["status"] == 200, end
     finally:
-        o.close()
+        o.stop()
 
 
 def test_other_upgrades_are_dropped(ws_sluice, ws_origin):
