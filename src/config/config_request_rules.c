@@ -165,12 +165,32 @@ static void read_headers_deny(struct config_reader *r, const struct config_key *
 	config_reader_list(r, path, &header_list, reader_rule(r));
 }
 
+static void read_max_request_body(struct config_reader *r, const struct config_key *k,
+				  const char *path)
+{
+	struct request_rule *rule = reader_rule(r);
+	struct slice s;
+	const char *detail;
+	char q[QUOTE_MAX];
+
+	if (!config_reader_scalar_value(r, path, "a size in bytes like 1048576 or 10MiB", &s))
+		return;
+	if (!config_value_parse_size(s, &rule->max_request_body, &detail)) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid size: %s", path, q,
+				    detail);
+		return;
+	}
+	rule->has_max_request_body = true;
+}
+
 static const struct config_key rule_keys[] = {
     {.name = "host", .read = read_host},
     {.name = "methods", .read = read_methods},
     {.name = "paths", .read = read_paths},
     {.name = "action", .read = read_action},
     {.name = "headers_deny", .read = read_headers_deny},
+    {.name = "max_request_body", .read = read_max_request_body},
 };
 
 static void rule_item(struct config_reader *r, const char *path, void *ctx)

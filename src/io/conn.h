@@ -45,7 +45,8 @@ struct conn_request {
 	bool has_cred;
 	const struct route *route; /* operator route serving this request, if any */
 	bool auth_challenge;	   /* a 407 carries Proxy-Authenticate */
-	uint64_t max_body;	   /* the agent's request body limit; 0 = none */
+	uint64_t max_body;	   /* the request's body limit; 0 = none */
+	const char *max_body_rule; /* the rule it is from ("rules[2]"), NULL for the agent's */
 	uint64_t body_seen;	   /* chunked request body bytes seen so far */
 	bool is_connect, is_head;
 	/* A tunnel from the transparent TLS listener: opened without a 200, the client's

@@ -255,9 +255,11 @@ static void flow_decide(struct conn *c, const struct http1_request *req,
 		policy_decide_route(&scope, route, r->is_connect, facts.method, &r->verdict);
 	else
 		policy_decide(&scope, &facts, &r->verdict);
+	r->max_body = route ? policy_scope_max_body(&scope)
+			    : policy_body_limit(&scope, &facts, &r->max_body_rule);
 	if (r->verdict.allow && req->framing == HTTP1_BODY_LENGTH)
-		policy_check_body(&scope, req->content_length, &r->verdict);
-	r->max_body = policy_scope_max_body(&scope);
+		policy_check_body_limit(&scope, r->max_body, r->max_body_rule, req->content_length,
+					&r->verdict);
 }
 
 /* A complete head is at the front of cin: check it, decide, and start the upstream side. */
@@ -535,7 +537,8 @@ static bool flow_body_within_limit(struct conn *c)
 	if (r->max_body == 0 || r->req_framing != HTTP1_BODY_CHUNKED)
 		return true;
 	struct policy_scope scope = flow_scope(c);
-	if (policy_check_body_stream(&scope, r->body_seen + r->req_approved, &r->verdict))
+	if (policy_check_body_stream_limit(&scope, r->max_body, r->max_body_rule,
+					   r->body_seen + r->req_approved, &r->verdict))
 		return true;
 	r->client_keep_alive = false;
 	r->upstream_keep_alive = false;

@@ -347,12 +347,35 @@ void policy_check_method(const struct policy_scope *s, struct slice method, stru
 
 void policy_check_body(const struct policy_scope *s, uint64_t body_len, struct verdict *v)
 {
-	uint64_t max = policy_scope_max_body(s);
+	policy_check_body_limit(s, policy_scope_max_body(s), NULL, body_len, v);
+}
+
+void policy_check_body_limit(const struct policy_scope *s, uint64_t max, const char *rule,
+			     uint64_t body_len, struct verdict *v)
+{
 	if (max == 0 || body_len <= max)
 		return;
-	policy_verdict_set(v, false, REASON_BODY_TOO_LARGE, "max_request_body: %llu bytes",
-			   (unsigned long long)max);
+	policy_verdict_set(v, false, REASON_BODY_TOO_LARGE, "%s%smax_request_body: %llu bytes",
+			   rule ? rule : "", rule ? "." : "", (unsigned long long)max);
 	policy_apply_mode(s, v);
+}
+
+uint64_t policy_body_limit(const struct policy_scope *s, const struct request_facts *f,
+			   const char **rule)
+{
+	const struct request_rules *rules = policy_scope_request_rules(s);
+	const struct request_rule *which;
+	const char *header;
+
+	*rule = NULL;
+	if (rules && rules->n > 0 && f->path.len > 0 &&
+	    request_rules_match(rules, f->host, f->method, f->path, f->header_names, f->n_headers,
+				&which, &header) == REQUEST_RULES_ALLOW &&
+	    which->has_max_request_body) {
+		*rule = which->label;
+		return which->max_request_body;
+	}
+	return policy_scope_max_body(s);
 }
 
 void policy_identity_refusal(enum policy_identity id, const struct agent *agent, struct verdict *v)
@@ -429,8 +452,12 @@ void policy_revoke(const struct verdict *denial, struct verdict *v)
  * and reports it, open forwards it. */
 bool policy_check_body_stream(const struct policy_scope *s, uint64_t received, struct verdict *v)
 {
-	uint64_t max = policy_scope_max_body(s);
+	return policy_check_body_stream_limit(s, policy_scope_max_body(s), NULL, received, v);
+}
 
+bool policy_check_body_stream_limit(const struct policy_scope *s, uint64_t max, const char *rule,
+				    uint64_t received, struct verdict *v)
+{
 	if (max == 0 || received <= max)
 		return true;
 	if (policy_scope_mode(s) == AGENT_OPEN) {
@@ -441,13 +468,14 @@ bool policy_check_body_stream(const struct policy_scope *s, uint64_t received, s
 	if (policy_scope_mode(s) == AGENT_REPORT) {
 		if (!v->report) {
 			policy_verdict_set(v, true, REASON_BODY_TOO_LARGE,
-					   "max_request_body: %llu bytes", (unsigned long long)max);
+					   "%s%smax_request_body: %llu bytes", rule ? rule : "",
+					   rule ? "." : "", (unsigned long long)max);
 			v->report = true;
 		}
 		return true;
 	}
-	policy_verdict_set(v, false, REASON_BODY_TOO_LARGE, "max_request_body: %llu bytes",
-			   (unsigned long long)max);
+	policy_verdict_set(v, false, REASON_BODY_TOO_LARGE, "%s%smax_request_body: %llu bytes",
+			   rule ? rule : "", rule ? "." : "", (unsigned long long)max);
 	return false;
 }
 

@@ -159,6 +159,16 @@ void policy_decide_route_addr(const struct policy_rules *rules, const struct ip_
 void policy_check_method(const struct policy_scope *scope, struct slice method, struct verdict *v);
 /* The request body limit, with the agent's mode applied: sets v when body_len exceeds it. */
 void policy_check_body(const struct policy_scope *scope, uint64_t body_len, struct verdict *v);
+/* The same with the limit given, and the rule it comes from ("rules[2]"; NULL: the agent's
+ * max_request_body) for the rule text. */
+void policy_check_body_limit(const struct policy_scope *scope, uint64_t max, const char *rule,
+			     uint64_t body_len, struct verdict *v);
+bool policy_check_body_stream_limit(const struct policy_scope *scope, uint64_t max,
+				    const char *rule, uint64_t received, struct verdict *v);
+/* The body limit of a request: the max_request_body of the rule that allows it, when it sets
+ * one, else the agent's; *rule names the rule (NULL for the agent's). */
+uint64_t policy_body_limit(const struct policy_scope *scope, const struct request_facts *facts,
+			   const char **rule);
 /* The name rules for a name that comes with no port (a DNS question): the loopback names
  * refused first, in every mode; then deny, then allow, as policy_decide applies them on the
  * port that would allow the name: a pattern pinned to a port allows the name (unless deny is

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/slice.h"
 
@@ -35,6 +36,8 @@ struct request_rule {
 	unsigned n_paths;
 	char headers_deny[REQUEST_RULE_MAX_HEADERS][REQUEST_RULE_HEADER_MAX]; /* lower case */
 	unsigned n_headers_deny;
+	uint64_t max_request_body; /* bytes, when has_max_request_body: replaces the agent's */
+	bool has_max_request_body;
 };
 
 struct request_rules {

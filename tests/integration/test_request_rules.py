@@ -15,7 +15,8 @@ RULES = [
     {"host": "public.test", "methods": ["GET", "HEAD"], "paths": ["/repos/our-org/**", "/user"],
      "headers_deny": ["X-HTTP-Method-Override"]},
     {"host": "public.test", "paths": ["/gists/**"], "action": "deny"},
-    {"host": "public.test", "methods": ["POST"], "paths": ["/repos/our-org/*/issues"]},
+    {"host": "public.test", "methods": ["POST"], "paths": ["/repos/our-org/*/issues"],
+     "max_request_body": "16"},
 ]
 
 
@@ -151,3 +152,21 @@ def test_an_agents_rules_replace_the_top_levels(ruled, origins):
         {"host": "public.test", "methods": ["GET"], "paths": ["/only/**"]}]}])
     assert from_origin(call(p, "/only/this"))
     assert call(p, "/user").status == 403  # the top level's rules no longer apply
+
+
+def test_a_rules_body_limit_replaces_the_agents(ruled, origins):
+    p = ruled(max_request_body="1MiB")
+    before = origins.hits(ORIGIN)
+    r = call(p, "/repos/our-org/sluice/issues", method="POST", body=b"x" * 17)
+    assert r.status == 413, r
+    assert origins.hits(ORIGIN) == before
+    [line] = p.wait_logs({"event": "end"})
+    assert line["rule"] == "rules[2].max_request_body: 16 bytes", line
+    # A chunked body is held to it as it streams.
+    chunked = b"POST http://public.test/repos/our-org/sluice/issues HTTP/1.1\r\n" \
+        b"Host: public.test\r\nTransfer-Encoding: chunked\r\n\r\n" \
+        b"20\r\n" + b"y" * 32 + b"\r\n0\r\n\r\n"
+    r = request(("127.0.0.1", p.port), chunked, "POST")
+    assert r.status == 413, r
+    assert from_origin(call(p, "/repos/our-org/sluice/issues", method="POST", body=b"x" * 16))
+

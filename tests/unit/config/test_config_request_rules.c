@@ -11,6 +11,7 @@ static void test_rules_read(void **state)
 				      "    methods: [get, HEAD]\n"
 				      "    paths: [\"/repos/our-org/**\"]\n"
 				      "    headers_deny: [X-HTTP-Method-Override]\n"
+				      "    max_request_body: 1KiB\n"
 				      "  - host: [\"gist.github.com\", \"*.gist.github.com\"]\n"
 				      "    action: deny\n"
 				      "agents:\n"
@@ -26,6 +27,9 @@ static void test_rules_read(void **state)
 	assert_string_equal(top->items[0].paths[0], "/repos/our-org/**");
 	assert_string_equal(top->items[0].headers_deny[0], "x-http-method-override");
 	assert_false(top->items[0].deny);
+	assert_true(top->items[0].has_max_request_body);
+	assert_int_equal(top->items[0].max_request_body, 1024);
+	assert_false(top->items[1].has_max_request_body);
 	assert_true(top->items[1].deny);
 	assert_true(request_rules_cover(top, SLICE_LIT("x.gist.github.com")));
 	assert_true(cfg->agents[0].has_rules);
@@ -48,7 +52,7 @@ static void test_rules_refused(void **state)
 		"methods out to match every method)");
 	refused("rules:\n  - host: a.test\n    path: [\"/\"]\n", 3, 5,
 		"unknown key \"path\" in rules[0] (valid: host, methods, paths, action, "
-		"headers_deny)");
+		"headers_deny, max_request_body)");
 }
 
 int main(void)
