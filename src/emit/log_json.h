@@ -16,6 +16,7 @@ enum log_event { LOG_EVENT_END, LOG_EVENT_OPEN };
 /* Caps of the fields a caller copies from the request (io/conn keeps buffers of these sizes). */
 #define LOG_JSON_PATH_MAX 1024
 #define LOG_JSON_HOST_MAX 253 /* AUTHORITY_NAME_MAX */
+#define LOG_JSON_ALPN_MAX 128 /* the protocols a ClientHello offers, joined by ',' */
 #define LOG_JSON_USER_MAX 64  /* AGENT_NAME_MAX: a longer user names no agent */
 
 struct log_record {
@@ -42,11 +43,13 @@ struct log_record {
 	struct slice path;     /* plain HTTP: the target's path (query kept or not by the caller) */
 	struct slice host_raw; /* the host as the agent spelled it, when that differs from host */
 	struct slice user;     /* refused at identification: the user name the credentials tried */
+	struct slice sni;      /* a tunnel's ClientHello: its server name (when it sent one) */
+	struct slice alpn;     /* and the protocols it offered ("h2,http/1.1") */
 };
 
 /* Longest line log_json_format writes: every field is capped, and even fully escaped the caps
  * add up to less than this, so a line is never cut (log_json.c checks it at compile time). */
-#define LOG_JSON_LINE_MAX 16384
+#define LOG_JSON_LINE_MAX 20480
 
 /* Writes the record and a trailing '\n' into out; returns the length. Strings are escaped per
  * RFC 8259 (control bytes and every byte from 0x7f up as \u00XX, so the line is ASCII); over-long

@@ -1,4 +1,3 @@
-#include "policy/outcome.h"
 #include "io/conn.h"
 
 #include <errno.h>
@@ -18,6 +17,8 @@
 #include "io/tls_client.h"
 #include "io/snapshot.h"
 #include "io/worker.h"
+#include "parse/tls_hello.h"
+#include "policy/outcome.h"
 
 uint64_t conn_now_ms(void)
 {
@@ -294,7 +295,8 @@ struct conn_log_text *conn_log_text(struct conn *c)
 void conn_reset_request(struct conn *c)
 {
 	if (c->log_text)
-		c->log_text->path_len = c->log_text->host_raw_len = c->log_text->user_len = 0;
+		c->log_text->path_len = c->log_text->host_raw_len = c->log_text->user_len =
+		    c->log_text->sni_len = c->log_text->alpn_len = 0;
 	memset(&c->req, 0, sizeof(c->req));
 	c->req.result = REASON_ALLOWED;
 	buf_release(&c->replay); /* left by a request that ended before any answer */
@@ -335,6 +337,8 @@ static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
 	    .path = t ? slice_make(t->path, t->path_len) : SLICE_LIT(""),
 	    .host_raw = t ? slice_make(t->host_raw, t->host_raw_len) : SLICE_LIT(""),
 	    .user = t ? slice_make(t->user, t->user_len) : SLICE_LIT(""),
+	    .sni = t ? slice_make(t->sni, t->sni_len) : SLICE_LIT(""),
+	    .alpn = t ? slice_make(t->alpn, t->alpn_len) : SLICE_LIT(""),
 	    .ended_by = event == LOG_EVENT_END ? reason_by_token(reason_info(why)->by) : NULL,
 	    .ended_in = event == LOG_EVENT_END ? conn_state_name(c->state) : NULL,
 	};
@@ -345,6 +349,31 @@ static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
 		metrics_count_log_dropped(&c->w->metrics);
 	*decision_out = decision;
 	*shown_out = shown;
+}
+
+void conn_log_hello(struct conn *c, const struct tls_hello *hello)
+{
+	struct conn_log_text *t = conn_log_text(c);
+	struct slice rest = hello->alpn, name;
+
+	if (!t)
+		return;
+	if (hello->has_sni) {
+		size_t n =
+		    hello->sni.name_len < sizeof(t->sni) ? hello->sni.name_len : sizeof(t->sni);
+		memcpy(t->sni, hello->sni.name, n);
+		t->sni_len = (uint16_t)n;
+	}
+	t->alpn_len = 0;
+	while (tls_hello_alpn_next(&rest, &name)) {
+		size_t sep = t->alpn_len ? 1 : 0;
+		if (t->alpn_len + sep + name.len > sizeof(t->alpn))
+			break; /* the log keeps what fits, whole names only */
+		if (sep)
+			t->alpn[t->alpn_len++] = ',';
+		memcpy(t->alpn + t->alpn_len, name.ptr, name.len);
+		t->alpn_len = (uint16_t)(t->alpn_len + name.len);
+	}
 }
 
 void conn_log_request(struct conn *c, enum reason why)

@@ -98,10 +98,12 @@ struct conn_request {
  * request, a rare CONNECT), reused by its later requests and emptied between them, so an idle
  * tunnel does not carry 1.3 KiB of text it never has, and no request pays an allocation. */
 struct conn_log_text {
-	uint16_t path_len, host_raw_len, user_len;
+	uint16_t path_len, host_raw_len, user_len, sni_len, alpn_len;
 	char path[LOG_JSON_PATH_MAX];
 	char host_raw[LOG_JSON_HOST_MAX];
 	char user[LOG_JSON_USER_MAX];
+	char sni[LOG_JSON_HOST_MAX];
+	char alpn[LOG_JSON_ALPN_MAX];
 };
 
 struct conn {
@@ -219,6 +221,9 @@ ssize_t conn_upstream_write(struct conn *c, struct buf *b, size_t n);
  * there is no call to save. */
 ssize_t conn_upstream_write2(struct conn *c, struct buf *a, struct buf *b, size_t b_n,
 			     size_t *b_written);
+struct tls_hello;
+/* A ClientHello's SNI and offered ALPN protocols, for the request's log line. */
+void conn_log_hello(struct conn *c, const struct tls_hello *hello);
 /* Writes the decision log line of the current request (once): its end line, which says who
  * ended it — `why` did: REASON_ALLOWED when it completed — and in which state it was. */
 void conn_log_request(struct conn *c, enum reason why);

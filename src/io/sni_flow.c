@@ -129,6 +129,7 @@ static void sni_parse_hello(struct conn *c)
 			   hello.detail);
 		return;
 	}
+	conn_log_hello(c, &hello);
 	if (!hello.has_sni) {
 		sni_refuse(c, REASON_TLS_NO_SNI, NULL);
 		return;

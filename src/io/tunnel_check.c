@@ -105,6 +105,7 @@ static void check_judge(struct conn *c)
 		return;
 	case TLS_HELLO_OK: {
 		struct policy_scope scope = {&c->cfg->rules, &c->cfg->base, r->agent};
+		conn_log_hello(c, &hello);
 		if (!tunnel_policy_judge_hello(&scope, &r->dest, &hello, &r->verdict)) {
 			check_refuse(c, r->verdict.reason, NULL);
 			return;

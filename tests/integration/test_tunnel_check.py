@@ -156,6 +156,7 @@ def test_sni_of_the_target_opens_the_tunnel(tunnel_sluice, recorder):
     assert bytes(recorder.received[0]) == hello  # relayed unchanged, the hello first
     [line] = p.wait_logs({"method": "CONNECT", "event": "end"})
     assert line["decision"] == "allow" and line["rule"] == "allow: public.test", line
+    assert line["sni"] == "public.test" and "alpn" not in line, line  # Python offers none
 
 
 def test_fronting_through_an_allowed_name_is_refused(tunnel_sluice, recorder):
@@ -402,6 +403,8 @@ def test_curl_https_through_a_checked_tunnel(tunnel_sluice, tls_origin):
     r = curl(p.port, "https://public.test:%d/" % tls_origin.port, "--cacert", tls_origin.cert)
     assert r.returncode == 0 and r.stdout == "secret", r
     assert tls_origin.snis == ["public.test"]
+    [line] = p.wait_logs({"method": "CONNECT", "event": "end"})
+    assert line["sni"] == "public.test" and "http/1.1" in line["alpn"].split(","), line
 
 
 def test_curl_fronting_with_connect_to_is_refused(tunnel_sluice, tls_origin):

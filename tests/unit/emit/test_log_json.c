@@ -17,9 +17,9 @@
 #include "emit/log_json.h"
 
 static const char *const field_names[] = {
-    "ts",     "client", "agent", "method", "host",     "port",	     "decision",
-    "reason", "rule",	"ip",	 "status", "bytes_up", "bytes_down", "duration_ms",
-    "id",     "event",	"ended", "path",   "host_raw", "user",
+    "ts",    "client", "agent",	   "method",   "host",	     "port",	    "decision", "reason",
+    "rule",  "ip",     "status",   "bytes_up", "bytes_down", "duration_ms", "id",	"event",
+    "ended", "path",   "host_raw", "user",     "sni",	     "alpn",
 };
 #define N_FIELDS (sizeof(field_names) / sizeof(field_names[0]))
 /* Every line has the first N_ALWAYS fields; the rest only when set, in this order. */
@@ -182,6 +182,8 @@ enum {
 	F_PATH,
 	F_HOST_RAW,
 	F_USER,
+	F_SNI,
+	F_ALPN,
 };
 
 static struct log_record sample(void)
@@ -257,6 +259,21 @@ static void test_optional_fields_in_order(void **state)
 	assert_memory_equal(line + len - (sizeof(tail) - 1), tail, sizeof(tail) - 1);
 	format(&rec, line, &parsed);
 	assert_true(parsed.present[F_PATH] && parsed.present[F_HOST_RAW] && parsed.present[F_USER]);
+}
+
+/* A tunnel's line carries its ClientHello's SNI and ALPN, last. */
+static void test_sni_and_alpn_last(void **state)
+{
+	struct log_record rec = sample();
+	rec.sni = SLICE_LIT("api.example.com");
+	rec.alpn = SLICE_LIT("h2,http/1.1");
+	size_t len = log_json_format(&rec, line);
+	static const char tail[] = ",\"sni\":\"api.example.com\",\"alpn\":\"h2,http/1.1\"}\n";
+	assert_true(len > sizeof(tail));
+	assert_memory_equal(line + len - (sizeof(tail) - 1), tail, sizeof(tail) - 1);
+	format(&rec, line, &parsed);
+	assert_true(parsed.present[F_SNI] && parsed.present[F_ALPN]);
+	assert_string_equal(parsed.value[F_SNI], "api.example.com");
 }
 
 /* An end line says who ended the request and in which state, as one field after event. */
@@ -344,12 +361,14 @@ static void test_field_order_and_types(void **state)
 	    [F_TS] = true,	 [F_CLIENT] = true,   [F_AGENT] = true,	 [F_METHOD] = true,
 	    [F_HOST] = true,	 [F_DECISION] = true, [F_REASON] = true, [F_RULE] = true,
 	    [F_IP] = true,	 [F_EVENT] = true,    [F_ENDED] = true,	 [F_PATH] = true,
-	    [F_HOST_RAW] = true, [F_USER] = true};
+	    [F_HOST_RAW] = true, [F_USER] = true,     [F_SNI] = true,	 [F_ALPN] = true};
 	rec.ended_by = "done";
 	rec.ended_in = "forwarding";
 	rec.path = SLICE_LIT("/p");
 	rec.host_raw = SLICE_LIT("Example.com");
 	rec.user = SLICE_LIT("u");
+	rec.sni = SLICE_LIT("example.com");
+	rec.alpn = SLICE_LIT("h2");
 	format(&rec, line, &parsed);
 	for (size_t i = 0; i < N_FIELDS; i++) {
 		assert_true(parsed.present[i]);
@@ -692,6 +711,7 @@ int main(void)
 	    cmocka_unit_test(test_worst_case_fits),
 	    cmocka_unit_test(test_open_line),
 	    cmocka_unit_test(test_optional_fields_in_order),
+	    cmocka_unit_test(test_sni_and_alpn_last),
 	    cmocka_unit_test(test_ended_on_end_lines),
 	    cmocka_unit_test(test_optional_fields_absent_when_empty),
 	    cmocka_unit_test(test_user_escaped_and_cut),
