@@ -5,6 +5,7 @@
 
 #include "io/conn.h"
 #include "io/worker.h"
+#include "parse/url_path.h"
 #include "policy/route.h"
 
 /* The tunnel's agent under cfg, found again from its client address and the credentials it
@@ -47,6 +48,17 @@ static void revoke_judge(const struct conn *c, const struct config *cfg, const s
 	    .port = d->port,
 	    .method = SLICE_LIT(""),
 	};
+	/* A WebSocket is its handshake's GET, judged again by the path it asked for (in the
+	 * normal form rules see; a path the log cut short fails to match, and is revoked). */
+	static _Thread_local struct url_path norm;
+	const char *detail;
+	if (r->websocket) {
+		facts.method = SLICE_LIT("GET");
+		if (c->log_text &&
+		    url_path_normalize(slice_make(c->log_text->path, c->log_text->path_len), &norm,
+				       &detail) == 0)
+			facts.path = slice_make(norm.text, norm.path_len);
+	}
 	policy_decide(&scope, &facts, v);
 	if (v->allow && d->kind == HOST_NAME && r->has_connected) {
 		struct verdict by_addr = {0};

@@ -88,6 +88,8 @@ def handshake(port, origin_port, path="/chat", upgrade=b"websocket", extra=b""):
 
 def read_exactly(s, n):
     out = b""
+    if n <= 0:
+        return out
     while len(out) < n:
         chunk = s.recv(n - len(out))
         assert chunk, out
@@ -155,3 +157,29 @@ def test_a_path_rule_judges_the_handshake(ws_sluice, ws_origin):
     s, head, _ = handshake(p.port, ws_origin.port, path="/chat")
     assert head.startswith(b"HTTP/1.1 101"), head
     s.close()
+
+
+def test_a_reload_judges_an_open_websocket_by_its_path(ws_sluice, ws_origin):
+    """Revoked when the new rules no longer allow its handshake's path; kept when they do."""
+    from agents_util import config_text, reload
+    rules = [{"host": "public.test", "methods": ["GET"], "paths": ["/chat", "/feed"]}]
+    p = ws_sluice(rules=rules, timeouts={"reload_revoke": "200ms"})
+    kept, head, rest = handshake(p.port, ws_origin.port, path="/chat")
+    assert head.startswith(b"HTTP/1.1 101"), head
+    read_exactly(kept, len(b"HELLO-FROM-ORIGIN") - len(rest))
+    cut, head, rest = handshake(p.port, ws_origin.port, path="/./feed")  # judged as /feed
+    assert head.startswith(b"HTTP/1.1 101"), head
+    read_exactly(cut, len(b"HELLO-FROM-ORIGIN") - len(rest))
+    reload(p, config_text(p, {"rules": [dict(rules[0], paths=["/chat"])]}))
+    cut.settimeout(3)
+    try:
+        closed = cut.recv(1) == b""
+    except ConnectionResetError:
+        closed = True
+    except socket.timeout:
+        closed = False
+    assert closed, "the WebSocket whose path the new rules refuse stayed open"
+    kept.sendall(b"still-here")
+    assert read_exactly(kept, 10) == b"still-here"
+    kept.close()
+    cut.close()
