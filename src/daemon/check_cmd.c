@@ -125,9 +125,17 @@ static void check_cmd_summary(const struct config *cfg, const char *path, struct
 	if (n_transparent > 0)
 		snprintf(others + olen, sizeof(others) - olen, ", %u transparent listener%s",
 			 n_transparent, check_cmd_plural(n_transparent, "s"));
-	printf("%s: ok: %u listen address%s%s, %s, %s, %u route%s%s\n", path, cfg->n_listen_http,
+	/* Request rules only when there are some, like the other listeners. */
+	unsigned n_rules = cfg->base.rules.n;
+	for (unsigned i = 0; i < cfg->n_agents; i++)
+		n_rules += cfg->agents[i].rules.n;
+	char rules[48] = "";
+	if (n_rules > 0)
+		snprintf(rules, sizeof(rules), ", %u request rule%s", n_rules,
+			 check_cmd_plural(n_rules, "s"));
+	printf("%s: ok: %u listen address%s%s, %s, %s, %u route%s%s%s\n", path, cfg->n_listen_http,
 	       check_cmd_plural(cfg->n_listen_http, "es"), others, resolvers, agents, cfg->n_routes,
-	       check_cmd_plural(cfg->n_routes, "s"), unread);
+	       check_cmd_plural(cfg->n_routes, "s"), rules, unread);
 }
 
 /* Returns 0 when the file is valid. */

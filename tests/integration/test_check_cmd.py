@@ -146,6 +146,17 @@ def test_check_summary_counts_dns_and_transparent_listeners(sluice_bin, tmp_path
     assert "ok: 1 listen address, 1 DNS listener, 3 transparent listeners, 1 resolver" in out, out
 
 
+def test_check_summary_counts_request_rules(sluice_bin, tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text('listen:\n  http: "127.0.0.3:3128"\nresolver:\n  servers: ["127.0.0.1:5353"]\n'
+                    'rules:\n  - host: a.test\n    paths: ["/x/**"]\n'
+                    'agents:\n  - name: default\n    rules:\n      - host: b.test\n'
+                    '      - host: c.test\n')
+    rc, out = _check(sluice_bin, path)
+    assert rc == 0, out
+    assert out.rstrip().endswith("0 routes, 3 request rules"), out
+
+
 def test_check_broken_policy_file_reports_every_error(sluice_bin, tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(BROKEN)
