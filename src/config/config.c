@@ -10,6 +10,7 @@
 #include "config/config_agents.h"
 #include "config/config_dns.h"
 #include "config/config_request_rules.h"
+#include "config/config_tls.h"
 #include "config/config_tunnel.h"
 #include "config/config_limits.h"
 #include "config/config_listen.h"
@@ -70,6 +71,7 @@ static const struct config_key top_keys[] = {
     {.name = "guidance", .read = config_agents_read_guidance},
     SECTION("dns", config_dns_keys),
     SECTION("tunnel", config_tunnel_keys),
+    {.name = "tls", .read = config_tls_read, .sub = config_tls_keys, .n_sub = 4},
     {.name = "rules", .read = config_request_rules_read},
     {.name = "agents", .read = config_agents_read},
     {.name = "routes", .read = config_routes_read},
@@ -146,6 +148,9 @@ static void config_set_defaults(struct config *cfg)
 	cfg->max_connections_per_agent = 0;
 	cfg->max_pending_dns = 1000;
 	cfg->seccomp = true;
+	memcpy(cfg->tls_state_dir, CONFIG_TLS_STATE_DIR_DEFAULT,
+	       sizeof(CONFIG_TLS_STATE_DIR_DEFAULT));
+	cfg->tls_cert_cache = 1024;
 }
 
 struct config *config_default(void)

@@ -22,6 +22,9 @@
 #define CONFIG_USER_MAX 32	     /* useradd's limit on a user name */
 #define CONFIG_LOG_FILE_MAX 512	     /* log.file, with its NUL */
 #define CONFIG_MAX_DNS_PROXY_ADDRS 8 /* dns.proxy_addresses */
+#define CONFIG_TLS_PATH_MAX 512	     /* tls.state_dir, tls.ca_cert, tls.ca_key, with NUL */
+#define CONFIG_TLS_CACHE_MAX 1048576 /* tls.cert_cache */
+#define CONFIG_TLS_STATE_DIR_DEFAULT "/var/lib/sluice"
 
 struct config_endpoint {
 	struct ip_addr addr;
@@ -105,6 +108,16 @@ struct config {
 	int default_agent;    /* index of the agent named "default", or -1 */
 	struct route *routes; /* routes in file order */
 	unsigned n_routes;
+	/* tls: given (even empty) = the daemon loads (or creates) the interception CA at start.
+	 * Until interception exists that is the section's only effect; later the intercept
+	 * patterns will ask for it instead. */
+	bool has_tls;
+	/* tls.state_dir (default /var/lib/sluice): where a generated CA lives; unused when
+	 * tls.ca_cert and tls.ca_key name the operator's own CA (both or neither; absolute) */
+	char tls_state_dir[CONFIG_TLS_PATH_MAX];
+	char tls_ca_cert[CONFIG_TLS_PATH_MAX];
+	char tls_ca_key[CONFIG_TLS_PATH_MAX];
+	unsigned tls_cert_cache; /* tls.cert_cache: leaf certificates kept, default 1024 */
 };
 
 /* Parses and validates YAML text (need not be NUL-terminated). Returns a new config, or NULL

@@ -68,6 +68,8 @@ struct config_reader {
 	bool dns_proxy_answer; /* some dns.answer is proxy: the first is here */
 	yaml_mark_t dns_proxy_answer_mark;
 	char dns_proxy_answer_path[PATH_MAX_LEN];
+	/* config_tls */
+	bool tls_state_dir_given;
 	/* config_rules */
 	bool ports_given;
 	uint8_t ports[65536 / 8]; /* collected here, applied to the rules once at the end */
