@@ -48,6 +48,8 @@ struct admin {
 	struct admin_conn *conns;
 	unsigned n_conns;
 	char text[SOCKADDR_TEXT_MAX];
+	char *ca_pem; /* the interception CA's certificate, or NULL */
+	size_t ca_pem_len;
 };
 
 static void admin_conn_close(struct admin_conn *ac)
@@ -150,8 +152,12 @@ static bool admin_route(struct admin_conn *ac, const struct http1_request *req)
 	int which = slice_eq(path, SLICE_LIT("/healthz"))   ? 1
 		    : slice_eq(path, SLICE_LIT("/readyz"))  ? 2
 		    : slice_eq(path, SLICE_LIT("/metrics")) ? 3
+		    : slice_eq(path, SLICE_LIT("/ca.pem"))  ? 4
 							    : 0;
 
+	if (which == 4 && !ac->a->ca_pem)
+		return admin_reply_text(
+		    ac, 404, "not found: no TLS CA is loaded (see tls: in docs/config.md)\n", head);
 	if (which == 0)
 		return admin_reply_text(ac, 404,
 					"not found: this is sluice's admin listener "
@@ -161,6 +167,9 @@ static bool admin_route(struct admin_conn *ac, const struct http1_request *req)
 		return admin_reply_text(ac, 405, "method not allowed: use GET or HEAD\n", false);
 	if (which == 1)
 		return admin_reply_text(ac, 200, "ok\n", head);
+	if (which == 4)
+		return admin_reply(ac, 200, "application/x-pem-file", ac->a->ca_pem,
+				   ac->a->ca_pem_len, head);
 	if (which == 2)
 		return __atomic_load_n(&ac->a->ready, __ATOMIC_ACQUIRE)
 			   ? admin_reply_text(ac, 200, "ready\n", head)
@@ -335,6 +344,19 @@ static void *admin_thread(void *arg)
 	return NULL;
 }
 
+int admin_set_ca_pem(struct admin *a, const char *pem, size_t len)
+{
+	char *copy = malloc(len);
+
+	if (!copy)
+		return -1;
+	memcpy(copy, pem, len);
+	free(a->ca_pem);
+	a->ca_pem = copy;
+	a->ca_pem_len = len;
+	return 0;
+}
+
 int admin_start(struct admin *a)
 {
 	if (pthread_create(&a->thread, NULL, admin_thread, a) != 0) {
@@ -366,5 +388,6 @@ void admin_free(struct admin *a)
 		event_base_free(a->base);
 	if (a->fd >= 0)
 		close(a->fd);
+	free(a->ca_pem);
 	free(a);
 }

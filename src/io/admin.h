@@ -1,10 +1,12 @@
 /* admin: the listen.admin HTTP listener — /healthz, /readyz and /metrics (Prometheus text) —
  * on a thread and event loop of its own, so a scrape never delays proxy traffic and a busy
- * worker never delays a probe. Does not serve proxy traffic: any other target is 404. */
+ * worker never delays a probe; /ca.pem when a TLS CA is loaded. Does not serve proxy traffic: any
+ * other target is 404. */
 #ifndef SLUICE_IO_ADMIN_H
 #define SLUICE_IO_ADMIN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config/config.h"
 #include "emit/metrics.h"
@@ -16,6 +18,9 @@ struct admin;
  * Returns NULL after saying why on stderr. */
 struct admin *admin_new(const struct config_endpoint *at, struct metrics *const *workers,
 			unsigned n, const struct metrics_process *proc);
+/* /ca.pem serves pem (len bytes, copied) as application/x-pem-file; without it, 404. Call
+ * before admin_start. Returns -1 when out of memory. */
+int admin_set_ca_pem(struct admin *a, const char *pem, size_t len);
 /* Starts serving on the admin's own thread. Returns 0, or -1 after saying why on stderr. */
 int admin_start(struct admin *a);
 /* Thread-safe: /readyz answers 200 while ready, 503 otherwise (the initial state). */
