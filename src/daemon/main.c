@@ -21,6 +21,7 @@
 #include "io/listener.h"
 #include "io/log_sink.h"
 #include "io/resolver.h"
+#include "daemon/ca_cmd.h"
 #include "daemon/check_cmd.h"
 #include "daemon/config_file.h"
 #include "daemon/jail.h"
@@ -28,6 +29,7 @@
 #include "daemon/report_cmd.h"
 #include "daemon/sandbox.h"
 #include "io/snapshot.h"
+#include "io/tls_ca.h"
 #include "io/worker_loop.h"
 #include "config/config.h"
 
@@ -50,6 +52,7 @@ static void main_usage(FILE *out)
 	    "       sluice report [-c FILE] [--agent NAME] [--only-report] [FILE...]\n"
 	    "                                   suggest an allow list per agent from a decision "
 	    "log\n"
+	    "       sluice ca export [-c FILE]  print the TLS interception CA certificate (PEM)\n"
 	    "       sluice jail [-c FILE] [--log FILE] -- CMD [ARGS...]\n"
 	    "                                   run CMD in a network namespace whose only way out\n"
 	    "                                   is this proxy\n"
@@ -370,15 +373,43 @@ static int main_serve(struct worker *workers, unsigned n, const char *config_pat
 	return running ? 0 : 1;
 }
 
-static struct admin *main_admin_new(const struct config *cfg, struct worker *workers, unsigned n)
+static struct admin *main_admin_new(const struct config *cfg, struct worker *workers, unsigned n,
+				    const struct tls_ca *ca)
 {
 	struct metrics *counters[CONFIG_MAX_WORKERS];
+	size_t len;
 
 	if (!cfg->has_admin)
 		return NULL;
 	for (unsigned i = 0; i < n; i++)
 		counters[i] = &workers[i].metrics;
-	return admin_new(&cfg->admin, counters, n, &main_metrics);
+	struct admin *a = admin_new(&cfg->admin, counters, n, &main_metrics);
+	const char *pem = ca ? tls_ca_pem(ca, &len) : NULL;
+	if (a && pem && admin_set_ca_pem(a, pem, len) != 0) {
+		fprintf(stderr, "sluice: cannot set up the admin listener\n");
+		admin_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* tls: in the config asks for the CA (until interception exists, nothing else does): loaded or
+ * made now, before privileges drop, since its files are root's when sluice starts as root. A
+ * reload keeps it: a new CA means new trust in every agent image, a restart's business. */
+static int main_tls_ca(const struct config *cfg, struct tls_ca **out)
+{
+	char err[512];
+
+	*out = NULL;
+	if (!cfg->has_tls)
+		return 0;
+	*out = tls_ca_new(cfg, err, sizeof(err));
+	if (!*out) {
+		fprintf(stderr, "sluice: %s\n", err);
+		return -1;
+	}
+	fprintf(stderr, "sluice: TLS interception CA loaded (sluice ca export prints it)\n");
+	return 0;
 }
 
 /* Every listener is bound and no thread runs yet: give up root and, unless seccomp: false,
@@ -463,15 +494,17 @@ static int main_run(const char *config_path)
 		if (worker_loop_init(&workers[ready], current, cache, ready, n) != 0)
 			break;
 	metrics_process_set_generation(&main_metrics, current->generation);
-	if (ready == n) {
+	struct tls_ca *ca = NULL;
+	if (ready == n && main_tls_ca(current->cfg, &ca) == 0) {
 		/* Reads the workers' counters: freed before them. */
-		struct admin *admin = main_admin_new(current->cfg, workers, n);
+		struct admin *admin = main_admin_new(current->cfg, workers, n, ca);
 		if ((!current->cfg->has_admin || admin) && main_confine(current->cfg) == 0) {
 			fprintf(stderr, "sluice: %u worker%s running\n", n, n == 1 ? "" : "s");
 			rc = main_serve(workers, n, config_path, &current, admin, cache);
 		}
 		admin_free(admin);
 	}
+	tls_ca_free(ca);
 	for (unsigned i = 0; i < ready; i++)
 		worker_loop_fini(&workers[i]);
 	addr_cache_free(cache);
@@ -488,6 +521,8 @@ int main(int argc, char **argv)
 		return check_cmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "report") == 0)
 		return report_cmd_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "ca") == 0)
+		return ca_cmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "jail") == 0)
 		return jail_main(argc - 1, argv + 1, config_file_load);
 	for (int i = 1; i < argc; i++) {

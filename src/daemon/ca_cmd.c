@@ -1,0 +1,91 @@
+#include "daemon/ca_cmd.h"
+
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "daemon/config_file.h"
+#include "io/tls_ca.h"
+#include "io/tls_mint.h"
+
+static void ca_cmd_usage(FILE *out)
+{
+	fputs("usage: sluice ca export [-c FILE]\n"
+	      "\n"
+	      "Prints the certificate (PEM) of the CA that sluice signs intercepted TLS with, for\n"
+	      "agent images to trust. With tls.state_dir (default /var/lib/sluice) the CA is made\n"
+	      "there first when it holds none. See docs/tls.md.\n",
+	      out);
+}
+
+/* mint: one leaf per name, in order, from one cache: a name given twice prints the same
+ * certificate while it stays cached (tls.cert_cache). For tests; not in the usage. */
+static int ca_cmd_mint(const struct config *cfg, const struct tls_ca *ca, char **names, int n)
+{
+	char err[512];
+	struct tls_mint *m = tls_mint_new(ca, cfg->tls_cert_cache, err, sizeof(err));
+	int rc = 0;
+
+	if (!m) {
+		fprintf(stderr, "sluice: %s\n", err);
+		return 1;
+	}
+	for (int i = 0; i < n && rc == 0; i++) {
+		X509 *x = tls_mint_get(m, slice_from_cstr(names[i]));
+		if (!x || !PEM_write_X509(stdout, x)) {
+			fprintf(stderr, "sluice: ca mint: cannot mint a certificate for '%s'\n",
+				names[i]);
+			rc = 1;
+		}
+		X509_free(x);
+	}
+	tls_mint_free(m);
+	return rc;
+}
+
+int ca_cmd_main(int argc, char **argv)
+{
+	const char *path = NULL;
+	char *names[64];
+	int n_names = 0;
+
+	if (argc < 2 || (strcmp(argv[1], "export") != 0 && strcmp(argv[1], "mint") != 0)) {
+		ca_cmd_usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+	}
+	bool mint = strcmp(argv[1], "mint") == 0;
+	for (int i = 2; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc) {
+			path = argv[++i];
+		} else if (mint && argv[i][0] != '-' && n_names < 64) {
+			names[n_names++] = argv[i];
+		} else {
+			fprintf(stderr, "sluice: ca: unexpected argument '%s'\n", argv[i]);
+			ca_cmd_usage(stderr);
+			return 2;
+		}
+	}
+	/* The secrets the config names are not needed to export a certificate. */
+	struct config *cfg = path ? config_file_parse(path) : config_default();
+	if (!cfg)
+		return 1;
+	char err[512];
+	struct tls_ca *ca = tls_ca_new(cfg, err, sizeof(err));
+	int rc = 1;
+	if (!ca) {
+		fprintf(stderr, "sluice: %s\n", err);
+	} else if (mint) {
+		rc = ca_cmd_mint(cfg, ca, names, n_names);
+	} else {
+		size_t len;
+		const char *pem = tls_ca_pem(ca, &len);
+		rc = fwrite(pem, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : 1;
+		if (rc != 0)
+			fprintf(stderr, "sluice: ca export: cannot write to stdout\n");
+	}
+	tls_ca_free(ca);
+	config_free(cfg);
+	return rc;
+}
