@@ -9,6 +9,8 @@
 #include "io/tls_ca.h"
 #include "io/tls_mint.h"
 
+#define CA_CMD_MINT_MAX 64
+
 static void ca_cmd_usage(FILE *out)
 {
 	fputs("usage: sluice ca export [-c FILE]\n"
@@ -19,12 +21,15 @@ static void ca_cmd_usage(FILE *out)
 	      out);
 }
 
-/* mint: one leaf per name, in order, from one cache: a name given twice prints the same
- * certificate while it stays cached (tls.cert_cache). For tests; not in the usage. */
+/* mint: one leaf per name from one cache, every leaf held until all are minted and then
+ * printed in order: a name given twice prints the same certificate while it stays cached
+ * (tls.cert_cache), and a leaf evicted meanwhile must still print whole. For tests; not in the
+ * usage. */
 static int ca_cmd_mint(const struct config *cfg, const struct tls_ca *ca, char **names, int n)
 {
 	char err[512];
 	struct tls_mint *m = tls_mint_new(ca, cfg->tls_cert_cache, err, sizeof(err));
+	X509 *leaves[CA_CMD_MINT_MAX] = {0};
 	int rc = 0;
 
 	if (!m) {
@@ -32,22 +37,26 @@ static int ca_cmd_mint(const struct config *cfg, const struct tls_ca *ca, char *
 		return 1;
 	}
 	for (int i = 0; i < n && rc == 0; i++) {
-		X509 *x = tls_mint_get(m, slice_from_cstr(names[i]));
-		if (!x || !PEM_write_X509(stdout, x)) {
+		leaves[i] = tls_mint_get(m, slice_from_cstr(names[i]));
+		if (!leaves[i]) {
 			fprintf(stderr, "sluice: ca mint: cannot mint a certificate for '%s'\n",
 				names[i]);
 			rc = 1;
 		}
-		X509_free(x);
 	}
 	tls_mint_free(m);
+	for (int i = 0; i < n; i++) {
+		if (rc == 0 && !PEM_write_X509(stdout, leaves[i]))
+			rc = 1;
+		X509_free(leaves[i]);
+	}
 	return rc;
 }
 
 int ca_cmd_main(int argc, char **argv)
 {
 	const char *path = NULL;
-	char *names[64];
+	char *names[CA_CMD_MINT_MAX];
 	int n_names = 0;
 
 	if (argc < 2 || (strcmp(argv[1], "export") != 0 && strcmp(argv[1], "mint") != 0)) {
@@ -59,7 +68,7 @@ int ca_cmd_main(int argc, char **argv)
 		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
 		    i + 1 < argc) {
 			path = argv[++i];
-		} else if (mint && argv[i][0] != '-' && n_names < 64) {
+		} else if (mint && argv[i][0] != '-' && n_names < CA_CMD_MINT_MAX) {
 			names[n_names++] = argv[i];
 		} else {
 			fprintf(stderr, "sluice: ca: unexpected argument '%s'\n", argv[i]);

@@ -181,6 +181,7 @@ def test_admin_without_tls_has_no_ca(sluice):
     p = start_with_admin(sluice)
     r = admin_get(p, "/ca.pem")
     assert r.status == 404, r
+    assert r.text() == "not found: no TLS CA is loaded (see tls: in docs/config.md)\n"
 
 
 def test_start_refuses_an_unsafe_state_dir(sluice_bin, tmp_path):
@@ -250,6 +251,18 @@ def test_cache_is_bounded(sluice_bin, tmp_path):
     assert a2 != a1  # evicted by c.test, minted again
     serial = lambda pem: openssl("x509", "-noout", "-serial", stdin=pem)
     assert serial(a2) != serial(a1)
+
+
+def test_evicted_leaf_in_use_stays_valid(sluice_bin, tmp_path):
+    # ca mint holds every leaf until all are minted: with room for one, a.test is evicted by
+    # b.test while still held, and must print whole (the mint frees the cache's reference
+    # only). Under the sanitizer build a use after free would fail the run.
+    cfg = state_config(tmp_path, "  cert_cache: 1\n")
+    a1, b, a2 = mint(sluice_bin, cfg, "a.test", "b.test", "a.test")
+    assert a1 != a2
+    for leaf in (a1, b, a2):
+        (tmp_path / "leaf.pem").write_text(leaf)
+        openssl("verify", "-CAfile", str(tmp_path / "state" / "ca.pem"), str(tmp_path / "leaf.pem"))
 
 
 def test_bad_names_are_not_minted(sluice_bin, tmp_path):
