@@ -214,11 +214,11 @@ X509 *tls_mint_get(struct tls_mint *m, struct slice name)
 	if (!fresh)
 		return NULL;
 	pthread_mutex_lock(&m->lock);
+	m->minted++;
 	x = tls_mint_cached(m, name);
 	if (!x) {
 		void *ev = NULL;
 		/* The cache's reference is fresh's own; the caller gets a second one. */
-		m->minted++;
 		if (name_lru_put(m->cache, name, fresh, &ev)) {
 			X509_up_ref(fresh);
 			m->evictions += ev != NULL;

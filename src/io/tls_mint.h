@@ -34,6 +34,8 @@ EVP_PKEY *tls_mint_key(const struct tls_mint *m);
 
 struct tls_mint_stats {
 	unsigned entries;
+	/* hits: served from the cache; minted: signed (two workers racing for one name both
+	 * sign, and one leaf is kept), so hits + minted is every successful get */
 	unsigned long long minted, hits, evictions;
 };
 void tls_mint_stats(struct tls_mint *m, struct tls_mint_stats *out);
