@@ -52,7 +52,7 @@ static bool tls_ca_private_ok(const struct stat *st, const char *path, bool root
 }
 
 /* Reads path whole into a memory BIO. private: the file holds a key (see tls_ca_private_ok).
- * Returns NULL with err set; ENOENT is left in errno for the caller's "not there yet". */
+ * Returns NULL with err set. */
 static BIO *tls_ca_read(const char *path, bool private, bool root_ok, char *err, size_t err_size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -61,9 +61,7 @@ static BIO *tls_ca_read(const char *path, bool private, bool root_ok, char *err,
 	BIO *bio = NULL;
 
 	if (fd < 0) {
-		int e = errno;
-		snprintf(err, err_size, "tls: cannot open %s: %s", path, strerror(e));
-		errno = e;
+		snprintf(err, err_size, "tls: cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > TLS_CA_FILE_MAX) {
@@ -92,7 +90,6 @@ out:
 		OPENSSL_cleanse(data, (size_t)st.st_size);
 	free(data);
 	close(fd);
-	errno = 0;
 	return bio;
 }
 
@@ -126,6 +123,12 @@ static int tls_ca_write(const char *dir, const char *name, const char *data, siz
 		snprintf(err, err_size, "tls: cannot write %s: %s", path, strerror(errno));
 		unlink(tmp);
 		return -1;
+	}
+	/* The rename itself is durable only once the directory is synced. */
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
 	}
 	return 0;
 }
