@@ -161,7 +161,7 @@ static bool admin_route(struct admin_conn *ac, const struct http1_request *req)
 	if (which == 0)
 		return admin_reply_text(ac, 404,
 					"not found: this is sluice's admin listener "
-					"(/healthz, /readyz, /metrics), not a proxy\n",
+					"(/healthz, /readyz, /metrics, /ca.pem), not a proxy\n",
 					head);
 	if (!get && !head)
 		return admin_reply_text(ac, 405, "method not allowed: use GET or HEAD\n", false);
