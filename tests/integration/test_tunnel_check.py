@@ -21,6 +21,7 @@ import pytest
 
 from sluice_proc import free_port
 from stub_server import StubServer, conversation, listen_socket, spawn
+from test_transparent import client_hello
 
 TARGET_IP = "192.0.2.10"  # public.test, and what every name of this file resolves to
 ALERT_ACCESS_DENIED, ALERT_UNRECOGNIZED_NAME = 49, 112
@@ -62,18 +63,6 @@ def recorder():
 
 def target(recorder):
     return "public.test:%d" % recorder.port
-
-
-def python_hello(sni):
-    """The ClientHello Python's own TLS stack sends for server_hostname=sni (None: no SNI)."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(incoming, outgoing, server_hostname=sni)
-    with pytest.raises(ssl.SSLWantReadError):
-        obj.do_handshake()
-    return outgoing.read()
 
 
 def crafted_hello(sni=None, ech_outer=False):
@@ -150,7 +139,7 @@ def tunnel_sluice(sluice, dns):
 
 def test_sni_of_the_target_opens_the_tunnel(tunnel_sluice, recorder):
     p = tunnel_sluice()
-    hello = python_hello("public.test")
+    hello = client_hello("public.test")
     out = send_through(p.port, target(recorder), hello)
     assert out == b"SERVER-HELLO"
     assert bytes(recorder.received[0]) == hello  # relayed unchanged, the hello first
@@ -163,7 +152,7 @@ def test_fronting_through_an_allowed_name_is_refused(tunnel_sluice, recorder):
     """CONNECT to an allowed name, SNI naming one the agent may not reach."""
     admin = free_port()
     p = tunnel_sluice(listen={"admin": "127.0.0.1:%d" % admin})
-    out = send_through(p.port, target(recorder), python_hello("blocked.test"))
+    out = send_through(p.port, target(recorder), client_hello("blocked.test"))
     assert out == bytes([21, 3, 3, 0, 2, 2, ALERT_ACCESS_DENIED]), out
     time.sleep(0.2)
     assert recorder.bytes_received() == 0  # not one byte of the hello reached the target
@@ -177,11 +166,11 @@ def test_fronting_through_an_allowed_name_is_refused(tunnel_sluice, recorder):
 
 def test_split_hello_is_reassembled_before_judging(tunnel_sluice, recorder):
     p = tunnel_sluice()
-    bad = python_hello("blocked.test")
+    bad = client_hello("blocked.test")
     assert send_through(p.port, target(recorder), bad, pieces=7) == \
         bytes([21, 3, 3, 0, 2, 2, ALERT_ACCESS_DENIED])
     assert recorder.bytes_received() == 0
-    good = python_hello("public.test")
+    good = client_hello("public.test")
     assert send_through(p.port, target(recorder), good, pieces=7) == b"SERVER-HELLO"
     assert bytes(recorder.received[-1]) == good
 
@@ -189,7 +178,7 @@ def test_split_hello_is_reassembled_before_judging(tunnel_sluice, recorder):
 def test_another_name_the_agent_may_reach_passes(tunnel_sluice, recorder):
     p = tunnel_sluice()
     assert send_through(p.port, target(recorder),
-                        python_hello("www.public.test")) == b"SERVER-HELLO"
+                        client_hello("www.public.test")) == b"SERVER-HELLO"
     [line] = p.wait_logs({"method": "CONNECT", "event": "end"})
     assert line["decision"] == "allow", line
     assert line["rule"] == "sni www.public.test: allow: www.public.test", line
@@ -198,7 +187,7 @@ def test_another_name_the_agent_may_reach_passes(tunnel_sluice, recorder):
 def test_report_mode_lets_a_mismatch_through_and_says_so(tunnel_sluice, recorder):
     p = tunnel_sluice(mode="report")
     assert send_through(p.port, target(recorder),
-                        python_hello("blocked.test")) == b"SERVER-HELLO"
+                        client_hello("blocked.test")) == b"SERVER-HELLO"
     [line] = p.wait_logs({"method": "CONNECT", "event": "end"})
     assert line["decision"] == "report" and line["reason"] == "domain_not_allowed", line
 
@@ -206,7 +195,7 @@ def test_report_mode_lets_a_mismatch_through_and_says_so(tunnel_sluice, recorder
 @pytest.mark.parametrize("setting,want", [(None, "open"), ("allow", "open"), ("deny", "refused")])
 def test_missing_sni(tunnel_sluice, recorder, setting, want):
     p = tunnel_sluice(tunnel={"missing_sni": setting} if setting else None)
-    out = send_through(p.port, target(recorder), python_hello(None))
+    out = send_through(p.port, target(recorder), client_hello(None))
     if want == "open":
         assert out == b"SERVER-HELLO"
     else:
