@@ -40,15 +40,14 @@ void config_agents_read_mode(struct config_reader *r, const struct config_key *k
 /* RFC 9110 §9.1: a method is a token. Stored upper-case: every registered method is, and an
  * operator writing "get" means GET. CONNECT is refused here because methods only bound plain
  * HTTP requests; a tunnel is judged by allow, deny and ports. */
-static void method_item(struct config_reader *r, const char *path, void *ctx)
+bool config_agents_read_method(struct config_reader *r, const char *path,
+			       char upper[AGENT_METHOD_MAX])
 {
-	struct agent *a = ctx;
-	char upper[AGENT_METHOD_MAX];
 	struct slice s;
 	char q[QUOTE_MAX];
 
 	if (!config_reader_scalar_string(r, path, "an HTTP method", &s))
-		return;
+		return false;
 	config_reader_quote(s, q);
 	if (!config_value_is_token(s) || s.len >= AGENT_METHOD_MAX) {
 		config_reader_error(
@@ -56,7 +55,7 @@ static void method_item(struct config_reader *r, const char *path, void *ctx)
 		    s.len >= AGENT_METHOD_MAX
 			? "too long (at most 23 characters)"
 			: "a method is one word of letters, digits or !#$%&'*+-.^_`|~");
-		return;
+		return false;
 	}
 	for (size_t i = 0; i < s.len; i++)
 		upper[i] =
@@ -68,8 +67,18 @@ static void method_item(struct config_reader *r, const char *path, void *ctx)
 		    "%s: CONNECT cannot be listed: methods bound plain HTTP requests only; "
 		    "tunnels are governed by allow, deny and ports",
 		    path);
-		return;
+		return false;
 	}
+	return true;
+}
+
+static void method_item(struct config_reader *r, const char *path, void *ctx)
+{
+	struct agent *a = ctx;
+	char upper[AGENT_METHOD_MAX];
+
+	if (!config_agents_read_method(r, path, upper))
+		return;
 	for (unsigned i = 0; i < a->n_methods; i++)
 		if (strcmp(a->methods[i], upper) == 0)
 			return; /* listed twice: harmless */
@@ -78,7 +87,7 @@ static void method_item(struct config_reader *r, const char *path, void *ctx)
 				    AGENT_MAX_METHODS);
 		return;
 	}
-	memcpy(a->methods[a->n_methods++], upper, s.len + 1);
+	memcpy(a->methods[a->n_methods++], upper, strlen(upper) + 1);
 }
 
 static const struct config_list method_list = {

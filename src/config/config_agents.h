@@ -21,4 +21,10 @@ void config_agents_read(struct config_reader *r, const struct config_key *k, con
 /* Once the whole file is read: which agent, if any, is named "default". */
 void config_agents_finish(struct config_reader *r);
 
+/* One item of a methods list at path (agents' and rules' alike): a token of at most 23
+ * bytes, upper-cased into upper, CONNECT refused (methods bound plain HTTP only). False after
+ * an error. */
+bool config_agents_read_method(struct config_reader *r, const char *path,
+			       char upper[AGENT_METHOD_MAX]);
+
 #endif

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config_agents.h"
 #include "config/config_value.h"
 #include "policy/agent.h"
 #include "policy/domain_set.h"
@@ -47,26 +48,17 @@ static void read_host(struct config_reader *r, const struct config_key *k, const
 static void method_item(struct config_reader *r, const char *path, void *ctx)
 {
 	struct request_rule *rule = ctx;
-	struct slice s;
-	char q[QUOTE_MAX];
+	char upper[AGENT_METHOD_MAX];
 
-	if (!config_reader_scalar_string(r, path, "an HTTP method", &s))
+	_Static_assert(REQUEST_RULE_METHOD_MAX == AGENT_METHOD_MAX, "one method size");
+	if (!config_agents_read_method(r, path, upper))
 		return;
-	config_reader_quote(s, q);
-	if (!config_value_is_token(s) || s.len >= REQUEST_RULE_METHOD_MAX) {
-		config_reader_error(r, r->ev.start_mark, "%s: %s is not an HTTP method", path, q);
-		return;
-	}
 	if (rule->n_methods == REQUEST_RULE_MAX_METHODS) {
 		config_reader_error(r, r->ev.start_mark, "%s: too many methods (at most %d)", path,
 				    REQUEST_RULE_MAX_METHODS);
 		return;
 	}
-	char *m = rule->methods[rule->n_methods++];
-	for (size_t i = 0; i < s.len; i++)
-		m[i] =
-		    (s.ptr[i] >= 'a' && s.ptr[i] <= 'z') ? (char)(s.ptr[i] - 'a' + 'A') : s.ptr[i];
-	m[s.len] = '\0';
+	memcpy(rule->methods[rule->n_methods++], upper, strlen(upper) + 1);
 }
 
 static const struct config_list method_list = {

@@ -42,8 +42,7 @@ const char *http_reply_status_text(int status)
 
 static bool reason_is_policy(enum reason r)
 {
-	return (r >= REASON_DOMAIN_DENIED && r <= REASON_LOOPBACK_NAME) ||
-	       reason_info(r)->by == REASON_BY_POLICY;
+	return reason_info(r)->by == REASON_BY_POLICY;
 }
 
 static bool reason_is_upstream(enum reason r)
