@@ -9,6 +9,7 @@
 
 #include "config/config_agents.h"
 #include "config/config_dns.h"
+#include "config/config_intercept.h"
 #include "config/config_request_rules.h"
 #include "config/config_tls.h"
 #include "config/config_tunnel.h"
@@ -71,7 +72,11 @@ static const struct config_key top_keys[] = {
     {.name = "guidance", .read = config_agents_read_guidance},
     SECTION("dns", config_dns_keys),
     SECTION("tunnel", config_tunnel_keys),
-    {.name = "tls", .read = config_tls_read, .sub = config_tls_keys, .n_sub = 4},
+    {.name = "tls",
+     .read = config_tls_read,
+     .sub = config_tls_keys,
+     .n_sub = ARRAY_SIZE(config_tls_keys)},
+    {.name = "intercept", .read = config_intercept_read},
     {.name = "rules", .read = config_request_rules_read},
     {.name = "agents", .read = config_agents_read},
     {.name = "routes", .read = config_routes_read},
@@ -151,6 +156,7 @@ static void config_set_defaults(struct config *cfg)
 	memcpy(cfg->tls_state_dir, CONFIG_TLS_STATE_DIR_DEFAULT,
 	       sizeof(CONFIG_TLS_STATE_DIR_DEFAULT));
 	cfg->tls_cert_cache = 1024;
+	cfg->tls_handshake_ms = 10 * 1000;
 }
 
 struct config *config_default(void)
@@ -218,6 +224,7 @@ struct config *config_parse(const char *text, size_t len, struct config_errors *
 		config_listen_finish(r);
 		config_dns_finish(r);
 		config_agents_finish(r);
+		config_intercept_finish(r);
 		if (!r->stop) {
 			config_routes_finish(r);
 			errors_sort(errors);

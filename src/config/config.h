@@ -22,7 +22,7 @@
 #define CONFIG_USER_MAX 32	     /* useradd's limit on a user name */
 #define CONFIG_LOG_FILE_MAX 512	     /* log.file, with its NUL */
 #define CONFIG_MAX_DNS_PROXY_ADDRS 8 /* dns.proxy_addresses */
-#define CONFIG_TLS_PATH_MAX 512	     /* tls.state_dir, tls.ca_cert, tls.ca_key, with NUL */
+#define CONFIG_TLS_PATH_MAX 512	     /* tls.state_dir, ca_cert, ca_key, upstream_ca, with NUL */
 #define CONFIG_TLS_CACHE_MAX 1048576 /* tls.cert_cache */
 #define CONFIG_TLS_STATE_DIR_DEFAULT "/var/lib/sluice"
 
@@ -67,6 +67,7 @@ struct config {
 	unsigned tunnel_idle_ms;      /* timeouts.tunnel_idle, default 300000 */
 	unsigned dns_timeout_ms;      /* timeouts.dns, default 5000 */
 	unsigned drain_ms;	      /* timeouts.drain, default 30000; 0 = stop at once */
+	unsigned tls_handshake_ms;    /* timeouts.tls_handshake (intercepted clients), 10000 */
 	/* timeouts.reload_revoke, default 3000: how long a tunnel the new policy denies stays open
 	 * after a reload; 0 = tunnels keep the policy they were opened under */
 	unsigned reload_revoke_ms;
@@ -108,16 +109,21 @@ struct config {
 	int default_agent;    /* index of the agent named "default", or -1 */
 	struct route *routes; /* routes in file order */
 	unsigned n_routes;
-	/* tls: given (even empty) = the daemon loads (or creates) the interception CA at start.
-	 * Until interception exists that is the section's only effect; later the intercept
-	 * patterns will ask for it instead. */
+	/* tls: given (even empty), or any intercept pattern = the daemon loads (or creates) the
+	 * interception CA at start. */
 	bool has_tls;
+	/* Some intercept list (top level or an agent's) is not empty: each snapshot loads the
+	 * tls.upstream_ca verification context. The lists live in rules and the agents. */
+	bool intercepts;
 	/* tls.state_dir (default /var/lib/sluice): where a generated CA lives; unused when
 	 * tls.ca_cert and tls.ca_key name the operator's own CA (both or neither; absolute) */
 	char tls_state_dir[CONFIG_TLS_PATH_MAX];
 	char tls_ca_cert[CONFIG_TLS_PATH_MAX];
 	char tls_ca_key[CONFIG_TLS_PATH_MAX];
 	unsigned tls_cert_cache; /* tls.cert_cache: leaf certificates kept, default 1024 */
+	/* tls.upstream_ca: CAs an intercepted upstream's certificate may chain to besides the
+	 * system store; "" (default) = the system store alone */
+	char tls_upstream_ca[CONFIG_TLS_PATH_MAX];
 };
 
 /* Parses and validates YAML text (need not be NUL-terminated). Returns a new config, or NULL

@@ -5,6 +5,7 @@
 
 #include "base/hex.h"
 #include "config/config_dns.h"
+#include "config/config_intercept.h"
 #include "config/config_request_rules.h"
 #include "config/config_reader.h"
 #include "config/config_rules.h"
@@ -356,6 +357,7 @@ static const struct config_key agent_keys[] = {
     {.name = "mode", .read = config_agents_read_mode},
     {.name = "allow", .read = config_rules_read_allow},
     {.name = "deny", .read = config_rules_read_deny},
+    {.name = "intercept", .read = config_intercept_read},
     {.name = "ports", .read = config_rules_read_ports},
     {.name = "methods", .read = config_agents_read_methods},
     {.name = "max_request_body", .read = config_agents_read_max_request_body},

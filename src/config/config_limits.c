@@ -88,6 +88,7 @@ const struct config_key config_limits_timeout_keys[] = {
     TIMEOUT("upstream_response", upstream_timeout_ms),
     TIMEOUT("tunnel_idle", tunnel_idle_ms),
     TIMEOUT("dns", dns_timeout_ms),
+    TIMEOUT("tls_handshake", tls_handshake_ms),
     {.name = "drain", .read = read_duration_or_zero, .field = offsetof(struct config, drain_ms)},
     {.name = "reload_revoke",
      .read = read_duration_or_zero,

@@ -9,7 +9,7 @@
  * offset k->field (limits.*, workers). */
 void config_limits_read(struct config_reader *r, const struct config_key *k, const char *path);
 /* The keys of timeouts (request_head, client_idle, ..., reload_revoke) and of limits. */
-extern const struct config_key config_limits_timeout_keys[8];
+extern const struct config_key config_limits_timeout_keys[9];
 extern const struct config_key config_limits_keys[7];
 
 #endif

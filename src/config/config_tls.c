@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 
+#include "config/config_intercept.h"
 #include "config/config_limits.h"
 #include "config/config_value.h"
 
@@ -39,7 +40,12 @@ static void read_ca_key(struct config_reader *r, const struct config_key *k, con
 	read_path(r, path, "a file path", r->cfg->tls_ca_key);
 }
 
-const struct config_key config_tls_keys[4] = {
+static void read_upstream_ca(struct config_reader *r, const struct config_key *k, const char *path)
+{
+	read_path(r, path, "a file path", r->cfg->tls_upstream_ca);
+}
+
+const struct config_key config_tls_keys[6] = {
     {.name = "state_dir", .read = read_state_dir},
     {.name = "ca_cert", .read = read_ca_cert},
     {.name = "ca_key", .read = read_ca_key},
@@ -48,6 +54,8 @@ const struct config_key config_tls_keys[4] = {
      .field = offsetof(struct config, tls_cert_cache),
      .min = 1,
      .max = CONFIG_TLS_CACHE_MAX},
+    {.name = "upstream_ca", .read = read_upstream_ca},
+    {.name = "never_intercept", .read = config_intercept_read_never},
 };
 
 /* The two ways to have a CA exclude each other: a state_dir next to operator files would

@@ -12,6 +12,7 @@
 #include "daemon/secrets.h"
 #include "io/resolver.h"
 #include "io/snapshot.h"
+#include "policy/domain_set.h"
 
 /* The resolvers of /etc/resolv.conf are counted once, for the first file that uses them. */
 #define CHECK_CMD_NOT_COUNTED -2
@@ -55,6 +56,11 @@ static unsigned check_cmd_list_ca_unread(const struct config *cfg, const char *p
 			continue;
 		printf("%s:%d:%d: route %s: ca_file %s: not read (--offline)\n", path, r->ca_line,
 		       r->ca_column, r->host, r->ca_file);
+		n++;
+	}
+	if (cfg->intercepts && cfg->tls_upstream_ca[0]) {
+		printf("%s: tls.upstream_ca %s: not read (--offline)\n", path,
+		       cfg->tls_upstream_ca);
 		n++;
 	}
 	return n;
@@ -129,10 +135,19 @@ static void check_cmd_summary(const struct config *cfg, const char *path, struct
 	unsigned n_rules = cfg->base.rules.n;
 	for (unsigned i = 0; i < cfg->n_agents; i++)
 		n_rules += cfg->agents[i].rules.n;
-	char rules[48] = "";
+	/* Intercept patterns likewise, every list counted (the agents' replace the top level's). */
+	unsigned n_intercept = cfg->rules.intercept ? domain_set_count(cfg->rules.intercept) : 0;
+	for (unsigned i = 0; i < cfg->n_agents; i++)
+		if (cfg->agents[i].intercept)
+			n_intercept += domain_set_count(cfg->agents[i].intercept);
+	char rules[96] = "";
+	size_t rlen = 0;
 	if (n_rules > 0)
-		snprintf(rules, sizeof(rules), ", %u request rule%s", n_rules,
-			 check_cmd_plural(n_rules, "s"));
+		rlen = (size_t)snprintf(rules, sizeof(rules), ", %u request rule%s", n_rules,
+					check_cmd_plural(n_rules, "s"));
+	if (n_intercept > 0)
+		snprintf(rules + rlen, sizeof(rules) - rlen, ", %u intercept pattern%s",
+			 n_intercept, check_cmd_plural(n_intercept, "s"));
 	printf("%s: ok: %u listen address%s%s, %s, %s, %u route%s%s%s\n", path, cfg->n_listen_http,
 	       check_cmd_plural(cfg->n_listen_http, "es"), others, resolvers, agents, cfg->n_routes,
 	       check_cmd_plural(cfg->n_routes, "s"), rules, unread);

@@ -19,11 +19,12 @@ void agent_fini(struct agent *a)
 	cidr_set_free(a->sources);
 	domain_set_free(a->allow);
 	domain_set_free(a->deny);
+	domain_set_free(a->intercept);
 	request_rules_fini(&a->rules);
 	/* The hash of a secret is still worth not leaving behind. */
 	OPENSSL_cleanse(a->token_sha256, sizeof(a->token_sha256));
 	a->sources = NULL;
-	a->allow = a->deny = NULL;
+	a->allow = a->deny = a->intercept = NULL;
 }
 
 bool agent_requires_token(const struct agent *a)

@@ -77,6 +77,7 @@ struct agent {
 	enum agent_mode mode;
 	bool has_mode;
 	struct domain_set *allow, *deny;
+	struct domain_set *intercept; /* intercept: (policy/intercept); NULL inherits */
 	bool has_ports;
 	uint8_t ports[65536 / 8];
 	char methods[AGENT_MAX_METHODS][AGENT_METHOD_MAX]; /* upper-case; plain HTTP only */

@@ -37,6 +37,8 @@ void policy_rules_fini(struct policy_rules *rules)
 	domain_set_free(rules->deny);
 	cidr_set_free(rules->ips_allow);
 	cidr_set_free(rules->ips_deny);
+	domain_set_free(rules->intercept);
+	domain_set_free(rules->never_intercept);
 	memset(rules, 0, sizeof(*rules));
 }
 
@@ -518,8 +520,8 @@ const struct request_rules *policy_scope_request_rules(const struct policy_scope
 	return s->base ? &s->base->rules : NULL;
 }
 
-/* rules: once the host passed. A tunnel (no method) to a host they cover is refused: its
- * requests could not be seen. The rule text names the rule that decided. */
+/* rules: once the host passed. A tunnel (no method) to a host they cover is refused unless it is
+ * intercepted: its requests could not be seen. The rule text names the rule that decided. */
 static void policy_decide_request_rules(const struct policy_scope *s, const struct request_facts *f,
 					struct verdict *v)
 {
@@ -530,7 +532,7 @@ static void policy_decide_request_rules(const struct policy_scope *s, const stru
 	if (!rules || rules->n == 0 || f->host_is_ip)
 		return;
 	if (f->method.len == 0) {
-		if (request_rules_cover(rules, f->host))
+		if (!f->intercepted && request_rules_cover(rules, f->host))
 			policy_verdict_set(v, false, REASON_REQUEST_RULES_TUNNEL,
 					   "rules: %.*s is judged request by request",
 					   (int)(f->host.len < 200 ? f->host.len : 200),

@@ -42,6 +42,10 @@ struct policy_rules {
 	struct policy_listener listeners[POLICY_MAX_LISTENERS];
 	unsigned n_listeners;
 	struct policy_tunnel tunnel;
+	/* intercept: (NULL = none) and tls.never_intercept: (NULL = none, wins): the names whose
+	 * tunnels sluice terminates (policy/intercept) */
+	struct domain_set *intercept;
+	struct domain_set *never_intercept;
 };
 
 struct request_facts {
@@ -55,6 +59,9 @@ struct request_facts {
 	struct slice path;
 	const struct slice *header_names;
 	unsigned n_headers;
+	/* A CONNECT that sluice intercepts: request rules judge its requests inside, so a host
+	 * they cover is no reason to refuse the tunnel. */
+	bool intercepted;
 };
 
 struct verdict {

@@ -157,6 +157,28 @@ def test_check_summary_counts_request_rules(sluice_bin, tmp_path):
     assert out.rstrip().endswith("0 routes, 3 request rules"), out
 
 
+def test_check_summary_counts_intercept_patterns_and_loads_upstream_ca(sluice_bin, tmp_path):
+    """Interception is counted like rules; its tls.upstream_ca is loaded as a start would (a
+    missing bundle is an error naming the key), and listed as not read under --offline."""
+    path = tmp_path / "intercept.yaml"
+    head = ('listen:\n  http: "127.0.0.3:3128"\nresolver:\n  servers: ["127.0.0.1:5353"]\n'
+            'intercept: ["*.example.test", api.github.test]\n'
+            'agents:\n  - name: default\n    intercept: [a.test]\n')
+    path.write_text(head)
+    rc, out = _check(sluice_bin, path)
+    assert rc == 0, out
+    assert out.rstrip().endswith("0 routes, 3 intercept patterns"), out
+    path.write_text(head + "tls:\n  upstream_ca: /nonexistent/sluice/bundle.pem\n")
+    rc, out = _check(sluice_bin, path)
+    assert rc == 1, out
+    assert "tls.upstream_ca: " in out and "/nonexistent/sluice/bundle.pem" in out, out
+    r = subprocess.run([sluice_bin, "check", "--offline", "-c", str(path)],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "tls.upstream_ca /nonexistent/sluice/bundle.pem: not read (--offline)" in r.stdout
+    assert "not read (--offline): 1 CA file" in r.stdout, r.stdout
+
+
 def test_check_broken_policy_file_reports_every_error(sluice_bin, tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(BROKEN)

@@ -11,7 +11,7 @@ static void test_unknown_top_key(void **state)
 	    "listn:\n  http: \"127.0.0.1:3128\"\n", 1, 1,
 	    "unknown key \"listn\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
 	    "limits, log, workers, user, seccomp, mode, methods, max_request_body, guidance, "
-	    "dns, tunnel, tls, rules, agents, routes)");
+	    "dns, tunnel, tls, intercept, rules, agents, routes)");
 }
 
 static void test_keys_are_case_sensitive(void **state)
@@ -20,14 +20,14 @@ static void test_keys_are_case_sensitive(void **state)
 	    "Allow: []\n", 1, 1,
 	    "unknown key \"Allow\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
 	    "limits, log, workers, user, seccomp, mode, methods, max_request_body, guidance, "
-	    "dns, tunnel, tls, rules, agents, routes)");
+	    "dns, tunnel, tls, intercept, rules, agents, routes)");
 }
 
 static void test_unknown_nested_keys(void **state)
 {
 	refused("timeouts:\n  conect: 5s\n", 2, 3,
 		"unknown key \"conect\" in timeouts (valid: request_head, client_idle, connect, "
-		"upstream_response, tunnel_idle, dns, drain, reload_revoke)");
+		"upstream_response, tunnel_idle, dns, tls_handshake, drain, reload_revoke)");
 	refused("ips:\n  allowed: []\n", 2, 3,
 		"unknown key \"allowed\" in ips (valid: allow, deny)");
 	refused("listen:\n  https: \"127.0.0.1:3129\"\n", 2, 3,
@@ -99,9 +99,10 @@ static void test_nested_list_item(void **state)
 
 static void test_section_of_wrong_type(void **state)
 {
-	refused("timeouts: [1]\n", 1, 11,
-		"timeouts: expected a mapping with keys request_head, client_idle, connect, "
-		"upstream_response, tunnel_idle, dns, drain, reload_revoke, got a list");
+	refused(
+	    "timeouts: [1]\n", 1, 11,
+	    "timeouts: expected a mapping with keys request_head, client_idle, connect, "
+	    "upstream_response, tunnel_idle, dns, tls_handshake, drain, reload_revoke, got a list");
 	refused("ips: on\n", 1, 6, "ips: expected a mapping with keys allow, deny, got a boolean");
 }
 
@@ -110,12 +111,13 @@ static void test_root_not_a_mapping(void **state)
 	refused("- a\n- b\n", 1, 1,
 		"the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
 		"ports, timeouts, limits, log, workers, user, seccomp, mode, methods, "
-		"max_request_body, guidance, dns, tunnel, tls, rules, agents, routes, got a list");
-	refused(
-	    "hello\n", 1, 1,
-	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-	    "ports, timeouts, limits, log, workers, user, seccomp, mode, methods, "
-	    "max_request_body, guidance, dns, tunnel, tls, rules, agents, routes, got a string");
+		"max_request_body, guidance, dns, tunnel, tls, intercept, rules, agents, routes, "
+		"got a list");
+	refused("hello\n", 1, 1,
+		"the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
+		"ports, timeouts, limits, log, workers, user, seccomp, mode, methods, "
+		"max_request_body, guidance, dns, tunnel, tls, intercept, rules, agents, routes, "
+		"got a string");
 }
 
 /* ---- messages -------------------------------------------------------------------------- */
