@@ -30,6 +30,8 @@
 #include "daemon/sandbox.h"
 #include "io/snapshot.h"
 #include "io/tls_ca.h"
+#include "io/tls_mint.h"
+#include "io/tls_session.h"
 #include "io/worker_loop.h"
 #include "config/config.h"
 
@@ -268,6 +270,9 @@ static bool main_same_endpoints(const struct config *a, const struct config *b)
 			      b->listen_transparent_tls, b->n_listen_transparent_tls);
 }
 
+/* The CA is loaded at start only: a reload that first asks for it is refused. */
+static bool main_tls_loaded;
+
 /* SIGHUP: a valid file replaces the policy for new requests on every worker; an invalid one
  * is refused with its errors and the running policy stays. */
 static void main_reload(const char *config_path, struct snapshot **current, struct worker *workers,
@@ -284,6 +289,16 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
 			"sluice: reload: %s refused; the running policy (generation %llu) "
 			"stays\n",
 			config_path, (unsigned long long)(*current)->generation);
+		metrics_process_reload(&main_metrics, false, (*current)->generation);
+		return;
+	}
+	if (cfg->has_tls && !main_tls_loaded) {
+		fprintf(stderr,
+			"sluice: reload: %s asks for interception (tls: or intercept:), whose CA "
+			"is loaded at start only: restart sluice; the running policy (generation "
+			"%llu) stays\n",
+			config_path, (unsigned long long)(*current)->generation);
+		config_free(cfg);
 		metrics_process_reload(&main_metrics, false, (*current)->generation);
 		return;
 	}
@@ -373,8 +388,16 @@ static int main_serve(struct worker *workers, unsigned n, const char *config_pat
 	return running ? 0 : 1;
 }
 
+/* Interception's shared parts, owned here: the CA, the leaves it mints, the server TLS context
+ * every worker answers intercepted clients with. */
+struct main_tls {
+	struct tls_ca *ca;
+	struct tls_mint *mint;
+	struct tls_server_context *server;
+};
+
 static struct admin *main_admin_new(const struct config *cfg, struct worker *workers, unsigned n,
-				    const struct tls_ca *ca)
+				    const struct main_tls *tls)
 {
 	struct metrics *counters[CONFIG_MAX_WORKERS];
 	size_t len;
@@ -384,7 +407,9 @@ static struct admin *main_admin_new(const struct config *cfg, struct worker *wor
 	for (unsigned i = 0; i < n; i++)
 		counters[i] = &workers[i].metrics;
 	struct admin *a = admin_new(&cfg->admin, counters, n, &main_metrics);
-	const char *pem = ca ? tls_ca_pem(ca, &len) : NULL;
+	const char *pem = tls->ca ? tls_ca_pem(tls->ca, &len) : NULL;
+	if (a && tls->mint)
+		admin_set_mint(a, tls->mint);
 	if (a && pem && admin_set_ca_pem(a, pem, len) != 0) {
 		fprintf(stderr, "sluice: cannot set up the admin listener\n");
 		admin_free(a);
@@ -393,21 +418,35 @@ static struct admin *main_admin_new(const struct config *cfg, struct worker *wor
 	return a;
 }
 
-/* tls: in the config asks for the CA (until interception exists, nothing else does): loaded or
- * made now, before privileges drop, since its files are root's when sluice starts as root. A
- * reload keeps it: a new CA means new trust in every agent image, a restart's business. */
-static int main_tls_ca(const struct config *cfg, struct tls_ca **out)
+static void main_tls_free(struct main_tls *t)
+{
+	tls_server_context_free(t->server);
+	tls_mint_free(t->mint);
+	tls_ca_free(t->ca);
+	memset(t, 0, sizeof(*t));
+}
+
+/* tls: in the config, or any intercept: list, asks for the CA: loaded or made now, before
+ * privileges drop, since its files are root's when sluice starts as root. A reload keeps it: a
+ * new CA means new trust in every agent image, a restart's business. */
+static int main_tls_new(const struct config *cfg, struct main_tls *t)
 {
 	char err[512];
 
-	*out = NULL;
+	memset(t, 0, sizeof(*t));
 	if (!cfg->has_tls)
 		return 0;
-	*out = tls_ca_new(cfg, err, sizeof(err));
-	if (!*out) {
+	t->ca = tls_ca_new(cfg, err, sizeof(err));
+	if (t->ca)
+		t->mint = tls_mint_new(t->ca, cfg->tls_cert_cache, err, sizeof(err));
+	if (t->mint)
+		t->server = tls_server_context_new(err, sizeof(err));
+	if (!t->server) {
 		fprintf(stderr, "sluice: %s\n", err);
+		main_tls_free(t);
 		return -1;
 	}
+	main_tls_loaded = true;
 	fprintf(stderr, "sluice: TLS interception CA loaded (sluice ca export prints it)\n");
 	return 0;
 }
@@ -494,19 +533,24 @@ static int main_run(const char *config_path)
 		if (worker_loop_init(&workers[ready], current, cache, ready, n) != 0)
 			break;
 	metrics_process_set_generation(&main_metrics, current->generation);
-	struct tls_ca *ca = NULL;
-	if (ready == n && main_tls_ca(current->cfg, &ca) == 0) {
+	struct main_tls tls = {0};
+	if (ready == n && main_tls_new(current->cfg, &tls) == 0) {
+		/* No worker thread runs yet. */
+		for (unsigned i = 0; i < n; i++) {
+			workers[i].mint = tls.mint;
+			workers[i].tls_server = tls.server;
+		}
 		/* Reads the workers' counters: freed before them. */
-		struct admin *admin = main_admin_new(current->cfg, workers, n, ca);
+		struct admin *admin = main_admin_new(current->cfg, workers, n, &tls);
 		if ((!current->cfg->has_admin || admin) && main_confine(current->cfg) == 0) {
 			fprintf(stderr, "sluice: %u worker%s running\n", n, n == 1 ? "" : "s");
 			rc = main_serve(workers, n, config_path, &current, admin, cache);
 		}
 		admin_free(admin);
 	}
-	tls_ca_free(ca);
 	for (unsigned i = 0; i < ready; i++)
 		worker_loop_fini(&workers[i]);
+	main_tls_free(&tls); /* after the workers: their sessions hold its leaves */
 	addr_cache_free(cache);
 	snapshot_unref(current);
 	ares_library_cleanup();

@@ -166,7 +166,7 @@ static void out_timestamp(struct out_buf *o, int64_t ts_ms)
 	(LOG_JSON_CLIENT_MAX + LOG_JSON_AGENT_MAX + LOG_JSON_METHOD_MAX + LOG_JSON_HOST_MAX +      \
 	 LOG_JSON_DECISION_MAX + LOG_JSON_REASON_MAX + LOG_JSON_RULE_MAX + LOG_JSON_IP_MAX +       \
 	 LOG_JSON_PATH_MAX + LOG_JSON_HOST_MAX + LOG_JSON_USER_MAX + LOG_JSON_ENDED_MAX +          \
-	 LOG_JSON_HOST_MAX + LOG_JSON_ALPN_MAX)
+	 LOG_JSON_HOST_MAX + LOG_JSON_ALPN_MAX + LOG_JSON_TLS_ERROR_MAX + 16)
 _Static_assert(6 * LOG_JSON_CAPS_SUM + 1024 <= LOG_JSON_LINE_MAX,
 	       "a log line at its caps does not fit LOG_JSON_LINE_MAX");
 
@@ -219,6 +219,11 @@ size_t log_json_format(const struct log_record *rec, char out[LOG_JSON_LINE_MAX]
 	out_optional_str(&o, "user", rec->user, LOG_JSON_USER_MAX);
 	out_optional_str(&o, "sni", rec->sni, LOG_JSON_HOST_MAX);
 	out_optional_str(&o, "alpn", rec->alpn, LOG_JSON_ALPN_MAX);
+	if (rec->intercept)
+		out_cstr(&o, ",\"intercept\":true");
+	if (rec->upstream_cert && rec->upstream_cert[0])
+		out_field_str(&o, "upstream_cert", slice_from_cstr(rec->upstream_cert), 16);
+	out_optional_str(&o, "tls_error", rec->tls_error, LOG_JSON_TLS_ERROR_MAX);
 	o.cap += 2;
 	out_raw(&o, "}\n", 2);
 	return o.len;

@@ -15,9 +15,10 @@ enum log_event { LOG_EVENT_END, LOG_EVENT_OPEN };
 
 /* Caps of the fields a caller copies from the request (io/conn keeps buffers of these sizes). */
 #define LOG_JSON_PATH_MAX 1024
-#define LOG_JSON_HOST_MAX 253 /* AUTHORITY_NAME_MAX */
-#define LOG_JSON_ALPN_MAX 128 /* the protocols a ClientHello offers, joined by ',' */
-#define LOG_JSON_USER_MAX 64  /* AGENT_NAME_MAX: a longer user names no agent */
+#define LOG_JSON_HOST_MAX 253	   /* AUTHORITY_NAME_MAX */
+#define LOG_JSON_ALPN_MAX 128	   /* the protocols a ClientHello offers, joined by ',' */
+#define LOG_JSON_TLS_ERROR_MAX 200 /* "client: " or "upstream: " and OpenSSL's reason */
+#define LOG_JSON_USER_MAX 64	   /* AGENT_NAME_MAX: a longer user names no agent */
 
 struct log_record {
 	int64_t ts_ms;	      /* wall clock, Unix epoch milliseconds */
@@ -44,7 +45,13 @@ struct log_record {
 	struct slice host_raw; /* the host as the agent spelled it, when that differs from host */
 	struct slice user;     /* refused at identification: the user name the credentials tried */
 	struct slice sni;      /* a tunnel's ClientHello: its server name (when it sent one) */
-	struct slice alpn;     /* and the protocols it offered ("h2,http/1.1") */
+	struct slice alpn;     /* and the protocols it offered ("h2,http/1.1"); intercepted: the
+				  one chosen */
+	/* Intercepted (sluice terminated the client's TLS): "intercept":true, and the upstream's
+	 * certificate: "verified", or nothing when no upstream was reached. */
+	bool intercept;
+	const char *upstream_cert;
+	struct slice tls_error; /* why a TLS handshake failed, on either side */
 };
 
 /* Longest line log_json_format writes: every field is capped, and even fully escaped the caps

@@ -137,6 +137,11 @@ void metrics_count_upstream_retry(struct metrics *m)
 	counter_add(&m->upstream_retries, 1);
 }
 
+void metrics_count_intercepted(struct metrics *m)
+{
+	counter_add(&m->intercepted, 1);
+}
+
 void metrics_count_tunnel_revoked(struct metrics *m)
 {
 	counter_add(&m->tunnels_revoked, 1);
@@ -456,6 +461,9 @@ static void format_process(struct out *o, struct metrics *const *workers, unsign
 		   "Open CONNECT tunnels closed because the policy in force after a reload denies "
 		   "them (timeouts.reload_revoke).",
 		   workers, n, offsetof(struct metrics, tunnels_revoked));
+	out_summed(o, "sluice_tls_intercepted_total", "counter",
+		   "CONNECT tunnels whose TLS sluice terminated (intercept:), handshake done.",
+		   workers, n, offsetof(struct metrics, intercepted));
 }
 
 static void format_dns(struct out *o, struct metrics *const *workers, unsigned n)
@@ -493,5 +501,24 @@ bool metrics_format(struct metrics *const *workers, unsigned n, const struct met
 	format_hist(&o, workers, n, true);
 	format_hist(&o, workers, n, false);
 	format_process(&o, workers, n, p);
+	return o.ok;
+}
+
+bool metrics_format_tls_certs(const struct metrics_tls_certs *t, struct buf *out, size_t max)
+{
+	struct out o = {out, max, true};
+
+	out_header(&o, "sluice_tls_certs_cached", "gauge",
+		   "Leaf certificates held in the interception cache (tls.cert_cache).");
+	out_printf(&o, "sluice_tls_certs_cached %u\n", t->entries);
+	out_header(&o, "sluice_tls_certs_minted_total", "counter",
+		   "Leaf certificates signed for intercepted names.");
+	out_printf(&o, "sluice_tls_certs_minted_total %llu\n", t->minted);
+	out_header(&o, "sluice_tls_cert_cache_hits_total", "counter",
+		   "Intercepted handshakes served a leaf from the cache.");
+	out_printf(&o, "sluice_tls_cert_cache_hits_total %llu\n", t->hits);
+	out_header(&o, "sluice_tls_cert_cache_evictions_total", "counter",
+		   "Leaves dropped from the full cache, least recently used first.");
+	out_printf(&o, "sluice_tls_cert_cache_evictions_total %llu\n", t->evictions);
 	return o.ok;
 }

@@ -46,6 +46,7 @@ struct metrics {
 	uint64_t log_lines_dropped; /* decision log lines stdout could not take in time */
 	uint64_t upstream_retries;  /* requests sent again after a stale pooled connection */
 	uint64_t upstream_reused;   /* requests sent on a parked upstream connection */
+	uint64_t intercepted;	    /* tunnels whose TLS sluice terminated (handshake done) */
 	uint64_t tunnels_revoked;   /* open tunnels closed because a reload denied them */
 	uint64_t upstream_idle;	    /* upstream connections parked now */
 	uint64_t connections_total, connections_open;
@@ -78,6 +79,7 @@ void metrics_count_conn_open(struct metrics *m);
 void metrics_count_conn_close(struct metrics *m);
 void metrics_count_log_dropped(struct metrics *m);
 void metrics_count_upstream_retry(struct metrics *m);
+void metrics_count_intercepted(struct metrics *m);
 void metrics_count_upstream_reused(struct metrics *m);
 void metrics_count_tunnel_revoked(struct metrics *m);
 /* An upstream connection was parked (true) or left the pool (false). */
@@ -96,5 +98,13 @@ void metrics_process_set_generation(struct metrics_process *p, uint64_t generati
  * memory or when the text would exceed max. */
 bool metrics_format(struct metrics *const *workers, unsigned n, const struct metrics_process *p,
 		    struct buf *out, size_t max);
+
+/* The interception leaf cache's counters (io/tls_mint keeps them; the admin reads them). */
+struct metrics_tls_certs {
+	unsigned entries;
+	unsigned long long minted, hits, evictions;
+};
+/* Appends their exposition, as metrics_format does. */
+bool metrics_format_tls_certs(const struct metrics_tls_certs *t, struct buf *out, size_t max);
 
 #endif

@@ -1,6 +1,7 @@
 /* admin: one request per connection (Connection: close), a small head limit and one deadline
  * for the whole exchange; heads go through the same strict parser as proxy requests. */
 #include "io/admin.h"
+#include "io/tls_mint.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -48,7 +49,8 @@ struct admin {
 	struct admin_conn *conns;
 	unsigned n_conns;
 	char text[SOCKADDR_TEXT_MAX];
-	char *ca_pem; /* the interception CA's certificate, or NULL */
+	char *ca_pem;	       /* the interception CA's certificate, or NULL */
+	struct tls_mint *mint; /* its leaves, or NULL */
 	size_t ca_pem_len;
 };
 
@@ -122,6 +124,12 @@ static bool admin_reply_metrics(struct admin_conn *ac, bool head_only)
 	struct admin *a = ac->a;
 	struct buf body = {0};
 	bool ok = metrics_format(a->workers, a->n_workers, a->proc, &body, ADMIN_METRICS_MAX);
+	if (ok && a->mint) {
+		struct tls_mint_stats st;
+		tls_mint_stats(a->mint, &st);
+		struct metrics_tls_certs t = {st.entries, st.minted, st.hits, st.evictions};
+		ok = metrics_format_tls_certs(&t, &body, ADMIN_METRICS_MAX);
+	}
 
 	if (ok)
 		ok = admin_reply(ac, 200, "text/plain; version=0.0.4; charset=utf-8",
@@ -342,6 +350,11 @@ static void *admin_thread(void *arg)
 	struct admin *a = arg;
 	event_base_dispatch(a->base);
 	return NULL;
+}
+
+void admin_set_mint(struct admin *a, struct tls_mint *mint)
+{
+	a->mint = mint;
 }
 
 int admin_set_ca_pem(struct admin *a, const char *pem, size_t len)

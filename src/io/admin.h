@@ -21,6 +21,10 @@ struct admin *admin_new(const struct config_endpoint *at, struct metrics *const 
 /* /ca.pem serves pem (len bytes, copied) as application/x-pem-file; without it, 404. Call
  * before admin_start. Returns -1 when out of memory. */
 int admin_set_ca_pem(struct admin *a, const char *pem, size_t len);
+/* /metrics adds the interception leaf cache's counters (mint outlives the admin). Call before
+ * admin_start. */
+struct tls_mint;
+void admin_set_mint(struct admin *a, struct tls_mint *mint);
 /* Starts serving on the admin's own thread. Returns 0, or -1 after saying why on stderr. */
 int admin_start(struct admin *a);
 /* Thread-safe: /readyz answers 200 while ready, 503 otherwise (the initial state). */

@@ -14,7 +14,7 @@
 #include "emit/log_json.h"
 #include "io/log_sink.h"
 #include "io/loop_clock.h"
-#include "io/tls_client.h"
+#include "io/tls_session.h"
 #include "io/snapshot.h"
 #include "io/worker.h"
 #include "parse/tls_hello.h"
@@ -34,9 +34,19 @@ void conn_want_client_read(struct conn *c, bool on)
 {
 	if (c->state == CONN_CLOSED)
 		return;
+	bool was = c->c_want_read;
 	c->c_want_read = on;
 	if (on && !event_pending(&c->c_rd, EV_READ, NULL))
 		event_add(&c->c_rd, NULL);
+	/* Reading switched back on with decrypted bytes already in TLS: no socket event says so. */
+	if (on && !was && c->ctls && tls_session_pending(c->ctls))
+		conn_client_read_again(c);
+}
+
+void conn_client_read_again(struct conn *c)
+{
+	if (c->state != CONN_CLOSED && c->c_want_read)
+		event_active(&c->c_rd, EV_READ, 0);
 }
 
 void conn_want_client_write(struct conn *c, bool on)
@@ -57,7 +67,7 @@ void conn_want_upstream_read(struct conn *c, bool on)
 		return;
 	bool was = c->us->want_read;
 	upstream_sock_want_read(c->us, on);
-	if (on && !was && c->us->tls && tls_client_pending(c->us->tls))
+	if (on && !was && c->us->tls && tls_session_pending(c->us->tls))
 		upstream_sock_read_again(c->us);
 }
 
@@ -213,7 +223,7 @@ void conn_set_state(struct conn *c, enum conn_state next)
 
 void conn_switch_ops(struct conn *c, const struct flow_ops *ops)
 {
-	BUG_ON(c->ops_switches >= 3 || ops == c->ops);
+	BUG_ON(c->ops_switches >= 4 || ops == c->ops);
 	c->ops->release(c);
 	c->ops = ops;
 	c->ops_switches++;
@@ -296,7 +306,7 @@ void conn_reset_request(struct conn *c)
 {
 	if (c->log_text)
 		c->log_text->path_len = c->log_text->host_raw_len = c->log_text->user_len =
-		    c->log_text->sni_len = c->log_text->alpn_len = 0;
+		    c->log_text->sni_len = c->log_text->alpn_len = c->log_text->tls_error_len = 0;
 	memset(&c->req, 0, sizeof(c->req));
 	c->req.result = REASON_ALLOWED;
 	buf_release(&c->replay); /* left by a request that ended before any answer */
@@ -317,6 +327,8 @@ static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
 		r->log_id = worker_next_log_id(c->w);
 	if (r->has_connected)
 		ip_addr_format(&r->connected, ip);
+	const char *sni = c->ctls ? tls_session_server_name(c->ctls) : NULL;
+	const char *alpn = c->ctls ? tls_session_alpn(c->ctls) : NULL;
 	struct log_record rec = {
 	    .ts_ms = loop_clock_wall_ms(),
 	    .client = c->client_text,
@@ -339,9 +351,17 @@ static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
 	    .user = t ? slice_make(t->user, t->user_len) : SLICE_LIT(""),
 	    .sni = t ? slice_make(t->sni, t->sni_len) : SLICE_LIT(""),
 	    .alpn = t ? slice_make(t->alpn, t->alpn_len) : SLICE_LIT(""),
+	    .intercept = r->intercept,
+	    .upstream_cert = r->intercept && r->upstream_verified ? "verified" : NULL,
+	    .tls_error = t ? slice_make(t->tls_error, t->tls_error_len) : SLICE_LIT(""),
 	    .ended_by = event == LOG_EVENT_END ? reason_by_token(reason_info(why)->by) : NULL,
 	    .ended_in = event == LOG_EVENT_END ? conn_state_name(c->state) : NULL,
 	};
+	/* Inside sluice's own TLS: the session's name and the protocol it chose. */
+	if (sni && sni[0])
+		rec.sni = slice_from_cstr(sni);
+	if (alpn && alpn[0])
+		rec.alpn = slice_from_cstr(alpn);
 	char *line = log_sink_line_begin(c->w->log, LOG_JSON_LINE_MAX);
 	if (line)
 		log_sink_line_end(c->w->log, log_json_format(&rec, line));
@@ -436,6 +456,8 @@ void conn_close(struct conn *c, enum reason why)
 	event_del(&c->c_rd);
 	event_del(&c->c_wr);
 	event_del(&c->timer);
+	tls_session_free(c->ctls); /* close_notify, best effort */
+	c->ctls = NULL;
 	close(c->cfd);
 	c->cfd = -1;
 	buf_release(&c->cin);
@@ -529,7 +551,7 @@ bool conn_count_agent(struct conn *c)
 int conn_flush_client(struct conn *c)
 {
 	while (buf_len(&c->cout) > 0) {
-		ssize_t n = conn_write_from(c->cfd, &c->cout, buf_len(&c->cout));
+		ssize_t n = conn_client_write(c, &c->cout, buf_len(&c->cout));
 		if (n == -1) {
 			conn_want_client_write(c, true);
 			return 0;
@@ -612,12 +634,12 @@ void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool 
 
 ssize_t conn_upstream_read(struct conn *c, struct buf *b, size_t max_cap)
 {
-	struct tls_client *tls = c->us->tls;
+	struct tls_session *tls = c->us->tls;
 
 	if (!tls)
 		return conn_read_into(c->us->fd, b, max_cap);
-	ssize_t n = tls_client_read_into(tls, b, max_cap);
-	if (n == -2 && tls_client_truncated(tls))
+	ssize_t n = tls_session_read_into(tls, b, max_cap);
+	if (n == -2 && tls_session_truncated(tls))
 		return 0;
 	return n;
 }
@@ -626,7 +648,27 @@ ssize_t conn_upstream_write(struct conn *c, struct buf *b, size_t n)
 {
 	if (!c->us->tls)
 		return conn_write_from(c->us->fd, b, n);
-	return tls_client_write_from(c->us->tls, b, n);
+	return tls_session_write_from(c->us->tls, b, n);
+}
+
+/* Most a TLS head and body are joined up to: one record, one send, as conn_write2 makes one
+ * sendmsg of them in the clear. */
+#define CONN_TLS_JOIN_MAX 16384
+
+/* conn_write2 through TLS: a small head and body leave as one record, the body's bytes moved
+ * into a (and counted as written: they go out with it); a larger pair as two. */
+static ssize_t conn_tls_write2(struct tls_session *tls, struct buf *a, struct buf *b, size_t b_n,
+			       size_t *b_written)
+{
+	*b_written = 0;
+	if (b_n > buf_len(b))
+		b_n = buf_len(b);
+	if (b_n > 0 && buf_len(a) + b_n <= CONN_TLS_JOIN_MAX &&
+	    buf_append(a, buf_head(b), b_n, buf_len(a) + b_n)) {
+		buf_consume(b, b_n);
+		*b_written = b_n;
+	}
+	return tls_session_write_from(tls, a, buf_len(a));
 }
 
 ssize_t conn_upstream_write2(struct conn *c, struct buf *a, struct buf *b, size_t b_n,
@@ -634,6 +676,32 @@ ssize_t conn_upstream_write2(struct conn *c, struct buf *a, struct buf *b, size_
 {
 	if (!c->us->tls)
 		return conn_write2(c->us->fd, a, b, b_n, b_written);
-	*b_written = 0;
-	return tls_client_write_from(c->us->tls, a, buf_len(a));
+	return conn_tls_write2(c->us->tls, a, b, b_n, b_written);
+}
+
+ssize_t conn_client_read(struct conn *c, struct buf *b, size_t max_cap)
+{
+	if (!c->ctls)
+		return conn_read_into(c->cfd, b, max_cap);
+	ssize_t n = tls_session_read_into(c->ctls, b, max_cap);
+	/* A client that closes without close_notify has still closed: HTTP framing says whether
+	 * what it sent was whole. */
+	if (n == -2 && tls_session_truncated(c->ctls))
+		return 0;
+	return n;
+}
+
+ssize_t conn_client_write(struct conn *c, struct buf *b, size_t n)
+{
+	if (!c->ctls)
+		return conn_write_from(c->cfd, b, n);
+	return tls_session_write_from(c->ctls, b, n);
+}
+
+ssize_t conn_client_write2(struct conn *c, struct buf *a, struct buf *b, size_t b_n,
+			   size_t *b_written)
+{
+	if (!c->ctls)
+		return conn_write2(c->cfd, a, b, b_n, b_written);
+	return conn_tls_write2(c->ctls, a, b, b_n, b_written);
 }

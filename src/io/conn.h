@@ -24,7 +24,7 @@ struct worker;
 struct resolver_query;
 struct snapshot;
 struct config;
-struct tls_client;
+struct tls_session;
 struct worker_agent_slot;
 struct conn_setup_ops;
 
@@ -53,6 +53,10 @@ struct conn_request {
 	 * ClientHello (kept in cin) relayed upstream first. */
 	bool tunnel_silent;
 	bool websocket; /* a WebSocket handshake went upstream: a 101 turns it into a tunnel */
+	/* The policy intercepts the destination: the CONNECT's, and each request's inside, upstream
+	 * is TLS to dest's name, verified (tls.upstream_ca and the system store). */
+	bool intercept;
+	bool upstream_verified;	 /* that upstream's certificate verified (at its handshake) */
 	struct authority dest;	 /* what the agent asked for */
 	struct authority target; /* what sluice connects to: dest, or a route's upstream */
 	struct verdict verdict;
@@ -98,12 +102,13 @@ struct conn_request {
  * request, a rare CONNECT), reused by its later requests and emptied between them, so an idle
  * tunnel does not carry 1.3 KiB of text it never has, and no request pays an allocation. */
 struct conn_log_text {
-	uint16_t path_len, host_raw_len, user_len, sni_len, alpn_len;
+	uint16_t path_len, host_raw_len, user_len, sni_len, alpn_len, tls_error_len;
 	char path[LOG_JSON_PATH_MAX];
 	char host_raw[LOG_JSON_HOST_MAX];
 	char user[LOG_JSON_USER_MAX];
 	char sni[LOG_JSON_HOST_MAX];
 	char alpn[LOG_JSON_ALPN_MAX];
+	char tls_error[LOG_JSON_TLS_ERROR_MAX];
 };
 
 struct conn {
@@ -112,12 +117,15 @@ struct conn {
 	struct snapshot *snap;	  /* the configuration this connection's request runs under */
 	const struct config *cfg; /* snap->cfg */
 	int cfd;
+	/* The client's TLS session once sluice terminates it (an intercepted tunnel); NULL
+	 * otherwise. Every client read and write goes through it (conn_client_read...). */
+	struct tls_session *ctls;
 	/* The upstream connection while a request is in flight (or a tunnel open), with its TLS
 	 * session for an https route; NULL otherwise. */
 	struct upstream_sock *us;
 	struct worker_agent_slot *agent_slot; /* the agent this connection is counted for */
 	const struct flow_ops *ops;	      /* the protocol its events go to */
-	uint8_t ops_switches;		      /* conn_switch_ops calls (at most three) */
+	uint8_t ops_switches;		      /* conn_switch_ops calls (at most four) */
 	/* While the upstream is being set up (state connecting), its events and the connect timer
 	 * go here instead; installed with the upstream socket (conn_upstream_attach). */
 	const struct conn_setup_ops *setup;
@@ -159,10 +167,10 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const st
 /* Moves the connection to `next`: the only writer of c->state. A move conn_state_allows refuses
  * is a bug (BUG_ON). */
 void conn_set_state(struct conn *c, enum conn_state next);
-/* Hands the connection to another protocol, at most three times (HTTP to the tunnel after a
- * CONNECT or a WebSocket 101, or to tunnel_check and from it to the tunnel or to HTTP inside it,
- * which a 101 hands to the tunnel again): the old one releases what it holds, the new one gets
- * every later event. */
+/* Hands the connection to another protocol, at most four times (HTTP to the tunnel after a
+ * CONNECT or a WebSocket 101; to tunnel_check and from it to the tunnel, to HTTP inside it, or,
+ * intercepted, to tls_accept and then HTTP inside sluice's TLS, which a 101 hands to the tunnel
+ * again): the old one releases what it holds, the new one gets every later event. */
 void conn_switch_ops(struct conn *c, const struct flow_ops *ops);
 /* Ends the connection: logs the request in flight (if any), closes both sockets, frees.
  * The single exit of every connection (docs/internals/connections.md, "Who ends a connection"). */
@@ -190,6 +198,18 @@ ssize_t conn_read_into(int fd, struct buf *b, size_t max_cap);
  * -1 when it would block with nothing written, -2 on error. */
 ssize_t conn_write_from(int fd, struct buf *b, size_t n);
 
+/* Client I/O, through TLS once sluice terminates the client's (c->ctls); the same returns as
+ * conn_read_into, conn_write_from and conn_write2 (through TLS, conn_client_write2 joins as
+ * conn_upstream_write2 does).
+ * A TLS client that closes without close_notify reads as an end of stream. */
+ssize_t conn_client_read(struct conn *c, struct buf *b, size_t max_cap);
+ssize_t conn_client_write(struct conn *c, struct buf *b, size_t n);
+ssize_t conn_client_write2(struct conn *c, struct buf *a, struct buf *b, size_t b_n,
+			   size_t *b_written);
+/* The client read callback runs once more on the next loop turn, if reading is wanted: TLS holds
+ * decrypted bytes that no socket event will announce. */
+void conn_client_read_again(struct conn *c);
+
 /* limits.max_connections_per_agent: the connection counts for the agent of its latest request
  * (credentials may name another agent on the next one); each worker enforces its share. Over
  * the limit the request is refused in the protocol's bytes (ops->refuse): returns false. */
@@ -204,7 +224,7 @@ int conn_flush_client(struct conn *c);
  * -2 on error. */
 ssize_t conn_write2(int fd, struct buf *a, struct buf *b, size_t b_n, size_t *b_written);
 /* The upstream's TLS session, NULL for plain TCP or no upstream. */
-static inline struct tls_client *conn_upstream_tls(const struct conn *c)
+static inline struct tls_session *conn_upstream_tls(const struct conn *c)
 {
 	return c->us ? c->us->tls : NULL;
 }
@@ -216,9 +236,9 @@ void conn_upstream_read_again(struct conn *c);
  * response was complete. */
 ssize_t conn_upstream_read(struct conn *c, struct buf *b, size_t max_cap);
 ssize_t conn_upstream_write(struct conn *c, struct buf *b, size_t n);
-/* conn_write2 toward the upstream: a and the first b_n bytes of b in one sendmsg. Through TLS
- * only a is written (*b_written 0): each SSL_write is its own record and its own send, so
- * there is no call to save. */
+/* conn_write2 toward the upstream: a and the first b_n bytes of b in one sendmsg. Through TLS a
+ * small pair (16 KiB together) is joined into a and sealed as one record, its b bytes counted
+ * in *b_written; a larger one writes a alone (*b_written 0). */
 ssize_t conn_upstream_write2(struct conn *c, struct buf *a, struct buf *b, size_t b_n,
 			     size_t *b_written);
 struct tls_hello;

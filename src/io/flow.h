@@ -33,4 +33,15 @@ struct flow_ops {
 	void (*release)(struct conn *c);
 };
 
+/* Where a checked tunnel goes that carries HTTP (tunnel_check, then tls_accept for an
+ * intercepted one): set by the protocol that hands the connection over (http_flow) in c->proto,
+ * so that neither needs any of it. */
+struct tunnel_check_exit {
+	/* Takes the connection over, reading the request in cin. -1 when out of memory. */
+	int (*carry_http)(struct conn *c);
+	/* The same inside sluice's TLS session with the client (c->ctls), once tls_accept has it
+	 * up: each request is intercepted HTTPS. */
+	int (*carry_https)(struct conn *c);
+};
+
 #endif

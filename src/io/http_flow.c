@@ -7,7 +7,7 @@
 #include "emit/http_head.h"
 #include "io/conn.h"
 #include "io/reload_revoke.h"
-#include "io/tls_client.h"
+#include "io/tls_session.h"
 #include "io/tunnel.h"
 #include "io/tunnel_check.h"
 #include "io/upstream.h"
@@ -17,6 +17,7 @@
 #include "parse/proxy_auth.h"
 #include "parse/url.h"
 #include "parse/url_path.h"
+#include "policy/intercept.h"
 #include "policy/route.h"
 #include "policy/tunnel_policy.h"
 
@@ -47,10 +48,17 @@ struct tunnel_bind {
 	bool has_cred;
 };
 
-/* The connection is HTTP inside a CONNECT tunnel (tunnel_check found a request line). */
+/* The connection is HTTPS sluice intercepts: HTTP inside its own TLS session with the client. */
+static bool flow_intercepted(const struct conn *c)
+{
+	return c->ops == &intercepted_http_ops;
+}
+
+/* The connection is HTTP inside a CONNECT tunnel (tunnel_check found a request line), in the
+ * clear or intercepted. */
 static bool flow_in_tunnel(const struct conn *c)
 {
-	return c->ops == &tunnel_http_ops;
+	return c->ops == &tunnel_http_ops || flow_intercepted(c);
 }
 
 /* The connection came in on a listen.transparent_http address: its client does not know a
@@ -98,7 +106,7 @@ static bool flow_build_request_head(struct conn *c, const struct http1_request *
 	    .path = path,
 	    .host = route ? route->upstream_host : r->dest.name,
 	    .port = route ? route->upstream_port : r->dest.port,
-	    .default_port = route && route->tls ? 443 : 80,
+	    .default_port = (route && route->tls) || (!route && r->intercept) ? 443 : 80,
 	    .route = route,
 	    .via = c->w->via,
 	    .websocket = r->websocket,
@@ -247,6 +255,13 @@ static void flow_decide(struct conn *c, const struct http1_request *req,
 		facts.n_headers = req->n_headers;
 	}
 
+	/* A CONNECT the policy intercepts is judged request by request inside, and so are the
+	 * requests of an intercepted tunnel. */
+	if (!route && d->kind == HOST_NAME && c->w->mint &&
+	    (flow_intercepted(c) ||
+	     (r->is_connect && policy_intercepts(&scope, facts.host, false))))
+		r->intercept = true;
+	facts.intercepted = r->intercept;
 	/* Operator routes skip the name rules (the operator granted the host) but keep the agent
 	 * restriction, which no mode relaxes: it is what stands between agents and an internal
 	 * service. */
@@ -393,9 +408,8 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 		flow_refuse(c, r->verdict.reason, NULL);
 		return;
 	}
-	/* Over TLS to an https route the tunnel could not relay raw bytes: no upgrade there. */
-	r->websocket =
-	    !r->is_connect && http1_proxy_websocket_request(req) && !(r->route && r->route->tls);
+	/* After a 101 the tunnel relays it, through TLS on either side where there is one. */
+	r->websocket = !r->is_connect && http1_proxy_websocket_request(req);
 	if (!r->is_connect && !flow_build_request_head(c, req, path)) {
 		conn_reply_error(c, REASON_HEAD_TOO_LARGE, NULL, true);
 		return;
@@ -566,15 +580,16 @@ static void flow_pump_request(struct conn *c)
 	while (buf_len(&c->uout) > 0) {
 		size_t body_sent = 0;
 		ssize_t n = conn_upstream_write2(c, &c->uout, &c->cin, r->req_approved, &body_sent);
+		/* Counted whatever n says: through TLS body bytes may have joined the head. */
+		r->req_approved -= (uint32_t)body_sent;
+		r->body_seen += body_sent;
+		r->bytes_up += body_sent;
 		if (n == -1)
 			goto blocked;
 		if (n < 0) {
 			flow_fail_midstream(c, REASON_UPSTREAM_CLOSED);
 			return;
 		}
-		r->req_approved -= (uint32_t)body_sent;
-		r->body_seen += body_sent;
-		r->bytes_up += body_sent;
 	}
 	complete =
 	    complete || r->req_framing == HTTP1_BODY_NONE || r->req_done ||
@@ -725,16 +740,16 @@ static void flow_pump_response(struct conn *c)
 	}
 	while (buf_len(&c->cout) > 0) {
 		size_t body_sent = 0;
-		ssize_t n = conn_write2(c->cfd, &c->cout, &c->uin,
-					r->resp_head_done ? r->resp_approved : 0, &body_sent);
+		ssize_t n = conn_client_write2(
+		    c, &c->cout, &c->uin, r->resp_head_done ? r->resp_approved : 0, &body_sent);
+		r->resp_approved -= (uint32_t)body_sent;
+		r->bytes_down += body_sent;
 		if (n == -1)
 			goto blocked;
 		if (n < 0) {
 			conn_close(c, REASON_CLIENT_CLOSED);
 			return;
 		}
-		r->resp_approved -= (uint32_t)body_sent;
-		r->bytes_down += body_sent;
 	}
 	if (r->resp_head_done && !r->resp_done && r->resp_approved == 0 && complete)
 		r->resp_done = true;
@@ -752,7 +767,7 @@ static void flow_pump_response(struct conn *c)
 				r->resp_done = true;
 			break;
 		}
-		ssize_t n = conn_write_from(c->cfd, &c->uin, r->resp_approved);
+		ssize_t n = conn_client_write(c, &c->uin, r->resp_approved);
 		if (n == -1)
 			goto blocked;
 		if (n < 0) {
@@ -801,7 +816,11 @@ static void flow_on_client_readable(struct conn *c)
 		return;
 	}
 	bool was_empty = buf_len(&c->cin) == 0;
-	ssize_t n = conn_read_into(c->cfd, &c->cin, flow_cin_cap(c));
+	ssize_t n = conn_client_read(c, &c->cin, flow_cin_cap(c));
+	/* TLS may hold decrypted bytes that no socket event will announce. */
+	if (n > 0 && c->ctls && tls_session_pending(c->ctls) &&
+	    buf_has_room(&c->cin, flow_cin_cap(c)))
+		conn_client_read_again(c);
 	if (n == -1) {
 		if (!buf_has_room(&c->cin, flow_cin_cap(c)))
 			conn_want_client_read(c, false); /* full: backpressure */
@@ -886,7 +905,7 @@ static void flow_on_upstream_readable(struct conn *c)
 		flow_pump_request(c);
 	/* TLS may hold decrypted bytes that no socket event will announce. */
 	if (conn_upstream_tls(c) && c->state == CONN_FORWARDING && !c->u_eof &&
-	    tls_client_pending(conn_upstream_tls(c)) &&
+	    tls_session_pending(conn_upstream_tls(c)) &&
 	    buf_reserve(&c->uin, 1, flow_uin_cap(c)) > 0)
 		conn_upstream_read_again(c);
 }
@@ -916,7 +935,26 @@ static int flow_carry(struct conn *c)
 	return 0;
 }
 
-static struct tunnel_check_exit flow_check_exit = {.carry_http = flow_carry};
+/* The same, once tls_accept has the client's TLS up: intercepted_http_ops. */
+static int flow_carry_https(struct conn *c)
+{
+	struct tunnel_bind *b = malloc(sizeof(*b));
+
+	if (!b)
+		return -1;
+	b->dest = c->req.dest;
+	b->cred = c->req.cred;
+	b->has_cred = c->req.has_cred;
+	conn_switch_ops(c, &intercepted_http_ops);
+	c->proto = b;
+	flow_next_request(c);
+	return 0;
+}
+
+static struct tunnel_check_exit flow_check_exit = {
+    .carry_http = flow_carry,
+    .carry_https = flow_carry_https,
+};
 
 /* The upstream is connected (or taken from the pool). A CONNECT's tunnel opens — unless a
  * reload since it was judged revokes it — and the tunnel protocol takes the connection over;
@@ -929,7 +967,7 @@ static void flow_on_upstream_ready(struct conn *c)
 	}
 	if (!reload_revoke_admit(c))
 		return;
-	if (tunnel_policy_inspects(&c->cfg->rules.tunnel, c->req.dest.port)) {
+	if (c->req.intercept || tunnel_policy_inspects(&c->cfg->rules.tunnel, c->req.dest.port)) {
 		conn_switch_ops(c, &tunnel_check_ops);
 		c->proto = &flow_check_exit;
 	} else {
@@ -977,6 +1015,20 @@ static void flow_tunnel_release(struct conn *c)
 /* HTTP inside a CONNECT tunnel: requests bound to the tunnel's target (flow_in_tunnel). */
 const struct flow_ops tunnel_http_ops = {
     .name = "tunnel_http",
+    .on_client_readable = flow_on_client_readable,
+    .on_client_writable = flow_on_client_writable,
+    .on_upstream_readable = flow_on_upstream_readable,
+    .on_upstream_writable = flow_on_upstream_writable,
+    .on_upstream_ready = flow_on_upstream_ready,
+    .on_upstream_failed = flow_refuse,
+    .refuse = flow_refuse_close,
+    .release = flow_tunnel_release,
+};
+
+/* HTTPS sluice intercepts: the same as tunnel_http, inside sluice's TLS session with the client
+ * (c->ctls), each request's upstream TLS to the tunnel's host (flow_intercepted). */
+const struct flow_ops intercepted_http_ops = {
+    .name = "intercepted_http",
     .on_client_readable = flow_on_client_readable,
     .on_client_writable = flow_on_client_writable,
     .on_upstream_readable = flow_on_upstream_readable,

@@ -19,5 +19,8 @@ extern const struct flow_ops transparent_http_ops;
  * as one sent to the proxy, its Host bound to the tunnel's target (else tunnel_host_mismatch),
  * its agent the CONNECT's. */
 extern const struct flow_ops tunnel_http_ops;
+/* The same inside sluice's TLS session with the client of an intercepted tunnel (tls_accept):
+ * each request's upstream is TLS to the tunnel's host, its certificate verified. */
+extern const struct flow_ops intercepted_http_ops;
 
 #endif

@@ -6,6 +6,7 @@
 #include "io/conn.h"
 #include "io/worker.h"
 #include "parse/url_path.h"
+#include "policy/intercept.h"
 #include "policy/route.h"
 
 /* The tunnel's agent under cfg, found again from its client address and the credentials it
@@ -48,6 +49,8 @@ static void revoke_judge(const struct conn *c, const struct config *cfg, const s
 	    .port = d->port,
 	    .method = SLICE_LIT(""),
 	};
+	/* An intercepted CONNECT still intercepted: its requests are judged one by one inside. */
+	facts.intercepted = r->intercept && policy_intercepts(&scope, facts.host, facts.host_is_ip);
 	/* A WebSocket is its handshake's GET, judged again by the path it asked for (in the
 	 * normal form rules see; a path the log cut short fails to match, and is revoked). */
 	static _Thread_local struct url_path norm;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/tls_client.h"
+#include "io/tls_session.h"
 #include "policy/route.h"
 
 static void snapshot_free_tls(struct snapshot *s)
@@ -14,33 +14,49 @@ static void snapshot_free_tls(struct snapshot *s)
 	free(s->tls);
 }
 
-/* One context per distinct ca_file of the https routes. */
+/* A verification context for ca_file ("" = the system store) unless one is loaded already.
+ * what names the config key in an error. */
+static int snapshot_add_tls(struct snapshot *s, const char *ca_file, const char *what, char *err,
+			    size_t err_size)
+{
+	char why[768];
+
+	if (snapshot_tls_context(s, ca_file))
+		return 0;
+	struct tls_context *ctx = tls_context_new(ca_file[0] ? ca_file : NULL, why, sizeof(why));
+	if (!ctx) {
+		snprintf(err, err_size, "%s: %s", what, why);
+		return -1;
+	}
+	s->tls[s->n_tls].ca_file = ca_file;
+	s->tls[s->n_tls++].ctx = ctx;
+	return 0;
+}
+
+/* One context per distinct ca_file of the https routes, and tls.upstream_ca's when something is
+ * intercepted. */
 static int snapshot_load_tls(struct snapshot *s, char *err, size_t err_size)
 {
 	const struct config *cfg = s->cfg;
 
-	if (cfg->n_routes == 0)
+	if (cfg->n_routes == 0 && !cfg->intercepts)
 		return 0;
-	s->tls = calloc(cfg->n_routes, sizeof(*s->tls));
+	s->tls = calloc(cfg->n_routes + 1, sizeof(*s->tls));
 	if (!s->tls) {
 		snprintf(err, err_size, "out of memory");
 		return -1;
 	}
 	for (unsigned i = 0; i < cfg->n_routes; i++) {
 		const struct route *rt = &cfg->routes[i];
-		char why[768];
+		char what[48];
 
-		if (!rt->tls || snapshot_tls_context(s, rt->ca_file))
-			continue;
-		struct tls_context *ctx =
-		    tls_context_new(rt->ca_file[0] ? rt->ca_file : NULL, why, sizeof(why));
-		if (!ctx) {
-			snprintf(err, err_size, "routes[%u].ca_file: %s", i, why);
+		snprintf(what, sizeof(what), "routes[%u].ca_file", i);
+		if (rt->tls && snapshot_add_tls(s, rt->ca_file, what, err, err_size) != 0)
 			return -1;
-		}
-		s->tls[s->n_tls].ca_file = rt->ca_file;
-		s->tls[s->n_tls++].ctx = ctx;
 	}
+	if (cfg->intercepts &&
+	    snapshot_add_tls(s, cfg->tls_upstream_ca, "tls.upstream_ca", err, err_size) != 0)
+		return -1;
 	return 0;
 }
 

@@ -1,9 +1,10 @@
 /* snapshot: one loaded configuration shared read-only by every worker, reference-counted
  * across threads so a reload can replace it while requests in flight finish under the old one,
- * with the TLS contexts its https routes verify upstreams with (one per distinct ca_file, read
- * when the snapshot is made: a CA file that cannot be loaded refuses the configuration, and a
- * reload re-reads every CA file). Workers count their own connections on it without atomics
- * (worker.c); only the per-worker holds touch this counter. Does not parse or validate. */
+ * with the TLS contexts its https routes and intercepted destinations verify upstreams with
+ * (one per distinct ca_file and tls.upstream_ca, read when the snapshot is made: a CA file
+ * that cannot be loaded refuses the configuration, and a reload re-reads every CA file). Workers
+ * count their own connections on it without atomics (worker.c); only the per-worker holds touch
+ * this counter. Does not parse or validate. */
 #ifndef SLUICE_IO_SNAPSHOT_H
 #define SLUICE_IO_SNAPSHOT_H
 
@@ -16,7 +17,7 @@
 struct tls_context;
 
 struct snapshot_tls {
-	const char *ca_file; /* points into cfg's route; "" = the system store only */
+	const char *ca_file; /* points into cfg (a route, tls.upstream_ca); "" = system store */
 	struct tls_context *ctx;
 };
 
@@ -29,15 +30,16 @@ struct snapshot {
 };
 
 /* Takes ownership of cfg on success (the caller holds the first reference). Returns NULL when
- * out of memory or when an https route's CA file cannot be loaded, with the reason in err
- * (e.g. "routes[1].ca_file: cannot load CA file /etc/x.pem: no certificate or crl found");
- * cfg is then still the caller's. */
+ * out of memory or when a CA file (an https route's, tls.upstream_ca) cannot be loaded, with the
+ * reason in err (e.g. "routes[1].ca_file: cannot load CA file /etc/x.pem: no certificate or crl
+ * found"); cfg is then still the caller's. */
 struct snapshot *snapshot_new(struct config *cfg, uint64_t generation, char *err, size_t err_size);
 void snapshot_ref(struct snapshot *s);
 /* Drops a reference; the last one frees the configuration and the TLS contexts (OpenSSL keeps
  * a context alive while a connection made from it is). */
 void snapshot_unref(struct snapshot *s);
-/* The context made for ca_file ("" = system store), or NULL when no https route uses it. */
+/* The context made for ca_file ("" = system store), or NULL when no https route uses it and
+ * it is not the tls.upstream_ca of a config that intercepts. */
 struct tls_context *snapshot_tls_context(const struct snapshot *s, const char *ca_file);
 
 #endif

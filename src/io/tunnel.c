@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "io/conn.h"
+#include "io/tls_session.h"
 #include "io/worker.h"
 
 /* User-space relay: read size and the most a direction buffers. */
@@ -21,6 +22,42 @@ struct tunnel_side {
 	struct tunnel_dir *dir;
 	bool to_is_client;
 };
+
+/* Either side speaks TLS through sluice (an intercepted client, an https route upstream): bytes
+ * must be decrypted and sealed again, so nothing is spliced. */
+static bool tunnel_tls(const struct conn *c)
+{
+	return c->ctls || conn_upstream_tls(c);
+}
+
+/* The TLS session the direction reads from, NULL for plain TCP. */
+static struct tls_session *tunnel_source_tls(const struct conn *c, const struct tunnel_side *s)
+{
+	return s->to_is_client ? conn_upstream_tls(c) : c->ctls;
+}
+
+static ssize_t tunnel_read(struct conn *c, const struct tunnel_side *s)
+{
+	return s->to_is_client ? conn_upstream_read(c, s->from_buf, TUNNEL_BUF)
+			       : conn_client_read(c, s->from_buf, TUNNEL_BUF);
+}
+
+static ssize_t tunnel_write(struct conn *c, const struct tunnel_side *s)
+{
+	size_t n = buf_len(s->from_buf);
+	return s->to_is_client ? conn_client_write(c, s->from_buf, n)
+			       : conn_upstream_write(c, s->from_buf, n);
+}
+
+/* The direction's end: a TLS destination hears close_notify first (RFC 8446 §6.1), then the
+ * socket half-closes. */
+static void tunnel_shut(struct conn *c, const struct tunnel_side *s)
+{
+	struct tls_session *to = s->to_is_client ? c->ctls : conn_upstream_tls(c);
+	if (to)
+		tls_session_shutdown(to);
+	shutdown(s->to_fd, SHUT_WR);
+}
 
 static void tunnel_block_on_write(struct conn *c, const struct tunnel_side *s)
 {
@@ -39,7 +76,7 @@ static void tunnel_block_on_write(struct conn *c, const struct tunnel_side *s)
 static int tunnel_flush(struct conn *c, const struct tunnel_side *s)
 {
 	while (buf_len(s->from_buf) > 0) {
-		ssize_t n = conn_write_from(s->to_fd, s->from_buf, buf_len(s->from_buf));
+		ssize_t n = tunnel_write(c, s);
 		if (n == -1)
 			return 0;
 		if (n < 0) {
@@ -103,7 +140,7 @@ static int tunnel_fill(struct conn *c, const struct tunnel_side *s)
 		pipe_pool_put(&w->pipes, d->pipe);
 	}
 	d->splicing = false;
-	ssize_t n = conn_read_into(s->from_fd, s->from_buf, TUNNEL_BUF);
+	ssize_t n = tunnel_read(c, s);
 	if (n == -1)
 		return 0;
 	if (n == 0)
@@ -113,11 +150,14 @@ static int tunnel_fill(struct conn *c, const struct tunnel_side *s)
 		return -2;
 	}
 	/* A full read means a bulk transfer: move the rest through a pipe, without copies. */
-	if (w->splice_mode == SPLICE_ALWAYS || (w->splice_mode == SPLICE_AUTO && n >= TUNNEL_READ))
+	if (!tunnel_tls(c) && (w->splice_mode == SPLICE_ALWAYS ||
+			       (w->splice_mode == SPLICE_AUTO && n >= TUNNEL_READ)))
 		d->splicing = true;
 	/* A short read took all the socket had: asking again would only hear EAGAIN, and the
-	 * read event (level-triggered) says when more comes. */
-	return n < TUNNEL_READ ? 2 : 1;
+	 * read event (level-triggered) says when more comes — unless TLS still holds bytes,
+	 * which no event announces. */
+	struct tls_session *tls = tunnel_source_tls(c, s);
+	return n < TUNNEL_READ && !(tls && tls_session_pending(tls)) ? 2 : 1;
 }
 
 /* Both sides have closed and nothing is left to deliver. */
@@ -166,7 +206,7 @@ static bool tunnel_move(struct conn *c, const struct tunnel_side *s, bool may_re
 		return false;
 	}
 	if (*s->from_eof && !*s->to_shut) {
-		shutdown(s->to_fd, SHUT_WR);
+		tunnel_shut(c, s);
 		*s->to_shut = true;
 	}
 	if (s->to_is_client)
@@ -190,7 +230,7 @@ static void tunnel_down(struct conn *c, bool may_read)
 
 	/* The 200 goes out before any upstream byte. */
 	while (buf_len(&c->cout) > 0) {
-		ssize_t n = conn_write_from(c->cfd, &c->cout, buf_len(&c->cout));
+		ssize_t n = conn_client_write(c, &c->cout, buf_len(&c->cout));
 		if (n == -1) {
 			conn_want_client_write(c, true);
 			conn_want_upstream_read(c, false);
@@ -226,6 +266,12 @@ static void tunnel_on_upstream_ready(struct conn *c)
 	tunnel_down(c, false);
 	if (c->state != CONN_CLOSED && buf_len(&c->cout) == 0)
 		tunnel_up(c, false);
+	/* Except what TLS decrypted already, which no read event will announce. */
+	if (c->state != CONN_CLOSED && c->ctls && tls_session_pending(c->ctls))
+		conn_client_read_again(c);
+	if (c->state != CONN_CLOSED && conn_upstream_tls(c) &&
+	    tls_session_pending(conn_upstream_tls(c)))
+		conn_upstream_read_again(c);
 }
 
 static void tunnel_on_client_readable(struct conn *c)

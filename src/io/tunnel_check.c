@@ -6,6 +6,7 @@
 #include "emit/tls_alert.h"
 #include "io/conn.h"
 #include "io/reload_revoke.h"
+#include "io/tls_accept.h"
 #include "io/tunnel.h"
 #include "io/upstream.h"
 #include "parse/http1.h"
@@ -59,6 +60,19 @@ static void check_open(struct conn *c)
 	c->ops->on_upstream_ready(c);
 }
 
+/* An intercepted tunnel's hello passed: sluice answers it. The exit goes along (tls_accept
+ * hands the session to HTTP through it). */
+static void check_intercept(struct conn *c)
+{
+	void *exit = c->proto;
+
+	if (!reload_revoke_admit(c))
+		return;
+	conn_switch_ops(c, &tls_accept_ops);
+	c->proto = exit;
+	c->ops->on_upstream_ready(c);
+}
+
 /* Plain HTTP inside the tunnel (undici sends http:// URLs as CONNECT host:80): each request is
  * judged as one sent to the proxy would be, with its Host bound to the tunnel's target. The
  * CONNECT's line is logged now; its upstream connection waits in the pool for the first
@@ -106,11 +120,16 @@ static void check_judge(struct conn *c)
 	case TLS_HELLO_OK: {
 		struct policy_scope scope = {&c->cfg->rules, &c->cfg->base, r->agent};
 		conn_log_hello(c, &hello);
-		if (!tunnel_policy_judge_hello(&scope, &r->dest, &hello, &r->verdict)) {
+		bool pass =
+		    r->intercept
+			? tunnel_policy_judge_intercepted(&scope, &r->dest, &hello, &r->verdict)
+			: tunnel_policy_judge_hello(&scope, &r->dest, &hello, &r->verdict);
+		if (!pass)
 			check_refuse(c, r->verdict.reason, NULL);
-			return;
-		}
-		check_open(c);
+		else if (r->intercept)
+			check_intercept(c);
+		else
+			check_open(c);
 		return;
 	}
 	case TLS_HELLO_NOT_TLS:

@@ -13,7 +13,7 @@
 #include "io/resolver.h"
 #include "io/snapshot.h"
 #include "io/sockaddr.h"
-#include "io/tls_client.h"
+#include "io/tls_session.h"
 #include "io/upstream_pool.h"
 #include "io/upstream_sock.h"
 #include "io/worker.h"
@@ -35,6 +35,13 @@ static const char *upstream_route_id(const struct conn *c, char *out, size_t siz
 {
 	const struct route *rt = c->req.route;
 
+	/* An intercepted destination's session is verified for its name and tls.upstream_ca. */
+	if (!rt && c->req.intercept) {
+		snprintf(out, size, "%llu\nintercept\n%s\n%s",
+			 (unsigned long long)c->snap->generation, c->req.target.name,
+			 c->cfg->tls_upstream_ca);
+		return out;
+	}
 	if (!rt)
 		return "";
 	snprintf(out, size, "%llu\n%s\n%s\n%s", (unsigned long long)c->snap->generation,
@@ -47,19 +54,33 @@ void upstream_park(struct conn *c)
 	struct conn_request *r = &c->req;
 
 	if (!r->upstream_keep_alive || !r->req_done || buf_len(&c->uin) > 0 || c->u_eof || !c->us ||
-	    (c->us->tls && tls_client_pending(c->us->tls))) {
+	    (c->us->tls && tls_session_pending(c->us->tls))) {
 		conn_close_upstream(c);
 		return;
 	}
 	upstream_pool_put(c->w->pool, conn_upstream_detach(c));
 }
 
-/* Drives the TLS handshake of an https route; the connect timer keeps running. */
+/* The log's tls_error for an intercepted request whose upstream handshake failed. */
+static void upstream_note_tls_error(struct conn *c, const char *why)
+{
+	struct conn_log_text *t = conn_log_text(c);
+	if (!t)
+		return;
+	int n = snprintf(t->tls_error, sizeof(t->tls_error), "upstream: %s", why);
+	t->tls_error_len =
+	    (uint16_t)(n < 0				  ? 0
+		       : (size_t)n < sizeof(t->tls_error) ? (size_t)n
+							  : sizeof(t->tls_error) - 1);
+}
+
+/* Drives the TLS handshake of an https route or an intercepted destination; the connect timer
+ * keeps running. */
 static void upstream_tls_step(struct conn *c)
 {
 	bool want_write = false;
-	struct tls_client *tls = c->us->tls;
-	int rc = tls_client_handshake(tls, &want_write);
+	struct tls_session *tls = c->us->tls;
+	int rc = tls_session_handshake(tls, &want_write);
 
 	if (rc == 0) {
 		conn_want_upstream_write(c, want_write);
@@ -68,12 +89,19 @@ static void upstream_tls_step(struct conn *c)
 	}
 	if (rc < 0) {
 		char detail[256];
-		snprintf(detail, sizeof(detail), "TLS to the route upstream failed: %s",
-			 tls_client_error(tls));
+		enum reason why = REASON_UPSTREAM_TLS;
+		if (!c->req.route) {
+			why = tls_session_cert_failed(tls) ? REASON_TLS_CERTIFICATE_ERROR
+							   : REASON_TLS_PROTOCOL_ERROR;
+			upstream_note_tls_error(c, tls_session_error(tls));
+		}
+		snprintf(detail, sizeof(detail), "TLS to the %s failed: %s",
+			 c->req.route ? "route upstream" : "destination", tls_session_error(tls));
 		conn_close_upstream(c);
-		c->ops->on_upstream_failed(c, REASON_UPSTREAM_TLS, detail);
+		c->ops->on_upstream_failed(c, why, detail);
 		return;
 	}
+	c->req.upstream_verified = true;
 	conn_want_upstream_write(c, false);
 	conn_want_upstream_read(c, false);
 	c->ops->on_upstream_ready(c);
@@ -81,16 +109,23 @@ static void upstream_tls_step(struct conn *c)
 
 static void upstream_ready(struct conn *c)
 {
+	const struct route *rt = c->req.route;
+	bool tls = rt ? rt->tls : c->req.intercept;
+
 	c->req.has_connected = true;
 	conn_want_upstream_write(c, false);
-	if (c->req.route && c->req.route->tls && !c->us->tls) {
-		struct tls_context *ctx = snapshot_tls_context(c->snap, c->req.route->ca_file);
-		c->us->tls =
-		    ctx ? tls_client_new(ctx, c->us->fd, c->req.route->upstream_host) : NULL;
+	if (c->us->tls) /* from the pool: verified at its handshake, for this name */
+		c->req.upstream_verified = true;
+	if (tls && !c->us->tls) {
+		struct tls_context *ctx =
+		    snapshot_tls_context(c->snap, rt ? rt->ca_file : c->cfg->tls_upstream_ca);
+		c->us->tls = ctx ? tls_session_connect(ctx, c->us->fd,
+						       rt ? rt->upstream_host : c->req.target.name)
+				 : NULL;
 		if (!c->us->tls) {
 			conn_close_upstream(c);
-			c->ops->on_upstream_failed(c, REASON_UPSTREAM_TLS,
-						   "cannot set up TLS to the route upstream");
+			c->ops->on_upstream_failed(c, rt ? REASON_UPSTREAM_TLS : REASON_INTERNAL,
+						   "cannot set up TLS to the upstream");
 			return;
 		}
 		conn_set_state(c, CONN_CONNECTING);
@@ -168,7 +203,8 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 
 		r->connected = *ip;
 		r->has_connected = true;
-		if (!r->is_connect && !r->upstream_retried) {
+		/* A tunnel's connection is its own, except an intercepted one's: HTTP inside. */
+		if ((!r->is_connect || r->intercept) && !r->upstream_retried) {
 			struct upstream_sock *us =
 			    upstream_pool_take(c->w->pool, route_id, ip, r->target.port);
 			if (us) {

@@ -9,7 +9,7 @@
 #include "base/hash.h"
 #include "emit/metrics.h"
 #include "io/loop_clock.h"
-#include "io/tls_client.h"
+#include "io/tls_session.h"
 #include "io/upstream_sock.h"
 
 /* Idle upstream connections kept per destination address and in all. A destination keeps
@@ -96,9 +96,9 @@ static void pool_unlink(struct upstream_pool *pool, struct upstream_sock *s)
 static bool pool_tls_still_idle(struct upstream_sock *s)
 {
 	struct buf scratch = {0};
-	ssize_t n = tls_client_read_into(s->tls, &scratch, 1);
+	ssize_t n = tls_session_read_into(s->tls, &scratch, 1);
 	buf_release(&scratch);
-	return n == -1 && !tls_client_wants_write(s->tls) && !tls_client_pending(s->tls);
+	return n == -1 && !tls_session_wants_write(s->tls) && !tls_session_pending(s->tls);
 }
 
 /* A parked connection became readable: the upstream closed it or sent junk, so it is no longer

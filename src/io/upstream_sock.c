@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "io/loop_clock.h"
-#include "io/tls_client.h"
+#include "io/tls_session.h"
 
 static void upstream_sock_on_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -61,7 +61,7 @@ void upstream_sock_free(struct upstream_sock *s)
 		return;
 	event_del(&s->rd);
 	event_del(&s->wr);
-	tls_client_free(s->tls);
+	tls_session_free(s->tls);
 	close(s->fd);
 	free(s);
 }

@@ -11,14 +11,14 @@
 #include "base/ip_addr.h"
 
 struct event_base;
-struct tls_client;
+struct tls_session;
 
 /* The read event is registered once and stays so while reading is wanted by anyone: handing the
  * socket from a client connection to the pool and back changes no epoll interest (issue 12).
  * Turning reading off is lazy (upstream_sock_want_read). */
 struct upstream_sock {
 	int fd;
-	struct tls_client *tls; /* NULL for plain TCP; its holder sets it up */
+	struct tls_session *tls; /* NULL for plain TCP; its holder sets it up */
 	/* What it was opened for, fixed for its life and the pool's key: the address and port
 	 * connected to, and the route upstream and configuration (io/upstream's route id; "" when
 	 * judged by address alone). */

@@ -23,6 +23,8 @@ struct dns_server;
 struct conn;
 struct snapshot;
 struct event;
+struct tls_mint;
+struct tls_server_context;
 
 /* What one agent holds on this worker: its client connections
  * (limits.max_connections_per_agent) and its DNS query budget (dns.rate, io/dns_server). Keyed
@@ -60,6 +62,10 @@ struct worker {
 	struct resolver *resolver;
 	struct upstream_pool *pool;
 	struct log_sink *log;
+	/* Interception (intercept:), shared by every worker and owned by daemon/main; NULL when
+	 * no CA was loaded: the leaves it mints and the TLS context sluice answers clients with. */
+	struct tls_mint *mint;
+	struct tls_server_context *tls_server;
 	struct dns_server *dns; /* listen.dns; NULL once drained */
 	struct listener *listeners[WORKER_MAX_LISTENERS];
 	unsigned n_listeners;

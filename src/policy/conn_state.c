@@ -10,6 +10,7 @@ static const char *const conn_state_names[CONN_STATE__COUNT] = {
     [CONN_TUNNEL] = "tunnel",
     [CONN_REPLYING] = "replying",
     [CONN_TUNNEL_CHECK] = "tunnel_check",
+    [CONN_TLS_ACCEPT] = "tls_accept",
     [CONN_CLOSED] = "closed",
 };
 
@@ -23,7 +24,8 @@ static const char *const conn_state_names[CONN_STATE__COUNT] = {
  * stale pooled connection sends the request again from forwarding, on a new connection. An
  * exchange or a reply done, the connection reads the next head. A tunnel whose first bytes
  * are judged (tunnel_check) opens, or carries HTTP (read_head), or is refused (replying: a TLS
- * alert). A WebSocket handshake's 101 makes forwarding a tunnel. A tunnel only ends. */
+ * alert), or, intercepted, has its TLS terminated (tls_accept), which then carries HTTP too.
+ * A WebSocket handshake's 101 makes forwarding a tunnel. A tunnel only ends. */
 static const unsigned conn_state_moves[CONN_STATE__COUNT] = {
     [CONN_READ_HEAD] = TO(CONN_RESOLVING) | TO(CONN_CONNECTING) | TO(CONN_FORWARDING) |
 		       TO(CONN_TUNNEL_CHECK) | TO(CONN_TUNNEL) | TO(CONN_REPLYING) |
@@ -32,8 +34,9 @@ static const unsigned conn_state_moves[CONN_STATE__COUNT] = {
 		       TO(CONN_TUNNEL) | TO(CONN_REPLYING) | TO(CONN_CLOSED),
     [CONN_CONNECTING] = TO(CONN_CONNECTING) | TO(CONN_FORWARDING) | TO(CONN_TUNNEL_CHECK) |
 			TO(CONN_TUNNEL) | TO(CONN_REPLYING) | TO(CONN_CLOSED),
-    [CONN_TUNNEL_CHECK] =
-	TO(CONN_TUNNEL) | TO(CONN_READ_HEAD) | TO(CONN_REPLYING) | TO(CONN_CLOSED),
+    [CONN_TUNNEL_CHECK] = TO(CONN_TUNNEL) | TO(CONN_READ_HEAD) | TO(CONN_TLS_ACCEPT) |
+			  TO(CONN_REPLYING) | TO(CONN_CLOSED),
+    [CONN_TLS_ACCEPT] = TO(CONN_READ_HEAD) | TO(CONN_CLOSED),
     [CONN_FORWARDING] = TO(CONN_READ_HEAD) | TO(CONN_CONNECTING) | TO(CONN_FORWARDING) |
 			TO(CONN_TUNNEL) | TO(CONN_REPLYING) | TO(CONN_CLOSED),
     [CONN_TUNNEL] = TO(CONN_CLOSED),

@@ -175,6 +175,25 @@ static const struct reason_info reason_table[REASON__COUNT] = {
     [REASON_UPSTREAM_TLS] = {"upstream_tls", 502, "tls_certificate_error",
 			     "TLS to the route's upstream failed (certificate or protocol).",
 			     REASON_BY_UPSTREAM, REASON_RCODE_SERVFAIL},
+    [REASON_TLS_CERTIFICATE_ERROR] = {"tls_certificate_error", 502, "tls_certificate_error",
+				      "The destination's TLS certificate did not verify (untrusted "
+				      "issuer, wrong name or expired), so sluice did not send the "
+				      "request.",
+				      REASON_BY_UPSTREAM, REASON_RCODE_SERVFAIL},
+    [REASON_TLS_PROTOCOL_ERROR] = {"tls_protocol_error", 502, "tls_protocol_error",
+				   "TLS to the destination failed (no common protocol version or "
+				   "cipher, or a broken handshake).",
+				   REASON_BY_UPSTREAM, REASON_RCODE_SERVFAIL},
+    [REASON_TLS_CLIENT_UNTRUSTED] = {"tls_client_untrusted", 0, "",
+				     "The client refused the certificate sluice presented: it "
+				     "does not trust the interception CA (sluice ca export).",
+				     REASON_BY_CLIENT, REASON_RCODE_SERVFAIL},
+    [REASON_TLS_CLIENT_FAILED] = {"tls_client_failed", 0, "",
+				  "The client's TLS handshake with sluice failed.",
+				  REASON_BY_CLIENT, REASON_RCODE_SERVFAIL},
+    [REASON_TLS_HANDSHAKE_TIMEOUT] = {"tls_handshake_timeout", 0, "",
+				      "The client did not finish its TLS handshake in time.",
+				      REASON_BY_TIMEOUT, REASON_RCODE_SERVFAIL},
     [REASON_TUNNEL_IDLE] = {"tunnel_idle", 0, "", "The tunnel was idle too long.",
 			    REASON_BY_TIMEOUT, REASON_RCODE_SERVFAIL},
     [REASON_INTERNAL] = {"internal", 500, "proxy_internal_error", "The proxy failed internally.",

@@ -61,6 +61,12 @@ enum reason {
 	REASON_UPSTREAM_CLOSED,
 	REASON_UPSTREAM_TIMEOUT,
 	REASON_UPSTREAM_TLS,
+	/* interception (tls_accept and the intercepted requests' upstreams) */
+	REASON_TLS_CERTIFICATE_ERROR, /* an intercepted upstream's certificate did not verify */
+	REASON_TLS_PROTOCOL_ERROR,    /* TLS to an intercepted upstream failed otherwise */
+	REASON_TLS_CLIENT_UNTRUSTED,  /* the client refused the minted leaf: it lacks the CA */
+	REASON_TLS_CLIENT_FAILED,     /* the client's handshake with sluice failed otherwise */
+	REASON_TLS_HANDSHAKE_TIMEOUT, /* timeouts.tls_handshake ran out */
 	REASON_TUNNEL_IDLE,
 	REASON_INTERNAL,
 	/* the DNS listener (listen.dns) */

@@ -62,3 +62,17 @@ bool tunnel_policy_judge_hello(const struct policy_scope *scope, const struct au
 	v->report = other.report;
 	return other.allow;
 }
+
+bool tunnel_policy_judge_intercepted(const struct policy_scope *scope, const struct authority *dest,
+				     const struct tls_hello *hello, struct verdict *v)
+{
+	if (!tunnel_policy_judge_hello(scope, dest, hello, v))
+		return false;
+	if (!hello->has_sni || (dest->kind == HOST_NAME && hello->sni.kind == HOST_NAME &&
+				same_name(dest, &hello->sni)))
+		return true;
+	policy_verdict_set(v, false, REASON_SNI_MISMATCH,
+			   "intercept: sni %.150s is not the tunnel's", hello->sni.name);
+	v->report = false;
+	return false;
+}

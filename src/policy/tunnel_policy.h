@@ -34,4 +34,12 @@ void tunnel_policy_set_opaque(struct policy_tunnel *t, uint16_t port, bool opaqu
 bool tunnel_policy_judge_hello(const struct policy_scope *scope, const struct authority *dest,
 			       const struct tls_hello *hello, struct verdict *v);
 
+/* The same for a tunnel sluice intercepts: the steps above, then a ClientHello that names
+ * another host than dest is refused (sni_mismatch, rule "intercept: sni NAME is not the
+ * tunnel's"), even one the agent may reach. sluice answers the hello with a leaf for dest and
+ * judges every request inside against dest; a second name there would be fronting through the
+ * one place where sluice sees it. */
+bool tunnel_policy_judge_intercepted(const struct policy_scope *scope, const struct authority *dest,
+				     const struct tls_hello *hello, struct verdict *v);
+
 #endif

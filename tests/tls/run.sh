@@ -1,6 +1,6 @@
 #!/bin/sh
-# Tests src/io/tls_client.c against a local TLS origin: makes a throwaway CA and certificates,
-# starts tests/tls/tls_server.py on 127.0.0.1 (ephemeral ports), builds tls_client_test.c with
+# Tests src/io/tls_session.c against a local TLS origin: makes a throwaway CA and certificates,
+# starts tests/tls/tls_server.py on 127.0.0.1 (ephemeral ports), builds tls_session_test.c with
 # ASan+UBSan and runs it. Exits non-zero on any failure; stops only the server it started.
 # Environment: CC (default gcc), PYTHON (default /usr/bin/python3), TLS_TEST_KEEP=1 keeps the
 # work directory for inspection.
@@ -55,8 +55,8 @@ server_pid=$!
 "$cc" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter -Wformat=2 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined -I"$root/src" \
-	"$root/src/io/tls_client.c" "$root/src/base/buf.c" "$here/tls_client_test.c" \
-	$(pkg-config --cflags --libs openssl) -o tls_client_test
+	"$root/src/io/tls_session.c" "$root/src/base/buf.c" "$here/tls_session_test.c" \
+	$(pkg-config --cflags --libs openssl) -o tls_session_test
 
 i=0
 while [ ! -f ready ]; do
@@ -69,5 +69,5 @@ while [ ! -f ready ]; do
 done
 read -r good_port self_port plain_port <ready
 
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} ./tls_client_test ca.pem "$good_port" "$self_port" \
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} ./tls_session_test ca.pem "$good_port" "$self_port" \
 	"$plain_port"

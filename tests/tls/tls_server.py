@@ -1,4 +1,4 @@
-"""TLS stand-in origin for tests/tls/tls_client_test.c, on 127.0.0.1 only.
+"""TLS stand-in origin for tests/tls/tls_session_test.c, on 127.0.0.1 only.
 
 Usage: tls_server.py CERT KEY SELF_CERT SELF_KEY READY_FILE
 Listens on three ephemeral ports: "good" presents CERT (signed by the test CA), "self" presents
@@ -46,7 +46,7 @@ def reply(s, body, length=None):
 
 def clean_close(s):
     try:
-        s.unwrap()  # close_notify; waits for the client's, which tls_client_free sends
+        s.unwrap()  # close_notify; waits for the client's, which tls_session_free sends
     except (OSError, ssl.SSLError):
         pass
 

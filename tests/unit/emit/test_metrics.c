@@ -206,7 +206,11 @@ static const char empty_text[] =
     "# HELP sluice_tunnels_revoked_total Open CONNECT tunnels closed because the policy in "
     "force after a reload denies them (timeouts.reload_revoke).\n"
     "# TYPE sluice_tunnels_revoked_total counter\n"
-    "sluice_tunnels_revoked_total 0\n";
+    "sluice_tunnels_revoked_total 0\n"
+    "# HELP sluice_tls_intercepted_total CONNECT tunnels whose TLS sluice terminated "
+    "(intercept:), handshake done.\n"
+    "# TYPE sluice_tls_intercepted_total counter\n"
+    "sluice_tls_intercepted_total 0\n";
 
 /* The whole exposition of a fresh process, byte for byte: every family has HELP and TYPE,
  * histograms have every bucket, and nothing else is written. */

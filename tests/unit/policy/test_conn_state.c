@@ -14,8 +14,8 @@
 static void test_names(void **state)
 {
 	static const char *const want[CONN_STATE__COUNT] = {
-	    "read_head",    "resolving", "connecting", "forwarding",
-	    "tunnel_check", "tunnel",	 "replying",   "closed",
+	    "read_head",  "resolving", "connecting", "forwarding", "tunnel_check",
+	    "tls_accept", "tunnel",    "replying",   "closed",
 	};
 	for (unsigned s = 0; s < CONN_STATE__COUNT; s++)
 		assert_string_equal(conn_state_name((enum conn_state)s), want[s]);
@@ -24,16 +24,18 @@ static void test_names(void **state)
 /* The whole table, row by row: 1 where `from` (row) may move to `to` (column). */
 static void test_moves(void **state)
 {
-	/* to: read_head resolving connecting forwarding tunnel_check tunnel replying closed */
+	/* to: read_head resolving connecting forwarding tunnel_check tls_accept tunnel replying
+	 * closed */
 	static const bool allowed[CONN_STATE__COUNT][CONN_STATE__COUNT] = {
-	    [CONN_READ_HEAD] = {0, 1, 1, 1, 1, 1, 1, 1},
-	    [CONN_RESOLVING] = {0, 0, 1, 1, 1, 1, 1, 1},
-	    [CONN_CONNECTING] = {0, 0, 1, 1, 1, 1, 1, 1},
-	    [CONN_FORWARDING] = {1, 0, 1, 1, 0, 1, 1, 1},
-	    [CONN_TUNNEL_CHECK] = {1, 0, 0, 0, 0, 1, 1, 1},
-	    [CONN_TUNNEL] = {0, 0, 0, 0, 0, 0, 0, 1},
-	    [CONN_REPLYING] = {1, 0, 0, 0, 0, 0, 0, 1},
-	    [CONN_CLOSED] = {0, 0, 0, 0, 0, 0, 0, 0},
+	    [CONN_READ_HEAD] = {0, 1, 1, 1, 1, 0, 1, 1, 1},
+	    [CONN_RESOLVING] = {0, 0, 1, 1, 1, 0, 1, 1, 1},
+	    [CONN_CONNECTING] = {0, 0, 1, 1, 1, 0, 1, 1, 1},
+	    [CONN_FORWARDING] = {1, 0, 1, 1, 0, 0, 1, 1, 1},
+	    [CONN_TUNNEL_CHECK] = {1, 0, 0, 0, 0, 1, 1, 1, 1},
+	    [CONN_TLS_ACCEPT] = {1, 0, 0, 0, 0, 0, 0, 0, 1},
+	    [CONN_TUNNEL] = {0, 0, 0, 0, 0, 0, 0, 0, 1},
+	    [CONN_REPLYING] = {1, 0, 0, 0, 0, 0, 0, 0, 1},
+	    [CONN_CLOSED] = {0, 0, 0, 0, 0, 0, 0, 0, 0},
 	};
 	for (unsigned from = 0; from < CONN_STATE__COUNT; from++)
 		for (unsigned to = 0; to < CONN_STATE__COUNT; to++)
@@ -57,6 +59,9 @@ static void test_rules(void **state)
 	}
 	assert_true(conn_state_allows(CONN_FORWARDING, CONN_TUNNEL)); /* a WebSocket's 101 */
 	assert_false(conn_state_allows(CONN_FORWARDING, CONN_TUNNEL_CHECK));
+	/* Only a judged ClientHello is answered by sluice's own TLS. */
+	assert_true(conn_state_allows(CONN_TUNNEL_CHECK, CONN_TLS_ACCEPT));
+	assert_false(conn_state_allows(CONN_READ_HEAD, CONN_TLS_ACCEPT));
 	assert_false(conn_state_allows(CONN_REPLYING, CONN_REPLYING));
 	assert_false(conn_state_allows(CONN_READ_HEAD, CONN_READ_HEAD));
 }

@@ -156,14 +156,40 @@ static void test_ech(void **state)
 	assert_true(judge("api.example.com", &v));
 }
 
+/* Intercepted: sluice answers for the target alone, so even a name the agent may reach is
+ * refused as SNI, in report mode too; no SNI gets the target's leaf. */
+static void test_intercepted(void **state)
+{
+	struct policy_scope s = {&rules, &base, &coder};
+	struct authority dest = host("api.example.com", 443);
+	struct verdict v = {.allow = true};
+
+	with_sni("api.example.com");
+	assert_true(tunnel_policy_judge_intercepted(&s, &dest, &hello, &v));
+	with_sni("cdn.example.net");
+	assert_false(tunnel_policy_judge_intercepted(&s, &dest, &hello, &v));
+	assert_int_equal(v.reason, REASON_SNI_MISMATCH);
+	assert_string_equal(v.rule, "intercept: sni cdn.example.net is not the tunnel's");
+	coder.mode = AGENT_REPORT;
+	coder.has_mode = true;
+	assert_false(tunnel_policy_judge_intercepted(&s, &dest, &hello, &v));
+	assert_false(v.report);
+	with_sni(NULL);
+	assert_true(tunnel_policy_judge_intercepted(&s, &dest, &hello, &v));
+	rules.tunnel.missing_sni_allow = false;
+	assert_false(tunnel_policy_judge_intercepted(&s, &dest, &hello, &v));
+	assert_int_equal(v.reason, REASON_TLS_NO_SNI);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_inspects), T(test_sni_of_the_target),
-	    T(test_fronting), T(test_missing_sni),
-	    T(test_ip_sni),   T(test_ech),
+	    T(test_inspects),	 T(test_sni_of_the_target),
+	    T(test_fronting),	 T(test_missing_sni),
+	    T(test_ip_sni),	 T(test_ech),
+	    T(test_intercepted),
 	};
 	return cmocka_run_group_tests_name("tunnel_policy", tests, NULL, NULL);
 }

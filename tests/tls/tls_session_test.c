@@ -1,6 +1,6 @@
-/* Drives src/io/tls_client.c against tests/tls/tls_server.py over loopback, with a poll() loop
+/* Drives src/io/tls_session.c against tests/tls/tls_server.py over loopback, with a poll() loop
  * standing in for the worker's event loop. Run by tests/tls/run.sh:
- *   tls_client_test CA_PEM GOOD_PORT SELF_PORT PLAIN_PORT */
+ *   tls_session_test CA_PEM GOOD_PORT SELF_PORT PLAIN_PORT */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,7 +14,7 @@
 #include <fcntl.h>
 
 #include "base/buf.h"
-#include "io/tls_client.h"
+#include "io/tls_session.h"
 
 #define WAIT_MS 4000
 #define BIG_LEN (1u << 20)
@@ -70,7 +70,7 @@ fail:
 
 struct session {
 	int fd;
-	struct tls_client *tc;
+	struct tls_session *tc;
 };
 
 /* Connects and handshakes; returns the handshake result (1 ok, -1 failed, 0 timed out). */
@@ -81,12 +81,12 @@ static int session_open(struct session *s, struct tls_context *ctx, int port, co
 	s->fd = connect_local(port, sndbuf);
 	if (s->fd < 0)
 		return 0;
-	s->tc = tls_client_new(ctx, s->fd, name);
+	s->tc = tls_session_connect(ctx, s->fd, name);
 	if (!s->tc)
 		return 0;
 	for (;;) {
 		bool want_write = false;
-		int r = tls_client_handshake(s->tc, &want_write);
+		int r = tls_session_handshake(s->tc, &want_write);
 		if (r != 0)
 			return r;
 		if (!wait_ready(s->fd, want_write))
@@ -96,14 +96,14 @@ static int session_open(struct session *s, struct tls_context *ctx, int port, co
 
 static void session_close(struct session *s)
 {
-	tls_client_free(s->tc);
+	tls_session_free(s->tc);
 	if (s->fd >= 0)
 		close(s->fd);
 }
 
 static const char *session_error(const struct session *s)
 {
-	return s->tc ? tls_client_error(s->tc) : "no connection";
+	return s->tc ? tls_session_error(s->tc) : "no connection";
 }
 
 /* For the cases that must connect: false (and a failure counted) when they cannot. */
@@ -128,7 +128,7 @@ static bool session_send(struct session *s, struct buf *b, void (*fill)(struct b
 			fill(b);
 		if (buf_len(b) == 0)
 			return true;
-		ssize_t n = tls_client_write_from(s->tc, b, shrink ? 1 : buf_len(b));
+		ssize_t n = tls_session_write_from(s->tc, b, shrink ? 1 : buf_len(b));
 		shrink = false;
 		if (n > 0)
 			continue;
@@ -136,7 +136,7 @@ static bool session_send(struct session *s, struct buf *b, void (*fill)(struct b
 			return false;
 		(*blocked)++;
 		shrink = true;
-		if (!wait_ready(s->fd, tls_client_wants_write(s->tc)))
+		if (!wait_ready(s->fd, tls_session_wants_write(s->tc)))
 			return false;
 	}
 }
@@ -151,7 +151,7 @@ static ssize_t session_recv_all(struct session *s, struct buf *out, size_t stage
 	struct buf stage = {0};
 	ssize_t n;
 	for (;;) {
-		n = tls_client_read_into(s->tc, &stage, stage_cap);
+		n = tls_session_read_into(s->tc, &stage, stage_cap);
 		if (n > 0) {
 			if (!buf_append(out, buf_head(&stage), buf_len(&stage), 64u << 20))
 				break;
@@ -159,11 +159,11 @@ static ssize_t session_recv_all(struct session *s, struct buf *out, size_t stage
 		} else if (n != -1) {
 			break;
 		}
-		if (tls_client_pending(s->tc)) {
+		if (tls_session_pending(s->tc)) {
 			(*pending_seen)++;
 			continue;
 		}
-		if (!wait_ready(s->fd, tls_client_wants_write(s->tc))) {
+		if (!wait_ready(s->fd, tls_session_wants_write(s->tc))) {
 			n = -3;
 			break;
 		}
@@ -203,13 +203,13 @@ static void test_get_hello(struct tls_context *ctx, const char *name)
 		return;
 	CHECK(send_text(&s, "GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n"), "send");
 	ssize_t end = session_recv_all(&s, &out, 1u << 16, &pending);
-	CHECK(end == 0, "a close_notify is a clean end, got %zd (%s)", end, tls_client_error(s.tc));
-	CHECK(tls_client_read_into(s.tc, &out, 1u << 16) == 0, "the end stays reported");
+	CHECK(end == 0, "a close_notify is a clean end, got %zd (%s)", end, tls_session_error(s.tc));
+	CHECK(tls_session_read_into(s.tc, &out, 1u << 16) == 0, "the end stays reported");
 	size_t len = 0;
 	const char *body = http_body(&out, &len);
 	CHECK(body && len == 18 && memcmp(body, "hello through tls\n", 18) == 0, "body");
-	CHECK(!tls_client_truncated(s.tc), "a clean end is no truncation");
-	CHECK(tls_client_error(s.tc)[0] == '\0', "no error text: %s", tls_client_error(s.tc));
+	CHECK(!tls_session_truncated(s.tc), "a clean end is no truncation");
+	CHECK(tls_session_error(s.tc)[0] == '\0', "no error text: %s", tls_session_error(s.tc));
 	buf_release(&out);
 	session_close(&s);
 }
@@ -224,7 +224,7 @@ static void test_get_big_small_buffer(struct tls_context *ctx)
 	CHECK(send_text(&s, "GET /big HTTP/1.1\r\nHost: localhost\r\n\r\n"), "send");
 	/* A 4 KiB buffer is smaller than a TLS record: the rest waits inside TLS. */
 	ssize_t end = session_recv_all(&s, &out, 4096, &pending);
-	CHECK(end == 0, "clean end, got %zd (%s)", end, tls_client_error(s.tc));
+	CHECK(end == 0, "clean end, got %zd (%s)", end, tls_session_error(s.tc));
 	CHECK(pending > 0, "bytes were reported pending inside TLS");
 	stat_pending = pending;
 	size_t len = 0;
@@ -272,11 +272,11 @@ static void test_upload_would_block(struct tls_context *ctx)
 		 "Content-Length: %u\r\n\r\n",
 		 UPLOAD_LEN);
 	CHECK(buf_append(&b, head, strlen(head), 128u << 10), "head");
-	CHECK(session_send(&s, &b, upload_fill, &blocked), "send: %s", tls_client_error(s.tc));
+	CHECK(session_send(&s, &b, upload_fill, &blocked), "send: %s", tls_session_error(s.tc));
 	CHECK(blocked > 0, "writes would block (%u times) and were retried", blocked);
 	stat_blocked = blocked;
 	ssize_t end = session_recv_all(&s, &out, 1u << 16, &pending);
-	CHECK(end == 0, "clean end, got %zd (%s)", end, tls_client_error(s.tc));
+	CHECK(end == 0, "clean end, got %zd (%s)", end, tls_session_error(s.tc));
 	size_t len = 0;
 	const char *body = http_body(&out, &len);
 	snprintf(want, sizeof(want), "len=%u sum=%u", UPLOAD_LEN, upload_sum);
@@ -297,14 +297,14 @@ static void test_truncated(struct tls_context *ctx)
 	CHECK(send_text(&s, "GET /truncate HTTP/1.1\r\nHost: localhost\r\n\r\n"), "send");
 	ssize_t end = session_recv_all(&s, &out, 1u << 16, &pending);
 	CHECK(end == -2, "a FIN without close_notify is an error, got %zd", end);
-	CHECK(tls_client_truncated(s.tc), "the error is a truncation");
-	CHECK(strstr(tls_client_error(s.tc), "truncated") != NULL, "reason: %s",
-	      tls_client_error(s.tc));
+	CHECK(tls_session_truncated(s.tc), "the error is a truncation");
+	CHECK(strstr(tls_session_error(s.tc), "truncated") != NULL, "reason: %s",
+	      tls_session_error(s.tc));
 	size_t len = 0;
 	CHECK(http_body(&out, &len) && len == 5000, "bytes before the cut are delivered: %zu", len);
-	CHECK(tls_client_read_into(s.tc, &out, 1u << 16) == -2, "the error stays reported");
+	CHECK(tls_session_read_into(s.tc, &out, 1u << 16) == -2, "the error stays reported");
 	struct buf more = {0};
-	CHECK(buf_append(&more, "x", 1, 16) && tls_client_write_from(s.tc, &more, 1) == -2,
+	CHECK(buf_append(&more, "x", 1, 16) && tls_session_write_from(s.tc, &more, 1) == -2,
 	      "no writes after a fatal error");
 	buf_release(&more);
 	buf_release(&out);
@@ -322,7 +322,7 @@ static void expect_refused(struct tls_context *ctx, int port, const char *name, 
 	CHECK(strstr(err, "certificate verify failed") && strstr(err, why), "%s: reason \"%s\"",
 	      name, err);
 	bool want_write = false;
-	CHECK(!s.tc || tls_client_handshake(s.tc, &want_write) == -1, "the failure stays reported");
+	CHECK(!s.tc || tls_session_handshake(s.tc, &want_write) == -1, "the failure stays reported");
 	session_close(&s);
 }
 
@@ -332,7 +332,7 @@ static void test_not_tls(struct tls_context *ctx)
 	struct session s;
 	int r = session_open(&s, ctx, plain_port, "localhost", 0);
 	printf("refused a cleartext server: %s\n", session_error(&s));
-	CHECK(s.tc && !tls_client_truncated(s.tc), "a protocol error is no truncation");
+	CHECK(s.tc && !tls_session_truncated(s.tc), "a protocol error is no truncation");
 	CHECK(r == -1, "handshake gave %d", r);
 	CHECK(strncmp(session_error(&s), "tls: ", 5) == 0, "reason \"%s\"", session_error(&s));
 	session_close(&s);
@@ -346,8 +346,8 @@ static void test_context_errors(struct tls_context *ctx)
 	CHECK(strstr(err, "cannot read CA file /nonexistent/ca.pem: No such file or directory") !=
 		  NULL,
 	      "reason: %s", err);
-	CHECK(tls_client_new(ctx, 0, "") == NULL, "an empty name is refused");
-	CHECK(tls_client_new(ctx, 0, NULL) == NULL, "no name is refused");
+	CHECK(tls_session_connect(ctx, 0, "") == NULL, "an empty name is refused");
+	CHECK(tls_session_connect(ctx, 0, NULL) == NULL, "no name is refused");
 }
 
 int main(int argc, char **argv)
@@ -382,7 +382,7 @@ int main(int argc, char **argv)
 	test_context_errors(ctx);
 	tls_context_free(system_only);
 	tls_context_free(ctx);
-	printf("tls_client_test: %d checks, %d failed (writes blocked %u times, reads found bytes "
+	printf("tls_session_test: %d checks, %d failed (writes blocked %u times, reads found bytes "
 	       "pending in TLS %u times)\n",
 	       checks, failures, stat_blocked, stat_pending);
 	return failures ? 1 : 0;
