@@ -36,6 +36,10 @@ void conn_want_client_read(struct conn *c, bool on)
 		return;
 	bool was = c->c_want_read;
 	c->c_want_read = on;
+	if (c->cio) {
+		c->cio->want_read(c, on);
+		return;
+	}
 	if (on && !event_pending(&c->c_rd, EV_READ, NULL))
 		event_add(&c->c_rd, NULL);
 	/* Reading switched back on with decrypted bytes already in TLS: no socket event says so. */
@@ -53,6 +57,10 @@ void conn_want_client_write(struct conn *c, bool on)
 {
 	if (c->state == CONN_CLOSED)
 		return;
+	if (c->cio) {
+		c->cio->want_write(c, on);
+		return;
+	}
 	bool pending = event_pending(&c->c_wr, EV_WRITE, NULL);
 	if (on && !pending)
 		event_add(&c->c_wr, NULL);
@@ -215,6 +223,45 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const st
 	conn_want_client_read(c, true);
 }
 
+struct conn *conn_child_new(struct conn *parent, const struct conn_client_io *io, void *io_arg,
+			    const struct flow_ops *ops)
+{
+	struct worker *w = parent->w;
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->w = w;
+	c->snap = worker_hold(w);
+	c->cfg = c->snap->cfg;
+	c->cfd = -1;
+	c->cio = io;
+	c->cio_arg = io_arg;
+	c->parent = parent;
+	buf_init(&c->cin, &w->bufs);
+	buf_init(&c->cout, &w->bufs);
+	buf_init(&c->uin, &w->bufs);
+	buf_init(&c->uout, &w->bufs);
+	buf_init(&c->replay, &w->bufs);
+	c->ops = ops;
+	c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
+	c->client_ip = parent->client_ip;
+	c->client_port = parent->client_port;
+	memcpy(c->client_text, parent->client_text, sizeof(c->client_text));
+	/* No socket: the owner activates these when its stream has bytes or room. */
+	event_assign(&c->c_rd, w->base, -1, EV_READ | EV_PERSIST, conn_on_client_read, c);
+	event_assign(&c->c_wr, w->base, -1, EV_WRITE | EV_PERSIST, conn_on_client_write, c);
+	event_assign(&c->timer, w->base, -1, 0, conn_on_timer, c);
+	w->n_conns++;
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	conn_reset_request(c);
+	conn_set_timeout(c, c->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
+	return c;
+}
+
 void conn_set_state(struct conn *c, enum conn_state next)
 {
 	BUG_ON(!conn_state_allows(c->state, next));
@@ -327,8 +374,10 @@ static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
 		r->log_id = worker_next_log_id(c->w);
 	if (r->has_connected)
 		ip_addr_format(&r->connected, ip);
-	const char *sni = c->ctls ? tls_session_server_name(c->ctls) : NULL;
-	const char *alpn = c->ctls ? tls_session_alpn(c->ctls) : NULL;
+	/* A stream's request was sent in its parent's session. */
+	const struct tls_session *session = c->ctls ? c->ctls : c->parent ? c->parent->ctls : NULL;
+	const char *sni = session ? tls_session_server_name(session) : NULL;
+	const char *alpn = session ? tls_session_alpn(session) : NULL;
 	struct log_record rec = {
 	    .ts_ms = loop_clock_wall_ms(),
 	    .client = c->client_text,
@@ -453,20 +502,25 @@ void conn_close(struct conn *c, enum reason why)
 		conn_log_request(c, c->req.result);
 	}
 	conn_close_upstream(c);
+	/* Before the session goes: an HTTP/2 session's streams end first, logged with it. */
+	c->ops->release(c);
 	event_del(&c->c_rd);
 	event_del(&c->c_wr);
 	event_del(&c->timer);
 	tls_session_free(c->ctls); /* close_notify, best effort */
 	c->ctls = NULL;
-	close(c->cfd);
+	if (c->cfd >= 0)
+		close(c->cfd);
 	c->cfd = -1;
 	buf_release(&c->cin);
 	buf_release(&c->cout);
-	c->ops->release(c);
+	if (c->cio)
+		c->cio->closed(c);
 	c->w->n_conns--;
 	if (c->agent_slot)
 		c->agent_slot->conns--;
-	metrics_count_conn_close(&c->w->metrics);
+	if (!c->cio)
+		metrics_count_conn_close(&c->w->metrics);
 	worker_release(c->w, c->snap);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -531,7 +585,8 @@ bool conn_count_agent(struct conn *c)
 	struct conn_request *r = &c->req;
 	unsigned limit = worker_share(c->w, c->cfg->max_connections_per_agent);
 
-	if (limit == 0 || !r->agent)
+	/* A stream is a request on its parent's connection, which is what counts. */
+	if (limit == 0 || !r->agent || c->cio)
 		return true;
 	struct worker_agent_slot *slot = worker_agent_slot(c->w, r->agent->name);
 	if (!slot || slot == c->agent_slot)
@@ -681,6 +736,8 @@ ssize_t conn_upstream_write2(struct conn *c, struct buf *a, struct buf *b, size_
 
 ssize_t conn_client_read(struct conn *c, struct buf *b, size_t max_cap)
 {
+	if (c->cio)
+		return c->cio->read(c, b, max_cap);
 	if (!c->ctls)
 		return conn_read_into(c->cfd, b, max_cap);
 	ssize_t n = tls_session_read_into(c->ctls, b, max_cap);
@@ -693,6 +750,8 @@ ssize_t conn_client_read(struct conn *c, struct buf *b, size_t max_cap)
 
 ssize_t conn_client_write(struct conn *c, struct buf *b, size_t n)
 {
+	if (c->cio)
+		return c->cio->write(c, b, n);
 	if (!c->ctls)
 		return conn_write_from(c->cfd, b, n);
 	return tls_session_write_from(c->ctls, b, n);
@@ -701,6 +760,17 @@ ssize_t conn_client_write(struct conn *c, struct buf *b, size_t n)
 ssize_t conn_client_write2(struct conn *c, struct buf *a, struct buf *b, size_t b_n,
 			   size_t *b_written)
 {
+	if (c->cio) {
+		/* The head first; the body only once all of it is taken (the owner's room). */
+		ssize_t n = c->cio->write(c, a, buf_len(a));
+		*b_written = 0;
+		if (n < 0 || buf_len(a) > 0 || b_n == 0)
+			return n;
+		ssize_t m = c->cio->write(c, b, b_n);
+		if (m > 0)
+			*b_written = (size_t)m;
+		return m > 0 ? n + m : n;
+	}
 	if (!c->ctls)
 		return conn_write2(c->cfd, a, b, b_n, b_written);
 	return conn_tls_write2(c->ctls, a, b, b_n, b_written);

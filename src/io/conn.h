@@ -111,6 +111,18 @@ struct conn_log_text {
 	char tls_error[LOG_JSON_TLS_ERROR_MAX];
 };
 
+/* Client I/O of a connection without a socket of its own: an HTTP/2 stream's request, which
+ * HTTP/1.1's flow drives as it drives any client (io/h2_flow). Same returns as
+ * conn_client_read and conn_client_write; want_* replace socket interest (the owner activates
+ * c_rd and c_wr itself); closed tells the owner the connection ended (conn_close). */
+struct conn_client_io {
+	ssize_t (*read)(struct conn *c, struct buf *b, size_t max_cap);
+	ssize_t (*write)(struct conn *c, struct buf *b, size_t n);
+	void (*want_read)(struct conn *c, bool on);
+	void (*want_write)(struct conn *c, bool on);
+	void (*closed)(struct conn *c);
+};
+
 struct conn {
 	struct worker *w;
 	struct conn *prev, *next; /* worker's list of live connections */
@@ -120,6 +132,11 @@ struct conn {
 	/* The client's TLS session once sluice terminates it (an intercepted tunnel); NULL
 	 * otherwise. Every client read and write goes through it (conn_client_read...). */
 	struct tls_session *ctls;
+	/* A stream's connection (conn_child_new): its client I/O, the owner's state for it, and
+	 * the connection it came in on (open for as long as this one is). NULL otherwise. */
+	const struct conn_client_io *cio;
+	void *cio_arg;
+	struct conn *parent;
 	/* The upstream connection while a request is in flight (or a tunnel open), with its TLS
 	 * session for an https route; NULL otherwise. */
 	struct upstream_sock *us;
@@ -164,6 +181,12 @@ struct conn_setup_ops {
 
 /* A new client connection, speaking the protocol `ops` (its listener's). */
 void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const struct flow_ops *ops);
+/* A connection for one request that arrived on parent (an HTTP/2 stream), doing its client I/O
+ * through io and speaking ops: the parent's client and snapshot, no socket, counted among the
+ * worker's connections (not in the connection metrics or per-agent limits: parent is). NULL
+ * when out of memory. Its end calls io->closed; the parent must close it before itself. */
+struct conn *conn_child_new(struct conn *parent, const struct conn_client_io *io, void *io_arg,
+			    const struct flow_ops *ops);
 /* Moves the connection to `next`: the only writer of c->state. A move conn_state_allows refuses
  * is a bug (BUG_ON). */
 void conn_set_state(struct conn *c, enum conn_state next);

@@ -4,9 +4,13 @@
 #ifndef SLUICE_IO_FLOW_H
 #define SLUICE_IO_FLOW_H
 
+#include <stdbool.h>
+
 #include "policy/reason.h"
 
 struct conn;
+struct authority;
+struct agent_credentials;
 
 /* A connection runs one protocol at a time (c->ops), chosen at accept by its listener and
  * switched at most once (conn_switch_ops: HTTP hands a CONNECT, and the transparent TLS listener
@@ -42,6 +46,14 @@ struct tunnel_check_exit {
 	/* The same inside sluice's TLS session with the client (c->ctls), once tls_accept has it
 	 * up: each request is intercepted HTTPS. */
 	int (*carry_https)(struct conn *c);
+	/* The same when the client chose HTTP/2 in ALPN (io/h2_flow): each stream is a request,
+	 * on a connection of conn_child_new speaking stream_ops, started by start_stream with its
+	 * HTTP/1.1 head in cin, bound to the tunnel's dest and credentials. start_stream returns
+	 * -1 when out of memory (nothing started). */
+	int (*carry_h2)(struct conn *c);
+	const struct flow_ops *stream_ops;
+	int (*start_stream)(struct conn *c, const struct authority *dest,
+			    const struct agent_credentials *cred, bool has_cred);
 };
 
 #endif

@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/bug.h"
 #include "emit/http_head.h"
 #include "io/conn.h"
+#include "io/h2_flow.h"
 #include "io/reload_revoke.h"
 #include "io/tls_session.h"
 #include "io/tunnel.h"
@@ -951,9 +953,30 @@ static int flow_carry_https(struct conn *c)
 	return 0;
 }
 
+/* An HTTP/2 stream's request (flow_check_exit's start_stream). */
+static int flow_start_stream(struct conn *c, const struct authority *dest,
+			     const struct agent_credentials *cred, bool has_cred)
+{
+	struct tunnel_bind *b = malloc(sizeof(*b));
+
+	if (!b)
+		return -1;
+	BUG_ON(c->ops != &intercepted_http_ops || c->proto);
+	b->dest = *dest;
+	b->cred = *cred;
+	b->has_cred = has_cred;
+	c->proto = b;
+	/* A new connection reads its head already: the head is in cin. */
+	flow_parse_head(c);
+	return 0;
+}
+
 static struct tunnel_check_exit flow_check_exit = {
     .carry_http = flow_carry,
     .carry_https = flow_carry_https,
+    .carry_h2 = h2_flow_carry,
+    .stream_ops = &intercepted_http_ops,
+    .start_stream = flow_start_stream,
 };
 
 /* The upstream is connected (or taken from the pool). A CONNECT's tunnel opens — unless a

@@ -2,6 +2,7 @@
 
 #include <openssl/x509.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "io/conn.h"
 #include "io/tls_mint.h"
@@ -31,7 +32,7 @@ static void accept_fail(struct conn *c, enum reason why)
 
 /* The session is up: the CONNECT's line is written (the tunnel is open, intercepted), its
  * verified upstream connection waits in the pool for the first request, which finds it there
- * by address and name, and HTTP takes the connection over. */
+ * by address and name, and HTTP takes the connection over: HTTP/2 when ALPN chose it. */
 static void accept_done(struct conn *c)
 {
 	struct conn_request *r = &c->req;
@@ -43,7 +44,9 @@ static void accept_done(struct conn *c)
 	r->req_done = true;
 	upstream_park(c);
 	metrics_count_intercepted(&c->w->metrics);
-	if (exit->carry_https(c) != 0)
+	const char *alpn = tls_session_alpn(c->ctls);
+	bool h2 = alpn && strcmp(alpn, "h2") == 0;
+	if ((h2 ? exit->carry_h2 : exit->carry_https)(c) != 0)
 		conn_close(c, REASON_INTERNAL);
 }
 

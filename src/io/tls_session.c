@@ -392,25 +392,36 @@ void tls_session_shutdown(struct tls_session *tc)
 	ERR_clear_error();
 }
 
-/* ALPN (RFC 7301): HTTP/1.1 when offered; nothing chosen otherwise, so that the handshake goes
- * on and the client decides (every HTTP client falls back to HTTP/1.1 without ALPN). */
-static int tls_server_select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
-				  const unsigned char *in, unsigned inlen, void *arg)
+/* The offered protocol named want (length-prefixed list in[0..inlen)), or false. */
+static bool tls_alpn_offered(const unsigned char *in, unsigned inlen, const char *want,
+			     const unsigned char **out, unsigned char *outlen)
 {
-	static const unsigned char http11[] = "http/1.1";
-	(void)ssl;
-	(void)arg;
+	size_t want_len = strlen(want);
 	for (unsigned i = 0; i < inlen;) {
 		unsigned len = in[i];
 		if (i + 1 + len > inlen)
 			break;
-		if (len == sizeof(http11) - 1 && memcmp(in + i + 1, http11, len) == 0) {
+		if (len == want_len && memcmp(in + i + 1, want, len) == 0) {
 			*out = in + i + 1;
 			*outlen = (unsigned char)len;
-			return SSL_TLSEXT_ERR_OK;
+			return true;
 		}
 		i += 1 + len;
 	}
+	return false;
+}
+
+/* ALPN (RFC 7301): HTTP/2 when offered (sluice's preference: one connection for all of a
+ * client's requests), else HTTP/1.1; nothing chosen otherwise, so that the handshake goes on and
+ * the client decides (every HTTP client falls back to HTTP/1.1 without ALPN). */
+static int tls_server_select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+				  const unsigned char *in, unsigned inlen, void *arg)
+{
+	(void)ssl;
+	(void)arg;
+	if (tls_alpn_offered(in, inlen, "h2", out, outlen) ||
+	    tls_alpn_offered(in, inlen, "http/1.1", out, outlen))
+		return SSL_TLSEXT_ERR_OK;
 	return SSL_TLSEXT_ERR_NOACK;
 }
 

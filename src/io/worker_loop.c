@@ -6,6 +6,7 @@
 
 #include "base/bug.h"
 #include "io/conn.h"
+#include "io/h2_flow.h"
 #include "io/dns_server.h"
 #include "io/dns_tcp.h"
 #include "io/http_flow.h"
@@ -234,6 +235,8 @@ static void worker_loop_on_drain(evutil_socket_t fd, short what, void *arg)
 		next = c->next;
 		if (c->state == CONN_READ_HEAD && buf_len(&c->cin) == 0 && c->req.started_ms == 0)
 			conn_close(c, REASON_SHUTDOWN);
+		else if (c->state == CONN_H2_SESSION)
+			h2_flow_drain(c); /* GOAWAY: its streams finish, no new one starts */
 	}
 	atomic_store(&w->drain_left, (int)w->n_conns);
 	worker_conn_ended(w);

@@ -217,9 +217,12 @@ static int framing_step(struct http1_chunked *c, unsigned char ch)
 	return trailer_step(c, ch);
 }
 
-ssize_t http1_chunked_parse(struct http1_chunked *c, const char *buf, size_t len, bool *done)
+/* The one loop of parse and decode: out (when not NULL) gets the data bytes, *out_len their
+ * number. */
+static ssize_t chunked_run(struct http1_chunked *c, const char *buf, size_t len, char *out,
+			   size_t *out_len, bool *done)
 {
-	size_t i = 0;
+	size_t i = 0, o = 0;
 
 	while (i < len && c->state != ST_DONE && c->state != ST_ERROR) {
 		if (c->state == ST_DATA) {
@@ -227,6 +230,9 @@ ssize_t http1_chunked_parse(struct http1_chunked *c, const char *buf, size_t len
 
 			if (n > c->remaining)
 				n = (size_t)c->remaining;
+			if (out)
+				memcpy(out + o, buf + i, n);
+			o += n;
 			i += n;
 			c->remaining -= n;
 			if (c->remaining == 0)
@@ -237,7 +243,20 @@ ssize_t http1_chunked_parse(struct http1_chunked *c, const char *buf, size_t len
 			break;
 	}
 	*done = c->state == ST_DONE;
+	if (out_len)
+		*out_len = c->state == ST_ERROR ? 0 : o;
 	if (c->state == ST_ERROR)
 		return -1;
 	return (ssize_t)i;
+}
+
+ssize_t http1_chunked_parse(struct http1_chunked *c, const char *buf, size_t len, bool *done)
+{
+	return chunked_run(c, buf, len, NULL, NULL, done);
+}
+
+ssize_t http1_chunked_decode(struct http1_chunked *c, const char *buf, size_t len, char *out,
+			     size_t *out_len, bool *done)
+{
+	return chunked_run(c, buf, len, out, out_len, done);
 }

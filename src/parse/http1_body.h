@@ -1,6 +1,7 @@
 /* http1_body: incremental scanner for chunked message bodies (RFC 9112 §7.1).
- * sluice forwards chunked bodies unchanged, so the scanner only finds where the message ends
- * and refuses malformed framing. Does not decode or copy data, and does not allocate. */
+ * sluice forwards chunked bodies unchanged, so the scanner mostly finds where the message ends
+ * and refuses malformed framing; its decoder gives the data alone, for a protocol with framing
+ * of its own (HTTP/2 DATA frames). Does not allocate. */
 #ifndef SLUICE_PARSE_HTTP1_BODY_H
 #define SLUICE_PARSE_HTTP1_BODY_H
 
@@ -33,5 +34,10 @@ void http1_chunked_init(struct http1_chunked *c);
  * (";name", ";name=token", ";name=\"quoted\""): the BWS that RFC 9112 §7.1.1 tolerates is
  * refused, as other parsers disagree about it. */
 ssize_t http1_chunked_parse(struct http1_chunked *c, const char *buf, size_t len, bool *done);
+/* The same scan, copying the chunk data (extensions and trailers dropped) to out, which has
+ * room for len bytes; *out_len is how many it got (0 after -1). The same split-independence:
+ * the data out depends only on the concatenation of the bytes passed. */
+ssize_t http1_chunked_decode(struct http1_chunked *c, const char *buf, size_t len, char *out,
+			     size_t *out_len, bool *done);
 
 #endif

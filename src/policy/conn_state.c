@@ -11,6 +11,7 @@ static const char *const conn_state_names[CONN_STATE__COUNT] = {
     [CONN_REPLYING] = "replying",
     [CONN_TUNNEL_CHECK] = "tunnel_check",
     [CONN_TLS_ACCEPT] = "tls_accept",
+    [CONN_H2_SESSION] = "h2_session",
     [CONN_CLOSED] = "closed",
 };
 
@@ -24,7 +25,9 @@ static const char *const conn_state_names[CONN_STATE__COUNT] = {
  * stale pooled connection sends the request again from forwarding, on a new connection. An
  * exchange or a reply done, the connection reads the next head. A tunnel whose first bytes
  * are judged (tunnel_check) opens, or carries HTTP (read_head), or is refused (replying: a TLS
- * alert), or, intercepted, has its TLS terminated (tls_accept), which then carries HTTP too.
+ * alert), or, intercepted, has its TLS terminated (tls_accept), which then carries HTTP/1.1
+ * (read_head) or HTTP/2 (h2_session, whose streams are connections of their own); a session
+ * only ends.
  * A WebSocket handshake's 101 makes forwarding a tunnel. A tunnel only ends. */
 static const unsigned conn_state_moves[CONN_STATE__COUNT] = {
     [CONN_READ_HEAD] = TO(CONN_RESOLVING) | TO(CONN_CONNECTING) | TO(CONN_FORWARDING) |
@@ -36,7 +39,8 @@ static const unsigned conn_state_moves[CONN_STATE__COUNT] = {
 			TO(CONN_TUNNEL) | TO(CONN_REPLYING) | TO(CONN_CLOSED),
     [CONN_TUNNEL_CHECK] = TO(CONN_TUNNEL) | TO(CONN_READ_HEAD) | TO(CONN_TLS_ACCEPT) |
 			  TO(CONN_REPLYING) | TO(CONN_CLOSED),
-    [CONN_TLS_ACCEPT] = TO(CONN_READ_HEAD) | TO(CONN_CLOSED),
+    [CONN_TLS_ACCEPT] = TO(CONN_READ_HEAD) | TO(CONN_H2_SESSION) | TO(CONN_CLOSED),
+    [CONN_H2_SESSION] = TO(CONN_CLOSED),
     [CONN_FORWARDING] = TO(CONN_READ_HEAD) | TO(CONN_CONNECTING) | TO(CONN_FORWARDING) |
 			TO(CONN_TUNNEL) | TO(CONN_REPLYING) | TO(CONN_CLOSED),
     [CONN_TUNNEL] = TO(CONN_CLOSED),

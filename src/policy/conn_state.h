@@ -13,6 +13,7 @@ enum conn_state {
 	CONN_FORWARDING,   /* HTTP request/response in flight */
 	CONN_TUNNEL_CHECK, /* CONNECT answered 200: its first bytes are read and judged */
 	CONN_TLS_ACCEPT,   /* an intercepted tunnel: sluice's TLS handshake with the client */
+	CONN_H2_SESSION,   /* HTTP/2 inside it: streams come and go, each its own request */
 	CONN_TUNNEL,	   /* CONNECT established: opaque relay */
 	CONN_REPLYING,	   /* sending sluice's own reply, then close or next request */
 	CONN_CLOSED,	   /* ended (conn_close); freed on the next loop turn */

@@ -149,6 +149,60 @@ static void test_sixteen_digit_size(void **state)
 	INCOMPLETE("7fffffffffffffff\r\n");
 }
 
+/* Decodes raw whole and byte by byte: both give want, and stop where the message ends. */
+static void assert_decoded(const char *raw, size_t len, const char *want, size_t want_len,
+			   size_t want_consumed)
+{
+	char out[256];
+	size_t got = 0, total = 0, consumed = 0;
+	bool done = false;
+	struct http1_chunked c;
+
+	http1_chunked_init(&c);
+	assert_int_equal(http1_chunked_decode(&c, raw, len, out, &got, &done),
+			 (ssize_t)want_consumed);
+	assert_true(done);
+	assert_int_equal(got, want_len);
+	assert_memory_equal(out, want, want_len);
+	http1_chunked_init(&c);
+	done = false;
+	for (size_t i = 0; i < len && !done; i++) {
+		ssize_t n = http1_chunked_decode(&c, raw + i, 1, out + total, &got, &done);
+		assert_true(n >= 0);
+		consumed += (size_t)n;
+		total += got;
+	}
+	assert_true(done);
+	assert_int_equal(consumed, want_consumed);
+	assert_int_equal(total, want_len);
+	assert_memory_equal(out, want, want_len);
+}
+
+static void test_decode_gives_the_data_alone(void **state)
+{
+	static const char raw[] = "5;ext=\"x\"\r\nhello\r\n1\r\n \r\n6\r\nworld!\r\n0\r\n"
+				  "Trailer-Field: t\r\n\r\nGET / HTTP/1.1\r\n";
+	assert_decoded(raw, sizeof(raw) - 1, "hello world!", 12,
+		       sizeof(raw) - 1 - (sizeof("GET / HTTP/1.1\r\n") - 1));
+	/* Framing inside data is data. */
+	assert_decoded("9\r\n0\r\n\r\n\0\r\n\n\r\n0\r\n\r\n", 19, "0\r\n\r\n\0\r\n\n", 9, 19);
+	assert_decoded("0\r\n\r\n", 5, "", 0, 5);
+}
+
+static void test_decode_refuses_what_the_scan_refuses(void **state)
+{
+	char out[64];
+	size_t got = 99;
+	bool done;
+	struct http1_chunked c;
+
+	http1_chunked_init(&c);
+	assert_int_equal(http1_chunked_decode(&c, "3\r\nabcX", 8, out, &got, &done), -1);
+	assert_int_equal(got, 0);
+	assert_false(done);
+	assert_non_null(c.error_detail);
+}
+
 static void test_stops_at_message_end(void **state)
 {
 	static const char msg[] = "3\r\nabc\r\n0\r\n\r\n";
@@ -359,6 +413,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(test_single_chunk),
+	    T(test_decode_gives_the_data_alone),
+	    T(test_decode_refuses_what_the_scan_refuses),
 	    T(test_empty_body),
 	    T(test_several_chunks_hex_sizes),
 	    T(test_data_is_opaque),

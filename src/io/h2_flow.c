@@ -1,0 +1,811 @@
+#include "io/h2_flow.h"
+
+#include <event2/event.h>
+#include <nghttp2/nghttp2.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/bug.h"
+#include "io/conn.h"
+#include "io/tls_session.h"
+#include "io/worker.h"
+#include "parse/authority.h"
+#include "parse/http1.h"
+#include "parse/http1_body.h"
+#include "policy/agent.h"
+
+/* What one stream may hold: request bytes the child has not read are bounded by the window
+ * sluice advertises; response bytes the child wrote and the client has not taken, by
+ * H2_OUT_MAX (the child waits beyond it), a head by the response head limit. */
+#define H2_STREAM_WINDOW (256 * 1024)
+#define H2_SESSION_WINDOW (1024 * 1024)
+#define H2_OUT_MAX (64 * 1024)
+#define H2_READ_MAX (64 * 1024)
+#define H2_COUT_MAX                                                                                \
+	(256 * 1024) /* frames queued for the client before sluice stops making more               \
+		      */
+#define H2_METHOD_MAX 32
+#define H2_AUTHORITY_MAX 300
+/* A request head is refused past twice the HTTP/1.1 limit: http_flow gives the 431 below it. */
+#define H2_HEAD_SLACK 2
+
+struct h2_session;
+
+enum h2_resp {
+	H2_RESP_HEAD, /* waiting for the child's response head */
+	H2_RESP_BODY, /* HEADERS submitted; body bytes move to DATA */
+	H2_RESP_DONE, /* every body byte is in `body` (or there is none) */
+	H2_RESP_BROKEN,
+};
+
+struct h2_stream {
+	struct h2_session *s;
+	struct h2_stream *prev, *next;
+	int32_t id;
+	struct conn *child; /* NULL before the head is whole and once the request ended */
+	/* the request: pseudo-header fields, then the HTTP/1.1 bytes for the child */
+	char method[H2_METHOD_MAX + 1];
+	char authority[H2_AUTHORITY_MAX + 1];
+	char host[H2_AUTHORITY_MAX + 1]; /* a host field beside :authority */
+	bool has_method, has_authority, has_host, scheme_https, has_scheme, bad_field;
+	struct buf path, fields, cookie; /* while the head arrives */
+	struct buf in;			 /* head then body, for the child's reads */
+	size_t unconsumed;		 /* DATA bytes in `in` still counted against the window */
+	bool chunked_in;		 /* the body goes as chunks: no content-length was sent */
+	bool in_ended;			 /* END_STREAM from the client */
+	bool is_head;
+	/* the response */
+	struct buf out;	 /* the child's HTTP/1.1 bytes not yet parsed */
+	struct buf body; /* decoded body bytes for DATA frames */
+	enum h2_resp resp;
+	enum http1_framing framing;
+	uint64_t remaining;
+	struct http1_chunked chunked;
+	bool deferred;	       /* the data source said "later": resume it when bytes come */
+	bool child_ended;      /* the child closed: a CLOSE-framed body is complete */
+	bool child_wants_read; /* mirrors the child's interest */
+	bool child_wants_write;
+	bool closed; /* nghttp2 closed the stream: touch nothing of it */
+};
+
+struct h2_session {
+	struct conn *c;
+	nghttp2_session *ng;
+	const struct tunnel_check_exit *exit; /* how a stream's request starts */
+	struct authority dest;		      /* the CONNECT's: every stream is bound to it */
+	struct agent_credentials cred;
+	bool has_cred;
+	struct h2_stream *streams;
+	bool goaway;  /* GOAWAY submitted */
+	bool closing; /* the parent is ending: streams are torn down, nothing is sent */
+};
+
+static struct h2_session *h2_of(const struct conn *c)
+{
+	return c->proto;
+}
+
+/* The parent writes what nghttp2 has to say on its next turn, never from inside a callback. */
+static void h2_schedule(struct h2_session *s)
+{
+	if (!s->closing && s->c->state != CONN_CLOSED)
+		event_active(&s->c->c_wr, EV_WRITE, 0);
+}
+
+static size_t out_room(const struct h2_stream *st)
+{
+	const struct config *cfg = st->s->c->cfg;
+	size_t cap = cfg->max_response_head + H2_OUT_MAX;
+	size_t held = buf_len(&st->out) + buf_len(&st->body);
+	return held < cap ? cap - held : 0;
+}
+
+static void stream_free(struct h2_stream *st)
+{
+	struct h2_session *s = st->s;
+
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		s->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	buf_release(&st->path);
+	buf_release(&st->fields);
+	buf_release(&st->cookie);
+	buf_release(&st->in);
+	buf_release(&st->out);
+	buf_release(&st->body);
+	free(st);
+}
+
+static void stream_reset(struct h2_stream *st, uint32_t code)
+{
+	if (st->closed || st->s->closing)
+		return;
+	nghttp2_submit_rst_stream(st->s->ng, NGHTTP2_FLAG_NONE, st->id, code);
+	st->resp = H2_RESP_BROKEN;
+	h2_schedule(st->s);
+}
+
+/* Gives the client's window back once the child has read what arrived. */
+static void stream_consume(struct h2_stream *st)
+{
+	if (st->unconsumed == 0 || st->closed || st->s->closing)
+		return;
+	nghttp2_session_consume(st->s->ng, st->id, st->unconsumed);
+	st->unconsumed = 0;
+	h2_schedule(st->s);
+}
+
+/* ---- the child's client I/O --------------------------------------------------------------- */
+
+static ssize_t child_read(struct conn *c, struct buf *b, size_t max_cap)
+{
+	struct h2_stream *st = c->cio_arg;
+	size_t n = buf_len(&st->in);
+
+	/* No end of stream: the request's own framing says where it ends. */
+	if (n == 0)
+		return -1;
+	size_t room = buf_reserve(b, n < 16384 ? n : 16384, max_cap);
+	if (room == 0)
+		return -1;
+	if (n > room)
+		n = room;
+	memcpy(buf_tail(b), buf_head(&st->in), n);
+	buf_commit(b, n);
+	buf_consume(&st->in, n);
+	if (buf_len(&st->in) == 0)
+		stream_consume(st);
+	conn_touch(st->s->c);
+	return (ssize_t)n;
+}
+
+static void stream_pump(struct h2_stream *st);
+
+static ssize_t child_write(struct conn *c, struct buf *b, size_t n)
+{
+	struct h2_stream *st = c->cio_arg;
+
+	if (n > buf_len(b))
+		n = buf_len(b);
+	if (n == 0)
+		return 0;
+	if (st->resp == H2_RESP_BROKEN)
+		return -2;
+	size_t room = out_room(st);
+	if (room == 0)
+		return -1;
+	if (n > room)
+		n = room;
+	if (!buf_append(&st->out, buf_head(b), n, buf_len(&st->out) + n))
+		return -2;
+	buf_consume(b, n);
+	stream_pump(st);
+	h2_schedule(st->s);
+	conn_touch(st->s->c);
+	return (ssize_t)n;
+}
+
+static void child_want_read(struct conn *c, bool on)
+{
+	struct h2_stream *st = c->cio_arg;
+	st->child_wants_read = on;
+	if (on && buf_len(&st->in) > 0)
+		conn_client_read_again(c);
+}
+
+static void child_want_write(struct conn *c, bool on)
+{
+	struct h2_stream *st = c->cio_arg;
+	st->child_wants_write = on;
+	if (on && out_room(st) > 0)
+		event_active(&c->c_wr, EV_WRITE, 0);
+}
+
+/* The child's request ended (answered, refused or cut). What it wrote is the response; what
+ * the client still sends for it is dropped. */
+static void child_closed(struct conn *c)
+{
+	struct h2_stream *st = c->cio_arg;
+
+	st->child = NULL;
+	st->child_ended = true;
+	if (st->closed || st->s->closing)
+		return;
+	if (st->unconsumed || buf_len(&st->in)) {
+		buf_release(&st->in);
+		stream_consume(st);
+	}
+	stream_pump(st);
+	if (st->resp == H2_RESP_HEAD ||
+	    (st->resp == H2_RESP_BODY && st->framing != HTTP1_BODY_CLOSE))
+		stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+	else if (st->resp == H2_RESP_BODY)
+		st->resp = H2_RESP_DONE;
+	if (st->deferred) {
+		st->deferred = false;
+		nghttp2_session_resume_data(st->s->ng, st->id);
+	}
+	h2_schedule(st->s);
+}
+
+static const struct conn_client_io h2_child_io = {
+    .read = child_read,
+    .write = child_write,
+    .want_read = child_want_read,
+    .want_write = child_want_write,
+    .closed = child_closed,
+};
+
+/* ---- responses: the child's HTTP/1.1 into HEADERS and DATA --------------------------------- */
+
+static ssize_t body_source(nghttp2_session *ng, int32_t id, uint8_t *dst, size_t length,
+			   uint32_t *flags, nghttp2_data_source *source, void *user)
+{
+	struct h2_stream *st = source->ptr;
+	size_t n = buf_len(&st->body);
+
+	if (n > length)
+		n = length;
+	memcpy(dst, buf_head(&st->body), n);
+	buf_consume(&st->body, n);
+	if (buf_len(&st->body) == 0 && st->resp == H2_RESP_DONE)
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+	else if (n == 0) {
+		st->deferred = true;
+		return NGHTTP2_ERR_DEFERRED;
+	}
+	if (n > 0 && st->child && st->child_wants_write && out_room(st) > 0)
+		event_active(&st->child->c_wr, EV_WRITE, 0);
+	return (ssize_t)n;
+}
+
+/* HTTP/2 field names are lower case; the connection-specific fields of HTTP/1.1 have no place
+ * in it (RFC 9113 §8.2.2). */
+static bool submit_head(struct h2_stream *st, const struct http1_response *resp)
+{
+	static _Thread_local nghttp2_nv nva[HTTP1_MAX_HEADERS_CAP + 1];
+	static _Thread_local char names[HTTP1_MAX_HEADERS_CAP][64];
+	char status[12];
+	size_t n = 0;
+
+	snprintf(status, sizeof(status), "%03d", resp->status % 1000);
+	nva[n++] =
+	    (nghttp2_nv){(uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE};
+	for (unsigned i = 0; i < resp->n_headers; i++) {
+		const struct http1_header *h = &resp->headers[i];
+		if (http1_header_is_hop_by_hop(h->name, resp->connection_tokens,
+					       resp->n_connection_tokens) ||
+		    h->name.len == 0 || h->name.len >= sizeof(names[0]))
+			continue;
+		for (size_t k = 0; k < h->name.len; k++)
+			names[i][k] = slice_ascii_lower(h->name.ptr[k]);
+		nva[n++] = (nghttp2_nv){(uint8_t *)names[i], (uint8_t *)h->value.ptr, h->name.len,
+					h->value.len, NGHTTP2_NV_FLAG_NONE};
+	}
+	nghttp2_data_provider prd = {.source.ptr = st, .read_callback = body_source};
+	bool body = resp->framing != HTTP1_BODY_NONE;
+	return nghttp2_submit_response(st->s->ng, st->id, nva, n, body ? &prd : NULL) == 0;
+}
+
+/* Moves what the child wrote on: the head once whole (interim 1xx dropped), then body bytes
+ * by the head's framing. */
+static void stream_pump(struct h2_stream *st)
+{
+	static _Thread_local struct http1_response resp;
+	const struct config *cfg = st->s->c->cfg;
+
+	while (st->resp == H2_RESP_HEAD && buf_len(&st->out) > 0) {
+		int rc = http1_response_parse(buf_head(&st->out), buf_len(&st->out),
+					      cfg->max_response_headers, st->is_head, false, &resp);
+		if (rc == 0 && buf_len(&st->out) <= cfg->max_response_head)
+			return;
+		if (rc <= 0 || resp.status == 101) {
+			stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+			return;
+		}
+		if (resp.status < 200) {
+			buf_consume(&st->out, (size_t)rc);
+			continue;
+		}
+		if (!submit_head(st, &resp)) {
+			stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+			return;
+		}
+		buf_consume(&st->out, (size_t)rc);
+		st->framing = resp.framing;
+		st->remaining = resp.content_length;
+		http1_chunked_init(&st->chunked);
+		st->resp = resp.framing == HTTP1_BODY_NONE ||
+				   (resp.framing == HTTP1_BODY_LENGTH && resp.content_length == 0)
+			       ? H2_RESP_DONE
+			       : H2_RESP_BODY;
+	}
+	if (st->resp == H2_RESP_BODY && buf_len(&st->out) > 0) {
+		size_t n = buf_len(&st->out), got = n;
+		if (buf_reserve(&st->body, n, buf_len(&st->body) + n) < n) {
+			stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+			return;
+		}
+		if (st->framing == HTTP1_BODY_CHUNKED) {
+			bool done = false;
+			ssize_t used = http1_chunked_decode(&st->chunked, buf_head(&st->out), n,
+							    buf_tail(&st->body), &got, &done);
+			if (used < 0) {
+				stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+				return;
+			}
+			n = (size_t)used;
+			if (done)
+				st->resp = H2_RESP_DONE;
+		} else {
+			if (st->framing == HTTP1_BODY_LENGTH && n >= st->remaining) {
+				n = got = (size_t)st->remaining;
+				st->resp = H2_RESP_DONE;
+			}
+			memcpy(buf_tail(&st->body), buf_head(&st->out), got);
+			st->remaining -= got;
+		}
+		buf_commit(&st->body, got);
+		buf_consume(&st->out, n);
+	}
+	/* What follows a complete response is no part of it. */
+	if (st->resp == H2_RESP_DONE)
+		buf_release(&st->out);
+	if (st->deferred && (buf_len(&st->body) > 0 || st->resp == H2_RESP_DONE)) {
+		st->deferred = false;
+		nghttp2_session_resume_data(st->s->ng, st->id);
+	}
+}
+
+/* ---- requests: HEADERS into an HTTP/1.1 head for the child -------------------------------- */
+
+static bool stream_add_field(struct h2_stream *st, struct buf *b, const char *a, size_t alen,
+			     const char *sep, const uint8_t *v, size_t vlen)
+{
+	size_t cap = (size_t)st->s->c->cfg->max_head_bytes * H2_HEAD_SLACK;
+	size_t seplen = strlen(sep);
+	size_t total = buf_len(&st->path) + buf_len(&st->fields) + buf_len(&st->cookie);
+	if (total + alen + seplen + vlen + 2 > cap)
+		return false;
+	size_t want = buf_len(b) + alen + seplen + vlen + 2;
+	return buf_append(b, a, alen, want) && buf_append(b, sep, seplen, want) &&
+	       buf_append(b, v, vlen, want) && buf_append(b, "\r\n", 2, want);
+}
+
+static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8_t *name,
+		     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+		     void *user)
+{
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
+
+	/* Trailers of a request body are dropped: no rule judges them, and HTTP/1.1 has no
+	 * cheap way to say them after chunks the child already read. */
+	if (!st || frame->headers.cat != NGHTTP2_HCAT_REQUEST || st->child)
+		return 0;
+	if (namelen > 0 && name[0] == ':') {
+		if (namelen == 7 && memcmp(name, ":method", 7) == 0 && valuelen <= H2_METHOD_MAX) {
+			memcpy(st->method, value, valuelen);
+			st->method[valuelen] = '\0';
+			st->has_method = true;
+		} else if (namelen == 10 && memcmp(name, ":authority", 10) == 0 &&
+			   valuelen <= H2_AUTHORITY_MAX) {
+			memcpy(st->authority, value, valuelen);
+			st->authority[valuelen] = '\0';
+			st->has_authority = true;
+		} else if (namelen == 7 && memcmp(name, ":scheme", 7) == 0) {
+			st->has_scheme = true;
+			st->scheme_https = valuelen == 5 && memcmp(value, "https", 5) == 0;
+		} else if (namelen == 5 && memcmp(name, ":path", 5) == 0) {
+			if (!stream_add_field(st, &st->path, "", 0, "", value, valuelen))
+				return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+			st->path.end -= 2; /* no CRLF after the path */
+		} else {
+			st->bad_field = true;
+		}
+		return 0;
+	}
+	/* The HTTP/1.1 Cookie is one field (RFC 9113 §8.2.3); te is hop-by-hop. */
+	if (namelen == 6 && memcmp(name, "cookie", 6) == 0) {
+		bool first = buf_len(&st->cookie) == 0;
+		if (!first)
+			st->cookie.end -= 2; /* the next crumb goes on the same line */
+		if (!stream_add_field(st, &st->cookie, first ? "cookie" : "", first ? 6 : 0,
+				      first ? ": " : "; ", value, valuelen))
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		return 0;
+	}
+	if (namelen == 2 && memcmp(name, "te", 2) == 0)
+		return 0;
+	if (namelen == 4 && memcmp(name, "host", 4) == 0) {
+		if (st->has_host || valuelen > H2_AUTHORITY_MAX) {
+			st->bad_field = true;
+			return 0;
+		}
+		memcpy(st->host, value, valuelen);
+		st->host[valuelen] = '\0';
+		st->has_host = true;
+		return 0;
+	}
+	if (namelen == 14 && memcmp(name, "content-length", 14) == 0)
+		st->chunked_in = false;
+	if (!stream_add_field(st, &st->fields, (const char *)name, namelen, ": ", value, valuelen))
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
+{
+	struct h2_session *s = user;
+
+	if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	struct h2_stream *st = calloc(1, sizeof(*st));
+	if (!st)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	st->s = s;
+	st->id = frame->hd.stream_id;
+	st->chunked_in = true;
+	struct buf_cache *cache = &s->c->w->bufs;
+	buf_init(&st->path, cache);
+	buf_init(&st->fields, cache);
+	buf_init(&st->cookie, cache);
+	buf_init(&st->in, cache);
+	buf_init(&st->out, cache);
+	buf_init(&st->body, cache);
+	st->next = s->streams;
+	if (s->streams)
+		s->streams->prev = st;
+	s->streams = st;
+	nghttp2_session_set_stream_user_data(ng, st->id, st);
+	return 0;
+}
+
+/* The head is whole: its HTTP/1.1 form goes to a new connection running http_flow, which
+ * judges it as any request inside the tunnel (Host against the CONNECT's target, rules,
+ * credentials of the CONNECT). One request per stream: Connection: close ends it there. */
+static void stream_start(struct h2_stream *st, bool end_stream)
+{
+	struct h2_session *s = st->s;
+	struct conn *c = s->c;
+	size_t max = (size_t)c->cfg->max_head_bytes * H2_HEAD_SLACK + 512;
+	struct buf *in = &st->in;
+
+	bool connect = strcmp(st->method, "CONNECT") == 0;
+	/* Inside TLS the scheme is https; http_flow refuses a CONNECT here, with the log. */
+	if (!st->has_method || (!connect && !st->scheme_https) || st->bad_field) {
+		stream_reset(st, NGHTTP2_PROTOCOL_ERROR);
+		return;
+	}
+	st->is_head = strcmp(st->method, "HEAD") == 0;
+	st->in_ended = end_stream;
+	bool ok =
+	    buf_append(in, st->method, strlen(st->method), max) && buf_append(in, " ", 1, max);
+	if (connect)
+		ok = ok && buf_append(in, st->authority, strlen(st->authority), max);
+	else
+		ok = ok && buf_append(in, buf_head(&st->path), buf_len(&st->path), max);
+	ok = ok && buf_append(in, " HTTP/1.1\r\n", 11, max);
+	/* A host field that differs from :authority makes two Host lines: http_flow refuses
+	 * that (RFC 9113 §8.3.1 lets them differ; a proxy that picked one would be fooled). */
+	if (st->has_authority)
+		ok = ok && buf_append(in, "host: ", 6, max) &&
+		     buf_append(in, st->authority, strlen(st->authority), max) &&
+		     buf_append(in, "\r\n", 2, max);
+	if (st->has_host && (!st->has_authority || strcasecmp(st->host, st->authority) != 0))
+		ok = ok && buf_append(in, "host: ", 6, max) &&
+		     buf_append(in, st->host, strlen(st->host), max) &&
+		     buf_append(in, "\r\n", 2, max);
+	ok = ok && buf_append(in, buf_head(&st->fields), buf_len(&st->fields), max) &&
+	     buf_append(in, buf_head(&st->cookie), buf_len(&st->cookie), max);
+	if (!end_stream && st->chunked_in)
+		ok = ok && buf_append(in, "transfer-encoding: chunked\r\n", 28, max);
+	else
+		st->chunked_in = false;
+	ok = ok && buf_append(in, "connection: close\r\n\r\n", 21, max);
+	buf_release(&st->path);
+	buf_release(&st->fields);
+	buf_release(&st->cookie);
+	if (!ok) {
+		stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+		return;
+	}
+	conn_refresh_snapshot(c);
+	struct conn *child = conn_child_new(c, &h2_child_io, st, s->exit->stream_ops);
+	if (!child) {
+		stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+		return;
+	}
+	/* The head is the child's first read, as bytes off a socket would be. */
+	buf_move(&child->cin, in);
+	st->child = child;
+	if (s->exit->start_stream(child, &s->dest, &s->cred, s->has_cred) != 0)
+		conn_close(child, REASON_INTERNAL);
+}
+
+static void stream_end_input(struct h2_stream *st)
+{
+	if (st->in_ended)
+		return;
+	st->in_ended = true;
+	if (st->chunked_in && st->child &&
+	    !buf_append(&st->in, "0\r\n\r\n", 5, buf_len(&st->in) + 5)) {
+		stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+		return;
+	}
+	if (st->child && st->child_wants_read)
+		conn_client_read_again(st->child);
+}
+
+static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
+{
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
+	bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+
+	if (!st)
+		return 0;
+	if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST &&
+	    !st->child && st->resp == H2_RESP_HEAD)
+		stream_start(st, end_stream);
+	else if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) &&
+		 end_stream)
+		stream_end_input(st);
+	return 0;
+}
+
+static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data,
+			 size_t len, void *user)
+{
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(ng, id);
+
+	/* Nobody reads it any more: the window is given back at once. */
+	if (!st || !st->child) {
+		nghttp2_session_consume(ng, id, len);
+		return 0;
+	}
+	char size[24];
+	int slen = st->chunked_in ? snprintf(size, sizeof(size), "%zx\r\n", len) : 0;
+	size_t want = buf_len(&st->in) + (size_t)slen + len + 2;
+	if ((slen && !buf_append(&st->in, size, (size_t)slen, want)) ||
+	    !buf_append(&st->in, data, len, want) ||
+	    (slen && !buf_append(&st->in, "\r\n", 2, want))) {
+		nghttp2_session_consume(ng, id, len);
+		stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+		return 0;
+	}
+	st->unconsumed += len;
+	if (st->child_wants_read)
+		conn_client_read_again(st->child);
+	return 0;
+}
+
+/* The client reset the stream, or both sides are done with it. */
+static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void *user)
+{
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(ng, id);
+
+	if (!st)
+		return 0;
+	st->closed = true;
+	nghttp2_session_set_stream_user_data(ng, id, NULL);
+	if (st->child)
+		conn_close(st->child, REASON_CLIENT_CLOSED);
+	stream_free(st);
+	return 0;
+}
+
+/* ---- the session -------------------------------------------------------------------------- */
+
+static void h2_end(struct conn *c, enum reason why)
+{
+	conn_close(c, why);
+}
+
+/* Hands nghttp2's frames to the client while there is room, and ends a session that is done. */
+static void h2_send(struct conn *c)
+{
+	struct h2_session *s = h2_of(c);
+
+	for (struct h2_stream *st = s->streams; st; st = st->next)
+		if (st->resp == H2_RESP_HEAD || st->resp == H2_RESP_BODY)
+			stream_pump(st);
+	while (buf_len(&c->cout) < H2_COUT_MAX) {
+		const uint8_t *data;
+		ssize_t n = nghttp2_session_mem_send(s->ng, &data);
+		if (n < 0) {
+			h2_end(c, REASON_INTERNAL);
+			return;
+		}
+		if (n == 0)
+			break;
+		if (!buf_append(&c->cout, data, (size_t)n, buf_len(&c->cout) + (size_t)n)) {
+			h2_end(c, REASON_INTERNAL);
+			return;
+		}
+	}
+	int rc = conn_flush_client(c);
+	if (rc < 0)
+		return;
+	if (rc > 0 && nghttp2_session_want_write(s->ng))
+		h2_schedule(s); /* more than H2_COUT_MAX was waiting */
+	if (rc > 0 && !nghttp2_session_want_read(s->ng) && !nghttp2_session_want_write(s->ng))
+		h2_end(c, REASON_ALLOWED);
+}
+
+static void h2_on_readable(struct conn *c)
+{
+	struct h2_session *s = h2_of(c);
+
+	for (int rounds = 0; rounds < 4; rounds++) {
+		ssize_t n = conn_client_read(c, &c->cin, H2_READ_MAX);
+		if (n == -1)
+			break;
+		if (n == 0 || n == -2) {
+			h2_end(c, REASON_CLIENT_CLOSED);
+			return;
+		}
+		conn_touch(c);
+		ssize_t used = nghttp2_session_mem_recv(s->ng, (const uint8_t *)buf_head(&c->cin),
+							buf_len(&c->cin));
+		if (c->state == CONN_CLOSED)
+			return;
+		/* A broken frame: nghttp2 queued GOAWAY; it goes out, then the session ends. */
+		if (used < 0) {
+			buf_release(&c->cin);
+			conn_want_client_read(c, false);
+			h2_send(c);
+			if (c->state != CONN_CLOSED)
+				h2_end(c, REASON_BAD_REQUEST);
+			return;
+		}
+		buf_consume(&c->cin, buf_len(&c->cin));
+	}
+	if (c->w->draining)
+		h2_flow_drain(c);
+	h2_send(c);
+	if (c->state != CONN_CLOSED && c->ctls && tls_session_pending(c->ctls))
+		conn_client_read_again(c);
+}
+
+static void h2_on_writable(struct conn *c)
+{
+	conn_want_client_write(c, false);
+	h2_send(c);
+}
+
+void h2_flow_drain(struct conn *c)
+{
+	struct h2_session *s = h2_of(c);
+
+	if (c->ops != &h2_flow_ops || s->goaway)
+		return;
+	s->goaway = true;
+	nghttp2_submit_goaway(s->ng, NGHTTP2_FLAG_NONE,
+			      nghttp2_session_get_last_proc_stream_id(s->ng), NGHTTP2_NO_ERROR,
+			      NULL, 0);
+	h2_schedule(s);
+}
+
+/* The session carries no upstream of its own: its streams do. */
+static void h2_no_upstream_event(struct conn *c)
+{
+	conn_want_upstream_read(c, false);
+	conn_want_upstream_write(c, false);
+}
+
+static void h2_no_upstream(struct conn *c)
+{
+}
+
+static void h2_upstream_failed(struct conn *c, enum reason why, const char *detail)
+{
+}
+
+static void h2_refuse(struct conn *c, enum reason why, const char *detail)
+{
+	h2_end(c, why);
+}
+
+/* Streams end with their session: each child logs its request as cut by the client. */
+static void h2_release(struct conn *c)
+{
+	struct h2_session *s = h2_of(c);
+
+	if (!s)
+		return;
+	s->closing = true;
+	while (s->streams) {
+		struct h2_stream *st = s->streams;
+		st->closed = true;
+		if (st->child)
+			conn_close(st->child, REASON_CLIENT_CLOSED);
+		stream_free(st);
+	}
+	nghttp2_session_del(s->ng);
+	OPENSSL_cleanse(&s->cred, sizeof(s->cred));
+	free(s);
+	c->proto = NULL;
+}
+
+const struct flow_ops h2_flow_ops = {
+    .name = "h2",
+    .on_client_readable = h2_on_readable,
+    .on_client_writable = h2_on_writable,
+    .on_upstream_readable = h2_no_upstream_event,
+    .on_upstream_writable = h2_no_upstream_event,
+    .on_upstream_ready = h2_no_upstream,
+    .on_upstream_failed = h2_upstream_failed,
+    .refuse = h2_refuse,
+    .release = h2_release,
+};
+
+static nghttp2_session *h2_session_new(struct h2_session *s)
+{
+	nghttp2_session_callbacks *cbs;
+	nghttp2_option *opt;
+	nghttp2_session *ng = NULL;
+
+	if (nghttp2_session_callbacks_new(&cbs) != 0)
+		return NULL;
+	if (nghttp2_option_new(&opt) != 0) {
+		nghttp2_session_callbacks_del(cbs);
+		return NULL;
+	}
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+	/* The window opens as the streams' requests read their bodies, not as bytes arrive. */
+	nghttp2_option_set_no_auto_window_update(opt, 1);
+	nghttp2_option_set_max_outbound_ack(opt, 1000);
+	if (nghttp2_session_server_new2(&ng, cbs, s, opt) != 0)
+		ng = NULL;
+	nghttp2_option_del(opt);
+	nghttp2_session_callbacks_del(cbs);
+	if (!ng)
+		return NULL;
+	nghttp2_settings_entry iv[] = {
+	    {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS},
+	    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
+	    {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, s->c->cfg->max_head_bytes * H2_HEAD_SLACK},
+	};
+	if (nghttp2_submit_settings(ng, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0 ||
+	    nghttp2_session_set_local_window_size(ng, NGHTTP2_FLAG_NONE, 0, H2_SESSION_WINDOW) !=
+		0) {
+		nghttp2_session_del(ng);
+		return NULL;
+	}
+	return ng;
+}
+
+int h2_flow_carry(struct conn *c)
+{
+	struct h2_session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -1;
+	s->c = c;
+	s->exit = c->proto;
+	s->dest = c->req.dest;
+	s->cred = c->req.cred;
+	s->has_cred = c->req.has_cred;
+	s->ng = h2_session_new(s);
+	if (!s->ng) {
+		free(s);
+		return -1;
+	}
+	conn_switch_ops(c, &h2_flow_ops);
+	c->proto = s;
+	conn_reset_request(c);
+	conn_set_state(c, CONN_H2_SESSION);
+	conn_set_timeout(c, c->cfg->idle_timeout_ms, REASON_CLIENT_IDLE);
+	conn_want_client_read(c, true);
+	h2_schedule(s); /* the server's SETTINGS */
+	return 0;
+}

@@ -1,0 +1,193 @@
+"""Issue 14, item 3: HTTP/2 inside an intercepted tunnel. A client that offers h2 in ALPN gets
+it (curl, Node's http2, which offers nothing else); each stream is judged and forwarded as a
+request of its own (to the origin, HTTP/1.1), rules apply per stream, many streams share one
+client connection, bodies stream both ways under flow control, a stream the client resets ends
+its request alone, and every stream has its log line with alpn h2. The origins and the CA are
+test_intercept's."""
+
+import hashlib
+import json
+import os
+import subprocess
+
+import pytest
+
+import tls_stub
+from test_intercept import HOST, curl, isluice, origin, pki  # noqa: F401 (fixtures)
+from test_tunnel_check import NODE_MODULES
+
+# Node's http2 client over a TLS socket inside a CONNECT tunnel. argv: proxy port, CA file,
+# origin port, JSON list of requests {method, path, body (bytes to send), headers, cancel
+# (reset the stream after that many body bytes)}, "parallel" or "serial". Prints one JSON list:
+# per request its status, headers, body length and sha256, or error.
+NODE_H2 = r"""
+const http2 = require('http2'), net = require('net'), tls = require('tls');
+const crypto = require('crypto'), fs = require('fs');
+const [proxyPort, caFile, port, reqsJson, mode] = process.argv.slice(1);
+const reqs = JSON.parse(reqsJson);
+function tunnel() {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(+proxyPort, '127.0.0.1', () => {
+      s.write(`CONNECT public.test:${port} HTTP/1.1\r\nHost: public.test:${port}\r\n\r\n`);
+    });
+    let head = '';
+    s.on('data', function onData(d) {
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      s.removeListener('data', onData);
+      if (!head.startsWith('HTTP/1.1 200')) return reject(new Error(head));
+      const t = tls.connect({socket: s, servername: 'public.test', ALPNProtocols: ['h2'],
+                             ca: fs.readFileSync(caFile)});
+      t.on('secureConnect', () => resolve(t));
+      t.on('error', reject);
+    });
+    s.on('error', reject);
+  });
+}
+function one(session, r) {
+  return new Promise((resolve) => {
+    const headers = Object.assign({':method': r.method || 'GET', ':path': r.path},
+                                  r.headers || {});
+    const st = session.request(headers, {endStream: !r.body});
+    const h = crypto.createHash('sha256');
+    let len = 0, status = 0, rh = {};
+    st.on('response', (hs) => { status = hs[':status']; rh = hs; });
+    st.on('data', (d) => {
+      h.update(d); len += d.length;
+      if (r.cancel && len >= r.cancel) st.close(http2.constants.NGHTTP2_CANCEL);
+    });
+    st.on('close', () => resolve({status, headers: rh, len, sha: h.digest('hex'),
+                                  rst: st.rstCode}));
+    st.on('error', (e) => {});
+    if (r.body) {
+      const buf = Buffer.alloc(r.body);
+      for (let i = 0; i < r.body; i++) buf[i] = i % 251;
+      st.end(buf);
+    }
+  });
+}
+(async () => {
+  const t = await tunnel();
+  const session = http2.connect(`https://public.test:${port}`, {createConnection: () => t});
+  session.on('error', (e) => { console.error('session', e); });
+  let out = [];
+  if (mode === 'parallel') out = await Promise.all(reqs.map((r) => one(session, r)));
+  else for (const r of reqs) out.push(await one(session, r));
+  console.log(JSON.stringify(out));
+  session.close();
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+
+def node_h2(p, origin, reqs, mode="serial", timeout=60):
+    r = subprocess.run(["node", "-e", NODE_H2, str(p.port), p.ca, str(origin.port["good"]),
+                        json.dumps(reqs), mode], capture_output=True, text=True,
+                       timeout=timeout, env=dict(os.environ, NODE_PATH=NODE_MODULES))
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def sha(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+def test_curl_speaks_http2_to_sluice_and_http1_to_the_origin(isluice, origin):
+    p = isluice()
+    url = "https://%s:%d/echo?q=1" % (HOST, origin.port["good"])
+    r = curl(p, url, "--cacert", p.ca, "--http2", "-i",
+             "--suppress-connect-headers", "-H", "Cookie: a=1", "-H", "Cookie: b=2")
+    assert r.returncode == 0, r.stderr
+    head, body = r.stdout.split("\n\n", 1)
+    assert head.startswith("HTTP/2 200"), head
+    assert "connection:" not in head.lower() and "keep-alive" not in head.lower(), head
+    doc = json.loads(body)
+    assert doc["path"] == "/echo?q=1"
+    sent = {k.lower(): v for k, v in doc["headers"]}
+    assert sent["host"] == "%s:%d" % (HOST, origin.port["good"]), sent
+    assert sent["cookie"] == "a=1; b=2", sent  # one HTTP/1.1 field (RFC 9113 §8.2.3)
+    [rec] = origin.requests
+    assert rec["tls"] and rec["method"] == "GET"
+    [line] = p.wait_logs(match={"method": "GET", "event": "end"})
+    assert line["alpn"] == "h2" and line["intercept"] is True and line["status"] == 200, line
+    assert line["path"] == "/echo" and line["upstream_cert"] == "verified", line
+
+
+@pytest.mark.skipif(not os.path.isdir(NODE_MODULES), reason="make deps")
+def test_many_streams_share_one_client_connection(isluice, origin):
+    """Node's http2 offers only h2: 30 requests at once on one connection, each judged and
+    answered, each with its own log line and the same client connection."""
+    p = isluice()
+    out = node_h2(p, origin, [{"path": "/echo?i=%d" % i} for i in range(30)], "parallel")
+    assert [o["status"] for o in out] == [200] * 30, out
+    assert sorted(r["path"] for r in origin.requests) == sorted("/echo?i=%d" % i
+                                                               for i in range(30))
+    lines = p.wait_logs(match={"method": "GET", "event": "end"}, count=30)
+    assert {l["client"] for l in lines} == {lines[0]["client"]}, lines
+    assert len(p.wait_logs(match={"method": "CONNECT", "event": "end"})) == 1
+    assert len({l["id"] for l in lines}) == 30
+
+
+@pytest.mark.skipif(not os.path.isdir(NODE_MODULES), reason="make deps")
+def test_rules_judge_each_stream(isluice, origin):
+    rules = [{"host": HOST, "methods": ["GET"], "paths": ["/echo"]}]
+    p = isluice(rules=rules)
+    out = node_h2(p, origin, [{"path": "/echo"}, {"method": "POST", "path": "/echo", "body": 10},
+                              {"path": "/secret"}, {"path": "/echo/../secret"},
+                              {"path": "/echo"}])
+    assert [o["status"] for o in out] == [200, 403, 403, 403, 200], out
+    assert "request_not_allowed" in out[2]["headers"]["proxy-status"], out[2]
+    assert [r["path"] for r in origin.requests] == ["/echo", "/echo"]
+    denied = p.wait_logs(match={"event": "end", "decision": "deny"}, count=3)
+    assert all(l["alpn"] == "h2" and l["intercept"] for l in denied), denied
+
+
+@pytest.mark.skipif(not os.path.isdir(NODE_MODULES), reason="make deps")
+def test_bodies_stream_both_ways_under_flow_control(isluice, origin):
+    """A 3 MB upload without content-length (chunked to the origin) and 5 MB down, far past
+    the windows: the bytes arrive whole and in order."""
+    p = isluice()
+    n = 3 * 1000 * 1000 + 17
+    out = node_h2(p, origin, [{"method": "POST", "path": "/echo", "body": n},
+                              {"path": "/big?n=5000000"}, {"path": "/chunked"}])
+    assert [o["status"] for o in out] == [200, 200, 200], out
+    [up, big, chunked] = origin.requests
+    assert up["body_len"] == n and up["body_sha256"] == sha(tls_stub.pattern(n)), up
+    assert out[1]["len"] == 5000000 and out[1]["sha"] == sha(tls_stub.pattern(5000000))
+    body = tls_stub.chunked_body()
+    assert out[2]["len"] == len(body) and out[2]["sha"] == sha(body), out[2]
+
+
+def test_curl_upload_with_length(isluice, origin, tmp_path):
+    p = isluice()
+    f = tmp_path / "up.bin"
+    f.write_bytes(os.urandom(1000000))
+    r = curl(p, "https://%s:%d/echo" % (HOST, origin.port["good"]), "--cacert", p.ca,
+             "--http2", "--data-binary", "@%s" % f)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["body_len"] == 1000000 and doc["body_sha256"] == sha(f.read_bytes()), doc
+
+
+@pytest.mark.skipif(not os.path.isdir(NODE_MODULES), reason="make deps")
+def test_a_reset_stream_ends_its_request_alone(isluice, origin):
+    p = isluice()
+    out = node_h2(p, origin, [{"path": "/big?n=20000000", "cancel": 100000}, {"path": "/echo"},
+                              {"method": "HEAD", "path": "/big?n=1000"}])
+    assert out[0]["len"] < 20000000, out[0]
+    assert out[1]["status"] == 200 and out[2]["status"] == 200 and out[2]["len"] == 0, out
+    assert out[2]["headers"]["content-length"] == "1000", out[2]
+    [cut] = p.wait_logs(match={"method": "GET", "path": "/big", "event": "end"})
+    assert cut["reason"] == "client_closed", cut
+
+
+@pytest.mark.skipif(not os.path.isdir(NODE_MODULES), reason="make deps")
+def test_host_and_authority_must_agree(isluice, origin):
+    """Another name than the tunnel's inside the stream (Node sends a host field as the
+    :authority; one that differs from :authority makes two Host lines, refused as 400): the
+    request is refused and nothing reaches the origin."""
+    p = isluice()
+    out = node_h2(p, origin, [{"path": "/echo", "headers": {"host": "other.test"}}])
+    assert out[0]["status"] in (400, 403), out[0]["headers"]
+    assert "tunnel_host_mismatch" in out[0]["headers"]["proxy-status"] or \
+        "bad_request" in out[0]["headers"]["proxy-status"], out[0]["headers"]
+    assert origin.requests == []
