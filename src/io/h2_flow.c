@@ -27,6 +27,10 @@
 #define H2_COUT_MAX                                                                                \
 	(256 * 1024) /* frames queued for the client before sluice stops making more               \
 		      */
+/* Streams of one session whose requests run at once; the others wait, their heads (and the
+ * first body bytes the window allows) kept, so that one client does not open a hundred
+ * connections to one origin. */
+#define H2_UPSTREAM_MAX 32
 #define H2_METHOD_MAX 32
 #define H2_AUTHORITY_MAX 300
 /* A request head is refused past twice the HTTP/1.1 limit: http_flow gives the 431 below it. */
@@ -56,6 +60,7 @@ struct h2_stream {
 	size_t unconsumed;		 /* DATA bytes in `in` still counted against the window */
 	bool chunked_in;		 /* the body goes as chunks: no content-length was sent */
 	bool in_ended;			 /* END_STREAM from the client */
+	bool queued;			 /* head built, waiting for a free H2_UPSTREAM_MAX slot */
 	bool is_head;
 	/* the response */
 	struct buf out;	 /* the child's HTTP/1.1 bytes not yet parsed */
@@ -79,8 +84,9 @@ struct h2_session {
 	struct agent_credentials cred;
 	bool has_cred;
 	struct h2_stream *streams;
-	bool goaway;  /* GOAWAY submitted */
-	bool closing; /* the parent is ending: streams are torn down, nothing is sent */
+	unsigned n_children; /* streams whose request runs (H2_UPSTREAM_MAX at most) */
+	bool goaway;	     /* GOAWAY submitted */
+	bool closing;	     /* the parent is ending: streams are torn down, nothing is sent */
 };
 
 static struct h2_session *h2_of(const struct conn *c)
@@ -149,8 +155,10 @@ static ssize_t child_read(struct conn *c, struct buf *b, size_t max_cap)
 	size_t n = buf_len(&st->in);
 
 	/* No end of stream: the request's own framing says where it ends. */
-	if (n == 0)
+	if (n == 0) {
+		stream_consume(st);
 		return -1;
+	}
 	size_t room = buf_reserve(b, n < 16384 ? n : 16384, max_cap);
 	if (room == 0)
 		return -1;
@@ -215,6 +223,7 @@ static void child_closed(struct conn *c)
 
 	st->child = NULL;
 	st->child_ended = true;
+	st->s->n_children--;
 	if (st->closed || st->s->closing)
 		return;
 	if (st->unconsumed || buf_len(&st->in)) {
@@ -466,6 +475,39 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
 	return 0;
 }
 
+/* A queued stream's request starts: a new connection running http_flow takes its head (and
+ * what of its body came already). */
+static void stream_launch(struct h2_stream *st)
+{
+	struct h2_session *s = st->s;
+	struct conn *c = s->c;
+
+	st->queued = false;
+	conn_refresh_snapshot(c);
+	struct conn *child = conn_child_new(c, &h2_child_io, st, s->exit->stream_ops);
+	if (!child) {
+		stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+		return;
+	}
+	/* The head is the child's first read, as bytes off a socket would be. */
+	buf_move(&child->cin, &st->in);
+	stream_consume(st);
+	st->child = child;
+	s->n_children++;
+	if (s->exit->start_stream(child, &s->dest, &s->cred, s->has_cred) != 0)
+		conn_close(child, REASON_INTERNAL);
+}
+
+/* The oldest waiting stream (the lowest id: ids grow), or NULL. */
+static struct h2_stream *stream_next_queued(struct h2_session *s)
+{
+	struct h2_stream *best = NULL;
+	for (struct h2_stream *st = s->streams; st; st = st->next)
+		if (st->queued && !st->closed && (!best || st->id < best->id))
+			best = st;
+	return best;
+}
+
 /* The head is whole: its HTTP/1.1 form goes to a new connection running http_flow, which
  * judges it as any request inside the tunnel (Host against the CONNECT's target, rules,
  * credentials of the CONNECT). One request per stream: Connection: close ends it there. */
@@ -515,17 +557,9 @@ static void stream_start(struct h2_stream *st, bool end_stream)
 		stream_reset(st, NGHTTP2_INTERNAL_ERROR);
 		return;
 	}
-	conn_refresh_snapshot(c);
-	struct conn *child = conn_child_new(c, &h2_child_io, st, s->exit->stream_ops);
-	if (!child) {
-		stream_reset(st, NGHTTP2_INTERNAL_ERROR);
-		return;
-	}
-	/* The head is the child's first read, as bytes off a socket would be. */
-	buf_move(&child->cin, in);
-	st->child = child;
-	if (s->exit->start_stream(child, &s->dest, &s->cred, s->has_cred) != 0)
-		conn_close(child, REASON_INTERNAL);
+	st->queued = true;
+	if (s->n_children < H2_UPSTREAM_MAX)
+		stream_launch(st);
 }
 
 static void stream_end_input(struct h2_stream *st)
@@ -533,7 +567,7 @@ static void stream_end_input(struct h2_stream *st)
 	if (st->in_ended)
 		return;
 	st->in_ended = true;
-	if (st->chunked_in && st->child &&
+	if (st->chunked_in && (st->child || st->queued) &&
 	    !buf_append(&st->in, "0\r\n\r\n", 5, buf_len(&st->in) + 5)) {
 		stream_reset(st, NGHTTP2_INTERNAL_ERROR);
 		return;
@@ -564,7 +598,7 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const u
 	struct h2_stream *st = nghttp2_session_get_stream_user_data(ng, id);
 
 	/* Nobody reads it any more: the window is given back at once. */
-	if (!st || !st->child) {
+	if (!st || (!st->child && !st->queued)) {
 		nghttp2_session_consume(ng, id, len);
 		return 0;
 	}
@@ -579,7 +613,7 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const u
 		return 0;
 	}
 	st->unconsumed += len;
-	if (st->child_wants_read)
+	if (st->child && st->child_wants_read)
 		conn_client_read_again(st->child);
 	return 0;
 }
@@ -610,11 +644,17 @@ static void h2_end(struct conn *c, enum reason why)
 static void h2_send(struct conn *c)
 {
 	struct h2_session *s = h2_of(c);
+	struct h2_stream *next;
 
+	while (s->n_children < H2_UPSTREAM_MAX && (next = stream_next_queued(s)))
+		stream_launch(next);
+	if (c->state == CONN_CLOSED)
+		return;
 	for (struct h2_stream *st = s->streams; st; st = st->next)
 		if (st->resp == H2_RESP_HEAD || st->resp == H2_RESP_BODY)
 			stream_pump(st);
-	while (buf_len(&c->cout) < H2_COUT_MAX) {
+	bool full = false;
+	while (!(full = buf_len(&c->cout) >= H2_COUT_MAX)) {
 		const uint8_t *data;
 		ssize_t n = nghttp2_session_mem_send(s->ng, &data);
 		if (n < 0) {
@@ -631,7 +671,7 @@ static void h2_send(struct conn *c)
 	int rc = conn_flush_client(c);
 	if (rc < 0)
 		return;
-	if (rc > 0 && nghttp2_session_want_write(s->ng))
+	if (rc > 0 && full)
 		h2_schedule(s); /* more than H2_COUT_MAX was waiting */
 	if (rc > 0 && !nghttp2_session_want_read(s->ng) && !nghttp2_session_want_write(s->ng))
 		h2_end(c, REASON_ALLOWED);

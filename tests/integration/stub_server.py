@@ -196,6 +196,9 @@ class StubHTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
+    # Many connections at once (an HTTP/2 client's streams each open one): socketserver's
+    # backlog of 5 would drop SYNs and stall them for seconds.
+    request_queue_size = 256
 
     def __init__(self, ip, port, handler, on_accept=None):
         self.address_family = family_of(ip)

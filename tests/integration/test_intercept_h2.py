@@ -54,6 +54,10 @@ function one(session, r) {
     st.on('response', (hs) => { status = hs[':status']; rh = hs; });
     st.on('data', (d) => {
       h.update(d); len += d.length;
+      if (r.pause && !st.paused) {
+        st.paused = true; st.pause();
+        console.error('paused'); setTimeout(() => st.resume(), r.pause);
+      }
       if (r.cancel && len >= r.cancel) st.close(http2.constants.NGHTTP2_CANCEL);
     });
     st.on('close', () => resolve({status, headers: rh, len, sha: h.digest('hex'),
@@ -79,12 +83,21 @@ function one(session, r) {
 """
 
 
+def node_h2_start(p, origin, reqs, mode="serial"):
+    return subprocess.Popen(["node", "-e", NODE_H2, str(p.port), p.ca, str(origin.port["good"]),
+                             json.dumps(reqs), mode], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, NODE_PATH=NODE_MODULES))
+
+
+def node_h2_wait(proc, timeout=60):
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err
+    return json.loads(out)
+
+
 def node_h2(p, origin, reqs, mode="serial", timeout=60):
-    r = subprocess.run(["node", "-e", NODE_H2, str(p.port), p.ca, str(origin.port["good"]),
-                        json.dumps(reqs), mode], capture_output=True, text=True,
-                       timeout=timeout, env=dict(os.environ, NODE_PATH=NODE_MODULES))
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
+    return node_h2_wait(node_h2_start(p, origin, reqs, mode), timeout)
 
 
 def sha(b):
@@ -191,3 +204,60 @@ def test_host_and_authority_must_agree(isluice, origin):
     assert "tunnel_host_mismatch" in out[0]["headers"]["proxy-status"] or \
         "bad_request" in out[0]["headers"]["proxy-status"], out[0]["headers"]
     assert origin.requests == []
+
+
+@pytest.mark.skipif(not os.path.isdir(NODE_MODULES), reason="make deps")
+def test_more_streams_than_the_limit_wait_their_turn(isluice, origin):
+    """150 requests at once: the client holds those beyond SETTINGS_MAX_CONCURRENT_STREAMS
+    (100) until others end, sluice runs 32 of a session's requests at once (the others wait
+    their turn, not a hundred connections to one origin), and every one is answered."""
+    p = isluice()
+    out = node_h2(p, origin, [{"path": "/big?n=%d" % (1000 + i)} for i in range(150)],
+                  "parallel")
+    assert [o["len"] for o in out] == [1000 + i for i in range(150)], out
+    assert [o["sha"] for o in out] == [sha(tls_stub.pattern(1000 + i)) for i in range(150)]
+    assert 1 <= origin.connections(origin.port["good"]) <= 33
+    assert len(p.wait_logs(match={"method": "GET", "event": "end"}, count=150)) == 150
+
+
+@pytest.mark.skipif("ASAN_OPTIONS" in os.environ, reason="ASan's shadow memory makes RSS meaningless")
+@pytest.mark.skipif(not os.path.isdir(NODE_MODULES), reason="make deps")
+def test_a_client_that_stops_reading_holds_little_memory(isluice, origin):
+    """A 40 MB download whose client stops reading for three seconds: flow control stops the
+    origin's bytes at sluice's bounded per-stream buffers, and the rest arrives whole."""
+    import time
+    from test_memory import rss_kib
+    p = isluice()
+    pid = p.proc.proc.pid
+    n = 40 * 1000 * 1000
+    node_h2(p, origin, [{"path": "/echo"}])  # the worker's buffers exist already
+    before = rss_kib(pid)
+    proc = node_h2_start(p, origin, [{"path": "/big?n=%d" % n, "pause": 3000}])
+    time.sleep(2)
+    held = rss_kib(pid) - before
+    [o] = node_h2_wait(proc)
+    assert o["status"] == 200 and o["len"] == n and o["sha"] == sha(tls_stub.pattern(n))
+    print("KiB held while the client does not read: %d" % held)
+    assert held < 4096, "%d KiB held for a client that does not read" % held
+
+
+@pytest.mark.skipif(not os.path.isdir(NODE_MODULES), reason="make deps")
+def test_drain_lets_streams_finish(isluice, origin):
+    """SIGTERM while a stream downloads: the session gets GOAWAY, the stream finishes whole,
+    and sluice exits once it has."""
+    import signal
+    import time
+    p = isluice(timeouts={"drain": "20s"})
+    n = 30 * 1000 * 1000
+    proc = node_h2_start(p, origin, [{"path": "/big?n=%d" % n, "pause": 1500}])
+    deadline = time.monotonic() + 10
+    while not origin.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the client has its first bytes and pauses
+    p.proc.proc.send_signal(signal.SIGTERM)
+    [o] = node_h2_wait(proc)
+    assert o["status"] == 200 and o["len"] == n, o
+    assert p.proc.proc.wait(timeout=20) == 0
+    err = p.proc.stderr()
+    assert "drained" in err and "Sanitizer" not in err, err
+    p.proc.proc = None  # stopped here: the fixture has nothing left to stop
