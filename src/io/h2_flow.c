@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "base/bug.h"
+#include "emit/h2_translate.h"
 #include "io/conn.h"
 #include "io/tls_session.h"
 #include "io/worker.h"
@@ -31,8 +31,6 @@
  * first body bytes the window allows) kept, so that one client does not open a hundred
  * connections to one origin. */
 #define H2_UPSTREAM_MAX 32
-#define H2_METHOD_MAX 32
-#define H2_AUTHORITY_MAX 300
 /* A request head is refused past twice the HTTP/1.1 limit: http_flow gives the 431 below it. */
 #define H2_HEAD_SLACK 2
 
@@ -51,16 +49,12 @@ struct h2_stream {
 	int32_t id;
 	struct conn *child; /* NULL before the head is whole and once the request ended */
 	/* the request: pseudo-header fields, then the HTTP/1.1 bytes for the child */
-	char method[H2_METHOD_MAX + 1];
-	char authority[H2_AUTHORITY_MAX + 1];
-	char host[H2_AUTHORITY_MAX + 1]; /* a host field beside :authority */
-	bool has_method, has_authority, has_host, scheme_https, has_scheme, bad_field;
-	struct buf path, fields, cookie; /* while the head arrives */
-	struct buf in;			 /* head then body, for the child's reads */
-	size_t unconsumed;		 /* DATA bytes in `in` still counted against the window */
-	bool chunked_in;		 /* the body goes as chunks: no content-length was sent */
-	bool in_ended;			 /* END_STREAM from the client */
-	bool queued;			 /* head built, waiting for a free H2_UPSTREAM_MAX slot */
+	struct h2_request_head head; /* while it arrives */
+	struct buf in;		     /* head then body, for the child's reads */
+	size_t unconsumed;	     /* DATA bytes in `in` still counted against the window */
+	bool chunked_in;	     /* the body goes as chunks: no content-length was sent */
+	bool in_ended;		     /* END_STREAM from the client */
+	bool queued;		     /* head built, waiting for a free H2_UPSTREAM_MAX slot */
 	bool is_head;
 	/* the response */
 	struct buf out;	 /* the child's HTTP/1.1 bytes not yet parsed */
@@ -119,9 +113,7 @@ static void stream_free(struct h2_stream *st)
 		s->streams = st->next;
 	if (st->next)
 		st->next->prev = st->prev;
-	buf_release(&st->path);
-	buf_release(&st->fields);
-	buf_release(&st->cookie);
+	h2_request_head_fini(&st->head);
 	buf_release(&st->in);
 	buf_release(&st->out);
 	buf_release(&st->body);
@@ -274,29 +266,18 @@ static ssize_t body_source(nghttp2_session *ng, int32_t id, uint8_t *dst, size_t
 	return (ssize_t)n;
 }
 
-/* HTTP/2 field names are lower case; the connection-specific fields of HTTP/1.1 have no place
- * in it (RFC 9113 §8.2.2). */
 static bool submit_head(struct h2_stream *st, const struct http1_response *resp)
 {
+	static _Thread_local struct h2_field fields[HTTP1_MAX_HEADERS_CAP + 1];
 	static _Thread_local nghttp2_nv nva[HTTP1_MAX_HEADERS_CAP + 1];
-	static _Thread_local char names[HTTP1_MAX_HEADERS_CAP][64];
-	char status[12];
-	size_t n = 0;
+	static _Thread_local char names[HTTP1_MAX_HEADERS_CAP][H2_TRANSLATE_NAME_MAX];
+	char status[4];
+	size_t n = h2_response_fields(resp, status, names, fields);
 
-	snprintf(status, sizeof(status), "%03d", resp->status % 1000);
-	nva[n++] =
-	    (nghttp2_nv){(uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE};
-	for (unsigned i = 0; i < resp->n_headers; i++) {
-		const struct http1_header *h = &resp->headers[i];
-		if (http1_header_is_hop_by_hop(h->name, resp->connection_tokens,
-					       resp->n_connection_tokens) ||
-		    h->name.len == 0 || h->name.len >= sizeof(names[0]))
-			continue;
-		for (size_t k = 0; k < h->name.len; k++)
-			names[i][k] = slice_ascii_lower(h->name.ptr[k]);
-		nva[n++] = (nghttp2_nv){(uint8_t *)names[i], (uint8_t *)h->value.ptr, h->name.len,
-					h->value.len, NGHTTP2_NV_FLAG_NONE};
-	}
+	for (size_t i = 0; i < n; i++)
+		nva[i] =
+		    (nghttp2_nv){(uint8_t *)fields[i].name.ptr, (uint8_t *)fields[i].value.ptr,
+				 fields[i].name.len, fields[i].value.len, NGHTTP2_NV_FLAG_NONE};
 	nghttp2_data_provider prd = {.source.ptr = st, .read_callback = body_source};
 	bool body = resp->framing != HTTP1_BODY_NONE;
 	return nghttp2_submit_response(st->s->ng, st->id, nva, n, body ? &prd : NULL) == 0;
@@ -374,19 +355,6 @@ static void stream_pump(struct h2_stream *st)
 
 /* ---- requests: HEADERS into an HTTP/1.1 head for the child -------------------------------- */
 
-static bool stream_add_field(struct h2_stream *st, struct buf *b, const char *a, size_t alen,
-			     const char *sep, const uint8_t *v, size_t vlen)
-{
-	size_t cap = (size_t)st->s->c->cfg->max_head_bytes * H2_HEAD_SLACK;
-	size_t seplen = strlen(sep);
-	size_t total = buf_len(&st->path) + buf_len(&st->fields) + buf_len(&st->cookie);
-	if (total + alen + seplen + vlen + 2 > cap)
-		return false;
-	size_t want = buf_len(b) + alen + seplen + vlen + 2;
-	return buf_append(b, a, alen, want) && buf_append(b, sep, seplen, want) &&
-	       buf_append(b, v, vlen, want) && buf_append(b, "\r\n", 2, want);
-}
-
 static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8_t *name,
 		     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
 		     void *user)
@@ -395,55 +363,10 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
 
 	/* Trailers of a request body are dropped: no rule judges them, and HTTP/1.1 has no
 	 * cheap way to say them after chunks the child already read. */
-	if (!st || frame->headers.cat != NGHTTP2_HCAT_REQUEST || st->child)
+	if (!st || frame->headers.cat != NGHTTP2_HCAT_REQUEST || st->child || st->queued)
 		return 0;
-	if (namelen > 0 && name[0] == ':') {
-		if (namelen == 7 && memcmp(name, ":method", 7) == 0 && valuelen <= H2_METHOD_MAX) {
-			memcpy(st->method, value, valuelen);
-			st->method[valuelen] = '\0';
-			st->has_method = true;
-		} else if (namelen == 10 && memcmp(name, ":authority", 10) == 0 &&
-			   valuelen <= H2_AUTHORITY_MAX) {
-			memcpy(st->authority, value, valuelen);
-			st->authority[valuelen] = '\0';
-			st->has_authority = true;
-		} else if (namelen == 7 && memcmp(name, ":scheme", 7) == 0) {
-			st->has_scheme = true;
-			st->scheme_https = valuelen == 5 && memcmp(value, "https", 5) == 0;
-		} else if (namelen == 5 && memcmp(name, ":path", 5) == 0) {
-			if (!stream_add_field(st, &st->path, "", 0, "", value, valuelen))
-				return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-			st->path.end -= 2; /* no CRLF after the path */
-		} else {
-			st->bad_field = true;
-		}
-		return 0;
-	}
-	/* The HTTP/1.1 Cookie is one field (RFC 9113 §8.2.3); te is hop-by-hop. */
-	if (namelen == 6 && memcmp(name, "cookie", 6) == 0) {
-		bool first = buf_len(&st->cookie) == 0;
-		if (!first)
-			st->cookie.end -= 2; /* the next crumb goes on the same line */
-		if (!stream_add_field(st, &st->cookie, first ? "cookie" : "", first ? 6 : 0,
-				      first ? ": " : "; ", value, valuelen))
-			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-		return 0;
-	}
-	if (namelen == 2 && memcmp(name, "te", 2) == 0)
-		return 0;
-	if (namelen == 4 && memcmp(name, "host", 4) == 0) {
-		if (st->has_host || valuelen > H2_AUTHORITY_MAX) {
-			st->bad_field = true;
-			return 0;
-		}
-		memcpy(st->host, value, valuelen);
-		st->host[valuelen] = '\0';
-		st->has_host = true;
-		return 0;
-	}
-	if (namelen == 14 && memcmp(name, "content-length", 14) == 0)
-		st->chunked_in = false;
-	if (!stream_add_field(st, &st->fields, (const char *)name, namelen, ": ", value, valuelen))
+	if (h2_request_head_field(&st->head, slice_make((const char *)name, namelen),
+				  slice_make((const char *)value, valuelen)) != H2_FIELD_OK)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	return 0;
 }
@@ -459,11 +382,8 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	st->s = s;
 	st->id = frame->hd.stream_id;
-	st->chunked_in = true;
 	struct buf_cache *cache = &s->c->w->bufs;
-	buf_init(&st->path, cache);
-	buf_init(&st->fields, cache);
-	buf_init(&st->cookie, cache);
+	h2_request_head_init(&st->head, cache, (size_t)s->c->cfg->max_head_bytes * H2_HEAD_SLACK);
 	buf_init(&st->in, cache);
 	buf_init(&st->out, cache);
 	buf_init(&st->body, cache);
@@ -514,47 +434,13 @@ static struct h2_stream *stream_next_queued(struct h2_session *s)
 static void stream_start(struct h2_stream *st, bool end_stream)
 {
 	struct h2_session *s = st->s;
-	struct conn *c = s->c;
-	size_t max = (size_t)c->cfg->max_head_bytes * H2_HEAD_SLACK + 512;
-	struct buf *in = &st->in;
 
-	bool connect = strcmp(st->method, "CONNECT") == 0;
-	/* Inside TLS the scheme is https; http_flow refuses a CONNECT here, with the log. */
-	if (!st->has_method || (!connect && !st->scheme_https) || st->bad_field) {
-		stream_reset(st, NGHTTP2_PROTOCOL_ERROR);
-		return;
-	}
-	st->is_head = strcmp(st->method, "HEAD") == 0;
+	st->is_head = strcmp(st->head.method, "HEAD") == 0;
 	st->in_ended = end_stream;
-	bool ok =
-	    buf_append(in, st->method, strlen(st->method), max) && buf_append(in, " ", 1, max);
-	if (connect)
-		ok = ok && buf_append(in, st->authority, strlen(st->authority), max);
-	else
-		ok = ok && buf_append(in, buf_head(&st->path), buf_len(&st->path), max);
-	ok = ok && buf_append(in, " HTTP/1.1\r\n", 11, max);
-	/* A host field that differs from :authority makes two Host lines: http_flow refuses
-	 * that (RFC 9113 §8.3.1 lets them differ; a proxy that picked one would be fooled). */
-	if (st->has_authority)
-		ok = ok && buf_append(in, "host: ", 6, max) &&
-		     buf_append(in, st->authority, strlen(st->authority), max) &&
-		     buf_append(in, "\r\n", 2, max);
-	if (st->has_host && (!st->has_authority || strcasecmp(st->host, st->authority) != 0))
-		ok = ok && buf_append(in, "host: ", 6, max) &&
-		     buf_append(in, st->host, strlen(st->host), max) &&
-		     buf_append(in, "\r\n", 2, max);
-	ok = ok && buf_append(in, buf_head(&st->fields), buf_len(&st->fields), max) &&
-	     buf_append(in, buf_head(&st->cookie), buf_len(&st->cookie), max);
-	if (!end_stream && st->chunked_in)
-		ok = ok && buf_append(in, "transfer-encoding: chunked\r\n", 28, max);
-	else
-		st->chunked_in = false;
-	ok = ok && buf_append(in, "connection: close\r\n\r\n", 21, max);
-	buf_release(&st->path);
-	buf_release(&st->fields);
-	buf_release(&st->cookie);
+	bool ok = h2_request_head_write(&st->head, end_stream, &st->in, &st->chunked_in);
+	h2_request_head_fini(&st->head);
 	if (!ok) {
-		stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+		stream_reset(st, NGHTTP2_PROTOCOL_ERROR);
 		return;
 	}
 	st->queued = true;
