@@ -124,9 +124,10 @@ static void read_action(struct config_reader *r, const struct config_key *k, con
 		reader_rule(r)->deny = i == 1;
 }
 
-static void header_item(struct config_reader *r, const char *path, void *ctx)
+/* One field name into the next of n slots of list (at most max). */
+static void header_into(struct config_reader *r, const char *path,
+			char (*list)[REQUEST_RULE_HEADER_MAX], unsigned *n, unsigned max)
 {
-	struct request_rule *rule = ctx;
 	struct slice s;
 	char q[QUOTE_MAX];
 
@@ -138,23 +139,47 @@ static void header_item(struct config_reader *r, const char *path, void *ctx)
 				    q);
 		return;
 	}
-	if (rule->n_headers_deny == REQUEST_RULE_MAX_HEADERS) {
-		config_reader_error(r, r->ev.start_mark, "%s: too many headers (at most %d)", path,
-				    REQUEST_RULE_MAX_HEADERS);
+	if (*n == max) {
+		config_reader_error(r, r->ev.start_mark, "%s: too many headers (at most %u)", path,
+				    max);
 		return;
 	}
-	char *h = rule->headers_deny[rule->n_headers_deny++];
+	char *h = list[(*n)++];
 	for (size_t i = 0; i < s.len; i++)
 		h[i] = slice_ascii_lower(s.ptr[i]);
 	h[s.len] = '\0';
 }
 
-static const struct config_list header_list = {
-    .items = "header field names", .item = "a header field name", .read = header_item};
+static void header_deny_item(struct config_reader *r, const char *path, void *ctx)
+{
+	struct request_rule *rule = ctx;
+	header_into(r, path, rule->headers_deny, &rule->n_headers_deny, REQUEST_RULE_MAX_HEADERS);
+}
+
+static void header_allow_item(struct config_reader *r, const char *path, void *ctx)
+{
+	struct request_rule *rule = ctx;
+	header_into(r, path, rule->headers_allow, &rule->n_headers_allow,
+		    REQUEST_RULE_MAX_HEADERS_ALLOW);
+}
+
+static const struct config_list header_deny_list = {
+    .items = "header field names", .item = "a header field name", .read = header_deny_item};
+static const struct config_list header_allow_list = {
+    .items = "header field names", .item = "a header field name", .read = header_allow_item};
 
 static void read_headers_deny(struct config_reader *r, const struct config_key *k, const char *path)
 {
-	config_reader_list(r, path, &header_list, reader_rule(r));
+	config_reader_list(r, path, &header_deny_list, reader_rule(r));
+}
+
+/* headers_allow: [] is legal: only the fields HTTP itself needs. */
+static void read_headers_allow(struct config_reader *r, const struct config_key *k,
+			       const char *path)
+{
+	struct request_rule *rule = reader_rule(r);
+	if (config_reader_list(r, path, &header_allow_list, rule) >= 0)
+		rule->has_headers_allow = true;
 }
 
 static void read_max_request_body(struct config_reader *r, const struct config_key *k,
@@ -182,6 +207,7 @@ static const struct config_key rule_keys[] = {
     {.name = "paths", .read = read_paths},
     {.name = "action", .read = read_action},
     {.name = "headers_deny", .read = read_headers_deny},
+    {.name = "headers_allow", .read = read_headers_allow},
     {.name = "max_request_body", .read = read_max_request_body},
 };
 

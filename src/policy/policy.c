@@ -367,7 +367,7 @@ uint64_t policy_body_limit(const struct policy_scope *s, const struct request_fa
 {
 	const struct request_rules *rules = policy_scope_request_rules(s);
 	const struct request_rule *which;
-	const char *header;
+	struct slice header;
 
 	*rule = NULL;
 	if (rules && rules->n > 0 && f->path.len > 0 &&
@@ -527,7 +527,7 @@ static void policy_decide_request_rules(const struct policy_scope *s, const stru
 {
 	const struct request_rules *rules = policy_scope_request_rules(s);
 	const struct request_rule *which;
-	const char *header;
+	struct slice header;
 
 	if (!rules || rules->n == 0 || f->host_is_ip)
 		return;
@@ -550,8 +550,17 @@ static void policy_decide_request_rules(const struct policy_scope *s, const stru
 		policy_verdict_set(v, false, REASON_REQUEST_DENIED, "%s: deny", which->label);
 		return;
 	case REQUEST_RULES_HEADER:
-		policy_verdict_set(v, false, REASON_REQUEST_DENIED, "%s: header %s denied",
-				   which->label, header);
+		policy_verdict_set(v, false, REASON_REQUEST_DENIED, "%s: header %.*s denied",
+				   which->label, (int)header.len, header.ptr);
+		return;
+	case REQUEST_RULES_HEADER_NOT_ALLOWED:
+		/* The name is the client's: a token (parse/http1), cut to a field name's length. */
+		policy_verdict_set(v, false, REASON_REQUEST_DENIED,
+				   "%s: header %.*s not in headers_allow", which->label,
+				   (int)(header.len < REQUEST_RULE_HEADER_MAX
+					     ? header.len
+					     : REQUEST_RULE_HEADER_MAX),
+				   header.ptr);
 		return;
 	case REQUEST_RULES_NO_MATCH:
 		policy_verdict_set(v, false, REASON_REQUEST_NOT_ALLOWED,

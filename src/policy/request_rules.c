@@ -146,16 +146,49 @@ static bool header_sent(const struct slice *names, unsigned n, const char *lower
 	return false;
 }
 
+bool request_rules_header_always_allowed(struct slice name)
+{
+	static const char *const always[] = {
+	    "host",
+	    "content-length",
+	    "transfer-encoding",
+	    "connection",
+	    "keep-alive",
+	    "te",
+	    "trailer",
+	    "upgrade",
+	    "proxy-connection",
+	    "proxy-authorization",
+	};
+	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
+		if (slice_eq_cstr_nocase(name, always[i]))
+			return true;
+	return false;
+}
+
+/* The first field sent that the rule's headers_allow does not let through, or -1. */
+static int header_not_allowed(const struct request_rule *r, const struct slice *names, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		bool listed = request_rules_header_always_allowed(names[i]);
+		for (unsigned k = 0; k < r->n_headers_allow && !listed; k++)
+			listed = slice_eq_cstr_nocase(names[i], r->headers_allow[k]);
+		if (!listed)
+			return (int)i;
+	}
+	return -1;
+}
+
 enum request_rules_result request_rules_match(const struct request_rules *rules, struct slice host,
 					      struct slice method, struct slice path,
 					      const struct slice *header_names, unsigned n_headers,
 					      const struct request_rule **which,
-					      const char **header)
+					      struct slice *header)
 {
 	bool named = false;
 
 	*which = NULL;
-	*header = NULL;
+	*header = SLICE_LIT("");
 	for (unsigned i = 0; i < rules->n; i++) {
 		const struct request_rule *r = &rules->items[i];
 		if (!domain_set_match(r->hosts, host))
@@ -173,9 +206,15 @@ enum request_rules_result request_rules_match(const struct request_rules *rules,
 			return REQUEST_RULES_DENY;
 		for (unsigned k = 0; k < r->n_headers_deny; k++) {
 			if (header_sent(header_names, n_headers, r->headers_deny[k])) {
-				*header = r->headers_deny[k];
+				*header = slice_from_cstr(r->headers_deny[k]);
 				return REQUEST_RULES_HEADER;
 			}
+		}
+		int unlisted =
+		    r->has_headers_allow ? header_not_allowed(r, header_names, n_headers) : -1;
+		if (unlisted >= 0) {
+			*header = header_names[unlisted];
+			return REQUEST_RULES_HEADER_NOT_ALLOWED;
 		}
 		return REQUEST_RULES_ALLOW;
 	}

@@ -19,6 +19,7 @@
 #define REQUEST_RULE_PATH_MAX 512
 #define REQUEST_RULE_MAX_HEADERS 16
 #define REQUEST_RULE_HEADER_MAX 64
+#define REQUEST_RULE_MAX_HEADERS_ALLOW 48
 /* "**" segments in one path pattern at most: matching costs a power of their number. */
 #define REQUEST_RULE_MAX_GLOBSTARS 3
 #define REQUEST_RULE_LABEL_MAX 96
@@ -36,6 +37,11 @@ struct request_rule {
 	unsigned n_paths;
 	char headers_deny[REQUEST_RULE_MAX_HEADERS][REQUEST_RULE_HEADER_MAX]; /* lower case */
 	unsigned n_headers_deny;
+	/* headers_allow: when set, the only fields the request may carry besides those HTTP needs
+	 * to frame and route it (request_rules_header_always_allowed); lower case */
+	char headers_allow[REQUEST_RULE_MAX_HEADERS_ALLOW][REQUEST_RULE_HEADER_MAX];
+	unsigned n_headers_allow;
+	bool has_headers_allow;
 	uint64_t max_request_body; /* bytes, when has_max_request_body: replaces the agent's */
 	bool has_max_request_body;
 };
@@ -56,16 +62,23 @@ enum request_rules_result {
 	REQUEST_RULES_DENY,	/* the first matching rule denies */
 	REQUEST_RULES_NO_MATCH, /* rules name the host, none matches the method and path */
 	REQUEST_RULES_HEADER,	/* the first matching rule allows, but a header it denies is sent */
+	REQUEST_RULES_HEADER_NOT_ALLOWED, /* ... or one its headers_allow does not list */
 };
 
 /* The rules for one request: host (normalised), method, path (normalised, no query), and the
  * names of the header fields sent (any case). *which is the deciding rule (ALLOW, DENY,
- * HEADER) and *header, for HEADER, the field's name as the rule writes it. */
+ * HEADER, HEADER_NOT_ALLOWED) and *header, for the last two, the field's name (as the rule
+ * writes it, or as the request sent it). */
 enum request_rules_result request_rules_match(const struct request_rules *rules, struct slice host,
 					      struct slice method, struct slice path,
 					      const struct slice *header_names, unsigned n_headers,
 					      const struct request_rule **which,
-					      const char **header);
+					      struct slice *header);
+
+/* The fields headers_allow need not list: those that frame the message, route it to the host
+ * or belong to the connection (Host, Content-Length, Transfer-Encoding, the hop-by-hop set,
+ * Proxy-Authorization). */
+bool request_rules_header_always_allowed(struct slice name);
 
 /* A path pattern against a path: segments split at '/'; "**" as a whole segment matches any
  * number of segments (none too), "*" within a segment any run of bytes but '/', anything else

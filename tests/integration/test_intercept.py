@@ -219,6 +219,19 @@ def test_rules_judge_https_requests(isluice, origin):
     assert all(l["intercept"] is True and l["sni"] == HOST for l in lines), lines
 
 
+def test_headers_allow_inside_https(isluice, origin):
+    """Only the fields a rule lists (and those HTTP needs) reach the origin's host; a request
+    with another is refused inside the session."""
+    # http.client sends Accept-Encoding: identity of its own.
+    p = isluice(rules=[{"host": HOST, "headers_allow": ["authorization", "accept-encoding"]}])
+    c = connection(p, origin.port["good"])
+    assert get(c, "/echo", headers={"Authorization": "Bearer k"})[0] == 200
+    status, headers, _ = get(c, "/echo", headers={"X-Exfil": "data"})
+    assert status == 403 and "request_denied" in proxy_status(headers), headers
+    c.close()
+    assert len(origin.requests) == 1
+
+
 def test_a_ruled_host_needs_interception(isluice, origin):
     """Without interception a CONNECT to a host rules judge is refused: its requests could not
     be seen. Intercepted, it opens."""

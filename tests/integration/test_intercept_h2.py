@@ -261,3 +261,21 @@ def test_drain_lets_streams_finish(isluice, origin):
     err = p.proc.stderr()
     assert "drained" in err and "Sanitizer" not in err, err
     p.proc.proc = None  # stopped here: the fixture has nothing left to stop
+
+
+@pytest.mark.skipif(not os.path.isdir(NODE_MODULES), reason="make deps")
+def test_headers_allow_per_stream(isluice, origin):
+    """headers_allow: a model API that may be sent its key and JSON, nothing else (an agent
+    could carry data out in any extra field). Each stream is judged by the fields it sent."""
+    rules = [{"host": HOST, "headers_allow": ["authorization", "content-type"]}]
+    p = isluice(rules=rules)
+    out = node_h2(p, origin, [
+        {"method": "POST", "path": "/echo", "body": 10,
+         "headers": {"authorization": "Bearer k", "content-type": "application/json"}},
+        {"path": "/echo", "headers": {"authorization": "Bearer k", "x-exfil": "c2VjcmV0"}},
+    ])
+    assert [o["status"] for o in out] == [200, 403], out
+    assert "request_denied" in out[1]["headers"]["proxy-status"], out[1]
+    assert len(origin.requests) == 1
+    [line] = p.wait_logs(match={"event": "end", "decision": "deny"})
+    assert line["rule"] == "rules[0]: header x-exfil not in headers_allow", line

@@ -11,6 +11,7 @@ static void test_rules_read(void **state)
 				      "    methods: [get, HEAD]\n"
 				      "    paths: [\"/repos/our-org/**\"]\n"
 				      "    headers_deny: [X-HTTP-Method-Override]\n"
+				      "    headers_allow: [Authorization, Accept]\n"
 				      "    max_request_body: 1KiB\n"
 				      "  - host: [\"gist.github.com\", \"*.gist.github.com\"]\n"
 				      "    action: deny\n"
@@ -26,6 +27,10 @@ static void test_rules_read(void **state)
 	assert_string_equal(top->items[0].methods[0], "GET");
 	assert_string_equal(top->items[0].paths[0], "/repos/our-org/**");
 	assert_string_equal(top->items[0].headers_deny[0], "x-http-method-override");
+	assert_true(top->items[0].has_headers_allow);
+	assert_int_equal(top->items[0].n_headers_allow, 2);
+	assert_string_equal(top->items[0].headers_allow[0], "authorization");
+	assert_false(top->items[1].has_headers_allow);
 	assert_false(top->items[0].deny);
 	assert_true(top->items[0].has_max_request_body);
 	assert_int_equal(top->items[0].max_request_body, 1024);
@@ -52,7 +57,9 @@ static void test_rules_refused(void **state)
 		"methods out to match every method)");
 	refused("rules:\n  - host: a.test\n    path: [\"/\"]\n", 3, 5,
 		"unknown key \"path\" in rules[0] (valid: host, methods, paths, action, "
-		"headers_deny, max_request_body)");
+		"headers_deny, headers_allow, max_request_body)");
+	refused("rules:\n  - host: a.test\n    headers_allow: [\"a b\"]\n", 3, 21,
+		"rules[0].headers_allow[0]: \"a b\" is not a header field name");
 }
 
 int main(void)

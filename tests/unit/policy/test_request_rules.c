@@ -72,7 +72,7 @@ static struct request_rule *add(const char *host, bool deny)
 static enum request_rules_result ask(const char *host, const char *method, const char *path,
 				     const char *header, const struct request_rule **which)
 {
-	const char *h;
+	struct slice h;
 	struct slice names[1] = {slice_from_cstr(header ? header : "")};
 	return request_rules_match(&rules, slice_from_cstr(host), slice_from_cstr(method),
 				   slice_from_cstr(path), names, header ? 1 : 0, which, &h);
@@ -107,12 +107,57 @@ static void test_order_and_results(void **state)
 	assert_int_equal(rules.n, 0);
 }
 
+static enum request_rules_result ask_headers(const char *const *names, unsigned n,
+					     struct slice *header)
+{
+	const struct request_rule *which;
+	struct slice s[8];
+	for (unsigned i = 0; i < n; i++)
+		s[i] = slice_from_cstr(names[i]);
+	return request_rules_match(&rules, SLICE_LIT("api.example.com"), SLICE_LIT("POST"),
+				   SLICE_LIT("/v1/chat"), s, n, &which, header);
+}
+
+static void test_headers_allow(void **state)
+{
+	struct slice h;
+	struct request_rule *r = add("api.example.com", false);
+	strcpy(r->headers_allow[r->n_headers_allow++], "authorization");
+	strcpy(r->headers_allow[r->n_headers_allow++], "content-type");
+	r->has_headers_allow = true;
+	strcpy(r->headers_deny[r->n_headers_deny++], "x-debug");
+
+	const char *ok[] = {"Host",
+			    "Authorization",
+			    "Content-Type",
+			    "Content-Length",
+			    "Transfer-Encoding",
+			    "Connection",
+			    "Proxy-Authorization"};
+	assert_int_equal(ask_headers(ok, 7, &h), REQUEST_RULES_ALLOW);
+	const char *extra[] = {"Host", "Authorization", "X-Exfil", "Cookie"};
+	assert_int_equal(ask_headers(extra, 4, &h), REQUEST_RULES_HEADER_NOT_ALLOWED);
+	assert_true(slice_eq_cstr_nocase(h, "x-exfil"));
+	/* headers_deny speaks first. */
+	const char *both[] = {"X-Exfil", "X-Debug"};
+	assert_int_equal(ask_headers(both, 2, &h), REQUEST_RULES_HEADER);
+	assert_true(slice_eq_cstr_nocase(h, "x-debug"));
+	/* An empty list: only what HTTP needs. */
+	r->n_headers_allow = 0;
+	const char *bare[] = {"host", "content-length"};
+	assert_int_equal(ask_headers(bare, 2, &h), REQUEST_RULES_ALLOW);
+	assert_int_equal(ask_headers(ok, 7, &h), REQUEST_RULES_HEADER_NOT_ALLOWED);
+	assert_true(slice_eq_cstr_nocase(h, "authorization"));
+	request_rules_fini(&rules);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_paths),
 	    cmocka_unit_test(test_patterns_checked),
 	    cmocka_unit_test(test_order_and_results),
+	    cmocka_unit_test(test_headers_allow),
 	};
 	return cmocka_run_group_tests_name("request_rules", tests, NULL, NULL);
 }
