@@ -21,11 +21,14 @@
 #include "base/bug.h"
 #include "config/config.h"
 #include "daemon/jail_resolv.h"
+#include "daemon/jail_trust.h"
 #include "daemon/privs.h"
+#include "daemon/tls_setup.h"
 #include "io/addr_cache.h"
 #include "io/log_sink.h"
 #include "io/resolver.h"
 #include "io/snapshot.h"
+#include "io/tls_ca.h"
 #include "io/worker_loop.h"
 #include "policy/policy.h"
 
@@ -386,7 +389,8 @@ static void jail_set_env(void)
 }
 
 static void __attribute__((noreturn))
-jail_child(pid_t parent, int sock, bool by_proxy, char **cmd, const sigset_t *old_mask)
+jail_child(pid_t parent, int sock, bool by_proxy, char **cmd, const sigset_t *old_mask,
+	   const struct jail_trust *trust)
 {
 	char ready = 0;
 
@@ -400,6 +404,7 @@ jail_child(pid_t parent, int sock, bool by_proxy, char **cmd, const sigset_t *ol
 		_exit(JAIL_EXIT_FAILED);
 	close(sock);
 	jail_set_env();
+	jail_trust_env(trust);
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, old_mask, NULL);
 	execvp(cmd[0], cmd);
@@ -513,7 +518,8 @@ static int jail_open_log(const char *path)
 
 /* Serves fds until the child exits; returns jail's exit status. */
 static int jail_serve(pid_t child, int sock, const struct worker_loop_fd *fds, unsigned n,
-		      struct snapshot *snap, struct addr_cache *cache, const sigset_t *waited)
+		      struct snapshot *snap, struct addr_cache *cache, const struct tls_setup *tls,
+		      const sigset_t *waited)
 {
 	static struct worker worker;
 	pthread_t thread;
@@ -522,6 +528,8 @@ static int jail_serve(pid_t child, int sock, const struct worker_loop_fd *fds, u
 
 	if (worker_loop_init_adopt(&worker, snap, cache, fds, n) != 0)
 		return -1;
+	worker.mint = tls->mint;
+	worker.tls_server = tls->server;
 	/* no_new_privs only: this process keeps its credentials (the child's user namespace
 	 * maps them) and needs waitpid and kill on the child, which the daemon's seccomp
 	 * allow-list refuses; the jail's own namespace is its boundary. */
@@ -549,8 +557,9 @@ static int jail_serve(pid_t child, int sock, const struct worker_loop_fd *fds, u
 
 /* After the fork: everything the proxy needs, in this (outside) namespace. */
 static int jail_parent(pid_t child, int sock, int log_fd, struct config *cfg,
-		       const sigset_t *waited)
+		       const sigset_t *waited, const struct jail_trust *trust)
 {
+	struct tls_setup tls = {0};
 	struct worker_loop_fd fds[JAIL_MAX_FDS];
 	unsigned n = jail_recv_fds(sock, fds);
 	struct snapshot *snap = NULL;
@@ -574,15 +583,28 @@ static int jail_parent(pid_t child, int sock, int log_fd, struct config *cfg,
 		goto fail;
 	}
 	cfg = NULL;
-	cache = addr_cache_new(ADDR_CACHE_DEFAULT_MAX, resolver_servers_key(snap->cfg));
-	if (!cache) {
-		fprintf(stderr, "sluice jail: cannot allocate the DNS cache\n");
+	/* Interception in the jail as in the daemon: the command trusts the CA through the
+	 * bundle the variables name. */
+	size_t pem_len = 0;
+	const char *pem = NULL;
+	if (tls_setup_new(snap->cfg, &tls, "sluice jail") == 0 && tls.ca)
+		pem = tls_ca_pem(tls.ca, &pem_len);
+	if ((snap->cfg->has_tls && !pem) || (pem && jail_trust_write(trust, pem, pem_len) != 0)) {
+		tls_setup_free(&tls);
 		snapshot_unref(snap);
 		goto fail;
 	}
-	status = jail_serve(child, sock, fds, n, snap, cache, waited);
+	cache = addr_cache_new(ADDR_CACHE_DEFAULT_MAX, resolver_servers_key(snap->cfg));
+	if (!cache) {
+		fprintf(stderr, "sluice jail: cannot allocate the DNS cache\n");
+		tls_setup_free(&tls);
+		snapshot_unref(snap);
+		goto fail;
+	}
+	status = jail_serve(child, sock, fds, n, snap, cache, &tls, waited);
 	n = 0; /* worker_loop_init_adopt took them */
 	addr_cache_free(cache);
+	tls_setup_free(&tls); /* after the worker: its sessions hold the leaves */
 	snapshot_unref(snap);
 	ares_library_cleanup();
 	if (status >= 0)
@@ -640,11 +662,17 @@ int jail_main(int argc, char **argv, struct config *(*load_config)(const char *p
 		return JAIL_EXIT_FAILED;
 	bool by_proxy = jail_answers_by_proxy(cfg);
 	jail_proxy_addresses(cfg);
+	struct jail_trust trust = {0};
+	if (cfg->has_tls && jail_trust_prepare(&trust) != 0) {
+		config_free(cfg);
+		return JAIL_EXIT_FAILED;
+	}
 	log_fd = jail_open_log(o.log_path ? o.log_path : cfg->log_file[0] ? cfg->log_file : NULL);
 	if (log_fd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
 		if (log_fd >= 0)
 			fprintf(stderr, "sluice jail: socketpair: %s\n", strerror(errno));
 		config_free(cfg);
+		jail_trust_remove(&trust);
 		return JAIL_EXIT_FAILED;
 	}
 	/* Blocked before any thread exists, so only sigwaitinfo in jail_wait receives them. */
@@ -661,17 +689,19 @@ int jail_main(int argc, char **argv, struct config *(*load_config)(const char *p
 	if (child < 0) {
 		fprintf(stderr, "sluice jail: fork: %s\n", strerror(errno));
 		config_free(cfg);
+		jail_trust_remove(&trust);
 		return JAIL_EXIT_FAILED;
 	}
 	if (child == 0) {
 		close(pair[0]);
 		close(log_fd);
-		jail_child(parent, pair[1], by_proxy, o.cmd, &old_mask);
+		jail_child(parent, pair[1], by_proxy, o.cmd, &old_mask, &trust);
 	}
 	close(pair[1]);
 	/* Nothing in the jail may trace this process and use its sockets from outside. */
 	prctl(PR_SET_DUMPABLE, 0);
-	int status = jail_parent(child, pair[0], log_fd, cfg, &waited);
+	int status = jail_parent(child, pair[0], log_fd, cfg, &waited, &trust);
 	close(log_fd);
+	jail_trust_remove(&trust);
 	return status;
 }

@@ -28,6 +28,7 @@
 #include "daemon/privs.h"
 #include "daemon/report_cmd.h"
 #include "daemon/sandbox.h"
+#include "daemon/tls_setup.h"
 #include "io/snapshot.h"
 #include "io/tls_ca.h"
 #include "io/tls_mint.h"
@@ -388,16 +389,8 @@ static int main_serve(struct worker *workers, unsigned n, const char *config_pat
 	return running ? 0 : 1;
 }
 
-/* Interception's shared parts, owned here: the CA, the leaves it mints, the server TLS context
- * every worker answers intercepted clients with. */
-struct main_tls {
-	struct tls_ca *ca;
-	struct tls_mint *mint;
-	struct tls_server_context *server;
-};
-
 static struct admin *main_admin_new(const struct config *cfg, struct worker *workers, unsigned n,
-				    const struct main_tls *tls)
+				    const struct tls_setup *tls)
 {
 	struct metrics *counters[CONFIG_MAX_WORKERS];
 	size_t len;
@@ -418,36 +411,17 @@ static struct admin *main_admin_new(const struct config *cfg, struct worker *wor
 	return a;
 }
 
-static void main_tls_free(struct main_tls *t)
+/* tls: in the config, or any intercept: list, asks for the CA, loaded or made now. A reload
+ * keeps it: a new CA means new trust in every agent image, a restart's business. */
+static int main_tls_new(const struct config *cfg, struct tls_setup *t)
 {
-	tls_server_context_free(t->server);
-	tls_mint_free(t->mint);
-	tls_ca_free(t->ca);
-	memset(t, 0, sizeof(*t));
-}
-
-/* tls: in the config, or any intercept: list, asks for the CA: loaded or made now, before
- * privileges drop, since its files are root's when sluice starts as root. A reload keeps it: a
- * new CA means new trust in every agent image, a restart's business. */
-static int main_tls_new(const struct config *cfg, struct main_tls *t)
-{
-	char err[512];
-
-	memset(t, 0, sizeof(*t));
-	if (!cfg->has_tls)
-		return 0;
-	t->ca = tls_ca_new(cfg, err, sizeof(err));
-	if (t->ca)
-		t->mint = tls_mint_new(t->ca, cfg->tls_cert_cache, err, sizeof(err));
-	if (t->mint)
-		t->server = tls_server_context_new(err, sizeof(err));
-	if (!t->server) {
-		fprintf(stderr, "sluice: %s\n", err);
-		main_tls_free(t);
+	if (tls_setup_new(cfg, t, "sluice") != 0)
 		return -1;
+	if (t->ca) {
+		main_tls_loaded = true;
+		fprintf(stderr,
+			"sluice: TLS interception CA loaded (sluice ca export prints it)\n");
 	}
-	main_tls_loaded = true;
-	fprintf(stderr, "sluice: TLS interception CA loaded (sluice ca export prints it)\n");
 	return 0;
 }
 
@@ -533,7 +507,7 @@ static int main_run(const char *config_path)
 		if (worker_loop_init(&workers[ready], current, cache, ready, n) != 0)
 			break;
 	metrics_process_set_generation(&main_metrics, current->generation);
-	struct main_tls tls = {0};
+	struct tls_setup tls = {0};
 	if (ready == n && main_tls_new(current->cfg, &tls) == 0) {
 		/* No worker thread runs yet. */
 		for (unsigned i = 0; i < n; i++) {
@@ -550,7 +524,7 @@ static int main_run(const char *config_path)
 	}
 	for (unsigned i = 0; i < ready; i++)
 		worker_loop_fini(&workers[i]);
-	main_tls_free(&tls); /* after the workers: their sessions hold its leaves */
+	tls_setup_free(&tls); /* after the workers: their sessions hold its leaves */
 	addr_cache_free(cache);
 	snapshot_unref(current);
 	ares_library_cleanup();

@@ -496,6 +496,38 @@ def test_reload_that_first_asks_for_interception_is_refused(sluice, origin):
     c.close()
 
 
+# ---- sluice jail ----------------------------------------------------------------------------
+
+def test_jail_intercepts_and_the_command_trusts_the_ca(sluice_bin, dns, pki, origin, tmp_path):
+    """sluice jail with intercept: the command's curl and Python verify sluice's leaves
+    through the bundle the jail's variables name (no --cacert), its requests are judged inside
+    TLS, and the bundle is gone when the jail ends."""
+    from sluice_proc import BASE_CONFIG, merge, to_yaml
+    from test_jail import jail
+    cfg = tmp_path / "jail.yaml"
+    cfg.write_text(to_yaml(merge(BASE_CONFIG, {
+        "ports": ["*"], "allow": [HOST], "tunnel": {"opaque_ports": []},
+        "intercept": [HOST], "rules": [{"host": HOST, "methods": ["GET"], "paths": ["/echo"]}],
+        "tls": {"state_dir": str(tmp_path / "state"), "upstream_ca": pki["ca"]}})) + "\n")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    url = "https://%s:%d" % (HOST, origin.port["good"])
+    script = ("curl -sS --max-time 8 %s/echo && echo && curl -sS -o /dev/null -w '%%{http_code}' "
+              "%s/secret && echo && /usr/bin/python3 -c \"import urllib.request; "
+              "print(urllib.request.urlopen('%s/echo?py=1', timeout=8).status)\"" %
+              (url, url, url))
+    r = jail(sluice_bin, str(cfg), ["sh", "-c", script], env={"TMPDIR": str(tmp)})
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.splitlines()
+    assert json.loads(out[0])["path"] == "/echo", out
+    assert out[1] == "403" and out[2] == "200", out
+    assert [q["path"] for q in origin.requests] == ["/echo", "/echo?py=1"]
+    lines = [json.loads(l) for l in r.stderr.splitlines() if l.startswith("{")]
+    assert [l["status"] for l in lines if l.get("method") == "GET"] == [200, 403, 200], lines
+    assert all(l.get("intercept") for l in lines if l.get("method") == "GET"), lines
+    assert list(tmp.iterdir()) == [], "the jail left its CA bundle behind"
+
+
 # ---- real clients --------------------------------------------------------------------------------
 
 @pytest.mark.skipif(not os.path.isdir(os.path.join(NODE_MODULES, "undici")),
