@@ -169,6 +169,10 @@ static void conn_on_client_write(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	if (c->state == CONN_CLOSED)
 		return;
+	if (c->c_read_wants_write) {
+		c->c_read_wants_write = false;
+		conn_client_read_again(c);
+	}
 	loop_clock_enter();
 	c->ops->on_client_writable(c);
 	loop_clock_leave();
@@ -745,6 +749,10 @@ ssize_t conn_client_read(struct conn *c, struct buf *b, size_t max_cap)
 	 * what it sent was whole. */
 	if (n == -2 && tls_session_truncated(c->ctls))
 		return 0;
+	if (n != 0 && n != -2 && tls_session_wants_write(c->ctls)) {
+		c->c_read_wants_write = true;
+		conn_want_client_write(c, true);
+	}
 	return n;
 }
 

@@ -149,6 +149,9 @@ struct conn {
 	enum conn_state state; /* written by conn_set_state alone */
 	struct event c_rd, c_wr, timer;
 	bool c_want_read; /* c_rd stays registered while set (see conn_want_client_read) */
+	/* A TLS read could not send what it had to (a TLS 1.3 KeyUpdate answer, RFC 8446 §4.6.3)
+	 * with the socket full: the read is tried again once it is writable. */
+	bool c_read_wants_write;
 	struct buf cin, cout, uin, uout;
 	/* A copy of the request head of a replayable request sent on a pooled connection that may
 	 * turn out stale (closed by the upstream just as it was reused), kept until the first byte

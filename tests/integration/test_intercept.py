@@ -565,3 +565,31 @@ def test_python_urllib_through_interception(isluice, origin):
         urllib.request.HTTPSHandler(context=ctx))
     with opener.open("https://%s:%d/echo" % (HOST, origin.port["good"]), timeout=5) as r:
         assert r.status == 200 and json.loads(r.read())["path"] == "/echo"
+
+
+def test_key_update_mid_session(isluice, origin):
+    """A TLS 1.3 client that sends KeyUpdate asking for one back (openssl s_client's K): sluice
+    answers it inside the session, and the request that follows is served."""
+    import time
+    p = isluice()
+    port = origin.port["good"]
+    s = subprocess.Popen(["openssl", "s_client", "-proxy", "127.0.0.1:%d" % p.port, "-connect",
+                          "%s:%d" % (HOST, port), "-servername", HOST, "-CAfile", p.ca,
+                          "-alpn", "http/1.1", "-tls1_3", "-crlf"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(0.5)
+        s.stdin.write("K\n")
+        s.stdin.flush()
+        time.sleep(0.3)
+        s.stdin.write("GET /echo?after-key-update HTTP/1.1\nHost: %s:%d\nConnection: close\n\n"
+                      % (HOST, port))
+        s.stdin.flush()
+        time.sleep(1.5)  # s_client ends at the end of its stdin, answer or not
+        out, _ = s.communicate(timeout=10)
+    finally:
+        if s.poll() is None:
+            s.kill()
+    assert "KEYUPDATE" in out, out
+    assert '"path": "/echo?after-key-update"' in out, out
