@@ -279,3 +279,60 @@ def test_headers_allow_per_stream(isluice, origin):
     assert len(origin.requests) == 1
     [line] = p.wait_logs(match={"event": "end", "decision": "deny"})
     assert line["rule"] == "rules[0]: header x-exfil not in headers_allow", line
+
+
+NODE_H2_IDLE = r"""
+const http2 = require('http2'), net = require('net'), tls = require('tls'), fs = require('fs');
+const [proxyPort, caFile, port, count] = process.argv.slice(1);
+const ca = fs.readFileSync(caFile);
+function session() {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(+proxyPort, '127.0.0.1', () =>
+      s.write(`CONNECT public.test:${port} HTTP/1.1\r\nHost: public.test:${port}\r\n\r\n`));
+    s.once('data', (d) => {
+      if (!d.toString().startsWith('HTTP/1.1 200')) return reject(new Error(d.toString()));
+      const t = tls.connect({socket: s, servername: 'public.test', ALPNProtocols: ['h2'], ca});
+      t.on('secureConnect', () => {
+        const h = http2.connect(`https://public.test:${port}`, {createConnection: () => t});
+        const st = h.request({':path': '/echo'});
+        st.resume();
+        st.on('end', () => resolve(h));
+        st.on('error', reject);
+      });
+      t.on('error', reject);
+    });
+  });
+}
+(async () => {
+  const all = [];
+  for (let i = 0; i < +count; i++) all.push(await session());
+  console.log('ready');
+  process.stdin.once('data', () => { all.forEach((h) => h.destroy()); process.exit(0); });
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+
+@pytest.mark.skipif("ASAN_OPTIONS" in os.environ, reason="ASan's shadow memory makes RSS meaningless")
+@pytest.mark.skipif(not os.path.isdir(NODE_MODULES), reason="make deps")
+def test_idle_http2_sessions_cost_little_memory(isluice, origin):
+    """An idle HTTP/2 session (its stream done, the verified upstream connection parked) keeps
+    its TLS and HPACK state, not buffers: each costs a few tens of KiB at most."""
+    from test_memory import rss_kib
+    p = isluice()
+    pid = p.proc.proc.pid
+    node_h2(p, origin, [{"path": "/echo"}])
+    before = rss_kib(pid)
+    n = 100
+    proc = subprocess.Popen(["node", "-e", NODE_H2_IDLE, str(p.port), p.ca,
+                             str(origin.port["good"]), str(n)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, NODE_PATH=NODE_MODULES))
+    try:
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        per = (rss_kib(pid) - before) / float(n)
+    finally:
+        proc.stdin.write("x\n")
+        proc.stdin.flush()
+        proc.wait(timeout=20)
+    print("KiB per idle HTTP/2 session: %.1f" % per)
+    assert per < 64, "%.1f KiB per idle HTTP/2 session" % per
