@@ -142,6 +142,11 @@ void metrics_count_intercepted(struct metrics *m)
 	counter_add(&m->intercepted, 1);
 }
 
+void metrics_count_h2_reset_flood(struct metrics *m)
+{
+	counter_add(&m->h2_reset_floods, 1);
+}
+
 void metrics_count_tunnel_revoked(struct metrics *m)
 {
 	counter_add(&m->tunnels_revoked, 1);
@@ -464,6 +469,10 @@ static void format_process(struct out *o, struct metrics *const *workers, unsign
 	out_summed(o, "sluice_tls_intercepted_total", "counter",
 		   "CONNECT tunnels whose TLS sluice terminated (intercept:), handshake done.",
 		   workers, n, offsetof(struct metrics, intercepted));
+	out_summed(o, "sluice_h2_reset_floods_total", "counter",
+		   "Intercepted HTTP/2 sessions ended with GOAWAY ENHANCE_YOUR_CALM for resetting "
+		   "more running requests than the budget (CVE-2023-44487's pattern).",
+		   workers, n, offsetof(struct metrics, h2_reset_floods));
 }
 
 static void format_dns(struct out *o, struct metrics *const *workers, unsigned n)

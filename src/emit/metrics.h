@@ -47,6 +47,7 @@ struct metrics {
 	uint64_t upstream_retries;  /* requests sent again after a stale pooled connection */
 	uint64_t upstream_reused;   /* requests sent on a parked upstream connection */
 	uint64_t intercepted;	    /* tunnels whose TLS sluice terminated (handshake done) */
+	uint64_t h2_reset_floods;   /* HTTP/2 sessions ended for resetting too many requests */
 	uint64_t tunnels_revoked;   /* open tunnels closed because a reload denied them */
 	uint64_t upstream_idle;	    /* upstream connections parked now */
 	uint64_t connections_total, connections_open;
@@ -80,6 +81,7 @@ void metrics_count_conn_close(struct metrics *m);
 void metrics_count_log_dropped(struct metrics *m);
 void metrics_count_upstream_retry(struct metrics *m);
 void metrics_count_intercepted(struct metrics *m);
+void metrics_count_h2_reset_flood(struct metrics *m);
 void metrics_count_upstream_reused(struct metrics *m);
 void metrics_count_tunnel_revoked(struct metrics *m);
 /* An upstream connection was parked (true) or left the pool (false). */

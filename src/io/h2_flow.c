@@ -31,6 +31,9 @@
  * first body bytes the window allows) kept, so that one client does not open a hundred
  * connections to one origin. */
 #define H2_UPSTREAM_MAX 32
+/* Requests a client may reset while they run: a burst, then so many a second. */
+#define H2_RESET_BURST 64.0
+#define H2_RESET_RATE 16.0
 /* A request head is refused past twice the HTTP/1.1 limit: http_flow gives the 431 below it. */
 #define H2_HEAD_SLACK 2
 
@@ -79,8 +82,10 @@ struct h2_session {
 	bool has_cred;
 	struct h2_stream *streams;
 	unsigned n_children; /* streams whose request runs (H2_UPSTREAM_MAX at most) */
-	bool goaway;	     /* GOAWAY submitted */
-	bool closing;	     /* the parent is ending: streams are torn down, nothing is sent */
+	double reset_tokens; /* h2_reset_budget's bucket */
+	uint64_t reset_at_ms;
+	bool goaway;  /* GOAWAY submitted */
+	bool closing; /* the parent is ending: streams are torn down, nothing is sent */
 };
 
 static struct h2_session *h2_of(const struct conn *c)
@@ -353,6 +358,22 @@ static void stream_pump(struct h2_stream *st)
 	}
 }
 
+/* A token bucket of resets of running requests: H2_RESET_BURST at once, H2_RESET_RATE a
+ * second. False once it is empty. */
+static bool h2_reset_budget(struct h2_session *s)
+{
+	uint64_t now = conn_now_ms();
+	double refill = (double)(now - s->reset_at_ms) * H2_RESET_RATE / 1000.0;
+
+	s->reset_at_ms = now;
+	s->reset_tokens =
+	    s->reset_tokens + refill > H2_RESET_BURST ? H2_RESET_BURST : s->reset_tokens + refill;
+	if (s->reset_tokens < 1.0)
+		return false;
+	s->reset_tokens -= 1.0;
+	return true;
+}
+
 /* ---- requests: HEADERS into an HTTP/1.1 head for the child -------------------------------- */
 
 static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8_t *name,
@@ -443,9 +464,10 @@ static void stream_start(struct h2_stream *st, bool end_stream)
 		stream_reset(st, NGHTTP2_PROTOCOL_ERROR);
 		return;
 	}
+	/* Started by h2_send, after the rest of what was read: a stream the same bytes reset
+	 * (CVE-2023-44487's pattern) never costs a request. */
 	st->queued = true;
-	if (s->n_children < H2_UPSTREAM_MAX)
-		stream_launch(st);
+	h2_schedule(s);
 }
 
 static void stream_end_input(struct h2_stream *st)
@@ -513,8 +535,18 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
 		return 0;
 	st->closed = true;
 	nghttp2_session_set_stream_user_data(ng, id, NULL);
-	if (st->child)
+	if (st->child) {
+		/* A client that keeps cutting its requests short makes sluice connect for
+		 * nothing, again and again: past the budget the session ends. */
+		if (code != NGHTTP2_NO_ERROR && !h2_reset_budget(st->s)) {
+			nghttp2_submit_goaway(ng, NGHTTP2_FLAG_NONE,
+					      nghttp2_session_get_last_proc_stream_id(ng),
+					      NGHTTP2_ENHANCE_YOUR_CALM, NULL, 0);
+			st->s->goaway = true;
+			metrics_count_h2_reset_flood(&st->s->c->w->metrics);
+		}
 		conn_close(st->child, REASON_CLIENT_CLOSED);
+	}
 	stream_free(st);
 	return 0;
 }
@@ -718,6 +750,8 @@ int h2_flow_carry(struct conn *c)
 		return -1;
 	s->c = c;
 	s->exit = c->proto;
+	s->reset_tokens = H2_RESET_BURST;
+	s->reset_at_ms = conn_now_ms();
 	s->dest = c->req.dest;
 	s->cred = c->req.cred;
 	s->has_cred = c->req.has_cred;

@@ -336,3 +336,77 @@ def test_idle_http2_sessions_cost_little_memory(isluice, origin):
         proc.wait(timeout=20)
     print("KiB per idle HTTP/2 session: %.1f" % per)
     assert per < 64, "%.1f KiB per idle HTTP/2 session" % per
+
+
+NODE_H2_RESETS = r"""
+const http2 = require('http2'), net = require('net'), tls = require('tls'), fs = require('fs');
+const [proxyPort, caFile, port, count, late] = process.argv.slice(1);
+const s = net.connect(+proxyPort, '127.0.0.1', () =>
+  s.write(`CONNECT public.test:${port} HTTP/1.1\r\nHost: public.test:${port}\r\n\r\n`));
+s.once('data', () => {
+  const t = tls.connect({socket: s, servername: 'public.test', ALPNProtocols: ['h2'],
+                         ca: fs.readFileSync(caFile)});
+  t.on('secureConnect', () => {
+    const h = http2.connect(`https://public.test:${port}`, {createConnection: () => t,
+                                                             peerMaxConcurrentStreams: 1000});
+    h.on('error', () => {});
+    let sent = 0, goaway = null, finished = false;
+    h.on('goaway', (code) => { goaway = code; });
+    function finish() {
+      if (finished) return;
+      finished = true;
+      setTimeout(() => { console.log(JSON.stringify({sent, goaway})); process.exit(0); }, 300);
+    }
+    h.on('close', finish);
+    function burst() {
+      if (h.destroyed || h.closed || goaway !== null) return finish();
+      for (let i = 0; i < (late === 'late' ? 40 : 100) && sent < +count; i++, sent++) {
+        // Late resets cut responses under way (a big body), which is what costs sluice.
+        const st = h.request({':path': late === 'late' ? '/big?n=5000000' : '/echo?r=' + sent});
+        st.on('error', () => {});
+        if (late === 'late') setTimeout(() => st.close(http2.constants.NGHTTP2_CANCEL), 20);
+        else st.close(http2.constants.NGHTTP2_CANCEL);
+      }
+      if (sent < +count) late === 'late' ? setTimeout(burst, 40) : setImmediate(burst);
+      else finish();
+    }
+    burst();
+  });
+  t.on('error', (e) => { console.log(JSON.stringify({error: String(e)})); process.exit(0); });
+});
+"""
+
+
+def node_resets(p, origin, count, late):
+    r = subprocess.run(["node", "-e", NODE_H2_RESETS, str(p.port), p.ca,
+                        str(origin.port["good"]), str(count), "late" if late else "same"],
+                       capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, NODE_PATH=NODE_MODULES))
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+@pytest.mark.skipif(not os.path.isdir(NODE_MODULES), reason="make deps")
+def test_rapid_reset_costs_the_origin_little(isluice, origin):
+    """CVE-2023-44487's pattern: streams opened and reset at once, thousands of them. A stream
+    reset in the bytes that opened it never starts a request; those that did start count
+    against a budget of resets of running requests (64, then 16 a second), past which the
+    session ends with GOAWAY ENHANCE_YOUR_CALM. So the origin sees a bounded number of
+    connections (without both: one per reset, hundreds here), and sluice goes on serving."""
+    p = isluice()
+    node_resets(p, origin, 5000, late=False)
+    assert origin.connections(origin.port["good"]) <= 150
+    assert len(origin.requests) < 100
+    out = node_h2(p, origin, [{"path": "/echo?after"}])
+    assert out[0]["status"] == 200
+
+
+@pytest.mark.skipif(not os.path.isdir(NODE_MODULES), reason="make deps")
+def test_resetting_running_requests_ends_the_session(isluice, origin):
+    p = isluice()
+    res = node_resets(p, origin, 2000, late=True)
+    assert res["goaway"] == 11, res  # ENHANCE_YOUR_CALM
+    assert res["sent"] < 2000, res
+    assert origin.connections(origin.port["good"]) <= 150
+    out = node_h2(p, origin, [{"path": "/echo?after"}])  # a new session is served
+    assert out[0]["status"] == 200

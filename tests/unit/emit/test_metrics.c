@@ -210,7 +210,12 @@ static const char empty_text[] =
     "# HELP sluice_tls_intercepted_total CONNECT tunnels whose TLS sluice terminated "
     "(intercept:), handshake done.\n"
     "# TYPE sluice_tls_intercepted_total counter\n"
-    "sluice_tls_intercepted_total 0\n";
+    "sluice_tls_intercepted_total 0\n"
+    "# HELP sluice_h2_reset_floods_total Intercepted HTTP/2 sessions ended with GOAWAY "
+    "ENHANCE_YOUR_CALM for resetting more running requests than the budget (CVE-2023-44487's "
+    "pattern).\n"
+    "# TYPE sluice_h2_reset_floods_total counter\n"
+    "sluice_h2_reset_floods_total 0\n";
 
 /* The whole exposition of a fresh process, byte for byte: every family has HELP and TYPE,
  * histograms have every bucket, and nothing else is written. */
