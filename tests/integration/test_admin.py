@@ -301,7 +301,7 @@ def test_every_metric_is_documented_and_every_documented_metric_exists(sluice, t
     text = admin_get(p, "/metrics").text()
     exposed = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
     doc = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "metrics.md")).read()
-    documented = set(re.findall(r"^\| `(sluice_[a-z_]+)` \|", doc, re.M))
+    documented = set(re.findall(r"^\| `(sluice_[a-z0-9_]+)` \|", doc, re.M))
     assert exposed, text
     assert exposed - documented == set(), "exposed but not in docs/metrics.md"
     assert documented - exposed == set(), "in docs/metrics.md but not exposed"
