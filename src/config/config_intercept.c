@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "config/config_rules.h"
 #include "config/config_value.h"
 #include "parse/authority.h"
 #include "policy/domain_set.h"
@@ -39,19 +40,7 @@ static const struct config_list name_list = {
 
 static void read_names(struct config_reader *r, const char *path, struct domain_set **slot)
 {
-	struct domain_set *set = domain_set_new();
-
-	if (!set) {
-		config_reader_error(r, r->ev.start_mark, "%s: out of memory", path);
-		config_reader_skip(r);
-		return;
-	}
-	if (config_reader_list(r, path, &name_list, set) < 0) {
-		domain_set_free(set);
-		return;
-	}
-	domain_set_free(*slot);
-	*slot = set;
+	config_rules_read_domain_set(r, path, &name_list, slot);
 }
 
 void config_intercept_read(struct config_reader *r, const struct config_key *k, const char *path)

@@ -45,8 +45,8 @@ static void domain_item(struct config_reader *r, const char *path, void *ctx)
 static const struct config_list domain_list = {
     .items = "domain patterns", .item = "a domain pattern", .read = domain_item};
 
-/* allow, deny: an explicit list replaces the default set (allow: [] denies every name). */
-static void read_domains(struct config_reader *r, const char *path, struct domain_set **slot)
+void config_rules_read_domain_set(struct config_reader *r, const char *path,
+				  const struct config_list *items, struct domain_set **slot)
 {
 	struct domain_set *set = domain_set_new();
 
@@ -55,12 +55,18 @@ static void read_domains(struct config_reader *r, const char *path, struct domai
 		config_reader_skip(r);
 		return;
 	}
-	if (config_reader_list(r, path, &domain_list, set) < 0) {
+	if (config_reader_list(r, path, items, set) < 0) {
 		domain_set_free(set);
 		return;
 	}
 	domain_set_free(*slot);
 	*slot = set;
+}
+
+/* allow, deny: an explicit list replaces the default set (allow: [] denies every name). */
+static void read_domains(struct config_reader *r, const char *path, struct domain_set **slot)
+{
+	config_rules_read_domain_set(r, path, &domain_list, slot);
 }
 
 void config_rules_read_allow(struct config_reader *r, const struct config_key *k, const char *path)

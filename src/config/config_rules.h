@@ -9,6 +9,10 @@
  * an empty one, replaces the inherited rule). */
 void config_rules_read_allow(struct config_reader *r, const struct config_key *k, const char *path);
 void config_rules_read_deny(struct config_reader *r, const struct config_key *k, const char *path);
+/* A list read by items into a new domain set that replaces *slot (kept when the list is not
+ * one). */
+void config_rules_read_domain_set(struct config_reader *r, const char *path,
+				  const struct config_list *items, struct domain_set **slot);
 /* Returns what config_reader_list returns (-1 also when out of memory). */
 int config_rules_read_cidrs(struct config_reader *r, const char *path, struct cidr_set **slot);
 /* A list of ports, "low-high" ranges and "*" at path, marked in bitmap (bit p for port p), as

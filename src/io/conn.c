@@ -192,14 +192,10 @@ static void conn_on_upstream_event(struct upstream_sock *us, short what, void *a
 /* calloc: a new connection starts out reading a head. */
 _Static_assert(CONN_READ_HEAD == 0, "a zeroed connection is in read_head");
 
-void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const struct flow_ops *ops)
+/* What every connection starts with: a held snapshot, empty buffers, its events on fd (-1:
+ * activated by its owner alone), a place in the worker's list, and the head timer. */
+static void conn_init(struct conn *c, struct worker *w, int fd, const struct flow_ops *ops)
 {
-	struct conn *c = calloc(1, sizeof(*c));
-
-	if (!c) {
-		close(fd);
-		return;
-	}
 	c->w = w;
 	c->snap = worker_hold(w);
 	c->cfg = c->snap->cfg;
@@ -211,58 +207,47 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const st
 	buf_init(&c->replay, &w->bufs);
 	c->ops = ops;
 	c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
-	if (sockaddr_to_ip(peer, &c->client_ip, &c->client_port) == 0)
-		sockaddr_format(&c->client_ip, c->client_port, c->client_text);
 	event_assign(&c->c_rd, w->base, fd, EV_READ | EV_PERSIST, conn_on_client_read, c);
 	event_assign(&c->c_wr, w->base, fd, EV_WRITE | EV_PERSIST, conn_on_client_write, c);
 	event_assign(&c->timer, w->base, -1, 0, conn_on_timer, c);
 	w->n_conns++;
-	metrics_count_conn_open(&w->metrics);
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
 	w->conns = c;
 	conn_reset_request(c);
 	conn_set_timeout(c, c->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
+}
+
+void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, const struct flow_ops *ops)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		close(fd);
+		return;
+	}
+	if (sockaddr_to_ip(peer, &c->client_ip, &c->client_port) == 0)
+		sockaddr_format(&c->client_ip, c->client_port, c->client_text);
+	conn_init(c, w, fd, ops);
+	metrics_count_conn_open(&w->metrics);
 	conn_want_client_read(c, true);
 }
 
 struct conn *conn_child_new(struct conn *parent, const struct conn_client_io *io, void *io_arg,
 			    const struct flow_ops *ops)
 {
-	struct worker *w = parent->w;
 	struct conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
-	c->w = w;
-	c->snap = worker_hold(w);
-	c->cfg = c->snap->cfg;
-	c->cfd = -1;
 	c->cio = io;
 	c->cio_arg = io_arg;
 	c->parent = parent;
-	buf_init(&c->cin, &w->bufs);
-	buf_init(&c->cout, &w->bufs);
-	buf_init(&c->uin, &w->bufs);
-	buf_init(&c->uout, &w->bufs);
-	buf_init(&c->replay, &w->bufs);
-	c->ops = ops;
-	c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
 	c->client_ip = parent->client_ip;
 	c->client_port = parent->client_port;
 	memcpy(c->client_text, parent->client_text, sizeof(c->client_text));
-	/* No socket: the owner activates these when its stream has bytes or room. */
-	event_assign(&c->c_rd, w->base, -1, EV_READ | EV_PERSIST, conn_on_client_read, c);
-	event_assign(&c->c_wr, w->base, -1, EV_WRITE | EV_PERSIST, conn_on_client_write, c);
-	event_assign(&c->timer, w->base, -1, 0, conn_on_timer, c);
-	w->n_conns++;
-	c->next = w->conns;
-	if (w->conns)
-		w->conns->prev = c;
-	w->conns = c;
-	conn_reset_request(c);
-	conn_set_timeout(c, c->cfg->head_timeout_ms, REASON_HEAD_TIMEOUT);
+	conn_init(c, parent->w, -1, ops); /* no socket: the owner activates c_rd and c_wr */
 	return c;
 }
 

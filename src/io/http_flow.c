@@ -920,52 +920,55 @@ static void flow_on_upstream_writable(struct conn *c)
 		flow_on_upstream_readable(c);
 }
 
-/* A checked tunnel whose first bytes are an HTTP request: tunnel_http_ops reads it from cin.
- * Returns -1 when out of memory (nothing changed). */
-static int flow_carry(struct conn *c)
+/* What binds the requests of a tunnel to its CONNECT: its target and credentials. NULL when
+ * out of memory. */
+static struct tunnel_bind *flow_bind_new(const struct authority *dest,
+					 const struct agent_credentials *cred, bool has_cred)
 {
 	struct tunnel_bind *b = malloc(sizeof(*b));
 
+	if (b) {
+		b->dest = *dest;
+		b->cred = *cred;
+		b->has_cred = has_cred;
+	}
+	return b;
+}
+
+/* The tunnel's HTTP is carried by ops from now on; its first request is in cin. -1 when out of
+ * memory (nothing changed). */
+static int flow_carry_as(struct conn *c, const struct flow_ops *ops)
+{
+	struct tunnel_bind *b = flow_bind_new(&c->req.dest, &c->req.cred, c->req.has_cred);
+
 	if (!b)
 		return -1;
-	b->dest = c->req.dest;
-	b->cred = c->req.cred;
-	b->has_cred = c->req.has_cred;
-	conn_switch_ops(c, &tunnel_http_ops);
+	conn_switch_ops(c, ops);
 	c->proto = b;
 	flow_next_request(c);
 	return 0;
+}
+
+/* A checked tunnel whose first bytes are an HTTP request: tunnel_http_ops reads it from cin. */
+static int flow_carry(struct conn *c)
+{
+	return flow_carry_as(c, &tunnel_http_ops);
 }
 
 /* The same, once tls_accept has the client's TLS up: intercepted_http_ops. */
 static int flow_carry_https(struct conn *c)
 {
-	struct tunnel_bind *b = malloc(sizeof(*b));
-
-	if (!b)
-		return -1;
-	b->dest = c->req.dest;
-	b->cred = c->req.cred;
-	b->has_cred = c->req.has_cred;
-	conn_switch_ops(c, &intercepted_http_ops);
-	c->proto = b;
-	flow_next_request(c);
-	return 0;
+	return flow_carry_as(c, &intercepted_http_ops);
 }
 
-/* An HTTP/2 stream's request (flow_check_exit's start_stream). */
+/* An HTTP/2 stream's request (flow_check_exit's start_stream): a new connection already. */
 static int flow_start_stream(struct conn *c, const struct authority *dest,
 			     const struct agent_credentials *cred, bool has_cred)
 {
-	struct tunnel_bind *b = malloc(sizeof(*b));
-
-	if (!b)
-		return -1;
 	BUG_ON(c->ops != &intercepted_http_ops || c->proto);
-	b->dest = *dest;
-	b->cred = *cred;
-	b->has_cred = has_cred;
-	c->proto = b;
+	c->proto = flow_bind_new(dest, cred, has_cred);
+	if (!c->proto)
+		return -1;
 	/* A new connection reads its head already: the head is in cin. */
 	flow_parse_head(c);
 	return 0;
