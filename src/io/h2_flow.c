@@ -538,7 +538,7 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
 	if (st->child) {
 		/* A client that keeps cutting its requests short makes sluice connect for
 		 * nothing, again and again: past the budget the session ends. */
-		if (code != NGHTTP2_NO_ERROR && !h2_reset_budget(st->s)) {
+		if (code != NGHTTP2_NO_ERROR && !h2_reset_budget(st->s) && !st->s->goaway) {
 			nghttp2_submit_goaway(ng, NGHTTP2_FLAG_NONE,
 					      nghttp2_session_get_last_proc_stream_id(ng),
 					      NGHTTP2_ENHANCE_YOUR_CALM, NULL, 0);
