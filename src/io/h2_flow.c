@@ -24,9 +24,8 @@
 #define H2_SESSION_WINDOW (1024 * 1024)
 #define H2_OUT_MAX (64 * 1024)
 #define H2_READ_MAX (64 * 1024)
-#define H2_COUT_MAX                                                                                \
-	(256 * 1024) /* frames queued for the client before sluice stops making more               \
-		      */
+/* Frames queued for the client before sluice stops making more. */
+#define H2_COUT_MAX (256 * 1024)
 /* Streams of one session whose requests run at once; the others wait, their heads (and the
  * first body bytes the window allows) kept, so that one client does not open a hundred
  * connections to one origin. */
