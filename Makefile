@@ -12,7 +12,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libevent-dev libc-ares-dev
 	openssl ca-certificates libclang-rt-14-dev libseccomp-dev clang-format strace bind9-dnsutils \
 	nodejs
 
-.PHONY: all deps build run test test-unit test-integration test-sanitize test-valgrind test-fuzz fuzz-build fuzz bench bench-route-tls bench-profile bench-allocs bench-policy bench-dns format clean
+.PHONY: all deps build run test test-unit test-integration test-sanitize test-valgrind test-fuzz fuzz-build fuzz bench bench-route-tls bench-intercept bench-profile bench-allocs bench-policy bench-dns format clean
 
 all: build
 
@@ -96,6 +96,10 @@ bench: build
 # sluice build is measured in the same run for ratios (see bench/README.md).
 bench-route-tls: build
 	SLUICE_BIN=$(abspath $(BUILD))/sluice bench/route_tls.sh
+
+# TLS interception: sluice against Squid ssl-bump, nginx and direct TLS (bench/README.md).
+bench-intercept: build
+	SLUICE_BIN=$(abspath $(BUILD))/sluice bench/intercept.sh | tee bench/intercept-results.md
 
 # System calls and CPU per keep-alive request: sluice, nginx and HAProxy in one run (bench/README.md).
 bench-profile: build
