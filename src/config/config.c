@@ -156,6 +156,7 @@ static void config_set_defaults(struct config *cfg)
 	memcpy(cfg->tls_state_dir, CONFIG_TLS_STATE_DIR_DEFAULT,
 	       sizeof(CONFIG_TLS_STATE_DIR_DEFAULT));
 	cfg->tls_cert_cache = 1024;
+	cfg->tls_upstream_http2 = true;
 	cfg->tls_handshake_ms = 10 * 1000;
 }
 

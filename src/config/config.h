@@ -124,6 +124,9 @@ struct config {
 	/* tls.upstream_ca: CAs an intercepted upstream's certificate may chain to besides the
 	 * system store; "" (default) = the system store alone */
 	char tls_upstream_ca[CONFIG_TLS_PATH_MAX];
+	/* tls.upstream_http2 (default true): an intercepted HTTP/2 stream's request offers h2 to
+	 * its upstream too; false keeps every upstream HTTP/1.1 */
+	bool tls_upstream_http2;
 };
 
 /* Parses and validates YAML text (need not be NUL-terminated). Returns a new config, or NULL

@@ -45,7 +45,13 @@ static void read_upstream_ca(struct config_reader *r, const struct config_key *k
 	read_path(r, path, "a file path", r->cfg->tls_upstream_ca);
 }
 
-const struct config_key config_tls_keys[6] = {
+static void read_upstream_http2(struct config_reader *r, const struct config_key *k,
+				const char *path)
+{
+	config_reader_read_bool(r, path, &r->cfg->tls_upstream_http2);
+}
+
+const struct config_key config_tls_keys[7] = {
     {.name = "state_dir", .read = read_state_dir},
     {.name = "ca_cert", .read = read_ca_cert},
     {.name = "ca_key", .read = read_ca_key},
@@ -56,6 +62,7 @@ const struct config_key config_tls_keys[6] = {
      .max = CONFIG_TLS_CACHE_MAX},
     {.name = "upstream_ca", .read = read_upstream_ca},
     {.name = "never_intercept", .read = config_intercept_read_never},
+    {.name = "upstream_http2", .read = read_upstream_http2},
 };
 
 /* The two ways to have a CA exclude each other: a state_dir next to operator files would

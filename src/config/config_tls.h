@@ -6,7 +6,7 @@
 
 #include "config/config_reader.h"
 
-extern const struct config_key config_tls_keys[6];
+extern const struct config_key config_tls_keys[7];
 
 /* The tls section: a mapping of config_tls_keys, or empty (every default). Its presence asks
  * for the CA (cfg->has_tls), as any intercept pattern does. */

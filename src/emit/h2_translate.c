@@ -197,3 +197,178 @@ size_t h2_response_fields(const struct http1_response *resp, char status[4],
 	}
 	return n;
 }
+
+/* ---- toward an upstream that speaks HTTP/2 ------------------------------------------------ */
+
+static struct h2_field lowered(struct slice name, struct slice value, char **lower)
+{
+	for (size_t k = 0; k < name.len; k++)
+		(*lower)[k] = slice_ascii_lower(name.ptr[k]);
+	struct h2_field f = {slice_make(*lower, name.len), value};
+	*lower += name.len;
+	return f;
+}
+
+size_t h2_upstream_request_fields(const struct http1_request *req, char *lower,
+				  struct h2_field *out)
+{
+	size_t n = 0;
+
+	if (req->host_index < 0 || req->target.len == 0 || req->target.ptr[0] != '/')
+		return 0;
+	out[n++] = (struct h2_field){SLICE_LIT(":method"), req->method};
+	out[n++] = (struct h2_field){SLICE_LIT(":scheme"), SLICE_LIT("https")};
+	out[n++] = (struct h2_field){SLICE_LIT(":authority"), req->headers[req->host_index].value};
+	out[n++] = (struct h2_field){SLICE_LIT(":path"), req->target};
+	for (unsigned i = 0; i < req->n_headers && i < HTTP1_MAX_HEADERS_CAP; i++) {
+		const struct http1_header *f = &req->headers[i];
+		/* Expect: the body is on its way already (h2_flow reads it at once). */
+		if ((int)i == req->host_index || slice_eq_cstr_nocase(f->name, "expect") ||
+		    http1_header_is_hop_by_hop(f->name, req->connection_tokens,
+					       req->n_connection_tokens))
+			continue;
+		out[n++] = lowered(f->name, f->value, &lower);
+	}
+	out[n++] = (struct h2_field){SLICE_LIT("te"), SLICE_LIT("trailers")};
+	return n;
+}
+
+void h2_response_head_init(struct h2_response_head *h, struct buf_cache *cache, size_t max)
+{
+	memset(h, 0, sizeof(*h));
+	buf_init(&h->fields, cache);
+	h->max = max;
+}
+
+void h2_response_head_fini(struct h2_response_head *h)
+{
+	buf_release(&h->fields);
+}
+
+static void response_bad(struct h2_response_head *h, const char *detail)
+{
+	if (!h->bad)
+		h->detail = detail;
+	h->bad = true;
+}
+
+/* RFC 9113 §8.2.2: fields that say how one connection is used. */
+static bool connection_specific(struct slice name)
+{
+	static const char *const names[] = {"connection", "keep-alive", "proxy-connection",
+					    "transfer-encoding", "upgrade"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (slice_eq_cstr_nocase(name, names[i]))
+			return true;
+	return false;
+}
+
+enum h2_field_result h2_response_head_field(struct h2_response_head *h, struct slice name,
+					    struct slice value)
+{
+	if (name.len > 0 && name.ptr[0] == ':') {
+		if (!slice_eq(name, SLICE_LIT(":status")) || h->status != 0 || value.len != 3 ||
+		    value.ptr[0] < '1' || value.ptr[0] > '5' || value.ptr[1] < '0' ||
+		    value.ptr[1] > '9' || value.ptr[2] < '0' || value.ptr[2] > '9') {
+			response_bad(h, "bad :status or an unknown pseudo-field");
+			return H2_FIELD_OK;
+		}
+		h->status =
+		    (value.ptr[0] - '0') * 100 + (value.ptr[1] - '0') * 10 + (value.ptr[2] - '0');
+		return H2_FIELD_OK;
+	}
+	if (!name_ok(name) || !bytes_ok(value)) {
+		response_bad(h, "a field name or value HTTP/1.1 cannot carry");
+		return H2_FIELD_OK;
+	}
+	if (connection_specific(name))
+		return H2_FIELD_OK;
+	if (slice_eq_cstr_nocase(name, "content-length"))
+		h->has_length = true;
+	size_t n = name.len + value.len + 4;
+	if (buf_len(&h->fields) + n > h->max)
+		return H2_FIELD_TOO_LARGE;
+	size_t want = buf_len(&h->fields) + n;
+	if (!buf_append(&h->fields, name.ptr, name.len, want) ||
+	    !buf_append(&h->fields, ": ", 2, want) ||
+	    !buf_append(&h->fields, value.ptr, value.len, want) ||
+	    !buf_append(&h->fields, "\r\n", 2, want))
+		return H2_FIELD_TOO_LARGE;
+	return H2_FIELD_OK;
+}
+
+bool h2_response_head_write(struct h2_response_head *h, bool request_was_head, bool ended,
+			    struct buf *out, bool *chunked)
+{
+	char line[32];
+
+	*chunked = false;
+	if (h->status == 0)
+		response_bad(h, "no :status");
+	if (h->bad)
+		return false;
+	/* No reason phrase: HTTP/2 has none to pass on, and RFC 9112 §4 lets it be empty. */
+	int len = snprintf(line, sizeof(line), "HTTP/1.1 %d \r\n", h->status);
+	bool bodiless = request_was_head || h->status < 200 || h->status == 204 || h->status == 304;
+	size_t max = buf_len(out) + (size_t)len + buf_len(&h->fields) + 32;
+	bool ok = buf_append(out, line, (size_t)len, max) &&
+		  buf_append(out, buf_head(&h->fields), buf_len(&h->fields), max);
+	if (!bodiless && !h->has_length && ended)
+		ok = ok && buf_append(out, "content-length: 0\r\n", 19, max);
+	else if (!bodiless && !h->has_length) {
+		ok = ok && buf_append(out, "transfer-encoding: chunked\r\n", 28, max);
+		*chunked = true;
+	}
+	ok = ok && buf_append(out, "\r\n", 2, max);
+	if (!ok)
+		h->detail = "the head does not fit";
+	return ok;
+}
+
+bool h2_trailer_line(struct slice name, struct slice value, struct buf *out, size_t max)
+{
+	if (!name_ok(name) || name.ptr[0] == ':' || !bytes_ok(value))
+		return false;
+	return buf_append(out, name.ptr, name.len, max) && buf_append(out, ": ", 2, max) &&
+	       buf_append(out, value.ptr, value.len, max) && buf_append(out, "\r\n", 2, max);
+}
+
+/* RFC 9110 §6.5.1: what a trailer must not carry, beside the hop-by-hop fields. */
+static bool trailer_forbidden(struct slice name)
+{
+	static const char *const names[] = {"content-length", "content-type", "content-encoding",
+					    "content-range",  "host",	      "authorization",
+					    "set-cookie",     "cookie"};
+	if (http1_header_is_hop_by_hop(name, NULL, 0))
+		return true;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (slice_eq_cstr_nocase(name, names[i]))
+			return true;
+	return false;
+}
+
+size_t h2_trailer_fields(struct slice section, char *lower, struct h2_field *out)
+{
+	size_t n = 0;
+	struct slice rest = section;
+
+	while (rest.len > 0 && n < HTTP1_CHUNKED_MAX_TRAILERS) {
+		const char *eol = memchr(rest.ptr, '\n', rest.len);
+		size_t line_len = eol ? (size_t)(eol - rest.ptr) + 1 : rest.len;
+		struct slice line = slice_make(rest.ptr, line_len);
+		rest = slice_make(rest.ptr + line_len, rest.len - line_len);
+		while (line.len > 0 &&
+		       (line.ptr[line.len - 1] == '\n' || line.ptr[line.len - 1] == '\r'))
+			line.len--;
+		const char *colon = memchr(line.ptr, ':', line.len);
+		if (!colon || colon == line.ptr)
+			continue;
+		struct slice name = slice_make(line.ptr, (size_t)(colon - line.ptr));
+		struct slice value = slice_make(colon + 1, line.len - name.len - 1);
+		value = slice_trim_ows(value);
+		if (trailer_forbidden(name))
+			continue;
+		out[n++] = lowered(name, value, &lower);
+	}
+	return n;
+}

@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/slice.h"
 #include "parse/http1.h"
+#include "parse/http1_body.h"
 
 #define H2_TRANSLATE_METHOD_MAX 32
 #define H2_TRANSLATE_AUTHORITY_MAX 300
@@ -59,5 +60,53 @@ struct h2_field {
  * HTTP1_MAX_HEADERS_CAP + 1. Returns how many. */
 size_t h2_response_fields(const struct http1_response *resp, char status[4],
 			  char names[][H2_TRANSLATE_NAME_MAX], struct h2_field *out);
+
+/* ---- toward an upstream that speaks HTTP/2 (io/h2_upstream) ------------------------------ */
+
+/* Fields of the request h2_upstream_request_fields adds besides the head's own. */
+#define H2_UPSTREAM_EXTRA_FIELDS 5
+
+/* The HTTP/2 fields of an HTTP/1.1 request head (the one http_flow sends upstream): :method,
+ * :scheme https, :authority from Host, :path from the origin-form target, every other field
+ * but the hop-by-hop ones, Host and Expect (names lower-cased into lower, which has room for
+ * every name's bytes: the head's length will do), then te: trailers — sluice carries trailers
+ * back, and gRPC servers want to be told. out has room for HTTP1_MAX_HEADERS_CAP +
+ * H2_UPSTREAM_EXTRA_FIELDS. Returns how many; 0 when the head has no Host or its target is not
+ * origin-form. */
+size_t h2_upstream_request_fields(const struct http1_request *req, char *lower,
+				  struct h2_field *out);
+
+/* An upstream's HTTP/2 response head while its fields arrive, for the HTTP/1.1 head http_flow
+ * reads. */
+struct h2_response_head {
+	int status; /* 0 until :status */
+	bool has_length;
+	bool bad; /* a field HTTP/1.1 cannot carry, or no usable :status */
+	struct buf fields;
+	size_t max;
+	const char *detail; /* why it is bad, static text */
+};
+
+void h2_response_head_init(struct h2_response_head *h, struct buf_cache *cache, size_t max);
+void h2_response_head_fini(struct h2_response_head *h);
+/* One field as HPACK gave it. The connection-specific fields HTTP/2 forbids are dropped. */
+enum h2_field_result h2_response_head_field(struct h2_response_head *h, struct slice name,
+					    struct slice value);
+/* The HTTP/1.1 head, appended to out: status line, fields, and Transfer-Encoding: chunked when
+ * a body follows without content-length (*chunked is then true: DATA goes as chunks, trailers
+ * after the last one). ended: the stream ended with the head, so no body follows: it says
+ * content-length: 0 instead (gRPC's trailers-only answer stays one HEADERS frame on the
+ * client's side). False when the head is bad or does not fit. */
+bool h2_response_head_write(struct h2_response_head *h, bool request_was_head, bool ended,
+			    struct buf *out, bool *chunked);
+
+/* One trailer field as an HTTP/1.1 trailer line, appended to out (at most max bytes in all).
+ * False when HTTP/1.1 cannot carry it (CR, LF or NUL, a pseudo-field). */
+bool h2_trailer_line(struct slice name, struct slice value, struct buf *out, size_t max);
+/* The HTTP/2 fields of an HTTP/1.1 trailer section (field lines as http1_chunked kept them):
+ * names lower-cased into lower (room for the section's length), the fields no trailer may carry
+ * (framing, routing, hop-by-hop) dropped. out has room for HTTP1_CHUNKED_MAX_TRAILERS.
+ * Returns how many. */
+size_t h2_trailer_fields(struct slice section, char *lower, struct h2_field *out);
 
 #endif

@@ -12,6 +12,7 @@
 #include "base/bug.h"
 #include "emit/http_reply.h"
 #include "emit/log_json.h"
+#include "io/h2_upstream.h"
 #include "io/log_sink.h"
 #include "io/loop_clock.h"
 #include "io/tls_session.h"
@@ -75,14 +76,28 @@ void conn_want_upstream_read(struct conn *c, bool on)
 		return;
 	bool was = c->us->want_read;
 	upstream_sock_want_read(c->us, on);
-	if (on && !was && c->us->tls && tls_session_pending(c->us->tls))
+	if (on && !was && conn_upstream_pending(c))
 		upstream_sock_read_again(c->us);
 }
 
 void conn_want_upstream_write(struct conn *c, bool on)
 {
-	if (c->state != CONN_CLOSED && c->us)
-		upstream_sock_want_write(c->us, on);
+	if (c->state == CONN_CLOSED || !c->us)
+		return;
+	/* A stream whose window is shut waits for the upstream's WINDOW_UPDATE, not for a
+	 * writable socket (which it has: asking would spin). */
+	if (on && c->us->h2 && h2_upstream_write_blocked(c->us->h2))
+		on = false;
+	upstream_sock_want_write(c->us, on);
+}
+
+bool conn_upstream_pending(const struct conn *c)
+{
+	if (!c->us)
+		return false;
+	if (c->us->h2)
+		return h2_upstream_pending(c->us->h2);
+	return c->us->tls && tls_session_pending(c->us->tls);
 }
 
 void conn_upstream_read_again(struct conn *c)
@@ -680,6 +695,15 @@ ssize_t conn_upstream_read(struct conn *c, struct buf *b, size_t max_cap)
 {
 	struct tls_session *tls = c->us->tls;
 
+	if (c->us->h2) {
+		bool was_blocked = h2_upstream_write_blocked(c->us->h2);
+		ssize_t n = h2_upstream_read(c->us->h2, b, max_cap);
+		/* The read took a WINDOW_UPDATE: the request's body may go on (its writer waits for
+		 * writability, which conn_want_upstream_write held back). */
+		if (was_blocked && !h2_upstream_write_blocked(c->us->h2))
+			upstream_sock_want_write(c->us, true);
+		return n;
+	}
 	if (!tls)
 		return conn_read_into(c->us->fd, b, max_cap);
 	ssize_t n = tls_session_read_into(tls, b, max_cap);
@@ -690,6 +714,8 @@ ssize_t conn_upstream_read(struct conn *c, struct buf *b, size_t max_cap)
 
 ssize_t conn_upstream_write(struct conn *c, struct buf *b, size_t n)
 {
+	if (c->us->h2)
+		return h2_upstream_write(c->us->h2, b, n);
 	if (!c->us->tls)
 		return conn_write_from(c->us->fd, b, n);
 	return tls_session_write_from(c->us->tls, b, n);
@@ -718,6 +744,19 @@ static ssize_t conn_tls_write2(struct tls_session *tls, struct buf *a, struct bu
 ssize_t conn_upstream_write2(struct conn *c, struct buf *a, struct buf *b, size_t b_n,
 			     size_t *b_written)
 {
+	if (c->us->h2) {
+		/* The head, then as much of the body as the stream takes. */
+		*b_written = 0;
+		ssize_t n = h2_upstream_write(c->us->h2, a, buf_len(a));
+		if (n < 0 || buf_len(a) > 0 || b_n == 0)
+			return n;
+		ssize_t m = h2_upstream_write(c->us->h2, b, b_n);
+		if (m == -2)
+			return m;
+		if (m > 0)
+			*b_written = (size_t)m;
+		return m > 0 ? n + m : n;
+	}
 	if (!c->us->tls)
 		return conn_write2(c->us->fd, a, b, b_n, b_written);
 	return conn_tls_write2(c->us->tls, a, b, b_n, b_written);

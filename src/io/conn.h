@@ -254,6 +254,9 @@ static inline struct tls_session *conn_upstream_tls(const struct conn *c)
 {
 	return c->us ? c->us->tls : NULL;
 }
+/* Bytes wait inside the upstream's TLS or HTTP/2 session that no socket event will announce:
+ * read again instead of waiting. */
+bool conn_upstream_pending(const struct conn *c);
 /* The upstream read callback runs once more on the next loop turn, if reading is wanted: TLS
  * holds decrypted bytes that no socket event will announce. */
 void conn_upstream_read_again(struct conn *c);

@@ -33,6 +33,8 @@
 /* Requests a client may reset while they run: a burst, then so many a second. */
 #define H2_RESET_BURST 64.0
 #define H2_RESET_RATE 16.0
+/* A chunked response's trailer section, kept for the trailing HEADERS (gRPC's status). */
+#define H2_TRAILERS_MAX 8192
 /* A request head is refused past twice the HTTP/1.1 limit: http_flow gives the 431 below it. */
 #define H2_HEAD_SLACK 2
 
@@ -65,6 +67,7 @@ struct h2_stream {
 	enum http1_framing framing;
 	uint64_t remaining;
 	struct http1_chunked chunked;
+	char *trailers;	       /* H2_TRAILERS_MAX bytes while a chunked response runs, else NULL */
 	bool deferred;	       /* the data source said "later": resume it when bytes come */
 	bool child_ended;      /* the child closed: a CLOSE-framed body is complete */
 	bool child_wants_read; /* mirrors the child's interest */
@@ -121,6 +124,7 @@ static void stream_free(struct h2_stream *st)
 	buf_release(&st->in);
 	buf_release(&st->out);
 	buf_release(&st->body);
+	free(st->trailers);
 	free(st);
 }
 
@@ -249,6 +253,25 @@ static const struct conn_client_io h2_child_io = {
 
 /* ---- responses: the child's HTTP/1.1 into HEADERS and DATA --------------------------------- */
 
+/* The response's trailer section as trailing HEADERS, which end the stream. False when it had
+ * none (or they cannot be sent): the last DATA ends it. */
+static bool submit_trailers(struct h2_stream *st)
+{
+	static _Thread_local struct h2_field fields[HTTP1_CHUNKED_MAX_TRAILERS];
+	static _Thread_local nghttp2_nv nva[HTTP1_CHUNKED_MAX_TRAILERS];
+	static _Thread_local char lower[H2_TRAILERS_MAX];
+
+	if (!st->trailers || st->chunked.trailers_len == 0)
+		return false;
+	size_t n =
+	    h2_trailer_fields(slice_make(st->trailers, st->chunked.trailers_len), lower, fields);
+	for (size_t i = 0; i < n; i++)
+		nva[i] =
+		    (nghttp2_nv){(uint8_t *)fields[i].name.ptr, (uint8_t *)fields[i].value.ptr,
+				 fields[i].name.len, fields[i].value.len, NGHTTP2_NV_FLAG_NONE};
+	return n > 0 && nghttp2_submit_trailer(st->s->ng, st->id, nva, n) == 0;
+}
+
 static ssize_t body_source(nghttp2_session *ng, int32_t id, uint8_t *dst, size_t length,
 			   uint32_t *flags, nghttp2_data_source *source, void *user)
 {
@@ -259,9 +282,11 @@ static ssize_t body_source(nghttp2_session *ng, int32_t id, uint8_t *dst, size_t
 		n = length;
 	memcpy(dst, buf_head(&st->body), n);
 	buf_consume(&st->body, n);
-	if (buf_len(&st->body) == 0 && st->resp == H2_RESP_DONE)
+	if (buf_len(&st->body) == 0 && st->resp == H2_RESP_DONE) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
-	else if (n == 0) {
+		if (submit_trailers(st))
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+	} else if (n == 0) {
 		st->deferred = true;
 		return NGHTTP2_ERR_DEFERRED;
 	}
@@ -283,7 +308,10 @@ static bool submit_head(struct h2_stream *st, const struct http1_response *resp)
 		    (nghttp2_nv){(uint8_t *)fields[i].name.ptr, (uint8_t *)fields[i].value.ptr,
 				 fields[i].name.len, fields[i].value.len, NGHTTP2_NV_FLAG_NONE};
 	nghttp2_data_provider prd = {.source.ptr = st, .read_callback = body_source};
-	bool body = resp->framing != HTTP1_BODY_NONE;
+	/* No body: the HEADERS frame ends the stream (gRPC reads a status there as the whole
+	 * answer, where HEADERS then an empty DATA would be a reply without trailers). */
+	bool body = resp->framing != HTTP1_BODY_NONE &&
+		    !(resp->framing == HTTP1_BODY_LENGTH && resp->content_length == 0);
 	return nghttp2_submit_response(st->s->ng, st->id, nva, n, body ? &prd : NULL) == 0;
 }
 
@@ -315,6 +343,9 @@ static void stream_pump(struct h2_stream *st)
 		st->framing = resp.framing;
 		st->remaining = resp.content_length;
 		http1_chunked_init(&st->chunked);
+		if (resp.framing == HTTP1_BODY_CHUNKED && !st->trailers &&
+		    (st->trailers = malloc(H2_TRAILERS_MAX)))
+			http1_chunked_keep_trailers(&st->chunked, st->trailers, H2_TRAILERS_MAX);
 		st->resp = resp.framing == HTTP1_BODY_NONE ||
 				   (resp.framing == HTTP1_BODY_LENGTH && resp.content_length == 0)
 			       ? H2_RESP_DONE

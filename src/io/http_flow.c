@@ -906,8 +906,7 @@ static void flow_on_upstream_readable(struct conn *c)
 	if (conn_upstream_tls(c) && c->state == CONN_FORWARDING && !c->req.req_done)
 		flow_pump_request(c);
 	/* TLS may hold decrypted bytes that no socket event will announce. */
-	if (conn_upstream_tls(c) && c->state == CONN_FORWARDING && !c->u_eof &&
-	    tls_session_pending(conn_upstream_tls(c)) &&
+	if (c->state == CONN_FORWARDING && !c->u_eof && conn_upstream_pending(c) &&
 	    buf_reserve(&c->uin, 1, flow_uin_cap(c)) > 0)
 		conn_upstream_read_again(c);
 }

@@ -157,6 +157,12 @@ struct tls_session *tls_session_connect(struct tls_context *ctx, int fd, const c
 	return tc;
 }
 
+bool tls_session_offer_alpn(struct tls_session *tc, const unsigned char *protos, size_t len)
+{
+	/* OpenSSL's one inverted return: 0 is success. */
+	return SSL_set_alpn_protos(tc->ssl, protos, (unsigned)len) == 0;
+}
+
 void tls_session_free(struct tls_session *tc)
 {
 	if (!tc)

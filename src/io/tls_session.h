@@ -38,6 +38,9 @@ struct tls_session;
  * SANs instead and not sent as SNI (RFC 6066 §3). Returns NULL when out of memory or when
  * server_name is NULL or empty — a connection that verifies no name is never made. */
 struct tls_session *tls_session_connect(struct tls_context *ctx, int fd, const char *server_name);
+/* Offers these protocols in the ClientHello's ALPN (RFC 7301 wire form: each a length byte
+ * then its name), before the first handshake step. False when out of memory. */
+bool tls_session_offer_alpn(struct tls_session *tc, const unsigned char *protos, size_t len);
 /* A session sluice accepts on fd (not owned), presenting leaf with key (both borrowed: OpenSSL
  * takes its own references). prefix holds the client's first bytes, already read from the socket
  * (the ClientHello tunnel_check judged): TLS reads them (a copy) before the socket's. NULL when

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "io/conn.h"
+#include "io/h2_upstream.h"
 #include "io/resolver.h"
 #include "io/snapshot.h"
 #include "io/sockaddr.h"
@@ -31,6 +32,17 @@
  * configuration generation is part of it: a reload may move the upstream or re-read the CA
  * files, and a connection opened (or a session verified) under the old configuration is not
  * reused under the new. */
+/* An intercepted request that came as an HTTP/2 stream offers h2 to its upstream too: what
+ * HTTP/2 carries and HTTP/1.1 does not (trailers: gRPC's status) then goes through. So does
+ * the CONNECT's own connection, made before the client's ALPN is known, so that its first
+ * request finds it whichever protocol the client speaks (unless an HTTP/1.1 client meets an
+ * origin that chose h2). A request from an HTTP/1.1 client stays HTTP/1.1 end to end. */
+static bool upstream_offers_h2(const struct conn *c)
+{
+	return !c->req.route && c->req.intercept && c->cfg->tls_upstream_http2 &&
+	       (c->cio || c->req.is_connect);
+}
+
 static const char *upstream_route_id(const struct conn *c, char *out, size_t size)
 {
 	const struct route *rt = c->req.route;
@@ -54,7 +66,8 @@ void upstream_park(struct conn *c)
 	struct conn_request *r = &c->req;
 
 	if (!r->upstream_keep_alive || !r->req_done || buf_len(&c->uin) > 0 || c->u_eof || !c->us ||
-	    (c->us->tls && tls_session_pending(c->us->tls))) {
+	    (c->us->tls && tls_session_pending(c->us->tls)) ||
+	    (c->us->h2 && !h2_upstream_reusable(c->us->h2))) {
 		conn_close_upstream(c);
 		return;
 	}
@@ -104,6 +117,15 @@ static void upstream_tls_step(struct conn *c)
 	c->req.upstream_verified = true;
 	conn_want_upstream_write(c, false);
 	conn_want_upstream_read(c, false);
+	const char *alpn = tls_session_alpn(tls);
+	if (alpn[0] && strcmp(alpn, "h2") == 0) {
+		c->us->h2 = h2_upstream_new(tls, &c->w->bufs, c->cfg->max_response_head);
+		if (!c->us->h2) {
+			conn_close_upstream(c);
+			c->ops->on_upstream_failed(c, REASON_INTERNAL, "out of memory");
+			return;
+		}
+	}
 	c->ops->on_upstream_ready(c);
 }
 
@@ -119,9 +141,17 @@ static void upstream_ready(struct conn *c)
 	if (tls && !c->us->tls) {
 		struct tls_context *ctx =
 		    snapshot_tls_context(c->snap, rt ? rt->ca_file : c->cfg->tls_upstream_ca);
+		static const unsigned char h2_first[] = "\x02h2\x08http/1.1";
 		c->us->tls = ctx ? tls_session_connect(ctx, c->us->fd,
 						       rt ? rt->upstream_host : c->req.target.name)
 				 : NULL;
+		if (c->us->tls && upstream_offers_h2(c)) {
+			c->us->offered_h2 = true;
+			if (!tls_session_offer_alpn(c->us->tls, h2_first, sizeof(h2_first) - 1)) {
+				tls_session_free(c->us->tls);
+				c->us->tls = NULL;
+			}
+		}
 		if (!c->us->tls) {
 			conn_close_upstream(c);
 			c->ops->on_upstream_failed(c, rt ? REASON_UPSTREAM_TLS : REASON_INTERNAL,
@@ -205,8 +235,8 @@ static void upstream_connect_next(struct conn *c, enum reason last_failure)
 		r->has_connected = true;
 		/* A tunnel's connection is its own, except an intercepted one's: HTTP inside. */
 		if ((!r->is_connect || r->intercept) && !r->upstream_retried) {
-			struct upstream_sock *us =
-			    upstream_pool_take(c->w->pool, route_id, ip, r->target.port);
+			struct upstream_sock *us = upstream_pool_take(
+			    c->w->pool, route_id, ip, r->target.port, upstream_offers_h2(c));
 			if (us) {
 				r->upstream_reused = true;
 				metrics_count_upstream_reused(&c->w->metrics);

@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/hash.h"
 #include "emit/metrics.h"
+#include "io/h2_upstream.h"
 #include "io/loop_clock.h"
 #include "io/tls_session.h"
 #include "io/upstream_sock.h"
@@ -108,7 +109,8 @@ static void pool_on_readable(struct upstream_sock *s, short what, void *arg)
 {
 	struct upstream_pool *pool = arg;
 
-	if (s->tls && pool_tls_still_idle(s)) {
+	/* An idle HTTP/2 upstream talks (PING, SETTINGS): its session takes the frames. */
+	if (s->h2 ? h2_upstream_idle_read(s->h2) : s->tls && pool_tls_still_idle(s)) {
 		pool_idle_remove(pool, s);
 		pool_idle_append(pool, s);
 		return;
@@ -209,10 +211,10 @@ void upstream_pool_drop_routes(struct upstream_pool *pool)
 }
 
 struct upstream_sock *upstream_pool_take(struct upstream_pool *pool, const char *route_id,
-					 const struct ip_addr *ip, uint16_t port)
+					 const struct ip_addr *ip, uint16_t port, bool offers_h2)
 {
 	for (struct upstream_sock *s = pool->buckets[pool_bucket(ip, port)]; s; s = s->next) {
-		if (!pool_matches(s, route_id, ip, port))
+		if (!pool_matches(s, route_id, ip, port) || (offers_h2 ? !s->offered_h2 : !!s->h2))
 			continue;
 		pool_unlink(pool, s);
 		return s;

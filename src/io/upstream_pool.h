@@ -26,9 +26,11 @@ void upstream_pool_put(struct upstream_pool *pool, struct upstream_sock *s);
 /* Closes every parked route connection, plain and TLS (after a reload: an upstream may have
  * moved, CA files were re-read). */
 void upstream_pool_drop_routes(struct upstream_pool *pool);
-/* A live idle connection to exactly ip:port with the same route_id, or NULL. The caller owns it
- * and hands its events on (upstream_sock_hand); its read interest is still registered. */
+/* A live idle connection to exactly ip:port with the same route_id, or NULL. offers_h2: the
+ * request would offer h2 (it gets only connections that did; one that chose HTTP/1.1 is fine);
+ * otherwise it gets only HTTP/1.1 connections. The caller owns it and hands its events on
+ * (upstream_sock_hand); its read interest is still registered. */
 struct upstream_sock *upstream_pool_take(struct upstream_pool *pool, const char *route_id,
-					 const struct ip_addr *ip, uint16_t port);
+					 const struct ip_addr *ip, uint16_t port, bool offers_h2);
 
 #endif

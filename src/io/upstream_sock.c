@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "io/loop_clock.h"
+#include "io/h2_upstream.h"
 #include "io/tls_session.h"
 
 static void upstream_sock_on_read(evutil_socket_t fd, short what, void *arg)
@@ -61,6 +62,7 @@ void upstream_sock_free(struct upstream_sock *s)
 		return;
 	event_del(&s->rd);
 	event_del(&s->wr);
+	h2_upstream_free(s->h2);
 	tls_session_free(s->tls);
 	close(s->fd);
 	free(s);

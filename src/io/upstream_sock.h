@@ -12,6 +12,7 @@
 
 struct event_base;
 struct tls_session;
+struct h2_upstream;
 
 /* The read event is registered once and stays so while reading is wanted by anyone: handing the
  * socket from a client connection to the pool and back changes no epoll interest (issue 12).
@@ -19,6 +20,11 @@ struct tls_session;
 struct upstream_sock {
 	int fd;
 	struct tls_session *tls; /* NULL for plain TCP; its holder sets it up */
+	/* HTTP/2 over tls, when its ALPN chose h2 (io/h2_upstream); NULL otherwise. */
+	struct h2_upstream *h2;
+	/* Its handshake offered h2 (whatever the upstream chose): the pool gives it to requests
+	 * that would offer h2, and to others only if it speaks HTTP/1.1. */
+	bool offered_h2;
 	/* What it was opened for, fixed for its life and the pool's key: the address and port
 	 * connected to, and the route upstream and configuration (io/upstream's route id; "" when
 	 * judged by address alone). */
@@ -40,7 +46,8 @@ struct upstream_sock {
  * closed). No interest is registered yet and its events go nowhere until upstream_sock_hand. */
 struct upstream_sock *upstream_sock_new(struct event_base *base, int fd, const char *route_id,
 					const struct ip_addr *ip, uint16_t port);
-/* Removes its events, ends its TLS session (close_notify, best effort), closes the socket. */
+/* Removes its events, ends its HTTP/2 and TLS sessions (close_notify, best effort), closes the
+ * socket. */
 void upstream_sock_free(struct upstream_sock *s);
 /* Its events (EV_READ, EV_WRITE) go to on_event(s, what, arg) from now on; interest is not
  * changed. */

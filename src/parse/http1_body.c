@@ -36,7 +36,16 @@ void http1_chunked_init(struct http1_chunked *c)
 	c->remaining = 0;
 	c->line_len = 0;
 	c->n_trailers = 0;
+	c->trailers = NULL;
+	c->trailers_cap = c->trailers_len = 0;
 	c->error_detail = NULL;
+}
+
+void http1_chunked_keep_trailers(struct http1_chunked *c, char *buf, size_t cap)
+{
+	c->trailers = buf;
+	c->trailers_cap = cap;
+	c->trailers_len = 0;
 }
 
 static int fail(struct http1_chunked *c, const char *detail)
@@ -150,6 +159,12 @@ static int trailer_step(struct http1_chunked *c, unsigned char ch)
 {
 	if (ch == '\n' && c->state != ST_TRAILER_LF && c->state != ST_FINAL_LF)
 		return fail(c, "bare LF in trailer section");
+	bool in_field = c->state != ST_FINAL_LF && !(c->state == ST_TRAILER_START && ch == '\r');
+	if (c->trailers && in_field) {
+		if (c->trailers_len == c->trailers_cap)
+			return fail(c, "trailer section too large");
+		c->trailers[c->trailers_len++] = (char)ch;
+	}
 	switch (c->state) {
 	case ST_TRAILER_START:
 		if (ch == '\r') {

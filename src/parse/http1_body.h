@@ -19,10 +19,17 @@ struct http1_chunked {
 	uint64_t remaining; /* private: data bytes left in the current chunk */
 	unsigned line_len;  /* private: bytes of the current size/trailer line */
 	unsigned n_trailers;
+	/* Where the trailer field lines go (each with its CRLF, the final CRLF not), when the
+	 * caller set them with http1_chunked_keep_trailers; NULL: they are checked, not kept. */
+	char *trailers;
+	size_t trailers_cap, trailers_len;
 	const char *error_detail; /* static text naming what was wrong, once -1 was returned */
 };
 
 void http1_chunked_init(struct http1_chunked *c);
+/* Keeps the trailer section's field lines in buf (cap bytes, the caller's): a section that does
+ * not fit is an error ("trailer section too large"). Call after init, before any bytes. */
+void http1_chunked_keep_trailers(struct http1_chunked *c, char *buf, size_t cap);
 
 /* Scans buf[0..len). Returns how many bytes belong to this message (data and framing, to be
  * forwarded verbatim), which is less than len only when the message ends inside buf; sets *done

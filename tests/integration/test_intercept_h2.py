@@ -83,8 +83,9 @@ function one(session, r) {
 """
 
 
-def node_h2_start(p, origin, reqs, mode="serial"):
-    return subprocess.Popen(["node", "-e", NODE_H2, str(p.port), p.ca, str(origin.port["good"]),
+def node_h2_start(p, origin, reqs, mode="serial", port=None):
+    return subprocess.Popen(["node", "-e", NODE_H2, str(p.port), p.ca,
+                             str(port or origin.port["good"]),
                              json.dumps(reqs), mode], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, NODE_PATH=NODE_MODULES))
@@ -96,8 +97,8 @@ def node_h2_wait(proc, timeout=60):
     return json.loads(out)
 
 
-def node_h2(p, origin, reqs, mode="serial", timeout=60):
-    return node_h2_wait(node_h2_start(p, origin, reqs, mode), timeout)
+def node_h2(p, origin, reqs, mode="serial", timeout=60, port=None):
+    return node_h2_wait(node_h2_start(p, origin, reqs, mode, port), timeout)
 
 
 def sha(b):

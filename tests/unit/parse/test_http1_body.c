@@ -189,6 +189,46 @@ static void test_decode_gives_the_data_alone(void **state)
 	assert_decoded("0\r\n\r\n", 5, "", 0, 5);
 }
 
+/* gRPC's status travels in trailers: the decoder keeps the field lines, whatever the split. */
+static void test_decode_keeps_trailers_when_asked(void **state)
+{
+	static const char raw[] = "2\r\nok\r\n0\r\ngrpc-status: 0\r\ngrpc-message: fine\r\n\r\n";
+	const char *want = "grpc-status: 0\r\ngrpc-message: fine\r\n";
+	(void)state;
+	for (size_t split = 0; split <= sizeof(raw) - 1; split++) {
+		struct http1_chunked c;
+		char out[sizeof(raw)], trailers[64];
+		size_t got = 0, got2 = 0;
+		bool done = false;
+		http1_chunked_init(&c);
+		http1_chunked_keep_trailers(&c, trailers, sizeof(trailers));
+		assert_int_equal(http1_chunked_decode(&c, raw, split, out, &got, &done),
+				 (ssize_t)split);
+		assert_int_equal(http1_chunked_decode(&c, raw + split, sizeof(raw) - 1 - split,
+						      out + got, &got2, &done),
+				 (ssize_t)(sizeof(raw) - 1 - split));
+		assert_true(done);
+		assert_int_equal(got + got2, 2);
+		assert_int_equal(c.trailers_len, strlen(want));
+		assert_memory_equal(trailers, want, strlen(want));
+	}
+	/* No trailers: nothing kept. A section past the caller's room is refused, not cut. */
+	struct http1_chunked c;
+	char out[64], small[8];
+	size_t got;
+	bool done;
+	http1_chunked_init(&c);
+	http1_chunked_keep_trailers(&c, small, sizeof(small));
+	assert_int_equal(http1_chunked_decode(&c, "0\r\n\r\n", 5, out, &got, &done), 5);
+	assert_true(done);
+	assert_int_equal(c.trailers_len, 0);
+	http1_chunked_init(&c);
+	http1_chunked_keep_trailers(&c, small, sizeof(small));
+	assert_int_equal(http1_chunked_decode(&c, "0\r\nx-long: 123\r\n\r\n", 20, out, &got, &done),
+			 -1);
+	assert_string_equal(c.error_detail, "trailer section too large");
+}
+
 static void test_decode_refuses_what_the_scan_refuses(void **state)
 {
 	char out[64];
@@ -414,6 +454,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_single_chunk),
 	    T(test_decode_gives_the_data_alone),
+	    T(test_decode_keeps_trailers_when_asked),
 	    T(test_decode_refuses_what_the_scan_refuses),
 	    T(test_empty_body),
 	    T(test_several_chunks_hex_sizes),
