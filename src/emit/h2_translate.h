@@ -101,7 +101,8 @@ bool h2_response_head_write(struct h2_response_head *h, bool request_was_head, b
 			    struct buf *out, bool *chunked);
 
 /* One trailer field as an HTTP/1.1 trailer line, appended to out (at most max bytes in all).
- * False when HTTP/1.1 cannot carry it (CR, LF or NUL, a pseudo-field). */
+ * False when HTTP/1.1 cannot carry it: a name that is not a token (a pseudo-field), a control
+ * byte in the value. */
 bool h2_trailer_line(struct slice name, struct slice value, struct buf *out, size_t max);
 /* The HTTP/2 fields of an HTTP/1.1 trailer section (field lines as http1_chunked kept them):
  * names lower-cased into lower (room for the section's length), the fields no trailer may carry

@@ -7,6 +7,7 @@
 //   /big?n=N        200, N bytes (i % 251), no content-length
 //   /status?code=C  C (a short body unless 204 or 304)
 //   /reset          HTTP/2: resets the stream after the head and a few body bytes
+//   /goaway         HTTP/2: answers, then closes its session gracefully (GOAWAY)
 'use strict';
 const http2 = require('http2'), fs = require('fs'), crypto = require('crypto');
 const [ip, cert, key, logFile, alpn] = process.argv.slice(2);
@@ -51,6 +52,10 @@ server.on('request', (req, res) => {
       const code = +url.searchParams.get('code');
       res.writeHead(code);
       res.end(code === 204 || code === 304 ? undefined : 'status body');
+    } else if (url.pathname === '/goaway' && req.stream) {
+      res.writeHead(200, {'content-length': '3'});
+      res.end('bye');
+      setTimeout(() => req.stream.session.close(), 20);
     } else if (url.pathname === '/reset' && req.stream) {
       res.writeHead(200);
       res.write('partial');

@@ -12,6 +12,7 @@ grpcio's own, through sluice as its https_proxy."""
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -144,6 +145,38 @@ def test_an_origin_reset_is_a_cut_response_not_a_hang(isluice, h2origin):
     # the next request on the same client works
     ok = h2curl(p, h2origin, "/echo", "-o", "/dev/null", "-w", "%{http_code}")
     assert ok.stdout == "200", ok
+
+
+def test_an_origin_goaway_closes_the_pooled_connection_not_the_next_request(isluice, h2origin):
+    p = isluice()
+    out = node_h2(p, None, [{"path": "/goaway"}, {"path": "/missing"}, {"path": "/echo"}],
+                  port=h2origin.port)
+    assert [o["status"] for o in out] == [200, 404, 200], out
+    conns = {r["path"]: r["conn"] for r in h2origin.requests()}
+    # the requests after the GOAWAY went on a new origin connection
+    assert conns["/echo"] != conns["/goaway"], conns
+
+
+def test_a_client_that_stops_reading_holds_little_memory(isluice, h2origin):
+    """A 40 MB download from an HTTP/2 origin whose client stops reading for three seconds:
+    both windows stop the bytes at sluice's bounded buffers, and the rest arrives whole."""
+    from test_intercept_h2 import node_h2_start, node_h2_wait
+    from test_memory import rss_kib
+    p = isluice()
+    pid = p.proc.proc.pid
+    n = 40 * 1000 * 1000
+    node_h2(p, None, [{"path": "/echo"}], port=h2origin.port)
+    before = rss_kib(pid)
+    proc = node_h2_start(p, None, [{"path": "/big?n=%d" % n, "pause": 3000}],
+                         port=h2origin.port)
+    time.sleep(2)
+    held = rss_kib(pid) - before
+    [o] = node_h2_wait(proc)
+    assert o["status"] == 200 and o["len"] == n
+    assert o["sha"] == sha(bytes(i % 251 for i in range(251)) * (n // 251) +
+                           bytes(i % 251 for i in range(n % 251)))
+    print("KiB held while the client does not read: %d" % held)
+    assert held < 4096, "%d KiB held for a client that does not read" % held
 
 
 def test_origin_status_codes_and_bodiless_replies(isluice, h2origin):

@@ -104,6 +104,19 @@ static void test_tls_upstream_ca_and_handshake_timeout(void **state)
 		"(starting with '/')");
 }
 
+/* HTTP/2 toward origins is on unless turned off; the key takes a boolean only. */
+static void test_tls_upstream_http2(void **state)
+{
+	struct config *cfg = parse_ok("workers: 1\n");
+	assert_true(cfg->tls_upstream_http2);
+	config_free(cfg);
+	cfg = parse_ok("tls:\n  upstream_http2: false\n");
+	assert_false(cfg->tls_upstream_http2);
+	config_free(cfg);
+	assert_null(parse("tls:\n  upstream_http2: sometimes\n"));
+	assert_int_equal(errs.count, 1);
+}
+
 /* Where interception is asked for, the CA is too (no tls: section needed). */
 static void test_intercept_lists(void **state)
 {
@@ -168,6 +181,7 @@ int main(void)
 	    cmocka_unit_test(test_tls_cert_cache_range),
 	    cmocka_unit_test(test_tls_unknown_key_and_scalar_refused),
 	    cmocka_unit_test(test_tls_upstream_ca_and_handshake_timeout),
+	    cmocka_unit_test(test_tls_upstream_http2),
 	    cmocka_unit_test(test_intercept_lists),
 	    cmocka_unit_test(test_intercept_patterns_checked),
 	};

@@ -2,7 +2,9 @@
  * line, Host from :authority, Cookie crumbs joined, te dropped, chunked framing when a body
  * has no length, CONNECT's authority-form, Connection: close), what is refused (no method, a
  * scheme other than https, CR/LF/NUL anywhere, unknown pseudo-fields, too many bytes), the
- * host field that disagrees with :authority, and a response head into HTTP/2 fields. */
+ * host field that disagrees with :authority, and a response head into HTTP/2 fields. Toward
+ * an HTTP/2 upstream: a request head into fields, a response head back into HTTP/1.1 (what
+ * http_flow then parses), trailers both ways. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -214,6 +216,186 @@ static void test_response_fields(void **state)
 	assert_memory_equal(fields[2].value.ptr, "a=1", 3);
 }
 
+/* ---- toward an HTTP/2 upstream ---- */
+
+static const char *field_value(const struct h2_field *fs, size_t n, const char *name)
+{
+	static char v[256];
+	for (size_t i = 0; i < n; i++)
+		if (fs[i].name.len == strlen(name) &&
+		    memcmp(fs[i].name.ptr, name, fs[i].name.len) == 0) {
+			memcpy(v, fs[i].value.ptr, fs[i].value.len);
+			v[fs[i].value.len] = '\0';
+			return v;
+		}
+	return NULL;
+}
+
+static void test_upstream_request_fields(void **state)
+{
+	static const char head[] = "POST /v1/x?q=1 HTTP/1.1\r\n"
+				   "Host: api.example.com\r\n"
+				   "X-Token: abc\r\n"
+				   "Connection: close, x-hop\r\n"
+				   "X-Hop: 1\r\n"
+				   "Transfer-Encoding: chunked\r\n"
+				   "Expect: 100-continue\r\n"
+				   "TE: gzip\r\n"
+				   "\r\n";
+	static struct http1_request req;
+	static struct h2_field fs[HTTP1_MAX_HEADERS_CAP + H2_UPSTREAM_EXTRA_FIELDS];
+	char lower[sizeof(head)];
+	(void)state;
+	assert_int_equal(http1_request_parse(head, sizeof(head) - 1, 64, &req), sizeof(head) - 1);
+	size_t n = h2_upstream_request_fields(&req, lower, fs);
+	/* the four pseudo-fields first, in order, then x-token, then te: trailers */
+	assert_int_equal(n, 6);
+	assert_string_equal(field_value(fs, n, ":method"), "POST");
+	assert_string_equal(field_value(fs, n, ":scheme"), "https");
+	assert_string_equal(field_value(fs, n, ":authority"), "api.example.com");
+	assert_string_equal(field_value(fs, n, ":path"), "/v1/x?q=1");
+	assert_true(fs[0].name.ptr[0] == ':' && fs[3].name.ptr[0] == ':');
+	assert_string_equal(field_value(fs, n, "x-token"), "abc"); /* lower-cased */
+	assert_string_equal(field_value(fs, n, "te"), "trailers");
+	assert_null(field_value(fs, n, "x-hop"));
+	assert_null(field_value(fs, n, "expect"));
+	assert_null(field_value(fs, n, "host"));
+
+	/* no Host, or a target that is not origin-form: cannot be said */
+	static const char nohost[] = "GET / HTTP/1.1\r\nX: y\r\n\r\n";
+	assert_true(http1_request_parse(nohost, sizeof(nohost) - 1, 64, &req) > 0);
+	assert_int_equal(h2_upstream_request_fields(&req, lower, fs), 0);
+	static const char absolute[] = "GET http://a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n";
+	assert_true(http1_request_parse(absolute, sizeof(absolute) - 1, 64, &req) > 0);
+	assert_int_equal(h2_upstream_request_fields(&req, lower, fs), 0);
+}
+
+static void response_is(struct h2_response_head *rh, bool was_head, bool ended, const char *want,
+			bool want_chunked)
+{
+	struct buf b;
+	bool chunked = !want_chunked;
+	buf_init(&b, NULL);
+	bool ok = h2_response_head_write(rh, was_head, ended, &b, &chunked);
+	if (!want) {
+		assert_false(ok);
+		assert_non_null(rh->detail);
+	} else {
+		assert_true(ok);
+		assert_int_equal(buf_len(&b), strlen(want));
+		assert_memory_equal(buf_head(&b), want, strlen(want));
+		assert_int_equal(chunked, want_chunked);
+		/* what http_flow then reads */
+		static struct http1_response resp;
+		assert_int_equal(
+		    http1_response_parse(buf_head(&b), buf_len(&b), 64, was_head, false, &resp),
+		    (int)strlen(want));
+	}
+	buf_release(&b);
+}
+
+static void rf(struct h2_response_head *rh, const char *name, const char *value)
+{
+	assert_int_equal(h2_response_head_field(rh, slice_from_cstr(name), slice_from_cstr(value)),
+			 H2_FIELD_OK);
+}
+
+static void test_response_head(void **state)
+{
+	struct h2_response_head rh;
+	(void)state;
+
+	/* no length: chunked, so that trailers can follow */
+	h2_response_head_init(&rh, NULL, 4096);
+	rf(&rh, ":status", "200");
+	rf(&rh, "content-type", "application/grpc");
+	rf(&rh, "connection", "keep-alive"); /* forbidden in HTTP/2: dropped */
+	response_is(&rh, false, false,
+		    "HTTP/1.1 200 \r\ncontent-type: application/grpc\r\n"
+		    "transfer-encoding: chunked\r\n\r\n",
+		    true);
+	h2_response_head_fini(&rh);
+
+	/* ended with the head (gRPC's trailers-only): content-length: 0 */
+	h2_response_head_init(&rh, NULL, 4096);
+	rf(&rh, ":status", "200");
+	rf(&rh, "grpc-status", "7");
+	response_is(&rh, false, true,
+		    "HTTP/1.1 200 \r\ngrpc-status: 7\r\ncontent-length: 0\r\n\r\n", false);
+	h2_response_head_fini(&rh);
+
+	/* a length, a HEAD, a 204, a 304: no framing added */
+	h2_response_head_init(&rh, NULL, 4096);
+	rf(&rh, ":status", "200");
+	rf(&rh, "content-length", "5");
+	response_is(&rh, false, false, "HTTP/1.1 200 \r\ncontent-length: 5\r\n\r\n", false);
+	h2_response_head_fini(&rh);
+	h2_response_head_init(&rh, NULL, 4096);
+	rf(&rh, ":status", "200");
+	response_is(&rh, true, false, "HTTP/1.1 200 \r\n\r\n", false);
+	h2_response_head_fini(&rh);
+	h2_response_head_init(&rh, NULL, 4096);
+	rf(&rh, ":status", "204");
+	response_is(&rh, false, false, "HTTP/1.1 204 \r\n\r\n", false);
+	h2_response_head_fini(&rh);
+
+	/* refused: no :status, a bad one, two, an unknown pseudo-field, CR/LF/NUL in a value */
+	const char *bad[][2] = {{":status", "20"}, {":status", "600"}, {":status", "2x0"},
+				{":path", "/"},	   {"x-a", "b\r\nc"},  {"x a", "b"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		h2_response_head_init(&rh, NULL, 4096);
+		if (strcmp(bad[i][0], ":status") != 0)
+			rf(&rh, ":status", "200");
+		rf(&rh, bad[i][0], bad[i][1]);
+		response_is(&rh, false, false, NULL, false);
+		h2_response_head_fini(&rh);
+	}
+	h2_response_head_init(&rh, NULL, 4096);
+	response_is(&rh, false, false, NULL, false);
+	h2_response_head_fini(&rh);
+	h2_response_head_init(&rh, NULL, 4096);
+	rf(&rh, ":status", "200");
+	rf(&rh, ":status", "200");
+	response_is(&rh, false, false, NULL, false);
+	h2_response_head_fini(&rh);
+
+	/* past max: too large */
+	h2_response_head_init(&rh, NULL, 16);
+	rf(&rh, ":status", "200");
+	assert_int_equal(h2_response_head_field(&rh, slice_from_cstr("x-long"),
+						slice_from_cstr("0123456789abcdef")),
+			 H2_FIELD_TOO_LARGE);
+	h2_response_head_fini(&rh);
+}
+
+static void test_trailers(void **state)
+{
+	struct buf b;
+	static struct h2_field fs[HTTP1_CHUNKED_MAX_TRAILERS];
+	char lower[128];
+	(void)state;
+
+	buf_init(&b, NULL);
+	assert_true(h2_trailer_line(SLICE_LIT("grpc-status"), SLICE_LIT("0"), &b, 64));
+	assert_false(h2_trailer_line(SLICE_LIT("x"), SLICE_LIT("a\nb"), &b, 64));
+	assert_false(h2_trailer_line(SLICE_LIT(":status"), SLICE_LIT("200"), &b, 64));
+	assert_int_equal(buf_len(&b), strlen("grpc-status: 0\r\n"));
+	buf_release(&b);
+
+	static const char section[] = "Grpc-Status: 0\r\n"
+				      "grpc-message:  all fine \r\n"
+				      "Content-Length: 5\r\n"
+				      "Transfer-Encoding: chunked\r\n"
+				      "x-sum:abc\r\n";
+	size_t n = h2_trailer_fields(slice_make(section, sizeof(section) - 1), lower, fs);
+	assert_int_equal(n, 3);
+	assert_string_equal(field_value(fs, n, "grpc-status"), "0");
+	assert_string_equal(field_value(fs, n, "grpc-message"), "all fine");
+	assert_string_equal(field_value(fs, n, "x-sum"), "abc");
+	assert_null(field_value(fs, n, "content-length"));
+	assert_int_equal(h2_trailer_fields(SLICE_LIT(""), lower, fs), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +407,9 @@ int main(void)
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
 	    cmocka_unit_test(test_response_fields),
+	    cmocka_unit_test(test_upstream_request_fields),
+	    cmocka_unit_test(test_response_head),
+	    cmocka_unit_test(test_trailers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
