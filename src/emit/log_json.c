@@ -223,6 +223,8 @@ size_t log_json_format(const struct log_record *rec, char out[LOG_JSON_LINE_MAX]
 		out_cstr(&o, ",\"intercept\":true");
 	if (rec->upstream_cert && rec->upstream_cert[0])
 		out_field_str(&o, "upstream_cert", slice_from_cstr(rec->upstream_cert), 16);
+	if (rec->upstream_h2)
+		out_cstr(&o, ",\"upstream_alpn\":\"h2\"");
 	out_optional_str(&o, "tls_error", rec->tls_error, LOG_JSON_TLS_ERROR_MAX);
 	o.cap += 2;
 	out_raw(&o, "}\n", 2);

@@ -51,6 +51,7 @@ struct log_record {
 	 * certificate: "verified", or nothing when no upstream was reached. */
 	bool intercept;
 	const char *upstream_cert;
+	bool upstream_h2;	/* the origin spoke HTTP/2: "upstream_alpn":"h2" */
 	struct slice tls_error; /* why a TLS handshake failed, on either side */
 };
 

@@ -57,6 +57,7 @@ struct conn_request {
 	 * is TLS to dest's name, verified (tls.upstream_ca and the system store). */
 	bool intercept;
 	bool upstream_verified;	 /* that upstream's certificate verified (at its handshake) */
+	bool upstream_h2;	 /* that upstream speaks HTTP/2 (io/h2_upstream) */
 	struct authority dest;	 /* what the agent asked for */
 	struct authority target; /* what sluice connects to: dest, or a route's upstream */
 	struct verdict verdict;

@@ -125,6 +125,7 @@ static void upstream_tls_step(struct conn *c)
 			c->ops->on_upstream_failed(c, REASON_INTERNAL, "out of memory");
 			return;
 		}
+		c->req.upstream_h2 = true;
 	}
 	c->ops->on_upstream_ready(c);
 }
@@ -138,6 +139,7 @@ static void upstream_ready(struct conn *c)
 	conn_want_upstream_write(c, false);
 	if (c->us->tls) /* from the pool: verified at its handshake, for this name */
 		c->req.upstream_verified = true;
+	c->req.upstream_h2 = c->us->h2 != NULL;
 	if (tls && !c->us->tls) {
 		struct tls_context *ctx =
 		    snapshot_tls_context(c->snap, rt ? rt->ca_file : c->cfg->tls_upstream_ca);

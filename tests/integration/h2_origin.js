@@ -7,7 +7,8 @@
 //   /big?n=N        200, N bytes (i % 251), no content-length
 //   /status?code=C  C (a short body unless 204 or 304)
 //   /reset          HTTP/2: resets the stream after the head and a few body bytes
-//   /goaway         HTTP/2: answers, then closes its session gracefully (GOAWAY)
+//   /goaway?wait=MS HTTP/2: answers, then closes its session gracefully (GOAWAY) MS later
+//                   (default 20; 0: at once)
 'use strict';
 const http2 = require('http2'), fs = require('fs'), crypto = require('crypto');
 const [ip, cert, key, logFile, alpn] = process.argv.slice(2);
@@ -55,7 +56,9 @@ server.on('request', (req, res) => {
     } else if (url.pathname === '/goaway' && req.stream) {
       res.writeHead(200, {'content-length': '3'});
       res.end('bye');
-      setTimeout(() => req.stream.session.close(), 20);
+      const wait = +(url.searchParams.get('wait') || 20), session = req.stream.session;
+      if (wait) setTimeout(() => session.close(), wait);
+      else session.close();
     } else if (url.pathname === '/reset' && req.stream) {
       res.writeHead(200);
       res.write('partial');

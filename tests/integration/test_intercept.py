@@ -567,6 +567,85 @@ def test_python_urllib_through_interception(isluice, origin):
         assert r.status == 200 and json.loads(r.read())["path"] == "/echo"
 
 
+def test_python_requests_with_requests_ca_bundle(isluice, origin):
+    """requests, the way an agent's image runs it: HTTPS_PROXY and REQUESTS_CA_BUNDLE in the
+    environment, nothing in the code."""
+    p = isluice()
+    script = """
+import json, requests, sys
+s = requests.Session()
+out = [s.get(sys.argv[1] + "/echo?a=1", timeout=10).json()["path"],
+       s.post(sys.argv[1] + "/echo", data=b"x" * 100000, timeout=10).json()["body_len"]]
+print(json.dumps(out))
+"""
+    env = dict(os.environ, HTTPS_PROXY="http://127.0.0.1:%d" % p.port,
+               REQUESTS_CA_BUNDLE=p.ca)
+    env.pop("NO_PROXY", None)
+    env.pop("no_proxy", None)
+    r = subprocess.run(["/usr/bin/python3", "-c", script,
+                        "https://%s:%d" % (HOST, origin.port["good"])],
+                       capture_output=True, text=True, timeout=30, env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == ["/echo?a=1", 100000]
+    lines = p.wait_logs(match=lambda e: e.get("intercept") and e.get("method") == "POST")
+    assert lines and lines[0]["status"] == 200, lines
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(NODE_MODULES, "undici")),
+                    reason="undici is not installed (make deps)")
+def test_node_trusts_the_ca_from_node_extra_ca_certs(isluice, origin):
+    """Node given the CA only through NODE_EXTRA_CA_CERTS (no ca option in the code)."""
+    p = isluice()
+    script = """
+const { ProxyAgent, request } = require('undici');
+(async () => {
+  const dispatcher = new ProxyAgent('http://127.0.0.1:%d');
+  const r = await request('https://public.test:%d/echo?node=1', { dispatcher });
+  console.log(JSON.stringify([r.statusCode, JSON.parse(await r.body.text()).path]));
+  await dispatcher.close();
+})().catch(e => { console.error(e); process.exit(1); });
+""" % (p.port, origin.port["good"])
+    env = dict(os.environ, NODE_PATH=NODE_MODULES, NODE_EXTRA_CA_CERTS=p.ca)
+    r = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30,
+                       env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == [200, "/echo?node=1"]
+    # and without it, Node refuses sluice's leaf: the CA is what it trusts
+    env.pop("NODE_EXTRA_CA_CERTS")
+    r = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30,
+                       env=env)
+    assert r.returncode != 0 and "UNABLE_TO_VERIFY_LEAF_SIGNATURE" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("proto", ["--http1.1", "--http2"])
+def test_a_100_mb_body_both_ways_byte_exact(isluice, origin, tmp_path, proto):
+    p = isluice()
+    n = 100 * 1000 * 1000
+    up = tmp_path / "up.bin"
+    with open(up, "wb") as f:
+        block = os.urandom(1 << 20)
+        for _ in range(n // len(block)):
+            f.write(block)
+        f.write(block[:n % len(block)])
+    base = "https://%s:%d" % (HOST, origin.port["good"])
+    r = subprocess.run(["curl", "-sS", "--max-time", "120", "--proxy",
+                        "http://127.0.0.1:%d" % p.port, "--cacert", p.ca, proto,
+                        "--data-binary", "@%s" % up, "-H", "Content-Type: application/octet-stream",
+                        base + "/echo"], capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["body_len"] == n
+    assert doc["body_sha256"] == hashlib.sha256(up.read_bytes()).hexdigest()
+    down = tmp_path / "down.bin"
+    r = subprocess.run(["curl", "-sS", "--max-time", "120", "--proxy",
+                        "http://127.0.0.1:%d" % p.port, "--cacert", p.ca, proto, "-o", str(down),
+                        base + "/big?n=%d" % n], capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    assert down.stat().st_size == n
+    assert hashlib.sha256(down.read_bytes()).hexdigest() == \
+        hashlib.sha256(tls_stub.pattern(n)).hexdigest()
+
+
 def test_key_update_mid_session(isluice, origin):
     """A TLS 1.3 client that sends KeyUpdate asking for one back (openssl s_client's K): sluice
     answers it inside the session, and the request that follows is served."""

@@ -276,6 +276,26 @@ static void test_sni_and_alpn_last(void **state)
 	assert_string_equal(parsed.value[F_SNI], "api.example.com");
 }
 
+/* An intercepted line: intercept, the origin's certificate and protocol, then tls_error. */
+static void test_intercepted_tail(void **state)
+{
+	struct log_record rec = sample();
+	rec.alpn = SLICE_LIT("h2");
+	rec.intercept = true;
+	rec.upstream_cert = "verified";
+	rec.upstream_h2 = true;
+	size_t len = log_json_format(&rec, line);
+	static const char tail[] =
+	    ",\"alpn\":\"h2\",\"intercept\":true,\"upstream_cert\":\"verified\","
+	    "\"upstream_alpn\":\"h2\"}\n";
+	assert_true(len > sizeof(tail));
+	assert_memory_equal(line + len - (sizeof(tail) - 1), tail, sizeof(tail) - 1);
+	rec.upstream_h2 = false;
+	len = log_json_format(&rec, line);
+	line[len] = '\0';
+	assert_null(strstr(line, "upstream_alpn"));
+}
+
 /* An end line says who ended the request and in which state, as one field after event. */
 static void test_ended_on_end_lines(void **state)
 {
@@ -692,6 +712,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_exact_line),
+	    cmocka_unit_test(test_intercepted_tail),
 	    cmocka_unit_test(test_field_order_and_types),
 	    cmocka_unit_test(test_ts_rfc3339_utc_millis),
 	    cmocka_unit_test(test_ts_agrees_with_gmtime),
