@@ -165,3 +165,20 @@ void buf_move(struct buf *to, struct buf *from)
 	from->data = NULL;
 	from->cap = from->start = from->end = 0;
 }
+
+size_t buf_take(struct buf *to, struct buf *from, size_t max_cap)
+{
+	size_t n = buf_len(from);
+
+	if (n == 0)
+		return 0;
+	size_t room = buf_reserve(to, n < 16384 ? n : 16384, max_cap);
+	if (n > room)
+		n = room;
+	if (n == 0)
+		return 0;
+	memcpy(buf_tail(to), buf_head(from), n);
+	buf_commit(to, n);
+	buf_consume(from, n);
+	return n;
+}

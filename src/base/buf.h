@@ -78,6 +78,9 @@ static inline void buf_consume_keep(struct buf *b, size_t n)
 bool buf_append(struct buf *b, const void *p, size_t n, size_t max_cap);
 /* Gives the memory back (to the cache, when it has room for it); the buffer is empty after. */
 void buf_release(struct buf *b);
+/* Moves from the front of `from` to the end of `to` as many bytes as `to` takes (growing it by
+ * 16 KiB at most, never past max_cap). Returns how many moved. */
+size_t buf_take(struct buf *to, struct buf *from, size_t max_cap);
 /* Hands from's bytes and memory to `to` (which is released first); from is left empty. */
 void buf_move(struct buf *to, struct buf *from);
 

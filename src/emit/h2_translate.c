@@ -325,26 +325,17 @@ bool h2_response_head_write(struct h2_response_head *h, bool request_was_head, b
 	return ok;
 }
 
-/* RFC 9110 §5.6.2 tchar. */
-static bool is_tchar(unsigned char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
 bool h2_trailer_line(struct slice name, struct slice value, struct buf *out, size_t max)
 {
 	/* What RFC 9112's trailer section takes, and nothing that could end it early. */
 	if (name.len == 0)
 		return false;
 	for (size_t i = 0; i < name.len; i++)
-		if (!is_tchar((unsigned char)name.ptr[i]))
+		if (!http1_is_tchar((unsigned char)name.ptr[i]))
 			return false;
-	for (size_t i = 0; i < value.len; i++) {
-		unsigned char ch = (unsigned char)value.ptr[i];
-		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+	for (size_t i = 0; i < value.len; i++)
+		if (!http1_is_field_char((unsigned char)value.ptr[i]))
 			return false;
-	}
 	return buf_append(out, name.ptr, name.len, max) && buf_append(out, ": ", 2, max) &&
 	       buf_append(out, value.ptr, value.len, max) && buf_append(out, "\r\n", 2, max);
 }

@@ -159,14 +159,9 @@ static ssize_t child_read(struct conn *c, struct buf *b, size_t max_cap)
 		stream_consume(st);
 		return -1;
 	}
-	size_t room = buf_reserve(b, n < 16384 ? n : 16384, max_cap);
-	if (room == 0)
+	n = buf_take(b, &st->in, max_cap);
+	if (n == 0)
 		return -1;
-	if (n > room)
-		n = room;
-	memcpy(buf_tail(b), buf_head(&st->in), n);
-	buf_commit(b, n);
-	buf_consume(&st->in, n);
 	if (buf_len(&st->in) == 0)
 		stream_consume(st);
 	conn_touch(st->s->c);

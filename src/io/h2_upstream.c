@@ -424,14 +424,9 @@ ssize_t h2_upstream_read(struct h2_upstream *h, struct buf *b, size_t max_cap)
 			return 0;
 		return -1;
 	}
-	size_t room = buf_reserve(b, n < 16384 ? n : 16384, max_cap);
-	if (room == 0)
+	n = buf_take(b, &h->resp, max_cap);
+	if (n == 0)
 		return -1;
-	if (n > room)
-		n = room;
-	memcpy(buf_tail(b), buf_head(&h->resp), n);
-	buf_commit(b, n);
-	buf_consume(&h->resp, n);
 	/* Framing bytes are few: the window opens by what was handed on, at most what came. */
 	size_t give = n < h->unconsumed ? n : h->unconsumed;
 	if (give > 0 && !h->dead) {

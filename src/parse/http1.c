@@ -41,6 +41,16 @@ static const unsigned char http1_cc[256] = {
 };
 /* clang-format on */
 
+bool http1_is_tchar(unsigned char ch)
+{
+	return (http1_cc[ch] & CC_TCHAR) != 0;
+}
+
+bool http1_is_field_char(unsigned char ch)
+{
+	return (http1_cc[ch] & (CC_VCHAR | CC_WS)) != 0;
+}
+
 /* Parse state shared by requests and responses; results are copied out at the end. */
 struct head {
 	struct http1_header *headers;

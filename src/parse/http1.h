@@ -111,6 +111,11 @@ bool http1_header_is_hop_by_hop(struct slice name, const struct slice *connectio
  * Method names are case-sensitive (RFC 9110 §9.1): "get" is not GET. */
 bool http1_method_is_idempotent(struct slice method);
 
+/* RFC 9110 §5.6.2 tchar: what field names and methods are made of. */
+bool http1_is_tchar(unsigned char ch);
+/* RFC 9110 §5.5 field-vchar (VCHAR, obs-text), SP and HTAB: what a field value may hold. */
+bool http1_is_field_char(unsigned char ch);
+
 /* The index of the first header named `name` (case-insensitive), or -1. */
 int http1_header_find(const struct http1_header *headers, unsigned n, const char *name);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/hex.h"
+#include "parse/http1.h"
 
 enum chunked_state {
 	ST_SIZE_FIRST,	    /* first HEXDIG of chunk-size */
@@ -55,21 +56,6 @@ static int fail(struct http1_chunked *c, const char *detail)
 	return -1;
 }
 
-/* RFC 9110 §5.6.2 tchar. */
-static bool is_tchar(unsigned char ch)
-{
-	static const char punct[] = "!#$%&'*+-.^_`|~";
-
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       (ch != 0 && memchr(punct, ch, sizeof(punct) - 1) != NULL);
-}
-
-/* RFC 9110 §5.5: field-vchar (VCHAR / obs-text), SP and HTAB. */
-static bool is_field_char(unsigned char ch)
-{
-	return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
-}
-
 /* What may follow a chunk-size or one complete chunk-ext: another extension or the CR. */
 static int size_line_next(struct http1_chunked *c, unsigned char ch)
 {
@@ -108,7 +94,7 @@ static int size_line_step(struct http1_chunked *c, unsigned char ch)
 		c->remaining = c->remaining << 4 | (uint64_t)digit;
 		return 0;
 	case ST_EXT_NAME_FIRST:
-		if (!is_tchar(ch))
+		if (!http1_is_tchar(ch))
 			return fail(c, "malformed chunk extension");
 		c->state = ST_EXT_NAME;
 		return 0;
@@ -117,27 +103,27 @@ static int size_line_step(struct http1_chunked *c, unsigned char ch)
 			c->state = ST_EXT_VALUE_FIRST;
 			return 0;
 		}
-		return is_tchar(ch) ? 0 : size_line_next(c, ch);
+		return http1_is_tchar(ch) ? 0 : size_line_next(c, ch);
 	case ST_EXT_VALUE_FIRST:
 		if (ch == '"')
 			c->state = ST_EXT_QUOTED;
-		else if (is_tchar(ch))
+		else if (http1_is_tchar(ch))
 			c->state = ST_EXT_TOKEN;
 		else
 			return fail(c, "malformed chunk extension value");
 		return 0;
 	case ST_EXT_TOKEN:
-		return is_tchar(ch) ? 0 : size_line_next(c, ch);
+		return http1_is_tchar(ch) ? 0 : size_line_next(c, ch);
 	case ST_EXT_QUOTED:
 		if (ch == '"')
 			c->state = ST_EXT_QUOTED_END;
 		else if (ch == '\\')
 			c->state = ST_EXT_QUOTED_PAIR;
-		else if (!is_field_char(ch))
+		else if (!http1_is_field_char(ch))
 			return fail(c, "control character in chunk extension");
 		return 0;
 	case ST_EXT_QUOTED_PAIR:
-		if (!is_field_char(ch))
+		if (!http1_is_field_char(ch))
 			return fail(c, "control character in chunk extension");
 		c->state = ST_EXT_QUOTED;
 		return 0;
@@ -173,7 +159,7 @@ static int trailer_step(struct http1_chunked *c, unsigned char ch)
 		}
 		if (ch == ' ' || ch == '\t')
 			return fail(c, "obs-fold in trailer section");
-		if (!is_tchar(ch))
+		if (!http1_is_tchar(ch))
 			return fail(c, "malformed trailer field name");
 		if (++c->n_trailers > HTTP1_CHUNKED_MAX_TRAILERS)
 			return fail(c, "too many trailer fields");
@@ -184,13 +170,13 @@ static int trailer_step(struct http1_chunked *c, unsigned char ch)
 			c->state = ST_TRAILER_VALUE;
 		else if (ch == ' ' || ch == '\t')
 			return fail(c, "whitespace between trailer field name and colon");
-		else if (!is_tchar(ch))
+		else if (!http1_is_tchar(ch))
 			return fail(c, "malformed trailer field name");
 		return 0;
 	case ST_TRAILER_VALUE:
 		if (ch == '\r')
 			c->state = ST_TRAILER_LF;
-		else if (!is_field_char(ch))
+		else if (!http1_is_field_char(ch))
 			return fail(c, "control character in trailer field value");
 		return 0;
 	case ST_TRAILER_LF:
