@@ -1,5 +1,6 @@
 /* hex: the value of one hexadecimal digit, shared by the parsers that read percent-encoding,
- * chunk sizes and \u escapes. Does not read whole numbers: each caller bounds its own. */
+ * chunk sizes and \u escapes, and one digit of a value. Does not read whole numbers: each caller
+ * bounds its own. */
 #ifndef SLUICE_BASE_HEX_H
 #define SLUICE_BASE_HEX_H
 
@@ -13,6 +14,12 @@ static inline int hex_value(int ch)
 	if (ch >= 'A' && ch <= 'F')
 		return ch - 'A' + 10;
 	return -1;
+}
+
+/* The lower-case digit of v (0-15). */
+static inline char hex_digit_lower(unsigned v)
+{
+	return "0123456789abcdef"[v & 15];
 }
 
 #endif

@@ -10,6 +10,7 @@
 #include "config/config_agents.h"
 #include "config/config_dns.h"
 #include "config/config_intercept.h"
+#include "config/config_credentials.h"
 #include "config/config_request_rules.h"
 #include "config/config_tls.h"
 #include "config/config_tunnel.h"
@@ -78,6 +79,7 @@ static const struct config_key top_keys[] = {
      .n_sub = ARRAY_SIZE(config_tls_keys)},
     {.name = "intercept", .read = config_intercept_read},
     {.name = "rules", .read = config_request_rules_read},
+    {.name = "credentials", .read = config_credentials_read},
     {.name = "agents", .read = config_agents_read},
     {.name = "routes", .read = config_routes_read},
 };

@@ -6,6 +6,7 @@
 #include "base/hex.h"
 #include "config/config_dns.h"
 #include "config/config_intercept.h"
+#include "config/config_credentials.h"
 #include "config/config_request_rules.h"
 #include "config/config_reader.h"
 #include "config/config_rules.h"
@@ -363,6 +364,7 @@ static const struct config_key agent_keys[] = {
     {.name = "max_request_body", .read = config_agents_read_max_request_body},
     {.name = "guidance", .read = config_agents_read_guidance},
     {.name = "rules", .read = config_request_rules_read},
+    {.name = "credentials", .read = config_credentials_read},
     {.name = "dns",
      .read = config_reader_section,
      .sub = config_dns_agent_keys,

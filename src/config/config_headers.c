@@ -174,7 +174,8 @@ static void read_literal_value(struct config_reader *r, struct route_header_set 
 	h->ready = true;
 }
 
-static void read_header_value(struct config_reader *r, struct route_header_set *h, const char *path)
+void config_headers_read_value(struct config_reader *r, struct route_header_set *h,
+			       const char *path)
 {
 	static const char what[] = "a header value (text, {env: NAME} or {file: /path})";
 	yaml_mark_t start = r->ev.start_mark;
@@ -280,7 +281,7 @@ static void read_header_set(struct config_reader *r, const struct config_key *k,
 		}
 		snprintf(vpath, sizeof(vpath), "%s.%s", path, h->name);
 		if (config_reader_node_begin(r, vpath))
-			read_header_value(r, h, vpath);
+			config_headers_read_value(r, h, vpath);
 	}
 }
 

@@ -16,7 +16,7 @@
 #define QUOTE_SRC_MAX 40
 #define QUOTE_MAX (QUOTE_SRC_MAX * 4 + 8)
 #define PATH_MAX_LEN 96
-#define KEYS_TEXT_MAX 192
+#define KEYS_TEXT_MAX 256
 
 /* The listen keys that take one address or a list (listen.admin takes one). */
 enum config_listen_kind {

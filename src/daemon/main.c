@@ -22,6 +22,7 @@
 #include "io/log_sink.h"
 #include "io/resolver.h"
 #include "daemon/ca_cmd.h"
+#include "daemon/credentials_cmd.h"
 #include "daemon/check_cmd.h"
 #include "daemon/config_file.h"
 #include "daemon/jail.h"
@@ -56,6 +57,8 @@ static void main_usage(FILE *out)
 	    "                                   suggest an allow list per agent from a decision "
 	    "log\n"
 	    "       sluice ca export [-c FILE]  print the TLS interception CA certificate (PEM)\n"
+	    "       sluice credentials [-c FILE] [--agent NAME]\n"
+	    "                                   print each agent's credential placeholders\n"
 	    "       sluice jail [-c FILE] [--log FILE] -- CMD [ARGS...]\n"
 	    "                                   run CMD in a network namespace whose only way out\n"
 	    "                                   is this proxy\n"
@@ -541,6 +544,8 @@ int main(int argc, char **argv)
 		return report_cmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "ca") == 0)
 		return ca_cmd_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "credentials") == 0)
+		return credentials_cmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "jail") == 0)
 		return jail_main(argc - 1, argv + 1, config_file_load);
 	for (int i = 1; i < argc; i++) {

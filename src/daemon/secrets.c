@@ -64,6 +64,41 @@ static const char *secrets_kind(bool from_env)
 	return from_env ? "variable" : "file";
 }
 
+/* Every credentials: list of the configuration: the top level's, then each agent's own. */
+static struct credential_list *secrets_cred_list(struct config *cfg, unsigned i)
+{
+	if (i == 0)
+		return &cfg->base.credentials;
+	return cfg->agents[i - 1].has_credentials ? &cfg->agents[i - 1].credentials : NULL;
+}
+
+static int secrets_resolve_credentials(struct config *cfg, const char *config_path, FILE *err)
+{
+	int problems = 0;
+	size_t len;
+	const char *why;
+
+	for (unsigned l = 0; l <= cfg->n_agents; l++) {
+		struct credential_list *list = secrets_cred_list(cfg, l);
+		for (unsigned i = 0; list && i < list->n; i++) {
+			struct credential *c = &list->items[i];
+			bool env = c->secret_kind == CREDENTIAL_SECRET_ENV;
+			if (secrets_fetch(env, c->secret_source, c->secret, sizeof(c->secret), &len,
+					  &why) != 0) {
+				fprintf(err, "%s:%d:%d: %s (%s): secret from %s %s: %s\n",
+					config_path, c->secret_line, c->secret_column, c->label,
+					c->name, secrets_kind(env), c->secret_source, why);
+				explicit_bzero(c->secret, sizeof(c->secret));
+				problems++;
+				continue;
+			}
+			c->secret_len = len;
+			c->ready = true;
+		}
+	}
+	return problems;
+}
+
 int secrets_resolve(struct config *cfg, const char *config_path, FILE *err)
 {
 	char value[ROUTE_HEADER_VALUE_MAX + 1];
@@ -106,7 +141,7 @@ int secrets_resolve(struct config *cfg, const char *config_path, FILE *err)
 		}
 	}
 	OPENSSL_cleanse(value, sizeof(value));
-	return problems;
+	return problems + secrets_resolve_credentials(cfg, config_path, err);
 }
 
 unsigned secrets_list_unread(const struct config *cfg, const char *config_path, FILE *out)
@@ -132,6 +167,17 @@ unsigned secrets_list_unread(const struct config *cfg, const char *config_path, 
 				"%s:%d:%d: route %s: header %s from %s %s: not read (--offline)\n",
 				config_path, set->line, set->column, r->host, set->name,
 				secrets_kind(set->kind == ROUTE_VALUE_ENV), set->source);
+			n++;
+		}
+	}
+	for (unsigned l = 0; l <= cfg->n_agents; l++) {
+		const struct credential_list *list = secrets_cred_list((struct config *)cfg, l);
+		for (unsigned i = 0; list && i < list->n; i++) {
+			const struct credential *c = &list->items[i];
+			fprintf(out, "%s:%d:%d: %s (%s): secret from %s %s: not read (--offline)\n",
+				config_path, c->secret_line, c->secret_column, c->label, c->name,
+				secrets_kind(c->secret_kind == CREDENTIAL_SECRET_ENV),
+				c->secret_source);
 			n++;
 		}
 	}

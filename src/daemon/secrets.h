@@ -1,6 +1,6 @@
 /* secrets: reads the token files and environment variables a configuration names (agent tokens,
- * route header values) so that the pure tiers never do I/O; tokens are kept only as SHA-256.
- * Does not validate anything else. */
+ * route header values, credentials' secrets) so that the pure tiers never do I/O; tokens are kept
+ * only as SHA-256. Does not validate anything else. */
 #ifndef SLUICE_DAEMON_SECRETS_H
 #define SLUICE_DAEMON_SECRETS_H
 

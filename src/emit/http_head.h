@@ -14,6 +14,16 @@
 #include "parse/http1.h"
 #include "policy/route.h"
 
+/* One text put in place of another as a head is written: a credential's placeholder by its
+ * secret in the field the credential names (or its query parameter), and on the way back its
+ * secret by the placeholder in every response field (policy/credentials). */
+#define HTTP_HEAD_SWAP_ALL (-1)	  /* in every field */
+#define HTTP_HEAD_SWAP_QUERY (-2) /* from is "name=value": that query parameter of the target */
+struct http_head_swap {
+	int header; /* the request field's index, or one of the two above */
+	struct slice from, to;
+};
+
 /* What the request head sent upstream is made of. */
 struct http_head_request {
 	const struct http1_request *req; /* the head as the client sent it */
@@ -24,6 +34,8 @@ struct http_head_request {
 	const struct route *route; /* its path rewrite and header rules; NULL when none */
 	const char *via;	   /* our pseudonym: "Via: 1.1 <via>" */
 	bool websocket; /* a WebSocket handshake: Connection: Upgrade and Upgrade: websocket kept */
+	const struct http_head_swap *swaps; /* credentials put in; n_swaps of them */
+	unsigned n_swaps;
 };
 
 /* Appends the request head to out, which never grows past cap: the method, the origin-form
@@ -41,8 +53,11 @@ bool http_head_format_request(const struct http_head_request *h, struct buf *out
  * Returns false when it does not fit. */
 /* The head of a 101 that accepts a WebSocket handshake: the status line, the end-to-end headers,
  * Connection: Upgrade and Upgrade: websocket. False when it does not fit. */
-bool http_head_format_switch(const struct http1_response *resp, struct buf *out, size_t cap);
+bool http_head_format_switch(const struct http1_response *resp, const struct http_head_swap *swaps,
+			     unsigned n_swaps, struct buf *out, size_t cap);
+/* swaps (HTTP_HEAD_SWAP_ALL ones) apply to every field value of both. */
 bool http_head_format_response(const struct http1_response *resp, bool keep_alive, int client_minor,
+			       const struct http_head_swap *swaps, unsigned n_swaps,
 			       struct buf *out, size_t cap);
 
 #endif

@@ -56,8 +56,12 @@ struct conn_request {
 	/* The policy intercepts the destination: the CONNECT's, and each request's inside, upstream
 	 * is TLS to dest's name, verified (tls.upstream_ca and the system store). */
 	bool intercept;
-	bool upstream_verified;	 /* that upstream's certificate verified (at its handshake) */
-	bool upstream_h2;	 /* that upstream speaks HTTP/2 (io/h2_upstream) */
+	bool upstream_verified; /* that upstream's certificate verified (at its handshake) */
+	bool upstream_h2;	/* that upstream speaks HTTP/2 (io/h2_upstream) */
+	/* The credentials whose secrets the request carries upstream (points into cfg): their
+	 * secrets are taken out of the response head again. */
+	const struct credential *creds_used[CREDENTIAL_USES_MAX];
+	uint8_t n_creds_used;
 	struct authority dest;	 /* what the agent asked for */
 	struct authority target; /* what sluice connects to: dest, or a route's upstream */
 	struct verdict verdict;

@@ -95,11 +95,62 @@ static void flow_refuse(struct conn *c, enum reason why, const char *detail)
 	conn_reply_error(c, why, detail, !keep);
 }
 
-/* The head sent upstream: origin-form target, our Host, end-to-end headers only; on a route,
- * the rewritten path, the upstream's Host and the route's header rules. */
-static bool flow_build_request_head(struct conn *c, const struct http1_request *req,
-				    struct slice path)
+/* The agent's name, for its placeholders ("default" when none was identified). */
+static const char *flow_agent_name(const struct conn *c)
 {
+	return c->req.agent ? c->req.agent->name : "default";
+}
+
+/* The swaps of the credentials a request uses (policy/credentials): the placeholder by the
+ * secret in the field, or the query parameter, the credential names. A secret in a query is
+ * percent-encoded. Thread storage: valid until the next call. */
+static unsigned flow_credential_swaps(const struct credential_use *uses, unsigned n,
+				      struct http_head_swap *swaps)
+{
+	static _Thread_local char from[CREDENTIAL_USES_MAX]
+				      [CREDENTIAL_HEADER_MAX + 2 + CREDENTIAL_PLACEHOLDER_MAX];
+	static _Thread_local char to[CREDENTIAL_USES_MAX]
+				    [CREDENTIAL_HEADER_MAX + 2 + 3 * CREDENTIAL_SECRET_MAX];
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct credential *cred = uses[i].cred;
+		if (uses[i].header >= 0) {
+			swaps[i] = (struct http_head_swap){
+			    uses[i].header, slice_from_cstr(uses[i].placeholder),
+			    slice_make(cred->secret, cred->secret_len)};
+			continue;
+		}
+		int fl =
+		    snprintf(from[i], sizeof(from[i]), "%s=%s", cred->query, uses[i].placeholder);
+		size_t tl = (size_t)snprintf(to[i], sizeof(to[i]), "%s=", cred->query);
+		for (size_t k = 0; k < cred->secret_len; k++) {
+			unsigned char ch = (unsigned char)cred->secret[k];
+			bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+				     (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+				     ch == '.' || ch == '~';
+			if (plain) {
+				to[i][tl++] = (char)ch;
+			} else {
+				to[i][tl++] = '%';
+				to[i][tl++] = hex[ch >> 4];
+				to[i][tl++] = hex[ch & 15];
+			}
+		}
+		swaps[i] = (struct http_head_swap){
+		    HTTP_HEAD_SWAP_QUERY, slice_make(from[i], (size_t)fl), slice_make(to[i], tl)};
+	}
+	return n;
+}
+
+/* The head sent upstream: origin-form target, our Host, end-to-end headers only; on a route,
+ * the rewritten path, the upstream's Host and the route's header rules; the credentials
+ * uses[0..n_uses) put in. */
+static bool flow_build_request_head(struct conn *c, const struct http1_request *req,
+				    struct slice path, const struct credential_use *uses,
+				    unsigned n_uses)
+{
+	struct http_head_swap swaps[CREDENTIAL_USES_MAX];
 	size_t cap = c->cfg->max_head_bytes + 1024 + ROUTE_MAX_HEADERS * ROUTE_HEADER_VALUE_MAX;
 	const struct conn_request *r = &c->req;
 	const struct route *route = r->route;
@@ -112,8 +163,11 @@ static bool flow_build_request_head(struct conn *c, const struct http1_request *
 	    .route = route,
 	    .via = c->w->via,
 	    .websocket = r->websocket,
+	    .swaps = swaps,
+	    .n_swaps = flow_credential_swaps(uses, n_uses, swaps),
 	};
 
+	cap += n_uses * 3 * CREDENTIAL_SECRET_MAX;
 	return http_head_format_request(&h, &c->uout, cap);
 }
 
@@ -289,6 +343,43 @@ static bool flow_ruled(const struct conn *c, const struct authority *dest)
 	       request_rules_cover(rules, slice_make(dest->name, dest->name_len));
 }
 
+/* credentials: which placeholders become secrets in the head sent on, and whether the request
+ * may go at all (a placeholder toward a host it does not belong to, one that is required and
+ * missing). False when it was refused. */
+static bool flow_judge_credentials(struct conn *c, const struct http1_request *req,
+				   struct slice path, struct credential_use *uses, unsigned *n)
+{
+	struct conn_request *r = &c->req;
+	struct policy_scope scope = flow_scope(c);
+	const struct credential_list *list = policy_scope_credentials(&scope);
+	const struct credential *which;
+	struct slice host = slice_make(r->dest.name, r->dest.name_len);
+
+	*n = 0;
+	if (!list || list->n == 0)
+		return true;
+	enum credentials_result res =
+	    credentials_judge(list, flow_agent_name(c), host, req, path, uses, n, &which);
+	policy_check_credentials(&scope, res, which, host, &r->verdict);
+	if (!r->verdict.allow) {
+		flow_refuse(c, r->verdict.reason, NULL);
+		return false;
+	}
+	if (res != CREDENTIALS_OK)
+		*n = 0; /* report mode: sent as it came */
+	/* A credential whose secret is not read (its file or variable failed at a reload) is
+	 * left out: the placeholder goes as it came, and the origin refuses it. */
+	unsigned kept = 0;
+	for (unsigned i = 0; i < *n; i++)
+		if (uses[i].cred->ready)
+			uses[kept++] = uses[i];
+	*n = kept;
+	r->n_creds_used = 0;
+	for (unsigned i = 0; i < kept; i++)
+		r->creds_used[r->n_creds_used++] = uses[i].cred;
+	return true;
+}
+
 /* dest (a request inside a tunnel) names the tunnel's target: the same host and port. */
 static bool flow_names_tunnel(const struct conn *c, const struct authority *dest)
 {
@@ -410,9 +501,13 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 		flow_refuse(c, r->verdict.reason, NULL);
 		return;
 	}
+	static _Thread_local struct credential_use uses[CREDENTIAL_USES_MAX];
+	unsigned n_uses = 0;
+	if (!r->is_connect && !flow_judge_credentials(c, req, path, uses, &n_uses))
+		return;
 	/* After a 101 the tunnel relays it, through TLS on either side where there is one. */
 	r->websocket = !r->is_connect && http1_proxy_websocket_request(req);
-	if (!r->is_connect && !flow_build_request_head(c, req, path)) {
+	if (!r->is_connect && !flow_build_request_head(c, req, path, uses, n_uses)) {
 		conn_reply_error(c, REASON_HEAD_TOO_LARGE, NULL, true);
 		return;
 	}
@@ -634,6 +729,23 @@ blocked:
 	conn_want_client_read(c, false);
 }
 
+/* A response field that echoes a secret the request carried gets its placeholder back: the
+ * secret never reaches the agent. Thread storage for the placeholders. */
+static unsigned flow_response_swaps(const struct conn *c, struct http_head_swap *swaps)
+{
+	static _Thread_local char ph[CREDENTIAL_USES_MAX][CREDENTIAL_PLACEHOLDER_MAX + 1];
+	const struct conn_request *r = &c->req;
+
+	for (unsigned i = 0; i < r->n_creds_used; i++) {
+		const struct credential *cred = r->creds_used[i];
+		credentials_placeholder(cred, flow_agent_name(c), ph[i]);
+		swaps[i] = (struct http_head_swap){HTTP_HEAD_SWAP_ALL,
+						   slice_make(cred->secret, cred->secret_len),
+						   slice_from_cstr(ph[i])};
+	}
+	return r->n_creds_used;
+}
+
 /* Response head from the upstream → the head sent to the client. */
 static bool flow_build_response_head(struct conn *c, const struct http1_response *resp)
 {
@@ -644,8 +756,10 @@ static bool flow_build_response_head(struct conn *c, const struct http1_response
 	 * rather than leave the client to find the connection closed. */
 	if (resp->status >= 200 && c->w->draining)
 		r->client_keep_alive = false;
-	return http_head_format_response(resp, r->client_keep_alive, r->client_minor, &c->cout,
-					 cap);
+	struct http_head_swap swaps[CREDENTIAL_USES_MAX];
+	unsigned n = flow_response_swaps(c, swaps);
+	return http_head_format_response(resp, r->client_keep_alive, r->client_minor, swaps, n,
+					 &c->cout, cap);
 }
 
 /* The upstream accepted a WebSocket handshake: its 101 goes to the client, and from there on
@@ -657,7 +771,10 @@ static void flow_switch_protocols(struct conn *c, const struct http1_response *r
 {
 	struct conn_request *r = &c->req;
 
-	if (!http_head_format_switch(resp, &c->cout, (size_t)c->cfg->max_response_head + 1024)) {
+	struct http_head_swap swaps[CREDENTIAL_USES_MAX];
+	unsigned n = flow_response_swaps(c, swaps);
+	if (!http_head_format_switch(resp, swaps, n, &c->cout,
+				     (size_t)c->cfg->max_response_head + 1024)) {
 		flow_fail_midstream(c, REASON_UPSTREAM_HEAD_TOO_LARGE);
 		return;
 	}

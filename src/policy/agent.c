@@ -21,6 +21,7 @@ void agent_fini(struct agent *a)
 	domain_set_free(a->deny);
 	domain_set_free(a->intercept);
 	request_rules_fini(&a->rules);
+	credentials_fini(&a->credentials);
 	/* The hash of a secret is still worth not leaving behind. */
 	OPENSSL_cleanse(a->token_sha256, sizeof(a->token_sha256));
 	a->sources = NULL;

@@ -4,6 +4,7 @@
 #ifndef SLUICE_POLICY_AGENT_H
 #define SLUICE_POLICY_AGENT_H
 
+#include "policy/credentials.h"
 #include "policy/request_rules.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -90,6 +91,9 @@ struct agent {
 	struct agent_dns dns;	    /* the agent's dns: keys (the DNS listener) */
 	struct request_rules rules; /* rules: the top level's unless has_rules */
 	bool has_rules;
+	struct credential_list
+	    credentials; /* credentials: the top level's unless has_credentials */
+	bool has_credentials;
 };
 
 /* Proxy credentials as sluice keeps them once read: the user name and the SHA-256 of the token,

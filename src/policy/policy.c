@@ -362,6 +362,33 @@ void policy_check_body_limit(const struct policy_scope *s, uint64_t max, const c
 	policy_apply_mode(s, v);
 }
 
+void policy_check_credentials(const struct policy_scope *s, enum credentials_result result,
+			      const struct credential *which, struct slice host, struct verdict *v)
+{
+	int hl = (int)(host.len < 200 ? host.len : 200);
+
+	switch (result) {
+	case CREDENTIALS_OK:
+		return;
+	case CREDENTIALS_MISUSE:
+		policy_verdict_set(v, false, REASON_CREDENTIAL_MISUSE,
+				   "%s (%s): its placeholder sent to %.*s", which->label,
+				   which->name, hl, host.ptr);
+		break;
+	case CREDENTIALS_MISSING:
+		policy_verdict_set(v, false, REASON_CREDENTIAL_REQUIRED,
+				   "%s (%s): require: no placeholder in %s", which->label,
+				   which->name, which->query[0] ? "the query" : which->header);
+		break;
+	case CREDENTIALS_TOO_MANY:
+		policy_verdict_set(v, false, REASON_CREDENTIAL_REQUIRED,
+				   "%s (%s): more than %d credentials in one request", which->label,
+				   which->name, CREDENTIAL_USES_MAX);
+		break;
+	}
+	policy_apply_mode(s, v);
+}
+
 uint64_t policy_body_limit(const struct policy_scope *s, const struct request_facts *f,
 			   const char **rule)
 {
@@ -520,6 +547,28 @@ const struct request_rules *policy_scope_request_rules(const struct policy_scope
 	return s->base ? &s->base->rules : NULL;
 }
 
+const struct credential_list *policy_scope_credentials(const struct policy_scope *s)
+{
+	if (s->agent && s->agent->has_credentials)
+		return &s->agent->credentials;
+	return s->base ? &s->base->credentials : NULL;
+}
+
+/* A tunnel to a host credentials belong to would carry the placeholder, not the secret, and
+ * hide where the placeholder goes: refused unless intercepted. */
+static void policy_decide_credentials_tunnel(const struct policy_scope *s,
+					     const struct request_facts *f, struct verdict *v)
+{
+	const struct credential_list *creds = policy_scope_credentials(s);
+
+	if (f->method.len != 0 || f->intercepted || f->host_is_ip || !creds || creds->n == 0 ||
+	    !credentials_cover(creds, f->host))
+		return;
+	policy_verdict_set(v, false, REASON_CREDENTIAL_TUNNEL,
+			   "credentials: %.*s gets its credentials inside; intercept it",
+			   (int)(f->host.len < 200 ? f->host.len : 200), f->host.ptr);
+}
+
 /* rules: once the host passed. A tunnel (no method) to a host they cover is refused unless it is
  * intercepted: its requests could not be seen. The rule text names the rule that decided. */
 static void policy_decide_request_rules(const struct policy_scope *s, const struct request_facts *f,
@@ -586,6 +635,8 @@ void policy_decide(const struct policy_scope *s, const struct request_facts *f, 
 	policy_decide_rules(s, f, v);
 	if (v->allow)
 		policy_decide_request_rules(s, f, v);
+	if (v->allow)
+		policy_decide_credentials_tunnel(s, f, v);
 	if (!v->allow)
 		policy_apply_mode(s, v);
 }

@@ -168,6 +168,9 @@ void policy_check_method(const struct policy_scope *scope, struct slice method, 
 void policy_check_body(const struct policy_scope *scope, uint64_t body_len, struct verdict *v);
 /* The same with the limit given, and the rule it comes from ("rules[2]"; NULL: the agent's
  * max_request_body) for the rule text. */
+/* What credentials_judge found, as the verdict (under the agent's mode). */
+void policy_check_credentials(const struct policy_scope *scope, enum credentials_result result,
+			      const struct credential *which, struct slice host, struct verdict *v);
 void policy_check_body_limit(const struct policy_scope *scope, uint64_t max, const char *rule,
 			     uint64_t body_len, struct verdict *v);
 bool policy_check_body_stream_limit(const struct policy_scope *scope, uint64_t max,
@@ -208,6 +211,7 @@ void policy_scope_dns(const struct policy_scope *scope, struct policy_dns *out);
 enum agent_mode policy_scope_mode(const struct policy_scope *scope);
 /* The rules: in force: the agent's own list, else the top level's. */
 const struct request_rules *policy_scope_request_rules(const struct policy_scope *scope);
+const struct credential_list *policy_scope_credentials(const struct policy_scope *scope);
 uint64_t policy_scope_max_body(const struct policy_scope *scope);
 const char *policy_scope_guidance(const struct policy_scope *scope);
 

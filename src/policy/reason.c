@@ -139,6 +139,18 @@ static const struct reason_info reason_table[REASON__COUNT] = {
 				     "The egress policy judges this host's requests one by one, "
 				     "which a tunnel would hide; use http:// for it.",
 				     REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
+    [REASON_CREDENTIAL_MISUSE] = {"credential_misuse", 403, "http_request_denied",
+				  "The request carries a credential placeholder to a host the "
+				  "credential does not belong to.",
+				  REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
+    [REASON_CREDENTIAL_REQUIRED] = {"credential_required", 403, "http_request_denied",
+				    "Requests to this host must carry their credential "
+				    "placeholder where the egress policy puts the secret.",
+				    REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
+    [REASON_CREDENTIAL_TUNNEL] = {"credential_tunnel", 403, "http_request_denied",
+				  "The proxy puts this host's credentials into its requests, "
+				  "which a tunnel would hide; it must be intercepted.",
+				  REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
     [REASON_DNS_ERROR] = {"dns_error", 502, "dns_error",
 			  "The destination host name could not be resolved.", REASON_BY_UPSTREAM,
 			  REASON_RCODE_SERVFAIL},

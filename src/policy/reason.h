@@ -49,6 +49,10 @@ enum reason {
 	REASON_REQUEST_DENIED,	     /* a rule with action deny matched, or a header it denies */
 	REASON_REQUEST_NOT_ALLOWED,  /* rules name the host, none allows this method and path */
 	REASON_REQUEST_RULES_TUNNEL, /* CONNECT to a host whose requests rules judge */
+	/* credentials: (policy/credentials) */
+	REASON_CREDENTIAL_MISUSE,   /* a placeholder sent to a host it does not belong to */
+	REASON_CREDENTIAL_REQUIRED, /* require: true, and the placeholder is not where it goes */
+	REASON_CREDENTIAL_TUNNEL,   /* CONNECT, not intercepted, to a host credentials go to */
 	/* upstream */
 	REASON_DNS_ERROR,
 	REASON_DNS_TIMEOUT,

@@ -75,7 +75,7 @@ static const char *request_head(const char *path, const char *host, uint16_t por
 static const char *response_head(bool keep_alive, int client_minor)
 {
 	buf_release(&out);
-	assert_true(http_head_format_response(&resp, keep_alive, client_minor, &out, CAP));
+	assert_true(http_head_format_response(&resp, keep_alive, client_minor, NULL, 0, &out, CAP));
 	return out_text();
 }
 
@@ -287,7 +287,7 @@ static void test_response_interim_gets_nothing_added(void **state)
 static void test_response_does_not_grow_past_cap(void **state)
 {
 	parse_response("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-	assert_false(http_head_format_response(&resp, false, 1, &out, 40));
+	assert_false(http_head_format_response(&resp, false, 1, NULL, 0, &out, 40));
 	assert_true(buf_len(&out) <= 40);
 }
 
