@@ -200,6 +200,11 @@ class OriginHandler(StubHandler):
                 "body_length": n,
                 "server": "%s:%d" % (local[0], local[1]),
             })
+        elif path.startswith("/reflect"):
+            # the request's Authorization back in a response field, as some APIs echo it
+            self._read_body(lambda b: None)
+            self._send(200, b"reflected", "text/plain",
+                       [("X-Seen-Authorization", self.headers.get("Authorization", ""))])
         elif path.startswith("/upload"):
             h = hashlib.sha256()
             n = self._read_body(h.update)

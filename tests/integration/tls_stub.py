@@ -143,6 +143,9 @@ class Handler(StubHandler):
                 self.wfile.write(b"%x\r\n" % size + pattern(size, off) + b"\r\n")
                 off += size
             self.wfile.write(b"0\r\n\r\n")
+        elif url.path == "/reflect":
+            self._send(200, b"reflected", "text/plain",
+                       [("X-Seen-Authorization", self.headers.get("Authorization", ""))])
         elif url.path == "/echo":
             doc = {k: rec[k] for k in ("method", "path", "headers", "body_len", "body_sha256")}
             self._send(200, json.dumps(doc).encode(), "application/json")
