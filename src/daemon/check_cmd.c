@@ -146,8 +146,16 @@ static void check_cmd_summary(const struct config *cfg, const char *path, struct
 		rlen = (size_t)snprintf(rules, sizeof(rules), ", %u request rule%s", n_rules,
 					check_cmd_plural(n_rules, "s"));
 	if (n_intercept > 0)
-		snprintf(rules + rlen, sizeof(rules) - rlen, ", %u intercept pattern%s",
-			 n_intercept, check_cmd_plural(n_intercept, "s"));
+		rlen +=
+		    (size_t)snprintf(rules + rlen, sizeof(rules) - rlen, ", %u intercept pattern%s",
+				     n_intercept, check_cmd_plural(n_intercept, "s"));
+	/* Credentials likewise, every list counted. */
+	unsigned n_creds = cfg->base.credentials.n;
+	for (unsigned i = 0; i < cfg->n_agents; i++)
+		n_creds += cfg->agents[i].credentials.n;
+	if (n_creds > 0 && rlen < sizeof(rules))
+		snprintf(rules + rlen, sizeof(rules) - rlen, ", %u credential%s", n_creds,
+			 check_cmd_plural(n_creds, "s"));
 	printf("%s: ok: %u listen address%s%s, %s, %s, %u route%s%s%s\n", path, cfg->n_listen_http,
 	       check_cmd_plural(cfg->n_listen_http, "es"), others, resolvers, agents, cfg->n_routes,
 	       check_cmd_plural(cfg->n_routes, "s"), rules, unread);

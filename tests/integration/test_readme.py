@@ -172,3 +172,20 @@ def test_the_readme_dns_example_shows_what_a_user_sees(sluice_bin, harness, dns,
         proc.wait(10)
         err.close()
         dns.reset()
+
+
+def test_the_readme_credentials_example_shows_what_a_user_sees(sluice_bin, tmp_path):
+    """The README's credentials example: its config is valid as written and `sluice
+    credentials` prints what the README prints."""
+    readme = open(README).read()
+    m = re.search(r"### Secrets that stay at the proxy\n(.*?)\n### ", readme, re.S)
+    assert m, "README has no '### Secrets that stay at the proxy' section"
+    section = m.group(1)
+    config = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "sluice.yaml").write_text(config)
+    [(cmd, want)] = shell_examples(section)
+    assert cmd.startswith("sluice ")
+    r = subprocess.run(sluice_bin + cmd[len("sluice"):], shell=True, cwd=str(tmp_path),
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.rstrip("\n") == want.rstrip("\n")
