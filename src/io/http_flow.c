@@ -101,16 +101,25 @@ static const char *flow_agent_name(const struct conn *c)
 	return c->req.agent ? c->req.agent->name : "default";
 }
 
+static _Thread_local char flow_swap_from[CREDENTIAL_USES_MAX]
+					[CREDENTIAL_HEADER_MAX + 2 + CREDENTIAL_PLACEHOLDER_MAX];
+static _Thread_local char flow_swap_to[CREDENTIAL_USES_MAX]
+				      [CREDENTIAL_HEADER_MAX + 2 + 3 * CREDENTIAL_SECRET_MAX];
+
+static void flow_credential_swaps_wipe(unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		explicit_bzero(flow_swap_to[i], sizeof(flow_swap_to[i]));
+}
+
 /* The swaps of the credentials a request uses (policy/credentials): the placeholder by the
  * secret in the field, or the query parameter, the credential names. A secret in a query is
  * percent-encoded. Thread storage: valid until the next call. */
 static unsigned flow_credential_swaps(const struct credential_use *uses, unsigned n,
 				      struct http_head_swap *swaps)
 {
-	static _Thread_local char from[CREDENTIAL_USES_MAX]
-				      [CREDENTIAL_HEADER_MAX + 2 + CREDENTIAL_PLACEHOLDER_MAX];
-	static _Thread_local char to[CREDENTIAL_USES_MAX]
-				    [CREDENTIAL_HEADER_MAX + 2 + 3 * CREDENTIAL_SECRET_MAX];
+	char(*from)[sizeof(flow_swap_from[0])] = flow_swap_from;
+	char(*to)[sizeof(flow_swap_to[0])] = flow_swap_to;
 	static const char hex[] = "0123456789ABCDEF";
 
 	for (unsigned i = 0; i < n; i++) {
@@ -168,7 +177,10 @@ static bool flow_build_request_head(struct conn *c, const struct http1_request *
 	};
 
 	cap += n_uses * 3 * CREDENTIAL_SECRET_MAX;
-	return http_head_format_request(&h, &c->uout, cap);
+	bool ok = http_head_format_request(&h, &c->uout, cap);
+	/* The encoded secrets are in the head now; not in thread storage for longer. */
+	flow_credential_swaps_wipe(n_uses);
+	return ok;
 }
 
 /* The log's path (issue 10): the target's path as the agent sent it, in origin form ("" and
