@@ -8,7 +8,7 @@ CONFIG       ?=
 PYTEST_ARGS  ?=
 
 DEB_PACKAGES = build-essential cmake pkg-config clang libevent-dev libc-ares-dev \
-	libyaml-dev libssl-dev libnghttp2-dev libcmocka-dev python3-pytest curl iproute2 util-linux \
+	libyaml-dev libssl-dev libnghttp2-dev libhyperscan-dev libcmocka-dev python3-pytest curl iproute2 util-linux \
 	openssl ca-certificates libclang-rt-14-dev libseccomp-dev clang-format strace bind9-dnsutils \
 	nodejs python3-grpcio python3-requests
 

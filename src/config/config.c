@@ -12,6 +12,7 @@
 #include "config/config_intercept.h"
 #include "config/config_credentials.h"
 #include "config/config_request_rules.h"
+#include "config/config_scan.h"
 #include "config/config_tls.h"
 #include "config/config_tunnel.h"
 #include "config/config_limits.h"
@@ -80,6 +81,7 @@ static const struct config_key top_keys[] = {
     {.name = "intercept", .read = config_intercept_read},
     {.name = "rules", .read = config_request_rules_read},
     {.name = "credentials", .read = config_credentials_read},
+    {.name = "scan", .read = config_scan_read},
     {.name = "agents", .read = config_agents_read},
     {.name = "routes", .read = config_routes_read},
 };

@@ -18,7 +18,7 @@
 #define CONFIG_MAX_ROUTES 256
 #define CONFIG_MAX_RESOLVERS 8
 #define CONFIG_MAX_ERRORS 32
-#define CONFIG_ERROR_MAX 256
+#define CONFIG_ERROR_MAX 320
 #define CONFIG_USER_MAX 32	     /* useradd's limit on a user name */
 #define CONFIG_LOG_FILE_MAX 512	     /* log.file, with its NUL */
 #define CONFIG_MAX_DNS_PROXY_ADDRS 8 /* dns.proxy_addresses */

@@ -8,6 +8,7 @@
 #include "config/config_intercept.h"
 #include "config/config_credentials.h"
 #include "config/config_request_rules.h"
+#include "config/config_scan.h"
 #include "config/config_reader.h"
 #include "config/config_rules.h"
 #include "config/config_value.h"
@@ -365,6 +366,7 @@ static const struct config_key agent_keys[] = {
     {.name = "guidance", .read = config_agents_read_guidance},
     {.name = "rules", .read = config_request_rules_read},
     {.name = "credentials", .read = config_credentials_read},
+    {.name = "scan", .read = config_scan_read},
     {.name = "dns",
      .read = config_reader_section,
      .sub = config_dns_agent_keys,

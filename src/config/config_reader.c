@@ -10,7 +10,7 @@
 
 #include "base/bug.h"
 
-#define SECTION_KEYS_MAX 24
+#define SECTION_KEYS_MAX 32
 
 /* ---- errors ---------------------------------------------------------------------------- */
 

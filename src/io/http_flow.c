@@ -10,6 +10,7 @@
 #include "io/h2_flow.h"
 #include "io/reload_revoke.h"
 #include "io/tls_session.h"
+#include "io/snapshot.h"
 #include "io/tunnel.h"
 #include "io/tunnel_check.h"
 #include "io/upstream.h"
@@ -355,6 +356,36 @@ static bool flow_ruled(const struct conn *c, const struct authority *dest)
 	       request_rules_cover(rules, slice_make(dest->name, dest->name_len));
 }
 
+/* scan: what the head carries (its target and field values), before anything of it leaves. A
+ * block refuses the request (a report, in mode: report); a report forwards it and the log says
+ * what was found (the pattern and where, never the text). False when it was refused. */
+static bool flow_scan_head(struct conn *c, const struct http1_request *req, struct slice path)
+{
+	struct conn_request *r = &c->req;
+	const struct scan_set *set = snapshot_scan_set(c->snap, r->agent);
+	struct scan_finding f;
+
+	if (!set ||
+	    !scan_request_head(set, slice_make(r->dest.name, r->dest.name_len), req, path, &f))
+		return true;
+	policy_verdict_set(&r->verdict, f.action == SCAN_REPORT, REASON_SECRET_DETECTED,
+			   "scan: %s in %s", f.name, f.where);
+	/* The log never shows what was found: a line whose path (or kept query) held it goes
+	 * without one. */
+	if (c->log_text && (strcmp(f.where, "path") == 0 || strcmp(f.where, "query") == 0))
+		c->log_text->path_len = 0;
+	if (f.action == SCAN_REPORT) {
+		r->verdict.report = true;
+		return true;
+	}
+	struct policy_scope scope = flow_scope(c);
+	policy_apply_mode(&scope, &r->verdict);
+	if (r->verdict.allow)
+		return true;
+	flow_refuse(c, r->verdict.reason, NULL);
+	return false;
+}
+
 /* credentials: which placeholders become secrets in the head sent on, and whether the request
  * may go at all (a placeholder toward a host it does not belong to, one that is required and
  * missing). False when it was refused. */
@@ -515,6 +546,8 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 	}
 	static _Thread_local struct credential_use uses[CREDENTIAL_USES_MAX];
 	unsigned n_uses = 0;
+	if (!r->is_connect && !flow_scan_head(c, req, path))
+		return;
 	if (!r->is_connect && !flow_judge_credentials(c, req, path, uses, &n_uses))
 		return;
 	/* After a 101 the tunnel relays it, through TLS on either side where there is one. */

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "io/tls_session.h"
+#include "policy/agent.h"
 #include "policy/route.h"
+#include "policy/scan.h"
 
 static void snapshot_free_tls(struct snapshot *s)
 {
@@ -60,6 +62,49 @@ static int snapshot_load_tls(struct snapshot *s, char *err, size_t err_size)
 	return 0;
 }
 
+static void snapshot_free_scan(struct snapshot *s)
+{
+	for (unsigned i = 0; s->scan && i < s->cfg->n_agents; i++)
+		scan_set_free(s->scan[i]);
+	free(s->scan);
+}
+
+/* Each agent's set: its scan: (or the top level's), and its credentials' secrets, which are
+ * looked for even without a scan: section: sluice knows them, and where they may go. */
+static int snapshot_load_scan(struct snapshot *s, char *err, size_t err_size)
+{
+	const struct config *cfg = s->cfg;
+	static const struct scan_config secrets_only = {.action = SCAN_BLOCK};
+
+	s->scan = calloc(cfg->n_agents ? cfg->n_agents : 1, sizeof(*s->scan));
+	if (!s->scan) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < cfg->n_agents; i++) {
+		const struct agent *a = &cfg->agents[i];
+		const struct scan_config *sc = a->has_scan ? &a->scan : &cfg->base.scan;
+		const struct credential_list *creds =
+		    a->has_credentials ? &a->credentials : &cfg->base.credentials;
+		if (!sc->enabled && creds->n == 0)
+			continue;
+		if (!sc->enabled)
+			sc = &secrets_only;
+		s->scan[i] = scan_set_new(sc, creds, err, err_size);
+		if (!s->scan[i])
+			return -1;
+	}
+	return 0;
+}
+
+const struct scan_set *snapshot_scan_set(const struct snapshot *s, const struct agent *agent)
+{
+	const struct config *cfg = s->cfg;
+	if (!agent || agent < cfg->agents || agent >= cfg->agents + cfg->n_agents)
+		return NULL;
+	return s->scan[agent - cfg->agents];
+}
+
 struct snapshot *snapshot_new(struct config *cfg, uint64_t generation, char *err, size_t err_size)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));
@@ -70,8 +115,9 @@ struct snapshot *snapshot_new(struct config *cfg, uint64_t generation, char *err
 	s->cfg = cfg;
 	s->generation = generation;
 	atomic_init(&s->refs, 1);
-	if (snapshot_load_tls(s, err, err_size) != 0) {
+	if (snapshot_load_tls(s, err, err_size) != 0 || snapshot_load_scan(s, err, err_size) != 0) {
 		snapshot_free_tls(s);
+		snapshot_free_scan(s);
 		free(s);
 		return NULL;
 	}
@@ -90,6 +136,7 @@ void snapshot_unref(struct snapshot *s)
 	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	snapshot_free_tls(s);
+	snapshot_free_scan(s);
 	config_free(s->cfg);
 	free(s);
 }

@@ -15,6 +15,8 @@
 #include "config/config.h"
 
 struct tls_context;
+struct scan_set;
+struct agent;
 
 struct snapshot_tls {
 	const char *ca_file; /* points into cfg (a route, tls.upstream_ca); "" = system store */
@@ -27,6 +29,9 @@ struct snapshot {
 	atomic_uint refs;
 	struct snapshot_tls *tls;
 	unsigned n_tls;
+	/* The scan sets (policy/scan), one per agent of cfg->agents (NULL: nothing to scan for),
+	 * compiled with its scan: patterns and its credentials' secrets. */
+	struct scan_set **scan;
 };
 
 /* Takes ownership of cfg on success (the caller holds the first reference). Returns NULL when
@@ -41,5 +46,7 @@ void snapshot_unref(struct snapshot *s);
 /* The context made for ca_file ("" = system store), or NULL when no https route uses it and
  * it is not the tls.upstream_ca of a config that intercepts. */
 struct tls_context *snapshot_tls_context(const struct snapshot *s, const char *ca_file);
+/* What a request of agent (NULL: the top level's) is scanned with; NULL when nothing. */
+const struct scan_set *snapshot_scan_set(const struct snapshot *s, const struct agent *agent);
 
 #endif

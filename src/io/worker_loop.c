@@ -17,6 +17,7 @@
 #include "io/sni_flow.h"
 #include "io/snapshot.h"
 #include "io/upstream_pool.h"
+#include "policy/scan.h"
 
 /* How long an idle upstream connection stays in the pool. */
 #define WORKER_LOOP_POOL_IDLE_MS 30000
@@ -178,6 +179,7 @@ void worker_loop_fini(struct worker *w)
 	dns_server_free(w->dns);
 	w->dns = NULL;
 	upstream_pool_free(w->pool);
+	scan_thread_fini(); /* this thread's Hyperscan scratch */
 	if (w->swap_ev)
 		event_free(w->swap_ev);
 	if (w->drain_ev)

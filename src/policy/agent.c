@@ -22,6 +22,7 @@ void agent_fini(struct agent *a)
 	domain_set_free(a->intercept);
 	request_rules_fini(&a->rules);
 	credentials_fini(&a->credentials);
+	scan_config_fini(&a->scan);
 	/* The hash of a secret is still worth not leaving behind. */
 	OPENSSL_cleanse(a->token_sha256, sizeof(a->token_sha256));
 	a->sources = NULL;

@@ -6,6 +6,7 @@
 
 #include "policy/credentials.h"
 #include "policy/request_rules.h"
+#include "policy/scan.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -94,6 +95,8 @@ struct agent {
 	struct credential_list
 	    credentials; /* credentials: the top level's unless has_credentials */
 	bool has_credentials;
+	struct scan_config scan; /* scan: the top level's unless has_scan */
+	bool has_scan;
 };
 
 /* Proxy credentials as sluice keeps them once read: the user name and the SHA-256 of the token,

@@ -151,6 +151,11 @@ static const struct reason_info reason_table[REASON__COUNT] = {
 				  "The proxy puts this host's credentials into its requests, "
 				  "which a tunnel would hide; it must be intercepted.",
 				  REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
+    [REASON_SECRET_DETECTED] = {"secret_detected", 403, "http_request_denied",
+				"The request carries what looks like a secret (a credential "
+				"format the egress policy scans for) to a host it does not belong "
+				"to.",
+				REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
     [REASON_DNS_ERROR] = {"dns_error", 502, "dns_error",
 			  "The destination host name could not be resolved.", REASON_BY_UPSTREAM,
 			  REASON_RCODE_SERVFAIL},

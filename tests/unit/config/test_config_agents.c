@@ -418,7 +418,7 @@ static void test_agent_unknown_key_refused(void **state)
 	refused(
 	    "agents:\n  - name: default\n    alow: []\n", 3, 5,
 	    "unknown key \"alow\" in agents[0] (valid: name, match, mode, allow, deny, intercept, "
-	    "ports, methods, max_request_body, guidance, rules, credentials, dns)");
+	    "ports, methods, max_request_body, guidance, rules, credentials, scan, dns)");
 	refused(
 	    "agents:\n  - name: a\n    match: {sources: [10.0.0.1]}\n", 3, 13,
 	    "unknown key \"sources\" in agents[0].match (valid: source, token_sha256, token_file, "

@@ -1,0 +1,193 @@
+#include "config/config_scan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_value.h"
+#include "policy/agent.h"
+#include "policy/domain_set.h"
+#include "policy/scan.h"
+
+static struct scan_config *reader_scan(struct config_reader *r)
+{
+	struct agent *a = r->agent ? r->agent : &r->cfg->base;
+	return &a->scan;
+}
+
+static struct scan_rule *reader_rule(struct config_reader *r)
+{
+	struct scan_config *sc = reader_scan(r);
+	return &sc->rules[sc->n_rules - 1];
+}
+
+static bool read_action_word(struct config_reader *r, const char *path, enum scan_action *out)
+{
+	static const char *const words[] = {"block", "report"};
+	int i = config_reader_word(r, path, "a scan action", words, ARRAY_SIZE(words));
+	if (i < 0)
+		return false;
+	*out = i == 0 ? SCAN_BLOCK : SCAN_REPORT;
+	return true;
+}
+
+static void read_builtin(struct config_reader *r, const struct config_key *k, const char *path)
+{
+	config_reader_read_bool(r, path, &reader_scan(r)->builtin);
+}
+
+static void read_action(struct config_reader *r, const struct config_key *k, const char *path)
+{
+	read_action_word(r, path, &reader_scan(r)->action);
+}
+
+static void read_rule_name(struct config_reader *r, const struct config_key *k, const char *path)
+{
+	struct slice s;
+	char q[QUOTE_MAX];
+
+	if (!config_reader_scalar_string(r, path, "a pattern name", &s))
+		return;
+	if (!config_value_is_agent_name(s) || s.len > SCAN_NAME_MAX) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark,
+				    "%s: %s is not a pattern name (letters, digits, '.', '_' and "
+				    "'-', at most %d)",
+				    path, q, SCAN_NAME_MAX);
+		return;
+	}
+	config_value_copy(reader_rule(r)->name, sizeof(reader_rule(r)->name), s);
+}
+
+static void read_rule_regex(struct config_reader *r, const struct config_key *k, const char *path)
+{
+	struct scan_rule *rule = reader_rule(r);
+	struct slice s;
+	char why[256];
+
+	if (!config_reader_scalar_string(r, path, "a regular expression", &s))
+		return;
+	if (s.len == 0 || s.len > SCAN_REGEX_MAX) {
+		config_reader_error(r, r->ev.start_mark,
+				    "%s: the expression is empty or too long (at most %d bytes)",
+				    path, SCAN_REGEX_MAX);
+		return;
+	}
+	config_value_copy(rule->regex, sizeof(rule->regex), s);
+	if (!scan_regex_ok(rule->regex, why, sizeof(why))) {
+		config_reader_error(r, r->ev.start_mark, "%s: Hyperscan cannot compile it: %s",
+				    path, why);
+		rule->regex[0] = '\0';
+	}
+}
+
+static void host_item(struct config_reader *r, const char *path, void *ctx)
+{
+	struct scan_rule *rule = ctx;
+	struct slice s;
+	const char *detail = NULL;
+	char q[QUOTE_MAX];
+
+	if (!config_reader_scalar_string(r, path, "a domain pattern", &s))
+		return;
+	if (!rule->hosts && !(rule->hosts = domain_set_new())) {
+		config_reader_error(r, r->ev.start_mark, "%s: out of memory", path);
+		return;
+	}
+	if (domain_set_add(rule->hosts, s, &detail) != 0) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid domain pattern: %s",
+				    path, q, detail ? detail : "refused");
+	}
+}
+
+static const struct config_list host_list = {
+    .items = "domain patterns", .item = "a domain pattern", .read = host_item};
+
+static void read_rule_hosts(struct config_reader *r, const struct config_key *k, const char *path)
+{
+	struct scan_rule *rule = reader_rule(r);
+	if (r->ev.type == YAML_SCALAR_EVENT)
+		host_item(r, path, rule);
+	else
+		config_reader_list(r, path, &host_list, rule);
+}
+
+static void read_rule_action(struct config_reader *r, const struct config_key *k, const char *path)
+{
+	struct scan_rule *rule = reader_rule(r);
+	if (read_action_word(r, path, &rule->action))
+		rule->has_action = true;
+}
+
+static const struct config_key rule_keys[] = {
+    {.name = "name", .read = read_rule_name},
+    {.name = "regex", .read = read_rule_regex},
+    {.name = "hosts", .read = read_rule_hosts},
+    {.name = "action", .read = read_rule_action},
+};
+
+static void rule_item(struct config_reader *r, const char *path, void *ctx)
+{
+	struct scan_config *sc = ctx;
+	yaml_mark_t start = r->ev.start_mark;
+
+	if (sc->n_rules == SCAN_RULES_MAX) {
+		config_reader_error(r, start, "%s: too many patterns (at most %d)", path,
+				    SCAN_RULES_MAX);
+		config_reader_skip(r);
+		return;
+	}
+	struct scan_rule *rules = realloc(sc->rules, (sc->n_rules + 1) * sizeof(*rules));
+	if (!rules) {
+		config_reader_error(r, start, "%s: out of memory", path);
+		config_reader_skip(r);
+		return;
+	}
+	sc->rules = rules;
+	struct scan_rule *rule = &sc->rules[sc->n_rules++];
+	memset(rule, 0, sizeof(*rule));
+	unsigned before = config_reader_errors_total(r);
+	config_reader_mapping(r, path, rule_keys, ARRAY_SIZE(rule_keys));
+	if (!rule->name[0])
+		config_reader_error(r, start, "%s: a pattern needs a name", path);
+	if (!rule->regex[0] && config_reader_errors_total(r) == before)
+		config_reader_error(r, start, "%s: a pattern needs a regex", path);
+	for (unsigned i = 0; rule->name[0] && i + 1 < sc->n_rules; i++)
+		if (strcmp(sc->rules[i].name, rule->name) == 0)
+			config_reader_error(r, start, "%s: the name %s is taken", path, rule->name);
+	for (unsigned i = 0; rule->name[0] && i < scan_builtins_count; i++)
+		if (strcmp(scan_builtins[i].name, rule->name) == 0)
+			config_reader_error(r, start, "%s: %s is the name of a built-in pattern",
+					    path, rule->name);
+}
+
+static const struct config_list rule_list = {
+    .items = "patterns", .item = "a pattern", .read = rule_item, .mappings = true};
+
+static void read_patterns(struct config_reader *r, const struct config_key *k, const char *path)
+{
+	config_reader_list(r, path, &rule_list, reader_scan(r));
+}
+
+static const struct config_key scan_keys[] = {
+    {.name = "builtin", .read = read_builtin},
+    {.name = "action", .read = read_action},
+    {.name = "patterns", .read = read_patterns},
+};
+
+void config_scan_read(struct config_reader *r, const struct config_key *k, const char *path)
+{
+	struct agent *a = r->agent ? r->agent : &r->cfg->base;
+
+	scan_config_fini(&a->scan);
+	memset(&a->scan, 0, sizeof(a->scan));
+	a->scan.enabled = true;
+	a->scan.builtin = true;
+	a->scan.action = SCAN_BLOCK;
+	a->has_scan = true;
+	/* An empty scan: (null) is the defaults: the built-in patterns, blocked. */
+	if (r->ev.type == YAML_SCALAR_EVENT &&
+	    config_reader_scalar_kind(&r->ev) == CONFIG_SCALAR_NULL)
+		return;
+	config_reader_mapping(r, path, scan_keys, ARRAY_SIZE(scan_keys));
+}

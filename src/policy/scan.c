@@ -1,0 +1,304 @@
+#include "policy/scan.h"
+
+#include <hs/hs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hex.h"
+#include "policy/credentials.h"
+#include "policy/domain_set.h"
+
+/* A secret shorter than this is not looked for: it would turn up in benign text by chance. */
+#define SCAN_SECRET_MIN 8
+
+/* Formats whose shape is distinctive enough to block on sight (each anchored on a prefix the
+ * issuer puts there on purpose, so that scanners find them), with the hosts they are meant for.
+ * A JWT is everyday traffic toward an API that issued it, so it is only reported. */
+const struct scan_builtin scan_builtins[] = {
+    {"aws-access-key", "\\b(AKIA|ASIA)[0-9A-Z]{16}\\b", "amazonaws.com,*.amazonaws.com",
+     SCAN_BLOCK},
+    {"github-token", "\\bgh[pousr]_[A-Za-z0-9]{36}\\b",
+     "github.com,*.github.com,*.githubusercontent.com", SCAN_BLOCK},
+    {"github-fine-grained-token", "\\bgithub_pat_[A-Za-z0-9_]{82}\\b",
+     "github.com,*.github.com,*.githubusercontent.com", SCAN_BLOCK},
+    {"gitlab-token", "\\bglpat-[A-Za-z0-9_-]{20}\\b", "gitlab.com,*.gitlab.com", SCAN_BLOCK},
+    {"slack-token", "\\bxox[abposr]-[0-9]{6,}-[A-Za-z0-9-]{6,}", "slack.com,*.slack.com",
+     SCAN_BLOCK},
+    {"stripe-secret-key", "\\b(sk|rk)_live_[A-Za-z0-9]{24,}\\b", "stripe.com,*.stripe.com",
+     SCAN_BLOCK},
+    {"openai-key", "\\bsk-([a-z]+-)?[A-Za-z0-9_-]{16,}T3BlbkFJ[A-Za-z0-9_-]{16,}",
+     "openai.com,*.openai.com", SCAN_BLOCK},
+    {"anthropic-key", "\\bsk-ant-[a-z]+[0-9]{2}-[A-Za-z0-9_-]{80,}",
+     "anthropic.com,*.anthropic.com", SCAN_BLOCK},
+    {"google-api-key", "\\bAIza[0-9A-Za-z_-]{35}(\\b|$)",
+     "googleapis.com,*.googleapis.com,*.google.com", SCAN_BLOCK},
+    {"huggingface-token", "\\bhf_[A-Za-z0-9]{34}\\b", "huggingface.co,*.huggingface.co",
+     SCAN_BLOCK},
+    {"npm-token", "\\bnpm_[A-Za-z0-9]{36}\\b", "npmjs.org,*.npmjs.org", SCAN_BLOCK},
+    {"private-key", "-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----", "", SCAN_BLOCK},
+    {"jwt", "\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}", "", SCAN_REPORT},
+};
+const unsigned scan_builtins_count = sizeof(scan_builtins) / sizeof(scan_builtins[0]);
+
+void scan_config_fini(struct scan_config *sc)
+{
+	for (unsigned i = 0; i < sc->n_rules; i++)
+		domain_set_free(sc->rules[i].hosts);
+	free(sc->rules);
+	sc->rules = NULL;
+	sc->n_rules = 0;
+}
+
+struct scan_entry {
+	char name[SCAN_NAME_MAX + 16];
+	enum scan_action action;
+	const struct domain_set *hosts; /* where it may go; NULL: nowhere */
+	struct domain_set *own_hosts;	/* hosts, when the set made it */
+};
+
+struct scan_set {
+	hs_database_t *db;
+	struct scan_entry *entries;
+	unsigned n;
+};
+
+void scan_set_free(struct scan_set *set)
+{
+	if (!set)
+		return;
+	hs_free_database(set->db);
+	for (unsigned i = 0; i < set->n; i++)
+		domain_set_free(set->entries[i].own_hosts);
+	free(set->entries);
+	free(set);
+}
+
+bool scan_regex_ok(const char *regex, char *err, size_t err_size)
+{
+	hs_database_t *db = NULL;
+	hs_compile_error_t *ce = NULL;
+
+	if (hs_compile(regex, HS_FLAG_SINGLEMATCH, HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS) {
+		snprintf(err, err_size, "%s", ce ? ce->message : "does not compile");
+		hs_free_compile_error(ce);
+		return false;
+	}
+	hs_free_database(db);
+	return true;
+}
+
+/* A comma-separated list of domain patterns into a new set (NULL for ""). */
+static struct domain_set *scan_hosts_of(const char *list, bool *oom)
+{
+	const char *detail;
+	if (!list[0])
+		return NULL;
+	struct domain_set *set = domain_set_new();
+	if (!set) {
+		*oom = true;
+		return NULL;
+	}
+	for (const char *p = list; *p;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		domain_set_add(set, slice_make(p, n), &detail);
+		p += n + (comma ? 1 : 0);
+	}
+	return set;
+}
+
+/* The secret as an expression matching exactly its bytes. */
+static char *scan_literal(const char *s, size_t len)
+{
+	char *out = malloc(len * 4 + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		out[i * 4] = '\\';
+		out[i * 4 + 1] = 'x';
+		out[i * 4 + 2] = hex_digit_lower(ch >> 4);
+		out[i * 4 + 3] = hex_digit_lower(ch & 15);
+	}
+	out[len * 4] = '\0';
+	return out;
+}
+
+struct scan_set *scan_set_new(const struct scan_config *sc, const struct credential_list *creds,
+			      char *err, size_t err_size)
+{
+	unsigned max = scan_builtins_count + sc->n_rules + (creds ? creds->n : 0);
+	struct scan_set *set = calloc(1, sizeof(*set));
+	char **exprs = calloc(max ? max : 1, sizeof(*exprs));
+	unsigned *flags = calloc(max ? max : 1, sizeof(*flags));
+	unsigned *ids = calloc(max ? max : 1, sizeof(*ids));
+	bool *owned = calloc(max ? max : 1, sizeof(*owned));
+	bool oom = !set || !exprs || !flags || !ids || !owned;
+
+	if (!oom)
+		oom = !(set->entries = calloc(max ? max : 1, sizeof(*set->entries)));
+	for (unsigned i = 0; !oom && sc->builtin && i < scan_builtins_count; i++) {
+		struct scan_entry *e = &set->entries[set->n];
+		snprintf(e->name, sizeof(e->name), "%s", scan_builtins[i].name);
+		e->action = sc->action == SCAN_REPORT ? SCAN_REPORT : scan_builtins[i].action;
+		e->own_hosts = scan_hosts_of(scan_builtins[i].hosts, &oom);
+		e->hosts = e->own_hosts;
+		exprs[set->n] = (char *)scan_builtins[i].regex;
+		set->n++;
+	}
+	for (unsigned i = 0; !oom && i < sc->n_rules; i++) {
+		const struct scan_rule *r = &sc->rules[i];
+		struct scan_entry *e = &set->entries[set->n];
+		snprintf(e->name, sizeof(e->name), "%s", r->name);
+		e->action = r->has_action ? r->action : sc->action;
+		e->hosts = r->hosts;
+		exprs[set->n] = (char *)r->regex;
+		set->n++;
+	}
+	/* Its own secrets: whatever the rules say, they go to their credential's hosts alone. */
+	for (unsigned i = 0; !oom && creds && i < creds->n; i++) {
+		const struct credential *c = &creds->items[i];
+		if (!c->ready || c->secret_len < SCAN_SECRET_MIN)
+			continue;
+		struct scan_entry *e = &set->entries[set->n];
+		snprintf(e->name, sizeof(e->name), "credential %s", c->name);
+		e->action = SCAN_BLOCK;
+		e->hosts = c->hosts;
+		if (!(exprs[set->n] = scan_literal(c->secret, c->secret_len))) {
+			oom = true;
+			break;
+		}
+		owned[set->n] = true;
+		set->n++;
+	}
+	bool ok = !oom;
+	if (oom)
+		snprintf(err, err_size, "scan: out of memory");
+	for (unsigned i = 0; ok && i < set->n; i++) {
+		flags[i] = HS_FLAG_SINGLEMATCH;
+		ids[i] = i;
+	}
+	if (ok && set->n > 0) {
+		hs_compile_error_t *ce = NULL;
+		if (hs_compile_multi((const char *const *)exprs, flags, ids, set->n, HS_MODE_BLOCK,
+				     NULL, &set->db, &ce) != HS_SUCCESS) {
+			int at = ce ? ce->expression : -1;
+			snprintf(err, err_size, "scan: pattern %s does not compile: %s",
+				 at >= 0 && (unsigned)at < set->n ? set->entries[at].name : "?",
+				 ce ? ce->message : "unknown error");
+			hs_free_compile_error(ce);
+			ok = false;
+		}
+	}
+	for (unsigned i = 0; exprs && i < max; i++)
+		if (owned && owned[i]) {
+			explicit_bzero(exprs[i], strlen(exprs[i]));
+			free(exprs[i]);
+		}
+	free(exprs);
+	free(flags);
+	free(ids);
+	free(owned);
+	if (!ok) {
+		scan_set_free(set);
+		return NULL;
+	}
+	return set;
+}
+
+/* ---- scanning ----------------------------------------------------------------------------- */
+
+static _Thread_local hs_scratch_t *scan_scratch;
+
+void scan_thread_fini(void)
+{
+	hs_free_scratch(scan_scratch);
+	scan_scratch = NULL;
+}
+
+struct scan_ctx {
+	const struct scan_set *set;
+	struct slice host;
+	const char *where;
+	struct scan_finding *f;
+	bool found, blocked;
+};
+
+static int scan_on_match(unsigned id, unsigned long long from, unsigned long long to,
+			 unsigned flags, void *arg)
+{
+	struct scan_ctx *x = arg;
+	const struct scan_entry *e = &x->set->entries[id];
+
+	if (e->hosts && domain_set_match(e->hosts, x->host))
+		return 0;
+	if (x->found && (x->blocked || e->action != SCAN_BLOCK))
+		return 0;
+	x->found = true;
+	x->blocked = e->action == SCAN_BLOCK;
+	x->f->name = e->name;
+	x->f->action = e->action;
+	snprintf(x->f->where, sizeof(x->f->where), "%s", x->where);
+	return x->blocked; /* a block ends the scan */
+}
+
+static bool scan_one(struct scan_ctx *x, struct slice data)
+{
+	if (data.len == 0)
+		return false;
+	hs_scan(x->set->db, data.ptr, (unsigned)data.len, 0, scan_scratch, scan_on_match, x);
+	return x->blocked;
+}
+
+/* The target with %XX decoded (bytes that are not such a triple kept as they are). */
+static struct slice scan_decode(struct slice s, char *out, size_t size)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s.len && n < size; i++) {
+		int hi, lo;
+		if (s.ptr[i] == '%' && i + 2 < s.len && (hi = hex_value(s.ptr[i + 1])) >= 0 &&
+		    (lo = hex_value(s.ptr[i + 2])) >= 0) {
+			out[n++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			out[n++] = s.ptr[i];
+		}
+	}
+	return slice_make(out, n);
+}
+
+bool scan_request_head(const struct scan_set *set, struct slice host,
+		       const struct http1_request *req, struct slice target, struct scan_finding *f)
+{
+	static _Thread_local char decoded[65536];
+	static _Thread_local char where[64];
+	struct scan_ctx x = {set, host, "path", f, false, false};
+
+	if (!set || !set->db || hs_alloc_scratch(set->db, &scan_scratch) != HS_SUCCESS)
+		return false;
+	const char *q = memchr(target.ptr, '?', target.len);
+	struct slice path = slice_make(target.ptr, q ? (size_t)(q - target.ptr) : target.len);
+	struct slice query = q ? slice_make(q + 1, target.len - path.len - 1) : SLICE_LIT("");
+	if (scan_one(&x, path) || scan_one(&x, scan_decode(path, decoded, sizeof(decoded))))
+		return true;
+	x.where = "query";
+	if (scan_one(&x, query) || scan_one(&x, scan_decode(query, decoded, sizeof(decoded))))
+		return true;
+	for (unsigned i = 0; i < req->n_headers; i++) {
+		const struct http1_header *h = &req->headers[i];
+		/* What does not leave sluice (Proxy-Authorization, the hop-by-hop fields). */
+		if (http1_header_is_hop_by_hop(h->name, req->connection_tokens,
+					       req->n_connection_tokens))
+			continue;
+		size_t n = h->name.len < 40 ? h->name.len : 40;
+		memcpy(where, "header ", 7);
+		for (size_t k = 0; k < n; k++)
+			where[7 + k] = slice_ascii_lower(h->name.ptr[k]);
+		where[7 + n] = '\0';
+		x.where = where;
+		if (scan_one(&x, h->value))
+			return true;
+	}
+	return x.found;
+}
