@@ -108,18 +108,20 @@ static void test_section_of_wrong_type(void **state)
 
 static void test_root_not_a_mapping(void **state)
 {
-	refused("- a\n- b\n", 1, 1,
-		"the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-		"ports, timeouts, limits, log, workers, user, seccomp, mode, methods, "
-		"max_request_body, guidance, dns, tunnel, tls, intercept, rules, credentials, scan, "
-		"agents, routes, "
-		"got a list");
-	refused("hello\n", 1, 1,
-		"the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
-		"ports, timeouts, limits, log, workers, user, seccomp, mode, methods, "
-		"max_request_body, guidance, dns, tunnel, tls, intercept, rules, credentials, scan, "
-		"agents, routes, "
-		"got a string");
+	refused(
+	    "- a\n- b\n", 1, 1,
+	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
+	    "ports, timeouts, limits, log, workers, user, seccomp, mode, methods, "
+	    "max_request_body, guidance, dns, tunnel, tls, intercept, rules, credentials, scan, "
+	    "agents, routes, "
+	    "got a list");
+	refused(
+	    "hello\n", 1, 1,
+	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
+	    "ports, timeouts, limits, log, workers, user, seccomp, mode, methods, "
+	    "max_request_body, guidance, dns, tunnel, tls, intercept, rules, credentials, scan, "
+	    "agents, routes, "
+	    "got a string");
 }
 
 /* ---- messages -------------------------------------------------------------------------- */
