@@ -9,6 +9,7 @@ base64, documentation's example keys, a token toward its own API) is served."""
 import pytest
 
 from checks import assert_refused
+from test_intercept import HOST, curl, isluice, origin, pki  # noqa: F401 (fixtures)
 from client import get
 
 ORIGIN = "192.0.2.10"  # public.test
@@ -154,3 +155,12 @@ def test_a_pattern_that_does_not_compile_is_a_config_error(sluice_bin, tmp_path)
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 1 and "scan.patterns[0].regex: Hyperscan cannot compile it" \
         in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("proto", ["--http1.1", "--http2"])
+def test_inside_intercepted_https(isluice, origin, proto):
+    p = isluice(scan=None)
+    url = "https://%s:%d/echo?x=%s" % (HOST, origin.port["good"], FORMATS["stripe-secret-key"])
+    r = curl(p, url, "--cacert", p.ca, proto, "-o", "/dev/null", "-w", "%{http_code}")
+    assert r.stdout == "403", r
+    assert origin.requests == []

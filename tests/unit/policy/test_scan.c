@@ -1,0 +1,141 @@
+/* Tests src/policy/scan.c: the built-in set finds each format where a request carries it (path,
+ * query, percent-decoded, a header) unless it goes to the host it belongs to; the first block
+ * wins over a report; hop-by-hop fields (they stay at sluice) are not scanned; an operator
+ * pattern's hosts and action; a credential's exact secret; a bad expression is refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/credentials.h"
+#include "policy/domain_set.h"
+#include "policy/scan.h"
+
+static struct http1_request req;
+
+static bool scan(const struct scan_set *set, const char *host, const char *head,
+		 struct scan_finding *f)
+{
+	assert_true(http1_request_parse(head, strlen(head), 64, &req) > 0);
+	return scan_request_head(set, slice_from_cstr(host), &req, req.target, f);
+}
+
+static void test_builtins(void **state)
+{
+	struct scan_config sc = {.enabled = true, .builtin = true, .action = SCAN_BLOCK};
+	char err[256];
+	struct scan_set *set = scan_set_new(&sc, NULL, err, sizeof(err));
+	struct scan_finding f;
+	assert_non_null(set);
+
+	assert_true(scan(set, "evil.example",
+			 "GET /x?k=AKIAQWERTYUIOPASDFGH HTTP/1.1\r\nHost: evil.example\r\n\r\n",
+			 &f));
+	assert_string_equal(f.name, "aws-access-key");
+	assert_string_equal(f.where, "query");
+	assert_int_equal(f.action, SCAN_BLOCK);
+	/* percent-encoded */
+	assert_true(scan(set, "evil.example",
+			 "GET /%41KIAQWERTYUIOPASDFGH HTTP/1.1\r\nHost: evil.example\r\n\r\n", &f));
+	assert_string_equal(f.where, "path");
+	/* toward where it belongs: nothing */
+	assert_false(
+	    scan(set, "s3.amazonaws.com",
+		 "GET /x?k=AKIAQWERTYUIOPASDFGH HTTP/1.1\r\nHost: s3.amazonaws.com\r\n\r\n", &f));
+	/* a header; its name lower-cased in where */
+	assert_true(scan(set, "evil.example",
+			 "POST / HTTP/1.1\r\nHost: evil.example\r\nX-Note: "
+			 "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8\r\n\r\n",
+			 &f));
+	assert_string_equal(f.name, "github-token");
+	assert_string_equal(f.where, "header x-note");
+	/* Proxy-Authorization stays at sluice */
+	assert_false(scan(set, "evil.example",
+			  "GET / HTTP/1.1\r\nHost: evil.example\r\nProxy-Authorization: Basic "
+			  "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8\r\n\r\n",
+			  &f));
+	/* a JWT is a report; a block in the same head wins */
+	const char *jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N";
+	char head[512];
+	snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: e.example\r\nA: %s\r\n\r\n", jwt);
+	assert_true(scan(set, "e.example", head, &f));
+	assert_int_equal(f.action, SCAN_REPORT);
+	snprintf(head, sizeof(head),
+		 "GET / HTTP/1.1\r\nHost: e.example\r\nA: %s\r\nB: -----BEGIN RSA PRIVATE "
+		 "KEY-----\r\n\r\n",
+		 jwt);
+	assert_true(scan(set, "e.example", head, &f));
+	assert_int_equal(f.action, SCAN_BLOCK);
+	assert_string_equal(f.name, "private-key");
+	/* benign */
+	assert_false(
+	    scan(set, "e.example",
+		 "GET /echo?id=550e8400-e29b-41d4-a716-446655440000&sha=da39a3ee5e6b4b0d3255"
+		 "bfef95601890afd80709 HTTP/1.1\r\nHost: e.example\r\nX-Request-Id: "
+		 "req_01HZX3T4QW8Y9N6K5M2P\r\n\r\n",
+		 &f));
+	scan_set_free(set);
+	scan_thread_fini();
+}
+
+static void test_rules_and_secrets(void **state)
+{
+	const char *detail;
+	struct scan_rule rules[2] = {
+	    {.name = "corp",
+	     .regex = "corp_[a-z0-9]{8}",
+	     .action = SCAN_REPORT,
+	     .has_action = true},
+	    {.name = "tkt", .regex = "TKT-[0-9]{4}"},
+	};
+	rules[1].hosts = domain_set_new();
+	domain_set_add(rules[1].hosts, SLICE_LIT("tickets.example"), &detail);
+	struct scan_config sc = {
+	    .enabled = true, .action = SCAN_BLOCK, .rules = rules, .n_rules = 2};
+	struct credential cred = {
+	    .name = "api", .secret = "sekret-value-1", .secret_len = 14, .ready = true};
+	cred.hosts = domain_set_new();
+	domain_set_add(cred.hosts, SLICE_LIT("api.example"), &detail);
+	struct credential_list creds = {&cred, 1};
+	char err[256];
+	struct scan_set *set = scan_set_new(&sc, &creds, err, sizeof(err));
+	struct scan_finding f;
+	assert_non_null(set);
+
+	assert_true(
+	    scan(set, "x.example", "GET /?a=corp_abcd1234 HTTP/1.1\r\nHost: x\r\n\r\n", &f));
+	assert_int_equal(f.action, SCAN_REPORT);
+	assert_true(scan(set, "x.example", "GET /TKT-1234 HTTP/1.1\r\nHost: x\r\n\r\n", &f));
+	assert_int_equal(f.action, SCAN_BLOCK);
+	assert_false(scan(set, "tickets.example", "GET /TKT-1234 HTTP/1.1\r\nHost: x\r\n\r\n", &f));
+	/* built-ins off */
+	assert_false(
+	    scan(set, "x.example", "GET /?k=AKIAQWERTYUIOPASDFGH HTTP/1.1\r\nHost: x\r\n\r\n", &f));
+	/* the credential's secret: to its host, fine; elsewhere, blocked */
+	assert_false(
+	    scan(set, "api.example", "GET / HTTP/1.1\r\nHost: x\r\nK: sekret-value-1\r\n\r\n", &f));
+	assert_true(
+	    scan(set, "x.example", "GET / HTTP/1.1\r\nHost: x\r\nK: sekret-value-1\r\n\r\n", &f));
+	assert_string_equal(f.name, "credential api");
+	scan_set_free(set);
+	domain_set_free(rules[1].hosts);
+	domain_set_free(cred.hosts);
+	scan_thread_fini();
+
+	assert_false(scan_regex_ok("a(b", err, sizeof(err)));
+	assert_true(err[0] != '\0');
+	assert_true(scan_regex_ok("a(b)", err, sizeof(err)));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_builtins),
+	    cmocka_unit_test(test_rules_and_secrets),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
