@@ -12,7 +12,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libevent-dev libc-ares-dev
 	openssl ca-certificates libclang-rt-14-dev libseccomp-dev clang-format strace bind9-dnsutils \
 	nodejs python3-grpcio python3-requests
 
-.PHONY: all deps build run test test-unit test-integration test-sanitize test-valgrind test-fuzz fuzz-build fuzz bench bench-route-tls bench-intercept bench-profile bench-allocs bench-policy bench-dns format clean
+.PHONY: all deps build run test test-unit test-integration test-sanitize test-valgrind test-fuzz fuzz-build fuzz bench bench-route-tls bench-intercept bench-scan bench-profile bench-allocs bench-policy bench-dns format clean
 
 all: build
 
@@ -100,6 +100,10 @@ bench-route-tls: build
 # TLS interception: sluice against Squid ssl-bump, nginx and direct TLS (bench/README.md).
 bench-intercept: build
 	SLUICE_BIN=$(abspath $(BUILD))/sluice bench/intercept.sh | tee bench/intercept-results.md
+
+# What secret scanning costs a small request: scan on against scan off, same binary (bench/README.md).
+bench-scan: build
+	SLUICE_BIN=$(abspath $(BUILD))/sluice bench/scan.sh | tee bench/scan-results.md
 
 # System calls and CPU per keep-alive request: sluice, nginx and HAProxy in one run (bench/README.md).
 bench-profile: build

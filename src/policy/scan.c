@@ -1,6 +1,7 @@
 #include "policy/scan.h"
 
 #include <hs/hs.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,8 @@ struct scan_entry {
 
 struct scan_set {
 	hs_database_t *db;
+	/* Tells sets apart for the scratch space (a new set may get a freed one's address). */
+	unsigned long serial;
 	struct scan_entry *entries;
 	unsigned n;
 };
@@ -172,7 +175,10 @@ struct scan_set *scan_set_new(const struct scan_config *sc, const struct credent
 		owned[set->n] = true;
 		set->n++;
 	}
+	static atomic_ulong serials;
 	bool ok = !oom;
+	if (set)
+		set->serial = atomic_fetch_add(&serials, 1) + 1;
 	if (oom)
 		snprintf(err, err_size, "scan: out of memory");
 	for (unsigned i = 0; ok && i < set->n; i++) {
@@ -210,20 +216,54 @@ struct scan_set *scan_set_new(const struct scan_config *sc, const struct credent
 /* ---- scanning ----------------------------------------------------------------------------- */
 
 static _Thread_local hs_scratch_t *scan_scratch;
+static _Thread_local unsigned long scan_scratch_for; /* the serial it was last sized for */
+/* The joined head, grown to the largest head seen (limits.max_request_head bounds it). */
+static _Thread_local char *scan_joined;
+static _Thread_local size_t scan_joined_cap;
 
 void scan_thread_fini(void)
 {
 	hs_free_scratch(scan_scratch);
 	scan_scratch = NULL;
+	scan_scratch_for = 0;
+	free(scan_joined);
+	scan_joined = NULL;
+	scan_joined_cap = 0;
 }
+
+/* The head's parts, joined by newlines (no pattern matches across one) so that one scan reads
+ * them all: where each begins, and what it is called. */
+#define SCAN_PARTS_MAX (HTTP1_MAX_HEADERS_CAP + 4)
 
 struct scan_ctx {
 	const struct scan_set *set;
 	struct slice host;
-	const char *where;
+	const struct http1_request *req;
+	size_t starts[SCAN_PARTS_MAX]; /* offsets into the joined text */
+	int part[SCAN_PARTS_MAX];      /* -1 path, -2 query, else the header's index */
+	unsigned n;
 	struct scan_finding *f;
 	bool found, blocked;
 };
+
+static void scan_name_part(const struct scan_ctx *x, unsigned k, char *out, size_t size)
+{
+	int p = x->part[k];
+	if (p == -1) {
+		snprintf(out, size, "path");
+		return;
+	}
+	if (p == -2) {
+		snprintf(out, size, "query");
+		return;
+	}
+	struct slice name = x->req->headers[p].name;
+	size_t n = name.len < size - 8 ? name.len : size - 8;
+	memcpy(out, "header ", 7);
+	for (size_t i = 0; i < n; i++)
+		out[7 + i] = slice_ascii_lower(name.ptr[i]);
+	out[7 + n] = '\0';
+}
 
 static int scan_on_match(unsigned id, unsigned long long from, unsigned long long to,
 			 unsigned flags, void *arg)
@@ -235,70 +275,83 @@ static int scan_on_match(unsigned id, unsigned long long from, unsigned long lon
 		return 0;
 	if (x->found && (x->blocked || e->action != SCAN_BLOCK))
 		return 0;
+	/* The part the match ends in. */
+	unsigned k = 0;
+	while (k + 1 < x->n && x->starts[k + 1] < to)
+		k++;
 	x->found = true;
 	x->blocked = e->action == SCAN_BLOCK;
 	x->f->name = e->name;
 	x->f->action = e->action;
-	snprintf(x->f->where, sizeof(x->f->where), "%s", x->where);
+	scan_name_part(x, k, x->f->where, sizeof(x->f->where));
 	return x->blocked; /* a block ends the scan */
 }
 
-static bool scan_one(struct scan_ctx *x, struct slice data)
+/* Appends s (and, when it has %XX, its decoded form) as part `part`; buf has room. */
+static void scan_join(struct scan_ctx *x, char *buf, size_t *len, struct slice s, int part,
+		      bool decode)
 {
-	if (data.len == 0)
-		return false;
-	hs_scan(x->set->db, data.ptr, (unsigned)data.len, 0, scan_scratch, scan_on_match, x);
-	return x->blocked;
-}
-
-/* The target with %XX decoded (bytes that are not such a triple kept as they are). */
-static struct slice scan_decode(struct slice s, char *out, size_t size)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < s.len && n < size; i++) {
-		int hi, lo;
-		if (s.ptr[i] == '%' && i + 2 < s.len && (hi = hex_value(s.ptr[i + 1])) >= 0 &&
-		    (lo = hex_value(s.ptr[i + 2])) >= 0) {
-			out[n++] = (char)(hi * 16 + lo);
-			i += 2;
-		} else {
-			out[n++] = s.ptr[i];
+	x->starts[x->n] = *len;
+	x->part[x->n++] = part;
+	memcpy(buf + *len, s.ptr, s.len);
+	*len += s.len;
+	buf[(*len)++] = '\n';
+	if (decode && memchr(s.ptr, '%', s.len)) {
+		for (size_t i = 0; i < s.len; i++) {
+			int hi, lo;
+			if (s.ptr[i] == '%' && i + 2 < s.len &&
+			    (hi = hex_value(s.ptr[i + 1])) >= 0 &&
+			    (lo = hex_value(s.ptr[i + 2])) >= 0) {
+				buf[(*len)++] = (char)(hi * 16 + lo);
+				i += 2;
+			} else {
+				buf[(*len)++] = s.ptr[i];
+			}
 		}
+		buf[(*len)++] = '\n';
 	}
-	return slice_make(out, n);
 }
 
 bool scan_request_head(const struct scan_set *set, struct slice host,
 		       const struct http1_request *req, struct slice target, struct scan_finding *f)
 {
-	static _Thread_local char decoded[65536];
-	static _Thread_local char where[64];
-	struct scan_ctx x = {set, host, "path", f, false, false};
+	struct scan_ctx x = {.set = set, .host = host, .req = req, .f = f};
+	size_t len = 0, need = 2 * target.len + 4;
 
-	if (!set || !set->db || hs_alloc_scratch(set->db, &scan_scratch) != HS_SUCCESS)
+	if (!set || !set->db)
 		return false;
+	for (unsigned i = 0; i < req->n_headers; i++)
+		need += req->headers[i].value.len + 1;
+	if (need > scan_joined_cap) {
+		char *bigger = realloc(scan_joined, need);
+		/* Out of memory: the request is refused rather than sent unscanned. */
+		if (!bigger) {
+			*f = (struct scan_finding){"scan (out of memory)", SCAN_BLOCK, "head"};
+			return true;
+		}
+		scan_joined = bigger;
+		scan_joined_cap = need;
+	}
+	char *joined = scan_joined;
+	/* hs_alloc_scratch grows the space for a database it has not seen; once per set. */
+	if (scan_scratch_for != set->serial) {
+		if (hs_alloc_scratch(set->db, &scan_scratch) != HS_SUCCESS)
+			return false;
+		scan_scratch_for = set->serial;
+	}
 	const char *q = memchr(target.ptr, '?', target.len);
 	struct slice path = slice_make(target.ptr, q ? (size_t)(q - target.ptr) : target.len);
 	struct slice query = q ? slice_make(q + 1, target.len - path.len - 1) : SLICE_LIT("");
-	if (scan_one(&x, path) || scan_one(&x, scan_decode(path, decoded, sizeof(decoded))))
-		return true;
-	x.where = "query";
-	if (scan_one(&x, query) || scan_one(&x, scan_decode(query, decoded, sizeof(decoded))))
-		return true;
-	for (unsigned i = 0; i < req->n_headers; i++) {
+	scan_join(&x, joined, &len, path, -1, true);
+	scan_join(&x, joined, &len, query, -2, true);
+	for (unsigned i = 0; i < req->n_headers && x.n < SCAN_PARTS_MAX; i++) {
 		const struct http1_header *h = &req->headers[i];
 		/* What does not leave sluice (Proxy-Authorization, the hop-by-hop fields). */
 		if (http1_header_is_hop_by_hop(h->name, req->connection_tokens,
 					       req->n_connection_tokens))
 			continue;
-		size_t n = h->name.len < 40 ? h->name.len : 40;
-		memcpy(where, "header ", 7);
-		for (size_t k = 0; k < n; k++)
-			where[7 + k] = slice_ascii_lower(h->name.ptr[k]);
-		where[7 + n] = '\0';
-		x.where = where;
-		if (scan_one(&x, h->value))
-			return true;
+		scan_join(&x, joined, &len, h->value, (int)i, false);
 	}
+	hs_scan(set->db, joined, (unsigned)len, 0, scan_scratch, scan_on_match, &x);
 	return x.found;
 }
