@@ -179,7 +179,6 @@ void worker_loop_fini(struct worker *w)
 	dns_server_free(w->dns);
 	w->dns = NULL;
 	upstream_pool_free(w->pool);
-	scan_thread_fini(); /* this thread's Hyperscan scratch */
 	if (w->swap_ev)
 		event_free(w->swap_ev);
 	if (w->drain_ev)
@@ -195,7 +194,9 @@ void worker_loop_fini(struct worker *w)
 
 int worker_loop_run(struct worker *w)
 {
-	return event_base_dispatch(w->base) < 0 ? -1 : 0;
+	int rc = event_base_dispatch(w->base) < 0 ? -1 : 0;
+	scan_thread_fini(); /* the Hyperscan scratch space of this, the worker's, thread */
+	return rc;
 }
 
 static void worker_loop_on_stop(evutil_socket_t fd, short what, void *arg)
