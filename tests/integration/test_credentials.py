@@ -14,6 +14,7 @@ import pytest
 from agents_util import reload
 from checks import assert_refused
 from client import get
+from searx_stub import SEARX_IP, searx  # noqa: F401 (a fixture)
 from test_intercept import HOST, curl, isluice, origin, pki  # noqa: F401 (fixtures)
 
 ORIGIN = "192.0.2.10"  # public.test
@@ -189,3 +190,16 @@ def test_a_tunnel_to_a_credential_host_must_be_intercepted(isluice, origin, secr
     assert origin.requests == [] and origin.handshakes == []
     [line] = p.wait_logs({"method": "CONNECT", "event": "end"})
     assert line["reason"] == "credential_tunnel", line
+
+
+def test_a_route_gets_the_secret_for_its_name(sluice, searx, secret_file):  # noqa: F811
+    """On a route the credential's host is the name the agent called (search.internal)."""
+    p = sluice({"ports": ["*"],
+                "routes": [{"host": "search.internal", "upstream": "http://%s:8080" % SEARX_IP}],
+                "credentials": [{"name": "searx", "hosts": ["search.internal"],
+                                 "header": "X-Api-Key: {secret}",
+                                 "secret": {"file": str(secret_file)},
+                                 "placeholder": PLACEHOLDER}]})
+    r = call(p, "http://search.internal/search?q=x&format=json", [("X-Api-Key", PLACEHOLDER)])
+    assert r.status == 200, r
+    assert searx.header_values(searx.requests[-1], "X-Api-Key") == [SECRET]
