@@ -169,8 +169,24 @@ static void read_patterns(struct config_reader *r, const struct config_key *k, c
 	config_reader_list(r, path, &rule_list, reader_scan(r));
 }
 
+static void read_max_body(struct config_reader *r, const struct config_key *k, const char *path)
+{
+	struct slice s;
+	const char *detail;
+	char q[QUOTE_MAX];
+
+	if (!config_reader_scalar_value(r, path, "a size in bytes like 1MiB (0: no bodies)", &s))
+		return;
+	if (!config_value_parse_size(s, &reader_scan(r)->max_body, &detail)) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid size: %s", path, q,
+				    detail);
+	}
+}
+
 static const struct config_key scan_keys[] = {
     {.name = "builtin", .read = read_builtin},
+    {.name = "max_body", .read = read_max_body},
     {.name = "action", .read = read_action},
     {.name = "patterns", .read = read_patterns},
 };
@@ -184,6 +200,7 @@ void config_scan_read(struct config_reader *r, const struct config_key *k, const
 	a->scan.enabled = true;
 	a->scan.builtin = true;
 	a->scan.action = SCAN_BLOCK;
+	a->scan.max_body = SCAN_MAX_BODY_DEFAULT;
 	a->has_scan = true;
 	/* An empty scan: (null) is the defaults: the built-in patterns, blocked. */
 	if (r->ev.type == YAML_SCALAR_EVENT &&

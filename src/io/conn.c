@@ -20,6 +20,7 @@
 #include "io/worker.h"
 #include "parse/tls_hello.h"
 #include "policy/outcome.h"
+#include "policy/scan.h"
 
 uint64_t conn_now_ms(void)
 {
@@ -358,6 +359,7 @@ void conn_reset_request(struct conn *c)
 	if (c->log_text)
 		c->log_text->path_len = c->log_text->host_raw_len = c->log_text->user_len =
 		    c->log_text->sni_len = c->log_text->alpn_len = c->log_text->tls_error_len = 0;
+	scan_stream_free(c->req.body_scan);
 	memset(&c->req, 0, sizeof(c->req));
 	c->req.result = REASON_ALLOWED;
 	buf_release(&c->replay); /* left by a request that ended before any answer */
@@ -493,6 +495,7 @@ static void conn_on_free(evutil_socket_t fd, short what, void *arg)
 	buf_release(&c->uin);
 	buf_release(&c->uout);
 	buf_release(&c->replay);
+	scan_stream_free(c->req.body_scan);
 	free(c->log_text);
 	free(c);
 }

@@ -62,6 +62,8 @@ struct conn_request {
 	 * secrets are taken out of the response head again. */
 	const struct credential *creds_used[CREDENTIAL_USES_MAX];
 	uint8_t n_creds_used;
+	/* The request body's secret scan (policy/scan), while its bytes go on; owned. */
+	struct scan_stream *body_scan;
 	struct authority dest;	 /* what the agent asked for */
 	struct authority target; /* what sluice connects to: dest, or a route's upstream */
 	struct verdict verdict;

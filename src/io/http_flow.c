@@ -548,6 +548,10 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 	unsigned n_uses = 0;
 	if (!r->is_connect && !flow_scan_head(c, req, path))
 		return;
+	if (!r->is_connect && req->framing != HTTP1_BODY_NONE)
+		r->body_scan = scan_stream_open(snapshot_scan_set(c->snap, r->agent),
+						slice_make(r->dest.name, r->dest.name_len),
+						req->framing == HTTP1_BODY_CHUNKED);
 	if (!r->is_connect && !flow_judge_credentials(c, req, path, uses, &n_uses))
 		return;
 	/* After a 101 the tunnel relays it, through TLS on either side where there is one. */
@@ -702,6 +706,48 @@ static bool flow_body_within_limit(struct conn *c)
 	return false;
 }
 
+/* flow_approve for the request body, with its secret scan (scan:): the bytes newly cleared are
+ * scanned before any of them is sent, so a secret in the first bytes never leaves, and one
+ * further in cuts the request there (the connection is closed: the origin has a part of it).
+ * False when the request was ended (a malformed body, or a secret). */
+static bool flow_approve_body(struct conn *c, bool *complete)
+{
+	struct conn_request *r = &c->req;
+	uint32_t before = r->req_approved;
+	struct scan_finding f;
+
+	if (!flow_approve(&c->cin, &r->req_approved, r->req_framing, &r->req_remaining,
+			  &r->req_chunked, complete)) {
+		r->client_keep_alive = false;
+		flow_fail_midstream(c, REASON_CLIENT_BODY_MALFORMED);
+		return false;
+	}
+	if (!r->body_scan || (r->req_approved == before && !*complete))
+		return true;
+	if (!scan_stream_feed(r->body_scan, buf_head(&c->cin) + before, r->req_approved - before,
+			      *complete, &f)) {
+		if (*complete && r->verdict.allow && !r->verdict.report &&
+		    scan_stream_report(r->body_scan, &f)) {
+			policy_verdict_set(&r->verdict, true, REASON_SECRET_DETECTED,
+					   "scan: %s in body", f.name);
+			r->verdict.report = true;
+		}
+		return true;
+	}
+	policy_verdict_set(&r->verdict, false, REASON_SECRET_DETECTED, "scan: %s in body", f.name);
+	struct policy_scope scope = flow_scope(c);
+	policy_apply_mode(&scope, &r->verdict);
+	if (r->verdict.allow) { /* mode: report */
+		scan_stream_free(r->body_scan);
+		r->body_scan = NULL;
+		return true;
+	}
+	r->client_keep_alive = false;
+	r->upstream_keep_alive = false;
+	flow_fail_midstream(c, REASON_SECRET_DETECTED);
+	return false;
+}
+
 static void flow_pump_request(struct conn *c)
 {
 	struct conn_request *r = &c->req;
@@ -710,12 +756,8 @@ static void flow_pump_request(struct conn *c)
 	/* The head we built and the body bytes that came with it leave in one send: a small
 	 * request is then one syscall toward the upstream, not two. */
 	if (buf_len(&c->uout) > 0 && !r->req_done) {
-		if (!flow_approve(&c->cin, &r->req_approved, r->req_framing, &r->req_remaining,
-				  &r->req_chunked, &complete)) {
-			c->req.client_keep_alive = false;
-			flow_fail_midstream(c, REASON_CLIENT_BODY_MALFORMED);
+		if (!flow_approve_body(c, &complete))
 			return;
-		}
 		if (r->req_approved > 0 && !flow_body_within_limit(c))
 			return;
 	}
@@ -737,12 +779,8 @@ static void flow_pump_request(struct conn *c)
 	    complete || r->req_framing == HTTP1_BODY_NONE || r->req_done ||
 	    (r->req_framing == HTTP1_BODY_LENGTH && r->req_remaining == 0 && r->req_approved == 0);
 	while (!r->req_done) {
-		if (!flow_approve(&c->cin, &r->req_approved, r->req_framing, &r->req_remaining,
-				  &r->req_chunked, &complete)) {
-			c->req.client_keep_alive = false;
-			flow_fail_midstream(c, REASON_CLIENT_BODY_MALFORMED);
+		if (!flow_approve_body(c, &complete))
 			return;
-		}
 		if (r->req_approved == 0) {
 			if (complete)
 				r->req_done = true;

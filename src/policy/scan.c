@@ -8,6 +8,7 @@
 
 #include "base/hex.h"
 #include "policy/credentials.h"
+#include "parse/http1_body.h"
 #include "policy/domain_set.h"
 
 /* A secret shorter than this is not looked for: it would turn up in benign text by chance. */
@@ -60,6 +61,8 @@ struct scan_entry {
 
 struct scan_set {
 	hs_database_t *db;
+	hs_database_t *stream_db; /* the same patterns in stream mode, for bodies; NULL: none */
+	uint64_t max_body;
 	/* Tells sets apart for the scratch space (a new set may get a freed one's address). */
 	unsigned long serial;
 	struct scan_entry *entries;
@@ -71,6 +74,7 @@ void scan_set_free(struct scan_set *set)
 	if (!set)
 		return;
 	hs_free_database(set->db);
+	hs_free_database(set->stream_db);
 	for (unsigned i = 0; i < set->n; i++)
 		domain_set_free(set->entries[i].own_hosts);
 	free(set->entries);
@@ -197,6 +201,18 @@ struct scan_set *scan_set_new(const struct scan_config *sc, const struct credent
 			ok = false;
 		}
 	}
+	if (set)
+		set->max_body = sc->max_body;
+	if (ok && set->n > 0 && sc->max_body > 0) {
+		hs_compile_error_t *ce = NULL;
+		if (hs_compile_multi((const char *const *)exprs, flags, ids, set->n, HS_MODE_STREAM,
+				     NULL, &set->stream_db, &ce) != HS_SUCCESS) {
+			snprintf(err, err_size, "scan: the patterns do not compile for bodies: %s",
+				 ce ? ce->message : "unknown error");
+			hs_free_compile_error(ce);
+			ok = false;
+		}
+	}
 	for (unsigned i = 0; exprs && i < max; i++)
 		if (owned && owned[i]) {
 			explicit_bzero(exprs[i], strlen(exprs[i]));
@@ -312,6 +328,18 @@ static void scan_join(struct scan_ctx *x, char *buf, size_t *len, struct slice s
 	}
 }
 
+/* hs_alloc_scratch grows the space for databases it has not seen; once per set. */
+static bool scan_scratch_ready(const struct scan_set *set)
+{
+	if (scan_scratch_for == set->serial)
+		return true;
+	if (hs_alloc_scratch(set->db, &scan_scratch) != HS_SUCCESS ||
+	    (set->stream_db && hs_alloc_scratch(set->stream_db, &scan_scratch) != HS_SUCCESS))
+		return false;
+	scan_scratch_for = set->serial;
+	return true;
+}
+
 bool scan_request_head(const struct scan_set *set, struct slice host,
 		       const struct http1_request *req, struct slice target, struct scan_finding *f)
 {
@@ -333,12 +361,8 @@ bool scan_request_head(const struct scan_set *set, struct slice host,
 		scan_joined_cap = need;
 	}
 	char *joined = scan_joined;
-	/* hs_alloc_scratch grows the space for a database it has not seen; once per set. */
-	if (scan_scratch_for != set->serial) {
-		if (hs_alloc_scratch(set->db, &scan_scratch) != HS_SUCCESS)
-			return false;
-		scan_scratch_for = set->serial;
-	}
+	if (!scan_scratch_ready(set))
+		return false;
 	const char *q = memchr(target.ptr, '?', target.len);
 	struct slice path = slice_make(target.ptr, q ? (size_t)(q - target.ptr) : target.len);
 	struct slice query = q ? slice_make(q + 1, target.len - path.len - 1) : SLICE_LIT("");
@@ -354,4 +378,119 @@ bool scan_request_head(const struct scan_set *set, struct slice host,
 	}
 	hs_scan(set->db, joined, (unsigned)len, 0, scan_scratch, scan_on_match, &x);
 	return x.found;
+}
+
+/* ---- bodies ------------------------------------------------------------------------------- */
+
+struct scan_stream {
+	const struct scan_set *set;
+	struct slice host;
+	hs_stream_t *hs;
+	bool chunked;
+	struct http1_chunked dec;
+	uint64_t scanned;	    /* data bytes fed so far */
+	struct scan_finding block;  /* a block found */
+	struct scan_finding report; /* the first report found */
+	bool blocked, reported, ended;
+};
+
+static int scan_stream_on_match(unsigned id, unsigned long long from, unsigned long long to,
+				unsigned flags, void *arg)
+{
+	struct scan_stream *st = arg;
+	const struct scan_entry *e = &st->set->entries[id];
+
+	if (e->hosts && domain_set_match(e->hosts, st->host))
+		return 0;
+	struct scan_finding *f = e->action == SCAN_BLOCK ? &st->block : &st->report;
+	bool *have = e->action == SCAN_BLOCK ? &st->blocked : &st->reported;
+	if (*have)
+		return 0;
+	*have = true;
+	f->name = e->name;
+	f->action = e->action;
+	snprintf(f->where, sizeof(f->where), "body");
+	return st->blocked;
+}
+
+struct scan_stream *scan_stream_open(const struct scan_set *set, struct slice host, bool chunked)
+{
+	if (!set || !set->stream_db || set->max_body == 0 || !scan_scratch_ready(set))
+		return NULL;
+	struct scan_stream *st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->set = set;
+	st->host = host;
+	st->chunked = chunked;
+	http1_chunked_init(&st->dec);
+	if (hs_open_stream(set->stream_db, 0, &st->hs) != HS_SUCCESS) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Data bytes to the stream, within max_body. */
+static void scan_stream_data(struct scan_stream *st, const char *p, size_t n)
+{
+	uint64_t room = st->set->max_body - st->scanned;
+	if (n > room)
+		n = (size_t)room;
+	if (n == 0)
+		return;
+	st->scanned += n;
+	hs_scan_stream(st->hs, p, (unsigned)n, 0, scan_scratch, scan_stream_on_match, st);
+}
+
+bool scan_stream_feed(struct scan_stream *st, const char *p, size_t n, bool last,
+		      struct scan_finding *f)
+{
+	static _Thread_local char data[16384];
+
+	if (!st || st->ended || !scan_scratch_ready(st->set))
+		return false;
+	while (n > 0 && !st->blocked && st->scanned < st->set->max_body) {
+		if (!st->chunked) {
+			scan_stream_data(st, p, n);
+			break;
+		}
+		/* Chunk framing off: a secret split by a chunk boundary is whole again. */
+		size_t take = n < sizeof(data) ? n : sizeof(data), got = 0;
+		bool done = false;
+		ssize_t used = http1_chunked_decode(&st->dec, p, take, data, &got, &done);
+		if (used <= 0)
+			break; /* malformed framing: http_flow refuses the body itself */
+		scan_stream_data(st, data, got);
+		p += used;
+		n -= (size_t)used;
+		if (done)
+			break;
+	}
+	if (last && !st->blocked) {
+		/* The end: what is anchored there (\b, $) is decided now. */
+		hs_close_stream(st->hs, scan_scratch, scan_stream_on_match, st);
+		st->hs = NULL;
+		st->ended = true;
+	}
+	if (st->blocked)
+		*f = st->block;
+	return st->blocked;
+}
+
+bool scan_stream_report(const struct scan_stream *st, struct scan_finding *f)
+{
+	if (!st || !st->reported)
+		return false;
+	*f = st->report;
+	return true;
+}
+
+void scan_stream_free(struct scan_stream *st)
+{
+	if (!st)
+		return;
+	if (st->hs)
+		hs_close_stream(st->hs, NULL, NULL, NULL);
+	free(st);
 }

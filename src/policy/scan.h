@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/slice.h"
 #include "parse/http1.h"
@@ -18,6 +19,7 @@
 #define SCAN_RULES_MAX 64
 #define SCAN_NAME_MAX 64
 #define SCAN_REGEX_MAX 512
+#define SCAN_MAX_BODY_DEFAULT (1024 * 1024) /* scan.max_body */
 
 struct domain_set;
 struct credential_list;
@@ -39,6 +41,7 @@ struct scan_rule {
 /* An agent's scan: section (or the top level's). */
 struct scan_config {
 	bool enabled;		 /* a scan: section was given */
+	uint64_t max_body;	 /* request body bytes scanned (scan.max_body); 0: bodies are not */
 	bool builtin;		 /* the built-in patterns (default true) */
 	enum scan_action action; /* for the built-ins, the credentials and rules without one */
 	struct scan_rule *rules; /* owned */
@@ -81,6 +84,21 @@ struct scan_finding {
 bool scan_request_head(const struct scan_set *set, struct slice host,
 		       const struct http1_request *req, struct slice target,
 		       struct scan_finding *f);
+/* A request body's scan: its bytes as they are approved to be sent on (chunk framing taken
+ * off when chunked), across any split, up to the set's max_body bytes of data. */
+struct scan_stream;
+/* NULL when the set scans no bodies, or out of memory (the body is then not scanned). host must
+ * stay valid while the stream lives. */
+struct scan_stream *scan_stream_open(const struct scan_set *set, struct slice host, bool chunked);
+/* Feeds the next bytes as sent. True once something that may not go to host was found with
+ * action block (*f says what); a report is kept for scan_stream_report. last: these are the
+ * body's last bytes (patterns anchored at its end are matched too). */
+bool scan_stream_feed(struct scan_stream *st, const char *p, size_t n, bool last,
+		      struct scan_finding *f);
+/* A report found in the body, if any (true, *f says what). */
+bool scan_stream_report(const struct scan_stream *st, struct scan_finding *f);
+void scan_stream_free(struct scan_stream *st);
+
 /* Frees the calling thread's scratch space (a worker's end). */
 void scan_thread_fini(void);
 

@@ -164,3 +164,95 @@ def test_inside_intercepted_https(isluice, origin, proto):
     r = curl(p, url, "--cacert", p.ca, proto, "-o", "/dev/null", "-w", "%{http_code}")
     assert r.stdout == "403", r
     assert origin.requests == []
+
+
+# ---- request bodies ----------------------------------------------------------------------------
+
+def raw(p, pieces, pause=0.3):
+    """Sends the pieces on one connection with a pause between them (so that each is its own
+    read at sluice); the response, or None when the connection was closed without one."""
+    import time
+    from client import RawConn
+    with RawConn(("127.0.0.1", p.port), 10) as c:
+        for i, piece in enumerate(pieces):
+            if i:
+                time.sleep(pause)
+            try:
+                c.send(piece)
+            except OSError:
+                break
+        try:
+            return c.read_final_response("POST")
+        except (AssertionError, OSError):
+            return None
+
+
+def test_a_secret_in_a_json_body_never_leaves(scanning, origins):
+    p = scanning()
+    body = ('{"note": "deploy with %s", "n": 1}' % FORMATS["aws-access-key"]).encode()
+    before = origins.requests(ORIGIN)
+    r = raw(p, [b"POST http://public.test/upload HTTP/1.1\r\nHost: public.test\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body])
+    assert_refused(r, 403, "http_request_denied")
+    # found before the head went on: the origin's connection (made first) carried no request
+    assert origins.requests(ORIGIN) == before
+    [line] = p.wait_logs({"reason": "secret_detected"})
+    assert line["rule"] == "scan: aws-access-key in body", line
+
+
+def test_a_secret_split_across_reads_and_chunks_is_caught(scanning, origins):
+    p = scanning()
+    token = FORMATS["github-token"].encode()
+    filler = b"x" * 5000
+    head = (b"POST http://public.test/upload HTTP/1.1\r\nHost: public.test\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+    # the token is cut in two, across two chunks sent in two reads
+    c1 = filler + b" " + token[:10]
+    c2 = token[10:] + b" end"
+    r = raw(p, [head + b"%x\r\n" % len(c1) + c1 + b"\r\n",
+                b"%x\r\n" % len(c2) + c2 + b"\r\n0\r\n\r\n"])
+    assert r is None or r.status == 403, r
+    [line] = p.wait_logs({"reason": "secret_detected"})
+    assert line["rule"] == "scan: github-token in body", line
+    # the origin never got the end of the body: its upload is not in its log of completed ones
+    assert not any(path == "/upload" and "end" in str(h)
+                   for _, path, h in origins.server(ORIGIN).requests)
+
+
+def test_a_large_benign_body_is_served_byte_exact(scanning, origins):
+    import hashlib
+    import json
+    p = scanning()
+    lines = ['{"id": "550e8400-e29b-41d4-a716-%012d", "img": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB"}'
+             % i for i in range(20000)]
+    body = ("[" + ",".join(lines) + "]").encode()
+    r = call(p, "http://public.test/echo", method="POST") if False else \
+        get(("127.0.0.1", p.port), "http://public.test/echo", method="POST", body=body)
+    assert r.status == 200, r
+    doc = json.loads(r.body)
+    assert doc["body_length"] == len(body)
+    assert doc["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_beyond_max_body_is_not_scanned(scanning, origins):
+    p = scanning(scan={"max_body": "1KiB"})
+    body = b"x" * 2048 + b" " + FORMATS["aws-access-key"].encode()
+    r = get(("127.0.0.1", p.port), "http://public.test/echo", method="POST", body=body)
+    assert r.status == 200, r
+    p2 = scanning(scan={"max_body": "4KiB"})
+    r = get(("127.0.0.1", p2.port), "http://public.test/echo", method="POST", body=body)
+    assert_refused(r, 403, "http_request_denied")
+
+
+@pytest.mark.parametrize("proto", ["--http1.1", "--http2"])
+def test_a_body_inside_intercepted_https(isluice, origin, tmp_path, proto):
+    p = isluice(scan=None)
+    f = tmp_path / "body"
+    f.write_bytes(b"a" * 100000 + b"\n" + FORMATS["slack-token"].encode() + b"\n")
+    url = "https://%s:%d/echo" % (HOST, origin.port["good"])
+    r = curl(p, url, "--cacert", p.ca, proto, "--data-binary", "@%s" % f, "-o", "/dev/null",
+             "-w", "%{http_code}")
+    assert r.stdout in ("403", "000"), r
+    [line] = p.wait_logs({"reason": "secret_detected"})
+    assert line["rule"] == "scan: slack-token in body", line
+    assert not any(rec["body_len"] == f.stat().st_size for rec in origin.requests)

@@ -131,11 +131,65 @@ static void test_rules_and_secrets(void **state)
 	assert_true(scan_regex_ok("a(b)", err, sizeof(err)));
 }
 
+/* A body: a secret split anywhere, across reads and chunk boundaries, is found; past max_body
+ * it is not looked for. */
+static void test_bodies(void **state)
+{
+	struct scan_config sc = {
+	    .enabled = true, .builtin = true, .action = SCAN_BLOCK, .max_body = 4096};
+	char err[256];
+	struct scan_set *set = scan_set_new(&sc, NULL, err, sizeof(err));
+	struct scan_finding f;
+	static const char body[] = "{\"k\": \"AKIAQWERTYUIOPASDFGH\"}";
+	assert_non_null(set);
+
+	for (size_t cut = 0; cut <= sizeof(body) - 1; cut++) {
+		struct scan_stream *st = scan_stream_open(set, SLICE_LIT("x.example"), false);
+		assert_non_null(st);
+		bool a = scan_stream_feed(st, body, cut, false, &f);
+		bool b = a || scan_stream_feed(st, body + cut, sizeof(body) - 1 - cut, true, &f);
+		assert_true(b);
+		assert_string_equal(f.name, "aws-access-key");
+		assert_string_equal(f.where, "body");
+		scan_stream_free(st);
+	}
+	/* chunked: the token cut by a chunk boundary, framing off for the scan */
+	static const char chunked[] = "5\r\n{\"k\":\r\n6\r\n \"AKIA\r\n11\r\nQWERTYUIOPASDFGH\"\r\n"
+				      "1\r\n}\r\n0\r\n\r\n";
+	for (size_t cut = 0; cut <= sizeof(chunked) - 1; cut += 3) {
+		struct scan_stream *st = scan_stream_open(set, SLICE_LIT("x.example"), true);
+		bool a = scan_stream_feed(st, chunked, cut, false, &f);
+		bool b =
+		    a || scan_stream_feed(st, chunked + cut, sizeof(chunked) - 1 - cut, true, &f);
+		assert_true(b);
+		scan_stream_free(st);
+	}
+	/* beyond max_body: not looked for */
+	static char big[8192];
+	memset(big, 'x', sizeof(big));
+	memcpy(big + 5000, " AKIAQWERTYUIOPASDFGH ", 22);
+	struct scan_stream *st = scan_stream_open(set, SLICE_LIT("x.example"), false);
+	assert_false(scan_stream_feed(st, big, sizeof(big), true, &f));
+	scan_stream_free(st);
+	/* to where it belongs: nothing */
+	st = scan_stream_open(set, SLICE_LIT("s3.amazonaws.com"), false);
+	assert_false(scan_stream_feed(st, body, sizeof(body) - 1, true, &f));
+	scan_stream_free(st);
+	/* a set that scans no bodies gives no stream */
+	sc.max_body = 0;
+	struct scan_set *heads = scan_set_new(&sc, NULL, err, sizeof(err));
+	assert_null(scan_stream_open(heads, SLICE_LIT("x.example"), false));
+	scan_set_free(heads);
+	scan_set_free(set);
+	scan_thread_fini();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_builtins),
 	    cmocka_unit_test(test_rules_and_secrets),
+	    cmocka_unit_test(test_bodies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
