@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config/config_headers.h"
+#include "config/config_rules.h"
 #include "config/config_value.h"
 #include "policy/agent.h"
 #include "policy/credentials.h"
@@ -36,32 +37,9 @@ static void read_name(struct config_reader *r, const struct config_key *k, const
 	config_value_copy(c->name, sizeof(c->name), s);
 }
 
-static void host_item(struct config_reader *r, const char *path, void *ctx)
-{
-	struct credential *c = ctx;
-	struct slice s;
-	const char *detail = NULL;
-	char q[QUOTE_MAX];
-
-	if (!config_reader_scalar_string(r, path, "a domain pattern", &s))
-		return;
-	if (domain_set_add(c->hosts, s, &detail) != 0) {
-		config_reader_quote(s, q);
-		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid domain pattern: %s",
-				    path, q, detail ? detail : "refused");
-	}
-}
-
-static const struct config_list host_list = {
-    .items = "domain patterns", .item = "a domain pattern", .read = host_item};
-
 static void read_hosts(struct config_reader *r, const struct config_key *k, const char *path)
 {
-	struct credential *c = reader_cred(r);
-	if (r->ev.type == YAML_SCALAR_EVENT)
-		host_item(r, path, c);
-	else
-		config_reader_list(r, path, &host_list, c);
+	config_rules_read_hosts(r, path, reader_cred(r)->hosts);
 }
 
 /* The fields sluice writes or HTTP frames with: a secret there would break the request. */

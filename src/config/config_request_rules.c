@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config/config_agents.h"
+#include "config/config_rules.h"
 #include "config/config_value.h"
 #include "policy/agent.h"
 #include "policy/domain_set.h"
@@ -16,33 +17,10 @@ static struct request_rule *reader_rule(struct config_reader *r)
 	return &a->rules.items[a->rules.n - 1];
 }
 
-static void host_item(struct config_reader *r, const char *path, void *ctx)
-{
-	struct request_rule *rule = ctx;
-	struct slice s;
-	const char *detail = NULL;
-	char q[QUOTE_MAX];
-
-	if (!config_reader_scalar_string(r, path, "a domain pattern", &s))
-		return;
-	if (domain_set_add(rule->hosts, s, &detail) != 0) {
-		config_reader_quote(s, q);
-		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid domain pattern: %s",
-				    path, q, detail ? detail : "refused");
-	}
-}
-
-static const struct config_list host_list = {
-    .items = "domain patterns", .item = "a domain pattern", .read = host_item};
-
 /* host: one pattern or a list of them. */
 static void read_host(struct config_reader *r, const struct config_key *k, const char *path)
 {
-	struct request_rule *rule = reader_rule(r);
-	if (r->ev.type == YAML_SCALAR_EVENT)
-		host_item(r, path, rule);
-	else
-		config_reader_list(r, path, &host_list, rule);
+	config_rules_read_hosts(r, path, reader_rule(r)->hosts);
 }
 
 static void method_item(struct config_reader *r, const char *path, void *ctx)

@@ -45,6 +45,32 @@ static void domain_item(struct config_reader *r, const char *path, void *ctx)
 static const struct config_list domain_list = {
     .items = "domain patterns", .item = "a domain pattern", .read = domain_item};
 
+static void host_item(struct config_reader *r, const char *path, void *ctx)
+{
+	struct slice s;
+	const char *detail = NULL;
+	char q[QUOTE_MAX];
+
+	if (!config_reader_scalar_string(r, path, "a domain pattern", &s))
+		return;
+	if (domain_set_add(ctx, s, &detail) != 0) {
+		config_reader_quote(s, q);
+		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid domain pattern: %s",
+				    path, q, detail ? detail : "refused");
+	}
+}
+
+static const struct config_list host_list = {
+    .items = "domain patterns", .item = "a domain pattern", .read = host_item};
+
+void config_rules_read_hosts(struct config_reader *r, const char *path, struct domain_set *set)
+{
+	if (r->ev.type == YAML_SCALAR_EVENT)
+		host_item(r, path, set);
+	else
+		config_reader_list(r, path, &host_list, set);
+}
+
 void config_rules_read_domain_set(struct config_reader *r, const char *path,
 				  const struct config_list *items, struct domain_set **slot)
 {

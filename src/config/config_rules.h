@@ -13,6 +13,9 @@ void config_rules_read_deny(struct config_reader *r, const struct config_key *k,
  * one). */
 void config_rules_read_domain_set(struct config_reader *r, const char *path,
 				  const struct config_list *items, struct domain_set **slot);
+/* host: (rules, credentials, scan patterns): one domain pattern, no port, or a list of them,
+ * added to set. */
+void config_rules_read_hosts(struct config_reader *r, const char *path, struct domain_set *set);
 /* Returns what config_reader_list returns (-1 also when out of memory). */
 int config_rules_read_cidrs(struct config_reader *r, const char *path, struct cidr_set **slot);
 /* A list of ports, "low-high" ranges and "*" at path, marked in bitmap (bit p for port p), as

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config_rules.h"
 #include "config/config_value.h"
 #include "policy/agent.h"
 #include "policy/domain_set.h"
@@ -80,36 +81,10 @@ static void read_rule_regex(struct config_reader *r, const struct config_key *k,
 	}
 }
 
-static void host_item(struct config_reader *r, const char *path, void *ctx)
-{
-	struct scan_rule *rule = ctx;
-	struct slice s;
-	const char *detail = NULL;
-	char q[QUOTE_MAX];
-
-	if (!config_reader_scalar_string(r, path, "a domain pattern", &s))
-		return;
-	if (!rule->hosts && !(rule->hosts = domain_set_new())) {
-		config_reader_error(r, r->ev.start_mark, "%s: out of memory", path);
-		return;
-	}
-	if (domain_set_add(rule->hosts, s, &detail) != 0) {
-		config_reader_quote(s, q);
-		config_reader_error(r, r->ev.start_mark, "%s: %s is not a valid domain pattern: %s",
-				    path, q, detail ? detail : "refused");
-	}
-}
-
-static const struct config_list host_list = {
-    .items = "domain patterns", .item = "a domain pattern", .read = host_item};
-
+/* Where the pattern's matches may go: none given, nowhere (an empty set). */
 static void read_rule_hosts(struct config_reader *r, const struct config_key *k, const char *path)
 {
-	struct scan_rule *rule = reader_rule(r);
-	if (r->ev.type == YAML_SCALAR_EVENT)
-		host_item(r, path, rule);
-	else
-		config_reader_list(r, path, &host_list, rule);
+	config_rules_read_hosts(r, path, reader_rule(r)->hosts);
 }
 
 static void read_rule_action(struct config_reader *r, const struct config_key *k, const char *path)
@@ -146,6 +121,12 @@ static void rule_item(struct config_reader *r, const char *path, void *ctx)
 	sc->rules = rules;
 	struct scan_rule *rule = &sc->rules[sc->n_rules++];
 	memset(rule, 0, sizeof(*rule));
+	if (!(rule->hosts = domain_set_new())) {
+		sc->n_rules--;
+		config_reader_error(r, start, "%s: out of memory", path);
+		config_reader_skip(r);
+		return;
+	}
 	unsigned before = config_reader_errors_total(r);
 	config_reader_mapping(r, path, rule_keys, ARRAY_SIZE(rule_keys));
 	if (!rule->name[0])
