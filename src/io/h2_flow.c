@@ -10,6 +10,7 @@
 #include "base/bug.h"
 #include "emit/h2_translate.h"
 #include "io/conn.h"
+#include "io/h2_nghttp2.h"
 #include "io/tls_session.h"
 #include "io/worker.h"
 #include "parse/authority.h"
@@ -729,42 +730,16 @@ const struct flow_ops h2_flow_ops = {
 
 static nghttp2_session *h2_session_new(struct h2_session *s)
 {
-	nghttp2_session_callbacks *cbs;
-	nghttp2_option *opt;
-	nghttp2_session *ng = NULL;
-
-	if (nghttp2_session_callbacks_new(&cbs) != 0)
-		return NULL;
-	if (nghttp2_option_new(&opt) != 0) {
-		nghttp2_session_callbacks_del(cbs);
-		return NULL;
-	}
-	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
-	nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
-	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
-	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
-	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
-	/* The window opens as the streams' requests read their bodies, not as bytes arrive. */
-	nghttp2_option_set_no_auto_window_update(opt, 1);
-	nghttp2_option_set_max_outbound_ack(opt, 1000);
-	if (nghttp2_session_server_new2(&ng, cbs, s, opt) != 0)
-		ng = NULL;
-	nghttp2_option_del(opt);
-	nghttp2_session_callbacks_del(cbs);
-	if (!ng)
-		return NULL;
+	static const struct h2_nghttp2_callbacks cb = {on_begin_headers, on_header, on_frame_recv,
+						       on_data_chunk, on_stream_close};
 	nghttp2_settings_entry iv[] = {
 	    {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS},
 	    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
 	    {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, s->c->cfg->max_head_bytes * H2_HEAD_SLACK},
 	};
-	if (nghttp2_submit_settings(ng, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0 ||
-	    nghttp2_session_set_local_window_size(ng, NGHTTP2_FLAG_NONE, 0, H2_SESSION_WINDOW) !=
-		0) {
-		nghttp2_session_del(ng);
-		return NULL;
-	}
-	return ng;
+	/* The window opens as the streams' requests read their bodies, not as bytes arrive. */
+	return h2_nghttp2_session_new(true, &cb, s, iv, sizeof(iv) / sizeof(iv[0]),
+				      H2_SESSION_WINDOW);
 }
 
 int h2_flow_carry(struct conn *c)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "emit/h2_translate.h"
+#include "io/h2_nghttp2.h"
 #include "io/tls_session.h"
 #include "parse/http1.h"
 #include "parse/http1_body.h"
@@ -468,8 +469,6 @@ struct h2_upstream *h2_upstream_new(struct tls_session *tls, struct buf_cache *c
 				    size_t max_head)
 {
 	struct h2_upstream *h = calloc(1, sizeof(*h));
-	nghttp2_session_callbacks *cbs = NULL;
-	nghttp2_option *opt = NULL;
 
 	if (!h)
 		return NULL;
@@ -483,37 +482,20 @@ struct h2_upstream *h2_upstream_new(struct tls_session *tls, struct buf_cache *c
 	buf_init(&h->resp, cache);
 	buf_init(&h->trailers, cache);
 	h2_response_head_init(&h->resp_head, cache, max_head);
-	if (nghttp2_session_callbacks_new(&cbs) != 0 || nghttp2_option_new(&opt) != 0)
-		goto fail;
-	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
-	nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
-	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
-	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
-	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
-	/* The window opens as http_flow reads the response, not as bytes arrive. */
-	nghttp2_option_set_no_auto_window_update(opt, 1);
-	nghttp2_option_set_max_outbound_ack(opt, 1000);
-	if (nghttp2_session_client_new2(&h->ng, cbs, h, opt) != 0)
-		goto fail;
+	static const struct h2_nghttp2_callbacks cb = {on_begin_headers, on_header, on_frame_recv,
+						       on_data_chunk, on_stream_close};
 	nghttp2_settings_entry iv[] = {
 	    {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
 	    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2U_WINDOW},
 	    {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)max_head * 2},
 	};
-	if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) !=
-		0 ||
-	    nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0, H2U_WINDOW) != 0)
-		goto fail;
-	nghttp2_option_del(opt);
-	nghttp2_session_callbacks_del(cbs);
+	/* The window opens as http_flow reads the response, not as bytes arrive. */
+	h->ng = h2_nghttp2_session_new(false, &cb, h, iv, sizeof(iv) / sizeof(iv[0]), H2U_WINDOW);
+	if (!h->ng) {
+		h2_upstream_free(h);
+		return NULL;
+	}
 	return h;
-fail:
-	if (opt)
-		nghttp2_option_del(opt);
-	if (cbs)
-		nghttp2_session_callbacks_del(cbs);
-	h2_upstream_free(h);
-	return NULL;
 }
 
 void h2_upstream_free(struct h2_upstream *h)
