@@ -153,14 +153,34 @@ static unsigned flow_credential_swaps(const struct credential_use *uses, unsigne
 	return n;
 }
 
+/* The headers scan: redacts (flow_scan_head), and the value each is sent with: thread storage
+ * for the request whose head is being built. */
+static _Thread_local bool flow_redact[HTTP1_MAX_HEADERS_CAP];
+static _Thread_local unsigned flow_n_redact;
+static _Thread_local char flow_redacted_text[SCAN_NAME_MAX + 32];
+static _Thread_local struct slice flow_redacted;
+
+/* The redactions first: a value is replaced whole, whatever else would be swapped in it. */
+static unsigned flow_redact_swaps(const struct http1_request *req, struct http_head_swap *swaps)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; flow_n_redact && i < req->n_headers; i++)
+		if (flow_redact[i])
+			swaps[n++] =
+			    (struct http_head_swap){(int)i, req->headers[i].value, flow_redacted};
+	return n;
+}
+
 /* The head sent upstream: origin-form target, our Host, end-to-end headers only; on a route,
- * the rewritten path, the upstream's Host and the route's header rules; the credentials
- * uses[0..n_uses) put in. */
+ * the rewritten path, the upstream's Host and the route's header rules; the headers scan:
+ * redacts replaced; the credentials uses[0..n_uses) put in. */
 static bool flow_build_request_head(struct conn *c, const struct http1_request *req,
 				    struct slice path, const struct credential_use *uses,
 				    unsigned n_uses)
 {
-	struct http_head_swap swaps[CREDENTIAL_USES_MAX];
+	static _Thread_local struct http_head_swap
+	    swaps[HTTP1_MAX_HEADERS_CAP + CREDENTIAL_USES_MAX];
+	unsigned n_redact = flow_redact_swaps(req, swaps);
 	size_t cap = c->cfg->max_head_bytes + 1024 + ROUTE_MAX_HEADERS * ROUTE_HEADER_VALUE_MAX;
 	const struct conn_request *r = &c->req;
 	const struct route *route = r->route;
@@ -174,7 +194,7 @@ static bool flow_build_request_head(struct conn *c, const struct http1_request *
 	    .via = c->w->via,
 	    .websocket = r->websocket,
 	    .swaps = swaps,
-	    .n_swaps = flow_credential_swaps(uses, n_uses, swaps),
+	    .n_swaps = n_redact + flow_credential_swaps(uses, n_uses, swaps + n_redact),
 	};
 
 	cap += n_uses * 3 * CREDENTIAL_SECRET_MAX;
@@ -365,16 +385,23 @@ static bool flow_scan_head(struct conn *c, const struct http1_request *req, stru
 	const struct scan_set *set = snapshot_scan_set(c->snap, r->agent);
 	struct scan_finding f;
 
-	if (!set ||
-	    !scan_request_head(set, slice_make(r->dest.name, r->dest.name_len), req, path, &f))
+	flow_n_redact = 0;
+	if (!set || !scan_request_head(set, slice_make(r->dest.name, r->dest.name_len), req, path,
+				       &f, flow_redact))
 		return true;
-	policy_verdict_set(&r->verdict, f.action == SCAN_REPORT, REASON_SECRET_DETECTED,
-			   "scan: %s in %s", f.name, f.where);
+	policy_verdict_set(&r->verdict, f.action != SCAN_BLOCK, REASON_SECRET_DETECTED,
+			   "scan: %s in %s%s", f.name, f.where,
+			   f.action == SCAN_REDACT ? ", redacted" : "");
 	/* The log never shows what was found: a line whose path (or kept query) held it goes
 	 * without one. */
-	if (c->log_text && (strcmp(f.where, "path") == 0 || strcmp(f.where, "query") == 0))
+	if (c->log_text && (strncmp(f.where, "path", 4) == 0 || strncmp(f.where, "query", 5) == 0))
 		c->log_text->path_len = 0;
-	if (f.action == SCAN_REPORT) {
+	if (f.action == SCAN_REDACT) {
+		flow_n_redact = 1;
+		flow_redacted =
+		    scan_redacted_value(&f, flow_redacted_text, sizeof(flow_redacted_text));
+	}
+	if (f.action != SCAN_BLOCK) {
 		r->verdict.report = true;
 		return true;
 	}
@@ -729,12 +756,13 @@ static bool flow_approve_body(struct conn *c, bool *complete)
 		if (*complete && r->verdict.allow && !r->verdict.report &&
 		    scan_stream_report(r->body_scan, &f)) {
 			policy_verdict_set(&r->verdict, true, REASON_SECRET_DETECTED,
-					   "scan: %s in body", f.name);
+					   "scan: %s in %s", f.name, f.where);
 			r->verdict.report = true;
 		}
 		return true;
 	}
-	policy_verdict_set(&r->verdict, false, REASON_SECRET_DETECTED, "scan: %s in body", f.name);
+	policy_verdict_set(&r->verdict, false, REASON_SECRET_DETECTED, "scan: %s in %s", f.name,
+			   f.where);
 	struct policy_scope scope = flow_scope(c);
 	policy_apply_mode(&scope, &r->verdict);
 	if (r->verdict.allow) { /* mode: report */

@@ -75,7 +75,8 @@ static int snapshot_load_scan(struct snapshot *s, char *err, size_t err_size)
 {
 	const struct config *cfg = s->cfg;
 	static const struct scan_config secrets_only = {.action = SCAN_BLOCK,
-							.max_body = SCAN_MAX_BODY_DEFAULT};
+							.max_body = SCAN_MAX_BODY_DEFAULT,
+							.decode_depth = SCAN_DECODE_DEPTH_DEFAULT};
 
 	s->scan = calloc(cfg->n_agents ? cfg->n_agents : 1, sizeof(*s->scan));
 	if (!s->scan) {

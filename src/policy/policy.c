@@ -8,6 +8,7 @@
 #include "policy/cidr_set.h"
 #include "policy/domain_set.h"
 #include "policy/route.h"
+#include "policy/scan_hostname.h"
 #include "policy/special_ranges.h"
 
 int policy_rules_init(struct policy_rules *rules)
@@ -202,6 +203,35 @@ static bool scope_port_allowed(const struct policy_scope *s, uint16_t port)
 	if (s->agent && s->agent->has_ports)
 		return (s->agent->ports[port >> 3] >> (port & 7)) & 1;
 	return policy_rules_port_allowed(s->rules, port);
+}
+
+/* scan.hostnames of the agent's scan: (or the top level's), when scanning is on. */
+static const struct scan_config *scope_scan(const struct policy_scope *s)
+{
+	const struct scan_config *sc = NULL;
+	if (s->agent && s->agent->has_scan)
+		sc = &s->agent->scan;
+	else if (s->base)
+		sc = &s->base->scan;
+	return sc && sc->enabled && sc->hostnames.enabled ? sc : NULL;
+}
+
+/* A name the rules allow, whose labels look like encoded data (policy/scan_hostname): refused,
+ * or reported, as scan.hostnames says. */
+static void policy_check_hostname(const struct policy_scope *s, struct slice host,
+				  struct verdict *v)
+{
+	const struct scan_config *sc = scope_scan(s);
+	char why[96];
+
+	if (!sc || !scan_hostname_flagged(&sc->hostnames, host, why, sizeof(why)))
+		return;
+	enum scan_action action = sc->hostnames.has_action ? (enum scan_action)sc->hostnames.action
+				  : sc->action == SCAN_REPORT ? SCAN_REPORT
+							      : SCAN_BLOCK;
+	policy_verdict_set(v, action == SCAN_REPORT, REASON_ENCODED_HOSTNAME, "scan.hostnames: %s",
+			   why);
+	v->report = action == SCAN_REPORT;
 }
 
 static const struct agent *scope_methods(const struct policy_scope *s)
@@ -637,6 +667,8 @@ void policy_decide(const struct policy_scope *s, const struct request_facts *f, 
 		policy_decide_request_rules(s, f, v);
 	if (v->allow)
 		policy_decide_credentials_tunnel(s, f, v);
+	if (v->allow && !v->report && !f->host_is_ip)
+		policy_check_hostname(s, f->host, v);
 	if (!v->allow)
 		policy_apply_mode(s, v);
 }
@@ -682,6 +714,8 @@ void policy_decide_name(const struct policy_scope *s, struct slice host, struct 
 		policy_verdict_set(v, true, REASON_ALLOWED, "allow: %s", pattern);
 	else
 		policy_decide_name_pinned(s, host, v);
+	if (v->allow && !v->report)
+		policy_check_hostname(s, host, v);
 	if (!v->allow)
 		policy_apply_mode(s, v);
 }

@@ -156,6 +156,11 @@ static const struct reason_info reason_table[REASON__COUNT] = {
 				"format the egress policy scans for) to a host it does not belong "
 				"to.",
 				REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
+    [REASON_ENCODED_HOSTNAME] = {"encoded_hostname", 403, "http_request_denied",
+				 "The host name has a label that looks like encoded data, which "
+				 "is how data is carried out in names; the egress policy refuses "
+				 "such names.",
+				 REASON_BY_POLICY, REASON_RCODE_DENIED},
     [REASON_DNS_ERROR] = {"dns_error", 502, "dns_error",
 			  "The destination host name could not be resolved.", REASON_BY_UPSTREAM,
 			  REASON_RCODE_SERVFAIL},

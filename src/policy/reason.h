@@ -54,7 +54,8 @@ enum reason {
 	REASON_CREDENTIAL_REQUIRED, /* require: true, and the placeholder is not where it goes */
 	REASON_CREDENTIAL_TUNNEL,   /* CONNECT, not intercepted, to a host credentials go to */
 	/* scan: (policy/scan) */
-	REASON_SECRET_DETECTED, /* a pattern of scan: found something that may not go there */
+	REASON_SECRET_DETECTED,	 /* a pattern of scan: found something that may not go there */
+	REASON_ENCODED_HOSTNAME, /* scan.hostnames: a label of the name looks like encoded data */
 	/* upstream */
 	REASON_DNS_ERROR,
 	REASON_DNS_TIMEOUT,

@@ -7,9 +7,10 @@
 #include <string.h>
 
 #include "base/hex.h"
-#include "policy/credentials.h"
 #include "parse/http1_body.h"
+#include "policy/credentials.h"
 #include "policy/domain_set.h"
+#include "policy/scan_decode.h"
 
 /* A secret shorter than this is not looked for: it would turn up in benign text by chance. */
 #define SCAN_SECRET_MIN 8
@@ -43,8 +44,21 @@ const struct scan_builtin scan_builtins[] = {
 };
 const unsigned scan_builtins_count = sizeof(scan_builtins) / sizeof(scan_builtins[0]);
 
+void scan_config_defaults(struct scan_config *sc)
+{
+	*sc = (struct scan_config){
+	    .enabled = true,
+	    .builtin = true,
+	    .action = SCAN_BLOCK,
+	    .max_body = SCAN_MAX_BODY_DEFAULT,
+	    .decode_depth = SCAN_DECODE_DEPTH_DEFAULT,
+	};
+	scan_hostnames_defaults(&sc->hostnames);
+}
+
 void scan_config_fini(struct scan_config *sc)
 {
+	scan_hostnames_fini(&sc->hostnames);
 	for (unsigned i = 0; i < sc->n_rules; i++)
 		domain_set_free(sc->rules[i].hosts);
 	free(sc->rules);
@@ -63,6 +77,7 @@ struct scan_set {
 	hs_database_t *db;
 	hs_database_t *stream_db; /* the same patterns in stream mode, for bodies; NULL: none */
 	uint64_t max_body;
+	unsigned decode_depth;
 	/* Tells sets apart for the scratch space (a new set may get a freed one's address). */
 	unsigned long serial;
 	struct scan_entry *entries;
@@ -148,7 +163,8 @@ struct scan_set *scan_set_new(const struct scan_config *sc, const struct credent
 	for (unsigned i = 0; !oom && sc->builtin && i < scan_builtins_count; i++) {
 		struct scan_entry *e = &set->entries[set->n];
 		snprintf(e->name, sizeof(e->name), "%s", scan_builtins[i].name);
-		e->action = sc->action == SCAN_REPORT ? SCAN_REPORT : scan_builtins[i].action;
+		/* A JWT stays a report whatever scan.action says; the rest take it. */
+		e->action = scan_builtins[i].action == SCAN_REPORT ? SCAN_REPORT : sc->action;
 		e->own_hosts = scan_hosts_of(scan_builtins[i].hosts, &oom);
 		e->hosts = e->own_hosts;
 		exprs[set->n] = (char *)scan_builtins[i].regex;
@@ -185,8 +201,9 @@ struct scan_set *scan_set_new(const struct scan_config *sc, const struct credent
 		set->serial = atomic_fetch_add(&serials, 1) + 1;
 	if (oom)
 		snprintf(err, err_size, "scan: out of memory");
+	/* A redaction needs every header a pattern matches in, not only the first. */
 	for (unsigned i = 0; ok && i < set->n; i++) {
-		flags[i] = HS_FLAG_SINGLEMATCH;
+		flags[i] = set->entries[i].action == SCAN_REDACT ? 0 : HS_FLAG_SINGLEMATCH;
 		ids[i] = i;
 	}
 	if (ok && set->n > 0) {
@@ -201,8 +218,10 @@ struct scan_set *scan_set_new(const struct scan_config *sc, const struct credent
 			ok = false;
 		}
 	}
-	if (set)
+	if (set) {
 		set->max_body = sc->max_body;
+		set->decode_depth = sc->decode_depth;
+	}
 	if (ok && set->n > 0 && sc->max_body > 0) {
 		hs_compile_error_t *ce = NULL;
 		if (hs_compile_multi((const char *const *)exprs, flags, ids, set->n, HS_MODE_STREAM,
@@ -233,9 +252,22 @@ struct scan_set *scan_set_new(const struct scan_config *sc, const struct credent
 
 static _Thread_local hs_scratch_t *scan_scratch;
 static _Thread_local unsigned long scan_scratch_for; /* the serial it was last sized for */
-/* The joined head, grown to the largest head seen (limits.max_request_head bounds it). */
+
+/* The head's parts, each followed by its decoded forms, joined by newlines (no pattern matches
+ * across one) so that one scan reads them all; grown to the largest head seen, which
+ * limits.max_request_head bounds (decoding adds at most a third per layer, and a layer is
+ * decoded only from runs long enough to hold a secret). */
+struct scan_segment {
+	uint32_t start; /* offset into the joined text */
+	int32_t part;	/* -1 path, -2 query, else the header's index */
+	uint8_t via[SCAN_DECODE_DEPTH_MAX];
+	uint8_t n_via;
+};
+
 static _Thread_local char *scan_joined;
 static _Thread_local size_t scan_joined_cap;
+static _Thread_local struct scan_segment *scan_segments;
+static _Thread_local unsigned scan_segments_cap;
 
 void scan_thread_fini(void)
 {
@@ -245,87 +277,9 @@ void scan_thread_fini(void)
 	free(scan_joined);
 	scan_joined = NULL;
 	scan_joined_cap = 0;
-}
-
-/* The head's parts, joined by newlines (no pattern matches across one) so that one scan reads
- * them all: where each begins, and what it is called. */
-#define SCAN_PARTS_MAX (HTTP1_MAX_HEADERS_CAP + 4)
-
-struct scan_ctx {
-	const struct scan_set *set;
-	struct slice host;
-	const struct http1_request *req;
-	size_t starts[SCAN_PARTS_MAX]; /* offsets into the joined text */
-	int part[SCAN_PARTS_MAX];      /* -1 path, -2 query, else the header's index */
-	unsigned n;
-	struct scan_finding *f;
-	bool found, blocked;
-};
-
-static void scan_name_part(const struct scan_ctx *x, unsigned k, char *out, size_t size)
-{
-	int p = x->part[k];
-	if (p == -1) {
-		snprintf(out, size, "path");
-		return;
-	}
-	if (p == -2) {
-		snprintf(out, size, "query");
-		return;
-	}
-	struct slice name = x->req->headers[p].name;
-	size_t n = name.len < size - 8 ? name.len : size - 8;
-	memcpy(out, "header ", 7);
-	for (size_t i = 0; i < n; i++)
-		out[7 + i] = slice_ascii_lower(name.ptr[i]);
-	out[7 + n] = '\0';
-}
-
-static int scan_on_match(unsigned id, unsigned long long from, unsigned long long to,
-			 unsigned flags, void *arg)
-{
-	struct scan_ctx *x = arg;
-	const struct scan_entry *e = &x->set->entries[id];
-
-	if (e->hosts && domain_set_match(e->hosts, x->host))
-		return 0;
-	if (x->found && (x->blocked || e->action != SCAN_BLOCK))
-		return 0;
-	/* The part the match ends in. */
-	unsigned k = 0;
-	while (k + 1 < x->n && x->starts[k + 1] < to)
-		k++;
-	x->found = true;
-	x->blocked = e->action == SCAN_BLOCK;
-	x->f->name = e->name;
-	x->f->action = e->action;
-	scan_name_part(x, k, x->f->where, sizeof(x->f->where));
-	return x->blocked; /* a block ends the scan */
-}
-
-/* Appends s (and, when it has %XX, its decoded form) as part `part`; buf has room. */
-static void scan_join(struct scan_ctx *x, char *buf, size_t *len, struct slice s, int part,
-		      bool decode)
-{
-	x->starts[x->n] = *len;
-	x->part[x->n++] = part;
-	memcpy(buf + *len, s.ptr, s.len);
-	*len += s.len;
-	buf[(*len)++] = '\n';
-	if (decode && memchr(s.ptr, '%', s.len)) {
-		for (size_t i = 0; i < s.len; i++) {
-			int hi, lo;
-			if (s.ptr[i] == '%' && i + 2 < s.len &&
-			    (hi = hex_value(s.ptr[i + 1])) >= 0 &&
-			    (lo = hex_value(s.ptr[i + 2])) >= 0) {
-				buf[(*len)++] = (char)(hi * 16 + lo);
-				i += 2;
-			} else {
-				buf[(*len)++] = s.ptr[i];
-			}
-		}
-		buf[(*len)++] = '\n';
-	}
+	free(scan_segments);
+	scan_segments = NULL;
+	scan_segments_cap = 0;
 }
 
 /* hs_alloc_scratch grows the space for databases it has not seen; once per set. */
@@ -340,52 +294,253 @@ static bool scan_scratch_ready(const struct scan_set *set)
 	return true;
 }
 
-bool scan_request_head(const struct scan_set *set, struct slice host,
-		       const struct http1_request *req, struct slice target, struct scan_finding *f)
+/* " (percent, base64)" after where, for a finding in a decoded layer. */
+static void scan_name_via(char *where, size_t size, const uint8_t *via, unsigned n_via)
 {
-	struct scan_ctx x = {.set = set, .host = host, .req = req, .f = f};
-	size_t len = 0, need = 2 * target.len + 4;
+	size_t len = strlen(where);
+	for (unsigned i = 0; i < n_via && len + 2 < size; i++) {
+		int n = snprintf(where + len, size - len, "%s%s", i == 0 ? " (" : ", ",
+				 scan_decoding_name((enum scan_decoding)via[i]));
+		len = n < 0 || (size_t)n >= size - len ? size - 1 : len + (size_t)n;
+	}
+	if (n_via > 0 && len + 1 < size)
+		memcpy(where + len, ")", 2);
+}
+
+struct scan_join {
+	size_t len;
+	unsigned n;
+	bool oom;
+};
+
+static bool join_reserve(struct scan_join *j, size_t more)
+{
+	if (j->len + more <= scan_joined_cap)
+		return true;
+	size_t cap = scan_joined_cap ? scan_joined_cap : 4096;
+	while (cap < j->len + more)
+		cap *= 2;
+	char *bigger = realloc(scan_joined, cap);
+	if (!bigger)
+		return !(j->oom = true);
+	scan_joined = bigger;
+	scan_joined_cap = cap;
+	return true;
+}
+
+static struct scan_segment *join_segment(struct scan_join *j, int part, const uint8_t *via,
+					 unsigned n_via)
+{
+	if (j->n == scan_segments_cap) {
+		unsigned cap = scan_segments_cap ? scan_segments_cap * 2 : 64;
+		struct scan_segment *bigger = realloc(scan_segments, cap * sizeof(*bigger));
+		if (!bigger) {
+			j->oom = true;
+			return NULL;
+		}
+		scan_segments = bigger;
+		scan_segments_cap = cap;
+	}
+	struct scan_segment *seg = &scan_segments[j->n++];
+	seg->start = (uint32_t)j->len;
+	seg->part = part;
+	seg->n_via = (uint8_t)n_via;
+	memcpy(seg->via, via, n_via);
+	return seg;
+}
+
+/* The decoded forms of joined[from, from + n), each a segment of its own, to depth layers. */
+static void join_decoded(struct scan_join *j, size_t from, size_t n, int part, uint8_t *via,
+			 unsigned n_via, unsigned depth)
+{
+	struct scan_decoder d;
+
+	if (n_via >= depth)
+		return;
+	for (unsigned k = 0; k < SCAN_DECODINGS && !j->oom; k++) {
+		via[n_via] = (uint8_t)k;
+		size_t start = j->len, done = 0, out;
+		unsigned seg = j->n;
+		if (!join_segment(j, part, via, n_via + 1))
+			return;
+		if (part == -1 && n_via == 0)
+			scan_decoder_init_path(&d, (enum scan_decoding)k);
+		else
+			scan_decoder_init(&d, (enum scan_decoding)k);
+		while (done < n && join_reserve(j, 2 * SCAN_DECODE_SLACK + (n - done))) {
+			done +=
+			    scan_decoder_feed(&d, scan_joined + from + done, n - done,
+					      scan_joined + j->len, scan_joined_cap - j->len, &out);
+			j->len += out;
+		}
+		if (!join_reserve(j, SCAN_DECODE_SLACK))
+			return;
+		j->len += scan_decoder_end(&d, scan_joined + j->len, scan_joined_cap - j->len);
+		if (j->len == start) {
+			j->n = seg; /* nothing long enough to decode */
+			continue;
+		}
+		join_decoded(j, start, j->len - start, part, via, n_via + 1, depth);
+	}
+}
+
+/* Appends s as part `part`, then its decoded forms. */
+static void join_part(struct scan_join *j, struct slice s, int part, unsigned depth)
+{
+	uint8_t via[SCAN_DECODE_DEPTH_MAX];
+
+	if (!join_reserve(j, s.len + 1) || !join_segment(j, part, via, 0))
+		return;
+	size_t from = j->len;
+	memcpy(scan_joined + j->len, s.ptr, s.len);
+	j->len += s.len;
+	scan_joined[j->len++] = '\n';
+	join_decoded(j, from, s.len, part, via, 0, depth);
+}
+
+struct scan_ctx {
+	const struct scan_set *set;
+	struct slice host;
+	const struct http1_request *req;
+	unsigned n_segments;
+	bool *redact;
+	struct scan_finding block, redacted, report;
+	bool blocked, redacting, reported;
+};
+
+static void scan_name_segment(const struct scan_ctx *x, const struct scan_segment *seg, char *out,
+			      size_t size)
+{
+	if (seg->part == -1) {
+		snprintf(out, size, "path");
+	} else if (seg->part == -2) {
+		snprintf(out, size, "query");
+	} else {
+		struct slice name = x->req->headers[seg->part].name;
+		size_t n = name.len < size - 40 ? name.len : size - 40;
+		memcpy(out, "header ", 7);
+		for (size_t i = 0; i < n; i++)
+			out[7 + i] = slice_ascii_lower(name.ptr[i]);
+		out[7 + n] = '\0';
+	}
+	scan_name_via(out, size, seg->via, seg->n_via);
+}
+
+/* The segment a match ending at `to` is in. */
+static const struct scan_segment *scan_segment_at(const struct scan_ctx *x, unsigned long long to)
+{
+	unsigned lo = 0, hi = x->n_segments;
+	while (hi - lo > 1) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (scan_segments[mid].start < to)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &scan_segments[lo];
+}
+
+static void scan_note(struct scan_finding *f, bool *have, const struct scan_entry *e,
+		      enum scan_action action, const struct scan_ctx *x,
+		      const struct scan_segment *seg)
+{
+	if (*have)
+		return;
+	*have = true;
+	f->name = e->name;
+	f->action = action;
+	scan_name_segment(x, seg, f->where, sizeof(f->where));
+}
+
+static int scan_on_match(unsigned id, unsigned long long from, unsigned long long to,
+			 unsigned flags, void *arg)
+{
+	struct scan_ctx *x = arg;
+	const struct scan_entry *e = &x->set->entries[id];
+
+	if (e->hosts && domain_set_match(e->hosts, x->host))
+		return 0;
+	const struct scan_segment *seg = scan_segment_at(x, to);
+	switch (e->action) {
+	case SCAN_REPORT:
+		scan_note(&x->report, &x->reported, e, SCAN_REPORT, x, seg);
+		return 0;
+	case SCAN_REDACT:
+		if (seg->part >= 0 && x->redact) {
+			x->redact[seg->part] = true;
+			scan_note(&x->redacted, &x->redacting, e, SCAN_REDACT, x, seg);
+			return 0;
+		}
+		/* fall through: nothing to cut out of a target */
+	case SCAN_BLOCK:
+		break;
+	}
+	scan_note(&x->block, &x->blocked, e, SCAN_BLOCK, x, seg);
+	return 1; /* a block ends the scan */
+}
+
+bool scan_request_head(const struct scan_set *set, struct slice host,
+		       const struct http1_request *req, struct slice target, struct scan_finding *f,
+		       bool *redact)
+{
+	struct scan_ctx x = {.set = set, .host = host, .req = req, .redact = redact};
+	struct scan_join j = {0};
 
 	if (!set || !set->db)
 		return false;
-	for (unsigned i = 0; i < req->n_headers; i++)
-		need += req->headers[i].value.len + 1;
-	if (need > scan_joined_cap) {
-		char *bigger = realloc(scan_joined, need);
-		/* Out of memory: the request is refused rather than sent unscanned. */
-		if (!bigger) {
-			*f = (struct scan_finding){"scan (out of memory)", SCAN_BLOCK, "head"};
-			return true;
-		}
-		scan_joined = bigger;
-		scan_joined_cap = need;
-	}
-	char *joined = scan_joined;
-	if (!scan_scratch_ready(set))
-		return false;
+	if (redact)
+		memset(redact, 0, req->n_headers * sizeof(*redact));
 	const char *q = memchr(target.ptr, '?', target.len);
 	struct slice path = slice_make(target.ptr, q ? (size_t)(q - target.ptr) : target.len);
 	struct slice query = q ? slice_make(q + 1, target.len - path.len - 1) : SLICE_LIT("");
-	scan_join(&x, joined, &len, path, -1, true);
-	scan_join(&x, joined, &len, query, -2, true);
-	for (unsigned i = 0; i < req->n_headers && x.n < SCAN_PARTS_MAX; i++) {
+	join_part(&j, path, -1, set->decode_depth);
+	join_part(&j, query, -2, set->decode_depth);
+	for (unsigned i = 0; i < req->n_headers && !j.oom; i++) {
 		const struct http1_header *h = &req->headers[i];
 		/* What does not leave sluice (Proxy-Authorization, the hop-by-hop fields). */
 		if (http1_header_is_hop_by_hop(h->name, req->connection_tokens,
 					       req->n_connection_tokens))
 			continue;
-		scan_join(&x, joined, &len, h->value, (int)i, false);
+		join_part(&j, h->value, (int)i, set->decode_depth);
 	}
-	hs_scan(set->db, joined, (unsigned)len, 0, scan_scratch, scan_on_match, &x);
-	return x.found;
+	/* Out of memory: the request is refused rather than sent unscanned. */
+	if (j.oom || !scan_scratch_ready(set)) {
+		*f = (struct scan_finding){"scan (out of memory)", SCAN_BLOCK, "head"};
+		return true;
+	}
+	x.n_segments = j.n;
+	hs_scan(set->db, scan_joined, (unsigned)j.len, 0, scan_scratch, scan_on_match, &x);
+	if (x.blocked)
+		*f = x.block;
+	else if (x.redacting)
+		*f = x.redacted;
+	else if (x.reported)
+		*f = x.report;
+	return x.blocked || x.redacting || x.reported;
+}
+
+struct slice scan_redacted_value(const struct scan_finding *f, char *out, size_t out_size)
+{
+	int n = snprintf(out, out_size, "[redacted:%s]", f->name);
+	return slice_make(out, n < 0 ? 0 : (size_t)n < out_size ? (size_t)n : out_size - 1);
 }
 
 /* ---- bodies ------------------------------------------------------------------------------- */
 
+/* One layer of a body: the bytes as sent (the root), or one decoding of its parent's. Its
+ * children are made when their decoder first has output. */
+struct scan_node {
+	hs_stream_t *hs;
+	uint8_t via[SCAN_DECODE_DEPTH_MAX];
+	uint8_t n_via;
+	struct scan_decoder dec[SCAN_DECODINGS]; /* unused at the last layer */
+	struct scan_node *child[SCAN_DECODINGS];
+};
+
 struct scan_stream {
 	const struct scan_set *set;
 	struct slice host;
-	hs_stream_t *hs;
+	struct scan_node *root;
 	bool chunked;
 	struct http1_chunked dec;
 	uint64_t scanned;	    /* data bytes fed so far */
@@ -394,27 +549,126 @@ struct scan_stream {
 	bool blocked, reported, ended;
 };
 
+struct scan_node_ctx {
+	struct scan_stream *st;
+	const struct scan_node *node;
+};
+
 static int scan_stream_on_match(unsigned id, unsigned long long from, unsigned long long to,
 				unsigned flags, void *arg)
 {
-	struct scan_stream *st = arg;
+	struct scan_node_ctx *x = arg;
+	struct scan_stream *st = x->st;
 	const struct scan_entry *e = &st->set->entries[id];
 
 	if (e->hosts && domain_set_match(e->hosts, st->host))
 		return 0;
-	struct scan_finding *f = e->action == SCAN_BLOCK ? &st->block : &st->report;
-	bool *have = e->action == SCAN_BLOCK ? &st->blocked : &st->reported;
+	bool block = e->action != SCAN_REPORT; /* nothing to cut out of a body: redact blocks */
+	struct scan_finding *f = block ? &st->block : &st->report;
+	bool *have = block ? &st->blocked : &st->reported;
 	if (*have)
 		return 0;
 	*have = true;
 	f->name = e->name;
-	f->action = e->action;
+	f->action = block ? SCAN_BLOCK : SCAN_REPORT;
 	snprintf(f->where, sizeof(f->where), "body");
+	scan_name_via(f->where, sizeof(f->where), x->node->via, x->node->n_via);
 	return st->blocked;
+}
+
+static struct scan_node *scan_node_new(const struct scan_set *set, const uint8_t *via,
+				       unsigned n_via)
+{
+	struct scan_node *node = calloc(1, sizeof(*node));
+	if (!node)
+		return NULL;
+	if (hs_open_stream(set->stream_db, 0, &node->hs) != HS_SUCCESS) {
+		free(node);
+		return NULL;
+	}
+	memcpy(node->via, via, n_via);
+	node->n_via = (uint8_t)n_via;
+	for (unsigned k = 0; k < SCAN_DECODINGS; k++)
+		scan_decoder_init(&node->dec[k], (enum scan_decoding)k);
+	return node;
+}
+
+static void scan_node_free(struct scan_node *node)
+{
+	if (!node)
+		return;
+	for (unsigned k = 0; k < SCAN_DECODINGS; k++)
+		scan_node_free(node->child[k]);
+	if (node->hs)
+		hs_close_stream(node->hs, NULL, NULL, NULL);
+	free(node);
+}
+
+static void scan_stream_oom(struct scan_stream *st)
+{
+	st->blocked = true;
+	st->block = (struct scan_finding){"scan (out of memory)", SCAN_BLOCK, "body"};
+}
+
+/* node's child for decoding k, made on first use. */
+static struct scan_node *scan_node_child(struct scan_stream *st, struct scan_node *node, unsigned k)
+{
+	if (!node->child[k]) {
+		uint8_t via[SCAN_DECODE_DEPTH_MAX];
+		memcpy(via, node->via, node->n_via);
+		via[node->n_via] = (uint8_t)k;
+		if (!(node->child[k] = scan_node_new(st->set, via, node->n_via + 1u)))
+			scan_stream_oom(st);
+	}
+	return node->child[k];
+}
+
+/* Each layer decodes into its own buffer: a child is fed while its parent's output is live. */
+static _Thread_local char scan_layer_out[SCAN_DECODE_DEPTH_MAX][8192];
+
+static void scan_node_feed(struct scan_stream *st, struct scan_node *node, const char *p, size_t n)
+{
+	struct scan_node_ctx x = {st, node};
+
+	hs_scan_stream(node->hs, p, (unsigned)n, 0, scan_scratch, scan_stream_on_match, &x);
+	if (node->n_via >= st->set->decode_depth)
+		return;
+	char *out = scan_layer_out[node->n_via];
+	for (unsigned k = 0; k < SCAN_DECODINGS && !st->blocked; k++) {
+		for (size_t done = 0, got; done < n && !st->blocked;) {
+			done += scan_decoder_feed(&node->dec[k], p + done, n - done, out,
+						  sizeof(scan_layer_out[0]), &got);
+			struct scan_node *child = got ? scan_node_child(st, node, k) : NULL;
+			if (child)
+				scan_node_feed(st, child, out, got);
+		}
+	}
+}
+
+/* The body has ended: each layer's last run, then what is anchored at the end (\b, $). */
+static void scan_node_end(struct scan_stream *st, struct scan_node *node)
+{
+	struct scan_node_ctx x = {st, node};
+
+	for (unsigned k = 0; k < SCAN_DECODINGS && node->n_via < st->set->decode_depth; k++) {
+		char *out = scan_layer_out[node->n_via];
+		size_t got = scan_decoder_end(&node->dec[k], out, sizeof(scan_layer_out[0]));
+		struct scan_node *child = got ? scan_node_child(st, node, k) : node->child[k];
+		if (child && got)
+			scan_node_feed(st, child, out, got);
+		if (child && !st->blocked)
+			scan_node_end(st, child);
+	}
+	if (!st->blocked) {
+		hs_close_stream(node->hs, scan_scratch, scan_stream_on_match, &x);
+		node->hs = NULL;
+	}
 }
 
 struct scan_stream *scan_stream_open(const struct scan_set *set, struct slice host, bool chunked)
 {
+	static const uint8_t none[SCAN_DECODE_DEPTH_MAX];
+
 	if (!set || !set->stream_db || set->max_body == 0 || !scan_scratch_ready(set))
 		return NULL;
 	struct scan_stream *st = calloc(1, sizeof(*st));
@@ -424,7 +678,7 @@ struct scan_stream *scan_stream_open(const struct scan_set *set, struct slice ho
 	st->host = host;
 	st->chunked = chunked;
 	http1_chunked_init(&st->dec);
-	if (hs_open_stream(set->stream_db, 0, &st->hs) != HS_SUCCESS) {
+	if (!(st->root = scan_node_new(set, none, 0))) {
 		free(st);
 		return NULL;
 	}
@@ -440,7 +694,7 @@ static void scan_stream_data(struct scan_stream *st, const char *p, size_t n)
 	if (n == 0)
 		return;
 	st->scanned += n;
-	hs_scan_stream(st->hs, p, (unsigned)n, 0, scan_scratch, scan_stream_on_match, st);
+	scan_node_feed(st, st->root, p, n);
 }
 
 bool scan_stream_feed(struct scan_stream *st, const char *p, size_t n, bool last,
@@ -467,10 +721,9 @@ bool scan_stream_feed(struct scan_stream *st, const char *p, size_t n, bool last
 		if (done)
 			break;
 	}
-	if (last && !st->blocked) {
-		/* The end: what is anchored there (\b, $) is decided now. */
-		hs_close_stream(st->hs, scan_scratch, scan_stream_on_match, st);
-		st->hs = NULL;
+	if (last && !st->blocked && !st->ended) {
+		/* The end: what is anchored there is decided now. */
+		scan_node_end(st, st->root);
 		st->ended = true;
 	}
 	if (st->blocked)
@@ -490,7 +743,6 @@ void scan_stream_free(struct scan_stream *st)
 {
 	if (!st)
 		return;
-	if (st->hs)
-		hs_close_stream(st->hs, NULL, NULL, NULL);
+	scan_node_free(st->root);
 	free(st);
 }

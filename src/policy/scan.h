@@ -1,11 +1,13 @@
 /* scan: egress secret scanning (scan: in the configuration, top level and per agent). A set of
  * patterns — the built-in credential formats, the operator's own, and the exact secrets of the
- * agent's credentials — compiled once per configuration into one Hyperscan database, and run
- * over what a request carries: its target (path and query, percent-decoded) and every header
- * value. A pattern may name the hosts its secrets belong to (a GitHub token to GitHub); sent
- * anywhere else, its action applies: block or report. The matched text is never kept: a
- * finding names the pattern and where it was. Pure: no I/O; the compile happens when a
- * configuration is loaded (io/snapshot), the scan on a request's head (io/http_flow). */
+ * agent's credentials — compiled once per configuration into Hyperscan databases, and run over
+ * what a request carries: its target (path and query), every header value and its body, each
+ * also as it reads once its percent, base64 and hex forms are undone (policy/scan_decode), to
+ * decode_depth layers. A pattern may name the hosts its secrets belong to (a GitHub token to
+ * GitHub); sent anywhere else, its action applies: block, report, or redact (a header's value
+ * replaced). The matched text is never kept: a finding names the pattern and where it was.
+ * Pure: no I/O; the compile happens when a configuration is loaded (io/snapshot), the scan on
+ * a request's head and body (io/http_flow). */
 #ifndef SLUICE_POLICY_SCAN_H
 #define SLUICE_POLICY_SCAN_H
 
@@ -15,11 +17,14 @@
 
 #include "base/slice.h"
 #include "parse/http1.h"
+#include "policy/scan_hostname.h"
 
 #define SCAN_RULES_MAX 64
 #define SCAN_NAME_MAX 64
 #define SCAN_REGEX_MAX 512
 #define SCAN_MAX_BODY_DEFAULT (1024 * 1024) /* scan.max_body */
+#define SCAN_DECODE_DEPTH_DEFAULT 2	    /* scan.decode_depth */
+#define SCAN_DECODE_DEPTH_MAX 3
 
 struct domain_set;
 struct credential_list;
@@ -27,6 +32,9 @@ struct credential_list;
 enum scan_action {
 	SCAN_BLOCK,  /* the request is refused before a byte of it leaves */
 	SCAN_REPORT, /* forwarded; the log says what was found */
+	/* A header's value is replaced by "[redacted:<pattern>]" and the request forwarded. In the
+	 * target or the body, where nothing can be cut out safely, it is a block. */
+	SCAN_REDACT,
 };
 
 /* One of the operator's patterns (scan.patterns). */
@@ -46,8 +54,12 @@ struct scan_config {
 	enum scan_action action; /* for the built-ins, the credentials and rules without one */
 	struct scan_rule *rules; /* owned */
 	unsigned n_rules;
+	unsigned decode_depth;		 /* layers of encodings undone, 0..SCAN_DECODE_DEPTH_MAX */
+	struct scan_hostnames hostnames; /* scan.hostnames (policy/scan_hostname) */
 };
 
+/* The defaults of a scan: section (builtin, block, max_body, decode_depth, hostnames). */
+void scan_config_defaults(struct scan_config *sc);
 void scan_config_fini(struct scan_config *sc);
 
 /* The built-in patterns, for the docs and the tests: name, Hyperscan expression, the hosts
@@ -70,20 +82,24 @@ void scan_set_free(struct scan_set *set);
 /* Checks that one expression compiles; false with Hyperscan's message in err. */
 bool scan_regex_ok(const char *regex, char *err, size_t err_size);
 
-/* What a scan found first: the pattern, where (e.g. "header authorization", "query", "path"),
- * and what to do. */
+/* What a scan found: the pattern, where (e.g. "header authorization", "query (base64)",
+ * "body (percent, base64)"), and what is done. */
 struct scan_finding {
 	const char *name;
 	enum scan_action action;
-	char where[80];
+	char where[96];
 };
 
 /* Scans a request head bound for host (lower case, no port): its target and its header
- * values. True when something was found that may not go there (*f says what: the first block,
- * else the first report). Uses a scratch space per thread (scan_thread_fini frees it). */
+ * values. True when something was found that may not go there; *f says what: the first block,
+ * else the first redaction, else the first report. redact (req->n_headers entries, cleared
+ * here) marks the headers whose values are to be replaced; NULL makes a redaction a block.
+ * Uses a scratch space per thread (scan_thread_fini frees it). */
 bool scan_request_head(const struct scan_set *set, struct slice host,
-		       const struct http1_request *req, struct slice target,
-		       struct scan_finding *f);
+		       const struct http1_request *req, struct slice target, struct scan_finding *f,
+		       bool *redact);
+/* The value a redacted header is sent with: "[redacted:<name>]" in out. */
+struct slice scan_redacted_value(const struct scan_finding *f, char *out, size_t out_size);
 /* A request body's scan: its bytes as they are approved to be sent on (chunk framing taken
  * off when chunked), across any split, up to the set's max_body bytes of data. */
 struct scan_stream;
@@ -91,8 +107,9 @@ struct scan_stream;
  * stay valid while the stream lives. */
 struct scan_stream *scan_stream_open(const struct scan_set *set, struct slice host, bool chunked);
 /* Feeds the next bytes as sent. True once something that may not go to host was found with
- * action block (*f says what); a report is kept for scan_stream_report. last: these are the
- * body's last bytes (patterns anchored at its end are matched too). */
+ * action block or redact (*f says what); a report is kept for scan_stream_report. last: these
+ * are the body's last bytes (patterns anchored at its end are matched too). Out of memory for
+ * a decoded layer is a block too: a body is never passed half-scanned. */
 bool scan_stream_feed(struct scan_stream *st, const char *p, size_t n, bool last,
 		      struct scan_finding *f);
 /* A report found in the body, if any (true, *f says what). */

@@ -16,17 +16,25 @@
 #include "policy/scan.h"
 
 static struct http1_request req;
+static bool redact[64];
 
 static bool scan(const struct scan_set *set, const char *host, const char *head,
 		 struct scan_finding *f)
 {
 	assert_true(http1_request_parse(head, strlen(head), 64, &req) > 0);
-	return scan_request_head(set, slice_from_cstr(host), &req, req.target, f);
+	return scan_request_head(set, slice_from_cstr(host), &req, req.target, f, redact);
+}
+
+static struct scan_config defaults(void)
+{
+	struct scan_config sc;
+	scan_config_defaults(&sc);
+	return sc;
 }
 
 static void test_builtins(void **state)
 {
-	struct scan_config sc = {.enabled = true, .builtin = true, .action = SCAN_BLOCK};
+	struct scan_config sc = defaults();
 	char err[256];
 	struct scan_set *set = scan_set_new(&sc, NULL, err, sizeof(err));
 	struct scan_finding f;
@@ -41,7 +49,7 @@ static void test_builtins(void **state)
 	/* percent-encoded */
 	assert_true(scan(set, "evil.example",
 			 "GET /%41KIAQWERTYUIOPASDFGH HTTP/1.1\r\nHost: evil.example\r\n\r\n", &f));
-	assert_string_equal(f.where, "path");
+	assert_string_equal(f.where, "path (percent)");
 	/* toward where it belongs: nothing */
 	assert_false(
 	    scan(set, "s3.amazonaws.com",
@@ -94,8 +102,10 @@ static void test_rules_and_secrets(void **state)
 	};
 	rules[1].hosts = domain_set_new();
 	domain_set_add(rules[1].hosts, SLICE_LIT("tickets.example"), &detail);
-	struct scan_config sc = {
-	    .enabled = true, .action = SCAN_BLOCK, .rules = rules, .n_rules = 2};
+	struct scan_config sc = defaults();
+	sc.builtin = false;
+	sc.rules = rules;
+	sc.n_rules = 2;
 	struct credential cred = {
 	    .name = "api", .secret = "sekret-value-1", .secret_len = 14, .ready = true};
 	cred.hosts = domain_set_new();
@@ -135,8 +145,8 @@ static void test_rules_and_secrets(void **state)
  * it is not looked for. */
 static void test_bodies(void **state)
 {
-	struct scan_config sc = {
-	    .enabled = true, .builtin = true, .action = SCAN_BLOCK, .max_body = 4096};
+	struct scan_config sc = defaults();
+	sc.max_body = 4096;
 	char err[256];
 	struct scan_set *set = scan_set_new(&sc, NULL, err, sizeof(err));
 	struct scan_finding f;
@@ -184,12 +194,150 @@ static void test_bodies(void **state)
 	scan_thread_fini();
 }
 
+/* The encodings a secret hides in, in a head: each found, and named in where. */
+static void test_decoded_heads(void **state)
+{
+	static const struct {
+		const char *head, *where;
+	} cases[] = {
+	    {"GET /?d=Z2hwX2ExQjJjM0Q0ZTVGNmc3SDhpOUowazFMMm0zTjRvNVA2cTdSOA== HTTP/1.1\r\n",
+	     "query (base64)"},
+	    {"GET /v/6768705f6131423263334434653546366737483869394a306b314c326d334e346f3550367137"
+	     "5238 HTTP/1.1\r\n",
+	     "path (hex)"},
+	    {"GET / HTTP/1.1\r\nX-Blob: eyJ0b2tlbiI6ImdocF9hMUIyYzNENGU1RjZnN0g4aTlKMGsxTDJtM040bz"
+	     "VQNnE3UjgifQ==\r\n",
+	     "header x-blob (base64)"},
+	    {"GET /?x=eD4%2BZ2hwX2ExQjJjM0Q0ZTVGNmc3SDhpOUowazFMMm0zTjRvNVA2cTdSOD8%2F "
+	     "HTTP/1.1\r\n",
+	     "query (percent, base64)"},
+	    {"GET / HTTP/1.1\r\nCookie: "
+	     "s=WjJod1gyRXhRakpqTTBRMFpUVkdObWMzU0RocE9Vb3dhekZNTW0welRqUnZOVkEyY1RkU09BPT0=\r\n",
+	     "header cookie (base64, base64)"},
+	    {"GET / HTTP/1.1\r\nX-U: -_9naHBfYTFCMmMzRDRlNUY2ZzdIOGk5SjBrMUwybTNONG81UDZxN1I4\r\n",
+	     "header x-u (base64)"},
+	};
+	struct scan_config sc = defaults();
+	char err[256], head[512];
+	struct scan_set *set = scan_set_new(&sc, NULL, err, sizeof(err));
+	struct scan_finding f;
+	assert_non_null(set);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(head, sizeof(head), "%sHost: e.example\r\n\r\n", cases[i].head);
+		assert_true(scan(set, "e.example", head, &f));
+		assert_string_equal(f.name, "github-token");
+		assert_string_equal(f.where, cases[i].where);
+	}
+	scan_set_free(set);
+	/* decode_depth bounds the layers: 1 finds base64, not base64 in base64; 0 neither */
+	sc.decode_depth = 1;
+	set = scan_set_new(&sc, NULL, err, sizeof(err));
+	snprintf(head, sizeof(head), "%sHost: e.example\r\n\r\n", cases[0].head);
+	assert_true(scan(set, "e.example", head, &f));
+	snprintf(head, sizeof(head), "%sHost: e.example\r\n\r\n", cases[4].head);
+	assert_false(scan(set, "e.example", head, &f));
+	scan_set_free(set);
+	sc.decode_depth = 0;
+	set = scan_set_new(&sc, NULL, err, sizeof(err));
+	snprintf(head, sizeof(head), "%sHost: e.example\r\n\r\n", cases[0].head);
+	assert_false(scan(set, "e.example", head, &f));
+	scan_set_free(set);
+	scan_thread_fini();
+}
+
+/* redact: every header a redact pattern matches in is marked, the rest are not; in the target
+ * there is nothing to cut out, so it blocks; a block elsewhere in the head still wins. */
+static void test_redact(void **state)
+{
+	struct scan_config sc = defaults();
+	sc.action = SCAN_REDACT;
+	char err[256];
+	struct scan_set *set = scan_set_new(&sc, NULL, err, sizeof(err));
+	struct scan_finding f;
+	assert_non_null(set);
+
+	assert_true(
+	    scan(set, "e.example",
+		 "GET / HTTP/1.1\r\nHost: e.example\r\nA: fine\r\nB: key "
+		 "AKIAQWERTYUIOPASDFGH\r\nC: also fine\r\nD: Z2hwX2ExQjJjM0Q0ZTVGNmc3SDhpOUowaz"
+		 "FMMm0zTjRvNVA2cTdSOA==\r\nE: AKIAQWERTYUIOPASDFGH\r\n\r\n",
+		 &f));
+	assert_int_equal(f.action, SCAN_REDACT);
+	assert_false(redact[0] || redact[1] || redact[3]);
+	assert_true(redact[2] && redact[4] && redact[5]);
+	char text[96];
+	struct slice v = scan_redacted_value(&f, text, sizeof(text));
+	assert_int_equal(v.len, strlen("[redacted:aws-access-key]"));
+	assert_memory_equal(v.ptr, "[redacted:aws-access-key]", v.len);
+	/* in the query: a block */
+	assert_true(scan(set, "e.example",
+			 "GET /?k=AKIAQWERTYUIOPASDFGH HTTP/1.1\r\nHost: e.example\r\n\r\n", &f));
+	assert_int_equal(f.action, SCAN_BLOCK);
+	/* no room for redactions: a block */
+	static const char plain[] = "GET / HTTP/1.1\r\nB: AKIAQWERTYUIOPASDFGH\r\n\r\n";
+	assert_true(http1_request_parse(plain, sizeof(plain) - 1, 64, &req) > 0);
+	assert_true(scan_request_head(set, SLICE_LIT("e.example"), &req, req.target, &f, NULL));
+	assert_int_equal(f.action, SCAN_BLOCK);
+	/* a JWT stays a report */
+	assert_true(scan(set, "e.example",
+			 "GET / HTTP/1.1\r\nA: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+			 "dozjgNryP4J3jVmNHl0w5N\r\n\r\n",
+			 &f));
+	assert_int_equal(f.action, SCAN_REPORT);
+	assert_false(redact[0]);
+	scan_set_free(set);
+	scan_thread_fini();
+}
+
+/* Bodies in their encodings, split at every byte: MIME-wrapped base64 with the token across a
+ * line break, a form's percent-encoded base64, hex. */
+static void test_decoded_bodies(void **state)
+{
+	static const struct {
+		const char *body, *where;
+	} cases[] = {
+	    {"--b\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+	     "U29tZSB0ZXh0IHRoYXQgZ29lcyBvbiBmb3IgYSB3aGlsZSBiZWZvcmUgdGhlIHRva2VuIGdocF9h\r\n"
+	     "MUIyYzNENGU1RjZnN0g4aTlKMGsxTDJtM040bzVQNnE3UjggYW5kIGFmdGVyIGl0LCBtb3JlIHRl\r\n"
+	     "eHQu\r\n--b--\r\n",
+	     "body (base64)"},
+	    {"a=1&x=eD4%2BZ2hwX2ExQjJjM0Q0ZTVGNmc3SDhpOUowazFMMm0zTjRvNVA2cTdSOD8%2F&b=2",
+	     "body (percent, base64)"},
+	    {"{\"h\":\"6768705f6131423263334434653546366737483869394a306b314c326d334e346f35503671"
+	     "375238\"}",
+	     "body (hex)"},
+	};
+	struct scan_config sc = defaults();
+	char err[256];
+	struct scan_set *set = scan_set_new(&sc, NULL, err, sizeof(err));
+	struct scan_finding f;
+	assert_non_null(set);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = strlen(cases[i].body);
+		for (size_t cut = 0; cut <= n; cut++) {
+			struct scan_stream *st =
+			    scan_stream_open(set, SLICE_LIT("x.example"), false);
+			assert_non_null(st);
+			bool a = scan_stream_feed(st, cases[i].body, cut, false, &f);
+			bool b = a || scan_stream_feed(st, cases[i].body + cut, n - cut, true, &f);
+			assert_true(b);
+			assert_string_equal(f.name, "github-token");
+			assert_string_equal(f.where, cases[i].where);
+			scan_stream_free(st);
+		}
+	}
+	scan_set_free(set);
+	scan_thread_fini();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_builtins),
-	    cmocka_unit_test(test_rules_and_secrets),
-	    cmocka_unit_test(test_bodies),
+	    cmocka_unit_test(test_builtins), cmocka_unit_test(test_rules_and_secrets),
+	    cmocka_unit_test(test_bodies),   cmocka_unit_test(test_decoded_heads),
+	    cmocka_unit_test(test_redact),   cmocka_unit_test(test_decoded_bodies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
