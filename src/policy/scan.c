@@ -358,12 +358,15 @@ static void join_decoded(struct scan_join *j, size_t from, size_t n, int part, u
 	if (n_via >= depth)
 		return;
 	for (unsigned k = 0; k < SCAN_DECODINGS && !j->oom; k++) {
+		bool path = part == -1 && n_via == 0;
+		if (!scan_decode_worth((enum scan_decoding)k, scan_joined + from, n, path))
+			continue;
 		via[n_via] = (uint8_t)k;
 		size_t start = j->len, done = 0, out;
 		unsigned seg = j->n;
 		if (!join_segment(j, part, via, n_via + 1))
 			return;
-		if (part == -1 && n_via == 0)
+		if (path)
 			scan_decoder_init_path(&d, (enum scan_decoding)k);
 		else
 			scan_decoder_init(&d, (enum scan_decoding)k);

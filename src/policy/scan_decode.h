@@ -20,24 +20,25 @@ const char *scan_decoding_name(enum scan_decoding kind);
  * secret shorter than 8 bytes is not looked for (policy/scan). */
 #define SCAN_DECODE_BASE64_MIN 12
 #define SCAN_DECODE_HEX_MIN 16
-/* A percent run (the text between separators) is held until its first escape up to this many
- * bytes; a longer run without one keeps only its last SCAN_DECODE_HELD / 2 bytes. */
+/* A percent run (the text between separators) is held until its first escape: its last this
+ * many bytes, which are what is emitted before the escape's byte. */
 #define SCAN_DECODE_HELD 512
 /* The output room scan_decoder_feed needs beyond what it writes for each byte it reads. */
 #define SCAN_DECODE_SLACK (SCAN_DECODE_HELD + 8)
 
 struct scan_decoder {
-	uint8_t kind;	 /* enum scan_decoding */
-	bool emitting;	 /* the current run is long enough (or, percent: has an escape) */
-	uint32_t run;	 /* characters of the alphabet in the current run */
-	uint32_t line;	 /* base64: of them, since the last line break inside it */
-	uint32_t bits;	 /* base64 and hex: the bits read and not yet emitted */
-	uint8_t n_bits;	 /* how many */
-	uint8_t esc[2];	 /* percent: an escape's digits read so far */
-	int8_t n_esc;	 /* -1: none begun; 0: the '%' read; 1: and one digit */
-	bool break_seen; /* base64: a line break inside the run, not yet known to be one */
-	bool slash_ends; /* base64: '/' ends a run (in a URL's path it is the separator) */
-	uint16_t n_held; /* bytes of held */
+	uint8_t kind;	  /* enum scan_decoding */
+	bool emitting;	  /* the current run is long enough (or, percent: has an escape) */
+	uint32_t run;	  /* characters of the alphabet in the current run */
+	uint32_t line;	  /* base64: of them, since the last line break inside it */
+	uint32_t bits;	  /* base64 and hex: the bits read and not yet emitted */
+	uint8_t n_bits;	  /* how many */
+	uint8_t esc[2];	  /* percent: an escape's digits read so far */
+	int8_t n_esc;	  /* -1: none begun; 0: the '%' read; 1: and one digit */
+	bool break_seen;  /* base64: a line break inside the run, not yet known to be one */
+	bool slash_ends;  /* base64: '/' ends a run (in a URL's path it is the separator) */
+	uint16_t n_held;  /* bytes of held */
+	uint16_t held_at; /* percent: where in held (a ring) the oldest is */
 	char held[SCAN_DECODE_HELD];
 };
 
@@ -50,6 +51,9 @@ void scan_decoder_init_path(struct scan_decoder *d, enum scan_decoding kind);
  * the rest when it read fewer than n. */
 size_t scan_decoder_feed(struct scan_decoder *d, const char *in, size_t n, char *out,
 			 size_t out_size, size_t *out_len);
+/* Whether text (whole, as in a request head) has anything kind would decode: an escape, or a
+ * run long enough. A quick look that spares the decoder for the many short field values. */
+bool scan_decode_worth(enum scan_decoding kind, const char *text, size_t n, bool path);
 /* The text has ended: the last run's output (out_size at least SCAN_DECODE_SLACK). Returns the
  * bytes written. The decoder may be fed again, as from the start. */
 size_t scan_decoder_end(struct scan_decoder *d, char *out, size_t out_size);

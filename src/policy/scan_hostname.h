@@ -16,7 +16,7 @@
 
 #define SCAN_HOSTNAME_MAX_LABEL 52	/* default max_label */
 #define SCAN_HOSTNAME_MIN_LENGTH 20	/* default min_length */
-#define SCAN_HOSTNAME_ENTROPY_TENTHS 30 /* default entropy: 3.0 bits per character */
+#define SCAN_HOSTNAME_ENTROPY_TENTHS 25 /* default entropy: 2.5 bits per character */
 
 struct domain_set;
 
