@@ -52,6 +52,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (unsigned i = 0; i < req.n_headers; i++)
 				CHECK(!redact[i]);
 	}
+	/* Its target as a host name: a finding is in "host". */
+	if (scan_host_name(set, req.target, &f))
+		CHECK(strcmp(f.where, "host") == 0 && f.name && f.name[0]);
 	/* The same head with the secret in one more field is always caught, in either form. */
 	static const struct slice planted[] = {SLICE_LIT("fuzz-secret-value"),
 					       SLICE_LIT("ZnV6ei1zZWNyZXQtdmFsdWU=")};

@@ -73,6 +73,7 @@ struct conn_request {
 	unsigned n_addrs, next_addr;
 	struct ip_addr connected; /* the address tried or judged last; valid when has_connected */
 	bool has_connected;
+	bool host_withheld; /* scan: found a secret in the name: the log line does not show it */
 	bool logged;
 	uint64_t bytes_up, bytes_down;
 	uint64_t started_ms;

@@ -28,6 +28,7 @@
 #include "policy/dns_policy.h"
 #include "policy/outcome.h"
 #include "policy/rate_limit.h"
+#include "policy/scan.h"
 
 /* A query is read into UDP_BATCH_IN_MAX bytes (io/udp_batch): a question of 255 bytes and an
  * OPT with a cookie take under 300; a bigger datagram is cut there and refused as malformed. */
@@ -149,7 +150,10 @@ static void dns_log(struct dns_server *s, const struct dns_from *from, const str
 	    .ts_ms = loop_clock_wall_ms(),
 	    .client = client,
 	    .agent = agent ? agent->name : "",
-	    .name = has_question ? slice_make(q->name.text, q->name.len) : SLICE_LIT(""),
+	    /* The name held a secret (dns_scan_name): not in the log. */
+	    .name = !has_question			  ? SLICE_LIT("")
+		    : v->reason == REASON_SECRET_DETECTED ? SLICE_LIT("[withheld]")
+							  : slice_make(q->name.text, q->name.len),
 	    .type = type,
 	    .decision = outcome_name(decision),
 	    .reason = reason_token(outcome_reason(v, ans->result)),
@@ -567,6 +571,23 @@ static void dns_forward(struct dns_server *s, const struct dns_from *from,
 	dns_ask_started(a);
 }
 
+/* scan: a secret in the name asked for (policy/scan): refused, or reported, as scan: says; the
+ * log line shows "[withheld]" for the name (dns_log). */
+static void dns_scan_name(struct worker *w, const struct policy_scope *scope,
+			  const struct agent *agent, const struct dns_query *q, struct verdict *v)
+{
+	struct scan_finding f;
+
+	if (!scan_host_name(snapshot_scan_set(w->snap, agent),
+			    slice_make(q->name.text, q->name.len), &f))
+		return;
+	policy_verdict_set(v, f.action != SCAN_BLOCK, REASON_SECRET_DETECTED, "scan: %s in %s",
+			   f.name, f.where);
+	v->report = f.action != SCAN_BLOCK;
+	if (!v->allow)
+		policy_apply_mode(scope, v);
+}
+
 /* One query, as it came: judged in the order docs/dns.md gives, answered or handed to the
  * resolver. */
 static void dns_on_query(struct dns_server *s, const struct dns_from *from, struct slice msg)
@@ -623,6 +644,8 @@ static void dns_on_query(struct dns_server *s, const struct dns_from *from, stru
 	}
 	const struct route *route = dns_policy_decide_name(&scope, cfg->routes, cfg->n_routes,
 							   q.name.text, q.name.len, q.qtype, &v);
+	if (v.allow && !v.report)
+		dns_scan_name(w, &scope, agent, &q, &v);
 	ans.rcode = dns_policy_rcode(&scope, &v);
 	if (ans.rcode != DNS_RCODE_NOERROR) {
 		dns_reply(s, from, agent, &q, &v, &ans, started_us);

@@ -22,6 +22,7 @@
 #include "parse/url_path.h"
 #include "policy/intercept.h"
 #include "policy/route.h"
+#include "policy/scan.h"
 #include "policy/tunnel_policy.h"
 
 /* Bytes buffered per direction while streaming bodies. */
@@ -376,6 +377,33 @@ static bool flow_ruled(const struct conn *c, const struct authority *dest)
 	       request_rules_cover(rules, slice_make(dest->name, dest->name_len));
 }
 
+/* scan: the name itself, before it is resolved (a CONNECT's too: its name is what leaves). A
+ * block refuses the request; the log line shows "[withheld]" for the host either way. False
+ * when it was refused. */
+static bool flow_scan_name(struct conn *c)
+{
+	struct conn_request *r = &c->req;
+	struct scan_finding f;
+
+	if (r->dest.kind != HOST_NAME ||
+	    !scan_host_name(snapshot_scan_set(c->snap, r->agent),
+			    slice_make(r->dest.name, r->dest.name_len), &f))
+		return true;
+	r->host_withheld = true;
+	policy_verdict_set(&r->verdict, f.action != SCAN_BLOCK, REASON_SECRET_DETECTED,
+			   "scan: %s in %s", f.name, f.where);
+	if (f.action != SCAN_BLOCK) {
+		r->verdict.report = true;
+		return true;
+	}
+	struct policy_scope scope = flow_scope(c);
+	policy_apply_mode(&scope, &r->verdict);
+	if (r->verdict.allow)
+		return true;
+	flow_refuse(c, r->verdict.reason, NULL);
+	return false;
+}
+
 /* scan: what the head carries (its target and field values), before anything of it leaves. A
  * block refuses the request (a report, in mode: report); a report forwards it and the log says
  * what was found (the pattern and where, never the text). False when it was refused. */
@@ -573,7 +601,7 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 	}
 	static _Thread_local struct credential_use uses[CREDENTIAL_USES_MAX];
 	unsigned n_uses = 0;
-	if (!r->is_connect && !flow_scan_head(c, req, path))
+	if (!flow_scan_name(c) || (!r->is_connect && !flow_scan_head(c, req, path)))
 		return;
 	if (!r->is_connect && req->framing != HTTP1_BODY_NONE)
 		r->body_scan = scan_stream_open(snapshot_scan_set(c->snap, r->agent),

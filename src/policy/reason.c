@@ -155,7 +155,7 @@ static const struct reason_info reason_table[REASON__COUNT] = {
 				"The request carries what looks like a secret (a credential "
 				"format the egress policy scans for) to a host it does not belong "
 				"to.",
-				REASON_BY_POLICY, REASON_RCODE_SERVFAIL},
+				REASON_BY_POLICY, REASON_RCODE_DENIED},
     [REASON_ENCODED_HOSTNAME] = {"encoded_hostname", 403, "http_request_denied",
 				 "The host name has a label that looks like encoded data, which "
 				 "is how data is carried out in names; the egress policy refuses "

@@ -76,6 +76,7 @@ struct scan_entry {
 struct scan_set {
 	hs_database_t *db;
 	hs_database_t *stream_db; /* the same patterns in stream mode, for bodies; NULL: none */
+	hs_database_t *name_db;	  /* the same, caseless, for host names */
 	uint64_t max_body;
 	unsigned decode_depth;
 	/* Tells sets apart for the scratch space (a new set may get a freed one's address). */
@@ -90,6 +91,7 @@ void scan_set_free(struct scan_set *set)
 		return;
 	hs_free_database(set->db);
 	hs_free_database(set->stream_db);
+	hs_free_database(set->name_db);
 	for (unsigned i = 0; i < set->n; i++)
 		domain_set_free(set->entries[i].own_hosts);
 	free(set->entries);
@@ -218,6 +220,24 @@ struct scan_set *scan_set_new(const struct scan_config *sc, const struct credent
 			ok = false;
 		}
 	}
+	if (ok && set->n > 0) {
+		hs_compile_error_t *ce = NULL;
+		unsigned *caseless = calloc(set->n, sizeof(*caseless));
+		if (!caseless) {
+			snprintf(err, err_size, "scan: out of memory");
+			ok = false;
+		}
+		for (unsigned i = 0; ok && i < set->n; i++)
+			caseless[i] = HS_FLAG_SINGLEMATCH | HS_FLAG_CASELESS;
+		if (ok && hs_compile_multi((const char *const *)exprs, caseless, ids, set->n,
+					   HS_MODE_BLOCK, NULL, &set->name_db, &ce) != HS_SUCCESS) {
+			snprintf(err, err_size, "scan: the patterns do not compile for names: %s",
+				 ce ? ce->message : "unknown error");
+			hs_free_compile_error(ce);
+			ok = false;
+		}
+		free(caseless);
+	}
 	if (set) {
 		set->max_body = sc->max_body;
 		set->decode_depth = sc->decode_depth;
@@ -259,7 +279,7 @@ static _Thread_local unsigned long scan_scratch_for; /* the serial it was last s
  * decoded only from runs long enough to hold a secret). */
 struct scan_segment {
 	uint32_t start; /* offset into the joined text */
-	int32_t part;	/* -1 path, -2 query, else the header's index */
+	int32_t part;	/* -1 path, -2 query, -3 host, else the header's index */
 	uint8_t via[SCAN_DECODE_DEPTH_MAX];
 	uint8_t n_via;
 };
@@ -288,6 +308,7 @@ static bool scan_scratch_ready(const struct scan_set *set)
 	if (scan_scratch_for == set->serial)
 		return true;
 	if (hs_alloc_scratch(set->db, &scan_scratch) != HS_SUCCESS ||
+	    hs_alloc_scratch(set->name_db, &scan_scratch) != HS_SUCCESS ||
 	    (set->stream_db && hs_alloc_scratch(set->stream_db, &scan_scratch) != HS_SUCCESS))
 		return false;
 	scan_scratch_for = set->serial;
@@ -418,6 +439,8 @@ static void scan_name_segment(const struct scan_ctx *x, const struct scan_segmen
 		snprintf(out, size, "path");
 	} else if (seg->part == -2) {
 		snprintf(out, size, "query");
+	} else if (seg->part == -3) {
+		snprintf(out, size, "host");
 	} else {
 		struct slice name = x->req->headers[seg->part].name;
 		size_t n = name.len < size - 40 ? name.len : size - 40;
@@ -520,6 +543,29 @@ bool scan_request_head(const struct scan_set *set, struct slice host,
 	else if (x.reported)
 		*f = x.report;
 	return x.blocked || x.redacting || x.reported;
+}
+
+bool scan_host_name(const struct scan_set *set, struct slice name, struct scan_finding *f)
+{
+	struct scan_ctx x = {.set = set, .host = name};
+	struct scan_join j = {0};
+	uint8_t via[SCAN_DECODE_DEPTH_MAX];
+
+	if (!set || !set->name_db || name.len == 0)
+		return false;
+	if (!join_reserve(&j, name.len + 1) || !join_segment(&j, -3, via, 0) ||
+	    !scan_scratch_ready(set)) {
+		*f = (struct scan_finding){"scan (out of memory)", SCAN_BLOCK, "host"};
+		return true;
+	}
+	memcpy(scan_joined, name.ptr, name.len);
+	x.n_segments = j.n;
+	hs_scan(set->name_db, scan_joined, (unsigned)name.len, 0, scan_scratch, scan_on_match, &x);
+	if (x.blocked)
+		*f = x.block;
+	else if (x.reported)
+		*f = x.report;
+	return x.blocked || x.reported;
 }
 
 struct slice scan_redacted_value(const struct scan_finding *f, char *out, size_t out_size)

@@ -98,6 +98,11 @@ struct scan_finding {
 bool scan_request_head(const struct scan_set *set, struct slice host,
 		       const struct http1_request *req, struct slice target, struct scan_finding *f,
 		       bool *redact);
+/* Scans a host name (a request's, a CONNECT's, a DNS question's) for the patterns, without
+ * regard to case: a name is sent lower-cased as often as not, and DNS ignores it. True when
+ * something in it may not go there (the name is also the destination), *f saying what, in
+ * "host". */
+bool scan_host_name(const struct scan_set *set, struct slice name, struct scan_finding *f);
 /* The value a redacted header is sent with: "[redacted:<name>]" in out. */
 struct slice scan_redacted_value(const struct scan_finding *f, char *out, size_t out_size);
 /* A request body's scan: its bytes as they are approved to be sent on (chunk framing taken

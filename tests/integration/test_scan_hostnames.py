@@ -94,3 +94,31 @@ def test_report_exempt_and_off(tsluice, names, dns, origins):
 def test_without_a_scan_section_names_are_not_judged(sluice, names):
     p = sluice({"allow": ["*.tunnel.test"]})
     assert get(("127.0.0.1", p.port), "http://%s/echo" % HEX_NAME).status == 200
+
+
+# ---- a token itself as a label ---------------------------------------------------------------
+
+from test_scan import FORMATS  # noqa: E402
+
+IN_A_LABEL = sorted(n for n, t in FORMATS.items() if len(t) <= 63)
+
+
+@pytest.mark.parametrize("fmt", IN_A_LABEL)
+def test_a_token_as_a_label_never_leaves(tsluice, dns, origins, fmt):
+    """Each format (those a label can hold) as a subdomain, in the agent's spelling or lower
+    case as DNS sends it: refused in a request, a CONNECT and a DNS question, with zero queries
+    and zero connections; the log withholds the name."""
+    name = FORMATS[fmt] + ".t.tunnel.test"
+    dns.set(name.lower(), a=[ORIGIN])
+    p = tsluice(scan={"hostnames": False})  # the patterns alone, not the label check
+    before = origins.hits(ORIGIN), origins.count(ORIGIN, 443)
+    assert_refused(get(("127.0.0.1", p.port), "http://%s/echo" % name), 403)
+    assert connect_status(p, name.lower() + ":443") == 403
+    r = ask(p.dns_port, name.lower())
+    assert r["rcode"] == NXDOMAIN, r
+    assert dns.queries(name.lower()) == 0
+    assert (origins.hits(ORIGIN), origins.count(ORIGIN, 443)) == before
+    lines = p.wait_logs({"reason": "secret_detected"}, count=3)
+    assert all(l["rule"] == "scan: %s in host" % fmt for l in lines), lines
+    assert all(l.get("host", l.get("name")) == "[withheld]" for l in lines), lines
+    assert FORMATS[fmt].lower() not in str(lines).lower()

@@ -332,12 +332,35 @@ static void test_decoded_bodies(void **state)
 	scan_thread_fini();
 }
 
+/* A host name is scanned without regard to case; a name under a pattern's hosts is its own. */
+static void test_host_names(void **state)
+{
+	struct scan_config sc = defaults();
+	char err[256];
+	struct scan_set *set = scan_set_new(&sc, NULL, err, sizeof(err));
+	struct scan_finding f;
+	assert_non_null(set);
+
+	assert_true(scan_host_name(set, SLICE_LIT("akiaqwertyuiopasdfgh.t.example"), &f));
+	assert_string_equal(f.name, "aws-access-key");
+	assert_string_equal(f.where, "host");
+	assert_true(scan_host_name(
+	    set, SLICE_LIT("x.GHP_A1B2C3D4E5F6G7H8I9J0K1L2M3N4O5P6Q7R8.example"), &f));
+	assert_string_equal(f.name, "github-token");
+	assert_false(scan_host_name(set, SLICE_LIT("akiaqwertyuiopasdfgh.s3.amazonaws.com"), &f));
+	assert_false(scan_host_name(set, SLICE_LIT("api.github.com"), &f));
+	assert_false(scan_host_name(NULL, SLICE_LIT("akiaqwertyuiopasdfgh.t.example"), &f));
+	scan_set_free(set);
+	scan_thread_fini();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_builtins), cmocka_unit_test(test_rules_and_secrets),
-	    cmocka_unit_test(test_bodies),   cmocka_unit_test(test_decoded_heads),
-	    cmocka_unit_test(test_redact),   cmocka_unit_test(test_decoded_bodies),
+	    cmocka_unit_test(test_builtins),   cmocka_unit_test(test_rules_and_secrets),
+	    cmocka_unit_test(test_bodies),     cmocka_unit_test(test_decoded_heads),
+	    cmocka_unit_test(test_redact),     cmocka_unit_test(test_decoded_bodies),
+	    cmocka_unit_test(test_host_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
