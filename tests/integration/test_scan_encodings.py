@@ -71,41 +71,47 @@ def mime_base64(data):
     return base64.encodebytes(data).replace(b"\n", b"\r\n")
 
 
-BODIES = {
-    "json-base64": (b'{"file": "%s"}' % base64.b64encode(b"key=" + TOKEN.encode()),
-                    "application/json", "body (base64)"),
-    "json-hex": (b'{"blob": "%s"}' % TOKEN.encode().hex().encode(), "application/json",
-                 "body (hex)"),
-    "form": (b"a=1&token=" + TOKEN.encode() + b"&b=2",
-             "application/x-www-form-urlencoded", "body"),
-    "form-percent": (b"a=1&token=" + "".join("%%%02X" % c for c in TOKEN.encode()).encode(),
-                     "application/x-www-form-urlencoded", "body (percent)"),
-    "form-percent-base64": (
-        b"a=1&f=" + urllib.parse.quote(base64.b64encode(b"x>>" + TOKEN.encode() + b"??"),
-                                       safe="").encode(),
-        "application/x-www-form-urlencoded", "body (percent, base64)"),
-    "multipart": (b"--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.env\"\r\n"
-                  b"\r\nGITHUB_TOKEN=" + TOKEN.encode() + b"\r\n--XyZ--\r\n",
-                  "multipart/form-data; boundary=XyZ", "body"),
-    "multipart-base64": (
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n"
-        b"Content-Transfer-Encoding: base64\r\n\r\n" +
-        mime_base64(b"Some text that goes on for a while, long enough to wrap, before the "
-                    b"token " + TOKEN.encode() + b" and after it, more text.") +
-        b"--XyZ--\r\n", "multipart/form-data; boundary=XyZ", "body (base64)"),
-}
+def bodies(token):
+    """Each body shape a secret leaves in: (body, content type, where the scan finds it)."""
+    t = token.encode()
+    return {
+        "json": (b'{"note": "deploy with %s", "n": 1}' % t, "application/json", "body"),
+        "json-base64": (b'{"file": "%s"}' % base64.b64encode(b"key=" + t), "application/json",
+                        "body (base64)"),
+        "json-hex": (b'{"blob": "%s"}' % t.hex().encode(), "application/json", "body (hex)"),
+        "form": (b"a=1&token=" + t + b"&b=2", "application/x-www-form-urlencoded", "body"),
+        "form-percent": (b"a=1&token=" + "".join("%%%02X" % c for c in t).encode(),
+                         "application/x-www-form-urlencoded", "body (percent)"),
+        "form-percent-base64": (
+            b"a=1&f=" + urllib.parse.quote(base64.b64encode(b"x>>" + t + b"??"),
+                                           safe="").encode(),
+            "application/x-www-form-urlencoded", "body (percent, base64)"),
+        "multipart": (b"--XyZ\r\nContent-Disposition: form-data; name=\"f\"; "
+                      b"filename=\"a.env\"\r\n\r\nTOKEN=" + t + b"\r\n--XyZ--\r\n",
+                      "multipart/form-data; boundary=XyZ", "body"),
+        "multipart-base64": (
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n" +
+            mime_base64(b"Some text that goes on for a while, long enough to wrap, before the "
+                        b"token " + t + b" and after it, more text.") +
+            b"--XyZ--\r\n", "multipart/form-data; boundary=XyZ", "body (base64)"),
+    }
 
 
-@pytest.mark.parametrize("name", sorted(BODIES))
-def test_encoded_in_the_body_never_leaves(scanning, origins, name):
-    body, ctype, where = BODIES[name]
+SHAPES = sorted(bodies(TOKEN))
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("shape", SHAPES)
+def test_each_format_in_each_body_never_leaves(scanning, origins, fmt, shape):
+    body, ctype, where = bodies(FORMATS[fmt])[shape]
     p = scanning()
     before = origins.requests(ORIGIN)
     r = post(p, body, ctype)
     assert_refused(r, 403, "http_request_denied")
     assert origins.requests(ORIGIN) == before
     [line] = p.wait_logs({"reason": "secret_detected"})
-    assert line["rule"] == "scan: github-token in " + where, line
+    assert line["rule"] == "scan: %s in %s" % (fmt, where), line
 
 
 def test_a_base64_secret_split_across_reads_is_caught(scanning, origins):
