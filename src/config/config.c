@@ -13,6 +13,7 @@
 #include "config/config_credentials.h"
 #include "config/config_request_rules.h"
 #include "config/config_scan.h"
+#include "config/config_search.h"
 #include "config/config_tls.h"
 #include "config/config_tunnel.h"
 #include "config/config_limits.h"
@@ -84,6 +85,7 @@ static const struct config_key top_keys[] = {
     {.name = "scan", .read = config_scan_read},
     {.name = "agents", .read = config_agents_read},
     {.name = "routes", .read = config_routes_read},
+    {.name = "search", .read = config_search_read},
 };
 
 /* ---- documents ------------------------------------------------------------------------- */
@@ -232,6 +234,7 @@ struct config *config_parse(const char *text, size_t len, struct config_errors *
 		config_intercept_finish(r);
 		if (!r->stop) {
 			config_routes_finish(r);
+			config_search_finish(r);
 			errors_sort(errors);
 		}
 	} else {

@@ -11,6 +11,7 @@
 #include "policy/agent.h"
 #include "policy/policy.h"
 #include "policy/route.h"
+#include "policy/search.h"
 
 #define CONFIG_MAX_LISTEN 8
 #define CONFIG_MAX_WORKERS 64
@@ -109,6 +110,7 @@ struct config {
 	int default_agent;    /* index of the agent named "default", or -1 */
 	struct route *routes; /* routes in file order */
 	unsigned n_routes;
+	struct search_config search; /* search: the APIs answered from SearXNG */
 	/* tls: given (even empty), or any intercept pattern = the daemon loads (or creates) the
 	 * interception CA at start. */
 	bool has_tls;

@@ -11,7 +11,8 @@ static unsigned *config_field(struct config_reader *r, const struct config_key *
 	return (unsigned *)(void *)((char *)r->cfg + k->field);
 }
 
-static void read_duration(struct config_reader *r, const struct config_key *k, const char *path)
+void config_limits_read_duration(struct config_reader *r, const struct config_key *k,
+				 const char *path)
 {
 	struct slice s;
 	const char *detail;
@@ -35,8 +36,8 @@ static void read_duration(struct config_reader *r, const struct config_key *k, c
 
 /* timeouts.drain and timeouts.reload_revoke: a duration, or 0 ("stop at once on SIGTERM";
  * "tunnels open before a reload are never cut"). */
-static void read_duration_or_zero(struct config_reader *r, const struct config_key *k,
-				  const char *path)
+void config_limits_read_duration_or_zero(struct config_reader *r, const struct config_key *k,
+					 const char *path)
 {
 	if (r->ev.type == YAML_SCALAR_EVENT &&
 	    config_reader_scalar_kind(&r->ev) != CONFIG_SCALAR_BOOL) {
@@ -47,7 +48,7 @@ static void read_duration_or_zero(struct config_reader *r, const struct config_k
 			return;
 		}
 	}
-	read_duration(r, k, path);
+	config_limits_read_duration(r, k, path);
 }
 
 void config_limits_read(struct config_reader *r, const struct config_key *k, const char *path)
@@ -78,7 +79,8 @@ void config_limits_read(struct config_reader *r, const struct config_key *k, con
 
 #define TIMEOUT(key, member)                                                                       \
 	{                                                                                          \
-		.name = key, .read = read_duration, .field = offsetof(struct config, member)       \
+		.name = key, .read = config_limits_read_duration,                                  \
+		.field = offsetof(struct config, member)                                           \
 	}
 
 const struct config_key config_limits_timeout_keys[] = {
@@ -89,9 +91,11 @@ const struct config_key config_limits_timeout_keys[] = {
     TIMEOUT("tunnel_idle", tunnel_idle_ms),
     TIMEOUT("dns", dns_timeout_ms),
     TIMEOUT("tls_handshake", tls_handshake_ms),
-    {.name = "drain", .read = read_duration_or_zero, .field = offsetof(struct config, drain_ms)},
+    {.name = "drain",
+     .read = config_limits_read_duration_or_zero,
+     .field = offsetof(struct config, drain_ms)},
     {.name = "reload_revoke",
-     .read = read_duration_or_zero,
+     .read = config_limits_read_duration_or_zero,
      .field = offsetof(struct config, reload_revoke_ms)},
 };
 

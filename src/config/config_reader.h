@@ -83,6 +83,8 @@ struct config_reader {
 	unsigned agents_cap, agent_marks_cap, routes_cap, route_marks_cap, refs_cap;
 	yaml_mark_t *agent_marks; /* where each agent's name is, for "first at" */
 	yaml_mark_t *route_marks; /* where each route's host is */
+	yaml_mark_t search_mark;  /* config_search: where search: (or its route) is */
+	yaml_mark_t search_agent_marks[SEARCH_AGENTS_MAX]; /* and each of search.agents */
 	struct config_agent_ref *refs;
 	unsigned n_refs;
 };

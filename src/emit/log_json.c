@@ -166,7 +166,8 @@ static void out_timestamp(struct out_buf *o, int64_t ts_ms)
 	(LOG_JSON_CLIENT_MAX + LOG_JSON_AGENT_MAX + LOG_JSON_METHOD_MAX + LOG_JSON_HOST_MAX +      \
 	 LOG_JSON_DECISION_MAX + LOG_JSON_REASON_MAX + LOG_JSON_RULE_MAX + LOG_JSON_IP_MAX +       \
 	 LOG_JSON_PATH_MAX + LOG_JSON_HOST_MAX + LOG_JSON_USER_MAX + LOG_JSON_ENDED_MAX +          \
-	 LOG_JSON_HOST_MAX + LOG_JSON_ALPN_MAX + LOG_JSON_TLS_ERROR_MAX + 16)
+	 LOG_JSON_HOST_MAX + LOG_JSON_ALPN_MAX + LOG_JSON_TLS_ERROR_MAX + 16 +                     \
+	 LOG_JSON_QUERY_MAX + 64)
 _Static_assert(6 * LOG_JSON_CAPS_SUM + 1024 <= LOG_JSON_LINE_MAX,
 	       "a log line at its caps does not fit LOG_JSON_LINE_MAX");
 
@@ -226,6 +227,16 @@ size_t log_json_format(const struct log_record *rec, char out[LOG_JSON_LINE_MAX]
 	if (rec->upstream_h2)
 		out_cstr(&o, ",\"upstream_alpn\":\"h2\"");
 	out_optional_str(&o, "tls_error", rec->tls_error, LOG_JSON_TLS_ERROR_MAX);
+	if (rec->search_api) {
+		out_field_str(&o, "search_api", slice_from_cstr(rec->search_api), 16);
+		out_optional_str(&o, "query", rec->search_query, LOG_JSON_QUERY_MAX);
+		if (rec->search_results >= 0)
+			out_field_u64(&o, "results", (uint64_t)rec->search_results);
+		if (rec->searxng_ms >= 0)
+			out_field_u64(&o, "searxng_ms", (uint64_t)rec->searxng_ms);
+		if (rec->search_cached)
+			out_cstr(&o, ",\"cached\":true");
+	}
 	o.cap += 2;
 	out_raw(&o, "}\n", 2);
 	return o.len;

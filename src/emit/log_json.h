@@ -19,6 +19,7 @@ enum log_event { LOG_EVENT_END, LOG_EVENT_OPEN };
 #define LOG_JSON_ALPN_MAX 128	   /* the protocols a ClientHello offers, joined by ',' */
 #define LOG_JSON_TLS_ERROR_MAX 200 /* "client: " or "upstream: " and OpenSSL's reason */
 #define LOG_JSON_USER_MAX 64	   /* AGENT_NAME_MAX: a longer user names no agent */
+#define LOG_JSON_QUERY_MAX 512	   /* a search's text: SEARCH_QUERY_MAX / 2 */
 
 struct log_record {
 	int64_t ts_ms;	      /* wall clock, Unix epoch milliseconds */
@@ -53,11 +54,19 @@ struct log_record {
 	const char *upstream_cert;
 	bool upstream_h2;	/* the origin spoke HTTP/2: "upstream_alpn":"h2" */
 	struct slice tls_error; /* why a TLS handshake failed, on either side */
+	/* A search answered from SearXNG (io/search_flow): "search_api", "query" (unless
+	 * search.log_query is off: empty), "results", "searxng_ms" (-1: SearXNG was not asked, as
+	 * for an answer from the cache: "cached":true). search_api NULL: none of these. */
+	const char *search_api;
+	struct slice search_query;
+	int search_results;
+	int64_t searxng_ms;
+	bool search_cached;
 };
 
 /* Longest line log_json_format writes: every field is capped, and even fully escaped the caps
  * add up to less than this, so a line is never cut (log_json.c checks it at compile time). */
-#define LOG_JSON_LINE_MAX 20480
+#define LOG_JSON_LINE_MAX 24576
 
 /* Writes the record and a trailing '\n' into out; returns the length. Strings are escaped per
  * RFC 8259 (control bytes and every byte from 0x7f up as \u00XX, so the line is ASCII); over-long

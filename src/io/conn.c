@@ -354,12 +354,22 @@ struct conn_log_text *conn_log_text(struct conn *c)
 	return c->log_text;
 }
 
+/* The search flow's state, by the destructor it left (conn does not know the flow). */
+static void conn_free_search(struct conn_request *r)
+{
+	if (r->search)
+		r->search_free(r->search);
+	r->search = NULL;
+}
+
 void conn_reset_request(struct conn *c)
 {
 	if (c->log_text)
 		c->log_text->path_len = c->log_text->host_raw_len = c->log_text->user_len =
-		    c->log_text->sni_len = c->log_text->alpn_len = c->log_text->tls_error_len = 0;
+		    c->log_text->sni_len = c->log_text->alpn_len = c->log_text->tls_error_len =
+			c->log_text->search_query_len = 0;
 	scan_stream_free(c->req.body_scan);
+	conn_free_search(&c->req);
 	memset(&c->req, 0, sizeof(c->req));
 	c->req.result = REASON_ALLOWED;
 	buf_release(&c->replay); /* left by a request that ended before any answer */
@@ -412,6 +422,12 @@ static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
 	    .upstream_cert = r->intercept && r->upstream_verified ? "verified" : NULL,
 	    .upstream_h2 = r->upstream_h2,
 	    .tls_error = t ? slice_make(t->tls_error, t->tls_error_len) : SLICE_LIT(""),
+	    .search_api =
+		r->search_api ? search_api_name((enum search_api)(r->search_api - 1)) : NULL,
+	    .search_query = t ? slice_make(t->search_query, t->search_query_len) : SLICE_LIT(""),
+	    .search_results = r->search_results,
+	    .searxng_ms = r->searxng_ms,
+	    .search_cached = r->search_cached,
 	    .ended_by = event == LOG_EVENT_END ? reason_by_token(reason_info(why)->by) : NULL,
 	    .ended_in = event == LOG_EVENT_END ? conn_state_name(c->state) : NULL,
 	};
@@ -498,6 +514,7 @@ static void conn_on_free(evutil_socket_t fd, short what, void *arg)
 	buf_release(&c->uout);
 	buf_release(&c->replay);
 	scan_stream_free(c->req.body_scan);
+	conn_free_search(&c->req);
 	free(c->log_text);
 	free(c);
 }

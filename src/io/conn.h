@@ -44,6 +44,15 @@ struct conn_request {
 	struct agent_credentials cred;
 	bool has_cred;
 	const struct route *route; /* operator route serving this request, if any */
+	/* search: (io/search_flow): the API it is answered as (search_api + 1; 0: not a search),
+	 * and the log's facts; the query text is in the log text. search is the flow's own state
+	 * while the answer is being made (owned: freed with the request). */
+	uint8_t search_api;
+	bool search_cached;
+	int search_results; /* -1: none */
+	int64_t searxng_ms; /* -1: not asked */
+	struct search_state *search;
+	void (*search_free)(struct search_state *st);
 	bool auth_challenge;	   /* a 407 carries Proxy-Authenticate */
 	uint64_t max_body;	   /* the request's body limit; 0 = none */
 	const char *max_body_rule; /* the rule it is from ("rules[2]"), NULL for the agent's */
@@ -117,6 +126,8 @@ struct conn_log_text {
 	char sni[LOG_JSON_HOST_MAX];
 	char alpn[LOG_JSON_ALPN_MAX];
 	char tls_error[LOG_JSON_TLS_ERROR_MAX];
+	uint16_t search_query_len;
+	char search_query[LOG_JSON_QUERY_MAX];
 };
 
 /* Client I/O of a connection without a socket of its own: an HTTP/2 stream's request, which

@@ -9,6 +9,7 @@
 #include "io/conn.h"
 #include "io/h2_flow.h"
 #include "io/reload_revoke.h"
+#include "io/search_flow.h"
 #include "io/tls_session.h"
 #include "io/snapshot.h"
 #include "io/tunnel.h"
@@ -23,6 +24,7 @@
 #include "policy/intercept.h"
 #include "policy/route.h"
 #include "policy/scan.h"
+#include "policy/search.h"
 #include "policy/tunnel_policy.h"
 
 /* Bytes buffered per direction while streaming bodies. */
@@ -92,6 +94,10 @@ static enum reason flow_parse_error_reason(enum http1_error e)
  * request had no body and the client wants keep-alive. */
 static void flow_refuse(struct conn *c, enum reason why, const char *detail)
 {
+	if (c->req.search) {
+		search_flow_fail(c, why, detail);
+		return;
+	}
 	/* Unread body bytes would be taken for the next request: close unless there are none. */
 	bool keep = c->req.client_keep_alive && c->req.req_done;
 	conn_reply_error(c, why, detail, !keep);
@@ -317,6 +323,26 @@ static bool flow_identify(struct conn *c, const struct http1_request *req)
 	return false;
 }
 
+/* search: is on and the agent may search. */
+static bool flow_may_search(const struct conn *c)
+{
+	const struct search_config *s = &c->cfg->search;
+	return s->enabled && s->route_index < c->cfg->n_routes &&
+	       search_allows_agent(s, c->req.agent ? c->req.agent->name : "default");
+}
+
+/* The search API a request is (io/search_flow answers it), or -1. */
+static int flow_search_api(const struct conn *c, const struct http1_request *req, struct slice path)
+{
+	const struct authority *d = &c->req.dest;
+	if (c->req.is_connect || d->kind != HOST_NAME || !flow_may_search(c))
+		return -1;
+	const char *q = memchr(path.ptr, '?', path.len);
+	struct slice p = slice_make(path.ptr, q ? (size_t)(q - path.ptr) : path.len);
+	return search_api_match(c->cfg->search.apis, slice_make(d->name, d->name_len), req->method,
+				p);
+}
+
 /* Operator routes skip the name rules (the operator granted the host) but keep the agent
  * restriction, which no mode relaxes: it is what stands between agents and an internal
  * service. */
@@ -347,10 +373,19 @@ static void flow_decide(struct conn *c, const struct http1_request *req,
 
 	/* A CONNECT the policy intercepts is judged request by request inside, and so are the
 	 * requests of an intercepted tunnel. */
+	bool search_host = r->is_connect && d->kind == HOST_NAME && flow_may_search(c) &&
+			   search_api_host(c->cfg->search.apis, facts.host);
 	if (!route && d->kind == HOST_NAME && c->w->mint &&
 	    (flow_intercepted(c) ||
-	     (r->is_connect && policy_intercepts(&scope, facts.host, false))))
+	     (r->is_connect && (search_host || policy_intercepts(&scope, facts.host, false)))))
 		r->intercept = true;
+	/* A search API's host is answered by sluice (io/search_flow), never connected to: its
+	 * tunnel is let in to be intercepted, whatever the name rules say. */
+	if (search_host && r->intercept) {
+		policy_verdict_set(&r->verdict, true, REASON_ALLOWED, "search: %.*s",
+				   (int)facts.host.len, facts.host.ptr);
+		return;
+	}
 	facts.intercepted = r->intercept;
 	/* Operator routes skip the name rules (the operator granted the host) but keep the agent
 	 * restriction, which no mode relaxes: it is what stands between agents and an internal
@@ -584,7 +619,14 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 	} else {
 		if (!flow_identify(c, req))
 			return;
-		if (!r->is_connect && flow_ruled(c, &r->dest)) {
+		int api = flow_search_api(c, req, path);
+		if (api >= 0) {
+			/* Answered from SearXNG through the search route: no name rule applies. */
+			r->search_api = (uint8_t)(api + 1);
+			r->route = &c->cfg->routes[c->cfg->search.route_index];
+			policy_verdict_set(&r->verdict, true, REASON_ALLOWED, "search: %s",
+					   search_api_name((enum search_api)api));
+		} else if (!r->is_connect && flow_ruled(c, &r->dest)) {
 			/* Judged, and sent on, in the form the rules see (parse/url_path). */
 			if (url_path_normalize(path, &norm, &detail) != 0) {
 				conn_reply_error(c, REASON_BAD_REQUEST, detail, true);
@@ -593,7 +635,8 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 			ruled = true;
 			path = slice_make(norm.text, norm.len);
 		}
-		flow_decide(c, req, ruled ? &norm : NULL);
+		if (!r->search_api)
+			flow_decide(c, req, ruled ? &norm : NULL);
 	}
 	if (!r->verdict.allow) {
 		flow_refuse(c, r->verdict.reason, NULL);
@@ -603,6 +646,10 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 	unsigned n_uses = 0;
 	if (!flow_scan_name(c) || (!r->is_connect && !flow_scan_head(c, req, path)))
 		return;
+	if (r->search_api) {
+		search_flow_begin(c, req, path, (enum search_api)(r->search_api - 1));
+		return;
+	}
 	if (!r->is_connect && req->framing != HTTP1_BODY_NONE)
 		r->body_scan = scan_stream_open(snapshot_scan_set(c->snap, r->agent),
 						slice_make(r->dest.name, r->dest.name_len),
@@ -1073,6 +1120,10 @@ static void flow_on_client_readable(struct conn *c)
 		conn_want_client_read(c, false);
 		return;
 	}
+	if (c->req.search) {
+		search_flow_on_client_readable(c);
+		return;
+	}
 	bool was_empty = buf_len(&c->cin) == 0;
 	ssize_t n = conn_client_read(c, &c->cin, flow_cin_cap(c));
 	/* TLS may hold decrypted bytes that no socket event will announce. */
@@ -1134,6 +1185,10 @@ static void flow_on_client_writable(struct conn *c)
 
 static void flow_on_upstream_readable(struct conn *c)
 {
+	if (c->req.search) {
+		search_flow_on_upstream_readable(c);
+		return;
+	}
 	ssize_t n = conn_upstream_read(c, &c->uin, flow_uin_cap(c));
 
 	if (n == -1) {
@@ -1169,6 +1224,10 @@ static void flow_on_upstream_readable(struct conn *c)
 
 static void flow_on_upstream_writable(struct conn *c)
 {
+	if (c->req.search) {
+		search_flow_on_upstream_writable(c);
+		return;
+	}
 	flow_pump_request(c);
 	/* A TLS read can need the socket writable (a key update reply): read on as well. */
 	if (conn_upstream_tls(c) && c->state == CONN_FORWARDING)
@@ -1242,6 +1301,10 @@ static struct tunnel_check_exit flow_check_exit = {
  * any other request is forwarded. */
 static void flow_on_upstream_ready(struct conn *c)
 {
+	if (c->req.search) {
+		search_flow_on_upstream_ready(c);
+		return;
+	}
 	if (!c->req.is_connect) {
 		flow_start_forwarding(c);
 		return;
@@ -1266,6 +1329,11 @@ static void flow_release(struct conn *c)
 /* Timers and reloads refuse with an HTTP reply, and close. */
 static void flow_refuse_close(struct conn *c, enum reason why, const char *detail)
 {
+	if (c->req.search) {
+		c->req.client_keep_alive = false;
+		search_flow_fail(c, why, detail);
+		return;
+	}
 	conn_reply_error(c, why, detail, true);
 }
 

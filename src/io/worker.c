@@ -9,6 +9,7 @@
 
 #include "base/hash.h"
 #include "io/snapshot.h"
+#include "policy/search_cache.h"
 
 /* One pseudonym per process: a looped request may come back through any worker. Workers are
  * initialised one after another by the main thread, so the lazy init needs no lock. */
@@ -65,6 +66,7 @@ void worker_fini(struct worker *w)
 			free(slot);
 		}
 	snapshot_unref(w->snap);
+	search_cache_free(w->search_cache);
 	metrics_fini(&w->metrics);
 	memset(w, 0, sizeof(*w));
 }

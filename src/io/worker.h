@@ -35,6 +35,9 @@ struct worker_agent_slot {
 	struct token_bucket dns;
 	uint32_t dns_rate, dns_burst; /* this worker's share the bucket was set up with */
 	bool dns_set;
+	struct token_bucket search; /* search.rate (io/search_flow), set up the same way */
+	uint32_t search_rate, search_burst;
+	bool search_set;
 	char name[];
 };
 
@@ -60,6 +63,7 @@ struct worker {
 	struct event *revoke_ev; /* timeouts.reload_revoke after a reload: judge open tunnels */
 	struct snapshot *_Atomic pending; /* posted by the main thread on reload */
 	struct resolver *resolver;
+	struct search_cache *search_cache; /* search.cache_ttl's answers (made on first use) */
 	struct upstream_pool *pool;
 	struct log_sink *log;
 	/* Interception (intercept:), shared by every worker and owned by daemon/main; NULL when

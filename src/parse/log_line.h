@@ -11,7 +11,7 @@
 
 #include "base/slice.h"
 
-/* Longest line accepted, trailing newline included. sluice writes at most 20480 bytes
+/* Longest line accepted, trailing newline included. sluice writes at most 24576 bytes
  * (LOG_JSON_LINE_MAX); the slack leaves room for lines re-encoded by other tools. */
 #define LOG_LINE_MAX (64 * 1024)
 /* Longest decoded value kept for a string field. Every field sluice writes is shorter

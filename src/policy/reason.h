@@ -56,6 +56,14 @@ enum reason {
 	/* scan: (policy/scan) */
 	REASON_SECRET_DETECTED,	 /* a pattern of scan: found something that may not go there */
 	REASON_ENCODED_HOSTNAME, /* scan.hostnames: a label of the name looks like encoded data */
+	/* search: (io/search_flow): a search API's request answered from SearXNG */
+	REASON_SEARCH_BAD_REQUEST,   /* the API's request cannot be read (its 400) */
+	REASON_SEARCH_RATE_LIMITED,  /* the agent's search.rate is spent */
+	REASON_SEARXNG_REFUSED,	     /* SearXNG answered 403: its JSON format is not enabled */
+	REASON_SEARXNG_RATE_LIMITED, /* SearXNG's limiter answered 429 */
+	REASON_SEARXNG_UNRESPONSIVE, /* no results, and engines that did not answer */
+	REASON_SEARXNG_ERROR,	     /* another status, or an answer that is not its JSON */
+	REASON_SEARXNG_TIMEOUT,	     /* no answer within search.timeout */
 	/* upstream */
 	REASON_DNS_ERROR,
 	REASON_DNS_TIMEOUT,

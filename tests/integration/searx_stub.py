@@ -12,7 +12,14 @@ can assert what sluice injected, removed and rewrote -- and that nothing reached
 
 Like SearXNG without `search.formats: [html, json]`, any other format is refused with 403.
 Other paths: /echo (the request as JSON), anything else 404.
+
+`stub.mode` makes /search fail the ways SearXNG does (reset() puts back "ok"):
+"unresponsive" (200, no results, unresponsive_engines filled), "forbidden" (403, as when JSON
+is not enabled), "limited" (429 from its limiter), "slow" (answers after 3 s), "garbage"
+(200 with HTML), "chunked" (the normal answer, chunked).
 """
+
+import time
 
 import json
 import threading
@@ -60,6 +67,40 @@ class SearxHandler(StubHandler):
         self.server.stub.record(rec)
         url = urllib.parse.urlsplit(self.path)
         qs = urllib.parse.parse_qs(url.query)
+        mode = self.server.stub.mode
+        if url.path == "/search" and mode != "ok":
+            if mode == "forbidden":
+                self._send(403, b"403 Forbidden\n", "text/plain")
+                return
+            if mode == "limited":
+                self._send(429, b"Too Many Requests\n", "text/plain")
+                return
+            if mode == "garbage":
+                self._send(200, b"<html>not json</html>", "text/html")
+                return
+            if mode == "unresponsive":
+                doc = {"query": qs.get("q", [""])[0], "number_of_results": 0, "results": [],
+                       "answers": [], "corrections": [], "infoboxes": [], "suggestions": [],
+                       "unresponsive_engines": [["google", "timeout"],
+                                                ["duckduckgo", "CAPTCHA"]]}
+                self._send(200, json.dumps(doc).encode(), "application/json")
+                return
+            if mode == "slow":
+                time.sleep(3)
+            if mode == "chunked":
+                q = qs.get("q", [""])[0]
+                doc = json.dumps({"query": q, "number_of_results": 3,
+                                  "results": search_results(q),
+                                  "unresponsive_engines": []}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for i in range(0, len(doc), 100):
+                    part = doc[i:i + 100]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.write(b"0\r\n\r\n")
+                return
         if url.path == "/search":
             if qs.get("format", [""])[0] != "json":
                 self._send(403, b"403 Forbidden\n", "text/plain")
@@ -84,6 +125,11 @@ class SearxStub(RecordingStub):
     def __init__(self, ip=SEARX_IP, ports=SEARX_PORTS):
         super().__init__(ip, "searx")
         self.ports = ports
+        self.mode = "ok"
+
+    def reset(self):
+        super().reset()
+        self.mode = "ok"
 
     def start(self):
         ensure_lo_addresses([self.ip])

@@ -11,7 +11,7 @@ static void test_unknown_top_key(void **state)
 	    "listn:\n  http: \"127.0.0.1:3128\"\n", 1, 1,
 	    "unknown key \"listn\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
 	    "limits, log, workers, user, seccomp, mode, methods, max_request_body, guidance, "
-	    "dns, tunnel, tls, intercept, rules, credentials, scan, agents, routes)");
+	    "dns, tunnel, tls, intercept, rules, credentials, scan, agents, routes, search)");
 }
 
 static void test_keys_are_case_sensitive(void **state)
@@ -20,7 +20,7 @@ static void test_keys_are_case_sensitive(void **state)
 	    "Allow: []\n", 1, 1,
 	    "unknown key \"Allow\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
 	    "limits, log, workers, user, seccomp, mode, methods, max_request_body, guidance, "
-	    "dns, tunnel, tls, intercept, rules, credentials, scan, agents, routes)");
+	    "dns, tunnel, tls, intercept, rules, credentials, scan, agents, routes, search)");
 }
 
 static void test_unknown_nested_keys(void **state)
@@ -113,14 +113,14 @@ static void test_root_not_a_mapping(void **state)
 	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
 	    "ports, timeouts, limits, log, workers, user, seccomp, mode, methods, "
 	    "max_request_body, guidance, dns, tunnel, tls, intercept, rules, credentials, scan, "
-	    "agents, routes, "
+	    "agents, routes, search, "
 	    "got a list");
 	refused(
 	    "hello\n", 1, 1,
 	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
 	    "ports, timeouts, limits, log, workers, user, seccomp, mode, methods, "
 	    "max_request_body, guidance, dns, tunnel, tls, intercept, rules, credentials, scan, "
-	    "agents, routes, "
+	    "agents, routes, search, "
 	    "got a string");
 }
 
