@@ -48,6 +48,7 @@ struct conn_request {
 	 * and the log's facts; the query text is in the log text. search is the flow's own state
 	 * while the answer is being made (owned: freed with the request). */
 	uint8_t search_api;
+	bool search_tunnel; /* a CONNECT to a search API's host: intercepted, never connected */
 	bool search_cached;
 	int search_results; /* -1: none */
 	int64_t searxng_ms; /* -1: not asked */

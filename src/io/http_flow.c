@@ -384,6 +384,7 @@ static void flow_decide(struct conn *c, const struct http1_request *req,
 	if (search_host && r->intercept) {
 		policy_verdict_set(&r->verdict, true, REASON_ALLOWED, "search: %.*s",
 				   (int)facts.host.len, facts.host.ptr);
+		r->search_tunnel = true;
 		return;
 	}
 	facts.intercepted = r->intercept;
@@ -660,6 +661,11 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 	r->websocket = !r->is_connect && http1_proxy_websocket_request(req);
 	if (!r->is_connect && !flow_build_request_head(c, req, path, uses, n_uses)) {
 		conn_reply_error(c, REASON_HEAD_TOO_LARGE, NULL, true);
+		return;
+	}
+	/* Nothing is behind a search API's host: its requests are answered inside. */
+	if (r->search_tunnel) {
+		c->ops->on_upstream_ready(c);
 		return;
 	}
 	upstream_start(c);

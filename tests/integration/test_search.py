@@ -265,3 +265,34 @@ def test_config_errors(sluice_bin, tmp_path, search, msg):
     r = subprocess.run([sluice_bin, "check", "--offline", "-c", str(cfg)],
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 1 and msg in r.stderr, r.stderr
+
+
+# ---- over HTTPS ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("proto", ["--http1.1", "--http2"])
+def test_https_clients_work_unchanged(sluice, searx, tmp_path, dns, proto):  # noqa: F811
+    """With tls:, a CONNECT to an API host is intercepted and answered: curl trusting sluice's CA
+    gets Tavily's and Google's answers over HTTPS, HTTP/1.1 and HTTP/2; no name is resolved."""
+    import subprocess
+    state = tmp_path / "state"
+    p = sluice({"routes": [ROUTE], "search": {"route": "search.internal"}, "workers": 1,
+                "tls": {"state_dir": str(state)}, "allow": ["public.test"]})
+
+    def curl(*args):
+        return subprocess.run(["curl", "-sS", "--max-time", "8", "--proxy",
+                               "http://127.0.0.1:%d" % p.port, "--cacert", str(state / "ca.pem"),
+                               proto, *args], capture_output=True, text=True, timeout=20)
+
+    r = curl("-H", "Content-Type: application/json", "-H", "Authorization: Bearer " + KEY,
+             "--data", json.dumps({"query": "egress proxy", "max_results": 3}),
+             "https://api.tavily.com/search")
+    assert r.returncode == 0, r.stderr
+    assert [x["url"] for x in json.loads(r.stdout)["results"]][0] == \
+        "https://duckduckgo.example/egress/0", r.stdout
+    r = curl("https://www.googleapis.com/customsearch/v1?q=egress+proxy&key=" + KEY)
+    assert r.returncode == 0 and len(json.loads(r.stdout)["items"]) == 3, r.stdout + r.stderr
+    assert dns.queries("api.tavily.com") == 0 and dns.queries("www.googleapis.com") == 0
+    no_key_at_searx(searx)
+    # another path on the same host is judged as any request: not allowed
+    r = curl("-o", "/dev/null", "-w", "%{http_code}", "https://api.tavily.com/extract")
+    assert r.stdout == "403", r
