@@ -129,7 +129,8 @@ void json_write_string(struct json_write *w, struct slice s)
 			put(w, esc, 6);
 		i += n;
 	}
-	put(w, s.ptr + s.len - run, run);
+	if (run) /* an empty slice may have no pointer */
+		put(w, s.ptr + s.len - run, run);
 	put(w, "\"", 1);
 }
 

@@ -382,7 +382,7 @@ static bool html_text(struct buf *out, struct slice s)
 			return false;
 		run = 0;
 	}
-	return html_put(out, s.ptr + s.len - run, run);
+	return run == 0 || html_put(out, s.ptr + s.len - run, run);
 }
 
 static bool html_cstr(struct buf *out, const char *s)
