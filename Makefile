@@ -32,7 +32,8 @@ define install_debs
 	fi
 endef
 
-# Node clients the integration tests drive (undici), pinned by tests/clients/package-lock.json.
+# Node clients the integration tests drive (undici; the search APIs' SDKs), pinned by
+# tests/clients/package-lock.json.
 CLIENTS = tests/clients
 
 deps:

@@ -296,3 +296,40 @@ def test_https_clients_work_unchanged(sluice, searx, tmp_path, dns, proto):  # n
     # another path on the same host is judged as any request: not allowed
     r = curl("-o", "/dev/null", "-w", "%{http_code}", "https://api.tavily.com/extract")
     assert r.stdout == "403", r
+
+
+# ---- the APIs' own SDKs -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sdk", ["tavily", "exa", "serpapi"])
+def test_the_apis_own_sdks_get_results_they_parse(sluice, searx, tmp_path, dns, sdk):  # noqa: F811
+    """@tavily/core, exa-js and serpapi from npm, unchanged but for the proxy and trusting
+    sluice's CA through NODE_EXTRA_CA_CERTS: each gets the stand-in's results through its own
+    parsing; the stand-in saw the query and no key; no DNS query went toward the API hosts."""
+    import os
+    import shutil
+    import subprocess
+    node = shutil.which("node")
+    driver = os.path.join(os.path.dirname(__file__), "search_sdks.js")
+    mods = os.path.join(os.path.dirname(__file__), "..", "clients", "node_modules")
+    if not node or not os.path.isdir(os.path.join(mods, "exa-js")):
+        pytest.skip("node or the SDKs are not installed (make deps)")
+    state = tmp_path / "state"
+    p = sluice({"routes": [ROUTE], "search": {"route": "search.internal"}, "workers": 1,
+                "tls": {"state_dir": str(state)}, "allow": ["public.test"]})
+    env = dict(os.environ, SLUICE_PROXY="http://127.0.0.1:%d" % p.port,
+               NODE_EXTRA_CA_CERTS=str(state / "ca.pem"))
+    for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        env.pop(k, None)
+    r = subprocess.run([node, driver, sdk, "egress proxy"], capture_output=True, text=True,
+                       timeout=30, env=env)
+    out = json.loads(r.stdout or "{}")
+    assert "rows" in out, (out, r.stderr)
+    assert len(out["rows"]) == 3, out
+    assert out["rows"][0][0] == "Duckduckgo result 1 for egress proxy", out
+    assert out["rows"][0][1] == "https://duckduckgo.example/egress/0", out
+    [q] = asked(searx)
+    assert q["q"] == ["egress proxy"], q
+    for r in searx.requests:
+        assert "placeholder" not in json.dumps(r["headers"]) + r["path"], r
+    hosts = {"tavily": "api.tavily.com", "exa": "api.exa.ai", "serpapi": "serpapi.com"}
+    assert dns.queries(hosts[sdk]) == 0
