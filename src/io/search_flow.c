@@ -42,6 +42,7 @@ struct search_state {
 	uint64_t asked_us; /* when the request went to SearXNG */
 	/* SearXNG's answer. */
 	bool head_done;
+	bool upstream_keep_alive; /* SearXNG's answer allows reusing its connection */
 	int status;
 	enum http1_framing resp_framing;
 	uint64_t resp_remaining;
@@ -615,6 +616,7 @@ void search_flow_on_upstream_readable(struct conn *c)
 			continue; /* 100 Continue and the like */
 		st->head_done = true;
 		st->status = resp.status;
+		st->upstream_keep_alive = resp.keep_alive;
 		st->resp_framing = resp.framing;
 		st->resp_remaining = resp.content_length;
 		http1_chunked_init(&st->resp_chunked);
@@ -625,5 +627,9 @@ void search_flow_on_upstream_readable(struct conn *c)
 		return;
 	}
 	conn_want_upstream_read(c, false);
+	/* Whole and clean: SearXNG's connection goes back to the pool for the next search. */
+	c->req.upstream_keep_alive = st->upstream_keep_alive && !eof;
+	c->req.req_done = true;
+	upstream_park(c);
 	search_answered(c);
 }

@@ -16,7 +16,8 @@ Other paths: /echo (the request as JSON), anything else 404.
 `stub.mode` makes /search fail the ways SearXNG does (reset() puts back "ok"):
 "unresponsive" (200, no results, unresponsive_engines filled), "forbidden" (403, as when JSON
 is not enabled), "limited" (429 from its limiter), "slow" (answers after 3 s), "garbage"
-(200 with HTML), "chunked" (the normal answer, chunked).
+(200 with HTML), "chunked" (the normal answer, chunked), "drop" (the normal answer, then the
+connection closed although the answer did not say so: a keep-alive connection that dies idle).
 """
 
 import time
@@ -68,7 +69,7 @@ class SearxHandler(StubHandler):
         url = urllib.parse.urlsplit(self.path)
         qs = urllib.parse.parse_qs(url.query)
         mode = self.server.stub.mode
-        if url.path == "/search" and mode != "ok":
+        if url.path == "/search" and mode not in ("ok", "drop"):
             if mode == "forbidden":
                 self._send(403, b"403 Forbidden\n", "text/plain")
                 return
@@ -107,6 +108,8 @@ class SearxHandler(StubHandler):
                 return
             q = qs.get("q", [""])[0]
             results = search_results(q)
+            if mode == "drop":
+                self.close_connection = True
             doc = {"query": q, "number_of_results": len(results), "results": results,
                    "answers": [], "corrections": [], "infoboxes": [], "suggestions": [],
                    "unresponsive_engines": []}

@@ -228,6 +228,19 @@ def test_a_chunked_answer_is_read_whole(searching, searx):  # noqa: F811
     assert r.status == 200 and len(json.loads(r.body)["results"]) == 2, r
 
 
+def test_a_pooled_searxng_connection_that_died_is_retried(searching, searx):  # noqa: F811
+    """SearXNG's connections go back to the pool; one it closed while idle is found dead on
+    reuse and the search is sent again on a new one: every search is answered."""
+    import time
+    searx.mode = "drop"
+    p = searching(search={"cache_ttl": 0, "rate": 0}, workers=1)
+    for i in range(4):
+        r = get(("127.0.0.1", p.port), "http://api.bing.microsoft.com/v7.0/search?q=x%d" % i)
+        assert r.status == 200, (i, r)
+        time.sleep(0.1)
+    assert len(asked(searx)) == 4
+
+
 def test_cache_rate_and_agents(searching, searx):  # noqa: F811
     p = searching(search={"rate": 1, "burst": 2, "cache_ttl": "60s"}, workers=1)
     for _ in range(3):  # the same query: asked once, answered three times
