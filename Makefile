@@ -12,7 +12,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libevent-dev libc-ares-dev
 	openssl ca-certificates libclang-rt-14-dev libseccomp-dev clang-format strace bind9-dnsutils \
 	nodejs python3-grpcio python3-requests
 
-.PHONY: all deps build run test test-unit test-integration test-sanitize test-valgrind test-fuzz fuzz-build fuzz bench bench-route-tls bench-intercept bench-scan bench-profile bench-allocs bench-policy bench-dns format clean
+.PHONY: all deps build run test test-unit test-integration test-sanitize test-valgrind test-fuzz fuzz-build fuzz bench bench-route-tls bench-intercept bench-scan bench-search bench-profile bench-allocs bench-policy bench-dns format clean
 
 all: build
 
@@ -105,6 +105,10 @@ bench-intercept: build
 # What secret scanning costs a small request: scan on against scan off, same binary (bench/README.md).
 bench-scan: build
 	SLUICE_BIN=$(abspath $(BUILD))/sluice bench/scan.sh | tee bench/scan-results.md
+
+# What answering a search API from SearXNG costs: searches/s, CPU and latency per search.
+bench-search: build
+	SLUICE_BIN=$(abspath $(BUILD))/sluice bench/search.sh | tee bench/search-results.md
 
 # System calls and CPU per keep-alive request: sluice, nginx and HAProxy in one run (bench/README.md).
 bench-profile: build
