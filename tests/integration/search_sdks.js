@@ -1,6 +1,7 @@
-// Drives the search APIs' own Node SDKs (tests/clients: @tavily/core, exa-js, serpapi) through
-// sluice, unchanged but for the proxy and the CA (NODE_EXTRA_CA_CERTS): node search_sdks.js
-// <tavily|exa|serpapi> <query>. Prints {"rows": [[title, url, snippet], ...]} as each SDK hands
+// Drives the search APIs' own Node SDKs (tests/clients: @tavily/core, exa-js, serpapi) and
+// LangChain's community search tools (Brave, Google Programmable Search, Serper) through sluice,
+// unchanged but for the proxy and the CA (NODE_EXTRA_CA_CERTS): node search_sdks.js
+// <tavily|exa|serpapi|langchain-brave|langchain-google|langchain-serper> <query>. Prints {"rows": [[title, url, snippet], ...]} as each SDK hands
 // its results to the caller, or {"error": "..."} when the SDK threw.
 "use strict";
 const path = require("path");
@@ -32,6 +33,28 @@ async function run() {
     serpapi.config.requestOptions = { agent: new HttpsProxyAgent(proxy) };
     const r = await serpapi.getJson({ engine: "google", q: query, api_key: "serp-placeholder" });
     return r.organic_results.map((x) => [x.title, x.link, x.snippet, x.position]);
+  }
+  if (sdk.startsWith("langchain-")) {
+    // The tools call the global fetch: its dispatcher goes through the proxy.
+    const { setGlobalDispatcher, ProxyAgent } = need("undici");
+    setGlobalDispatcher(new ProxyAgent(proxy));
+    const tools = path.join(clients, "@langchain", "community", "dist", "tools");
+    if (sdk === "langchain-brave") {
+      const { BraveSearch } = require(path.join(tools, "brave_search.cjs"));
+      const out = JSON.parse(await new BraveSearch({ apiKey: "brave-placeholder" }).invoke(query));
+      return out.map((x) => [x.title, x.link, x.snippet]);
+    }
+    if (sdk === "langchain-google") {
+      const { GoogleCustomSearch } = require(path.join(tools, "google_custom_search.cjs"));
+      const tool = new GoogleCustomSearch({ apiKey: "google-placeholder", googleCSEId: "cse" });
+      const out = JSON.parse(await tool.invoke(query));
+      return out.map((x) => [x.title, x.link, x.snippet]);
+    }
+    if (sdk === "langchain-serper") {
+      const { Serper } = require(path.join(tools, "serper.cjs"));
+      // The tool hands the agent the first organic snippet as its answer.
+      return [[await new Serper("serper-placeholder").invoke(query)]];
+    }
   }
   throw new Error("unknown sdk " + sdk);
 }

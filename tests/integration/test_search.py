@@ -313,11 +313,13 @@ def test_https_clients_work_unchanged(sluice, searx, tmp_path, dns, proto):  # n
 
 # ---- the APIs' own SDKs -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sdk", ["tavily", "exa", "serpapi"])
+@pytest.mark.parametrize("sdk", ["tavily", "exa", "serpapi", "langchain-brave",
+                                 "langchain-google", "langchain-serper"])
 def test_the_apis_own_sdks_get_results_they_parse(sluice, searx, tmp_path, dns, sdk):  # noqa: F811
-    """@tavily/core, exa-js and serpapi from npm, unchanged but for the proxy and trusting
-    sluice's CA through NODE_EXTRA_CA_CERTS: each gets the stand-in's results through its own
-    parsing; the stand-in saw the query and no key; no DNS query went toward the API hosts."""
+    """@tavily/core, exa-js, serpapi and LangChain's Brave, Google and Serper tools from npm,
+    unchanged but for the proxy and trusting sluice's CA through NODE_EXTRA_CA_CERTS: each gets
+    the stand-in's results through its own parsing; the stand-in saw the query and no key; no
+    DNS query went toward the API hosts."""
     import os
     import shutil
     import subprocess
@@ -337,12 +339,21 @@ def test_the_apis_own_sdks_get_results_they_parse(sluice, searx, tmp_path, dns, 
                        timeout=30, env=env)
     out = json.loads(r.stdout or "{}")
     assert "rows" in out, (out, r.stderr)
-    assert len(out["rows"]) == 3, out
-    assert out["rows"][0][0] == "Duckduckgo result 1 for egress proxy", out
-    assert out["rows"][0][1] == "https://duckduckgo.example/egress/0", out
+    if sdk == "langchain-serper":
+        assert out["rows"] == [["A stand-in SearXNG answer about egress proxy from duckduckgo."]]
+        out["rows"] = None
+    elif sdk.startswith("langchain-"):
+        assert len(out["rows"]) == 3, out  # Brave and Google ask for their defaults
+    else:
+        assert len(out["rows"]) == 3, out
+    if out["rows"] is not None:
+        assert out["rows"][0][0] == "Duckduckgo result 1 for egress proxy", out
+        assert out["rows"][0][1] == "https://duckduckgo.example/egress/0", out
     [q] = asked(searx)
     assert q["q"] == ["egress proxy"], q
     for r in searx.requests:
         assert "placeholder" not in json.dumps(r["headers"]) + r["path"], r
-    hosts = {"tavily": "api.tavily.com", "exa": "api.exa.ai", "serpapi": "serpapi.com"}
+    hosts = {"tavily": "api.tavily.com", "exa": "api.exa.ai", "serpapi": "serpapi.com",
+             "langchain-brave": "api.search.brave.com", "langchain-google": "www.googleapis.com",
+             "langchain-serper": "google.serper.dev"}
     assert dns.queries(hosts[sdk]) == 0
