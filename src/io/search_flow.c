@@ -67,7 +67,8 @@ static const struct search_config *flow_search(const struct conn *c)
 /* ---- the reply ---------------------------------------------------------------------------- */
 
 /* Sends status with body (of ctype) as sluice's own reply and logs the request: why is the
- * reason (REASON_ALLOWED for an answer), proxy_status the RFC 9209 error of a failure. */
+ * reason (REASON_ALLOWED for an answer; a failure also gets Proxy-Status with its RFC 9209
+ * error, and detail, or the reason's summary, in its details). */
 static void search_reply(struct conn *c, unsigned status, enum reason why, struct slice body,
 			 const char *ctype, const char *detail)
 {
@@ -75,8 +76,14 @@ static void search_reply(struct conn *c, unsigned status, enum reason why, struc
 	char head[1024];
 	bool close = !r->client_keep_alive;
 	const struct reason_info *info = reason_info(why);
+	char details[208];
 	int n;
 
+	/* Details may quote SearXNG (engine names): nothing in them may end the header. */
+	snprintf(details, sizeof(details), "%.200s", detail ? detail : info->summary);
+	for (char *p = details; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			*p = '?';
 	if (why == REASON_ALLOWED)
 		n = snprintf(head, sizeof(head),
 			     "HTTP/1.1 %u %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
@@ -87,9 +94,9 @@ static void search_reply(struct conn *c, unsigned status, enum reason why, struc
 		n = snprintf(head, sizeof(head),
 			     "HTTP/1.1 %u %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			     "Cache-Control: no-store\r\nProxy-Status: sluice; error=%s; "
-			     "details=\"%s: %.200s\"\r\n%s\r\n",
+			     "details=\"%s: %s\"\r\n%s\r\n",
 			     status, http_reply_status_text((int)status), ctype, body.len,
-			     info->proxy_status, info->token, detail ? detail : info->summary,
+			     info->proxy_status, info->token, details,
 			     close ? "Connection: close\r\n" : "");
 	/* The rest of the exchange is sluice's, as after any reply of its own. */
 	r->status = (int)status;
@@ -127,9 +134,6 @@ static void search_error(struct conn *c, enum reason why, const char *detail)
 	const char *ctype = "application/json";
 	char message[320];
 
-	/* An upstream's failure (DNS, connect, TLS) is SearXNG's being unreachable. */
-	if (info->by == REASON_BY_UPSTREAM && why < REASON_SEARXNG_REFUSED)
-		status = 502;
 	snprintf(message, sizeof(message), "%s%s%s", info->summary, detail ? " " : "",
 		 detail ? detail : "");
 	if (!search_error_format(st->api, status, message, &body, &ctype)) {
