@@ -79,6 +79,11 @@ class SearxHandler(StubHandler):
             if mode == "garbage":
                 self._send(200, b"<html>not json</html>", "text/html")
                 return
+            if mode == "unresponsive_crlf":  # an engine name that would end a header
+                doc = {"query": "", "results": [],
+                       "unresponsive_engines": [["goo\r\nX-Injected: 1", "timeout"]]}
+                self._send(200, json.dumps(doc).encode(), "application/json")
+                return
             if mode == "unresponsive":
                 doc = {"query": qs.get("q", [""])[0], "number_of_results": 0, "results": [],
                        "answers": [], "corrections": [], "infoboxes": [], "suggestions": [],

@@ -212,6 +212,15 @@ def test_searxng_failures_become_the_apis_error_shape(searching, searx, api, mod
     assert line["reason"] == reason and line["status"] == status, line
 
 
+def test_searxngs_words_cannot_end_a_header(searching, searx):  # noqa: F811
+    searx.mode = "unresponsive_crlf"
+    p = searching()
+    r = SHAPES["bing"](p)
+    assert r.status == 502, r
+    assert r.header("X-Injected") is None, r
+    assert "goo??X-Injected: 1" in r.header("Proxy-Status"), r.header("Proxy-Status")
+
+
 def test_a_slow_searxng_times_out_in_the_apis_shape(searching, searx):  # noqa: F811
     searx.mode = "slow"
     p = searching(search={"timeout": "1s"})
