@@ -708,6 +708,11 @@ void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool 
 		conn_close(c, REASON_INTERNAL);
 		return;
 	}
+	conn_send_reply(c);
+}
+
+void conn_send_reply(struct conn *c)
+{
 	conn_set_state(c, CONN_REPLYING);
 	conn_want_client_read(c, false);
 	conn_set_timeout(c, c->cfg->idle_timeout_ms, REASON_CLIENT_IDLE);

@@ -301,6 +301,9 @@ void conn_log_open(struct conn *c);
 /* Sends sluice's own reply for `why` (with Proxy-Status) and logs the request; when close is
  * set, the connection ends once the reply is written. */
 void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool close);
+/* A reply of sluice's own is in cout (the request logged): sends it, then the protocol goes on
+ * to the next request or closes (req.close_after_reply), as after conn_reply_error. */
+void conn_send_reply(struct conn *c);
 void conn_reset_request(struct conn *c);
 /* The connection's log text, allocated on first use; NULL when out of memory (the line then
  * goes without it). */

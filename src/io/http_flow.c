@@ -413,6 +413,25 @@ static bool flow_ruled(const struct conn *c, const struct authority *dest)
 	       request_rules_cover(rules, slice_make(dest->name, dest->name_len));
 }
 
+/* What a scan finding (already in the verdict) does: a report or a redaction forwards the
+ * request, the log saying so; a block refuses it, unless the agent's mode relaxes that. False
+ * when it was refused. */
+static bool flow_scan_outcome(struct conn *c, enum scan_action action)
+{
+	struct conn_request *r = &c->req;
+
+	if (action != SCAN_BLOCK) {
+		r->verdict.report = true;
+		return true;
+	}
+	struct policy_scope scope = flow_scope(c);
+	policy_apply_mode(&scope, &r->verdict);
+	if (r->verdict.allow)
+		return true;
+	flow_refuse(c, r->verdict.reason, NULL);
+	return false;
+}
+
 /* scan: the name itself, before it is resolved (a CONNECT's too: its name is what leaves). A
  * block refuses the request; the log line shows "[withheld]" for the host either way. False
  * when it was refused. */
@@ -428,16 +447,7 @@ static bool flow_scan_name(struct conn *c)
 	r->host_withheld = true;
 	policy_verdict_set(&r->verdict, f.action != SCAN_BLOCK, REASON_SECRET_DETECTED,
 			   "scan: %s in %s", f.name, f.where);
-	if (f.action != SCAN_BLOCK) {
-		r->verdict.report = true;
-		return true;
-	}
-	struct policy_scope scope = flow_scope(c);
-	policy_apply_mode(&scope, &r->verdict);
-	if (r->verdict.allow)
-		return true;
-	flow_refuse(c, r->verdict.reason, NULL);
-	return false;
+	return flow_scan_outcome(c, f.action);
 }
 
 /* scan: what the head carries (its target and field values), before anything of it leaves. A
@@ -465,16 +475,7 @@ static bool flow_scan_head(struct conn *c, const struct http1_request *req, stru
 		flow_redacted =
 		    scan_redacted_value(&f, flow_redacted_text, sizeof(flow_redacted_text));
 	}
-	if (f.action != SCAN_BLOCK) {
-		r->verdict.report = true;
-		return true;
-	}
-	struct policy_scope scope = flow_scope(c);
-	policy_apply_mode(&scope, &r->verdict);
-	if (r->verdict.allow)
-		return true;
-	flow_refuse(c, r->verdict.reason, NULL);
-	return false;
+	return flow_scan_outcome(c, f.action);
 }
 
 /* credentials: which placeholders become secrets in the head sent on, and whether the request

@@ -118,10 +118,7 @@ static void search_reply(struct conn *c, unsigned status, enum reason why, struc
 		conn_close(c, REASON_INTERNAL);
 		return;
 	}
-	conn_set_state(c, CONN_REPLYING);
-	conn_want_client_read(c, false);
-	conn_set_timeout(c, c->cfg->idle_timeout_ms, REASON_CLIENT_IDLE);
-	c->ops->on_client_writable(c);
+	conn_send_reply(c);
 }
 
 /* The API's error shape for why. */
