@@ -76,7 +76,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "policy_bench: generated config refused: %s\n", msg);
 		return 1;
 	}
-	struct policy_scope scope = {&cfg->rules, &cfg->base, &cfg->agents[0]};
+	struct policy_scope scope = {
+	    .rules = &cfg->rules, .base = &cfg->base, .agent = &cfg->agents[0]};
 	struct verdict v;
 	unsigned allowed = 0;
 	/* Names: exact hits, wildcard hits, deny hits and misses, in rotation. */

@@ -74,6 +74,12 @@ static inline void buf_consume_keep(struct buf *b, size_t n)
 {
 	b->start += (uint32_t)n;
 }
+/* Puts back the n bytes buf_consume_keep dropped last, when nothing was written since (they
+ * are still there): a request held for an answer is read again from its head. */
+static inline void buf_unconsume(struct buf *b, size_t n)
+{
+	b->start -= (uint32_t)n;
+}
 /* Appends bytes (reserving up to max_cap). Returns false when they do not fit. */
 bool buf_append(struct buf *b, const void *p, size_t n, size_t max_cap);
 /* Gives the memory back (to the cache, when it has room for it); the buffer is empty after. */

@@ -30,6 +30,14 @@ bool ip_addr_is_unspecified(const struct ip_addr *a)
 	return memcmp(a->bytes, zero, ip_addr_bits(a) / 8) == 0;
 }
 
+bool ip_addr_is_loopback(const struct ip_addr *a)
+{
+	static const uint8_t one[16] = {[15] = 1};
+	if (a->family == IP_V4)
+		return a->bytes[0] == 127;
+	return memcmp(a->bytes, one, sizeof(one)) == 0;
+}
+
 static size_t put_dec(char *out, unsigned v)
 {
 	char tmp[10];

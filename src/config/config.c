@@ -13,6 +13,7 @@
 #include "config/config_credentials.h"
 #include "config/config_request_rules.h"
 #include "config/config_scan.h"
+#include "config/config_console.h"
 #include "config/config_search.h"
 #include "config/config_tls.h"
 #include "config/config_tunnel.h"
@@ -58,6 +59,7 @@ static const struct config_key top_keys[] = {
     SECTION("ips", config_rules_ips_keys),
     {.name = "allow", .read = config_rules_read_allow},
     {.name = "deny", .read = config_rules_read_deny},
+    {.name = "ask", .read = config_rules_read_ask},
     {.name = "ports", .read = config_rules_read_ports},
     SECTION("timeouts", config_limits_timeout_keys),
     SECTION("limits", config_limits_keys),
@@ -86,6 +88,8 @@ static const struct config_key top_keys[] = {
     {.name = "agents", .read = config_agents_read},
     {.name = "routes", .read = config_routes_read},
     {.name = "search", .read = config_search_read},
+    {.name = "console", .read = config_console_read},
+    {.name = "approvals", .read = config_approvals_read},
 };
 
 /* ---- documents ------------------------------------------------------------------------- */
@@ -108,26 +112,6 @@ static void read_root(struct config_reader *r)
 			    "the top level must be a mapping with keys %s, got %s", valid,
 			    config_reader_describe(&r->ev));
 	config_reader_skip(r);
-}
-
-/* stream-start (document-start root document-end)? stream-end; a second document is refused
- * (one file, one config: a stray "---" must not silently hide the rest). */
-static void read_stream(struct config_reader *r)
-{
-	if (!config_reader_next(r) || !config_reader_next(r))
-		return;
-	if (r->ev.type != YAML_DOCUMENT_START_EVENT)
-		return;
-	if (!config_reader_next(r))
-		return;
-	if (config_reader_is_node(&r->ev))
-		read_root(r);
-	if (!config_reader_next(r) || !config_reader_next(r))
-		return;
-	if (r->ev.type == YAML_DOCUMENT_START_EVENT)
-		config_reader_error(
-		    r, r->ev.start_mark,
-		    "a second YAML document starts here; a config file holds exactly one");
 }
 
 /* ---- public ---------------------------------------------------------------------------- */
@@ -164,6 +148,9 @@ static void config_set_defaults(struct config *cfg)
 	cfg->tls_cert_cache = 1024;
 	cfg->tls_upstream_http2 = true;
 	cfg->tls_handshake_ms = 10 * 1000;
+	cfg->console.decisions = CONSOLE_DECISIONS_DEFAULT;
+	cfg->approvals.timeout_ms = APPROVALS_TIMEOUT_DEFAULT_MS;
+	cfg->approvals.max_pending = APPROVALS_PENDING_DEFAULT;
 }
 
 struct config *config_default(void)
@@ -226,7 +213,7 @@ struct config *config_parse(const char *text, size_t len, struct config_errors *
 					     r->text.len);
 		/* Config files are UTF-8; positions from byte offsets then mean what they say. */
 		yaml_parser_set_encoding(&r->parser, YAML_UTF8_ENCODING);
-		read_stream(r);
+		config_reader_document(r, read_root);
 		config_rules_finish(r);
 		config_listen_finish(r);
 		config_dns_finish(r);
@@ -235,6 +222,7 @@ struct config *config_parse(const char *text, size_t len, struct config_errors *
 		if (!r->stop) {
 			config_routes_finish(r);
 			config_search_finish(r);
+			config_console_finish(r);
 			errors_sort(errors);
 		}
 	} else {

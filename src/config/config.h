@@ -20,11 +20,33 @@
 #define CONFIG_MAX_RESOLVERS 8
 #define CONFIG_MAX_ERRORS 32
 #define CONFIG_ERROR_MAX 320
-#define CONFIG_USER_MAX 32	     /* useradd's limit on a user name */
-#define CONFIG_LOG_FILE_MAX 512	     /* log.file, with its NUL */
-#define CONFIG_MAX_DNS_PROXY_ADDRS 8 /* dns.proxy_addresses */
-#define CONFIG_TLS_PATH_MAX 512	     /* tls.state_dir, ca_cert, ca_key, upstream_ca, with NUL */
-#define CONFIG_TLS_CACHE_MAX 1048576 /* tls.cert_cache */
+#define CONFIG_USER_MAX 32	      /* useradd's limit on a user name */
+#define CONFIG_LOG_FILE_MAX 512	      /* log.file, with its NUL */
+#define CONFIG_MAX_DNS_PROXY_ADDRS 8  /* dns.proxy_addresses */
+#define CONFIG_TLS_PATH_MAX 512	      /* tls.state_dir, ca_cert, ca_key, upstream_ca, with NUL */
+#define CONFIG_TLS_CACHE_MAX 1048576  /* tls.cert_cache */
+#define CONFIG_APPROVALS_FILE_MAX 512 /* approvals.file, with its NUL */
+#define CONSOLE_DECISIONS_DEFAULT 1000
+#define CONSOLE_DECISIONS_MAX 100000
+#define APPROVALS_TIMEOUT_DEFAULT_MS 60000
+#define APPROVALS_TIMEOUT_MAX_MS 600000
+#define APPROVALS_PENDING_DEFAULT 256
+#define APPROVALS_PENDING_MAX 10000
+
+/* console: what the admin listener's console keeps and who may use it (io/admin). */
+struct console_config {
+	unsigned decisions; /* /api/decisions' ring */
+	bool has_token;	    /* every /api/ request then needs Authorization: Bearer */
+	uint8_t token_sha256[32];
+};
+
+/* approvals: how long a request waits for an operator, and where standing answers are kept
+ * (io/approval_store). */
+struct approvals_config {
+	unsigned timeout_ms;
+	unsigned max_pending; /* entries waiting at once; a request beyond is refused */
+	char file[CONFIG_APPROVALS_FILE_MAX]; /* "" = answers kept in memory only */
+};
 #define CONFIG_TLS_STATE_DIR_DEFAULT "/var/lib/sluice"
 
 struct config_endpoint {
@@ -111,6 +133,8 @@ struct config {
 	struct route *routes; /* routes in file order */
 	unsigned n_routes;
 	struct search_config search; /* search: the APIs answered from SearXNG */
+	struct console_config console;
+	struct approvals_config approvals;
 	/* tls: given (even empty), or any intercept pattern = the daemon loads (or creates) the
 	 * interception CA at start. */
 	bool has_tls;

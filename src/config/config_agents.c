@@ -21,13 +21,13 @@ static struct agent *reader_agent(struct config_reader *r)
 
 void config_agents_read_mode(struct config_reader *r, const struct config_key *k, const char *path)
 {
-	static const char *const names[] = {"enforce", "report", "open"};
-	static const enum agent_mode modes[] = {AGENT_ENFORCE, AGENT_REPORT, AGENT_OPEN};
+	static const char *const names[] = {"enforce", "report", "open", "ask"};
+	static const enum agent_mode modes[] = {AGENT_ENFORCE, AGENT_REPORT, AGENT_OPEN, AGENT_ASK};
 	struct agent *a = reader_agent(r);
 	struct slice s;
 	char q[QUOTE_MAX];
 
-	if (!config_reader_scalar_value(r, path, "a mode (enforce, report or open)", &s))
+	if (!config_reader_scalar_value(r, path, "a mode (enforce, report, open or ask)", &s))
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (slice_eq(s, slice_from_cstr(names[i]))) {
@@ -37,7 +37,7 @@ void config_agents_read_mode(struct config_reader *r, const struct config_key *k
 		}
 	config_reader_quote(s, q);
 	config_reader_error(r, r->ev.start_mark,
-			    "%s: %s is not a mode (valid: enforce, report, open)", path, q);
+			    "%s: %s is not a mode (valid: enforce, report, open, ask)", path, q);
 }
 
 /* RFC 9110 §9.1: a method is a token. Stored upper-case: every registered method is, and an
@@ -359,6 +359,7 @@ static const struct config_key agent_keys[] = {
     {.name = "mode", .read = config_agents_read_mode},
     {.name = "allow", .read = config_rules_read_allow},
     {.name = "deny", .read = config_rules_read_deny},
+    {.name = "ask", .read = config_rules_read_ask},
     {.name = "intercept", .read = config_intercept_read},
     {.name = "ports", .read = config_rules_read_ports},
     {.name = "methods", .read = config_agents_read_methods},

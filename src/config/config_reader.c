@@ -517,3 +517,23 @@ bool config_reader_read_bool(struct config_reader *r, const char *path, bool *ou
 	*out = config_reader_scalar_bool(&r->ev);
 	return true;
 }
+
+/* stream-start (document-start root document-end)? stream-end; a second document is refused
+ * (one file, one config: a stray "---" must not silently hide the rest). */
+void config_reader_document(struct config_reader *r, void (*root)(struct config_reader *r))
+{
+	if (!config_reader_next(r) || !config_reader_next(r))
+		return;
+	if (r->ev.type != YAML_DOCUMENT_START_EVENT)
+		return;
+	if (!config_reader_next(r))
+		return;
+	if (config_reader_is_node(&r->ev))
+		root(r);
+	if (!config_reader_next(r) || !config_reader_next(r))
+		return;
+	if (r->ev.type == YAML_DOCUMENT_START_EVENT)
+		config_reader_error(
+		    r, r->ev.start_mark,
+		    "a second YAML document starts here; a config file holds exactly one");
+}

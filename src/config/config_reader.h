@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <yaml.h>
 
+#include "policy/approvals.h"
+
 #include "base/slice.h"
 #include "config/config.h"
 
@@ -81,9 +83,14 @@ struct config_reader {
 	struct config_item_state it;
 	bool agents_given;
 	unsigned agents_cap, agent_marks_cap, routes_cap, route_marks_cap, refs_cap;
-	yaml_mark_t *agent_marks; /* where each agent's name is, for "first at" */
-	yaml_mark_t *route_marks; /* where each route's host is */
-	yaml_mark_t search_mark;  /* config_search: where search: (or its route) is */
+	yaml_mark_t *agent_marks;   /* where each agent's name is, for "first at" */
+	yaml_mark_t *route_marks;   /* where each route's host is */
+	yaml_mark_t search_mark;    /* config_search: where search: (or its route) is */
+	yaml_mark_t approvals_mark; /* config_console: where approvals: is */
+	/* config_approvals: the overlay file's list, and the item being read */
+	struct approval_list *overlay;
+	struct approval item;
+	unsigned item_keys;				   /* bit per key given */
 	yaml_mark_t search_agent_marks[SEARCH_AGENTS_MAX]; /* and each of search.agents */
 	struct config_agent_ref *refs;
 	unsigned n_refs;
@@ -185,6 +192,8 @@ void config_reader_mapping(struct config_reader *r, const char *section,
 			   const struct config_key *keys, size_t n);
 /* A section (listen, resolver, ips, timeouts, limits): a mapping, or empty (all defaults). */
 void config_reader_section(struct config_reader *r, const struct config_key *k, const char *path);
+/* Reads the one YAML document of the text, its root node through root. */
+void config_reader_document(struct config_reader *r, void (*root)(struct config_reader *r));
 
 /* A true or false scalar at path into *out; false (after an error) for anything else. */
 bool config_reader_read_bool(struct config_reader *r, const char *path, bool *out);

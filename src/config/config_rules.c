@@ -105,6 +105,11 @@ void config_rules_read_deny(struct config_reader *r, const struct config_key *k,
 	read_domains(r, path, r->agent ? &r->agent->deny : &r->cfg->rules.deny);
 }
 
+void config_rules_read_ask(struct config_reader *r, const struct config_key *k, const char *path)
+{
+	read_domains(r, path, r->agent ? &r->agent->ask : &r->cfg->base.ask);
+}
+
 static void cidr_item(struct config_reader *r, const char *path, void *ctx)
 {
 	struct slice s;

@@ -9,6 +9,8 @@
  * an empty one, replaces the inherited rule). */
 void config_rules_read_allow(struct config_reader *r, const struct config_key *k, const char *path);
 void config_rules_read_deny(struct config_reader *r, const struct config_key *k, const char *path);
+/* ask: the names whose refusal is held for an operator (an agent's, or cfg->base's). */
+void config_rules_read_ask(struct config_reader *r, const struct config_key *k, const char *path);
 /* A list read by items into a new domain set that replaces *slot (kept when the list is not
  * one). */
 void config_rules_read_domain_set(struct config_reader *r, const char *path,

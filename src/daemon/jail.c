@@ -633,7 +633,7 @@ static bool jail_answers_by_proxy(const struct config *cfg)
 	if (policy_identify(cfg->agents, cfg->n_agents, cfg->default_agent, &loopback, NULL,
 			    &agent) != POLICY_IDENTITY_OK)
 		agent = NULL;
-	struct policy_scope scope = {&cfg->rules, &cfg->base, agent};
+	struct policy_scope scope = {.rules = &cfg->rules, .base = &cfg->base, .agent = agent};
 	policy_scope_dns(&scope, &dns);
 	return dns.answer == AGENT_DNS_PROXY;
 }

@@ -17,7 +17,11 @@
 
 #include "emit/metrics.h"
 #include "io/addr_cache.h"
+#include "config/config_console.h"
 #include "io/admin.h"
+#include "io/sockaddr.h"
+#include "io/approval_store.h"
+#include "io/event_ring.h"
 #include "io/listener.h"
 #include "io/log_sink.h"
 #include "io/resolver.h"
@@ -277,6 +281,11 @@ static bool main_same_endpoints(const struct config *a, const struct config *b)
 /* The CA is loaded at start only: a reload that first asks for it is refused. */
 static bool main_tls_loaded;
 
+/* With an admin listener: the approval store (approvals.file and the queue of held requests)
+ * and each worker's event ring for the console; NULL otherwise. */
+static struct approval_store *main_approvals;
+static struct event_ring *main_rings[CONFIG_MAX_WORKERS];
+
 /* SIGHUP: a valid file replaces the policy for new requests on every worker; an invalid one
  * is refused with its errors and the running policy stays. */
 static void main_reload(const char *config_path, struct snapshot **current, struct worker *workers,
@@ -334,6 +343,14 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
 		fprintf(stderr, "sluice: reload: resolver.servers changed; the DNS cache is "
 				"emptied\n");
 	}
+	/* Approvals made on another replica are in the shared file: read it again. */
+	char approvals_why[256];
+	if (main_approvals && approval_store_load(main_approvals, cfg->approvals.file,
+						  approvals_why, sizeof(approvals_why)) != 0)
+		fprintf(stderr,
+			"sluice: reload: approvals.file: %s; the standing approvals in memory "
+			"stay\n",
+			approvals_why);
 	for (unsigned i = 0; i < n; i++)
 		worker_loop_post_snapshot(&workers[i], next);
 	snapshot_unref(*current);
@@ -390,6 +407,42 @@ static int main_serve(struct worker *workers, unsigned n, const char *config_pat
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 	return running ? 0 : 1;
+}
+
+/* The console and approvals, on the admin listener: the store loaded from approvals.file, an
+ * event ring per worker. Returns 0, or -1 after saying why. */
+static int main_console_new(const struct config *cfg, struct worker *workers, unsigned n,
+			    struct admin *admin)
+{
+	char why[256];
+
+	main_approvals = approval_store_new("");
+	if (!main_approvals) {
+		fprintf(stderr, "sluice: cannot set up the console (out of memory)\n");
+		return -1;
+	}
+	if (approval_store_load(main_approvals, cfg->approvals.file, why, sizeof(why)) != 0) {
+		fprintf(stderr, "sluice: approvals.file: %s\n", why);
+		return -1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		main_rings[i] = event_ring_new();
+		if (!main_rings[i] ||
+		    worker_loop_set_console(&workers[i], main_approvals, main_rings[i]) != 0) {
+			fprintf(stderr, "sluice: cannot set up the console (out of memory)\n");
+			return -1;
+		}
+	}
+	if (admin_set_console(admin, cfg, main_approvals, main_rings) != 0) {
+		fprintf(stderr, "sluice: cannot set up the console (out of memory)\n");
+		return -1;
+	}
+	if (config_console_open(cfg)) {
+		char at[SOCKADDR_TEXT_MAX];
+		sockaddr_format(&cfg->admin.addr, cfg->admin.port, at);
+		fprintf(stderr, "sluice: console on http://%s/\n", at);
+	}
+	return 0;
 }
 
 static struct admin *main_admin_new(const struct config *cfg, struct worker *workers, unsigned n,
@@ -519,7 +572,9 @@ static int main_run(const char *config_path)
 		}
 		/* Reads the workers' counters: freed before them. */
 		struct admin *admin = main_admin_new(current->cfg, workers, n, &tls);
-		if ((!current->cfg->has_admin || admin) && main_confine(current->cfg) == 0) {
+		if ((!current->cfg->has_admin ||
+		     (admin && main_console_new(current->cfg, workers, n, admin) == 0)) &&
+		    main_confine(current->cfg) == 0) {
 			fprintf(stderr, "sluice: %u worker%s running\n", n, n == 1 ? "" : "s");
 			rc = main_serve(workers, n, config_path, &current, admin, cache);
 		}
@@ -528,6 +583,9 @@ static int main_run(const char *config_path)
 	for (unsigned i = 0; i < ready; i++)
 		worker_loop_fini(&workers[i]);
 	tls_setup_free(&tls); /* after the workers: their sessions hold its leaves */
+	for (unsigned i = 0; i < n; i++)
+		event_ring_free(main_rings[i]);
+	approval_store_free(main_approvals);
 	addr_cache_free(cache);
 	snapshot_unref(current);
 	ares_library_cleanup();

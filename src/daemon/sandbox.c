@@ -24,9 +24,10 @@
  * lookup), reload (re-reads the config and secret files), OpenSSL (CA files and the system
  * certificate directory, listed with getdents64, on first use; getrandom), threads (clone, futex),
  * malloc (mmap, brk), the main thread's sigwait and its reopen of log.file on SIGUSR1 (openat with
- * O_CREAT, fstat, dup3 onto stdout). No exec, no fork, no listen, no ptrace, no file writes other
- * than to open descriptors and that log file. bind is there for getifaddrs(3) (a reload expands
- * wildcard listeners): it binds a netlink socket. */
+ * O_CREAT, fstat, dup3 onto stdout), the admin thread's writes of approvals.file (a temporary
+ * file, fsync, renamed over it). No exec, no fork, no listen, no ptrace, no file writes other
+ * than to open descriptors, that log file and the approvals file. bind is there for getifaddrs(3)
+ * (a reload expands wildcard listeners): it binds a netlink socket. */
 static const char *const sandbox_allowed[] = {
     /* descriptors and files */
     "read",
@@ -47,6 +48,12 @@ static const char *const sandbox_allowed[] = {
     "dup",
     "dup3",
     "getdents64",
+    "fsync",
+#ifdef SYS_rename
+    "rename",
+#endif
+    "renameat",
+    "renameat2",
     /* sockets */
     "connect",
     "accept",

@@ -1,4 +1,5 @@
 #include "emit/log_json.h"
+#include "base/utc_time.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -91,22 +92,6 @@ static void out_field_u64(struct out_buf *o, const char *name, uint64_t value)
 /* 9999-12-31T23:59:59.999Z, the last instant RFC 3339 §5.6 can write. */
 #define LOG_JSON_TS_MAX_MS INT64_C(253402300799999)
 
-/* The civil date of a day count since 1970-01-01 (days >= 0), by Howard Hinnant's
- * days-to-civil algorithm: no gmtime_r, no locale, no table. */
-static void civil_from_days(int64_t days, unsigned *year, unsigned *month, unsigned *day)
-{
-	int64_t z = days + 719468; /* days since 0000-03-01 */
-	int64_t era = z / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);			      /* [0, 146096] */
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);		      /* [0, 365] */
-	unsigned mp = (5 * doy + 2) / 153;				      /* [0, 11] */
-
-	*day = doy - (153 * mp + 2) / 5 + 1;
-	*month = mp < 10 ? mp + 3 : mp - 9;
-	*year = (unsigned)(yoe + era * 400) + (*month <= 2);
-}
-
 static char *put_digits(char *p, unsigned value, int width)
 {
 	for (int i = width - 1; i >= 0; i--) {
@@ -130,7 +115,7 @@ static void out_timestamp(struct out_buf *o, int64_t ts_ms)
 		ts_ms = LOG_JSON_TS_MAX_MS;
 	int64_t secs = ts_ms / 1000;
 	unsigned sod = (unsigned)(secs % 86400);
-	civil_from_days(secs / 86400, &year, &month, &day);
+	utc_civil_from_days(secs / 86400, &year, &month, &day);
 	memcpy(p, "{\"ts\":\"", 7);
 	p = put_digits(p + 7, year, 4);
 	*p++ = '-';
@@ -236,6 +221,10 @@ size_t log_json_format(const struct log_record *rec, char out[LOG_JSON_LINE_MAX]
 			out_field_u64(&o, "searxng_ms", (uint64_t)rec->searxng_ms);
 		if (rec->search_cached)
 			out_cstr(&o, ",\"cached\":true");
+	}
+	if (rec->approval) {
+		out_field_str(&o, "approval", slice_from_cstr(rec->approval), 16);
+		out_field_u64(&o, "held_ms", rec->held_ms);
 	}
 	o.cap += 2;
 	out_raw(&o, "}\n", 2);

@@ -62,6 +62,10 @@ struct log_record {
 	int search_results;
 	int64_t searxng_ms;
 	bool search_cached;
+	/* A request held for an operator's answer (io/hold): "approval" (once, approved, denied,
+	 * timeout, busy) and "held_ms", how long it waited. NULL: not held. */
+	const char *approval;
+	uint64_t held_ms;
 };
 
 /* Longest line log_json_format writes: every field is capped, and even fully escaped the caps

@@ -531,3 +531,39 @@ bool metrics_format_tls_certs(const struct metrics_tls_certs *t, struct buf *out
 	out_printf(&o, "sluice_tls_cert_cache_evictions_total %llu\n", t->evictions);
 	return o.ok;
 }
+
+long metrics_agents(struct metrics *const *workers, unsigned n, struct metrics_agent **out)
+{
+	struct metrics_series *all = NULL;
+	long n_series = series_collect(workers, n, &all);
+
+	*out = NULL;
+	if (n_series < 0)
+		return -1;
+	struct metrics_agent *agents = malloc(((size_t)n_series + 1) * sizeof(*agents));
+	long k = 0;
+	if (!agents) {
+		free(all);
+		return -1;
+	}
+	/* Sorted by agent first: one run of series per agent. */
+	for (long i = 0; i < n_series; i++) {
+		const struct metrics_series *s = &all[i];
+		if (!s->agent[0])
+			continue;
+		if (k == 0 || strcmp(agents[k - 1].name, s->agent) != 0) {
+			memset(&agents[k], 0, sizeof(agents[k]));
+			memcpy(agents[k].name, s->agent, sizeof(agents[k].name));
+			k++;
+		}
+		struct metrics_agent *a = &agents[k - 1];
+		a->requests += s->requests;
+		if (s->decision == OUTCOME_DENY)
+			a->denied += s->requests;
+		a->bytes_up += s->bytes_up;
+		a->bytes_down += s->bytes_down;
+	}
+	free(all);
+	*out = agents;
+	return k;
+}

@@ -101,6 +101,15 @@ void metrics_process_set_generation(struct metrics_process *p, uint64_t generati
 bool metrics_format(struct metrics *const *workers, unsigned n, const struct metrics_process *p,
 		    struct buf *out, size_t max);
 
+/* One agent's counters summed over every worker and series (the console's /api/agents). */
+struct metrics_agent {
+	char name[AGENT_NAME_MAX + 1];
+	uint64_t requests, denied, bytes_up, bytes_down;
+};
+/* Every identified agent's, sorted by name, in *out (malloc'd; the caller frees). Safe from any
+ * thread. Returns the count, or -1 when out of memory. */
+long metrics_agents(struct metrics *const *workers, unsigned n, struct metrics_agent **out);
+
 /* The interception leaf cache's counters (io/tls_mint keeps them; the admin reads them). */
 struct metrics_tls_certs {
 	unsigned entries;

@@ -1,6 +1,7 @@
 /* admin: one request per connection (Connection: close), a small head limit and one deadline
  * for the whole exchange; heads go through the same strict parser as proxy requests. */
 #include "io/admin.h"
+#include "io/console.h"
 #include "io/tls_mint.h"
 
 #include <errno.h>
@@ -31,6 +32,7 @@ struct admin_conn {
 	struct admin_conn *prev, *next;
 	int fd;
 	struct event rd, wr, timer;
+	char peer[SOCKADDR_TEXT_MAX];
 	char in[ADMIN_HEAD_MAX];
 	size_t in_len;
 	struct buf out;
@@ -49,19 +51,22 @@ struct admin {
 	struct admin_conn *conns;
 	unsigned n_conns;
 	char text[SOCKADDR_TEXT_MAX];
-	char *ca_pem;	       /* the interception CA's certificate, or NULL */
-	struct tls_mint *mint; /* its leaves, or NULL */
+	char *ca_pem;		 /* the interception CA's certificate, or NULL */
+	struct tls_mint *mint;	 /* its leaves, or NULL */
+	struct console *console; /* the console's page and APIs, or NULL */
 	size_t ca_pem_len;
 };
 
-static void admin_conn_close(struct admin_conn *ac)
+/* Frees the connection; its socket is closed unless keep_fd (handed to the console). */
+static void admin_conn_end(struct admin_conn *ac, bool keep_fd)
 {
 	struct admin *a = ac->a;
 
 	event_del(&ac->rd);
 	event_del(&ac->wr);
 	event_del(&ac->timer);
-	close(ac->fd);
+	if (!keep_fd)
+		close(ac->fd);
 	buf_release(&ac->out);
 	if (ac->prev)
 		ac->prev->next = ac->next;
@@ -71,6 +76,11 @@ static void admin_conn_close(struct admin_conn *ac)
 		ac->next->prev = ac->prev;
 	a->n_conns--;
 	free(ac);
+}
+
+static void admin_conn_close(struct admin_conn *ac)
+{
+	admin_conn_end(ac, false);
 }
 
 /* ---- replies --------------------------------------------------------------------------- */
@@ -86,6 +96,8 @@ static const char *admin_status_text(int status)
 		return "Not Found";
 	case 405:
 		return "Method Not Allowed";
+	case 413:
+		return "Content Too Large";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 500:
@@ -169,7 +181,8 @@ static bool admin_route(struct admin_conn *ac, const struct http1_request *req)
 	if (which == 0)
 		return admin_reply_text(ac, 404,
 					"not found: this is sluice's admin listener "
-					"(/healthz, /readyz, /metrics, /ca.pem), not a proxy\n",
+					"(/healthz, /readyz, /metrics, /ca.pem, the console at / "
+					"and /api/), not a proxy\n",
 					head);
 	if (!get && !head)
 		return admin_reply_text(ac, 405, "method not allowed: use GET or HEAD\n", false);
@@ -216,8 +229,37 @@ static void admin_respond(struct admin_conn *ac)
 
 	if (rc == 0 && ac->in_len < sizeof(ac->in))
 		return; /* need more */
+	/* An action's small JSON body follows its head in the same buffer. */
+	size_t body_len = rc > 0 && req.framing == HTTP1_BODY_LENGTH ? req.content_length : 0;
+	if (rc > 0 && req.framing == HTTP1_BODY_CHUNKED) {
+		rc = -1;
+	} else if (rc > 0 && body_len > sizeof(ac->in) - (size_t)rc) {
+		event_del(&ac->rd);
+		if (!admin_reply_text(ac, 413, "request body too large\n", false))
+			admin_conn_close(ac);
+		else
+			admin_on_write(ac->fd, EV_WRITE, ac);
+		return;
+	} else if (rc > 0 && ac->in_len < (size_t)rc + body_len) {
+		return; /* the rest of the body */
+	}
 	event_del(&ac->rd);
-	if (rc > 0)
+	enum console_outcome co = CONSOLE_NOT_MINE;
+	if (rc > 0 && ac->a->console)
+		co = console_handle(ac->a->console, &req, slice_make(ac->in + rc, body_len),
+				    ac->peer, &ac->out);
+	if (co == CONSOLE_STREAM) {
+		int fd = ac->fd;
+		struct console *console = ac->a->console;
+		struct buf out = ac->out;
+		ac->out = (struct buf){0};
+		admin_conn_end(ac, true);
+		console_stream(console, fd, &out);
+		return;
+	}
+	if (co == CONSOLE_REPLIED)
+		ok = true;
+	else if (rc > 0)
 		ok = admin_route(ac, &req);
 	else if (rc == 0)
 		ok = admin_reply_text(ac, 431, "request head too large\n", false);
@@ -262,7 +304,10 @@ static void admin_on_accept(evutil_socket_t fd, short what, void *arg)
 	struct timeval deadline = {ADMIN_DEADLINE_MS / 1000, (ADMIN_DEADLINE_MS % 1000) * 1000};
 
 	for (;;) {
-		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t peer_len = sizeof(peer);
+		int cfd =
+		    accept4(fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -276,6 +321,12 @@ static void admin_on_accept(evutil_socket_t fd, short what, void *arg)
 		}
 		ac->a = a;
 		ac->fd = cfd;
+		struct ip_addr ip;
+		uint16_t port;
+		if (sockaddr_to_ip((const struct sockaddr *)&peer, &ip, &port) == 0)
+			ip_addr_format(&ip, ac->peer);
+		else
+			memcpy(ac->peer, "unknown", sizeof("unknown"));
 		event_assign(&ac->rd, a->base, cfd, EV_READ | EV_PERSIST, admin_on_read, ac);
 		event_assign(&ac->wr, a->base, cfd, EV_WRITE, admin_on_write, ac);
 		event_assign(&ac->timer, a->base, -1, 0, admin_on_deadline, ac);
@@ -352,6 +403,13 @@ static void *admin_thread(void *arg)
 	return NULL;
 }
 
+int admin_set_console(struct admin *a, const struct config *cfg, struct approval_store *store,
+		      struct event_ring *const *rings)
+{
+	a->console = console_new(a->base, cfg, store, rings, a->workers, a->n_workers);
+	return a->console ? 0 : -1;
+}
+
 void admin_set_mint(struct admin *a, struct tls_mint *mint)
 {
 	a->mint = mint;
@@ -395,6 +453,7 @@ void admin_free(struct admin *a)
 	}
 	while (a->conns)
 		admin_conn_close(a->conns);
+	console_free(a->console);
 	if (a->accept_ev)
 		event_free(a->accept_ev);
 	if (a->base)

@@ -1,4 +1,6 @@
 #include "io/conn.h"
+#include "io/approval_store.h"
+#include "io/event_ring.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -137,6 +139,9 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	switch (c->timeout_reason) {
+	case REASON_APPROVAL_TIMEOUT:
+		conn_resume_held(c, HOLD_TIMEOUT);
+		return;
 	case REASON_HEAD_TIMEOUT:
 		if (buf_len(&c->cin) == 0 && c->req.started_ms == 0) {
 			conn_close(c, REASON_CLIENT_IDLE);
@@ -362,6 +367,17 @@ static void conn_free_search(struct conn_request *r)
 	r->search = NULL;
 }
 
+void conn_resume_held(struct conn *c, enum hold_outcome outcome)
+{
+	struct conn_request *r = &c->req;
+
+	approval_store_leave(c->w->approvals, r->hold_id);
+	r->hold_id = 0;
+	r->hold_outcome = (uint8_t)outcome;
+	conn_set_state(c, CONN_READ_HEAD);
+	r->hold_resume(c);
+}
+
 void conn_reset_request(struct conn *c)
 {
 	if (c->log_text)
@@ -428,6 +444,8 @@ static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
 	    .search_results = r->search_results,
 	    .searxng_ms = r->searxng_ms,
 	    .search_cached = r->search_cached,
+	    .approval = hold_outcome_name((enum hold_outcome)r->hold_outcome),
+	    .held_ms = r->held_ms,
 	    .ended_by = event == LOG_EVENT_END ? reason_by_token(reason_info(why)->by) : NULL,
 	    .ended_in = event == LOG_EVENT_END ? conn_state_name(c->state) : NULL,
 	};
@@ -437,9 +455,12 @@ static void conn_log_line(struct conn *c, enum log_event event, enum reason why,
 	if (alpn && alpn[0])
 		rec.alpn = slice_from_cstr(alpn);
 	char *line = log_sink_line_begin(c->w->log, LOG_JSON_LINE_MAX);
-	if (line)
-		log_sink_line_end(c->w->log, log_json_format(&rec, line));
-	else
+	if (line) {
+		size_t len = log_json_format(&rec, line);
+		if (c->w->events)
+			event_ring_push(c->w->events, line, len);
+		log_sink_line_end(c->w->log, len);
+	} else
 		metrics_count_log_dropped(&c->w->metrics);
 	*decision_out = decision;
 	*shown_out = shown;
@@ -523,6 +544,11 @@ void conn_close(struct conn *c, enum reason why)
 {
 	if (c->state == CONN_CLOSED)
 		return;
+	/* A held request's place in the queue is given up. */
+	if (c->req.hold_id) {
+		approval_store_leave(c->w->approvals, c->req.hold_id);
+		c->req.hold_id = 0;
+	}
 	if (c->req.started_ms && !c->req.logged) {
 		if (c->req.result == REASON_ALLOWED)
 			c->req.result = why;
@@ -697,7 +723,7 @@ void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool 
 	    .auth_challenge = r->auth_challenge,
 	    .guidance = NULL,
 	};
-	struct policy_scope scope = {&c->cfg->rules, &c->cfg->base, r->agent};
+	struct policy_scope scope = worker_scope(c->w, c->cfg, r->agent);
 	f.guidance = policy_scope_guidance(&scope);
 	size_t len = http_reply_format(&f, reply);
 	r->status = info->status;

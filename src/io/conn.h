@@ -18,6 +18,7 @@
 #include "parse/authority.h"
 #include "parse/http1_body.h"
 #include "policy/conn_state.h"
+#include "policy/approvals.h"
 #include "policy/policy.h"
 
 struct worker;
@@ -112,6 +113,13 @@ struct conn_request {
 	 * later one; whether a tunnel's open line is out. */
 	uint64_t log_id;
 	bool open_logged;
+	/* Held for an operator's answer (io/hold): the approval store's entry while waiting (0
+	 * otherwise), who to resume, what became of it and who answered. */
+	uint64_t hold_id;
+	void (*hold_resume)(struct conn *c);
+	uint8_t hold_outcome; /* enum hold_outcome */
+	char hold_by[APPROVAL_BY_MAX + 1];
+	uint64_t held_ms; /* how long it waited */
 };
 
 /* What the log line says of a request and the verdict does not keep: the path, the host as
@@ -304,6 +312,9 @@ void conn_reply_error(struct conn *c, enum reason why, const char *detail, bool 
 /* A reply of sluice's own is in cout (the request logged): sends it, then the protocol goes on
  * to the next request or closes (req.close_after_reply), as after conn_reply_error. */
 void conn_send_reply(struct conn *c);
+/* A held request (io/hold) is answered, timed out or refused: it leaves the queue and its
+ * protocol reads it again (hold_resume) knowing the outcome. */
+void conn_resume_held(struct conn *c, enum hold_outcome outcome);
 void conn_reset_request(struct conn *c);
 /* The connection's log text, allocated on first use; NULL when out of memory (the line then
  * goes without it). */

@@ -21,6 +21,7 @@
 #include "io/sockaddr.h"
 #include "io/udp_batch.h"
 #include "io/worker.h"
+#include "io/event_ring.h"
 #include "parse/dns_answer.h"
 #include "parse/dns_msg.h"
 #include "parse/dns_svcb.h"
@@ -178,9 +179,12 @@ static void dns_log(struct dns_server *s, const struct dns_from *from, const str
 	for (unsigned i = 0; i < n_answered && i < LOG_JSON_DNS_ANSWERS_MAX; i++)
 		rec.answers[rec.n_answers++] = answered[i];
 	char *line = log_sink_line_begin(w->log, LOG_JSON_LINE_MAX);
-	if (line)
-		log_sink_line_end(w->log, log_json_format_dns(&rec, line));
-	else
+	if (line) {
+		size_t len = log_json_format_dns(&rec, line);
+		if (w->events)
+			event_ring_push(w->events, line, len);
+		log_sink_line_end(w->log, len);
+	} else
 		metrics_count_log_dropped(&w->metrics);
 	metrics_count_dns_query(&w->metrics, decision, q->qtype);
 }
@@ -326,7 +330,7 @@ static void dns_on_resolved(void *arg, enum reason status, const struct ip_addr 
 {
 	struct dns_ask *a = arg;
 	const struct config *cfg = a->snap->cfg;
-	struct policy_scope scope = {&cfg->rules, &cfg->base, a->agent};
+	struct policy_scope scope = worker_scope(a->srv->w, cfg, a->agent);
 	struct dns_from from;
 	struct ip_addr cached[RESOLVER_MAX_ADDRS];
 	unsigned ttl_s = 0;
@@ -493,7 +497,7 @@ static void dns_on_message(void *arg, enum reason status, const uint8_t *msg, si
 {
 	struct dns_ask *a = arg;
 	const struct config *cfg = a->snap->cfg;
-	struct policy_scope scope = {&cfg->rules, &cfg->base, a->agent};
+	struct policy_scope scope = worker_scope(a->srv->w, cfg, a->agent);
 	struct dns_from from;
 	struct dns_response resp;
 	struct dns_chain chain;
@@ -532,7 +536,7 @@ static void dns_resolve(struct dns_server *s, const struct dns_from *from,
 {
 	struct worker *w = s->w;
 	const struct config *cfg = w->cfg;
-	struct policy_scope scope = {&cfg->rules, &cfg->base, agent};
+	struct policy_scope scope = worker_scope(s->w, cfg, agent);
 	struct ip_addr addrs[RESOLVER_MAX_ADDRS];
 	unsigned ttl_s = 0;
 	int n =
@@ -633,7 +637,7 @@ static void dns_on_query(struct dns_server *s, const struct dns_from *from, stru
 		dns_reply(s, from, NULL, &q, &v, &ans, started_us);
 		return;
 	}
-	struct policy_scope scope = {&cfg->rules, &cfg->base, agent};
+	struct policy_scope scope = worker_scope(s->w, cfg, agent);
 	struct policy_dns dns;
 	policy_scope_dns(&scope, &dns);
 	struct token_bucket *tb = dns_rate_for(s, agent, &dns);

@@ -1,4 +1,5 @@
 #include "io/http_flow.h"
+#include "io/hold.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -259,7 +260,7 @@ static void flow_set_body_framing(struct conn *c, const struct http1_request *re
 
 static struct policy_scope flow_scope(const struct conn *c)
 {
-	struct policy_scope scope = {&c->cfg->rules, &c->cfg->base, c->req.agent};
+	struct policy_scope scope = worker_scope(c->w, c->cfg, c->req.agent);
 	return scope;
 }
 
@@ -401,6 +402,66 @@ static void flow_decide(struct conn *c, const struct http1_request *req,
 	if (r->verdict.allow && req->framing == HTTP1_BODY_LENGTH)
 		policy_check_body_limit(&scope, r->max_body, r->max_body_rule, req->content_length,
 					&r->verdict);
+}
+
+static void flow_parse_head(struct conn *c);
+
+/* An answer came for the held request: its head is read again, knowing the outcome. */
+static void flow_resume_held(struct conn *c)
+{
+	flow_parse_head(c);
+}
+
+/* A refusal the agent asks about (mode ask, ask patterns): held for an operator's answer the
+ * first time through, its head put back in cin to be read again once answered (true: it
+ * waits); the second time, the answer becomes the verdict (false: go on with it). */
+static bool flow_hold(struct conn *c, const struct http1_request *req, size_t head_len,
+		      struct slice path)
+{
+	struct conn_request *r = &c->req;
+	const struct authority *d = &r->dest;
+
+	switch ((enum hold_outcome)r->hold_outcome) {
+	case HOLD_NONE:
+		/* An HTTP/2 stream is refused rather than held: its session has no held state. */
+		if (!c->w->approvals || c->cio)
+			return false;
+		struct pending_request p = {
+		    .kind = r->is_connect ? PENDING_CONNECT : PENDING_HTTP,
+		    .agent = flow_agent_name(c),
+		    .host = slice_make(d->name, d->name_len),
+		    .port = d->port,
+		    .method = req->method,
+		    .path = r->is_connect ? SLICE_LIT("") : path,
+		    .reason = r->verdict.reason,
+		    .rule = r->verdict.rule,
+		    .timeout_ms = c->cfg->approvals.timeout_ms,
+		};
+		if (hold_begin(c, &p, flow_resume_held)) {
+			buf_unconsume(&c->cin, head_len);
+			return true;
+		}
+		policy_verdict_set(&r->verdict, false, REASON_APPROVAL_BUSY,
+				   "approvals.max_pending: %u requests wait",
+				   c->cfg->approvals.max_pending);
+		return false;
+	case HOLD_ONCE:
+	case HOLD_APPROVED: /* and yet not allowed now: it expired at once, or a reload came */
+		policy_verdict_set(&r->verdict, true, REASON_ALLOWED, "approved once: %s:%u by %s",
+				   d->name, (unsigned)d->port, r->hold_by);
+		return false;
+	case HOLD_DENIED:
+		policy_verdict_set(&r->verdict, false, REASON_APPROVAL_DENIED,
+				   "approvals: denied by %s", r->hold_by);
+		return false;
+	case HOLD_TIMEOUT:
+	case HOLD_BUSY:
+		policy_verdict_set(&r->verdict, false, REASON_APPROVAL_TIMEOUT,
+				   "approvals.timeout: no answer in %ums",
+				   c->cfg->approvals.timeout_ms);
+		return false;
+	}
+	return false;
 }
 
 /* A complete head is at the front of cin: check it, decide, and start the upstream side. */
@@ -640,6 +701,8 @@ static void flow_handle_head(struct conn *c, const struct http1_request *req, si
 		if (!r->search_api)
 			flow_decide(c, req, ruled ? &norm : NULL);
 	}
+	if (!r->verdict.allow && r->verdict.ask && flow_hold(c, req, head_len, path))
+		return;
 	if (!r->verdict.allow) {
 		flow_refuse(c, r->verdict.reason, NULL);
 		return;
@@ -687,7 +750,11 @@ static void flow_parse_head(struct conn *c)
 		conn_want_client_read(c, true);
 		return;
 	}
-	c->req.started_ms = conn_now_ms();
+	/* A held request read again keeps its start: its line's duration covers the wait. */
+	if (c->req.hold_outcome == HOLD_NONE)
+		c->req.started_ms = conn_now_ms();
+	else
+		c->req.held_ms = conn_now_ms() - c->req.started_ms;
 	/* A request is judged by the policy in force when its head is complete, also on a
 	 * connection that sat idle (or had this head buffered) across a reload. */
 	conn_refresh_snapshot(c);
@@ -1125,6 +1192,17 @@ static void flow_on_client_readable(struct conn *c)
 {
 	if (c->state == CONN_REPLYING) {
 		conn_want_client_read(c, false);
+		return;
+	}
+	if (c->state == CONN_HELD) {
+		/* Kept for when the answer comes; a client that leaves gives up its place. */
+		ssize_t n = conn_client_read(c, &c->cin, flow_cin_cap(c));
+		if (n == 0 || n == -2) {
+			c->c_eof = true;
+			conn_close(c, REASON_CLIENT_CLOSED);
+		} else if (n == -1 && !buf_has_room(&c->cin, flow_cin_cap(c))) {
+			conn_want_client_read(c, false);
+		}
 		return;
 	}
 	if (c->req.search) {

@@ -36,7 +36,7 @@ static void revoke_judge(const struct conn *c, const struct config *cfg, const s
 	memset(v, 0, sizeof(*v));
 	if (!revoke_identify(c, cfg, agent, v))
 		return;
-	struct policy_scope scope = {&cfg->rules, &cfg->base, *agent};
+	struct policy_scope scope = worker_scope(c->w, cfg, *agent);
 	const struct route *route = route_find(cfg->routes, cfg->n_routes, d);
 	if (route) {
 		policy_decide_route(&scope, route, true, SLICE_LIT(""), v);

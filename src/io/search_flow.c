@@ -270,7 +270,7 @@ static void search_query_ready(struct conn *c)
 	if (secret) {
 		policy_verdict_set(&r->verdict, false, REASON_SECRET_DETECTED, "scan: %s in %s",
 				   f.name, f.where);
-		struct policy_scope scope = {&c->cfg->rules, &c->cfg->base, r->agent};
+		struct policy_scope scope = worker_scope(c->w, c->cfg, r->agent);
 		policy_apply_mode(&scope, &r->verdict);
 		if (!r->verdict.allow) {
 			search_flow_free(st);

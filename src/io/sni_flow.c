@@ -76,7 +76,7 @@ static void sni_decide(struct conn *c)
 {
 	struct conn_request *r = &c->req;
 	const struct authority *d = &r->dest;
-	struct policy_scope scope = {&c->cfg->rules, &c->cfg->base, r->agent};
+	struct policy_scope scope = worker_scope(c->w, c->cfg, r->agent);
 	const struct route *route = route_find(c->cfg->routes, c->cfg->n_routes, d);
 	struct request_facts facts = {
 	    .host = slice_make(d->name, d->name_len),

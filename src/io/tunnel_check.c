@@ -1,4 +1,5 @@
 #include "io/tunnel_check.h"
+#include "io/worker.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +119,7 @@ static void check_judge(struct conn *c)
 		check_refuse(c, REASON_TLS_TOO_LARGE, NULL);
 		return;
 	case TLS_HELLO_OK: {
-		struct policy_scope scope = {&c->cfg->rules, &c->cfg->base, r->agent};
+		struct policy_scope scope = worker_scope(c->w, c->cfg, r->agent);
 		conn_log_hello(c, &hello);
 		bool pass =
 		    r->intercept

@@ -1,4 +1,7 @@
 #include "io/worker.h"
+#include "io/approval_store.h"
+
+#include <time.h>
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -67,6 +70,7 @@ void worker_fini(struct worker *w)
 		}
 	snapshot_unref(w->snap);
 	search_cache_free(w->search_cache);
+	approval_list_fini(&w->approvals_copy);
 	metrics_fini(&w->metrics);
 	memset(w, 0, sizeof(*w));
 }
@@ -152,4 +156,23 @@ struct worker_agent_slot *worker_agent_slot(struct worker *w, const char *name)
 	s->next = *bucket;
 	*bucket = s;
 	return s;
+}
+
+struct policy_scope worker_scope(struct worker *w, const struct config *cfg,
+				 const struct agent *agent)
+{
+	struct policy_scope scope = {.rules = &cfg->rules, .base = &cfg->base, .agent = agent};
+
+	if (!w->approvals)
+		return scope;
+	/* One atomic load per decision; the copy, under the store's lock, only after an answer or
+	 * a reload. Out of memory keeps the previous copy, and tries again next time. */
+	uint64_t gen = approval_store_generation(w->approvals);
+	if (gen != w->approvals_gen)
+		approval_store_copy(w->approvals, &w->approvals_copy, &w->approvals_gen);
+	if (w->approvals_copy.n) {
+		scope.approvals = &w->approvals_copy;
+		scope.now = (int64_t)time(NULL);
+	}
+	return scope;
 }

@@ -11,6 +11,8 @@
 #include "config/config.h"
 #include "emit/metrics.h"
 #include "io/pipe_pool.h"
+#include "policy/approvals.h"
+#include "policy/policy.h"
 #include "policy/rate_limit.h"
 #include <stdatomic.h>
 
@@ -64,6 +66,16 @@ struct worker {
 	struct snapshot *_Atomic pending; /* posted by the main thread on reload */
 	struct resolver *resolver;
 	struct search_cache *search_cache; /* search.cache_ttl's answers (made on first use) */
+	/* approvals (io/approval_store), shared by every worker and owned by daemon/main; NULL
+	 * without an admin listener. This worker's copy of the standing approvals, taken when
+	 * the store's generation moves, and the event the store wakes it with. */
+	struct approval_store *approvals;
+	struct approval_list approvals_copy;
+	uint64_t approvals_gen;
+	struct event *approval_ev;
+	/* The console's copy of this worker's log lines (io/event_ring), owned by daemon/main;
+	 * NULL without a console. */
+	struct event_ring *events;
 	struct upstream_pool *pool;
 	struct log_sink *log;
 	/* Interception (intercept:), shared by every worker and owned by daemon/main; NULL when
@@ -114,6 +126,10 @@ uint64_t worker_next_log_id(struct worker *w);
 /* next (a reference the caller gives) becomes the snapshot new requests get; the one it replaces
  * is retired, and freed when the last connection holding it lets go (at once when none does). */
 void worker_swap_snapshot(struct worker *w, struct snapshot *next);
+/* The policy scope of a request of agent under cfg on this worker: with the standing
+ * approvals, copied first if they changed. */
+struct policy_scope worker_scope(struct worker *w, const struct config *cfg,
+				 const struct agent *agent);
 /* The current snapshot, counted for one connection until worker_release. */
 struct snapshot *worker_hold(struct worker *w);
 void worker_release(struct worker *w, struct snapshot *snap);

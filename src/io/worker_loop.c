@@ -1,4 +1,6 @@
 #include "io/worker_loop.h"
+#include "io/approval_store.h"
+#include "io/hold.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -185,6 +187,10 @@ void worker_loop_fini(struct worker *w)
 		event_free(w->drain_ev);
 	if (w->revoke_ev)
 		event_free(w->revoke_ev);
+	if (w->approval_ev) {
+		approval_store_set_wake(w->approvals, w->index, NULL);
+		event_free(w->approval_ev);
+	}
 	resolver_free(w->resolver);
 	log_sink_free(w->log);
 	if (w->base)
@@ -297,4 +303,23 @@ void worker_loop_post_snapshot(struct worker *w, struct snapshot *snap)
 	snapshot_ref(snap);
 	snapshot_unref(atomic_exchange(&w->pending, snap));
 	event_active(w->swap_ev, EV_TIMEOUT, 0);
+}
+
+static void worker_loop_on_approval(evutil_socket_t fd, short what, void *arg)
+{
+	hold_on_wake(arg);
+}
+
+int worker_loop_set_console(struct worker *w, struct approval_store *store,
+			    struct event_ring *events)
+{
+	w->events = events;
+	if (!store)
+		return 0;
+	w->approval_ev = event_new(w->base, -1, 0, worker_loop_on_approval, w);
+	if (!w->approval_ev)
+		return -1;
+	w->approvals = store;
+	approval_store_set_wake(store, w->index, w->approval_ev);
+	return 0;
 }

@@ -19,6 +19,7 @@ void agent_fini(struct agent *a)
 	cidr_set_free(a->sources);
 	domain_set_free(a->allow);
 	domain_set_free(a->deny);
+	domain_set_free(a->ask);
 	domain_set_free(a->intercept);
 	request_rules_fini(&a->rules);
 	credentials_fini(&a->credentials);

@@ -29,6 +29,7 @@ enum agent_mode {
 	AGENT_ENFORCE, /* denials are enforced (default) */
 	AGENT_REPORT,  /* would-be denials are forwarded and logged as "report" */
 	AGENT_OPEN,    /* every destination allowed (still never the built-in block) */
+	AGENT_ASK,     /* a name or port rule's refusal waits for an operator's answer */
 };
 
 enum agent_token_kind {
@@ -79,6 +80,9 @@ struct agent {
 	enum agent_mode mode;
 	bool has_mode;
 	struct domain_set *allow, *deny;
+	/* ask: names whose refusal by the allow or ports rule is held for an operator's answer
+	 * (as mode ask does for every name); NULL inherits */
+	struct domain_set *ask;
 	struct domain_set *intercept; /* intercept: (policy/intercept); NULL inherits */
 	bool has_ports;
 	uint8_t ports[65536 / 8];

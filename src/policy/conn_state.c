@@ -9,6 +9,7 @@ static const char *const conn_state_names[CONN_STATE__COUNT] = {
     [CONN_FORWARDING] = "forwarding",
     [CONN_TUNNEL] = "tunnel",
     [CONN_REPLYING] = "replying",
+    [CONN_HELD] = "held",
     [CONN_TUNNEL_CHECK] = "tunnel_check",
     [CONN_TLS_ACCEPT] = "tls_accept",
     [CONN_H2_SESSION] = "h2_session",
@@ -28,11 +29,13 @@ static const char *const conn_state_names[CONN_STATE__COUNT] = {
  * alert), or, intercepted, has its TLS terminated (tls_accept), which then carries HTTP/1.1
  * (read_head) or HTTP/2 (h2_session, whose streams are connections of their own); a session
  * only ends.
- * A WebSocket handshake's 101 makes forwarding a tunnel. A tunnel only ends. */
+ * A WebSocket handshake's 101 makes forwarding a tunnel. A tunnel only ends. A request held
+ * for an operator's answer (held) is read again from its head once answered. */
 static const unsigned conn_state_moves[CONN_STATE__COUNT] = {
     [CONN_READ_HEAD] = TO(CONN_RESOLVING) | TO(CONN_CONNECTING) | TO(CONN_FORWARDING) |
-		       TO(CONN_TUNNEL_CHECK) | TO(CONN_TUNNEL) | TO(CONN_REPLYING) |
+		       TO(CONN_TUNNEL_CHECK) | TO(CONN_TUNNEL) | TO(CONN_REPLYING) | TO(CONN_HELD) |
 		       TO(CONN_CLOSED),
+    [CONN_HELD] = TO(CONN_READ_HEAD) | TO(CONN_CLOSED),
     [CONN_RESOLVING] = TO(CONN_CONNECTING) | TO(CONN_FORWARDING) | TO(CONN_TUNNEL_CHECK) |
 		       TO(CONN_TUNNEL) | TO(CONN_REPLYING) | TO(CONN_CLOSED),
     [CONN_CONNECTING] = TO(CONN_CONNECTING) | TO(CONN_FORWARDING) | TO(CONN_TUNNEL_CHECK) |

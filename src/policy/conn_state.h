@@ -16,6 +16,7 @@ enum conn_state {
 	CONN_H2_SESSION,   /* HTTP/2 inside it: streams come and go, each its own request */
 	CONN_TUNNEL,	   /* CONNECT established: opaque relay */
 	CONN_REPLYING,	   /* sending sluice's own reply, then close or next request */
+	CONN_HELD,	   /* the request waits for an operator's answer (io/hold) */
 	CONN_CLOSED,	   /* ended (conn_close); freed on the next loop turn */
 	CONN_STATE__COUNT
 };

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/bug.h"
+#include "policy/approvals.h"
 #include "policy/cidr_set.h"
 #include "policy/domain_set.h"
 #include "policy/route.h"
@@ -63,6 +64,7 @@ void policy_verdict_set(struct verdict *v, bool allow, enum reason reason, const
 
 	v->allow = allow;
 	v->report = false;
+	v->ask = false;
 	v->reason = reason;
 	va_start(ap, fmt);
 	/* The two shapes every allowed request takes ("builtin: global address", "allow: %s")
@@ -198,6 +200,27 @@ static const struct domain_set *scope_deny(const struct policy_scope *s)
 	return s->agent && s->agent->deny ? s->agent->deny : s->rules->deny;
 }
 
+static const struct domain_set *scope_ask(const struct policy_scope *s)
+{
+	return s->agent && s->agent->ask ? s->agent->ask : s->base ? s->base->ask : NULL;
+}
+
+static const char *scope_agent_name(const struct policy_scope *s)
+{
+	return s->agent ? s->agent->name : "default";
+}
+
+/* A refusal an operator may lift (no allow pattern, or the port not listed), for an agent in
+ * mode ask or a host its ask patterns name: the request is held for an answer instead. */
+static void policy_mark_ask(const struct policy_scope *s, struct slice host, struct verdict *v)
+{
+	if (v->allow ||
+	    (v->reason != REASON_DOMAIN_NOT_ALLOWED && v->reason != REASON_PORT_NOT_ALLOWED))
+		return;
+	const struct domain_set *ask = scope_ask(s);
+	v->ask = policy_scope_mode(s) == AGENT_ASK || (ask && domain_set_match(ask, host));
+}
+
 static bool scope_port_allowed(const struct policy_scope *s, uint16_t port)
 {
 	if (s->agent && s->agent->has_ports)
@@ -325,8 +348,27 @@ static void policy_decide_rules(const struct policy_scope *s, const struct reque
 		return;
 	}
 	pattern = domain_set_match_port(scope_allow(s), f->host, f->port, &pinned);
+	bool port_ok = pinned || scope_port_allowed(s, f->port);
+	/* An operator's approval (policy/approvals) stands in for an allow pattern: pinned to its
+	 * port, or, given for a name only (port 0), under the ports list. */
+	if (!pattern || !port_ok) {
+		const struct approval *a = approval_list_match(s->approvals, scope_agent_name(s),
+							       f->host, f->port, false, s->now);
+		if (a && (a->port || port_ok)) {
+			const struct agent *m = scope_methods(s);
+			if (m && f->method.len > 0 && !method_listed(m, f->method)) {
+				v->allow = false;
+				v->reason = REASON_METHOD_NOT_ALLOWED;
+				methods_rule(m, v);
+				return;
+			}
+			policy_verdict_set(v, true, REASON_ALLOWED, "approved: %s:%u for %s by %s",
+					   a->host, (unsigned)f->port, a->agent, a->by);
+			return;
+		}
+	}
 	/* A pattern pinned to this port allows it whatever the ports list says. */
-	if (!pinned && !scope_port_allowed(s, f->port)) {
+	if (!port_ok) {
 		policy_verdict_set(v, false, REASON_PORT_NOT_ALLOWED, "ports: %u not listed",
 				   (unsigned)f->port);
 		return;
@@ -354,6 +396,7 @@ void policy_apply_mode(const struct policy_scope *s, struct verdict *v)
 {
 	switch (policy_scope_mode(s)) {
 	case AGENT_ENFORCE:
+	case AGENT_ASK:
 		return;
 	case AGENT_REPORT:
 		/* Forwarded; reason and rule say what would have denied it. */
@@ -671,6 +714,7 @@ void policy_decide(const struct policy_scope *s, const struct request_facts *f, 
 		policy_check_hostname(s, f->host, v);
 	if (!v->allow)
 		policy_apply_mode(s, v);
+	policy_mark_ask(s, f->host, v);
 }
 
 /* A pattern pinned to some port allows the name on that port unless deny is pinned to the same
@@ -714,10 +758,16 @@ void policy_decide_name(const struct policy_scope *s, struct slice host, struct 
 		policy_verdict_set(v, true, REASON_ALLOWED, "allow: %s", pattern);
 	else
 		policy_decide_name_pinned(s, host, v);
+	const struct approval *a;
+	if (!v->allow && v->reason == REASON_DOMAIN_NOT_ALLOWED &&
+	    (a = approval_list_match(s->approvals, scope_agent_name(s), host, 0, true, s->now)))
+		policy_verdict_set(v, true, REASON_ALLOWED, "approved: %s for %s by %s", a->host,
+				   a->agent, a->by);
 	if (v->allow && !v->report)
 		policy_check_hostname(s, host, v);
 	if (!v->allow)
 		policy_apply_mode(s, v);
+	policy_mark_ask(s, host, v);
 }
 
 void policy_decide_alias(const struct policy_scope *s, struct slice host, struct verdict *v)
@@ -738,7 +788,7 @@ void policy_decide_alias(const struct policy_scope *s, struct slice host, struct
 void policy_decide_request(const struct policy_rules *rules, const struct request_facts *facts,
 			   struct verdict *v)
 {
-	struct policy_scope scope = {rules, NULL, NULL};
+	struct policy_scope scope = {.rules = rules, .base = NULL, .agent = NULL};
 	policy_decide(&scope, facts, v);
 }
 

@@ -14,6 +14,7 @@
 
 struct domain_set;
 struct cidr_set;
+struct approval_list;
 
 #define POLICY_RULE_MAX 300
 #define POLICY_MAX_LISTENERS 128
@@ -69,6 +70,9 @@ struct verdict {
 	/* Report mode: the request is forwarded, but `reason` and `rule` say what would have
 	 * denied it. */
 	bool report;
+	/* The refusal is one an operator may lift (policy/approvals) and the agent asks for it
+	 * (mode ask, or its ask patterns name the host): io/ holds the request for an answer. */
+	bool ask;
 	enum reason reason;
 	char rule[POLICY_RULE_MAX]; /* the rule that decided, e.g. "deny: *.example.com" */
 };
@@ -78,6 +82,10 @@ struct policy_scope {
 	const struct policy_rules *rules; /* ips, listeners, top-level allow/deny/ports */
 	const struct agent *base;	  /* top-level mode, methods, body limit, guidance */
 	const struct agent *agent;	  /* the identified agent (may be NULL: base only) */
+	/* Operators' standing answers (policy/approvals), valid at now (Unix seconds); NULL:
+	 * none. */
+	const struct approval_list *approvals;
+	int64_t now;
 };
 
 enum policy_identity {

@@ -164,6 +164,18 @@ static const struct reason_info reason_table[REASON__COUNT] = {
     [REASON_SEARCH_BAD_REQUEST] = {"search_bad_request", 400, "http_request_error",
 				   "The search request cannot be read in its API's terms.",
 				   REASON_BY_CLIENT, REASON_RCODE_SERVFAIL},
+    [REASON_APPROVAL_DENIED] = {"approval_denied", 403, "http_request_denied",
+				"An operator denied this destination when asked for approval.",
+				REASON_BY_POLICY, REASON_RCODE_DENIED},
+    [REASON_APPROVAL_TIMEOUT] = {"approval_timeout", 403, "http_request_denied",
+				 "The destination is not on the allow list; the request waited "
+				 "for an operator's approval (the console or sluice approve) and "
+				 "none came within approvals.timeout: retry once it is approved.",
+				 REASON_BY_TIMEOUT, REASON_RCODE_DENIED},
+    [REASON_APPROVAL_BUSY] = {"approval_busy", 403, "http_request_denied",
+			      "The destination is not on the allow list, and too many requests "
+			      "await an operator's approval already (approvals.max_pending).",
+			      REASON_BY_SLUICE, REASON_RCODE_DENIED},
     [REASON_SEARCH_RATE_LIMITED] = {"search_rate_limited", 429, "http_request_denied",
 				    "The agent's search rate (search.rate) is spent; retry "
 				    "shortly.",

@@ -56,6 +56,10 @@ enum reason {
 	/* scan: (policy/scan) */
 	REASON_SECRET_DETECTED,	 /* a pattern of scan: found something that may not go there */
 	REASON_ENCODED_HOSTNAME, /* scan.hostnames: a label of the name looks like encoded data */
+	/* approvals (mode ask, ask patterns): a held request's end other than going on */
+	REASON_APPROVAL_DENIED,	 /* an operator answered deny */
+	REASON_APPROVAL_TIMEOUT, /* no answer within approvals.timeout */
+	REASON_APPROVAL_BUSY,	 /* approvals.max_pending requests wait already */
 	/* search: (io/search_flow): a search API's request answered from SearXNG */
 	REASON_SEARCH_BAD_REQUEST,   /* the API's request cannot be read (its 400) */
 	REASON_SEARCH_RATE_LIMITED,  /* the agent's search.rate is spent */

@@ -258,7 +258,7 @@ static void test_late_checks_keep_document_order(void **state)
 		     "token_file or token_env), or name it default");
 	assert_error(2, 7, 13,
 		     "agents[0].ports[0]: \"0\" is not a valid port: port 0 is not allowed");
-	assert_error(3, 8, 7, "mode: \"strict\" is not a mode (valid: enforce, report, open)");
+	assert_error(3, 8, 7, "mode: \"strict\" is not a mode (valid: enforce, report, open, ask)");
 }
 
 static void test_syntax_error_skips_agent_checks(void **state)
@@ -305,7 +305,7 @@ static void test_example_search_route(void **state)
 static void test_example_dns(void **state)
 {
 	struct config *cfg = parse_example("dns.yaml");
-	struct policy_scope scope = {&cfg->rules, &cfg->base, NULL};
+	struct policy_scope scope = {.rules = &cfg->rules, .base = &cfg->base, .agent = NULL};
 	struct policy_dns d;
 
 	assert_int_equal(cfg->n_listen_http, 1);

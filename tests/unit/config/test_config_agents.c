@@ -250,17 +250,17 @@ static void test_guidance_length(void **state)
 static void test_mode_unknown_refused(void **state)
 {
 	refused("mode: strict\n", 1, 7,
-		"mode: \"strict\" is not a mode (valid: enforce, report, open)");
+		"mode: \"strict\" is not a mode (valid: enforce, report, open, ask)");
 	refused("mode: Report\n", 1, 7,
-		"mode: \"Report\" is not a mode (valid: enforce, report, open)");
+		"mode: \"Report\" is not a mode (valid: enforce, report, open, ask)");
 }
 
 static void test_mode_wrong_type_refused(void **state)
 {
 	refused("mode: [report]\n", 1, 7,
-		"mode: expected a mode (enforce, report or open), got a list");
+		"mode: expected a mode (enforce, report, open or ask), got a list");
 	refused("mode:\n", 1, 6,
-		"mode: expected a mode (enforce, report or open), got an empty value");
+		"mode: expected a mode (enforce, report, open or ask), got an empty value");
 }
 
 static void test_methods_connect_refused(void **state)
@@ -415,10 +415,10 @@ static void test_default_agent_with_match_refused(void **state)
 
 static void test_agent_unknown_key_refused(void **state)
 {
-	refused(
-	    "agents:\n  - name: default\n    alow: []\n", 3, 5,
-	    "unknown key \"alow\" in agents[0] (valid: name, match, mode, allow, deny, intercept, "
-	    "ports, methods, max_request_body, guidance, rules, credentials, scan, dns)");
+	refused("agents:\n  - name: default\n    alow: []\n", 3, 5,
+		"unknown key \"alow\" in agents[0] (valid: name, match, mode, allow, deny, ask, "
+		"intercept, "
+		"ports, methods, max_request_body, guidance, rules, credentials, scan, dns)");
 	refused(
 	    "agents:\n  - name: a\n    match: {sources: [10.0.0.1]}\n", 3, 13,
 	    "unknown key \"sources\" in agents[0].match (valid: source, token_sha256, token_file, "
@@ -488,9 +488,10 @@ static void test_agent_rules_refused(void **state)
 		"agents[0].ports[0]: \"0\" is not a valid port: port 0 is not allowed");
 	refused_prefix("agents: [{name: default, allow: [\"a.*.com\"]}]\n", 1, 34,
 		       "agents[0].allow[0]: \"a.*.com\" is not a valid domain pattern: ");
-	refused("agents: [{name: default, mode: on}]\n", 1, 32,
-		"agents[0].mode: expected a mode (enforce, report or open), got the boolean on "
-		"(write \"on\" to mean the text)");
+	refused(
+	    "agents: [{name: default, mode: on}]\n", 1, 32,
+	    "agents[0].mode: expected a mode (enforce, report, open or ask), got the boolean on "
+	    "(write \"on\" to mean the text)");
 }
 
 static void test_too_many_agents_refused(void **state)

@@ -9,7 +9,7 @@
 
 static struct policy_dns effective(const struct config *cfg, const struct agent *a)
 {
-	struct policy_scope scope = {&cfg->rules, &cfg->base, a};
+	struct policy_scope scope = {.rules = &cfg->rules, .base = &cfg->base, .agent = a};
 	struct policy_dns dns;
 
 	memset(&dns, 0xa5, sizeof(dns));

@@ -7,20 +7,24 @@
 
 static void test_unknown_top_key(void **state)
 {
-	refused(
-	    "listn:\n  http: \"127.0.0.1:3128\"\n", 1, 1,
-	    "unknown key \"listn\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
-	    "limits, log, workers, user, seccomp, mode, methods, max_request_body, guidance, "
-	    "dns, tunnel, tls, intercept, rules, credentials, scan, agents, routes, search)");
+	refused("listn:\n  http: \"127.0.0.1:3128\"\n", 1, 1,
+		"unknown key \"listn\" (valid: listen, resolver, ips, allow, deny, ask, ports, "
+		"timeouts, "
+		"limits, log, workers, user, seccomp, mode, methods, max_request_body, guidance, "
+		"dns, tunnel, tls, intercept, rules, credentials, scan, agents, routes, search, "
+		"console, "
+		"approvals)");
 }
 
 static void test_keys_are_case_sensitive(void **state)
 {
-	refused(
-	    "Allow: []\n", 1, 1,
-	    "unknown key \"Allow\" (valid: listen, resolver, ips, allow, deny, ports, timeouts, "
-	    "limits, log, workers, user, seccomp, mode, methods, max_request_body, guidance, "
-	    "dns, tunnel, tls, intercept, rules, credentials, scan, agents, routes, search)");
+	refused("Allow: []\n", 1, 1,
+		"unknown key \"Allow\" (valid: listen, resolver, ips, allow, deny, ask, ports, "
+		"timeouts, "
+		"limits, log, workers, user, seccomp, mode, methods, max_request_body, guidance, "
+		"dns, tunnel, tls, intercept, rules, credentials, scan, agents, routes, search, "
+		"console, "
+		"approvals)");
 }
 
 static void test_unknown_nested_keys(void **state)
@@ -110,17 +114,17 @@ static void test_root_not_a_mapping(void **state)
 {
 	refused(
 	    "- a\n- b\n", 1, 1,
-	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
+	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, ask, "
 	    "ports, timeouts, limits, log, workers, user, seccomp, mode, methods, "
 	    "max_request_body, guidance, dns, tunnel, tls, intercept, rules, credentials, scan, "
-	    "agents, routes, search, "
+	    "agents, routes, search, console, approvals, "
 	    "got a list");
 	refused(
 	    "hello\n", 1, 1,
-	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, "
+	    "the top level must be a mapping with keys listen, resolver, ips, allow, deny, ask, "
 	    "ports, timeouts, limits, log, workers, user, seccomp, mode, methods, "
 	    "max_request_body, guidance, dns, tunnel, tls, intercept, rules, credentials, scan, "
-	    "agents, routes, search, "
+	    "agents, routes, search, console, approvals, "
 	    "got a string");
 }
 

@@ -14,8 +14,8 @@
 static void test_names(void **state)
 {
 	static const char *const want[CONN_STATE__COUNT] = {
-	    "read_head",  "resolving",	"connecting", "forwarding", "tunnel_check",
-	    "tls_accept", "h2_session", "tunnel",     "replying",   "closed",
+	    "read_head",  "resolving", "connecting", "forwarding", "tunnel_check", "tls_accept",
+	    "h2_session", "tunnel",    "replying",   "held",	   "closed",
 	};
 	for (unsigned s = 0; s < CONN_STATE__COUNT; s++)
 		assert_string_equal(conn_state_name((enum conn_state)s), want[s]);
@@ -25,18 +25,19 @@ static void test_names(void **state)
 static void test_moves(void **state)
 {
 	/* to: read_head resolving connecting forwarding tunnel_check tls_accept h2_session tunnel
-	 * replying closed */
+	 * replying held closed */
 	static const bool allowed[CONN_STATE__COUNT][CONN_STATE__COUNT] = {
-	    [CONN_READ_HEAD] = {0, 1, 1, 1, 1, 0, 0, 1, 1, 1},
-	    [CONN_RESOLVING] = {0, 0, 1, 1, 1, 0, 0, 1, 1, 1},
-	    [CONN_CONNECTING] = {0, 0, 1, 1, 1, 0, 0, 1, 1, 1},
-	    [CONN_FORWARDING] = {1, 0, 1, 1, 0, 0, 0, 1, 1, 1},
-	    [CONN_TUNNEL_CHECK] = {1, 0, 0, 0, 0, 1, 0, 1, 1, 1},
-	    [CONN_TLS_ACCEPT] = {1, 0, 0, 0, 0, 0, 1, 0, 0, 1},
-	    [CONN_H2_SESSION] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
-	    [CONN_TUNNEL] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
-	    [CONN_REPLYING] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 1},
-	    [CONN_CLOSED] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	    [CONN_READ_HEAD] = {0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1},
+	    [CONN_RESOLVING] = {0, 0, 1, 1, 1, 0, 0, 1, 1, 0, 1},
+	    [CONN_CONNECTING] = {0, 0, 1, 1, 1, 0, 0, 1, 1, 0, 1},
+	    [CONN_FORWARDING] = {1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1},
+	    [CONN_TUNNEL_CHECK] = {1, 0, 0, 0, 0, 1, 0, 1, 1, 0, 1},
+	    [CONN_TLS_ACCEPT] = {1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1},
+	    [CONN_H2_SESSION] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+	    [CONN_TUNNEL] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+	    [CONN_REPLYING] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+	    [CONN_HELD] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+	    [CONN_CLOSED] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
 	};
 	for (unsigned from = 0; from < CONN_STATE__COUNT; from++)
 		for (unsigned to = 0; to < CONN_STATE__COUNT; to++)

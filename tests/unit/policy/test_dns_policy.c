@@ -84,7 +84,7 @@ static int teardown(void **state)
 
 static struct policy_scope scope_of(const struct agent *a)
 {
-	struct policy_scope s = {&rules, &base, a};
+	struct policy_scope s = {.rules = &rules, .base = &base, .agent = a};
 	return s;
 }
 

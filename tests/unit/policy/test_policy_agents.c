@@ -155,7 +155,7 @@ static void test_source_agent_with_token_needs_credentials(void **state)
 static struct verdict decide(const struct agent *a, const char *host, uint16_t port,
 			     const char *method)
 {
-	struct policy_scope scope = {&rules, &base, a};
+	struct policy_scope scope = {.rules = &rules, .base = &base, .agent = a};
 	struct request_facts f = {.host = slice_from_cstr(host),
 				  .port = port,
 				  .method = method ? slice_from_cstr(method) : SLICE_LIT("")};
@@ -211,7 +211,7 @@ static void test_methods_and_body(void **state)
 	assert_true(decide(a, "example.org", 443, NULL).allow);
 	base.has_max_request_body = true;
 	base.max_request_body = 100;
-	struct policy_scope scope = {&rules, &base, a};
+	struct policy_scope scope = {.rules = &rules, .base = &base, .agent = a};
 	v = decide(a, "example.org", 80, "GET");
 	policy_check_body(&scope, 100, &v);
 	assert_true(v.allow);
@@ -233,7 +233,7 @@ static void test_report_mode_relaxes_rules_not_addresses(void **state)
 	assert_true(v.report);
 	assert_int_equal(v.reason, REASON_DOMAIN_NOT_ALLOWED);
 	/* The built-in block is never relaxed. */
-	struct policy_scope scope = {&rules, &base, a};
+	struct policy_scope scope = {.rules = &rules, .base = &base, .agent = a};
 	struct request_facts f = {.host = SLICE_LIT("169.254.169.254"),
 				  .host_is_ip = true,
 				  .ip = v4("169.254.169.254"),

@@ -89,7 +89,7 @@ static void test_connection_limit(void **state)
 
 static struct verdict route_verdict(const struct agent *who, bool is_connect, const char *method)
 {
-	struct policy_scope scope = {NULL, &base, who};
+	struct policy_scope scope = {.rules = NULL, .base = &base, .agent = who};
 	struct verdict v;
 	memset(&v, 0xa5, sizeof(v));
 	policy_decide_route(&scope, &route, is_connect, slice_from_cstr(method), &v);
@@ -150,7 +150,7 @@ static void test_revoked_by_reload(void **state)
 
 static void test_streaming_body(void **state)
 {
-	struct policy_scope scope = {NULL, &base, &agent};
+	struct policy_scope scope = {.rules = NULL, .base = &base, .agent = &agent};
 	struct verdict v = {.allow = true, .reason = REASON_ALLOWED};
 
 	assert_true(policy_check_body_stream(&scope, 1u << 30, &v)); /* no limit */

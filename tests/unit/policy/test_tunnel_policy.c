@@ -59,7 +59,7 @@ static void with_sni(const char *text)
 /* Judges the hello for a CONNECT to dest; v starts as a marker so that "untouched" shows. */
 static bool judge(const char *dest_text, struct verdict *v)
 {
-	struct policy_scope s = {&rules, &base, &coder};
+	struct policy_scope s = {.rules = &rules, .base = &base, .agent = &coder};
 	struct authority dest = host(dest_text, 443);
 	memset(v, 0, sizeof(*v));
 	v->allow = true;
@@ -160,7 +160,7 @@ static void test_ech(void **state)
  * refused as SNI, in report mode too; no SNI gets the target's leaf. */
 static void test_intercepted(void **state)
 {
-	struct policy_scope s = {&rules, &base, &coder};
+	struct policy_scope s = {.rules = &rules, .base = &base, .agent = &coder};
 	struct authority dest = host("api.example.com", 443);
 	struct verdict v = {.allow = true};
 

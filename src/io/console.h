@@ -1,0 +1,44 @@
+/* console: the console's resources on the admin listener (docs/console.md) — the page, the live
+ * stream of decisions (/api/events, Server-Sent Events), the last decisions, per-agent
+ * counters, the approval queue and its answers, the standing approvals — and who may use them
+ * (loopback, or a bearer token; actions only by a same-origin POST). Runs on the admin thread:
+ * drains the workers' event rings on a timer of its own, so no worker ever waits for it. Does
+ * not accept connections or parse heads (io/admin does) nor hold requests (io/hold). */
+#ifndef SLUICE_IO_CONSOLE_H
+#define SLUICE_IO_CONSOLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/slice.h"
+#include "config/config.h"
+#include "emit/metrics.h"
+
+struct console;
+struct event_base;
+struct event_ring;
+struct approval_store;
+struct http1_request;
+
+/* cfg's console: and listen.admin settings are copied. rings (one per worker, n) and workers'
+ * counters must outlive the console. NULL when out of memory. */
+struct console *console_new(struct event_base *base, const struct config *cfg,
+			    struct approval_store *store, struct event_ring *const *rings,
+			    struct metrics *const *workers, unsigned n);
+void console_free(struct console *c);
+
+enum console_outcome {
+	CONSOLE_NOT_MINE, /* not a console resource: the admin answers it */
+	CONSOLE_REPLIED,  /* the whole reply is in out */
+	CONSOLE_STREAM,	  /* the reply's head is in out; hand the socket to console_stream */
+};
+
+/* One request: req parsed from a head whose body (content-length bytes) is body; peer is the
+ * client's address text, for "by". */
+enum console_outcome console_handle(struct console *c, const struct http1_request *req,
+				    struct slice body, const char *peer, struct buf *out);
+/* After CONSOLE_STREAM: the console owns fd from now on and writes out first. */
+void console_stream(struct console *c, int fd, struct buf *out);
+
+#endif

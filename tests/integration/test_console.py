@@ -1,0 +1,347 @@
+"""The console's APIs and approvals (issue 17): a request outside policy from an agent in mode ask
+is held — a plain request before forwarding, a CONNECT before its 200 — until an operator
+answers on the admin listener (once, for this agent, for every agent, or deny), or
+approvals.timeout denies it with guidance. Standing answers are kept in approvals.file and
+survive a restart and a reload; the built-in block is never asked about. Live decisions stream
+as Server-Sent Events; /api/decisions and /api/agents show what happened."""
+
+import hashlib
+import json
+import signal
+import socket
+import threading
+import time
+
+from client import RawConn, connect_req, get, tunnel_roundtrip
+from fake_servers import listening_on
+from sluice_proc import free_port, merge
+
+ALLOWED = "public.test"
+ASKED = "public2.test"  # 198.51.100.10 in the test DNS: an origin that counts requests
+
+
+def start(sluice, tmp_path, config=None, admin_host="127.0.0.1"):
+    port = free_port()
+    base = {
+        "listen": {"admin": "%s:%d" % (admin_host, port)},
+        "mode": "ask",
+        "allow": [ALLOWED],
+        "approvals": {"timeout": "5s", "file": str(tmp_path / "approvals.yaml")},
+    }
+    p = sluice(config=merge(base, config or {}))
+    deadline = time.monotonic() + 5
+    while not listening_on(admin_host, port):
+        assert time.monotonic() < deadline, "admin listener never came up:\n" + p.stderr()
+        time.sleep(0.02)
+    p.admin = (admin_host, port)
+    return p
+
+
+def api(p, path, method="GET", body=None, headers=()):
+    h = ["%s %s HTTP/1.1" % (method, path), "Host: %s:%d" % p.admin]
+    if body is not None:
+        data = json.dumps(body).encode()
+        h += ["Content-Type: application/json", "Content-Length: %d" % len(data)]
+    else:
+        data = b""
+    h += ["%s: %s" % kv for kv in headers]
+    with RawConn(p.admin, 5.0) as c:
+        c.send(("\r\n".join(h) + "\r\n\r\n").encode() + data)
+        r = c.read_final_response(method)
+    return r
+
+
+def api_json(p, path, **kw):
+    r = api(p, path, **kw)
+    return r.status, json.loads(r.body or b"{}")
+
+
+def wait_pending(p, host, count=1, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        status, doc = api_json(p, "/api/pending")
+        assert status == 200, doc
+        found = [e for e in doc["pending"] if e["host"] == host]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+class Background(threading.Thread):
+    """Runs fn() on a thread; .result is what it returned (or the exception)."""
+
+    def __init__(self, fn):
+        super().__init__(daemon=True)
+        self.fn, self.result = fn, None
+        self.start()
+
+    def run(self):
+        try:
+            self.result = self.fn()
+        except Exception as e:  # noqa: BLE001 - the test looks at it
+            self.result = e
+
+    def outcome(self, timeout=10):
+        self.join(timeout)
+        assert not self.is_alive(), "the held request never ended"
+        return self.result
+
+
+def held_get(p, path="/echo"):
+    return Background(lambda: get(p.addr, "http://%s%s" % (ASKED, path)))
+
+
+def test_held_request_goes_on_once_approved(sluice, origins, tmp_path):
+    p = start(sluice, tmp_path)
+    n0 = origins.requests("198.51.100.10")
+    t = held_get(p, "/echo?x=1")
+    [e] = wait_pending(p, ASKED)
+    assert e["agent"] == "default" and e["kind"] == "http" and e["port"] == 80, e
+    assert e["method"] == "GET" and e["path"].startswith("/echo"), e
+    assert e["reason"] == "domain_not_allowed" and e["held"] == 1, e
+    time.sleep(0.3)
+    assert t.is_alive(), "the request was not held"
+    assert origins.requests("198.51.100.10") == n0, "a held request reached the origin"
+    status, doc = api_json(p, "/api/pending/" + e["id"], method="POST", body={"answer": "once"})
+    assert status == 200 and doc["released"] == 1 and doc["answer"] == "once", doc
+    r = t.outcome()
+    assert r.status == 200, r
+    assert origins.requests("198.51.100.10") == n0 + 1
+    [line] = p.wait_logs({"host": ASKED})
+    assert line["decision"] == "allow" and line["approval"] == "once", line
+    assert line["held_ms"] >= 300 and "approved once" in line["rule"], line
+    # Once: the next request asks again, and a deny refuses it without reaching the origin.
+    t = held_get(p)
+    [e2] = wait_pending(p, ASKED)
+    assert e2["id"] != e["id"]
+    status, doc = api_json(p, "/api/pending/" + e2["id"], method="POST", body={"answer": "deny"})
+    assert status == 200, doc
+    r = t.outcome()
+    assert r.status == 403 and b"denied" in r.body, r
+    [_, line] = p.wait_logs({"host": ASKED}, count=2)
+    assert line["reason"] == "approval_denied" and line["approval"] == "denied", line
+    assert origins.requests("198.51.100.10") == n0 + 1
+    # Answered entries are gone: answering again is a 404.
+    status, _ = api_json(p, "/api/pending/" + e2["id"], method="POST", body={"answer": "once"})
+    assert status == 404
+
+
+def test_connect_held_before_its_200_and_always_survives_restart(sluice, canaries, dns,
+                                                                 tmp_path):
+    name = "echo.test"
+    dns.set(name, a=["192.0.2.10"])  # the echo server on 443
+    p = start(sluice, tmp_path)
+    conns0 = canaries.count("192.0.2.10", 443)
+
+    def tunnel():
+        with RawConn(p.addr, 10.0) as c:
+            c.send(connect_req(name + ":443"))
+            r = c.read_response("CONNECT")
+            return r, (tunnel_roundtrip(c, b"ping") if r.status == 200 else None)
+
+    t = Background(tunnel)
+    [e] = wait_pending(p, name)
+    assert e["kind"] == "connect" and e["port"] == 443 and e["method"] == "CONNECT", e
+    assert canaries.count("192.0.2.10", 443) == conns0, "a held CONNECT was dialled"
+    status, doc = api_json(p, "/api/pending/" + e["id"], method="POST",
+                           body={"answer": "agent", "by": "alice"})
+    assert status == 200 and doc["persisted"] is True, doc
+    r, echoed = t.outcome()
+    assert r.status == 200, r
+    assert echoed == b"ping"
+    text = (tmp_path / "approvals.yaml").read_text()
+    assert name in text and "alice via console 127.0.0.1" in text, text
+    status, doc = api_json(p, "/api/approvals")
+    assert [(a["agent"], a["host"], a["port"]) for a in doc["approvals"]] == [
+        ("default", name, 443)], doc
+    # A restart reads the file: the same CONNECT opens at once, nothing waits.
+    assert p.proc.stop() is None
+    p.proc.proc = None  # stopped here, not at teardown
+    p2 = start(sluice, tmp_path)
+    with RawConn(p2.addr, 5.0) as c:
+        c.send(connect_req(name + ":443"))
+        r = c.read_response("CONNECT")
+        assert r.status == 200, r
+        assert tunnel_roundtrip(c, b"pong") == b"pong"
+    assert api_json(p2, "/api/pending")[1]["pending"] == []
+
+
+def test_timeout_denies_with_guidance(sluice, origins, tmp_path):
+    p = start(sluice, tmp_path, {"approvals": {"timeout": "1s"}})
+    n0 = origins.requests("198.51.100.10")
+    t0 = time.monotonic()
+    r = get(p.addr, "http://%s/echo" % ASKED)
+    waited = time.monotonic() - t0
+    assert r.status == 403, r
+    assert 0.9 <= waited < 4, waited
+    assert b"approval" in r.body and b"sluice approve" in r.body, r.body
+    assert "approval_timeout" in (r.header("Proxy-Status") or ""), r
+    [line] = p.wait_logs({"host": ASKED})
+    assert line["reason"] == "approval_timeout" and line["approval"] == "timeout", line
+    assert origins.requests("198.51.100.10") == n0
+    assert api_json(p, "/api/pending")[1]["pending"] == []
+
+
+def test_builtin_block_is_never_asked(sluice, canaries, tmp_path):
+    p = start(sluice, tmp_path)
+    before = canaries.snapshot()
+    for url in ("http://10.0.0.1/", "http://169.254.169.254/latest/meta-data/",
+                "http://2852039166/", "http://localhost/"):
+        r = get(p.addr, url)
+        assert r.status == 403, (url, r)
+    assert api_json(p, "/api/pending")[1]["pending"] == []
+    canaries.assert_unchanged(before)
+
+
+def test_same_destination_joins_one_entry_and_agent_answer_releases_all(sluice, origins,
+                                                                        tmp_path):
+    p = start(sluice, tmp_path)
+    n0 = origins.requests("198.51.100.10")
+    threads = [held_get(p) for _ in range(3)]
+    deadline = time.monotonic() + 5
+    while True:
+        found = wait_pending(p, ASKED)
+        if found and found[0]["held"] == 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(found) == 1 and found[0]["held"] == 3, found
+    status, doc = api_json(p, "/api/pending/" + found[0]["id"], method="POST",
+                           body={"answer": "all", "expires": "1h"})
+    assert status == 200 and doc["released"] == 3, doc
+    assert all(t.outcome().status == 200 for t in threads)
+    assert origins.requests("198.51.100.10") == n0 + 3
+    [a] = api_json(p, "/api/approvals")[1]["approvals"]
+    assert a["agent"] == "*" and "expires" in a, a
+    # From now on the destination is allowed without asking.
+    assert get(p.addr, "http://%s/echo" % ASKED).status == 200
+
+
+def test_client_that_leaves_gives_up_its_place(sluice, tmp_path):
+    p = start(sluice, tmp_path)
+    c = RawConn(p.addr, 5.0)
+    c.send(("GET http://%s/ HTTP/1.1\r\nHost: %s\r\n\r\n" % (ASKED, ASKED)).encode())
+    [e] = wait_pending(p, ASKED)
+    c.close()
+    deadline = time.monotonic() + 3
+    while wait_pending(p, ASKED, timeout=0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert wait_pending(p, ASKED, timeout=0) == []
+    status, _ = api_json(p, "/api/pending/" + e["id"], method="POST", body={"answer": "once"})
+    assert status == 404
+
+
+def test_actions_need_json_and_same_origin(sluice, tmp_path):
+    p = start(sluice, tmp_path)
+    t = held_get(p)
+    [e] = wait_pending(p, ASKED)
+    path = "/api/pending/" + e["id"]
+    # A form post (what a page elsewhere can send without asking) is refused.
+    r = api(p, path, method="POST", headers=[("Content-Type", "application/x-www-form-urlencoded"),
+                                            ("Content-Length", "0")])
+    assert r.status == 403, r
+    r = api(p, path, method="POST", body={"answer": "once"},
+            headers=[("Origin", "http://evil.example")])
+    assert r.status == 403 and b"origin" in r.body, r
+    r = api(p, path, method="POST", body={"answer": "sure"})
+    assert r.status == 400, r
+    r = api(p, path, method="POST", body={"answer": "once", "expires": "1h"})
+    assert r.status == 400, r
+    assert wait_pending(p, ASKED)[0]["id"] == e["id"], "a refused action answered"
+    r = api(p, path, method="POST", body={"answer": "once"},
+            headers=[("Origin", "http://%s:%d" % p.admin)])
+    assert r.status == 200, r
+    assert t.outcome().status == 200
+
+
+def test_token_guards_a_console_off_loopback(sluice, tmp_path):
+    token = "s3cret-console"
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    # 192.0.2.10 is an address of the test namespace, not loopback.
+    p = start(sluice, tmp_path, {"mode": "enforce", "console": {"token_sha256": digest}},
+              admin_host="192.0.2.10")
+    r = api(p, "/api/pending")
+    assert r.status == 401 and "bearer" in (r.header("WWW-Authenticate") or "").lower(), r
+    r = api(p, "/api/pending", headers=[("Authorization", "Bearer wrong")])
+    assert r.status == 401
+    r = api(p, "/api/pending", headers=[("Authorization", "Bearer " + token)])
+    assert r.status == 200, r
+    assert api(p, "/healthz").status == 200
+
+
+def test_off_loopback_without_token_serves_metrics_not_the_console(sluice, tmp_path):
+    p = start(sluice, tmp_path, {"mode": "enforce"}, admin_host="192.0.2.10")
+    assert api(p, "/api/pending").status == 403
+    assert api(p, "/").status == 403
+    assert api(p, "/metrics").status == 200
+
+
+def test_events_stream_decisions_and_pending(sluice, tmp_path):
+    p = start(sluice, tmp_path)
+    s = socket.create_connection(p.admin, timeout=5)
+    s.sendall(("GET /api/events?host=public.test HTTP/1.1\r\nHost: %s:%d\r\n\r\n"
+               % p.admin).encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(4096)
+        assert chunk, "the stream closed: %r" % buf
+        buf += chunk
+    assert b"text/event-stream" in buf.split(b"\r\n\r\n")[0]
+    t0 = time.monotonic()
+    assert get(p.addr, "http://%s/echo" % ALLOWED).status == 200
+    while b"event: decision" not in buf and time.monotonic() - t0 < 2:
+        buf += s.recv(65536)
+    assert time.monotonic() - t0 < 1.0, "the decision took over a second to stream"
+    events = [e for e in buf.split(b"\n\n") if b"event: decision" in e]
+    lines = [json.loads(e.split(b"data: ", 1)[1]) for e in events]
+    assert lines and all(l["host"] == ALLOWED for l in lines), lines
+    assert lines[0]["decision"] == "allow"
+    s.close()
+    # The same line in /api/decisions, with filters.
+    status, doc = api_json(p, "/api/decisions?host=public.test&limit=5")
+    assert status == 200 and doc["decisions"][-1]["host"] == ALLOWED, doc
+    status, doc = api_json(p, "/api/agents")
+    [a] = [x for x in doc["agents"] if x["name"] == "default"]
+    assert a["requests"] >= 1 and "open_tunnels" in a, a
+
+
+def test_events_stream_announces_pending(sluice, tmp_path):
+    p = start(sluice, tmp_path)
+    s = socket.create_connection(p.admin, timeout=5)
+    s.sendall(("GET /api/events HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % p.admin).encode())
+    buf = s.recv(4096)
+    t = held_get(p)
+    deadline = time.monotonic() + 3
+    while b"event: pending" not in buf and time.monotonic() < deadline:
+        buf += s.recv(65536)
+    assert b"event: pending" in buf, buf
+    [e] = wait_pending(p, ASKED)
+    api_json(p, "/api/pending/" + e["id"], method="POST", body={"answer": "once"})
+    while b"event: answered" not in buf and time.monotonic() < deadline + 2:
+        buf += s.recv(65536)
+    assert b'"answer":"once"' in buf, buf
+    assert t.outcome().status == 200
+    s.close()
+
+
+def test_reload_reads_approvals_made_elsewhere(sluice, tmp_path):
+    p = start(sluice, tmp_path)
+    (tmp_path / "approvals.yaml").write_text(
+        "approvals:\n  - agent: \"*\"\n    host: %s\n    port: 80\n    by: replica-b\n" % ASKED)
+    p.proc.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if api_json(p, "/api/approvals")[1]["approvals"]:
+            break
+        time.sleep(0.05)
+    r = get(p.addr, "http://%s/echo" % ASKED)
+    assert r.status == 200, r
+    [line] = p.wait_logs({"host": ASKED})
+    assert "approved" in line["rule"] and "replica-b" in line["rule"], line
+
+
+def test_ask_needs_an_admin_listener(sluice_bin, tmp_path):
+    import subprocess
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("mode: ask\n")
+    r = subprocess.run([sluice_bin, "check", "-c", str(cfg)], capture_output=True, text=True)
+    assert r.returncode == 1 and "listen.admin" in r.stderr, r.stderr
