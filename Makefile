@@ -10,7 +10,7 @@ PYTEST_ARGS  ?=
 DEB_PACKAGES = build-essential cmake pkg-config clang libevent-dev libc-ares-dev \
 	libyaml-dev libssl-dev libnghttp2-dev libhyperscan-dev libcmocka-dev python3-pytest curl iproute2 util-linux \
 	openssl ca-certificates libclang-rt-14-dev libseccomp-dev clang-format strace bind9-dnsutils \
-	nodejs python3-grpcio python3-requests
+	nodejs python3-grpcio python3-requests chromium
 
 .PHONY: all deps build run test test-unit test-integration test-sanitize test-valgrind test-fuzz fuzz-build fuzz bench bench-route-tls bench-intercept bench-scan bench-search bench-profile bench-allocs bench-policy bench-dns format clean
 
