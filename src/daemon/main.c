@@ -25,6 +25,7 @@
 #include "io/listener.h"
 #include "io/log_sink.h"
 #include "io/resolver.h"
+#include "daemon/approve_cmd.h"
 #include "daemon/ca_cmd.h"
 #include "daemon/credentials_cmd.h"
 #include "daemon/check_cmd.h"
@@ -60,6 +61,8 @@ static void main_usage(FILE *out)
 	    "       sluice report [-c FILE] [--agent NAME] [--only-report] [FILE...]\n"
 	    "                                   suggest an allow list per agent from a decision "
 	    "log\n"
+	    "       sluice approve [-c FILE | --admin HOST:PORT] [ID once|agent|all|deny]\n"
+	    "                                   list or answer requests waiting for approval\n"
 	    "       sluice ca export [-c FILE]  print the TLS interception CA certificate (PEM)\n"
 	    "       sluice credentials [-c FILE] [--agent NAME]\n"
 	    "                                   print each agent's credential placeholders\n"
@@ -598,6 +601,8 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return check_cmd_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "approve") == 0)
+		return approve_cmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "report") == 0)
 		return report_cmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "ca") == 0)

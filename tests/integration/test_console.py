@@ -345,3 +345,27 @@ def test_ask_needs_an_admin_listener(sluice_bin, tmp_path):
     cfg.write_text("mode: ask\n")
     r = subprocess.run([sluice_bin, "check", "-c", str(cfg)], capture_output=True, text=True)
     assert r.returncode == 1 and "listen.admin" in r.stderr, r.stderr
+
+
+def test_sluice_approve_lists_and_answers(sluice_bin, sluice, origins, tmp_path):
+    import subprocess
+    p = start(sluice, tmp_path)
+    admin = "%s:%d" % p.admin
+    t = held_get(p)
+    [e] = wait_pending(p, ASKED)
+    r = subprocess.run([sluice_bin, "approve", "--admin", admin], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert [x["id"] for x in json.loads(r.stdout)["pending"]] == [e["id"]]
+    r = subprocess.run([sluice_bin, "approve", "--admin", admin, e["id"], "agent",
+                        "--expires", "8h", "--by", "ci"], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["released"] == 1
+    assert t.outcome().status == 200
+    [a] = api_json(p, "/api/approvals")[1]["approvals"]
+    assert a["by"] == "ci via console 127.0.0.1" and "expires" in a, a
+    # An entry that is gone: exit 1, the console's error on stdout.
+    r = subprocess.run([sluice_bin, "approve", "--admin", admin, e["id"], "once"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1 and "no such request" in r.stdout, (r.stdout, r.stderr)
