@@ -144,7 +144,7 @@ static void read_root(struct config_reader *r)
 {
 	static const struct config_key root = {
 	    .name = "", .sub = root_keys, .n_sub = ARRAY_SIZE(root_keys)};
-	config_reader_section(r, &root, "top level");
+	config_reader_section(r, &root, "");
 }
 
 int config_approvals_parse(const char *text, size_t len, struct approval_list *out,

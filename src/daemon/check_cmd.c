@@ -1,6 +1,12 @@
 /* check_cmd: `sluice check`; see check_cmd.h. */
 #include "daemon/check_cmd.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_approvals.h"
+
 #include <ares.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -161,6 +167,45 @@ static void check_cmd_summary(const struct config *cfg, const char *path, struct
 	       check_cmd_plural(cfg->n_routes, "s"), rules, unread);
 }
 
+/* approvals.file, when it exists, read as a start would (a missing one is no approvals yet).
+ * Returns 0 when it is valid, after printing each error as FILE:line:column: message. */
+static int check_cmd_approvals(const struct config *cfg)
+{
+	const char *file = cfg->approvals.file;
+	struct config_errors errors;
+	struct approval_list list;
+
+	if (!file[0])
+		return 0;
+	FILE *f = fopen(file, "rb");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		fprintf(stderr, "%s: %s (approvals.file)\n", file, strerror(errno));
+		return 1;
+	}
+	size_t cap = 4u << 20, n;
+	char *text = malloc(cap + 1);
+	n = text ? fread(text, 1, cap + 1, f) : 0;
+	fclose(f);
+	if (!text || n > cap) {
+		fprintf(stderr, "%s: %s (approvals.file)\n", file,
+			text ? "larger than 4 MiB" : "out of memory");
+		free(text);
+		return 1;
+	}
+	approval_list_init(&list);
+	int rc = config_approvals_parse(text, n, &list, &errors);
+	free(text);
+	for (unsigned i = 0; rc != 0 && i < errors.count; i++) {
+		char e[CONFIG_ERROR_MAX + 32];
+		config_error_format(&errors.items[i], e, sizeof(e));
+		fprintf(stderr, "%s:%s\n", file, e);
+	}
+	approval_list_fini(&list);
+	return rc == 0 ? 0 : 1;
+}
+
 /* Returns 0 when the file is valid. */
 static int check_cmd_file(const char *path, struct check_cmd_opts *o)
 {
@@ -171,6 +216,10 @@ static int check_cmd_file(const char *path, struct check_cmd_opts *o)
 
 	if (!cfg)
 		return 1;
+	if (check_cmd_approvals(cfg) != 0) {
+		config_free(cfg);
+		return 1;
+	}
 	if (o->offline) {
 		secrets_unread = secrets_list_unread(cfg, path, stdout);
 		ca_unread = check_cmd_list_ca_unread(cfg, path);

@@ -369,3 +369,19 @@ def test_sluice_approve_lists_and_answers(sluice_bin, sluice, origins, tmp_path)
     r = subprocess.run([sluice_bin, "approve", "--admin", admin, e["id"], "once"],
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 1 and "no such request" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_check_validates_the_approvals_file(sluice_bin, tmp_path):
+    import subprocess
+    approvals = tmp_path / "approvals.yaml"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("listen: {admin: \"127.0.0.1:9999\"}\nmode: ask\n"
+                   "approvals: {file: \"%s\"}\n" % approvals)
+    r = subprocess.run([sluice_bin, "check", "--offline", "-c", str(cfg)], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr  # no file yet: no approvals
+    approvals.write_text("approvals:\n  - agent: builder\n    host: a.test\n    port: 99999\n")
+    r = subprocess.run([sluice_bin, "check", "--offline", "-c", str(cfg)], capture_output=True,
+                       text=True)
+    assert r.returncode == 1, r
+    assert "%s:4:11: approvals[0].port: expected a port" % approvals in r.stderr, r.stderr
