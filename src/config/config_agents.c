@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/hex.h"
 #include "config/config_dns.h"
 #include "config/config_intercept.h"
 #include "config/config_credentials.h"
@@ -196,21 +195,12 @@ static void read_token_sha256(struct config_reader *r, const struct config_key *
 {
 	struct agent *a = r->agent;
 	struct slice s;
-	size_t i = 0;
 
 	if (!token_begin(r, k, path) ||
 	    !config_reader_scalar_value(r, path, "64 hex digits (the SHA-256 of the token)", &s))
 		return;
-	while (i < s.len && hex_value(s.ptr[i]) >= 0)
-		i++;
-	if (s.len != 64 || i != s.len) {
-		char got[48];
-		if (i != s.len)
-			snprintf(got, sizeof(got), "'%c' at position %zu", s.ptr[i], i + 1);
-		else
-			snprintf(got, sizeof(got), "%zu digits", s.len);
-		if (i != s.len && (s.ptr[i] < 0x21 || s.ptr[i] > 0x7e))
-			snprintf(got, sizeof(got), "a non-hex byte at position %zu", i + 1);
+	char got[48];
+	if (!config_value_parse_sha256(s, a->token_sha256, got, sizeof(got))) {
 		config_reader_error(
 		    r, r->ev.start_mark,
 		    "%s: expected 64 hex digits (the SHA-256 of the token, e.g. from "
@@ -218,9 +208,6 @@ static void read_token_sha256(struct config_reader *r, const struct config_key *
 		    path, got);
 		return;
 	}
-	for (i = 0; i < 32; i++)
-		a->token_sha256[i] =
-		    (uint8_t)(hex_value(s.ptr[2 * i]) << 4 | hex_value(s.ptr[2 * i + 1]));
 	a->token_kind = AGENT_TOKEN_SHA256;
 	a->token_ready = true;
 }

@@ -37,6 +37,13 @@ static void read_host(struct config_reader *r, const struct config_key *k, const
 
 	if (!config_reader_scalar_string(r, path, "a host name or IP address", &v))
 		return;
+	/* An IPv6 address is written bare (as the log shows it), not bracketed as in a URL. */
+	struct ip_addr ip;
+	if (memchr(v.ptr, ':', v.len) && authority_parse_ip_strict(v, &ip) == 0) {
+		ip_addr_format(&ip, r->item.host);
+		r->item_keys |= KEY_HOST;
+		return;
+	}
 	if (authority_parse_host(v, &a, &detail) != 0 || a.name_len > APPROVAL_HOST_MAX) {
 		config_reader_quote(v, q);
 		config_reader_error(r, r->ev.start_mark, "%s: %s is not a host: %s", path, q,

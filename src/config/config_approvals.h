@@ -10,6 +10,9 @@
 #include "config/config.h"
 #include "policy/approvals.h"
 
+/* Largest approvals.file read or written: 4096 approvals fit in well under this. */
+#define APPROVALS_FILE_MAX (4u << 20)
+
 /* Replaces out's items with the file's (an empty text is an empty list). Returns 0, or -1 with
  * errors filled (out then unchanged). */
 int config_approvals_parse(const char *text, size_t len, struct approval_list *out,

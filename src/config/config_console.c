@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/hex.h"
 #include "config/config.h"
 #include "config/config_limits.h"
 #include "config/config_value.h"
@@ -15,23 +14,18 @@ static void read_token_sha256(struct config_reader *r, const struct config_key *
 {
 	struct console_config *c = &r->cfg->console;
 	struct slice s;
-	size_t i = 0;
 
 	if (!config_reader_scalar_value(r, path, "64 hex digits (the SHA-256 of the token)", &s))
 		return;
-	while (i < s.len && hex_value(s.ptr[i]) >= 0)
-		i++;
-	if (s.len != 64 || i != s.len) {
+	char got[48];
+	if (!config_value_parse_sha256(s, c->token_sha256, got, sizeof(got))) {
 		config_reader_error(
 		    r, r->ev.start_mark,
 		    "%s: expected 64 hex digits (the SHA-256 of the token, e.g. from "
-		    "`printf %%s TOKEN | sha256sum`)",
-		    path);
+		    "`printf %%s TOKEN | sha256sum`), got %s",
+		    path, got);
 		return;
 	}
-	for (i = 0; i < 32; i++)
-		c->token_sha256[i] =
-		    (uint8_t)(hex_value(s.ptr[2 * i]) << 4 | hex_value(s.ptr[2 * i + 1]));
 	c->has_token = true;
 }
 

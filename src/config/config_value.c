@@ -1,8 +1,10 @@
 #include "config/config_value.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/bug.h"
+#include "base/hex.h"
 #include "parse/authority.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -311,4 +313,26 @@ void config_value_copy(char *dst, size_t size, struct slice s)
 	if (s.len > 0)
 		memcpy(dst, s.ptr, s.len);
 	dst[s.len] = '\0';
+}
+
+bool config_value_parse_sha256(struct slice s, uint8_t out[32], char *got, size_t got_size)
+{
+	size_t i = 0;
+
+	while (i < s.len && hex_value(s.ptr[i]) >= 0)
+		i++;
+	if (i != s.len) {
+		if (s.ptr[i] < 0x21 || s.ptr[i] > 0x7e)
+			snprintf(got, got_size, "a non-hex byte at position %zu", i + 1);
+		else
+			snprintf(got, got_size, "'%c' at position %zu", s.ptr[i], i + 1);
+		return false;
+	}
+	if (s.len != 64) {
+		snprintf(got, got_size, "%zu digits", s.len);
+		return false;
+	}
+	for (i = 0; i < 32; i++)
+		out[i] = (uint8_t)(hex_value(s.ptr[2 * i]) << 4 | hex_value(s.ptr[2 * i + 1]));
+	return true;
 }

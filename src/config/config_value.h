@@ -43,6 +43,9 @@ bool config_value_is_env_name(struct slice s, size_t max);
 /* Files the daemon reads later: absolute (the daemon's working directory is nobody's business)
  * and free of control bytes, so a message can show the path as it is. */
 bool config_value_file_path_ok(struct slice s, size_t max, const char **detail);
+/* A SHA-256 written as 64 hex digits (either case) into out. On failure, got says what was
+ * there instead ("'g' at position 3", "63 digits"), for a message. */
+bool config_value_parse_sha256(struct slice s, uint8_t out[32], char *got, size_t got_size);
 /* Copies a slice whose length the caller has checked against the destination. */
 void config_value_copy(char *dst, size_t size, struct slice s);
 /* The index of the first byte of s that is neither printable ASCII (0x20-0x7e) nor `also` (one

@@ -1,21 +1,18 @@
 /* check_cmd: `sluice check`; see check_cmd.h. */
 #include "daemon/check_cmd.h"
 
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "config/config_approvals.h"
-
 #include <ares.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
+#include "config/config_approvals.h"
 #include "daemon/config_file.h"
 #include "daemon/secrets.h"
+#include "io/file_text.h"
 #include "io/resolver.h"
 #include "io/snapshot.h"
 #include "policy/domain_set.h"
@@ -177,21 +174,12 @@ static int check_cmd_approvals(const struct config *cfg)
 
 	if (!file[0])
 		return 0;
-	FILE *f = fopen(file, "rb");
-	if (!f) {
+	size_t n;
+	char *text = file_text_read(file, APPROVALS_FILE_MAX, &n);
+	if (!text) {
 		if (errno == ENOENT)
 			return 0;
 		fprintf(stderr, "%s: %s (approvals.file)\n", file, strerror(errno));
-		return 1;
-	}
-	size_t cap = 4u << 20, n;
-	char *text = malloc(cap + 1);
-	n = text ? fread(text, 1, cap + 1, f) : 0;
-	fclose(f);
-	if (!text || n > cap) {
-		fprintf(stderr, "%s: %s (approvals.file)\n", file,
-			text ? "larger than 4 MiB" : "out of memory");
-		free(text);
 		return 1;
 	}
 	approval_list_init(&list);

@@ -8,40 +8,10 @@
 
 #include "config/config.h"
 #include "daemon/secrets.h"
+#include "io/file_text.h"
 
 /* Largest configuration file accepted. */
 #define CONFIG_FILE_MAX (16u << 20)
-
-static char *config_file_read(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	size_t cap = 0;
-
-	*len = 0;
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (*len + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			char *grown = cap <= CONFIG_FILE_MAX ? realloc(text, cap) : NULL;
-			if (!grown) {
-				free(text);
-				fclose(f);
-				errno = EFBIG;
-				return NULL;
-			}
-			text = grown;
-		}
-		size_t n = fread(text + *len, 1, cap - *len - 1, f);
-		if (n == 0)
-			break;
-		*len += n;
-	}
-	fclose(f);
-	text[*len] = '\0';
-	return text;
-}
 
 struct config *config_file_parse(const char *path)
 {
@@ -50,7 +20,7 @@ struct config *config_file_parse(const char *path)
 	char *text;
 	struct config *cfg;
 
-	text = config_file_read(path, &len);
+	text = file_text_read(path, CONFIG_FILE_MAX, &len);
 	if (!text) {
 		fprintf(stderr, "sluice: cannot read %s: %s\n", path, strerror(errno));
 		return NULL;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "emit/http_reply.h"
 #include "io/sockaddr.h"
 #include "parse/http1.h"
 
@@ -85,29 +86,6 @@ static void admin_conn_close(struct admin_conn *ac)
 
 /* ---- replies --------------------------------------------------------------------------- */
 
-static const char *admin_status_text(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 400:
-		return "Bad Request";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 413:
-		return "Content Too Large";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 500:
-		return "Internal Server Error";
-	case 503:
-		return "Service Unavailable";
-	}
-	return "Error";
-}
-
 /* Queues status line, headers and (unless HEAD) body. Returns false when out of memory. */
 static bool admin_reply(struct admin_conn *ac, int status, const char *type, const char *body,
 			size_t len, bool head_only)
@@ -116,7 +94,7 @@ static bool admin_reply(struct admin_conn *ac, int status, const char *type, con
 	int n = snprintf(head, sizeof(head),
 			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			 "Cache-Control: no-store\r\n%sConnection: close\r\n\r\n",
-			 status, admin_status_text(status), type, len,
+			 status, http_reply_status_text(status), type, len,
 			 status == 405 ? "Allow: GET, HEAD\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return false;

@@ -18,9 +18,9 @@
 #include "config/config_approvals.h"
 #include "emit/approvals_yaml.h"
 #include "emit/json_write.h"
+#include "io/file_text.h"
 
-#define STORE_FILE_MAX (4u << 20) /* the overlay file: 4096 approvals fit in well under this */
-#define STORE_FEED 256		  /* changes kept for the console's stream */
+#define STORE_FEED 256 /* changes kept for the console's stream */
 #define STORE_FEED_LINE 1024
 
 struct pending_entry {
@@ -135,35 +135,6 @@ void approval_store_set_wake(struct approval_store *s, unsigned index, struct ev
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Reads the whole file; a missing one is empty (ENOENT: *text NULL, returns 0). */
-static int store_read_file(const char *path, char **text, size_t *len, char *why, size_t why_size)
-{
-	*text = NULL;
-	*len = 0;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(why, why_size, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	char *buf = malloc(STORE_FILE_MAX + 1);
-	size_t n = buf ? fread(buf, 1, STORE_FILE_MAX + 1, f) : 0;
-	bool bad = !buf || ferror(f) || n > STORE_FILE_MAX;
-	fclose(f);
-	if (bad) {
-		snprintf(why, why_size, "%s: %s", path,
-			 !buf		      ? "out of memory"
-			 : n > STORE_FILE_MAX ? "larger than 4 MiB"
-					      : "read error");
-		free(buf);
-		return -1;
-	}
-	*text = buf;
-	*len = n;
-	return 0;
-}
-
 int approval_store_load(struct approval_store *s, const char *file, char *why, size_t why_size)
 {
 	struct approval_list list;
@@ -172,8 +143,12 @@ int approval_store_load(struct approval_store *s, const char *file, char *why, s
 	size_t len = 0;
 
 	approval_list_init(&list);
-	if (file[0] && store_read_file(file, &text, &len, why, why_size) != 0)
+	/* A missing file is no approvals yet: the first "always" answer creates it. */
+	if (file[0] && !(text = file_text_read(file, APPROVALS_FILE_MAX, &len)) &&
+	    errno != ENOENT) {
+		snprintf(why, why_size, "%s: %s", file, strerror(errno));
 		return -1;
+	}
 	if (text && config_approvals_parse(text, len, &list, &errors) != 0) {
 		char e[CONFIG_ERROR_MAX + 32];
 		config_error_format(&errors.items[0], e, sizeof(e));
@@ -394,7 +369,7 @@ static int store_write_file(struct approval_store *s, char *why, size_t why_size
 	struct buf text = {0};
 	char tmp[CONFIG_APPROVALS_FILE_MAX + 16];
 
-	if (!approvals_yaml_format(&s->standing, &text, STORE_FILE_MAX)) {
+	if (!approvals_yaml_format(&s->standing, &text, APPROVALS_FILE_MAX)) {
 		snprintf(why, why_size, "out of memory");
 		buf_release(&text);
 		return -1;
@@ -595,4 +570,12 @@ void approval_store_feed(struct approval_store *s, uint64_t *cursor, struct buf 
 			break;
 	}
 	pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t approval_store_feed_end(struct approval_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	uint64_t end = s->feed_next;
+	pthread_mutex_unlock(&s->lock);
+	return end;
 }

@@ -101,4 +101,7 @@ bool approval_store_approvals_json(struct approval_store *s, struct buf *out, si
  * changes. */
 void approval_store_feed(struct approval_store *s, uint64_t *cursor, struct buf *out, size_t max);
 
+/* The cursor just past the feed's newest line: a new subscriber starts here. */
+uint64_t approval_store_feed_end(struct approval_store *s);
+
 #endif

@@ -18,6 +18,7 @@
 #include "base/arena.h"
 #include "base/hex.h"
 #include "config/config_console.h"
+#include "emit/http_reply.h"
 #include "emit/json_write.h"
 #include "io/approval_store.h"
 #include "io/console_assets.h"
@@ -79,7 +80,6 @@ struct console {
 	struct console_stream *streams;
 	unsigned n_streams;
 	struct console_filter next_filter; /* console_handle's, for console_stream */
-	uint64_t feed_cursor;		   /* where new streams start in the store's feed */
 	uint64_t now_ms;
 	struct open_tunnel open_tunnels[CONSOLE_OPEN_TUNNELS];
 	unsigned n_open;
@@ -355,30 +355,6 @@ static void console_on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- replies --------------------------------------------------------------------------- */
 
-static const char *status_text(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 413:
-		return "Content Too Large";
-	case 415:
-		return "Unsupported Media Type";
-	default:
-		return "Internal Server Error";
-	}
-}
-
 static enum console_outcome reply(struct buf *out, int status, const char *type, const char *extra,
 				  const char *body, size_t len)
 {
@@ -387,7 +363,7 @@ static enum console_outcome reply(struct buf *out, int status, const char *type,
 			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			 "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
 			 "%sConnection: close\r\n\r\n",
-			 status, status_text(status), type, len, extra ? extra : "");
+			 status, http_reply_status_text(status), type, len, extra ? extra : "");
 	buf_release(out);
 	if (n > 0 && (size_t)n < sizeof(head) &&
 	    buf_append(out, head, (size_t)n, (size_t)n + len + 1) &&
@@ -572,16 +548,19 @@ static enum console_outcome api_answer(struct console *c, struct slice id_text, 
 		return reply_error(out, 400,
 				   "expires: a duration like 30m, 8h or 7d (at most 366d)");
 	}
-	char by[APPROVAL_BY_MAX + 1];
+	char by[APPROVAL_BY_MAX + 1], for_text[32] = "";
 	answer_by(doc, peer, by, sizeof(by));
+	if (expires)
+		snprintf(for_text, sizeof(for_text), " for %.*s", (int)expires_text.len,
+			 expires_text.ptr);
 	arena_fini(&arena);
 	struct approval_result res;
 	approval_store_answer(c->store, id, answer, expires, by, &res);
 	if (res.status != 200)
 		return reply_error(out, res.status, res.error);
-	fprintf(stderr, "sluice: approvals: p%llu answered %s%s%s by %s (%u request%s)\n", id,
-		approval_answer_name(answer), expires ? " for " : "", expires ? "a while" : "", by,
-		res.released, res.released == 1 ? "" : "s");
+	fprintf(stderr, "sluice: approvals: p%llu answered %s%s by %s (%u request%s)\n", id,
+		approval_answer_name(answer), for_text, by, res.released,
+		res.released == 1 ? "" : "s");
 	struct buf b = {0};
 	struct json_write j;
 	char idbuf[24];
@@ -718,8 +697,7 @@ void console_stream(struct console *c, int fd, struct buf *out)
 	s->filter = c->next_filter;
 	s->last_write_ms = console_now_ms();
 	/* Only what happens from now on: the queue as it stands is /api/pending. */
-	approval_store_feed(c->store, &c->feed_cursor, &(struct buf){0}, 0);
-	s->feed_cursor = c->feed_cursor;
+	s->feed_cursor = approval_store_feed_end(c->store);
 	buf_move(&s->out, out);
 	event_assign(&s->wr, c->base, fd, EV_WRITE, stream_on_write, s);
 	s->next = c->streams;

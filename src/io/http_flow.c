@@ -441,6 +441,8 @@ static bool flow_hold(struct conn *c, const struct http1_request *req, size_t he
 			buf_unconsume(&c->cin, head_len);
 			return true;
 		}
+		/* fall through - the queue is full (hold_begin set HOLD_BUSY) */
+	case HOLD_BUSY:
 		policy_verdict_set(&r->verdict, false, REASON_APPROVAL_BUSY,
 				   "approvals.max_pending: %u requests wait",
 				   c->cfg->approvals.max_pending);
@@ -455,7 +457,6 @@ static bool flow_hold(struct conn *c, const struct http1_request *req, size_t he
 				   "approvals: denied by %s", r->hold_by);
 		return false;
 	case HOLD_TIMEOUT:
-	case HOLD_BUSY:
 		policy_verdict_set(&r->verdict, false, REASON_APPROVAL_TIMEOUT,
 				   "approvals.timeout: no answer in %ums",
 				   c->cfg->approvals.timeout_ms);

@@ -332,6 +332,18 @@ static void methods_rule(const struct agent *a, struct verdict *v)
 					a->methods[i]);
 }
 
+/* Denies v when the scope lists methods and this one (if known) is not among them. */
+static bool method_refused(const struct policy_scope *s, struct slice method, struct verdict *v)
+{
+	const struct agent *m = scope_methods(s);
+	if (!m || method.len == 0 || method_listed(m, method))
+		return false;
+	v->allow = false;
+	v->reason = REASON_METHOD_NOT_ALLOWED;
+	methods_rule(m, v);
+	return true;
+}
+
 /* Name, port and method rules of one scope, before any mode applies. */
 static void policy_decide_rules(const struct policy_scope *s, const struct request_facts *f,
 				struct verdict *v)
@@ -355,13 +367,8 @@ static void policy_decide_rules(const struct policy_scope *s, const struct reque
 		const struct approval *a = approval_list_match(s->approvals, scope_agent_name(s),
 							       f->host, f->port, false, s->now);
 		if (a && (a->port || port_ok)) {
-			const struct agent *m = scope_methods(s);
-			if (m && f->method.len > 0 && !method_listed(m, f->method)) {
-				v->allow = false;
-				v->reason = REASON_METHOD_NOT_ALLOWED;
-				methods_rule(m, v);
+			if (method_refused(s, f->method, v))
 				return;
-			}
 			policy_verdict_set(v, true, REASON_ALLOWED, "approved: %s:%u for %s by %s",
 					   a->host, (unsigned)f->port, a->agent, a->by);
 			return;
@@ -378,13 +385,8 @@ static void policy_decide_rules(const struct policy_scope *s, const struct reque
 				   "allow: no pattern matches");
 		return;
 	}
-	const struct agent *m = scope_methods(s);
-	if (m && f->method.len > 0 && !method_listed(m, f->method)) {
-		v->allow = false;
-		v->reason = REASON_METHOD_NOT_ALLOWED;
-		methods_rule(m, v);
+	if (method_refused(s, f->method, v))
 		return;
-	}
 	if (pinned)
 		policy_verdict_set(v, true, REASON_ALLOWED, "allow: %s:%u", pattern, pinned);
 	else
@@ -411,13 +413,8 @@ void policy_apply_mode(const struct policy_scope *s, struct verdict *v)
 
 void policy_check_method(const struct policy_scope *s, struct slice method, struct verdict *v)
 {
-	const struct agent *m = scope_methods(s);
-	if (!m || method.len == 0 || method_listed(m, method))
-		return;
-	v->allow = false;
-	v->reason = REASON_METHOD_NOT_ALLOWED;
-	methods_rule(m, v);
-	policy_apply_mode(s, v);
+	if (method_refused(s, method, v))
+		policy_apply_mode(s, v);
 }
 
 void policy_check_body(const struct policy_scope *s, uint64_t body_len, struct verdict *v)

@@ -212,8 +212,32 @@ def test_same_destination_joins_one_entry_and_agent_answer_releases_all(sluice, 
     assert origins.requests("198.51.100.10") == n0 + 3
     [a] = api_json(p, "/api/approvals")[1]["approvals"]
     assert a["agent"] == "*" and "expires" in a, a
+    # Who answered what, and for how long, is on the operator's stderr.
+    assert "%s answered all for 1h by console 127.0.0.1 (3 requests)" % found[0]["id"] \
+        in p.stderr(), p.stderr()
     # From now on the destination is allowed without asking.
     assert get(p.addr, "http://%s/echo" % ASKED).status == 200
+
+
+def test_a_full_queue_refuses_rather_than_holds(sluice, origins, tmp_path):
+    p = start(sluice, tmp_path, {"approvals": {"max_pending": 1}})
+    t = held_get(p)
+    [e] = wait_pending(p, ASKED)
+    # Another request for the same entry joins it; a new destination would be a second entry.
+    t2 = held_get(p)
+    deadline = time.monotonic() + 5
+    while wait_pending(p, ASKED)[0]["held"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    t0 = time.monotonic()
+    r = get(p.addr, "http://other.test/echo")
+    assert time.monotonic() - t0 < 1.0, "a request beyond max_pending was held"
+    assert r.status == 403 and "approval_busy" in r.header("Proxy-Status", ""), r
+    [line] = p.wait_logs({"host": "other.test"})
+    assert line["reason"] == "approval_busy", line
+    status, doc = api_json(p, "/api/pending")
+    assert [x["host"] for x in doc["pending"]] == [ASKED], doc
+    api_json(p, "/api/pending/" + e["id"], method="POST", body={"answer": "once"})
+    assert t.outcome().status == 200 and t2.outcome().status == 200
 
 
 def test_client_that_leaves_gives_up_its_place(sluice, tmp_path):
@@ -320,6 +344,17 @@ def test_events_stream_announces_pending(sluice, tmp_path):
         buf += s.recv(65536)
     assert b'"answer":"once"' in buf, buf
     assert t.outcome().status == 200
+    s.close()
+    # A new subscriber sees only what happens from now on, not the feed's past.
+    s = socket.create_connection(p.admin, timeout=0.5)
+    s.sendall(("GET /api/events HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % p.admin).encode())
+    buf, deadline = b"", time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        try:
+            buf += s.recv(65536)
+        except socket.timeout:
+            break
+    assert b"text/event-stream" in buf and b"event: pending" not in buf, buf
     s.close()
 
 
