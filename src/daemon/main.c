@@ -21,6 +21,8 @@
 #include "io/admin.h"
 #include "io/sockaddr.h"
 #include "io/approval_store.h"
+#include "io/census.h"
+#include "io/console.h"
 #include "io/event_ring.h"
 #include "io/listener.h"
 #include "io/log_sink.h"
@@ -288,6 +290,7 @@ static bool main_tls_loaded;
  * and each worker's event ring for the console; NULL otherwise. */
 static struct approval_store *main_approvals;
 static struct event_ring *main_rings[CONFIG_MAX_WORKERS];
+static struct census *main_census;
 
 /* SIGHUP: a valid file replaces the policy for new requests on every worker; an invalid one
  * is refused with its errors and the running policy stays. */
@@ -420,7 +423,8 @@ static int main_console_new(const struct config *cfg, struct worker *workers, un
 	char why[256];
 
 	main_approvals = approval_store_new("");
-	if (!main_approvals) {
+	main_census = census_new();
+	if (!main_approvals || !main_census) {
 		fprintf(stderr, "sluice: cannot set up the console (out of memory)\n");
 		return -1;
 	}
@@ -430,13 +434,15 @@ static int main_console_new(const struct config *cfg, struct worker *workers, un
 	}
 	for (unsigned i = 0; i < n; i++) {
 		main_rings[i] = event_ring_new();
-		if (!main_rings[i] ||
-		    worker_loop_set_console(&workers[i], main_approvals, main_rings[i]) != 0) {
+		if (!main_rings[i] || worker_loop_set_console(&workers[i], main_approvals,
+							      main_rings[i], main_census) != 0) {
 			fprintf(stderr, "sluice: cannot set up the console (out of memory)\n");
 			return -1;
 		}
 	}
-	if (admin_set_console(admin, cfg, main_approvals, main_rings) != 0) {
+	struct console_sources src = {
+	    .store = main_approvals, .rings = main_rings, .census = main_census};
+	if (admin_set_console(admin, cfg, &src) != 0) {
 		fprintf(stderr, "sluice: cannot set up the console (out of memory)\n");
 		return -1;
 	}
@@ -589,6 +595,7 @@ static int main_run(const char *config_path)
 	for (unsigned i = 0; i < n; i++)
 		event_ring_free(main_rings[i]);
 	approval_store_free(main_approvals);
+	census_free(main_census);
 	addr_cache_free(cache);
 	snapshot_unref(current);
 	ares_library_cleanup();

@@ -381,10 +381,9 @@ static void *admin_thread(void *arg)
 	return NULL;
 }
 
-int admin_set_console(struct admin *a, const struct config *cfg, struct approval_store *store,
-		      struct event_ring *const *rings)
+int admin_set_console(struct admin *a, const struct config *cfg, const struct console_sources *src)
 {
-	a->console = console_new(a->base, cfg, store, rings, a->workers, a->n_workers);
+	a->console = console_new(a->base, cfg, src, a->workers, a->n_workers);
 	return a->console ? 0 : -1;
 }
 

@@ -25,13 +25,11 @@ int admin_set_ca_pem(struct admin *a, const char *pem, size_t len);
  * admin_start. */
 struct tls_mint;
 void admin_set_mint(struct admin *a, struct tls_mint *mint);
-/* The console (io/console) on this listener, with the approval store and the workers' event
- * rings (one per worker, as many as admin_new's counters), all outliving the admin. Call
- * before admin_start. Returns -1 when out of memory. */
-struct approval_store;
-struct event_ring;
-int admin_set_console(struct admin *a, const struct config *cfg, struct approval_store *store,
-		      struct event_ring *const *rings);
+/* The console (io/console) on this listener, showing src (its rings one per worker, as many
+ * as admin_new's counters), all outliving the admin. Call before admin_start. Returns -1 when
+ * out of memory. */
+struct console_sources;
+int admin_set_console(struct admin *a, const struct config *cfg, const struct console_sources *src);
 /* Starts serving on the admin's own thread. Returns 0, or -1 after saying why on stderr. */
 int admin_start(struct admin *a);
 /* Thread-safe: /readyz answers 200 while ready, 503 otherwise (the initial state). */

@@ -21,6 +21,7 @@
 #include "emit/http_reply.h"
 #include "emit/json_write.h"
 #include "io/approval_store.h"
+#include "io/census.h"
 #include "io/console_assets.h"
 #include "io/event_ring.h"
 #include "parse/http1.h"
@@ -65,6 +66,7 @@ struct console {
 	struct event_base *base;
 	struct event *tick;
 	struct approval_store *store;
+	struct census *census;
 	struct event_ring *rings[CONFIG_MAX_WORKERS];
 	struct event_ring_cursor cursors[CONFIG_MAX_WORKERS];
 	struct metrics *workers[CONFIG_MAX_WORKERS];
@@ -489,6 +491,40 @@ static enum console_outcome api_list(struct buf *out, bool ok, struct buf *body)
 	return reply_json(out, 200, body);
 }
 
+/* Workers that do not answer the census in this time are left out ("missing" says how many):
+ * the admin thread waits no longer, however busy a worker is. */
+#define CONSOLE_CENSUS_WAIT_MS 250
+#define CONSOLE_CENSUS_MAX (32u << 20)
+
+/* Open connections now, from the census (io/census), with the agent and host filters. */
+static enum console_outcome api_connections(struct console *c, struct slice target, struct buf *out)
+{
+	struct console_filter f;
+	struct buf lines = {0}, body = {0};
+
+	if (!c->census)
+		return reply_error(out, 404, "no census on this listener");
+	filter_from(target, &f);
+	f.decision[0] = '\0'; /* a connection has no decision yet */
+	unsigned missing =
+	    census_collect(c->census, &lines, CONSOLE_CENSUS_MAX, CONSOLE_CENSUS_WAIT_MS);
+	bool ok = buf_append(&body, "{\"connections\":[", 16, CONSOLE_REPLY_MAX);
+	const char *p = buf_head(&lines), *end = p + buf_len(&lines);
+	unsigned n = 0;
+	while (ok && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (len && line_passes(&f, p, len))
+			ok = (n++ == 0 || buf_append(&body, ",", 1, CONSOLE_REPLY_MAX)) &&
+			     buf_append(&body, p, len, CONSOLE_REPLY_MAX);
+		p += len + 1;
+	}
+	buf_release(&lines);
+	char tail[48];
+	int tn = snprintf(tail, sizeof(tail), "],\"missing_workers\":%u}", missing);
+	return api_list(out, ok && buf_append(&body, tail, (size_t)tn, CONSOLE_REPLY_MAX), &body);
+}
+
 static bool header_value(const struct http1_request *req, const char *name, struct slice *out)
 {
 	for (unsigned i = 0; i < req->n_headers && i < HTTP1_MAX_HEADERS_CAP; i++)
@@ -672,6 +708,8 @@ enum console_outcome console_handle(struct console *c, const struct http1_reques
 		return api_decisions(c, target, out);
 	if (slice_eq(path, SLICE_LIT("/api/agents")))
 		return api_agents(c, out);
+	if (slice_eq(path, SLICE_LIT("/api/connections")))
+		return api_connections(c, target, out);
 	if (slice_eq(path, SLICE_LIT("/api/pending")))
 		return api_list(out, approval_store_pending_json(c->store, &b, CONSOLE_REPLY_MAX),
 				&b);
@@ -679,8 +717,8 @@ enum console_outcome console_handle(struct console *c, const struct http1_reques
 		return api_list(out, approval_store_approvals_json(c->store, &b, CONSOLE_REPLY_MAX),
 				&b);
 	return reply_error(out, 404,
-			   "not found: /api/events, /api/decisions, /api/agents, /api/pending, "
-			   "/api/approvals");
+			   "not found: /api/events, /api/decisions, /api/agents, /api/connections, "
+			   "/api/pending, /api/approvals");
 }
 
 void console_stream(struct console *c, int fd, struct buf *out)
@@ -707,18 +745,19 @@ void console_stream(struct console *c, int fd, struct buf *out)
 }
 
 struct console *console_new(struct event_base *base, const struct config *cfg,
-			    struct approval_store *store, struct event_ring *const *rings,
-			    struct metrics *const *workers, unsigned n)
+			    const struct console_sources *src, struct metrics *const *workers,
+			    unsigned n)
 {
 	struct console *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	c->base = base;
-	c->store = store;
+	c->store = src->store;
+	c->census = src->census;
 	c->n = n;
 	for (unsigned i = 0; i < n; i++) {
-		c->rings[i] = rings[i];
+		c->rings[i] = src->rings[i];
 		c->workers[i] = workers[i];
 	}
 	c->open = config_console_open(cfg);

@@ -21,11 +21,19 @@ struct event_ring;
 struct approval_store;
 struct http1_request;
 
-/* cfg's console: and listen.admin settings are copied. rings (one per worker, n) and workers'
- * counters must outlive the console. NULL when out of memory. */
+/* What the console shows, shared with the workers and outliving the console. */
+struct census;
+struct console_sources {
+	struct approval_store *store;	 /* approvals and the queue of held requests */
+	struct event_ring *const *rings; /* each worker's log lines, one per worker */
+	struct census *census;		 /* the workers' open connections (/api/connections) */
+};
+
+/* cfg's console: and listen.admin settings are copied. src's parts and the workers' counters
+ * (n of them) must outlive the console. NULL when out of memory. */
 struct console *console_new(struct event_base *base, const struct config *cfg,
-			    struct approval_store *store, struct event_ring *const *rings,
-			    struct metrics *const *workers, unsigned n);
+			    const struct console_sources *src, struct metrics *const *workers,
+			    unsigned n);
 void console_free(struct console *c);
 
 enum console_outcome {

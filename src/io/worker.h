@@ -26,6 +26,7 @@ struct conn;
 struct snapshot;
 struct event;
 struct tls_mint;
+struct census;
 struct tls_server_context;
 
 /* What one agent holds on this worker: its client connections
@@ -76,6 +77,10 @@ struct worker {
 	/* The console's copy of this worker's log lines (io/event_ring), owned by daemon/main;
 	 * NULL without a console. */
 	struct event_ring *events;
+	/* The console's census of open connections (io/census), owned by daemon/main, and the
+	 * event it asks this worker with; NULL without a console. */
+	struct census *census;
+	struct event *census_ev;
 	struct upstream_pool *pool;
 	struct log_sink *log;
 	/* Interception (intercept:), shared by every worker and owned by daemon/main; NULL when

@@ -1,5 +1,7 @@
 #include "io/worker_loop.h"
 #include "io/approval_store.h"
+#include "io/census.h"
+#include "io/conn_census.h"
 #include "io/hold.h"
 
 #include <event2/event.h>
@@ -191,6 +193,10 @@ void worker_loop_fini(struct worker *w)
 		approval_store_set_wake(w->approvals, w->index, NULL);
 		event_free(w->approval_ev);
 	}
+	if (w->census_ev) {
+		census_set_wake(w->census, w->index, NULL);
+		event_free(w->census_ev);
+	}
 	resolver_free(w->resolver);
 	log_sink_free(w->log);
 	if (w->base)
@@ -310,10 +316,22 @@ static void worker_loop_on_approval(evutil_socket_t fd, short what, void *arg)
 	hold_on_wake(arg);
 }
 
+static void worker_loop_on_census(evutil_socket_t fd, short what, void *arg)
+{
+	conn_census_answer(arg);
+}
+
 int worker_loop_set_console(struct worker *w, struct approval_store *store,
-			    struct event_ring *events)
+			    struct event_ring *events, struct census *census)
 {
 	w->events = events;
+	if (census) {
+		w->census_ev = event_new(w->base, -1, 0, worker_loop_on_census, w);
+		if (!w->census_ev)
+			return -1;
+		w->census = census;
+		census_set_wake(census, w->index, w->census_ev);
+	}
 	if (!store)
 		return 0;
 	w->approval_ev = event_new(w->base, -1, 0, worker_loop_on_approval, w);

@@ -50,12 +50,13 @@ int worker_loop_drain_left(struct worker *w);
 /* Thread-safe: hands the worker a new snapshot (taking a reference for it). New requests use
  * it; requests in flight finish under the one they started with. */
 void worker_loop_post_snapshot(struct worker *w, struct snapshot *snap);
-/* Before the loop runs: the console's event ring for this worker's lines, and the approval
- * store it holds requests in (it wakes the loop when one is answered). Either may be NULL.
- * Returns -1 when out of memory. */
+/* Before the loop runs: the console's event ring for this worker's lines, the approval store
+ * it holds requests in (it wakes the loop when one is answered) and the census it answers
+ * (io/conn_census). Any may be NULL. Returns -1 when out of memory. */
 struct approval_store;
+struct census;
 struct event_ring;
 int worker_loop_set_console(struct worker *w, struct approval_store *store,
-			    struct event_ring *events);
+			    struct event_ring *events, struct census *census);
 
 #endif

@@ -166,6 +166,46 @@ def test_connect_held_before_its_200_and_always_survives_restart(sluice, canarie
     assert api_json(p2, "/api/pending")[1]["pending"] == []
 
 
+def test_connections_show_what_is_open_now(sluice, canaries, dns, tmp_path):
+    name = "echo.test"
+    dns.set(name, a=["192.0.2.10"])  # the echo server on 443
+    p = start(sluice, tmp_path, {"allow": [ALLOWED, name + ":443"]})
+    with RawConn(p.addr, 10.0) as c:
+        c.send(connect_req(name + ":443"))
+        assert c.read_response("CONNECT").status == 200
+        c.sock.sendall(b"ping")
+        got = b""
+        while len(got) < 4:
+            got += c.sock.recv(64)
+        held = held_get(p)
+        wait_pending(p, ASKED)
+        time.sleep(0.05)
+        status, doc = api_json(p, "/api/connections")
+        assert status == 200 and doc["missing_workers"] == 0, doc
+        by_host = {x.get("host"): x for x in doc["connections"]}
+        tun = by_host[name]
+        assert tun["state"] == "tunnel" and tun["port"] == 443 and tun["method"] == "CONNECT", tun
+        assert tun["agent"] == "default" and tun["age_ms"] >= 50, tun
+        assert tun["bytes_up"] == 4 and tun["bytes_down"] == 4, tun
+        assert by_host[ASKED]["state"] == "held", doc
+        # Filters as /api/decisions has them.
+        status, doc = api_json(p, "/api/connections?host=echo.test")
+        assert [x["host"] for x in doc["connections"]] == [name], doc
+        status, doc = api_json(p, "/api/connections?agent=nobody")
+        assert doc["connections"] == [], doc
+    [e] = wait_pending(p, ASKED)
+    api_json(p, "/api/pending/" + e["id"], method="POST", body={"answer": "deny"})
+    assert held.outcome().status == 403
+    # Closed is gone.
+    deadline = time.monotonic() + 3
+    while True:
+        hosts = [x.get("host") for x in api_json(p, "/api/connections")[1]["connections"]]
+        if name not in hosts or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert name not in hosts and ASKED not in hosts, hosts
+
+
 def test_timeout_denies_with_guidance(sluice, origins, tmp_path):
     p = start(sluice, tmp_path, {"approvals": {"timeout": "1s"}})
     n0 = origins.requests("198.51.100.10")
