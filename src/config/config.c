@@ -22,6 +22,7 @@
 #include "config/config_log.h"
 #include "config/config_privileges.h"
 #include "config/config_reader.h"
+#include "config/config_redact.h"
 #include "config/config_resolver.h"
 #include "config/config_routes.h"
 #include "config/config_rules.h"
@@ -188,7 +189,23 @@ void config_free(struct config *cfg)
 	if (cfg->routes)
 		explicit_bzero(cfg->routes, cfg->n_routes * sizeof(*cfg->routes));
 	free(cfg->routes);
+	free(cfg->policy_text);
 	free(cfg);
+}
+
+/* Redacted once, at load: the console serves the same text until the next reload. */
+static void config_keep_policy_text(struct config *cfg, const char *text, size_t len)
+{
+	struct buf out = {0};
+
+	/* Re-emitted, a scalar may come out escaped several times its size. */
+	size_t max = 8 * len + 4096;
+	if (config_redact(text, len, &out, max) && buf_append(&out, "", 1, max + 1)) {
+		cfg->policy_text = malloc(buf_len(&out));
+		if (cfg->policy_text)
+			memcpy(cfg->policy_text, buf_head(&out), buf_len(&out));
+	}
+	buf_release(&out);
 }
 
 struct config *config_parse(const char *text, size_t len, struct config_errors *errors)
@@ -240,6 +257,7 @@ struct config *config_parse(const char *text, size_t len, struct config_errors *
 		config_free(cfg);
 		return NULL;
 	}
+	config_keep_policy_text(cfg, text ? text : "", text ? len : 0);
 	return cfg;
 }
 

@@ -133,6 +133,9 @@ struct config {
 	struct route *routes; /* routes in file order */
 	unsigned n_routes;
 	struct search_config search; /* search: the APIs answered from SearXNG */
+	/* The file as the console's /api/policy shows it, secrets redacted (config_redact);
+	 * NUL-terminated, NULL when it could not be made (out of memory). */
+	char *policy_text;
 	struct console_config console;
 	struct approvals_config approvals;
 	/* tls: given (even empty), or any intercept pattern = the daemon loads (or creates) the

@@ -295,7 +295,7 @@ static struct census *main_census;
 /* SIGHUP: a valid file replaces the policy for new requests on every worker; an invalid one
  * is refused with its errors and the running policy stays. */
 static void main_reload(const char *config_path, struct snapshot **current, struct worker *workers,
-			unsigned n, struct addr_cache *cache)
+			unsigned n, struct addr_cache *cache, struct admin *admin)
 {
 	if (!config_path) {
 		fprintf(stderr, "sluice: reload: running the embedded default config, nothing to "
@@ -361,6 +361,7 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
 		worker_loop_post_snapshot(&workers[i], next);
 	snapshot_unref(*current);
 	*current = next;
+	admin_set_policy(admin, cfg, next->generation);
 	metrics_process_reload(&main_metrics, true, next->generation);
 	fprintf(stderr, "sluice: reload: %s loaded (generation %llu, %u agent%s, %u route%s)\n",
 		config_path, (unsigned long long)next->generation, cfg->n_agents,
@@ -400,7 +401,7 @@ static int main_serve(struct worker *workers, unsigned n, const char *config_pat
 		}
 		if (sig != SIGHUP)
 			break;
-		main_reload(config_path, current, workers, n, cache);
+		main_reload(config_path, current, workers, n, cache, admin);
 	}
 	if (running)
 		fprintf(stderr, "sluice: signal %d, stopping\n", sig);
@@ -417,9 +418,10 @@ static int main_serve(struct worker *workers, unsigned n, const char *config_pat
 
 /* The console and approvals, on the admin listener: the store loaded from approvals.file, an
  * event ring per worker. Returns 0, or -1 after saying why. */
-static int main_console_new(const struct config *cfg, struct worker *workers, unsigned n,
+static int main_console_new(const struct snapshot *snap, struct worker *workers, unsigned n,
 			    struct admin *admin)
 {
+	const struct config *cfg = snap->cfg;
 	char why[256];
 
 	main_approvals = approval_store_new("");
@@ -446,6 +448,7 @@ static int main_console_new(const struct config *cfg, struct worker *workers, un
 		fprintf(stderr, "sluice: cannot set up the console (out of memory)\n");
 		return -1;
 	}
+	admin_set_policy(admin, cfg, snap->generation);
 	if (config_console_open(cfg)) {
 		char at[SOCKADDR_TEXT_MAX];
 		sockaddr_format(&cfg->admin.addr, cfg->admin.port, at);
@@ -582,7 +585,7 @@ static int main_run(const char *config_path)
 		/* Reads the workers' counters: freed before them. */
 		struct admin *admin = main_admin_new(current->cfg, workers, n, &tls);
 		if ((!current->cfg->has_admin ||
-		     (admin && main_console_new(current->cfg, workers, n, admin) == 0)) &&
+		     (admin && main_console_new(current, workers, n, admin) == 0)) &&
 		    main_confine(current->cfg) == 0) {
 			fprintf(stderr, "sluice: %u worker%s running\n", n, n == 1 ? "" : "s");
 			rc = main_serve(workers, n, config_path, &current, admin, cache);

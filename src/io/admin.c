@@ -387,6 +387,12 @@ int admin_set_console(struct admin *a, const struct config *cfg, const struct co
 	return a->console ? 0 : -1;
 }
 
+void admin_set_policy(struct admin *a, const struct config *cfg, uint64_t generation)
+{
+	if (a && a->console)
+		console_set_policy(a->console, cfg, generation);
+}
+
 void admin_set_mint(struct admin *a, struct tls_mint *mint)
 {
 	a->mint = mint;

@@ -30,6 +30,8 @@ void admin_set_mint(struct admin *a, struct tls_mint *mint);
  * out of memory. */
 struct console_sources;
 int admin_set_console(struct admin *a, const struct config *cfg, const struct console_sources *src);
+/* Thread-safe: the policy the console's /api/policy shows (nothing without a console). */
+void admin_set_policy(struct admin *a, const struct config *cfg, uint64_t generation);
 /* Starts serving on the admin's own thread. Returns 0, or -1 after saying why on stderr. */
 int admin_start(struct admin *a);
 /* Thread-safe: /readyz answers 200 while ready, 503 otherwise (the initial state). */

@@ -8,6 +8,7 @@
 #include <event2/event_struct.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include "base/arena.h"
 #include "base/hex.h"
+#include "base/utc_time.h"
 #include "config/config_console.h"
 #include "emit/http_reply.h"
 #include "emit/json_write.h"
@@ -67,6 +69,11 @@ struct console {
 	struct event *tick;
 	struct approval_store *store;
 	struct census *census;
+	/* /api/policy: the policy in force, set by the main thread at start and on each reload */
+	pthread_mutex_t policy_lock;
+	char *policy_text; /* redacted (config_redact); NULL: none to show */
+	uint64_t policy_generation;
+	int64_t policy_loaded; /* UTC seconds */
 	struct event_ring *rings[CONFIG_MAX_WORKERS];
 	struct event_ring_cursor cursors[CONFIG_MAX_WORKERS];
 	struct metrics *workers[CONFIG_MAX_WORKERS];
@@ -491,6 +498,34 @@ static enum console_outcome api_list(struct buf *out, bool ok, struct buf *body)
 	return reply_json(out, 200, body);
 }
 
+/* The policy in force: its generation, when it was loaded, and the file with its secrets
+ * redacted; the standing approvals are /api/approvals. */
+static enum console_outcome api_policy(struct console *c, struct buf *out)
+{
+	struct buf body = {0};
+	struct json_write j;
+	char loaded[UTC_TIME_TEXT_MAX];
+
+	json_write_init(&j, &body, CONSOLE_REPLY_MAX);
+	json_write_object(&j);
+	pthread_mutex_lock(&c->policy_lock);
+	json_write_key(&j, "generation");
+	json_write_int(&j, (int64_t)c->policy_generation);
+	utc_time_format(c->policy_loaded, loaded);
+	json_write_key(&j, "loaded");
+	json_write_cstr(&j, loaded);
+	json_write_key(&j, "config");
+	if (c->policy_text)
+		json_write_cstr(&j, c->policy_text);
+	else
+		json_write_null(&j);
+	pthread_mutex_unlock(&c->policy_lock);
+	json_write_key(&j, "redacted");
+	json_write_cstr(&j, "token_sha256, credentials' secrets, headers.set values; no comments");
+	json_write_end(&j);
+	return api_list(out, json_write_ok(&j), &body);
+}
+
 /* Workers that do not answer the census in this time are left out ("missing" says how many):
  * the admin thread waits no longer, however busy a worker is. */
 #define CONSOLE_CENSUS_WAIT_MS 250
@@ -710,6 +745,8 @@ enum console_outcome console_handle(struct console *c, const struct http1_reques
 		return api_agents(c, out);
 	if (slice_eq(path, SLICE_LIT("/api/connections")))
 		return api_connections(c, target, out);
+	if (slice_eq(path, SLICE_LIT("/api/policy")))
+		return api_policy(c, out);
 	if (slice_eq(path, SLICE_LIT("/api/pending")))
 		return api_list(out, approval_store_pending_json(c->store, &b, CONSOLE_REPLY_MAX),
 				&b);
@@ -718,7 +755,7 @@ enum console_outcome console_handle(struct console *c, const struct http1_reques
 				&b);
 	return reply_error(out, 404,
 			   "not found: /api/events, /api/decisions, /api/agents, /api/connections, "
-			   "/api/pending, /api/approvals");
+			   "/api/policy, /api/pending, /api/approvals");
 }
 
 void console_stream(struct console *c, int fd, struct buf *out)
@@ -752,6 +789,10 @@ struct console *console_new(struct event_base *base, const struct config *cfg,
 
 	if (!c)
 		return NULL;
+	if (pthread_mutex_init(&c->policy_lock, NULL) != 0) {
+		free(c);
+		return NULL;
+	}
 	c->base = base;
 	c->store = src->store;
 	c->census = src->census;
@@ -787,5 +828,19 @@ void console_free(struct console *c)
 		free(c->lines[i]);
 	free(c->lines);
 	free(c->scratch);
+	free(c->policy_text);
+	pthread_mutex_destroy(&c->policy_lock);
 	free(c);
+}
+
+void console_set_policy(struct console *c, const struct config *cfg, uint64_t generation)
+{
+	char *copy = cfg->policy_text ? strdup(cfg->policy_text) : NULL;
+
+	pthread_mutex_lock(&c->policy_lock);
+	free(c->policy_text);
+	c->policy_text = copy;
+	c->policy_generation = generation;
+	c->policy_loaded = (int64_t)time(NULL);
+	pthread_mutex_unlock(&c->policy_lock);
 }

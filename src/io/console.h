@@ -35,6 +35,8 @@ struct console *console_new(struct event_base *base, const struct config *cfg,
 			    const struct console_sources *src, struct metrics *const *workers,
 			    unsigned n);
 void console_free(struct console *c);
+/* Thread-safe: the policy /api/policy shows from now on (cfg->policy_text is copied). */
+void console_set_policy(struct console *c, const struct config *cfg, uint64_t generation);
 
 enum console_outcome {
 	CONSOLE_NOT_MINE, /* not a console resource: the admin answers it */

@@ -414,6 +414,38 @@ def test_reload_reads_approvals_made_elsewhere(sluice, tmp_path):
     assert "approved" in line["rule"] and "replica-b" in line["rule"], line
 
 
+def test_policy_shows_the_file_in_force_without_its_secrets(sluice, tmp_path):
+    token_hash = hashlib.sha256(b"agent-token").hexdigest()
+    secret = tmp_path / "openai-key"
+    secret.write_text("sk-the-real-key\n")
+    p = start(sluice, tmp_path, {
+        "agents": [{"name": "coder", "match": {"token_sha256": token_hash},
+                    "allow": ["pypi.org"]}],
+        "credentials": [{"name": "openai", "hosts": ["api.openai.com"],
+                         "header": "Authorization: Bearer {secret}",
+                         "secret": {"file": str(secret)}}],
+    })
+    status, doc = api_json(p, "/api/policy")
+    assert status == 200, doc
+    text, gen = doc["config"], doc["generation"]
+    assert token_hash not in text and '"<redacted>"' in text, text
+    assert "sk-the-real-key" not in text, text
+    assert "pypi.org" in text and str(secret) in text and "Bearer {secret}" in text, text
+    assert doc["loaded"].endswith("Z"), doc
+    # A reload shows the new file, with the next generation.
+    new = p.proc.config_text.replace("pypi.org", "files.pythonhosted.org")
+    with open(p.proc.config_path, "w") as f:
+        f.write(new)
+    before = len(p.stderr())
+    p.proc.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while "loaded" not in p.stderr()[before:] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    status, doc = api_json(p, "/api/policy")
+    assert doc["generation"] == gen + 1, doc
+    assert "files.pythonhosted.org" in doc["config"] and "pypi.org" not in doc["config"], doc
+
+
 def test_ask_needs_an_admin_listener(sluice_bin, tmp_path):
     import subprocess
     cfg = tmp_path / "c.yaml"
