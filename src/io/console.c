@@ -22,12 +22,15 @@
 #include "config/config_console.h"
 #include "emit/http_reply.h"
 #include "emit/json_write.h"
+#include "emit/report.h"
 #include "io/approval_store.h"
 #include "io/census.h"
 #include "io/console_assets.h"
 #include "io/event_ring.h"
 #include "parse/http1.h"
 #include "parse/json.h"
+#include "parse/log_line.h"
+#include "policy/route.h"
 
 #define CONSOLE_TICK_MS 100
 #define CONSOLE_KEEPALIVE_MS 15000
@@ -71,7 +74,9 @@ struct console {
 	struct census *census;
 	/* /api/policy: the policy in force, set by the main thread at start and on each reload */
 	pthread_mutex_t policy_lock;
-	char *policy_text; /* redacted (config_redact); NULL: none to show */
+	char *policy_text;			 /* redacted (config_redact); NULL: none to show */
+	char (*route_hosts)[ROUTE_HOST_MAX + 1]; /* the policy's routes, for /api/suggestions */
+	unsigned n_route_hosts;
 	uint64_t policy_generation;
 	int64_t policy_loaded; /* UTC seconds */
 	struct event_ring *rings[CONFIG_MAX_WORKERS];
@@ -526,6 +531,60 @@ static enum console_outcome api_policy(struct console *c, struct buf *out)
 	return api_list(out, json_write_ok(&j), &body);
 }
 
+/* What `sluice report` would suggest (emit/report) from the decisions in the ring: ?agent=
+ * one agent's, ?only_report=1 from report-mode lines alone. */
+static enum console_outcome api_suggestions(struct console *c, struct slice target, struct buf *out)
+{
+	char agent[CONSOLE_FILTER_MAX + 1], only[8];
+	struct buf yaml = {0}, body = {0};
+	unsigned used = 0;
+
+	query_value(target, "agent", agent, sizeof(agent));
+	query_value(target, "only_report", only, sizeof(only));
+	struct report_options opt = {.only_report =
+					 strcmp(only, "1") == 0 || strcmp(only, "true") == 0,
+				     .agent = slice_from_cstr(agent)};
+	struct report *rep = report_new(&opt);
+	if (!rep)
+		return reply_error(out, 400, "agent: not an agent name");
+	pthread_mutex_lock(&c->policy_lock);
+	for (unsigned i = 0; i < c->n_route_hosts; i++)
+		report_add_route_host(rep, slice_from_cstr(c->route_hosts[i]));
+	pthread_mutex_unlock(&c->policy_lock);
+	bool ok = true;
+	for (unsigned k = 0; ok && k < c->count; k++) {
+		const char *line = c->lines[(c->head + c->cap - c->count + k) % c->cap];
+		struct log_line parsed;
+		const char *detail;
+		if (log_line_parse(slice_from_cstr(line), &parsed, &detail) <= 0)
+			continue;
+		enum report_use use = report_add(rep, &parsed);
+		ok = use != REPORT_NO_MEMORY;
+		used += use == REPORT_SUGGESTED;
+	}
+	ok = ok && report_format(rep, &yaml, CONSOLE_REPLY_MAX / 2) &&
+	     buf_append(&yaml, "", 1, CONSOLE_REPLY_MAX / 2 + 1);
+	struct json_write j;
+	json_write_init(&j, &body, CONSOLE_REPLY_MAX);
+	json_write_object(&j);
+	json_write_key(&j, "decisions");
+	json_write_int(&j, c->count);
+	json_write_key(&j, "suggested_from");
+	json_write_int(&j, used);
+	json_write_key(&j, "agents");
+	json_write_int(&j, (int64_t)report_agent_count(rep));
+	json_write_key(&j, "yaml");
+	json_write_cstr(&j, ok ? buf_head(&yaml) : "");
+	json_write_end(&j);
+	report_free(rep);
+	buf_release(&yaml);
+	if (!ok) {
+		buf_release(&body);
+		return reply_error(out, 500, "out of memory");
+	}
+	return api_list(out, json_write_ok(&j), &body);
+}
+
 /* Workers that do not answer the census in this time are left out ("missing" says how many):
  * the admin thread waits no longer, however busy a worker is. */
 #define CONSOLE_CENSUS_WAIT_MS 250
@@ -747,6 +806,8 @@ enum console_outcome console_handle(struct console *c, const struct http1_reques
 		return api_connections(c, target, out);
 	if (slice_eq(path, SLICE_LIT("/api/policy")))
 		return api_policy(c, out);
+	if (slice_eq(path, SLICE_LIT("/api/suggestions")))
+		return api_suggestions(c, target, out);
 	if (slice_eq(path, SLICE_LIT("/api/pending")))
 		return api_list(out, approval_store_pending_json(c->store, &b, CONSOLE_REPLY_MAX),
 				&b);
@@ -755,7 +816,7 @@ enum console_outcome console_handle(struct console *c, const struct http1_reques
 				&b);
 	return reply_error(out, 404,
 			   "not found: /api/events, /api/decisions, /api/agents, /api/connections, "
-			   "/api/policy, /api/pending, /api/approvals");
+			   "/api/policy, /api/suggestions, /api/pending, /api/approvals");
 }
 
 void console_stream(struct console *c, int fd, struct buf *out)
@@ -829,6 +890,7 @@ void console_free(struct console *c)
 	free(c->lines);
 	free(c->scratch);
 	free(c->policy_text);
+	free(c->route_hosts);
 	pthread_mutex_destroy(&c->policy_lock);
 	free(c);
 }
@@ -836,10 +898,17 @@ void console_free(struct console *c)
 void console_set_policy(struct console *c, const struct config *cfg, uint64_t generation)
 {
 	char *copy = cfg->policy_text ? strdup(cfg->policy_text) : NULL;
+	char(*hosts)[ROUTE_HOST_MAX + 1] =
+	    cfg->n_routes ? calloc(cfg->n_routes, sizeof(*hosts)) : NULL;
 
+	for (unsigned i = 0; hosts && i < cfg->n_routes; i++)
+		memcpy(hosts[i], cfg->routes[i].host, sizeof(hosts[i]));
 	pthread_mutex_lock(&c->policy_lock);
 	free(c->policy_text);
 	c->policy_text = copy;
+	free(c->route_hosts);
+	c->route_hosts = hosts;
+	c->n_route_hosts = hosts ? cfg->n_routes : 0;
 	c->policy_generation = generation;
 	c->policy_loaded = (int64_t)time(NULL);
 	pthread_mutex_unlock(&c->policy_lock);

@@ -446,6 +446,27 @@ def test_policy_shows_the_file_in_force_without_its_secrets(sluice, tmp_path):
     assert "files.pythonhosted.org" in doc["config"] and "pypi.org" not in doc["config"], doc
 
 
+def test_suggestions_come_from_the_live_decisions(sluice, origins, tmp_path):
+    p = start(sluice, tmp_path, {"mode": "report"})
+    assert get(p.addr, "http://%s/echo" % ALLOWED).status == 200
+    assert get(p.addr, "http://%s/echo" % ASKED).status == 200  # reported, not denied
+    p.wait_logs({"host": ASKED})
+    deadline = time.monotonic() + 3
+    while True:
+        status, doc = api_json(p, "/api/suggestions")
+        if doc.get("suggested_from", 0) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert status == 200 and doc["agents"] == 1, doc
+    assert "- name: default" in doc["yaml"], doc["yaml"]
+    assert ALLOWED in doc["yaml"] and ASKED in doc["yaml"], doc["yaml"]
+    # Only what report mode let through: what a switch to enforce would deny.
+    status, doc = api_json(p, "/api/suggestions?only_report=1")
+    assert ASKED in doc["yaml"] and ALLOWED not in doc["yaml"], doc["yaml"]
+    status, doc = api_json(p, "/api/suggestions?agent=nobody")
+    assert doc["agents"] == 0, doc
+
+
 def test_ask_needs_an_admin_listener(sluice_bin, tmp_path):
     import subprocess
     cfg = tmp_path / "c.yaml"
