@@ -237,7 +237,7 @@ size_t log_json_format(const struct log_record *rec, char out[LOG_JSON_LINE_MAX]
 /* Every DNS field fully escaped (6 bytes a byte), and 256 bytes of names and punctuation. */
 _Static_assert(6 * (LOG_JSON_CLIENT_MAX + LOG_JSON_AGENT_MAX + LOG_JSON_HOST_MAX +
 		    LOG_JSON_TYPE_MAX + 2 * LOG_JSON_DECISION_MAX + LOG_JSON_REASON_MAX +
-		    LOG_JSON_RULE_MAX + LOG_JSON_RCODE_MAX +
+		    LOG_JSON_RULE_MAX + LOG_JSON_RCODE_MAX + 16 /* approval */ +
 		    LOG_JSON_DNS_ANSWERS_MAX * LOG_JSON_IP_MAX) +
 		       256 + LOG_JSON_DNS_ANSWERS_MAX * 3 <
 		   LOG_JSON_LINE_MAX,
@@ -268,6 +268,10 @@ size_t log_json_format_dns(const struct log_dns_record *rec, char out[LOG_JSON_L
 	if (rec->truncated)
 		out_cstr(&o, ",\"truncated\":true");
 	out_field_str(&o, "transport", slice_from_cstr(rec->transport), LOG_JSON_DECISION_MAX);
+	if (rec->approval) {
+		out_field_str(&o, "approval", slice_from_cstr(rec->approval), 16);
+		out_field_u64(&o, "held_ms", rec->held_ms);
+	}
 	out_field_u64(&o, "duration_ms", rec->duration_ms);
 	out_field_u64(&o, "id", rec->id);
 	o.cap += 2;

@@ -93,6 +93,9 @@ struct log_dns_record {
 	unsigned n_answers;
 	bool truncated; /* TC was set: the answers did not fit */
 	uint64_t duration_ms, id;
+	/* A query held for an operator's answer: as log_record's approval and held_ms. */
+	const char *approval;
+	uint64_t held_ms;
 };
 
 /* As log_json_format, for a DNS query. */

@@ -13,6 +13,7 @@
 
 #include "emit/dns_reply.h"
 #include "emit/log_json.h"
+#include "io/approval_store.h"
 #include "io/conn.h"
 #include "io/log_sink.h"
 #include "io/loop_clock.h"
@@ -22,10 +23,12 @@
 #include "io/udp_batch.h"
 #include "io/worker.h"
 #include "io/event_ring.h"
+#include "parse/authority.h"
 #include "parse/dns_answer.h"
 #include "parse/dns_msg.h"
 #include "parse/dns_svcb.h"
 #include "parse/dns_type.h"
+#include "policy/approvals.h"
 #include "policy/dns_policy.h"
 #include "policy/outcome.h"
 #include "policy/rate_limit.h"
@@ -36,6 +39,9 @@
 /* The largest reply built: RESOLVER_MAX_ADDRS addresses after a 255-byte question take under
  * 800 bytes, so this is never the limit over TCP; over UDP the client's size is. */
 #define DNS_SERVER_REPLY_MAX 4096
+/* Queries held for an operator's answer on one worker: past it, one more is refused as
+ * approval_busy (approvals.max_pending bounds the entries, not the queries joining them). */
+#define DNS_HELD_MAX 1024
 
 struct dns_sock {
 	struct dns_server *srv;
@@ -45,8 +51,9 @@ struct dns_sock {
 	bool wildcard;
 };
 
-/* A query waiting for the resolver. Owns a copy of the message (q's slices point into it) and
- * a reference to the configuration it was judged under. */
+/* A query waiting for the resolver, or held for an operator's answer (held: on the server's
+ * held list, its timer armed). Owns a copy of the message (q's slices point into it) and a
+ * reference to the configuration it was judged under. */
 struct dns_ask {
 	struct dns_ask *next, *prev;
 	struct dns_server *srv;
@@ -62,6 +69,13 @@ struct dns_ask {
 	uint16_t client_port;
 	uint64_t started_us;
 	struct verdict verdict;
+	/* held: the approval store's entry and the approvals.timeout timer; afterwards, what
+	 * became of it (for the log line) */
+	bool held;
+	uint8_t hold_outcome; /* enum hold_outcome */
+	uint64_t hold_id, held_ms;
+	struct event *hold_timer;
+	char hold_by[APPROVAL_BY_MAX + 1];
 	struct dns_query q;
 	size_t msg_len;
 	uint8_t msg[];
@@ -72,6 +86,9 @@ struct dns_server {
 	struct dns_sock socks[CONFIG_MAX_LISTEN];
 	unsigned n_socks;
 	struct dns_ask *asks; /* waiting for the resolver */
+	struct dns_ask *held; /* waiting for an operator (approvals) */
+	unsigned n_held;
+	uint64_t n_started; /* asks started for a stream: tells a resumed query whether it waits */
 	struct udp_batch *udp;
 	struct dns_sock *batching; /* the socket whose read batch is being answered, or NULL */
 };
@@ -86,6 +103,11 @@ struct dns_from {
 	socklen_t peer_len;
 	struct ip_addr client_ip, local;
 	uint16_t client_port;
+	/* A held query judged again (dns_resume): what the operator's answer was, by whom, and
+	 * how long it waited; HOLD_NONE for a query as it came. */
+	uint8_t hold_outcome; /* enum hold_outcome */
+	const char *hold_by;
+	uint64_t held_ms;
 };
 
 /* The agent's bucket on this worker (its agent slot): a share of dns.rate and dns.burst (the
@@ -164,6 +186,8 @@ static void dns_log(struct dns_server *s, const struct dns_from *from, const str
 	    .truncated = truncated,
 	    .duration_ms = (loop_clock_us() - started_us) / 1000,
 	    .id = worker_next_log_id(w),
+	    .approval = hold_outcome_name((enum hold_outcome)from->hold_outcome),
+	    .held_ms = from->held_ms,
 	};
 
 	sockaddr_format(&from->client_ip, from->client_port, client);
@@ -247,14 +271,20 @@ static void dns_judge_answers(const struct config *cfg, const struct ip_addr *ad
 static void dns_ask_free(struct dns_ask *a)
 {
 	struct dns_server *s = a->srv;
+	struct dns_ask **head = a->held ? &s->held : &s->asks;
 
 	if (a->prev)
 		a->prev->next = a->next;
 	else
-		s->asks = a->next;
+		*head = a->next;
 	if (a->next)
 		a->next->prev = a->prev;
-	s->w->pending_dns--;
+	if (a->held) {
+		s->n_held--;
+		approval_store_leave(s->w->approvals, a->hold_id);
+		event_free(a->hold_timer);
+	} else
+		s->w->pending_dns--;
 	struct conn *c = a->conn;
 	const struct dns_stream_ops *stream = a->stream;
 	worker_release(s->w, a->snap);
@@ -272,13 +302,17 @@ static void dns_ask_from(const struct dns_ask *a, struct dns_from *from)
 				  .peer_len = a->peer_len,
 				  .client_ip = a->client_ip,
 				  .local = a->local,
-				  .client_port = a->client_port};
+				  .client_port = a->client_port,
+				  .hold_outcome = a->hold_outcome,
+				  .hold_by = a->hold_by,
+				  .held_ms = a->held_ms};
 }
 
-/* A query handed to the resolver: a copy of it, the configuration it was judged under held. */
+/* A query handed to the resolver (or, held, to an operator): a copy of it, the configuration
+ * it was judged under held. */
 static struct dns_ask *dns_ask_new(struct dns_server *s, const struct dns_from *from,
 				   const struct agent *agent, const struct verdict *v,
-				   struct slice msg, uint64_t started_us)
+				   struct slice msg, uint64_t started_us, bool held)
 {
 	struct worker *w = s->w;
 	struct dns_ask *a = calloc(1, sizeof(*a) + msg.len);
@@ -299,17 +333,28 @@ static struct dns_ask *dns_ask_new(struct dns_server *s, const struct dns_from *
 	a->local = from->local;
 	a->started_us = started_us;
 	a->verdict = *v;
+	a->hold_outcome = from->hold_outcome;
+	a->held_ms = from->held_ms;
+	if (from->hold_by)
+		snprintf(a->hold_by, sizeof(a->hold_by), "%s", from->hold_by);
 	a->msg_len = msg.len;
 	memcpy(a->msg, msg.ptr, msg.len);
 	/* q's slices must point into the copy, which outlives this call. */
 	dns_msg_parse(slice_make((const char *)a->msg, a->msg_len), &a->q);
-	a->next = s->asks;
-	if (s->asks)
-		s->asks->prev = a;
-	s->asks = a;
-	w->pending_dns++;
-	if (a->conn)
+	a->held = held;
+	struct dns_ask **head = held ? &s->held : &s->asks;
+	a->next = *head;
+	if (*head)
+		(*head)->prev = a;
+	*head = a;
+	if (held)
+		s->n_held++;
+	else
+		w->pending_dns++;
+	if (a->conn) {
+		s->n_started++;
 		a->stream->ask_started(a->conn, a);
+	}
 	return a;
 }
 
@@ -552,7 +597,7 @@ static void dns_resolve(struct dns_server *s, const struct dns_from *from,
 	}
 	if (dns_too_busy(s, from, agent, q, v, started_us))
 		return;
-	struct dns_ask *a = dns_ask_new(s, from, agent, v, msg, started_us);
+	struct dns_ask *a = dns_ask_new(s, from, agent, v, msg, started_us, false);
 	if (!a)
 		return; /* dropped, as a lost datagram: the client asks again */
 	a->rq = resolver_lookup(w->resolver, a->q.name.text, dns_on_resolved, a);
@@ -568,7 +613,7 @@ static void dns_forward(struct dns_server *s, const struct dns_from *from,
 
 	if (dns_too_busy(s, from, agent, q, v, started_us))
 		return;
-	struct dns_ask *a = dns_ask_new(s, from, agent, v, msg, started_us);
+	struct dns_ask *a = dns_ask_new(s, from, agent, v, msg, started_us, false);
 	if (!a)
 		return;
 	a->rq = resolver_query_type(w->resolver, a->q.name.text, a->q.qtype, dns_on_message, a);
@@ -592,13 +637,183 @@ static void dns_scan_name(struct worker *w, const struct policy_scope *scope,
 		policy_apply_mode(scope, v);
 }
 
-/* One query, as it came: judged in the order docs/dns.md gives, answered or handed to the
- * resolver. */
-static void dns_on_query(struct dns_server *s, const struct dns_from *from, struct slice msg)
+static void dns_on_query(struct dns_server *s, const struct dns_from *from, struct slice msg,
+			 uint64_t started_us);
+
+/* A held query's end (answered, timed out): judged again, as it came but knowing the outcome
+ * and without charging dns.rate twice, then answered now or handed to the resolver. Over TCP
+ * the connection takes its next query only once this one is answered. */
+static void dns_resume(struct dns_ask *a, enum hold_outcome outcome)
+{
+	struct dns_server *s = a->srv;
+	struct conn *c = a->conn;
+	const struct dns_stream_ops *stream = a->stream;
+	struct dns_from from;
+
+	dns_ask_from(a, &from);
+	from.hold_outcome = (uint8_t)outcome;
+	from.held_ms = (loop_clock_us() - a->started_us) / 1000;
+	if (c) {
+		a->conn = NULL;
+		stream->ask_done(c, false);
+	}
+	uint64_t started = s->n_started;
+	dns_on_query(s, &from, slice_make((const char *)a->msg, a->msg_len), a->started_us);
+	dns_ask_free(a);
+	if (c && s->n_started == started)
+		stream->ask_done(c, true); /* answered at once: the next query may be taken */
+}
+
+static void dns_on_hold_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	loop_clock_enter();
+	dns_resume(arg, HOLD_TIMEOUT);
+	loop_clock_leave();
+}
+
+bool dns_server_ask_held(const struct dns_ask *a)
+{
+	return a->held;
+}
+
+void dns_server_on_approval(struct dns_server *s)
+{
+	struct dns_ask *next;
+
+	if (!s)
+		return;
+	for (struct dns_ask *a = s->held; a; a = next) {
+		next = a->next;
+		switch (approval_store_answer_of(s->w->approvals, a->hold_id, a->hold_by,
+						 sizeof(a->hold_by))) {
+		case APPROVAL_WAITING:
+			break;
+		case APPROVAL_ONCE:
+			dns_resume(a, HOLD_ONCE);
+			break;
+		case APPROVAL_AGENT:
+		case APPROVAL_ALL:
+			dns_resume(a, HOLD_APPROVED);
+			break;
+		case APPROVAL_DENY:
+			dns_resume(a, HOLD_DENIED);
+			break;
+		}
+	}
+}
+
+/* A UDP client asks again (same source, same bytes) while its query is held: the held one
+ * answers both. */
+static bool dns_held_already(const struct dns_server *s, const struct dns_from *from,
+			     struct slice msg)
+{
+	if (from->conn)
+		return false;
+	for (const struct dns_ask *a = s->held; a; a = a->next)
+		if (!a->conn && a->client_port == from->client_port &&
+		    ip_addr_eq(&a->client_ip, &from->client_ip) && a->msg_len == msg.len &&
+		    memcmp(a->msg, msg.ptr, msg.len) == 0)
+			return true;
+	return false;
+}
+
+/* Registers the query with the approval store and parks it; false when there is no room. */
+static bool dns_hold_begin(struct dns_server *s, const struct dns_from *from,
+			   const struct agent *agent, const struct dns_query *q,
+			   const struct verdict *v, struct slice msg, uint64_t started_us)
 {
 	struct worker *w = s->w;
 	const struct config *cfg = w->cfg;
-	uint64_t started_us = loop_clock_us();
+	struct authority name;
+	const char *detail;
+
+	if (s->n_held >= DNS_HELD_MAX ||
+	    authority_parse_host(slice_make(q->name.text, q->name.len), &name, &detail) != 0)
+		return false;
+	struct pending_request p = {
+	    .kind = PENDING_DNS,
+	    .agent = agent ? agent->name : "default",
+	    .host = slice_make(name.name, name.name_len),
+	    .method = SLICE_LIT(""),
+	    .path = SLICE_LIT(""),
+	    .reason = v->reason,
+	    .rule = v->rule,
+	    .timeout_ms = cfg->approvals.timeout_ms,
+	};
+	uint64_t id = approval_store_hold(w->approvals, w->index, &p, cfg->approvals.max_pending);
+	if (!id)
+		return false;
+	struct dns_ask *a = dns_ask_new(s, from, agent, v, msg, started_us, true);
+	if (a)
+		a->hold_timer = evtimer_new(w->base, dns_on_hold_timeout, a);
+	struct timeval tv = {cfg->approvals.timeout_ms / 1000,
+			     (cfg->approvals.timeout_ms % 1000) * 1000};
+	if (!a || !a->hold_timer || evtimer_add(a->hold_timer, &tv) != 0) {
+		if (a) {
+			a->conn = NULL; /* refused below, on this connection, as it is */
+			if (from->conn)
+				from->stream->ask_done(from->conn, false);
+			dns_ask_free(a); /* leaves the entry */
+		} else
+			approval_store_leave(w->approvals, id);
+		return false;
+	}
+	a->hold_id = id;
+	/* The connection reads nothing while its query waits: its idle timer must not end it
+	 * before the operator's time is up. */
+	if (from->conn)
+		conn_set_timeout(from->conn, cfg->approvals.timeout_ms + 1000, REASON_CLIENT_IDLE);
+	return true;
+}
+
+/* A refusal the agent asks about (mode ask, ask patterns): the query is held for an operator's
+ * answer the first time through (true: it waits; dns_resume judges it again); the second
+ * time, the answer becomes the verdict (false: go on with it). Without an admin listener
+ * nobody could answer: the refusal stands. */
+static bool dns_hold(struct dns_server *s, const struct dns_from *from, const struct agent *agent,
+		     const struct dns_query *q, struct verdict *v, struct slice msg,
+		     uint64_t started_us)
+{
+	const struct config *cfg = s->w->cfg;
+
+	switch ((enum hold_outcome)from->hold_outcome) {
+	case HOLD_NONE:
+		if (!s->w->approvals)
+			return false;
+		if (dns_held_already(s, from, msg) ||
+		    dns_hold_begin(s, from, agent, q, v, msg, started_us))
+			return true;
+		/* fall through - no room to hold it */
+	case HOLD_BUSY:
+		policy_verdict_set(v, false, REASON_APPROVAL_BUSY,
+				   "approvals.max_pending: %u requests wait",
+				   cfg->approvals.max_pending);
+		return false;
+	case HOLD_ONCE:
+	case HOLD_APPROVED: /* and yet not allowed now: it expired at once, or a reload came */
+		policy_verdict_set(v, true, REASON_ALLOWED, "approved once: %.*s by %s",
+				   (int)q->name.len, q->name.text, from->hold_by);
+		return false;
+	case HOLD_DENIED:
+		policy_verdict_set(v, false, REASON_APPROVAL_DENIED, "approvals: denied by %s",
+				   from->hold_by);
+		return false;
+	case HOLD_TIMEOUT:
+		policy_verdict_set(v, false, REASON_APPROVAL_TIMEOUT,
+				   "approvals.timeout: no answer in %ums",
+				   cfg->approvals.timeout_ms);
+		return false;
+	}
+	return false;
+}
+
+/* One query, as it came: judged in the order docs/dns.md gives, answered or handed to the
+ * resolver. */
+static void dns_on_query(struct dns_server *s, const struct dns_from *from, struct slice msg,
+			 uint64_t started_us)
+{
+	struct worker *w = s->w;
+	const struct config *cfg = w->cfg;
 	struct dns_query q;
 	struct verdict v = {.allow = true, .reason = REASON_ALLOWED};
 	struct dns_answer ans = {.rcode = DNS_RCODE_NOERROR, .result = REASON_ALLOWED};
@@ -640,7 +855,7 @@ static void dns_on_query(struct dns_server *s, const struct dns_from *from, stru
 	struct policy_scope scope = worker_scope(s->w, cfg, agent);
 	struct policy_dns dns;
 	policy_scope_dns(&scope, &dns);
-	struct token_bucket *tb = dns_rate_for(s, agent, &dns);
+	struct token_bucket *tb = from->hold_outcome ? NULL : dns_rate_for(s, agent, &dns);
 	if (tb && !dns_policy_check_rate(&scope, tb, loop_clock_ms(), &v)) {
 		ans.rcode = dns_policy_rcode(&scope, &v);
 		dns_reply(s, from, agent, &q, &v, &ans, started_us);
@@ -648,6 +863,8 @@ static void dns_on_query(struct dns_server *s, const struct dns_from *from, stru
 	}
 	const struct route *route = dns_policy_decide_name(&scope, cfg->routes, cfg->n_routes,
 							   q.name.text, q.name.len, q.qtype, &v);
+	if (!v.allow && v.ask && dns_hold(s, from, agent, &q, &v, msg, started_us))
+		return;
 	if (v.allow && !v.report)
 		dns_scan_name(w, &scope, agent, &q, &v);
 	ans.rcode = dns_policy_rcode(&scope, &v);
@@ -686,12 +903,12 @@ void dns_server_query_stream(struct dns_server *s, struct conn *c, const struct 
 	/* What dns.answer: proxy answers with when no proxy_addresses are set. */
 	if (conn_local_addr(c, &from.local, &port) != 0)
 		memset(&from.local, 0, sizeof(from.local));
-	dns_on_query(s, &from, msg);
+	dns_on_query(s, &from, msg, loop_clock_us());
 }
 
 void dns_server_cancel(struct dns_ask *a)
 {
-	if (a->rq)
+	if (!a->held && a->rq)
 		resolver_cancel(a->rq);
 	a->conn = NULL; /* closing: nothing to tell it */
 	dns_ask_free(a);
@@ -717,7 +934,7 @@ static void dns_on_readable(evutil_socket_t fd, short what, void *arg)
 		if (sock->wildcard)
 			from.local = d.local;
 		/* A datagram cut at our buffer is no query we would answer right: len 0. */
-		dns_on_query(srv, &from, slice_make((const char *)d.data, d.len));
+		dns_on_query(srv, &from, slice_make((const char *)d.data, d.len), loop_clock_us());
 	}
 	srv->batching = NULL;
 	udp_batch_flush(srv->udp, fd);
@@ -876,9 +1093,9 @@ void dns_server_free(struct dns_server *s)
 {
 	if (!s)
 		return;
-	while (s->asks) {
-		struct dns_ask *a = s->asks;
-		if (a->rq)
+	while (s->asks || s->held) {
+		struct dns_ask *a = s->asks ? s->asks : s->held;
+		if (!a->held && a->rq)
 			resolver_cancel(a->rq);
 		if (a->conn)
 			a->stream->ask_done(a->conn, false);

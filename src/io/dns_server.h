@@ -40,7 +40,11 @@ struct dns_stream_ops {
  * or when its lookup ends. */
 void dns_server_query_stream(struct dns_server *s, struct conn *c, const struct dns_stream_ops *ops,
 			     struct slice msg);
-/* Drops a lookup whose connection is closing: no answer. */
+/* Whether the query waits for an operator (approvals) rather than for a lookup. */
+bool dns_server_ask_held(const struct dns_ask *a);
+/* The worker's approvals wake-up: answers (or sends on) every held query that was answered. */
+void dns_server_on_approval(struct dns_server *s);
+/* Drops a lookup (or a held query) whose connection is closing: no answer. */
 void dns_server_cancel(struct dns_ask *a);
 /* Cancels the lookups in flight (unanswered) and closes the sockets. */
 void dns_server_free(struct dns_server *s);

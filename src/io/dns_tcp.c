@@ -69,7 +69,10 @@ static void dns_tcp_take(struct conn *c)
 		conn_close(c, REASON_ALLOWED);
 		return;
 	}
-	conn_want_client_read(c, !t->ask && !c->c_eof && buf_has_room(&c->cin, DNS_TCP_IN_MAX));
+	/* A query held for an operator may wait minutes: reading on shows at once a client that
+	 * gave up (dns_tcp_on_readable). */
+	conn_want_client_read(c, (!t->ask || dns_server_ask_held(t->ask)) && !c->c_eof &&
+				     buf_has_room(&c->cin, DNS_TCP_IN_MAX));
 }
 
 static void dns_tcp_on_readable(struct conn *c)
@@ -86,6 +89,11 @@ static void dns_tcp_on_readable(struct conn *c)
 	} else if (!buf_has_room(&c->cin, DNS_TCP_IN_MAX)) {
 		/* A frame larger than the buffer can never complete. */
 		conn_close(c, REASON_HEAD_TOO_LARGE);
+		return;
+	}
+	struct dns_tcp *t = c->proto;
+	if (c->c_eof && t && t->ask && dns_server_ask_held(t->ask)) {
+		conn_close(c, REASON_CLIENT_CLOSED); /* it leaves the approval queue */
 		return;
 	}
 	dns_tcp_take(c);
@@ -128,7 +136,11 @@ static void dns_tcp_ask_done(struct conn *c, bool resume)
 	if (!t)
 		return;
 	t->ask = NULL;
-	if (resume && !t->taking && c->state != CONN_CLOSED)
+	if (!resume || c->state == CONN_CLOSED)
+		return;
+	/* A query held for an operator stretched the idle timer: answered, it starts anew. */
+	conn_set_timeout(c, DNS_TCP_IDLE_MS, REASON_CLIENT_IDLE);
+	if (!t->taking)
 		dns_tcp_take(c);
 }
 

@@ -313,7 +313,9 @@ void worker_loop_post_snapshot(struct worker *w, struct snapshot *snap)
 
 static void worker_loop_on_approval(evutil_socket_t fd, short what, void *arg)
 {
-	hold_on_wake(arg);
+	struct worker *w = arg;
+	hold_on_wake(w);
+	dns_server_on_approval(w->dns);
 }
 
 static void worker_loop_on_census(evutil_socket_t fd, short what, void *arg)

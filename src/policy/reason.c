@@ -171,11 +171,11 @@ static const struct reason_info reason_table[REASON__COUNT] = {
 				 "The destination is not on the allow list; the request waited "
 				 "for an operator's approval (the console or sluice approve) and "
 				 "none came within approvals.timeout: retry once it is approved.",
-				 REASON_BY_TIMEOUT, REASON_RCODE_DENIED},
+				 REASON_BY_TIMEOUT, REASON_RCODE_SERVFAIL},
     [REASON_APPROVAL_BUSY] = {"approval_busy", 403, "http_request_denied",
 			      "The destination is not on the allow list, and too many requests "
 			      "await an operator's approval already (approvals.max_pending).",
-			      REASON_BY_SLUICE, REASON_RCODE_DENIED},
+			      REASON_BY_SLUICE, REASON_RCODE_SERVFAIL},
     [REASON_SEARCH_RATE_LIMITED] = {"search_rate_limited", 429, "http_request_denied",
 				    "The agent's search rate (search.rate) is spent; retry "
 				    "shortly.",

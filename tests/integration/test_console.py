@@ -513,3 +513,128 @@ def test_check_validates_the_approvals_file(sluice_bin, tmp_path):
                        text=True)
     assert r.returncode == 1, r
     assert "%s:4:11: approvals[0].port: expected a port" % approvals in r.stderr, r.stderr
+
+
+# ---- DNS queries held (listen.dns) ------------------------------------------------------
+
+def dns_query(name, qid):
+    import struct
+    from dns_server import encode_name
+    return struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + encode_name(name) + \
+        struct.pack("!HH", 1, 1)
+
+
+def start_dns(sluice, tmp_path, config=None):
+    port = free_port()
+    p = start(sluice, tmp_path, merge({"listen": {"dns": "127.0.0.1:%d" % port},
+                                       "workers": 1}, config or {}))
+    p.dns_port = port
+    return p
+
+
+def dns_tcp_exchange(port, msgs, timeout=10.0):
+    """Sends msgs pipelined on one TCP connection; the parsed replies, in the order they came."""
+    import struct
+    from dns_server import parse_response
+    out = []
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(b"".join(struct.pack("!H", len(m)) + m for m in msgs))
+        f = s.makefile("rb")
+        for _ in msgs:
+            (n,) = struct.unpack("!H", f.read(2))
+            raw = f.read(n)
+            out.append(dict(parse_response(raw), id=struct.unpack("!H", raw[:2])[0]))
+    return out
+
+
+def test_dns_query_held_until_approved(sluice, dns, tmp_path):
+    from dns_server import parse_response
+    p = start_dns(sluice, tmp_path)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(8)
+    query = dns_query(ASKED, 0x5151)
+    sock.sendto(query, ("127.0.0.1", p.dns_port))
+    [e] = wait_pending(p, ASKED)
+    assert e["kind"] == "dns" and e["port"] == 0 and e["agent"] == "default", e
+    assert e["reason"] == "domain_not_allowed" and e["method"] == "" and e["path"] == "", e
+    # A client's retry of the same query joins the one held: one reply answers both.
+    sock.sendto(query, ("127.0.0.1", p.dns_port))
+    time.sleep(0.3)
+    [e] = wait_pending(p, ASKED)
+    assert e["held"] == 1, e
+    assert dns.queries(ASKED) == 0, "a held query was sent upstream"
+    sock.settimeout(0.2)
+    try:
+        sock.recvfrom(512)
+        raise AssertionError("a held query was answered")
+    except socket.timeout:
+        pass
+    status, doc = api_json(p, "/api/pending/" + e["id"], method="POST",
+                           body={"answer": "agent", "by": "bob"})
+    assert status == 200 and doc["released"] == 1 and doc["persisted"] is True, doc
+    sock.settimeout(5)
+    r = parse_response(sock.recvfrom(512)[0])
+    assert r["rcode"] == 0 and [a[3] for a in r["answers"]] == ["198.51.100.10"], r
+    assert dns.queries(ASKED, "A") == 1
+    [line] = p.wait_logs({"kind": "dns", "name": ASKED})
+    assert line["decision"] == "allow" and line["approval"] == "approved", line
+    assert line["held_ms"] >= 300 and line["duration_ms"] >= line["held_ms"], line
+    # The standing approval is the policy now: the next query is answered at once, and the
+    # approval for the name (port 0) reaches HTTP too.
+    sock.sendto(dns_query(ASKED, 0x5152), ("127.0.0.1", p.dns_port))
+    r = parse_response(sock.recvfrom(512)[0])
+    assert r["rcode"] == 0 and r["answers"], r
+    [_, line] = p.wait_logs({"kind": "dns", "name": ASKED}, count=2)
+    assert "approval" not in line and line["rule"].startswith("approved: "), line
+    sock.close()
+    assert api_json(p, "/api/pending")[1]["pending"] == []
+
+
+def test_dns_query_over_tcp_denied_or_timed_out(sluice, dns, tmp_path):
+    p = start_dns(sluice, tmp_path, {"approvals": {"timeout": "1s"}})
+    # Denied: the agent's refusal (NXDOMAIN by default); the query pipelined behind it on the
+    # same connection waits its turn and is answered after it.
+    t = Background(lambda: dns_tcp_exchange(p.dns_port, [dns_query(ASKED, 1),
+                                                         dns_query(ALLOWED, 2)]))
+    [e] = wait_pending(p, ASKED)
+    status, _ = api_json(p, "/api/pending/" + e["id"], method="POST", body={"answer": "deny"})
+    assert status == 200
+    denied, allowed = t.outcome()
+    assert denied["id"] == 1 and denied["rcode"] == 3, denied
+    assert allowed["id"] == 2 and allowed["rcode"] == 0 and allowed["answers"], allowed
+    [line] = p.wait_logs({"kind": "dns", "name": ASKED})
+    assert line["reason"] == "approval_denied" and line["approval"] == "denied", line
+    assert line["transport"] == "tcp", line
+    # No answer in time: SERVFAIL, which a resolver does not keep, so that the name can be
+    # asked again once it is approved.
+    t0 = time.monotonic()
+    [timed_out] = dns_tcp_exchange(p.dns_port, [dns_query(ASKED, 3)])
+    assert 0.9 <= time.monotonic() - t0 < 4
+    assert timed_out["rcode"] == 2, timed_out
+    [_, line] = p.wait_logs({"kind": "dns", "name": ASKED}, count=2)
+    assert line["reason"] == "approval_timeout" and line["approval"] == "timeout", line
+    assert dns.queries(ASKED) == 0, "a refused query was sent upstream"
+    assert api_json(p, "/api/pending")[1]["pending"] == []
+
+
+def test_dns_client_that_leaves_gives_up_its_place(sluice, dns, tmp_path):
+    import struct
+    p = start_dns(sluice, tmp_path)
+    s = socket.create_connection(("127.0.0.1", p.dns_port), timeout=5)
+    q = dns_query(ASKED, 7)
+    s.sendall(struct.pack("!H", len(q)) + q)
+    wait_pending(p, ASKED)
+    s.close()
+    deadline = time.monotonic() + 3
+    while api_json(p, "/api/pending")[1]["pending"]:
+        assert time.monotonic() < deadline, "a closed connection's query stayed held"
+        time.sleep(0.05)
+    # One held over UDP when sluice stops: dropped unanswered, nothing leaks (ASan run).
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.sendto(dns_query(ASKED, 8), ("127.0.0.1", p.dns_port))
+    wait_pending(p, ASKED)
+    assert p.proc.stop() is None
+    p.proc.proc = None
+    u.close()
+    assert dns.queries(ASKED) == 0

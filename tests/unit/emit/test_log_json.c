@@ -233,6 +233,45 @@ static void test_exact_line(void **state)
 	assert_memory_equal(line, want, len);
 }
 
+/* A DNS line, and a held query's approval and held_ms after its transport. */
+static void test_dns_line(void **state)
+{
+	struct log_dns_record rec = {
+	    .ts_ms = 1700000000123,
+	    .client = "10.1.0.7:53211",
+	    .agent = "research",
+	    .name = SLICE_LIT("pypi.org"),
+	    .type = "A",
+	    .decision = "allow",
+	    .reason = "allowed",
+	    .rule = "approved once: pypi.org by alice",
+	    .rcode = "NOERROR",
+	    .transport = "udp",
+	    .answers = {"192.0.2.1"},
+	    .n_answers = 1,
+	    .duration_ms = 1500,
+	    .id = 7,
+	};
+	const char *head = "{\"ts\":\"2023-11-14T22:13:20.123Z\",\"client\":\"10.1.0.7:53211\","
+			   "\"agent\":\"research\",\"kind\":\"dns\",\"name\":\"pypi.org\","
+			   "\"type\":\"A\",\"decision\":\"allow\",\"reason\":\"allowed\","
+			   "\"rule\":\"approved once: pypi.org by alice\",\"rcode\":\"NOERROR\","
+			   "\"answers\":[\"192.0.2.1\"],\"transport\":\"udp\",";
+	char want[512];
+
+	size_t len = log_json_format_dns(&rec, line);
+	snprintf(want, sizeof(want), "%s\"duration_ms\":1500,\"id\":7}\n", head);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(line, want, len);
+	rec.approval = "once";
+	rec.held_ms = 1498;
+	len = log_json_format_dns(&rec, line);
+	snprintf(want, sizeof(want),
+		 "%s\"approval\":\"once\",\"held_ms\":1498,\"duration_ms\":1500,\"id\":7}\n", head);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(line, want, len);
+}
+
 /* A tunnel's open line differs from its end line in event only (the caller fills the rest). */
 static void test_open_line(void **state)
 {
@@ -738,6 +777,7 @@ int main(void)
 	    cmocka_unit_test(test_user_escaped_and_cut),
 	    cmocka_unit_test(test_path_cut_at_cap),
 	    cmocka_unit_test(test_largest_id),
+	    cmocka_unit_test(test_dns_line),
 	};
 	return cmocka_run_group_tests_name("log_json", tests, NULL, NULL);
 }

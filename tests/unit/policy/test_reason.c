@@ -291,6 +291,11 @@ static void test_rcodes(void **state)
 	assert_int_equal(reason_info(REASON_DNS_TIMEOUT)->rcode, REASON_RCODE_SERVFAIL);
 	assert_int_equal(reason_info(REASON_DNS_BUSY)->rcode, REASON_RCODE_SERVFAIL);
 	assert_int_equal(reason_info(REASON_INTERNAL)->rcode, REASON_RCODE_SERVFAIL);
+	/* A held query an operator denied is refused as the name rule would; one that got no
+	 * answer (or no place in the queue) must not be cached as a fact about the name. */
+	assert_int_equal(reason_info(REASON_APPROVAL_DENIED)->rcode, REASON_RCODE_DENIED);
+	assert_int_equal(reason_info(REASON_APPROVAL_TIMEOUT)->rcode, REASON_RCODE_SERVFAIL);
+	assert_int_equal(reason_info(REASON_APPROVAL_BUSY)->rcode, REASON_RCODE_SERVFAIL);
 	/* Only allowed answers NOERROR: a refusal never looks like an empty answer. */
 	for (int r = 1; r < REASON__COUNT; r++)
 		assert_int_not_equal(reason_info((enum reason)r)->rcode, REASON_RCODE_NOERROR);
