@@ -26,6 +26,7 @@
 #define CONFIG_TLS_PATH_MAX 512	      /* tls.state_dir, ca_cert, ca_key, upstream_ca, with NUL */
 #define CONFIG_TLS_CACHE_MAX 1048576  /* tls.cert_cache */
 #define CONFIG_APPROVALS_FILE_MAX 512 /* approvals.file, with its NUL */
+#define CONFIG_WEBHOOK_URL_MAX 1024   /* approvals.webhook, with its NUL */
 #define CONSOLE_DECISIONS_DEFAULT 1000
 #define CONSOLE_DECISIONS_MAX 100000
 #define APPROVALS_TIMEOUT_DEFAULT_MS 60000
@@ -46,6 +47,15 @@ struct approvals_config {
 	unsigned timeout_ms;
 	unsigned max_pending; /* entries waiting at once; a request beyond is refused */
 	char file[CONFIG_APPROVALS_FILE_MAX]; /* "" = answers kept in memory only */
+	/* webhook: POSTed each new pending request (io/webhook); host "" = none */
+	struct {
+		char url[CONFIG_WEBHOOK_URL_MAX]; /* as written, for messages */
+		char host[256];			  /* a name or IP text (no brackets) */
+		uint16_t port;
+		bool tls;
+		char path[CONFIG_WEBHOOK_URL_MAX]; /* with its query; "/" at least */
+		char secret_env[64]; /* signs the body (HMAC-SHA256) with this variable's value */
+	} webhook;
 };
 #define CONFIG_TLS_STATE_DIR_DEFAULT "/var/lib/sluice"
 

@@ -48,6 +48,9 @@ static bool redact_secret_value(const struct redact *r)
 	const char *k = frame_key(r, 0);
 	if (strcmp(k, "token_sha256") == 0 || strcmp(k, "secret") == 0)
 		return true;
+	/* A chat hook's URL is its credential (Slack's carries it in the path). */
+	if (strcmp(k, "webhook") == 0 && strcmp(frame_key(r, 1), "approvals") == 0)
+		return true;
 	/* headers: {set: {Name: value}}: the value given as text */
 	return strcmp(frame_key(r, 1), "set") == 0 && strcmp(frame_key(r, 2), "headers") == 0;
 }

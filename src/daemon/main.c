@@ -21,6 +21,7 @@
 #include "io/admin.h"
 #include "io/sockaddr.h"
 #include "io/approval_store.h"
+#include "io/webhook.h"
 #include "io/census.h"
 #include "io/console.h"
 #include "io/event_ring.h"
@@ -291,6 +292,23 @@ static bool main_tls_loaded;
 static struct approval_store *main_approvals;
 static struct event_ring *main_rings[CONFIG_MAX_WORKERS];
 static struct census *main_census;
+static struct webhook *main_webhook;
+
+/* approvals.webhook_secret_env's value: "" when none is named; NULL (having said why) when the
+ * variable named is unset or empty, which a signed webhook must not be sent without. */
+static const char *main_webhook_secret(const struct config *cfg, const char *when)
+{
+	const char *name = cfg->approvals.webhook.secret_env;
+	if (!name[0])
+		return "";
+	const char *v = getenv(name);
+	if (!v || !v[0]) {
+		fprintf(stderr, "sluice: %sapprovals.webhook_secret_env: %s is not set\n", when,
+			name);
+		return NULL;
+	}
+	return v;
+}
 
 /* SIGHUP: a valid file replaces the policy for new requests on every worker; an invalid one
  * is refused with its errors and the running policy stays. */
@@ -329,6 +347,15 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
 		fprintf(stderr,
 			"sluice: reload: log.file changes only on restart; the log stays on %s\n",
 			main_log_path[0] ? main_log_path : "stdout");
+	const char *secret = main_webhook_secret(cfg, "reload: ");
+	if (!secret) {
+		fprintf(stderr,
+			"sluice: reload: %s refused; the running policy (generation %llu) stays\n",
+			config_path, (unsigned long long)(*current)->generation);
+		config_free(cfg);
+		metrics_process_reload(&main_metrics, false, (*current)->generation);
+		return;
+	}
 	listener_expand_wildcards(&cfg->rules);
 	char why[1024];
 	struct snapshot *next = snapshot_new(cfg, (*current)->generation + 1, why, sizeof(why));
@@ -349,6 +376,8 @@ static void main_reload(const char *config_path, struct snapshot **current, stru
 		fprintf(stderr, "sluice: reload: resolver.servers changed; the DNS cache is "
 				"emptied\n");
 	}
+	if (main_webhook)
+		webhook_configure(main_webhook, &cfg->approvals, secret);
 	/* Approvals made on another replica are in the shared file: read it again. */
 	char approvals_why[256];
 	if (main_approvals && approval_store_load(main_approvals, cfg->approvals.file,
@@ -434,6 +463,12 @@ static int main_console_new(const struct snapshot *snap, struct worker *workers,
 		fprintf(stderr, "sluice: approvals.file: %s\n", why);
 		return -1;
 	}
+	/* Always there, so that a reload may name a receiver the start had none for. */
+	const char *secret = main_webhook_secret(cfg, "");
+	if (!secret || !(main_webhook = webhook_new()))
+		return -1;
+	webhook_configure(main_webhook, &cfg->approvals, secret);
+	approval_store_set_notify(main_approvals, webhook_notify, main_webhook);
 	for (unsigned i = 0; i < n; i++) {
 		main_rings[i] = event_ring_new();
 		if (!main_rings[i] || worker_loop_set_console(&workers[i], main_approvals,
@@ -597,6 +632,9 @@ static int main_run(const char *config_path)
 	tls_setup_free(&tls); /* after the workers: their sessions hold its leaves */
 	for (unsigned i = 0; i < n; i++)
 		event_ring_free(main_rings[i]);
+	if (main_approvals)
+		approval_store_set_notify(main_approvals, NULL, NULL);
+	webhook_free(main_webhook);
 	approval_store_free(main_approvals);
 	census_free(main_census);
 	addr_cache_free(cache);

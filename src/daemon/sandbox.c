@@ -255,7 +255,8 @@ static int sandbox_allow_names(scmp_filter_ctx ctx, const char *const *names, si
 
 /* Calls allowed only with some arguments: threads but no processes, signals only to this
  * process, three ioctls (FIONREAD in libevent, FIONBIO, TCGETS from stdio's isatty), sockets
- * of the Internet families and route netlink (getifaddrs) only. glibc
+ * of the Internet families and route netlink (getifaddrs) only (a Unix one fails with
+ * EACCES). glibc
  * tries clone3 first and falls back to clone on ENOSYS; clone3's flags sit behind a pointer
  * that seccomp cannot read, so it gets ENOSYS. */
 /* Argument n equal to v (a compound literal of libseccomp's SCMP_A* would leave datum_b to an
@@ -284,6 +285,10 @@ static int sandbox_allow_args(scmp_filter_ctx ctx)
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
 			       sandbox_arg(0, SCMP_CMP_EQ, AF_NETLINK, 0),
 			       sandbox_arg(2, SCMP_CMP_EQ, NETLINK_ROUTE, 0));
+	/* getaddrinfo (the approvals webhook's receiver) asks nscd over a Unix socket first, and
+	 * goes on to /etc/hosts and DNS when it cannot: refused, not trapped. */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+			       sandbox_arg(0, SCMP_CMP_EQ, AF_UNIX, 0));
 	rc |= sandbox_allow_if(ctx, SCMP_SYS(tgkill), 0, (scmp_datum_t)getpid());
 	rc |= sandbox_allow_if(ctx, SCMP_SYS(ioctl), 1, FIONREAD);
 	rc |= sandbox_allow_if(ctx, SCMP_SYS(ioctl), 1, FIONBIO);

@@ -53,7 +53,9 @@ struct approval_store {
 	struct event *wake[CONFIG_MAX_WORKERS];
 	/* the feed: a ring of JSON lines */
 	char feed[STORE_FEED][STORE_FEED_LINE];
-	uint64_t feed_next; /* sequence of the next line */
+	uint64_t feed_next;	    /* sequence of the next line */
+	approval_notify_fn *notify; /* told of each new entry (io/webhook) */
+	void *notify_arg;
 };
 
 static uint64_t store_now_ms(void)
@@ -168,6 +170,14 @@ int approval_store_load(struct approval_store *s, const char *file, char *why, s
 	return 0;
 }
 
+void approval_store_set_notify(struct approval_store *s, approval_notify_fn *fn, void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	s->notify = fn;
+	s->notify_arg = arg;
+	pthread_mutex_unlock(&s->lock);
+}
+
 uint64_t approval_store_generation(struct approval_store *s)
 {
 	return atomic_load_explicit(&s->generation, memory_order_acquire);
@@ -224,12 +234,13 @@ static void store_entry_json(struct json_write *j, const struct pending_entry *e
 	json_write_end(j);
 }
 
-/* Appends one line to the feed (lock held). */
-static void store_feed_put(struct approval_store *s, const char *event,
+/* Appends one line to the feed (lock held); false when it did not fit. */
+static bool store_feed_put(struct approval_store *s, const char *event,
 			   void (*body)(struct json_write *j, const void *arg), const void *arg)
 {
 	struct buf b = {0};
 	struct json_write j;
+	bool put = false;
 
 	json_write_init(&j, &b, STORE_FEED_LINE - 1);
 	body(&j, arg);
@@ -238,10 +249,11 @@ static void store_feed_put(struct approval_store *s, const char *event,
 		int n = snprintf(s->feed[s->feed_next % STORE_FEED], STORE_FEED_LINE,
 				 "{\"event\":\"%s\",%.*s", event, (int)buf_len(&b) - 1,
 				 buf_head(&b) + 1);
-		if (n > 0 && n < STORE_FEED_LINE)
-			s->feed_next++;
+		put = n > 0 && n < STORE_FEED_LINE;
+		s->feed_next += put;
 	}
 	buf_release(&b);
+	return put;
 }
 
 static void feed_pending_body(struct json_write *j, const void *arg)
@@ -316,7 +328,10 @@ uint64_t approval_store_hold(struct approval_store *s, unsigned index,
 	s->pending = e;
 	s->n_waiting++;
 	id = e->id;
-	store_feed_put(s, "pending", feed_pending_body, e);
+	if (store_feed_put(s, "pending", feed_pending_body, e) && s->notify) {
+		const char *line = s->feed[(s->feed_next - 1) % STORE_FEED];
+		s->notify(s->notify_arg, e->id, p, line, strlen(line));
+	}
 out:
 	pthread_mutex_unlock(&s->lock);
 	return id;

@@ -57,6 +57,12 @@ int approval_store_load(struct approval_store *s, const char *file, char *why, s
 /* Worker index's wake-up: activated (from any thread) when an answer concerns it. */
 void approval_store_set_wake(struct approval_store *s, unsigned index, struct event *ev);
 
+/* Told of each new entry (not of requests joining one), from the holding worker's thread with
+ * the store's lock held: it must only queue. line is the feed's {"event":"pending",...}. */
+typedef void approval_notify_fn(void *arg, uint64_t id, const struct pending_request *p,
+				const char *line, size_t len);
+void approval_store_set_notify(struct approval_store *s, approval_notify_fn *fn, void *arg);
+
 /* Bumped on every change of the standing approvals: a worker copies them when it differs. */
 uint64_t approval_store_generation(struct approval_store *s);
 /* Copies the standing approvals into dst; sets *generation. Returns 0 or -1 (out of memory). */

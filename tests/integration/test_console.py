@@ -638,3 +638,108 @@ def test_dns_client_that_leaves_gives_up_its_place(sluice, dns, tmp_path):
     p.proc.proc = None
     u.close()
     assert dns.queries(ASKED) == 0
+
+
+# ---- the webhook (approvals.webhook) ------------------------------------------------------
+
+class HookReceiver:
+    """An HTTP receiver on loopback that records each POST (path, headers, body)."""
+
+    def __init__(self, status=200):
+        import http.server
+
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                n = int(self.headers.get("Content-Length", "0"))
+                received.append((self.path, dict(self.headers), self.rfile.read(n)))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, count=1, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.received
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_webhook_announces_each_new_pending_request(sluice, origins, tmp_path, monkeypatch):
+    import hmac
+    hook = HookReceiver()
+    monkeypatch.setenv("SLUICE_TEST_HOOK_KEY", "k3y")
+    try:
+        # A name, not a literal: the receiver is found through the system resolver.
+        p = start(sluice, tmp_path, {"approvals": {
+            "webhook": "http://localhost:%d/hook?team=ops" % hook.port,
+            "webhook_secret_env": "SLUICE_TEST_HOOK_KEY"}})
+        t = held_get(p, "/echo?from=hook")
+        [e] = wait_pending(p, ASKED)
+        [(path, headers, body)] = hook.wait()
+        assert path == "/hook?team=ops"
+        assert headers["Content-Type"] == "application/json"
+        want = "sha256=" + hmac.new(b"k3y", body, hashlib.sha256).hexdigest()
+        assert headers["X-Sluice-Signature"] == want, headers
+        doc = json.loads(body)
+        assert doc["event"] == "pending" and doc["id"] == e["id"], doc
+        assert doc["agent"] == "default" and doc["host"] == ASKED and doc["port"] == 80, doc
+        assert doc["method"] == "GET" and doc["path"].startswith("/echo"), doc
+        assert doc["text"].startswith("sluice: default asks for %s:80 (GET /echo" % ASKED), doc
+        assert "sluice approve %s" % e["id"] in doc["text"], doc
+        # A second request for the same destination joins the entry: no second call.
+        t2 = held_get(p, "/echo?again=1")
+        assert wait_pending(p, ASKED)[0]["held"] in (1, 2)
+        deadline = time.monotonic() + 3
+        while wait_pending(p, ASKED)[0]["held"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert len(hook.received) == 1, hook.received
+        # The webhook only tells: the requests wait for the answer as before.
+        assert t.is_alive() and t2.is_alive()
+        api_json(p, "/api/pending/" + e["id"], method="POST", body={"answer": "once"})
+        assert t.outcome().status == 200 and t2.outcome().status == 200
+        # The policy shows where the webhook goes without its URL.
+        _, doc = api_json(p, "/api/policy")
+        assert "team=ops" not in doc["config"] and "SLUICE_TEST_HOOK_KEY" in doc["config"]
+    finally:
+        hook.close()
+
+
+def test_webhook_that_fails_is_said_and_holds_nothing_up(sluice, origins, tmp_path):
+    dead = free_port()  # nothing listens there
+    p = start(sluice, tmp_path, {"approvals": {"webhook": "http://127.0.0.1:%d/" % dead}})
+    t = held_get(p)
+    [e] = wait_pending(p, ASKED, timeout=2)
+    said = "approvals.webhook: %s not delivered to http://127.0.0.1:%d/: cannot connect" % (
+        e["id"], dead)
+    deadline = time.monotonic() + 5
+    while said not in p.stderr():
+        assert time.monotonic() < deadline, p.stderr()
+        time.sleep(0.05)
+    status, doc = api_json(p, "/api/pending/" + e["id"], method="POST", body={"answer": "once"})
+    assert status == 200, doc
+    assert t.outcome().status == 200
+
+
+def test_webhook_secret_that_is_not_set_refuses_the_start(sluice_bin, tmp_path, monkeypatch):
+    import subprocess
+    monkeypatch.delenv("SLUICE_TEST_UNSET_KEY", raising=False)
+    cfg = tmp_path / "sluice.yaml"
+    cfg.write_text("listen: {http: \"127.0.0.1:%d\", admin: \"127.0.0.1:%d\"}\nmode: ask\n"
+                   "approvals: {webhook: \"http://127.0.0.1:9/\", "
+                   "webhook_secret_env: SLUICE_TEST_UNSET_KEY}\n" % (free_port(), free_port()))
+    r = subprocess.run([sluice_bin, "-c", str(cfg)], capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0
+    assert "approvals.webhook_secret_env: SLUICE_TEST_UNSET_KEY is not set" in r.stderr, r.stderr

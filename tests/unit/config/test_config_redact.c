@@ -81,6 +81,14 @@ static void test_a_secret_given_inline_is_hidden(void **state)
 	assert_null(strstr(s, "sk-inline-one"));
 	assert_non_null(strstr(s, "secret: \"" CONFIG_REDACTED "\""));
 	free(s);
+	/* A chat hook's URL is its secret; webhook_secret_env names where one comes from. */
+	s = redact("approvals:\n  webhook: https://hooks.slack.com/services/T0/B0/sk-hook-path\n"
+		   "  webhook_secret_env: HOOK_KEY\nroutes: [{host: webhook.test}]\n");
+	assert_null(strstr(s, "sk-hook-path"));
+	assert_non_null(strstr(s, "webhook: \"" CONFIG_REDACTED "\""));
+	assert_non_null(strstr(s, "HOOK_KEY"));
+	assert_non_null(strstr(s, "webhook.test"));
+	free(s);
 	/* A key that only ends like one is not taken for it. */
 	s = redact("agents: [{name: my_secret, allow: [secret.example]}]\n");
 	assert_non_null(strstr(s, "secret.example"));
