@@ -49,7 +49,6 @@ struct approvals_config {
 	char file[CONFIG_APPROVALS_FILE_MAX]; /* "" = answers kept in memory only */
 	/* webhook: POSTed each new pending request (io/webhook); host "" = none */
 	struct {
-		char url[CONFIG_WEBHOOK_URL_MAX]; /* as written, for messages */
 		char host[256];			  /* a name or IP text (no brackets) */
 		uint16_t port;
 		bool tls;

@@ -81,7 +81,7 @@ static void read_webhook(struct config_reader *r, const struct config_key *k, co
 
 	if (!config_reader_scalar_value(r, path, "an http:// or https:// URL", &s))
 		return;
-	if (s.len >= sizeof(a->webhook.url))
+	if (s.len >= CONFIG_WEBHOOK_URL_MAX)
 		detail = "too long (at most 1023 bytes)";
 	else if (url_split(s, &url) != URL_OK)
 		detail = "the URL must start with http:// or https://";
@@ -106,7 +106,6 @@ static void read_webhook(struct config_reader *r, const struct config_key *k, co
 				    detail);
 		return;
 	}
-	config_value_copy(a->webhook.url, sizeof(a->webhook.url), s);
 	config_value_copy(a->webhook.host, sizeof(a->webhook.host),
 			  slice_make(auth.name, auth.name_len));
 	a->webhook.port = auth.port;

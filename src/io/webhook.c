@@ -38,7 +38,7 @@ struct webhook_item {
 };
 
 struct webhook_target {
-	char url[CONFIG_WEBHOOK_URL_MAX];
+	char where[300]; /* scheme://host:port, for messages: the path may be a credential */
 	char host[256];
 	uint16_t port;
 	bool tls;
@@ -361,7 +361,7 @@ static void *webhook_thread(void *arg)
 		if (t.host[0] && !webhook_send(w, &t, it, why, sizeof(why)))
 			fprintf(stderr,
 				"sluice: approvals.webhook: p%llu not delivered to %s: %s\n",
-				(unsigned long long)it->id, t.url, why);
+				(unsigned long long)it->id, t.where, why);
 		explicit_bzero(t.secret, sizeof(t.secret));
 		free(it);
 		pthread_mutex_lock(&w->lock);
@@ -416,7 +416,9 @@ void webhook_configure(struct webhook *w, const struct approvals_config *a, cons
 {
 	struct webhook_target t = {0};
 
-	snprintf(t.url, sizeof(t.url), "%s", a->webhook.url);
+	bool v6 = strchr(a->webhook.host, ':') != NULL;
+	snprintf(t.where, sizeof(t.where), "%s://%s%s%s:%u", a->webhook.tls ? "https" : "http",
+		 v6 ? "[" : "", a->webhook.host, v6 ? "]" : "", (unsigned)a->webhook.port);
 	snprintf(t.host, sizeof(t.host), "%s", a->webhook.host);
 	t.port = a->webhook.port;
 	t.tls = a->webhook.tls;

@@ -645,7 +645,7 @@ def test_dns_client_that_leaves_gives_up_its_place(sluice, dns, tmp_path):
 class HookReceiver:
     """An HTTP receiver on loopback that records each POST (path, headers, body)."""
 
-    def __init__(self, status=200):
+    def __init__(self, status=200, tls=None):
         import http.server
 
         received = self.received = []
@@ -662,6 +662,11 @@ class HookReceiver:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -719,15 +724,16 @@ def test_webhook_announces_each_new_pending_request(sluice, origins, tmp_path, m
 
 def test_webhook_that_fails_is_said_and_holds_nothing_up(sluice, origins, tmp_path):
     dead = free_port()  # nothing listens there
-    p = start(sluice, tmp_path, {"approvals": {"webhook": "http://127.0.0.1:%d/" % dead}})
+    p = start(sluice, tmp_path, {"approvals": {"webhook": "http://127.0.0.1:%d/sk-path" % dead}})
     t = held_get(p)
     [e] = wait_pending(p, ASKED, timeout=2)
-    said = "approvals.webhook: %s not delivered to http://127.0.0.1:%d/: cannot connect" % (
+    said = "approvals.webhook: %s not delivered to http://127.0.0.1:%d: cannot connect" % (
         e["id"], dead)
     deadline = time.monotonic() + 5
     while said not in p.stderr():
         assert time.monotonic() < deadline, p.stderr()
         time.sleep(0.05)
+    assert "sk-path" not in p.stderr(), "the hook's path (its credential) was written out"
     status, doc = api_json(p, "/api/pending/" + e["id"], method="POST", body={"answer": "once"})
     assert status == 200, doc
     assert t.outcome().status == 200
@@ -743,3 +749,37 @@ def test_webhook_secret_that_is_not_set_refuses_the_start(sluice_bin, tmp_path, 
     r = subprocess.run([sluice_bin, "-c", str(cfg)], capture_output=True, text=True, timeout=10)
     assert r.returncode != 0
     assert "approvals.webhook_secret_env: SLUICE_TEST_UNSET_KEY is not set" in r.stderr, r.stderr
+
+
+def test_webhook_over_https_checks_the_receiver(sluice, origins, tmp_path, monkeypatch):
+    import tls_stub
+    pki = tls_stub.make_pki(tmp_path)
+    hook = HookReceiver(tls=tls_stub._leaf(str(tmp_path), "hook", "localhost"))
+    conf = {"approvals": {"webhook": "https://localhost:%d/tls" % hook.port}}
+    try:
+        # The system's trust store does not know the test CA: nothing is sent.
+        p = start(sluice, tmp_path, conf)
+        t = held_get(p)
+        [e] = wait_pending(p, ASKED)
+        deadline = time.monotonic() + 5
+        while "not delivered" not in p.stderr():
+            assert time.monotonic() < deadline, p.stderr()
+            time.sleep(0.05)
+        assert "%s not delivered to https://localhost:%d: TLS with localhost: " % (
+            e["id"], hook.port) in p.stderr(), p.stderr()
+        assert hook.received == []
+        api_json(p, "/api/pending/" + e["id"], method="POST", body={"answer": "deny"})
+        assert t.outcome().status == 403
+        assert p.proc.stop() is None
+        p.proc.proc = None
+        # Trusted (SSL_CERT_FILE moves the trust store, as for curl): delivered over TLS.
+        monkeypatch.setenv("SSL_CERT_FILE", pki["ca"])
+        p = start(sluice, tmp_path, conf)
+        t = held_get(p)
+        [e] = wait_pending(p, ASKED)
+        [(path, _, body)] = hook.wait()
+        assert path == "/tls" and json.loads(body)["id"] == e["id"]
+        api_json(p, "/api/pending/" + e["id"], method="POST", body={"answer": "once"})
+        assert t.outcome().status == 200
+    finally:
+        hook.close()
