@@ -1055,42 +1055,44 @@
       doc = await getJSON("/api/connections");
     } catch (e) {
       box.textContent = "";
-      const why = e.status === 404 ? "Not available from this sluice." : failText(e);
-      box.appendChild(el("p", "empty", why));
+      box.appendChild(el("p", "empty", failText(e)));
       $("connections-count").textContent = "–";
-      connPoll.interval = e.status === 404 ? 30000 : 2000;
       throw e;
     }
-    connPoll.interval = 2000;
-    const list = Array.isArray(doc) ? doc : Array.isArray(doc.connections) ? doc.connections : [];
-    $("connections-count").textContent = String(list.length);
+    const all = Array.isArray(doc.connections) ? doc.connections : [];
+    const more = all.filter((c) => c.more !== undefined).reduce((n, c) => n + Number(c.more), 0);
+    // Those with a destination: a connection still reading its first head is not news.
+    const list = all.filter((c) => c.host);
+    $("connections-count").textContent = String(list.length + more);
     box.textContent = "";
     if (list.length === 0) {
-      box.appendChild(el("p", "empty", "No tunnel is open."));
+      box.appendChild(el("p", "empty", "Nothing is open."));
       return;
     }
+    list.sort((a, b) => Number(b.age_ms || 0) - Number(a.age_ms || 0));
     const table = box.appendChild(el("table", "table"));
     const head = table.appendChild(el("thead")).appendChild(el("tr"));
-    const cols = [["agent", ""], ["destination", ""], ["↑", "num"], ["↓", "num"], ["open", "num"]];
+    const cols = [["agent", ""], ["destination", ""], ["state", ""], ["↑", "num"], ["↓", "num"],
+      ["open", "num"]];
     for (const [t, cls] of cols) head.appendChild(el("th", cls, t));
     const tbody = table.appendChild(el("tbody"));
-    const now = Date.now();
     for (const c of list.slice(0, 200)) {
-      const tr = tbody.appendChild(el("tr"));
-      const host = String(c.host || c.sni || "");
-      tr.dataset.host = host;
-      tr.title = [c.client, c.ip, c.sni].filter(Boolean).join(" · ");
+      const tr = tbody.appendChild(el("tr", "conn-row"));
+      tr.dataset.host = String(c.host);
+      tr.dataset.state = String(c.state || "");
+      tr.dataset.agent = String(c.agent || "");
+      tr.title = [c.client, c.method, c.intercepted ? "intercepted" : "",
+        c.stream_of !== undefined ? "stream of " + c.stream_of : ""].filter(Boolean).join(" · ");
       tr.appendChild(el("td", "name", String(c.agent || "")));
-      tr.appendChild(el("td", "mono", destOf(host, c.port)));
+      tr.appendChild(el("td", "mono", destOf(String(c.host), c.port)));
+      tr.appendChild(el("td", "", String(c.state || "")));
       tr.appendChild(el("td", "num", fmtBytes(c.bytes_up)));
       tr.appendChild(el("td", "num", fmtBytes(c.bytes_down)));
-      let age = Number(c.age_ms !== undefined ? c.age_ms : c.duration_ms);
-      if (isNaN(age) && (c.since || c.ts)) age = now - new Date(c.since || c.ts).getTime();
+      const age = Number(c.age_ms);
       tr.appendChild(el("td", "num", isNaN(age) ? "" : fmtDuration(age)));
     }
-    if (list.length > 200) {
-      box.appendChild(el("p", "empty", "and " + (list.length - 200) + " more"));
-    }
+    const left = list.length - 200 + more;
+    if (left > 0) box.appendChild(el("p", "empty", "and " + left + " more"));
   }, 2000);
 
   // ---- suggested policy (/api/suggestions) ----------------------------------------------------
@@ -1102,13 +1104,11 @@
     try {
       doc = await getJSON("/api/suggestions");
     } catch (e) {
-      suggPoll.interval = e.status === 404 ? 30000 : 5000;
       suggestionText = null;
-      pre.textContent = e.status === 404 ? "Not available from this sluice." : failText(e);
+      pre.textContent = failText(e);
       $("copy-suggestions").disabled = true;
       throw e;
     }
-    suggPoll.interval = 5000;
     const text = typeof doc.yaml === "string" ? doc.yaml : "";
     if (text === suggestionText) return; // leave a selection in place
     suggestionText = text;

@@ -49,7 +49,7 @@ struct approvals_config {
 	char file[CONFIG_APPROVALS_FILE_MAX]; /* "" = answers kept in memory only */
 	/* webhook: POSTed each new pending request (io/webhook); host "" = none */
 	struct {
-		char host[256];			  /* a name or IP text (no brackets) */
+		char host[256]; /* a name or IP text (no brackets) */
 		uint16_t port;
 		bool tls;
 		char path[CONFIG_WEBHOOK_URL_MAX]; /* with its query; "/" at least */

@@ -526,8 +526,9 @@ static enum console_outcome api_policy(struct console *c, struct buf *out)
 		json_write_null(&j);
 	pthread_mutex_unlock(&c->policy_lock);
 	json_write_key(&j, "redacted");
-	json_write_cstr(&j, "token_sha256, credentials' secrets, headers.set values, approvals.webhook; no "
-			   "comments");
+	json_write_cstr(
+	    &j, "token_sha256, credentials' secrets, headers.set values, approvals.webhook; no "
+		"comments");
 	json_write_end(&j);
 	return api_list(out, json_write_ok(&j), &body);
 }

@@ -38,7 +38,7 @@ ASSETS = [("/", "index.html", "text/html; charset=utf-8"),
           ("/console.css", "console.css", "text/css; charset=utf-8")]
 # Not in the contract yet: while sluice answers them 404, the page says "not available" and
 # the browser logs the 404; nothing else may show up on its console.
-OPTIONAL_APIS = ("/api/connections", "/api/suggestions")
+OPTIONAL_APIS = ()  # /api/ paths a page may find missing on an older sluice: none now
 
 pytestmark = pytest.mark.skipif(
     not (NODE and os.access(CHROMIUM, os.X_OK)
@@ -244,6 +244,22 @@ def test_console_shows_decisions_and_answers_a_held_request(sluice, tmp_path, br
     [entry] = page.must("rows", selector=row)["rows"]
     assert entry["agent"] == "builder" and entry["id"], entry
     assert origins.hits("198.51.100.10") == n0, "the held request reached the origin"
+    # What is open now: the held request, with its agent and where it stands.
+    page.must("wait", timeout=3000,
+              selector='#connections .conn-row[data-host="public2.test"][data-state="held"]'
+                       '[data-agent="builder"]')
+    # The suggested policy, from the decisions so far, and its copy button.
+    deadline = time.monotonic() + 8
+    while "public.test" not in page.must("text", selector="#suggestions")["text"]:
+        assert time.monotonic() < deadline, page.must("text", selector="#suggestions")
+        time.sleep(0.2)
+    page.must("click", selector="#copy-suggestions")
+    deadline = time.monotonic() + 3
+    while not page.must("text", selector="#copy-state")["text"]:
+        assert time.monotonic() < deadline, "the copy button said nothing"
+        time.sleep(0.05)
+    state = page.must("text", selector="#copy-state")["text"]
+    assert state in ("copied", "select the text and copy it"), state
     shot = os.environ.get("SLUICE_CONSOLE_SCREENSHOT") or str(tmp_path / "console.png")
     page.must("screenshot", path=shot)
     with open(shot, "rb") as f:
