@@ -1,6 +1,9 @@
 /* console: a 100 ms tick moves what the workers logged into the decisions ring and out to every
- * stream's buffer (filtered per stream); a stream whose buffer passes CONSOLE_STREAM_MAX is
- * closed, so a slow reader costs its own connection, never the proxy's time. */
+ * stream's buffer (filtered per stream), each event framed once and copied to every stream that
+ * wants it; a stream's buffer is allocated once, and sent from as it fills, so a reader that
+ * keeps up costs a copy and a send per 64 KiB; one that does not is told what it missed, and
+ * is closed once its buffer stays full, so a slow reader costs its own connection, never the
+ * proxy's time. */
 #include "io/console.h"
 
 #include <errno.h>
@@ -34,7 +37,8 @@
 
 #define CONSOLE_TICK_MS 100
 #define CONSOLE_KEEPALIVE_MS 15000
-#define CONSOLE_STREAM_MAX (1u << 20) /* what may wait for one stream before it is dropped */
+#define CONSOLE_STREAM_MAX (1u << 20)	 /* what may wait for one stream before it is dropped */
+#define CONSOLE_STREAM_SEND (64u * 1024) /* sent as soon as this much waits */
 #define CONSOLE_STREAMS_MAX 32
 #define CONSOLE_REPLY_MAX (64u << 20)
 #define CONSOLE_FILTER_MAX 254
@@ -56,7 +60,12 @@ struct console_stream {
 	struct console_stream *next;
 	int fd;
 	struct event wr;
-	struct buf out;
+	/* what waits to be sent: out[start, end) of CONSOLE_STREAM_MAX bytes, kept for the
+	 * stream's life (no allocation per tick) */
+	char *out;
+	size_t start, end;
+	uint64_t skipped; /* decisions not sent (no room, or the ring overrun): said as "dropped" */
+	bool overflowed;  /* a decision found no room since the last tick */
 	struct console_filter filter;
 	uint64_t feed_cursor;
 	uint64_t last_write_ms;
@@ -86,7 +95,8 @@ struct console {
 	bool open; /* config_console_open */
 	bool has_token;
 	uint8_t token_sha256[32];
-	char *scratch; /* EVENT_RING_BYTES, for event_ring_read */
+	char *scratch;	  /* EVENT_RING_BYTES, for event_ring_read */
+	struct buf frame; /* the SSE event being sent to the streams */
 	/* /api/decisions: the last `cap` lines, each malloc'd, oldest at (head - count) */
 	char **lines;
 	unsigned cap, head, count;
@@ -218,33 +228,66 @@ static void stream_close(struct console_stream *s)
 	c->n_streams--;
 	event_del(&s->wr);
 	close(s->fd);
-	buf_release(&s->out);
+	free(s->out);
 	free(s);
 }
 
-/* Writes what waits; false when the stream was closed (gone, or too slow). */
-static bool stream_flush(struct console_stream *s)
+static size_t stream_pending(const struct console_stream *s)
 {
-	while (buf_len(&s->out) > 0) {
-		ssize_t n = send(s->fd, buf_head(&s->out), buf_len(&s->out), MSG_NOSIGNAL);
+	return s->end - s->start;
+}
+
+/* Sends what the socket takes now; -1 when the stream is gone (closed by its reader), else 0.
+ * Never closes: the tick does (a stream may be sent to from inside a loop over the streams). */
+static int stream_send(struct console_stream *s)
+{
+	while (s->end > s->start) {
+		ssize_t n = send(s->fd, s->out + s->start, s->end - s->start, MSG_NOSIGNAL);
 		if (n > 0) {
-			buf_consume(&s->out, (size_t)n);
+			s->start += (size_t)n;
 			s->last_write_ms = s->c->now_ms;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (buf_len(&s->out) > CONSOLE_STREAM_MAX) {
-				stream_close(s);
-				return false;
-			}
-			event_add(&s->wr, NULL);
-			return true;
-		}
+		return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+	}
+	s->start = s->end = 0;
+	return 0;
+}
+
+/* Room for n more bytes at the end: moves what waits to the front, or sends first. */
+static bool stream_room(struct console_stream *s, size_t n)
+{
+	if (CONSOLE_STREAM_MAX - s->end >= n)
+		return true;
+	if (stream_pending(s) >= CONSOLE_STREAM_SEND)
+		stream_send(s);
+	if (s->start > 0) {
+		memmove(s->out, s->out + s->start, stream_pending(s));
+		s->end -= s->start;
+		s->start = 0;
+	}
+	return CONSOLE_STREAM_MAX - s->end >= n;
+}
+
+static void stream_put(struct console_stream *s, const char *p, size_t n)
+{
+	memcpy(s->out + s->end, p, n);
+	s->end += n;
+}
+
+/* Writes what waits; false when the stream was closed (gone, or too slow: its buffer full and
+ * the reader taking nothing). */
+static bool stream_flush(struct console_stream *s)
+{
+	if (stream_send(s) != 0 || (s->overflowed && stream_pending(s) > 0)) {
 		stream_close(s);
 		return false;
 	}
+	s->overflowed = false;
+	if (stream_pending(s) > 0)
+		event_add(&s->wr, NULL);
 	return true;
 }
 
@@ -253,20 +296,52 @@ static void stream_on_write(evutil_socket_t fd, short what, void *arg)
 	stream_flush(arg);
 }
 
-/* Queues one SSE event; a stream past its limit is marked for closing by its flush. */
-static void stream_event(struct console_stream *s, const char *name, uint64_t id, const char *data,
-			 size_t len)
+/* Empties the frame but keeps its memory: it is made again for every decision. */
+static void frame_clear(struct buf *frame)
+{
+	buf_consume_keep(frame, buf_len(frame));
+}
+
+/* One SSE event ("event: NAME\nid: N\ndata: ...\n\n") into frame, for every stream alike. */
+static void sse_frame(struct buf *frame, const char *name, uint64_t id, const char *data,
+		      size_t len)
 {
 	char head[64];
 	int n = id ? snprintf(head, sizeof(head), "event: %s\nid: %llu\ndata: ", name,
 			      (unsigned long long)id)
 		   : snprintf(head, sizeof(head), "event: %s\ndata: ", name);
-	size_t cap = CONSOLE_STREAM_MAX + 64 * 1024;
-	if (buf_len(&s->out) > CONSOLE_STREAM_MAX)
-		return; /* it will be dropped at its flush */
-	buf_append(&s->out, head, (size_t)n, cap);
-	buf_append(&s->out, data, len, cap);
-	buf_append(&s->out, "\n\n", 2, cap);
+	frame_clear(frame);
+	if (!buf_append(frame, head, (size_t)n, CONSOLE_STREAM_MAX) ||
+	    !buf_append(frame, data, len, CONSOLE_STREAM_MAX) ||
+	    !buf_append(frame, "\n\n", 2, CONSOLE_STREAM_MAX))
+		frame_clear(frame);
+}
+
+/* Queues a framed event; a decision that finds no room is counted, and the next event that
+ * fits is preceded by "dropped" with how many (the stream's reader fills the gap from
+ * /api/decisions, as the page does). */
+static void stream_event(struct console_stream *s, const struct buf *frame, bool decision)
+{
+	if (s->skipped) {
+		char note[80];
+		int n = snprintf(note, sizeof(note), "event: dropped\ndata: {\"count\":%llu}\n\n",
+				 (unsigned long long)s->skipped);
+		if (!stream_room(s, (size_t)n + buf_len(frame)))
+			goto full;
+		stream_put(s, note, (size_t)n);
+		s->skipped = 0;
+	}
+	if (buf_len(frame) == 0)
+		return;
+	if (!stream_room(s, buf_len(frame)))
+		goto full;
+	stream_put(s, buf_head(frame), buf_len(frame));
+	if (stream_pending(s) >= CONSOLE_STREAM_SEND)
+		stream_send(s);
+	return;
+full:
+	s->skipped += decision;
+	s->overflowed |= decision;
 }
 
 static void console_track_tunnel(struct console *c, const char *line, size_t len)
@@ -312,9 +387,14 @@ static void console_take_line(void *arg, const char *line, size_t len)
 	}
 	c->seq++;
 	console_track_tunnel(c, line, len);
+	bool framed = false;
 	for (struct console_stream *s = c->streams; s; s = s->next)
-		if (line_passes(&s->filter, line, len))
-			stream_event(s, "decision", c->seq, line, len);
+		if (line_passes(&s->filter, line, len)) {
+			if (!framed)
+				sse_frame(&c->frame, "decision", c->seq, line, len);
+			framed = true;
+			stream_event(s, &c->frame, true);
+		}
 }
 
 /* The store's feed lines ({"event":"pending",...}) as SSE events named by their "event". */
@@ -330,8 +410,10 @@ static void stream_feed(struct console *c, struct console_stream *s)
 		char name[16];
 		snprintf(name, sizeof(name), "%.*s", (int)ev.len, ev.ptr);
 		if (!s->filter.agent[0] ||
-		    slice_eq(line_field(p, len, "agent"), slice_from_cstr(s->filter.agent)))
-			stream_event(s, name, 0, p, len);
+		    slice_eq(line_field(p, len, "agent"), slice_from_cstr(s->filter.agent))) {
+			sse_frame(&c->frame, name, 0, p, len);
+			stream_event(s, &c->frame, false);
+		}
 		p += len + 1;
 	}
 	buf_release(&feed);
@@ -348,12 +430,10 @@ static void console_on_tick(evutil_socket_t fd, short what, void *arg)
 		uint64_t missed = event_ring_read(c->rings[i], &c->cursors[i], c->scratch,
 						  EVENT_RING_BYTES, console_take_line, c);
 		if (missed) {
-			char data[48];
-			int n = snprintf(data, sizeof(data), "{\"count\":%llu}",
-					 (unsigned long long)missed);
+			/* Told to every stream as its next "dropped" event. */
 			c->dropped += missed;
 			for (struct console_stream *s = c->streams; s; s = s->next)
-				stream_event(s, "dropped", 0, data, (size_t)n);
+				s->skipped += missed;
 		}
 	}
 	struct console_stream *next;
@@ -361,8 +441,12 @@ static void console_on_tick(evutil_socket_t fd, short what, void *arg)
 		next = s->next;
 		if (c->store)
 			stream_feed(c, s);
-		if (buf_len(&s->out) == 0 && c->now_ms - s->last_write_ms >= CONSOLE_KEEPALIVE_MS)
-			buf_append(&s->out, ": keep-alive\n\n", 14, CONSOLE_STREAM_MAX);
+		if (s->skipped) { /* say it now: no decision may come to carry it */
+			frame_clear(&c->frame);
+			stream_event(s, &c->frame, false);
+		}
+		if (stream_pending(s) == 0 && c->now_ms - s->last_write_ms >= CONSOLE_KEEPALIVE_MS)
+			stream_put(s, ": keep-alive\n\n", 14);
 		stream_flush(s);
 	}
 }
@@ -830,13 +914,23 @@ void console_stream(struct console *c, int fd, struct buf *out)
 		buf_release(out);
 		return;
 	}
+	s->out = malloc(CONSOLE_STREAM_MAX);
+	if (!s->out || buf_len(out) > CONSOLE_STREAM_MAX) {
+		free(s->out);
+		free(s);
+		close(fd);
+		buf_release(out);
+		return;
+	}
 	s->c = c;
 	s->fd = fd;
 	s->filter = c->next_filter;
 	s->last_write_ms = console_now_ms();
 	/* Only what happens from now on: the queue as it stands is /api/pending. */
 	s->feed_cursor = approval_store_feed_end(c->store);
-	buf_move(&s->out, out);
+	memcpy(s->out, buf_head(out), buf_len(out));
+	s->end = buf_len(out);
+	buf_release(out);
 	event_assign(&s->wr, c->base, fd, EV_WRITE, stream_on_write, s);
 	s->next = c->streams;
 	c->streams = s;
@@ -891,6 +985,7 @@ void console_free(struct console *c)
 		free(c->lines[i]);
 	free(c->lines);
 	free(c->scratch);
+	buf_release(&c->frame);
 	free(c->policy_text);
 	free(c->route_hosts);
 	pthread_mutex_destroy(&c->policy_lock);

@@ -7,6 +7,7 @@ as Server-Sent Events; /api/decisions and /api/agents show what happened."""
 
 import hashlib
 import json
+import re
 import signal
 import socket
 import threading
@@ -783,3 +784,81 @@ def test_webhook_over_https_checks_the_receiver(sluice, origins, tmp_path, monke
         assert t.outcome().status == 200
     finally:
         hook.close()
+
+
+def test_events_stream_drops_a_reader_that_does_not_read(sluice, tmp_path):
+    import http.client
+    p = start(sluice, tmp_path)
+    reader = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    reader.connect(p.admin)
+    reader.sendall(b"GET /api/events HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (
+        p.admin[0].encode(), p.admin[1]))
+    time.sleep(0.3)
+    # Refusals sluice makes itself (the built-in block): about 8 MB of decisions, far more than
+    # the stream's 1 MiB and the sockets' buffers hold.
+    sent, deadline = 0, time.monotonic() + 30
+    path = "/" + "x" * 1500
+    conn = http.client.HTTPConnection(*p.addr, timeout=5)
+    while sent < 6000 and time.monotonic() < deadline:
+        conn.request("GET", "http://10.0.0.1" + path, headers={"Host": "10.0.0.1"})
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 403
+        sent += 1
+        if r.getheader("Connection", "").lower() == "close":
+            conn.close()
+            conn = http.client.HTTPConnection(*p.addr, timeout=5)
+    conn.close()
+    # It was closed on the console's side: reading now ends, short of what was logged.
+    reader.settimeout(5)
+    got = 0
+    while True:
+        chunk = reader.recv(1 << 16)
+        if not chunk:
+            break
+        got += len(chunk)
+    reader.close()
+    assert 0 < got < sent * 1500, (got, sent)
+    # The proxy went on answering all along, and a new subscriber is served.
+    r = api(p, "/api/decisions?limit=1")
+    assert r.status == 200
+
+
+def test_events_stream_accounts_for_every_decision(sluice, tmp_path):
+    """A reader that keeps up gets every decision; whatever it was not sent is counted in a
+    "dropped" event, never lost silently."""
+    import http.client
+    p = start(sluice, tmp_path)
+    reader = socket.create_connection(p.admin, timeout=10)
+    reader.sendall(b"GET /api/events HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (
+        p.admin[0].encode(), p.admin[1]))
+    got = bytearray()
+
+    def read():
+        while b"/last-one" not in got:
+            chunk = reader.recv(1 << 16)
+            if not chunk:
+                return
+            got.extend(chunk)
+    t = Background(read)
+    time.sleep(0.3)
+    n = 2000
+    conn = http.client.HTTPConnection(*p.addr, timeout=5)
+    for i in range(n):
+        last = i == n - 1
+        conn.request("GET", "http://10.0.0.1/%s%s" % ("x" * 1000, "/last-one" if last else ""),
+                     headers={"Host": "10.0.0.1"})
+        r = conn.getresponse()
+        r.read()
+        if r.getheader("Connection", "").lower() == "close":
+            conn.close()
+            conn = http.client.HTTPConnection(*p.addr, timeout=5)
+    conn.close()
+    t.outcome(timeout=10)
+    reader.close()
+    text = got.decode()
+    decisions = text.count("event: decision\n")
+    dropped = sum(int(m) for m in re.findall(r'event: dropped\ndata: \{"count":(\d+)\}', text))
+    assert decisions + dropped == n, (decisions, dropped)
+    assert decisions > 0
