@@ -282,7 +282,8 @@ static void dns_ask_free(struct dns_ask *a)
 	if (a->held) {
 		s->n_held--;
 		approval_store_leave(s->w->approvals, a->hold_id);
-		event_free(a->hold_timer);
+		if (a->hold_timer)
+			event_free(a->hold_timer);
 	} else
 		s->w->pending_dns--;
 	struct conn *c = a->conn;
@@ -744,8 +745,10 @@ static bool dns_hold_begin(struct dns_server *s, const struct dns_from *from,
 	if (!id)
 		return false;
 	struct dns_ask *a = dns_ask_new(s, from, agent, v, msg, started_us, true);
-	if (a)
+	if (a) {
+		a->hold_id = id; /* from here on, freeing the ask leaves the entry */
 		a->hold_timer = evtimer_new(w->base, dns_on_hold_timeout, a);
+	}
 	struct timeval tv = {cfg->approvals.timeout_ms / 1000,
 			     (cfg->approvals.timeout_ms % 1000) * 1000};
 	if (!a || !a->hold_timer || evtimer_add(a->hold_timer, &tv) != 0) {
@@ -758,8 +761,7 @@ static bool dns_hold_begin(struct dns_server *s, const struct dns_from *from,
 			approval_store_leave(w->approvals, id);
 		return false;
 	}
-	a->hold_id = id;
-	/* The connection reads nothing while its query waits: its idle timer must not end it
+	/* The connection takes no query while this one waits: its idle timer must not end it
 	 * before the operator's time is up. */
 	if (from->conn)
 		conn_set_timeout(from->conn, cfg->approvals.timeout_ms + 1000, REASON_CLIENT_IDLE);
@@ -770,7 +772,7 @@ static bool dns_hold_begin(struct dns_server *s, const struct dns_from *from,
  * answer the first time through (true: it waits; dns_resume judges it again); the second
  * time, the answer becomes the verdict (false: go on with it). Without an admin listener
  * nobody could answer: the refusal stands. */
-static bool dns_hold(struct dns_server *s, const struct dns_from *from, const struct agent *agent,
+static bool dns_hold(struct dns_server *s, struct dns_from *from, const struct agent *agent,
 		     const struct dns_query *q, struct verdict *v, struct slice msg,
 		     uint64_t started_us)
 {
@@ -783,7 +785,8 @@ static bool dns_hold(struct dns_server *s, const struct dns_from *from, const st
 		if (dns_held_already(s, from, msg) ||
 		    dns_hold_begin(s, from, agent, q, v, msg, started_us))
 			return true;
-		/* fall through - no room to hold it */
+		from->hold_outcome = HOLD_BUSY; /* for the log line, as a request's */
+						/* fall through - no room to hold it */
 	case HOLD_BUSY:
 		policy_verdict_set(v, false, REASON_APPROVAL_BUSY,
 				   "approvals.max_pending: %u requests wait",
@@ -863,7 +866,9 @@ static void dns_on_query(struct dns_server *s, const struct dns_from *from, stru
 	}
 	const struct route *route = dns_policy_decide_name(&scope, cfg->routes, cfg->n_routes,
 							   q.name.text, q.name.len, q.qtype, &v);
-	if (!v.allow && v.ask && dns_hold(s, from, agent, &q, &v, msg, started_us))
+	struct dns_from held = *from; /* dns_hold notes what became of it */
+	from = &held;
+	if (!v.allow && v.ask && dns_hold(s, &held, agent, &q, &v, msg, started_us))
 		return;
 	if (v.allow && !v.report)
 		dns_scan_name(w, &scope, agent, &q, &v);

@@ -862,3 +862,19 @@ def test_events_stream_accounts_for_every_decision(sluice, tmp_path):
     dropped = sum(int(m) for m in re.findall(r'event: dropped\ndata: \{"count":(\d+)\}', text))
     assert decisions + dropped == n, (decisions, dropped)
     assert decisions > 0
+
+
+def test_dns_query_beyond_a_full_queue_fails_at_once(sluice, dns, tmp_path):
+    p = start_dns(sluice, tmp_path, {"approvals": {"max_pending": 1}})
+    held = Background(lambda: dns_tcp_exchange(p.dns_port, [dns_query(ASKED, 1)]))
+    [e] = wait_pending(p, ASKED)
+    t0 = time.monotonic()
+    [busy] = dns_tcp_exchange(p.dns_port, [dns_query("other.test", 2)], timeout=3)
+    assert time.monotonic() - t0 < 1.0, "a query beyond max_pending was held"
+    assert busy["rcode"] == 2, busy
+    [line] = p.wait_logs({"kind": "dns", "name": "other.test"})
+    assert line["reason"] == "approval_busy" and line["approval"] == "busy", line
+    api_json(p, "/api/pending/" + e["id"], method="POST", body={"answer": "once"})
+    [answered] = held.outcome()
+    assert answered["rcode"] == 0 and answered["answers"], answered
+    assert dns.queries("other.test") == 0
