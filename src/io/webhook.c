@@ -60,7 +60,9 @@ struct webhook {
 
 /* ---- the announcement ------------------------------------------------------------------- */
 
-/* What a chat receiver shows ("text" is what Slack, Mattermost and Rocket.Chat display). */
+/* What a chat receiver shows ("text" is what Slack, Mattermost and Rocket.Chat display). The
+ * path is left out: it is the agent's to choose, and chat markup in it ("<https://...|click>")
+ * would be shown to the operator as sluice's own words. The JSON's "path" has it. */
 static void webhook_text(char *out, size_t size, uint64_t id, const struct pending_request *p)
 {
 	int n;
@@ -71,10 +73,9 @@ static void webhook_text(char *out, size_t size, uint64_t id, const struct pendi
 		n = snprintf(out, size, "sluice: %s asks for %.*s:%u (CONNECT)", p->agent,
 			     (int)p->host.len, p->host.ptr, (unsigned)p->port);
 	else
-		n = snprintf(out, size, "sluice: %s asks for %.*s:%u (%.*s %.*s)", p->agent,
+		n = snprintf(out, size, "sluice: %s asks for %.*s:%u (%.*s)", p->agent,
 			     (int)p->host.len, p->host.ptr, (unsigned)p->port, (int)p->method.len,
-			     p->method.ptr, (int)(p->path.len > 200 ? 200 : p->path.len),
-			     p->path.ptr);
+			     p->method.ptr);
 	if (n < 0 || (size_t)n >= size)
 		return;
 	snprintf(out + n, size - (size_t)n,

@@ -702,7 +702,9 @@ def test_webhook_announces_each_new_pending_request(sluice, origins, tmp_path, m
         assert doc["event"] == "pending" and doc["id"] == e["id"], doc
         assert doc["agent"] == "default" and doc["host"] == ASKED and doc["port"] == 80, doc
         assert doc["method"] == "GET" and doc["path"].startswith("/echo"), doc
-        assert doc["text"].startswith("sluice: default asks for %s:80 (GET /echo" % ASKED), doc
+        # The path is the agent's: not in the text a chat shows as sluice's words.
+        assert doc["text"].startswith("sluice: default asks for %s:80 (GET);" % ASKED), doc
+        assert "/echo" not in doc["text"], doc
         assert "sluice approve %s" % e["id"] in doc["text"], doc
         # A second request for the same destination joins the entry: no second call.
         t2 = held_get(p, "/echo?again=1")
